@@ -1,0 +1,155 @@
+//! Gossip wire messages.
+
+use crate::codec::{BoundedBytes, BoundedVec, Decode, DecodeError, Encode, Reader};
+use crate::impl_codec_struct;
+use crate::types::Hash32;
+
+/// The largest payload a published message may carry (the codec's hard bound; the configured
+/// `message_max` may be lower). Matches go-spacemesh's 2 MiB p2p message cap minus framing.
+pub const MESSAGE_MAX: usize = 2 * 1024 * 1024 - 1024;
+/// Most message ids in one IHAVE or IWANT.
+pub const IDS_MAX: usize = 512;
+/// Reconciliation buckets: message ids are bucketed by their first byte's top six bits.
+pub const BUCKETS: usize = 64;
+/// Most buckets whose ids are listed in one reconciliation answer.
+pub const BUCKETS_LISTED_MAX: usize = 8;
+/// Most ids listed per bucket in one reconciliation answer.
+pub const BUCKET_IDS_MAX: usize = 256;
+
+/// A message id: `BLAKE3(topic || payload)`, as go-spacemesh's pubsub message id.
+pub type MsgId = Hash32;
+
+/// A gossip topic. The byte values are this project's; the names follow go-spacemesh's topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Topic {
+    /// Signed node heartbeats (see [`crate::heartbeat`]).
+    Heartbeat = 0x80,
+}
+
+impl Topic {
+    /// Every topic, in wire order.
+    pub const ALL: [Topic; 1] = [Topic::Heartbeat];
+
+    /// The topic's short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Heartbeat => "hb1",
+        }
+    }
+}
+
+impl Encode for Topic {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.push(*self as u8);
+    }
+}
+
+impl Decode for Topic {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.byte()? {
+            0x80 => Ok(Topic::Heartbeat),
+            tag => Err(DecodeError::InvalidTag { what: "Topic", tag }),
+        }
+    }
+}
+
+/// The fingerprint of one reconciliation bucket: how many retained messages fall in it and the
+/// XOR of their ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BucketSummary {
+    /// Retained messages in the bucket.
+    pub count: u32,
+    /// XOR of their ids.
+    pub xor: Hash32,
+}
+impl_codec_struct!(BucketSummary { count, xor });
+
+/// The ids one side retains in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketIds {
+    /// Bucket index, below [`BUCKETS`].
+    pub index: u8,
+    /// Retained ids in the bucket.
+    pub ids: BoundedVec<MsgId, BUCKET_IDS_MAX>,
+}
+impl_codec_struct!(BucketIds { index, ids });
+
+/// A gossip protocol message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GossipMessage {
+    /// A full message on a topic.
+    Publish {
+        /// The topic.
+        topic: Topic,
+        /// The payload, validated by the topic's owner.
+        data: BoundedBytes<MESSAGE_MAX>,
+    },
+    /// Lazy announcement: "I have these messages".
+    IHave(BoundedVec<MsgId, IDS_MAX>),
+    /// "Send me these messages".
+    IWant(BoundedVec<MsgId, IDS_MAX>),
+    /// "Add me to your mesh".
+    Graft,
+    /// "Remove me from your mesh".
+    Prune,
+    /// Anti-entropy request: the sender's bucket fingerprints.
+    ReconcileRequest(BoundedVec<BucketSummary, BUCKETS>),
+    /// Anti-entropy answer: the responder's ids in the buckets whose fingerprints differ.
+    ReconcileIds(BoundedVec<BucketIds, BUCKETS_LISTED_MAX>),
+}
+
+impl Encode for GossipMessage {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            GossipMessage::Publish { topic, data } => {
+                out.push(0);
+                topic.encode_to(out);
+                data.encode_to(out);
+            }
+            GossipMessage::IHave(ids) => {
+                out.push(1);
+                ids.encode_to(out);
+            }
+            GossipMessage::IWant(ids) => {
+                out.push(2);
+                ids.encode_to(out);
+            }
+            GossipMessage::Graft => out.push(3),
+            GossipMessage::Prune => out.push(4),
+            GossipMessage::ReconcileRequest(b) => {
+                out.push(5);
+                b.encode_to(out);
+            }
+            GossipMessage::ReconcileIds(b) => {
+                out.push(6);
+                b.encode_to(out);
+            }
+        }
+    }
+}
+
+impl Decode for GossipMessage {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.byte()? {
+            0 => GossipMessage::Publish { topic: Topic::decode(r)?, data: Decode::decode(r)? },
+            1 => GossipMessage::IHave(Decode::decode(r)?),
+            2 => GossipMessage::IWant(Decode::decode(r)?),
+            3 => GossipMessage::Graft,
+            4 => GossipMessage::Prune,
+            5 => GossipMessage::ReconcileRequest(Decode::decode(r)?),
+            6 => GossipMessage::ReconcileIds(Decode::decode(r)?),
+            tag => return Err(DecodeError::InvalidTag { what: "GossipMessage", tag }),
+        })
+    }
+}
+
+/// The id of a message: `BLAKE3(topic || payload)`.
+pub fn message_id(topic: Topic, data: &[u8]) -> MsgId {
+    crate::crypto::hash_parts(&[&[topic as u8], data])
+}
+
+/// The reconciliation bucket of an id.
+pub fn bucket_of(id: &MsgId) -> usize {
+    usize::from(id.0[0] >> 2)
+}

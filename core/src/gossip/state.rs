@@ -1,0 +1,601 @@
+//! The gossip state machine.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::message::{
+    BUCKET_IDS_MAX, BUCKETS, BUCKETS_LISTED_MAX, BucketIds, BucketSummary, GossipMessage, IDS_MAX,
+    MsgId, Topic, message_id,
+};
+use super::seen::{SeenCache, SeenState};
+use crate::codec::{BoundedBytes, BoundedVec, Encode};
+use crate::frame::Frame;
+use crate::p2p::Penalty;
+use crate::types::{PeerId, Time};
+
+/// Every bound and interval of gossip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GossipConfig {
+    /// Target mesh degree (GossipSub D).
+    pub mesh_d: usize,
+    /// Below this the mesh grafts more peers (D_lo).
+    pub mesh_d_lo: usize,
+    /// Above this the mesh prunes peers (D_hi).
+    pub mesh_d_hi: usize,
+    /// Non-mesh peers that get IHAVE each heartbeat (D_lazy).
+    pub lazy_d: usize,
+    /// Gossip heartbeat: mesh upkeep, IHAVE, budgets.
+    pub heartbeat_interval: Duration,
+    /// Heartbeats an accepted id is announced in IHAVE.
+    pub history_heartbeats: u64,
+    /// How long an id stays in the dedup cache.
+    pub seen_ttl: Duration,
+    /// Most ids in the dedup cache.
+    pub seen_max: usize,
+    /// How long an accepted message is kept to serve IWANT and reconciliation.
+    pub retain_duration: Duration,
+    /// Most retained messages.
+    pub retained_max: usize,
+    /// Largest accepted payload (at most the codec bound `MESSAGE_MAX`).
+    pub message_max: usize,
+    /// Most messages waiting for their owner's verdict.
+    pub validating_max: usize,
+    /// Messages served to one peer per heartbeat (IWANT and reconciliation pushes).
+    pub serve_max: usize,
+    /// Ids asked for per heartbeat, over all peers.
+    pub ask_max: usize,
+    /// How long an asked id is not asked again.
+    pub ask_timeout: Duration,
+    /// Anti-entropy period (one random peer each time).
+    pub reconcile_interval: Duration,
+    /// Send own messages to every connected peer rather than the mesh only.
+    pub flood_publish: bool,
+}
+
+impl Default for GossipConfig {
+    fn default() -> Self {
+        GossipConfig {
+            mesh_d: 6,
+            mesh_d_lo: 4,
+            mesh_d_hi: 8,
+            lazy_d: 6,
+            heartbeat_interval: Duration::from_secs(1),
+            history_heartbeats: 3,
+            seen_ttl: Duration::from_secs(20 * 60),
+            seen_max: 100_000,
+            retain_duration: Duration::from_secs(10 * 60),
+            retained_max: 20_000,
+            message_max: 1 << 20,
+            validating_max: 1024,
+            serve_max: 256,
+            ask_max: 512,
+            ask_timeout: Duration::from_secs(3),
+            reconcile_interval: Duration::from_secs(10),
+            flood_publish: true,
+        }
+    }
+}
+
+/// The owner's judgement of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Valid: keep, forward, serve.
+    Accept,
+    /// Not useful now (stale, duplicate content, not synced): drop without penalty.
+    Ignore,
+    /// Invalid: drop and penalize the peer it came from.
+    Reject,
+}
+
+/// Inputs to [`Gossip`].
+#[derive(Debug, Clone)]
+pub enum GossipInput {
+    /// A peer connection is ready.
+    PeerUp(PeerId),
+    /// A peer connection is gone.
+    PeerDown(PeerId),
+    /// A gossip message from a peer, with the raw frame it came in.
+    Message {
+        /// Sender.
+        peer: PeerId,
+        /// The decoded message.
+        msg: GossipMessage,
+        /// The raw frame (a `Publish` frame is forwarded byte for byte).
+        frame: Bytes,
+    },
+    /// Publish an own message (already valid: the owner built it).
+    Publish {
+        /// Topic.
+        topic: Topic,
+        /// Payload.
+        data: Bytes,
+    },
+    /// The owner's verdict on a message from [`GossipOutput::Validate`].
+    Verdict {
+        /// The message.
+        id: MsgId,
+        /// The verdict.
+        verdict: Verdict,
+    },
+    /// Time passed.
+    Tick,
+}
+
+/// Outputs of [`Gossip`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum GossipOutput {
+    /// Send an encoded frame to a peer.
+    Send {
+        /// Recipient.
+        peer: PeerId,
+        /// Encoded frame.
+        frame: Bytes,
+    },
+    /// Ask the topic's owner for a verdict (answer with [`GossipInput::Verdict`]).
+    Validate {
+        /// Message id.
+        id: MsgId,
+        /// Topic.
+        topic: Topic,
+        /// Payload (a zero-copy slice of the frame).
+        data: Bytes,
+        /// The peer it came from.
+        from: PeerId,
+    },
+    /// A peer broke the rules.
+    Penalize {
+        /// The peer.
+        peer: PeerId,
+        /// What it did.
+        penalty: Penalty,
+    },
+    /// A message was accepted (received and valid, or own and published).
+    Accepted {
+        /// Message id.
+        id: MsgId,
+        /// Topic.
+        topic: Topic,
+        /// Whether this node published it.
+        own: bool,
+    },
+}
+
+/// Counters for reports and the API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GossipStats {
+    /// Publish messages received.
+    pub received: u64,
+    /// Of those, already seen.
+    pub duplicates: u64,
+    /// Accepted (received or own).
+    pub accepted: u64,
+    /// Ignored by their owner.
+    pub ignored: u64,
+    /// Rejected by their owner.
+    pub rejected: u64,
+    /// Dropped because too many were validating.
+    pub overloaded: u64,
+    /// Frames sent.
+    pub sent: u64,
+    /// Messages obtained through IWANT or reconciliation after being missed.
+    pub recovered: u64,
+}
+
+#[derive(Debug, Default)]
+struct PeerBudget {
+    served: usize,
+    reconcile_answered: bool,
+}
+
+/// The gossip state machine of one node.
+#[derive(Debug)]
+pub struct Gossip {
+    cfg: GossipConfig,
+    rng: ChaCha8Rng,
+    peers: BTreeMap<PeerId, PeerBudget>,
+    mesh: BTreeSet<PeerId>,
+    seen: SeenCache,
+    /// Accepted ids with the heartbeat they were accepted in, for IHAVE.
+    recent: VecDeque<(u64, MsgId)>,
+    /// Ids asked for with IWANT and when, so they are not asked again at once.
+    asked: BTreeMap<MsgId, Time>,
+    asked_this_heartbeat: usize,
+    /// The peer asked to reconcile and when.
+    reconciling: Option<(PeerId, Time)>,
+    heartbeat: u64,
+    next_heartbeat: Option<Time>,
+    next_reconcile: Time,
+    outputs: VecDeque<GossipOutput>,
+    stats: GossipStats,
+}
+
+impl Gossip {
+    /// A gossip instance; `rng` is this component's own seeded stream.
+    pub fn new(cfg: GossipConfig, rng: ChaCha8Rng) -> Self {
+        assert!(cfg.mesh_d_lo <= cfg.mesh_d && cfg.mesh_d <= cfg.mesh_d_hi, "mesh degrees");
+        assert!(cfg.message_max <= super::MESSAGE_MAX, "message_max above the codec bound");
+        assert!(!cfg.heartbeat_interval.is_zero(), "heartbeat interval must be positive");
+        Gossip {
+            seen: SeenCache::new(cfg.seen_max, cfg.retained_max),
+            cfg,
+            rng,
+            peers: BTreeMap::new(),
+            mesh: BTreeSet::new(),
+            recent: VecDeque::new(),
+            asked: BTreeMap::new(),
+            asked_this_heartbeat: 0,
+            reconciling: None,
+            heartbeat: 0,
+            next_heartbeat: None,
+            next_reconcile: Time::ZERO,
+            outputs: VecDeque::new(),
+            stats: GossipStats::default(),
+        }
+    }
+
+    /// Feeds one input. Drain [`Gossip::poll_output`] afterwards.
+    pub fn handle(&mut self, now: Time, input: GossipInput) {
+        if self.next_heartbeat.is_none() {
+            self.next_heartbeat = Some(now + self.cfg.heartbeat_interval);
+            self.next_reconcile = now + self.cfg.reconcile_interval;
+        }
+        match input {
+            GossipInput::PeerUp(peer) => {
+                self.peers.entry(peer).or_default();
+            }
+            GossipInput::PeerDown(peer) => {
+                self.peers.remove(&peer);
+                self.mesh.remove(&peer);
+            }
+            GossipInput::Message { peer, msg, frame } => self.on_message(now, peer, msg, frame),
+            GossipInput::Publish { topic, data } => self.on_publish(now, topic, data),
+            GossipInput::Verdict { id, verdict } => self.on_verdict(now, id, verdict),
+            GossipInput::Tick => {
+                if self.next_heartbeat.is_some_and(|t| now >= t) {
+                    self.on_heartbeat(now);
+                }
+            }
+        }
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<GossipOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// When gossip next wants a tick.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        self.next_heartbeat
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &GossipStats {
+        &self.stats
+    }
+
+    /// The current mesh peers.
+    pub fn mesh(&self) -> &BTreeSet<PeerId> {
+        &self.mesh
+    }
+
+    /// Whether a message id is in the dedup cache.
+    pub fn has_seen(&self, id: &MsgId) -> bool {
+        self.seen.contains(id)
+    }
+
+    /// Number of retained messages.
+    pub fn retained(&self) -> usize {
+        self.seen.retained()
+    }
+
+    fn on_message(&mut self, now: Time, peer: PeerId, msg: GossipMessage, frame: Bytes) {
+        if !self.peers.contains_key(&peer) {
+            return; // a frame racing a disconnect
+        }
+        match msg {
+            GossipMessage::Publish { topic, data } => {
+                self.on_publish_from(now, peer, topic, data, frame)
+            }
+            GossipMessage::IHave(ids) => self.on_ihave(now, peer, &ids),
+            GossipMessage::IWant(ids) => self.on_iwant(peer, &ids),
+            GossipMessage::Graft => {
+                if self.mesh.len() < self.cfg.mesh_d_hi {
+                    self.mesh.insert(peer);
+                } else if !self.mesh.contains(&peer) {
+                    self.send(peer, &GossipMessage::Prune);
+                }
+            }
+            GossipMessage::Prune => {
+                self.mesh.remove(&peer);
+            }
+            GossipMessage::ReconcileRequest(buckets) => self.on_reconcile_request(peer, &buckets),
+            GossipMessage::ReconcileIds(lists) => {
+                self.on_reconcile_ids(now, peer, lists.into_inner())
+            }
+        }
+    }
+
+    fn on_publish_from(
+        &mut self,
+        now: Time,
+        peer: PeerId,
+        topic: Topic,
+        data: BoundedBytes<{ super::MESSAGE_MAX }>,
+        frame: Bytes,
+    ) {
+        self.stats.received += 1;
+        if data.len() > self.cfg.message_max {
+            self.outputs.push_back(GossipOutput::Penalize { peer, penalty: Penalty::Oversized });
+            return;
+        }
+        let id = message_id(topic, &data);
+        if self.seen.contains(&id) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        if self.seen.validating() >= self.cfg.validating_max {
+            // Not recorded as seen, so it can arrive again once the backlog clears.
+            self.stats.overloaded += 1;
+            return;
+        }
+        if self.asked.remove(&id).is_some() {
+            self.stats.recovered += 1;
+        }
+        let data = data.into_inner();
+        self.seen.insert(now, id, SeenState::Validating { from: peer, frame, topic });
+        self.outputs.push_back(GossipOutput::Validate { id, topic, data, from: peer });
+    }
+
+    fn on_publish(&mut self, now: Time, topic: Topic, data: Bytes) {
+        assert!(data.len() <= self.cfg.message_max, "own message over message_max");
+        let id = message_id(topic, &data);
+        if self.seen.contains(&id) {
+            return;
+        }
+        let msg = GossipMessage::Publish { topic, data: BoundedBytes::new(data).expect("checked") };
+        let frame = Frame::Gossip(msg).encode_bytes();
+        self.seen.insert(now, id, SeenState::Accepted { frame: Some(frame.clone()) });
+        self.recent.push_back((self.heartbeat, id));
+        self.stats.accepted += 1;
+        let targets: Vec<PeerId> = if self.cfg.flood_publish {
+            self.peers.keys().copied().collect()
+        } else {
+            self.mesh.iter().copied().collect()
+        };
+        for peer in targets {
+            self.send_frame(peer, frame.clone());
+        }
+        self.outputs.push_back(GossipOutput::Accepted { id, topic, own: true });
+    }
+
+    fn on_verdict(&mut self, now: Time, id: MsgId, verdict: Verdict) {
+        let accept = verdict == Verdict::Accept;
+        let Some(SeenState::Validating { from, frame, topic }) =
+            self.seen.resolve(now, &id, accept)
+        else {
+            return; // expired or evicted while validating
+        };
+        match verdict {
+            Verdict::Accept => {
+                self.stats.accepted += 1;
+                self.recent.push_back((self.heartbeat, id));
+                let targets: Vec<PeerId> =
+                    self.mesh.iter().copied().filter(|p| *p != from).collect();
+                for peer in targets {
+                    self.send_frame(peer, frame.clone());
+                }
+                self.outputs.push_back(GossipOutput::Accepted { id, topic, own: false });
+            }
+            Verdict::Ignore => self.stats.ignored += 1,
+            Verdict::Reject => {
+                self.stats.rejected += 1;
+                self.outputs.push_back(GossipOutput::Penalize {
+                    peer: from,
+                    penalty: Penalty::InvalidMessage,
+                });
+            }
+        }
+    }
+
+    fn on_ihave(&mut self, now: Time, peer: PeerId, ids: &[MsgId]) {
+        let mut want = Vec::new();
+        for id in ids {
+            if self.asked_this_heartbeat >= self.cfg.ask_max {
+                break;
+            }
+            if self.seen.contains(id)
+                || self.asked.get(id).is_some_and(|t| *t + self.cfg.ask_timeout > now)
+            {
+                continue;
+            }
+            self.asked.insert(*id, now);
+            self.asked_this_heartbeat += 1;
+            want.push(*id);
+        }
+        if !want.is_empty() {
+            self.send(peer, &GossipMessage::IWant(BoundedVec::truncating(want)));
+        }
+    }
+
+    fn on_iwant(&mut self, peer: PeerId, ids: &[MsgId]) {
+        for id in ids {
+            let Some(frame) = self.seen.retained_frame(id).cloned() else { continue };
+            if !self.take_serve_budget(peer) {
+                return;
+            }
+            self.send_frame(peer, frame);
+        }
+    }
+
+    fn take_serve_budget(&mut self, peer: PeerId) -> bool {
+        let Some(budget) = self.peers.get_mut(&peer) else { return false };
+        if budget.served >= self.cfg.serve_max {
+            return false;
+        }
+        budget.served += 1;
+        true
+    }
+
+    fn on_reconcile_request(&mut self, peer: PeerId, theirs: &[BucketSummary]) {
+        if theirs.len() != BUCKETS {
+            self.outputs.push_back(GossipOutput::Penalize { peer, penalty: Penalty::Protocol });
+            return;
+        }
+        let budget = self.peers.get_mut(&peer).expect("checked connected");
+        if budget.reconcile_answered {
+            return; // one answer per peer per heartbeat
+        }
+        budget.reconcile_answered = true;
+        let ours = self.seen.buckets();
+        let differing: Vec<usize> = (0..BUCKETS).filter(|&b| ours[b] != theirs[b]).collect();
+        if differing.is_empty() {
+            return;
+        }
+        // Start at a random differing bucket so that, over rounds, every bucket gets listed.
+        let start = *differing.choose(&mut self.rng).expect("non-empty");
+        let lists: Vec<BucketIds> = differing
+            .iter()
+            .cycle()
+            .skip_while(|&&b| b != start)
+            .take(differing.len().min(BUCKETS_LISTED_MAX))
+            .map(|&b| BucketIds {
+                index: b as u8,
+                ids: BoundedVec::truncating(self.seen.bucket_ids(b).take(BUCKET_IDS_MAX).collect()),
+            })
+            .collect();
+        self.send(peer, &GossipMessage::ReconcileIds(BoundedVec::truncating(lists)));
+    }
+
+    fn on_reconcile_ids(&mut self, now: Time, peer: PeerId, lists: Vec<BucketIds>) {
+        if self.reconciling.map(|(p, _)| p) != Some(peer) {
+            return; // unsolicited or late: ignore
+        }
+        self.reconciling = None;
+        let mut want = Vec::new();
+        let mut push = Vec::new();
+        for list in &lists {
+            let index = usize::from(list.index);
+            if index >= BUCKETS {
+                self.outputs.push_back(GossipOutput::Penalize { peer, penalty: Penalty::Protocol });
+                return;
+            }
+            let theirs: BTreeSet<MsgId> = list.ids.iter().copied().collect();
+            for id in &theirs {
+                let budget_left = self.asked_this_heartbeat + want.len() < self.cfg.ask_max;
+                if !self.seen.contains(id) && want.len() < IDS_MAX && budget_left {
+                    want.push(*id);
+                }
+            }
+            push.extend(self.seen.bucket_ids(index).filter(|id| !theirs.contains(id)));
+        }
+        self.asked_this_heartbeat += want.len();
+        for id in &want {
+            self.asked.insert(*id, now);
+        }
+        if !want.is_empty() {
+            self.send(peer, &GossipMessage::IWant(BoundedVec::truncating(want)));
+        }
+        for id in push {
+            let Some(frame) = self.seen.retained_frame(&id).cloned() else { continue };
+            if !self.take_serve_budget(peer) {
+                break;
+            }
+            self.send_frame(peer, frame);
+        }
+    }
+
+    fn on_heartbeat(&mut self, now: Time) {
+        self.heartbeat += 1;
+        self.next_heartbeat = Some(now + self.cfg.heartbeat_interval);
+        for budget in self.peers.values_mut() {
+            *budget = PeerBudget::default();
+        }
+        self.asked_this_heartbeat = 0;
+        let ask_timeout = self.cfg.ask_timeout;
+        self.asked.retain(|_, t| *t + ask_timeout > now);
+        self.seen.expire(now, self.cfg.seen_ttl, self.cfg.retain_duration);
+        let oldest = self.heartbeat.saturating_sub(self.cfg.history_heartbeats);
+        while self.recent.front().is_some_and(|(h, _)| *h < oldest) {
+            self.recent.pop_front();
+        }
+        self.maintain_mesh();
+        self.emit_ihave();
+        if now >= self.next_reconcile {
+            self.next_reconcile = now + self.cfg.reconcile_interval;
+            self.start_reconcile(now);
+        }
+    }
+
+    fn maintain_mesh(&mut self) {
+        if self.mesh.len() < self.cfg.mesh_d_lo {
+            let mut candidates: Vec<PeerId> =
+                self.peers.keys().filter(|p| !self.mesh.contains(*p)).copied().collect();
+            candidates.shuffle(&mut self.rng);
+            let need = self.cfg.mesh_d - self.mesh.len();
+            for peer in candidates.into_iter().take(need) {
+                self.mesh.insert(peer);
+                self.send(peer, &GossipMessage::Graft);
+            }
+        } else if self.mesh.len() > self.cfg.mesh_d_hi {
+            let mut members: Vec<PeerId> = self.mesh.iter().copied().collect();
+            members.shuffle(&mut self.rng);
+            for peer in members.into_iter().take(self.mesh.len() - self.cfg.mesh_d) {
+                self.mesh.remove(&peer);
+                self.send(peer, &GossipMessage::Prune);
+            }
+        }
+    }
+
+    fn emit_ihave(&mut self) {
+        if self.recent.is_empty() {
+            return;
+        }
+        let ids: Vec<MsgId> = self.recent.iter().rev().take(IDS_MAX).map(|(_, id)| *id).collect();
+        let lazy: Vec<PeerId> =
+            self.peers.keys().filter(|p| !self.mesh.contains(*p)).copied().collect();
+        let chosen: Vec<PeerId> =
+            lazy.choose_multiple(&mut self.rng, self.cfg.lazy_d).copied().collect();
+        if chosen.is_empty() {
+            return;
+        }
+        let frame = Frame::Gossip(GossipMessage::IHave(BoundedVec::truncating(ids))).encode_bytes();
+        for peer in chosen {
+            self.send_frame(peer, frame.clone());
+        }
+    }
+
+    fn start_reconcile(&mut self, now: Time) {
+        let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+        let Some(&peer) = peers.choose(&mut self.rng) else { return };
+        self.reconciling = Some((peer, now));
+        let buckets = BoundedVec::new(self.seen.buckets().to_vec()).expect("BUCKETS entries");
+        self.send(peer, &GossipMessage::ReconcileRequest(buckets));
+    }
+
+    fn send(&mut self, peer: PeerId, msg: &GossipMessage) {
+        let frame = Frame::Gossip(msg.clone()).encode_bytes();
+        self.send_frame(peer, frame);
+    }
+
+    fn send_frame(&mut self, peer: PeerId, frame: Bytes) {
+        self.stats.sent += 1;
+        self.outputs.push_back(GossipOutput::Send { peer, frame });
+    }
+
+    /// Panics if an invariant of the module doc is broken.
+    pub fn check_invariants(&self) {
+        assert!(self.mesh.len() <= self.cfg.mesh_d_hi, "mesh above D_hi");
+        assert!(self.mesh.iter().all(|p| self.peers.contains_key(p)), "mesh peer not connected");
+        let windows =
+            self.cfg.ask_timeout.as_micros().div_ceil(self.cfg.heartbeat_interval.as_micros())
+                as usize;
+        assert!(self.asked.len() <= self.cfg.ask_max * (windows + 1), "asked ids over their bound");
+        assert!(self.seen.validating() <= self.cfg.validating_max, "validating over its bound");
+        self.seen.check_invariants();
+    }
+}

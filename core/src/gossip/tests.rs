@@ -1,0 +1,212 @@
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::codec::{BoundedBytes, BoundedVec, Encode, decode_exact};
+use crate::frame::Frame;
+use crate::p2p::Penalty;
+use crate::types::{PeerId, Time};
+
+fn peer(n: u8) -> PeerId {
+    PeerId([n; 32])
+}
+
+fn gossip_with_peers(n: u8) -> Gossip {
+    let mut g = Gossip::new(GossipConfig::default(), ChaCha8Rng::seed_from_u64(1));
+    for i in 1..=n {
+        g.handle(Time(0), GossipInput::PeerUp(peer(i)));
+    }
+    g
+}
+
+fn drain(g: &mut Gossip) -> Vec<GossipOutput> {
+    std::iter::from_fn(|| g.poll_output()).collect()
+}
+
+fn publish_frame(data: &'static [u8]) -> (GossipMessage, Bytes) {
+    let msg = GossipMessage::Publish {
+        topic: Topic::Heartbeat,
+        data: BoundedBytes::new(Bytes::from_static(data)).unwrap(),
+    };
+    let frame = Frame::Gossip(msg.clone()).encode_bytes();
+    (msg, frame)
+}
+
+fn sends(out: &[GossipOutput]) -> Vec<(PeerId, Frame)> {
+    out.iter()
+        .filter_map(|o| match o {
+            GossipOutput::Send { peer, frame } => Some((*peer, decode_exact(frame).unwrap())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An own message goes to every connected peer (flood publish) and is reported accepted.
+#[test]
+fn publish_floods_all_peers() {
+    let mut g = gossip_with_peers(5);
+    g.handle(Time(1), GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"x") });
+    let out = drain(&mut g);
+    assert_eq!(sends(&out).len(), 5);
+    assert!(out.iter().any(|o| matches!(o, GossipOutput::Accepted { own: true, .. })));
+}
+
+/// A received message is validated once; on accept it goes to the mesh except its source.
+#[test]
+fn received_message_validated_once_and_forwarded_to_mesh() {
+    let mut g = gossip_with_peers(10);
+    g.handle(Time(1_000_000), GossipInput::Tick); // heartbeat builds the mesh
+    drain(&mut g);
+    let mesh: Vec<PeerId> = g.mesh().iter().copied().collect();
+    assert_eq!(mesh.len(), GossipConfig::default().mesh_d);
+    let source = mesh[0];
+    let (msg, frame) = publish_frame(b"hello");
+    g.handle(Time(2), GossipInput::Message { peer: source, msg: msg.clone(), frame: frame.clone() });
+    let out = drain(&mut g);
+    let GossipOutput::Validate { id, from, .. } = out[0].clone() else { panic!("{out:?}") };
+    assert_eq!(from, source);
+    g.handle(Time(3), GossipInput::Message { peer: peer(9), msg, frame: frame.clone() });
+    assert!(drain(&mut g).is_empty(), "a duplicate is not validated again");
+    g.handle(Time(4), GossipInput::Verdict { id, verdict: Verdict::Accept });
+    let out = drain(&mut g);
+    let targets: Vec<PeerId> = sends(&out).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(targets.len(), mesh.len() - 1);
+    assert!(!targets.contains(&source));
+    assert_eq!(g.stats().duplicates, 1);
+    g.check_invariants();
+}
+
+/// A rejected message penalizes the peer it came from and is not forwarded.
+#[test]
+fn reject_penalizes_source() {
+    let mut g = gossip_with_peers(3);
+    let (msg, frame) = publish_frame(b"bad");
+    g.handle(Time(1), GossipInput::Message { peer: peer(2), msg, frame });
+    let GossipOutput::Validate { id, .. } = drain(&mut g)[0].clone() else { panic!() };
+    g.handle(Time(2), GossipInput::Verdict { id, verdict: Verdict::Reject });
+    let out = drain(&mut g);
+    assert_eq!(out, vec![GossipOutput::Penalize { peer: peer(2), penalty: Penalty::InvalidMessage }]);
+}
+
+/// A message over the configured size is penalized without validation.
+#[test]
+fn oversized_message_is_penalized() {
+    let cfg = GossipConfig { message_max: 3, ..GossipConfig::default() };
+    let mut g = Gossip::new(cfg, ChaCha8Rng::seed_from_u64(1));
+    g.handle(Time(0), GossipInput::PeerUp(peer(1)));
+    let (msg, frame) = publish_frame(b"toolong");
+    g.handle(Time(1), GossipInput::Message { peer: peer(1), msg, frame });
+    assert_eq!(drain(&mut g), vec![GossipOutput::Penalize { peer: peer(1), penalty: Penalty::Oversized }]);
+}
+
+/// When too many messages wait for a verdict, new ones are dropped but not marked seen.
+#[test]
+fn validation_backlog_is_bounded() {
+    let cfg = GossipConfig { validating_max: 1, ..GossipConfig::default() };
+    let mut g = Gossip::new(cfg, ChaCha8Rng::seed_from_u64(1));
+    g.handle(Time(0), GossipInput::PeerUp(peer(1)));
+    for data in [&b"a"[..], b"b"] {
+        let msg = GossipMessage::Publish { topic: Topic::Heartbeat, data: BoundedBytes::new(Bytes::copy_from_slice(data)).unwrap() };
+        let frame = Frame::Gossip(msg.clone()).encode_bytes();
+        g.handle(Time(1), GossipInput::Message { peer: peer(1), msg, frame });
+    }
+    assert_eq!(drain(&mut g).len(), 1);
+    assert_eq!(g.stats().overloaded, 1);
+    assert!(!g.has_seen(&message_id(Topic::Heartbeat, b"b")));
+}
+
+/// IHAVE of unknown ids is answered with IWANT, and IWANT is served from retained messages.
+#[test]
+fn ihave_iwant_exchange() {
+    let mut a = gossip_with_peers(1);
+    a.handle(Time(1), GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"m") });
+    drain(&mut a);
+    let id = message_id(Topic::Heartbeat, b"m");
+    let mut b = gossip_with_peers(1);
+    let ihave = GossipMessage::IHave(BoundedVec::new(vec![id]).unwrap());
+    b.handle(Time(1), GossipInput::Message { peer: peer(1), msg: ihave.clone(), frame: Bytes::new() });
+    let out = sends(&drain(&mut b));
+    assert_eq!(out, vec![(peer(1), Frame::Gossip(GossipMessage::IWant(BoundedVec::new(vec![id]).unwrap())))]);
+    // Asked ids are not asked again right away.
+    b.handle(Time(2), GossipInput::Message { peer: peer(1), msg: ihave, frame: Bytes::new() });
+    assert!(drain(&mut b).is_empty());
+    let iwant = GossipMessage::IWant(BoundedVec::new(vec![id, Hash32([9; 32])]).unwrap());
+    a.handle(Time(2), GossipInput::Message { peer: peer(1), msg: iwant, frame: Bytes::new() });
+    let served = sends(&drain(&mut a));
+    assert_eq!(served.len(), 1, "only the retained message is served");
+}
+
+use crate::types::Hash32;
+
+/// Two nodes with different retained messages converge through one reconciliation round.
+#[test]
+fn reconciliation_exchanges_missing_messages() {
+    let cfg = GossipConfig { reconcile_interval: Duration::from_secs(1), ..GossipConfig::default() };
+    let mut a = Gossip::new(cfg.clone(), ChaCha8Rng::seed_from_u64(1));
+    let mut b = Gossip::new(cfg, ChaCha8Rng::seed_from_u64(2));
+    let (pa, pb) = (peer(0xa), peer(0xb));
+    a.handle(Time(0), GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"only-a") });
+    b.handle(Time(0), GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"only-b") });
+    a.handle(Time(0), GossipInput::PeerUp(pb));
+    b.handle(Time(0), GossipInput::PeerUp(pa));
+    drain(&mut a);
+    drain(&mut b);
+    // Shuttle frames between the two until quiet, accepting everything that needs a verdict.
+    a.handle(Time(1_000_000), GossipInput::Tick);
+    let mut queue: Vec<(bool, Bytes)> = Vec::new(); // (to_b, frame)
+    let pump = |g: &mut Gossip, to_b: bool, queue: &mut Vec<(bool, Bytes)>| {
+        while let Some(o) = g.poll_output() {
+            match o {
+                GossipOutput::Send { frame, .. } => queue.push((to_b, frame)),
+                GossipOutput::Validate { id, .. } => g.handle(Time(2), GossipInput::Verdict { id, verdict: Verdict::Accept }),
+                _ => {}
+            }
+        }
+    };
+    pump(&mut a, true, &mut queue);
+    let mut rounds = 0;
+    while let Some((to_b, frame)) = queue.pop() {
+        rounds += 1;
+        assert!(rounds < 100, "reconciliation does not terminate");
+        let Frame::Gossip(msg) = decode_exact(&frame).unwrap() else { panic!() };
+        let (g, from) = if to_b { (&mut b, pa) } else { (&mut a, pb) };
+        g.handle(Time(2), GossipInput::Message { peer: from, msg, frame });
+        if to_b { pump(&mut b, false, &mut queue) } else { pump(&mut a, true, &mut queue) }
+    }
+    for g in [&a, &b] {
+        assert!(g.has_seen(&message_id(Topic::Heartbeat, b"only-a")));
+        assert!(g.has_seen(&message_id(Topic::Heartbeat, b"only-b")));
+        assert_eq!(g.retained(), 2);
+        g.check_invariants();
+    }
+}
+
+/// A graft beyond D_hi is answered with a prune, and the mesh stays bounded.
+#[test]
+fn graft_beyond_d_hi_is_pruned() {
+    let mut g = gossip_with_peers(12);
+    for i in 1..=12 {
+        g.handle(Time(1), GossipInput::Message { peer: peer(i), msg: GossipMessage::Graft, frame: Bytes::new() });
+    }
+    let prunes = sends(&drain(&mut g)).into_iter().filter(|(_, f)| *f == Frame::Gossip(GossipMessage::Prune)).count();
+    assert_eq!(g.mesh().len(), GossipConfig::default().mesh_d_hi);
+    assert_eq!(prunes, 12 - GossipConfig::default().mesh_d_hi);
+    g.check_invariants();
+}
+
+/// A reconciliation answer with an out-of-range bucket is a protocol violation.
+#[test]
+fn bad_bucket_index_is_penalized() {
+    let cfg = GossipConfig { reconcile_interval: Duration::from_secs(1), ..GossipConfig::default() };
+    let mut g = Gossip::new(cfg, ChaCha8Rng::seed_from_u64(1));
+    g.handle(Time(0), GossipInput::PeerUp(peer(1)));
+    g.handle(Time(1_000_000), GossipInput::Tick); // sends a reconcile request to peer 1
+    drain(&mut g);
+    let lists = vec![BucketIds { index: 200, ids: BoundedVec::new(vec![]).unwrap() }];
+    let msg = GossipMessage::ReconcileIds(BoundedVec::new(lists).unwrap());
+    g.handle(Time(1_000_001), GossipInput::Message { peer: peer(1), msg, frame: Bytes::new() });
+    assert_eq!(drain(&mut g), vec![GossipOutput::Penalize { peer: peer(1), penalty: Penalty::Protocol }]);
+}

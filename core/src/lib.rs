@@ -1,0 +1,51 @@
+//! Sans-IO Spacemesh protocol state machines, domain types, SCALE codec and crypto.
+//!
+//! # The I/O contract
+//!
+//! [`Node`] is the only thing a runtime talks to. It performs no I/O, reads no clock, spawns no
+//! thread and draws no OS randomness: time is an argument, randomness comes from the seed given
+//! to [`Node::new`], and every map that is iterated is ordered. A runtime drives it like this:
+//!
+//! 1. Create the node, then feed [`Input::Restore`] with what its storage holds (an empty
+//!    snapshot on first start). Restore comes first and once.
+//! 2. Feed inputs with [`Node::handle`]`(now, input)`: [`Input::Message`] for frames from peers,
+//!    [`Input::Tick`] when [`Node::poll_timeout`] is due, [`Input::JobDone`] when a job finishes,
+//!    [`Input::PeerUp`]/[`Input::PeerDown`] for connections and [`Input::Command`] for API and
+//!    CLI requests. `now` must never decrease between calls.
+//! 3. After **every** `handle`, drain [`Node::poll_output`] until it returns `None`, and act on
+//!    the outputs in order: [`Output::Send`] a frame to a peer, [`Output::Connect`] or
+//!    [`Output::Disconnect`] a peer, [`Output::Persist`] a batch (atomically, and durable
+//!    *before any later output is acted on*), [`Output::StartJob`] for heavy work, and
+//!    [`Output::Event`] for observable facts (checkers, API, trace).
+//! 4. Then ask [`Node::poll_timeout`] and arrange a `Tick` for then. Ticks that come early or
+//!    twice are harmless.
+//!
+//! Bad input never panics: a frame that does not decode, a message that breaks a rule or an
+//! oversized length yields a typed reject and a penalty for the peer that sent it. A broken
+//! invariant panics; the simulator calls [`Node::check_invariants`] after every step.
+//!
+//! # Map of the crate
+//!
+//! - [`types`]: `LayerId`, `EpochId`, `NodeId`, `PeerId`, `Hash32`, `GenesisId`, `Time`.
+//! - [`codec`]: SCALE encoding with a bound on every decode path.
+//! - [`crypto`]: BLAKE3, ed25519 with domain separation, the [`crypto::Verifier`] interface.
+//! - [`frame`]: the top-level wire frame.
+//! - [`p2p`]: peer upkeep (targets, scores, bans, pings, peer exchange).
+//! - [`gossip`]: topic gossip with verdicts, mesh, lazy announcements and anti-entropy.
+//! - [`heartbeat`]: signed heartbeats, the first gossip topic owner.
+//! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
+//! - [`node`]: the composition.
+
+pub mod codec;
+pub mod crypto;
+pub mod frame;
+pub mod gossip;
+pub mod heartbeat;
+pub mod job;
+pub mod node;
+pub mod p2p;
+pub mod store;
+pub mod types;
+
+pub use node::{Command, Input, Node, NodeConfig, NodeEvent, NodeKeys, NodeStats, Output};
+pub use types::{EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, Time};

@@ -1,0 +1,404 @@
+//! The node: composes every protocol and is the only thing a runtime talks to.
+//!
+//! See the crate documentation for the I/O contract. Routing between protocols happens inside
+//! [`Node::handle`]: gossip hands messages to their topic's owner for a verdict, owners request
+//! signature checks (batched into [`Job::VerifySignatures`]), penalties flow to peer upkeep, and
+//! everything observable becomes a [`NodeEvent`].
+//!
+//! Invariants:
+//! 1. `now` never decreases between calls; `Restore` is the first input and comes once.
+//! 2. At most `verify_jobs_max` jobs are in flight, each with at most `verify_batch_max` checks.
+//! 3. Every module's own invariants hold after every `handle` (see `check_invariants`).
+
+mod config;
+mod event;
+
+pub use config::{NodeConfig, NodeKeys};
+pub use event::NodeEvent;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::crypto::Signer;
+use crate::frame::Frame;
+use crate::gossip::{Gossip, GossipInput, GossipOutput, MsgId, Topic};
+use crate::heartbeat::{Heartbeat, HeartbeatInput, HeartbeatOutput};
+use crate::job::{Job, JobId, JobResult, SignatureCheck};
+use crate::p2p::{DisconnectReason, Peers, PeersInput, PeersOutput, Penalty};
+use crate::store::{Batch, Snapshot};
+use crate::types::{NodeId, PeerId, Time};
+
+/// Everything a runtime feeds a node.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// The node's durable state (empty on first start). Must be the first input.
+    Restore(Snapshot),
+    /// A frame from a connected peer.
+    Message {
+        /// Sender.
+        peer: PeerId,
+        /// The raw frame.
+        bytes: Bytes,
+    },
+    /// Time passed (deliver at or after [`Node::poll_timeout`]; spurious ticks are harmless).
+    Tick,
+    /// A job from [`Output::StartJob`] finished.
+    JobDone {
+        /// The job.
+        id: JobId,
+        /// Its result.
+        result: JobResult,
+    },
+    /// A connection is established.
+    PeerUp {
+        /// The peer.
+        peer: PeerId,
+        /// Whether this node dialed.
+        outbound: bool,
+    },
+    /// A connection closed or a dial failed.
+    PeerDown {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A request from the API or CLI.
+    Command(Command),
+}
+
+/// Requests from the API or CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Add dial candidates (bootstrap list, discovery).
+    AddPeers(Vec<PeerId>),
+}
+
+/// Everything a node asks its runtime to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send a frame to a connected peer.
+    Send {
+        /// Recipient.
+        peer: PeerId,
+        /// The frame.
+        bytes: Bytes,
+    },
+    /// Dial a peer; answer with `PeerUp` or `PeerDown`.
+    Connect {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// Close a connection (no `PeerDown` needed: the node already forgot it).
+    Disconnect {
+        /// The peer.
+        peer: PeerId,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// Make this batch durable, atomically, before acting on any later output.
+    Persist(Batch),
+    /// Run heavy work; answer with `JobDone`.
+    StartJob {
+        /// Job id, unique within this node's life.
+        id: JobId,
+        /// What to do.
+        job: Job,
+    },
+    /// An observable fact, for checkers, the API and the trace.
+    Event(NodeEvent),
+}
+
+/// Counters of the node itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Frames that failed to decode.
+    pub malformed_frames: u64,
+    /// Frames from peers that are not connected (raced a disconnect).
+    pub frames_from_strangers: u64,
+    /// Jobs started.
+    pub jobs_started: u64,
+}
+
+/// A Spacemesh node as a Sans-IO state machine.
+#[derive(Debug)]
+pub struct Node {
+    cfg: NodeConfig,
+    node_id: NodeId,
+    peer_id: PeerId,
+    peers: Peers,
+    gossip: Gossip,
+    heartbeat: Heartbeat,
+    /// Signature checks waiting for a job slot, with the gossip id each one decides.
+    checks_waiting: VecDeque<(MsgId, SignatureCheck)>,
+    jobs: BTreeMap<JobId, Vec<MsgId>>,
+    next_job: u64,
+    restored: bool,
+    last_now: Time,
+    outputs: VecDeque<Output>,
+    stats: NodeStats,
+}
+
+impl Node {
+    /// A node with the given keys; `seed` seeds every random choice it makes.
+    pub fn new(cfg: NodeConfig, keys: &NodeKeys, seed: [u8; 32]) -> Self {
+        let identity = Signer::from_seed(keys.identity_seed, cfg.genesis);
+        let peer_id = PeerId(Signer::from_seed(keys.p2p_seed, cfg.genesis).node_id().0);
+        let stream = |tag: u64| {
+            let mut rng = ChaCha8Rng::from_seed(seed);
+            rng.set_stream(tag);
+            rng
+        };
+        Node {
+            node_id: identity.node_id(),
+            peer_id,
+            peers: Peers::new(cfg.peers.clone(), peer_id, stream(1)),
+            gossip: Gossip::new(cfg.gossip.clone(), stream(2)),
+            heartbeat: Heartbeat::new(cfg.heartbeat.clone(), identity),
+            cfg,
+            checks_waiting: VecDeque::new(),
+            jobs: BTreeMap::new(),
+            next_job: 0,
+            restored: false,
+            last_now: Time::ZERO,
+            outputs: VecDeque::new(),
+            stats: NodeStats::default(),
+        }
+    }
+
+    /// Feeds one input. Drain [`Node::poll_output`] until `None` afterwards.
+    pub fn handle(&mut self, now: Time, input: Input) {
+        assert!(now >= self.last_now, "time went backwards: {now} < {}", self.last_now);
+        self.last_now = now;
+        match input {
+            Input::Restore(snapshot) => self.on_restore(now, &snapshot),
+            other => {
+                assert!(self.restored, "Restore must be the first input");
+                self.on_input(now, other);
+            }
+        }
+        self.route(now);
+        self.start_jobs();
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The earliest time the node wants a `Tick`.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        [self.peers.poll_timeout(), self.gossip.poll_timeout(), self.heartbeat.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The smeshing identity.
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// The p2p identity.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// Peer upkeep state.
+    pub fn peers(&self) -> &Peers {
+        &self.peers
+    }
+
+    /// Gossip state.
+    pub fn gossip(&self) -> &Gossip {
+        &self.gossip
+    }
+
+    /// Heartbeat state.
+    pub fn heartbeat(&self) -> &Heartbeat {
+        &self.heartbeat
+    }
+
+    /// Node counters.
+    pub fn stats(&self) -> &NodeStats {
+        &self.stats
+    }
+
+    fn on_restore(&mut self, now: Time, snapshot: &Snapshot) {
+        assert!(!self.restored, "Restore comes once");
+        self.restored = true;
+        // A corrupt sequence number must stop the node, not restart its sequence at zero (which
+        // would make it equivocate): the runtime checks the store before handing it over, so
+        // reaching this is a broken runtime.
+        let next_seq =
+            Heartbeat::restored_seq(snapshot).expect("corrupt heartbeat/next_seq in store");
+        self.heartbeat.handle(now, HeartbeatInput::Restore(next_seq));
+        if let Some(offset) = self.cfg.heartbeat_offset {
+            self.heartbeat.delay_first(offset);
+        }
+        self.peers.handle(now, PeersInput::AddCandidates(self.cfg.bootstrap.clone()));
+        self.gossip.handle(now, GossipInput::Tick);
+        self.outputs.push_back(Output::Event(NodeEvent::Started { next_heartbeat_seq: next_seq }));
+    }
+
+    fn on_input(&mut self, now: Time, input: Input) {
+        match input {
+            Input::Restore(_) => unreachable!("handled by handle"),
+            Input::Message { peer, bytes } => self.on_frame(now, peer, bytes),
+            Input::Tick => {
+                self.peers.handle(now, PeersInput::Tick);
+                self.gossip.handle(now, GossipInput::Tick);
+                self.heartbeat.handle(now, HeartbeatInput::Tick);
+            }
+            Input::JobDone { id, result } => self.on_job_done(now, id, result),
+            Input::PeerUp { peer, outbound } => {
+                self.peers.handle(now, PeersInput::Up { peer, outbound })
+            }
+            Input::PeerDown { peer } => self.peers.handle(now, PeersInput::Down(peer)),
+            Input::Command(Command::AddPeers(list)) => {
+                self.peers.handle(now, PeersInput::AddCandidates(list))
+            }
+        }
+    }
+
+    fn on_frame(&mut self, now: Time, peer: PeerId, bytes: Bytes) {
+        if !self.peers.is_connected(&peer) {
+            self.stats.frames_from_strangers += 1;
+            return;
+        }
+        self.peers.handle(now, PeersInput::Activity(peer));
+        match Frame::decode_bounded(&bytes, self.cfg.frame_max) {
+            Ok(Frame::Gossip(msg)) => {
+                self.gossip.handle(now, GossipInput::Message { peer, msg, frame: bytes })
+            }
+            Ok(Frame::Peers(msg)) => self.peers.handle(now, PeersInput::Message { peer, msg }),
+            Err(_) => {
+                self.stats.malformed_frames += 1;
+                self.penalize(now, peer, Penalty::Malformed);
+            }
+        }
+    }
+
+    fn penalize(&mut self, now: Time, peer: PeerId, penalty: Penalty) {
+        self.outputs.push_back(Output::Event(NodeEvent::PeerPenalized { peer, penalty }));
+        self.peers.handle(now, PeersInput::Penalize { peer, penalty });
+    }
+
+    fn on_job_done(&mut self, now: Time, id: JobId, result: JobResult) {
+        let ids = self.jobs.remove(&id).expect("JobDone for a job this node did not start");
+        let JobResult::SignaturesVerified(valid) = result;
+        assert_eq!(valid.len(), ids.len(), "one verdict per signature check");
+        for (id, valid) in ids.into_iter().zip(valid) {
+            self.heartbeat.handle(now, HeartbeatInput::SignatureChecked { id, valid });
+        }
+    }
+
+    /// Moves outputs between modules until all of them are quiet.
+    fn route(&mut self, now: Time) {
+        loop {
+            let mut moved = false;
+            while let Some(out) = self.peers.poll_output() {
+                moved = true;
+                self.route_peers(now, out);
+            }
+            while let Some(out) = self.gossip.poll_output() {
+                moved = true;
+                self.route_gossip(now, out);
+            }
+            while let Some(out) = self.heartbeat.poll_output() {
+                moved = true;
+                self.route_heartbeat(now, out);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn route_peers(&mut self, now: Time, out: PeersOutput) {
+        match out {
+            PeersOutput::Connect(peer) => self.outputs.push_back(Output::Connect { peer }),
+            PeersOutput::Disconnect { peer, reason } => {
+                self.outputs.push_back(Output::Disconnect { peer, reason })
+            }
+            PeersOutput::Send { peer, frame } => {
+                self.outputs.push_back(Output::Send { peer, bytes: frame })
+            }
+            PeersOutput::Ready { peer, outbound } => {
+                self.gossip.handle(now, GossipInput::PeerUp(peer));
+                self.outputs.push_back(Output::Event(NodeEvent::PeerConnected { peer, outbound }));
+            }
+            PeersOutput::Gone { peer, reason } => {
+                self.gossip.handle(now, GossipInput::PeerDown(peer));
+                self.outputs.push_back(Output::Event(NodeEvent::PeerDisconnected { peer, reason }));
+            }
+        }
+    }
+
+    fn route_gossip(&mut self, now: Time, out: GossipOutput) {
+        match out {
+            GossipOutput::Send { peer, frame } => {
+                self.outputs.push_back(Output::Send { peer, bytes: frame })
+            }
+            GossipOutput::Validate { id, topic, data, from: _ } => match topic {
+                Topic::Heartbeat => self.heartbeat.handle(now, HeartbeatInput::Gossip { id, data }),
+            },
+            GossipOutput::Penalize { peer, penalty } => self.penalize(now, peer, penalty),
+            GossipOutput::Accepted { id, topic, own } => {
+                self.outputs.push_back(Output::Event(NodeEvent::MessageAccepted {
+                    topic,
+                    id,
+                    own,
+                }));
+            }
+        }
+    }
+
+    fn route_heartbeat(&mut self, now: Time, out: HeartbeatOutput) {
+        match out {
+            HeartbeatOutput::Verdict { id, verdict } => {
+                self.gossip.handle(now, GossipInput::Verdict { id, verdict })
+            }
+            HeartbeatOutput::CheckSignature { id, check } => {
+                self.checks_waiting.push_back((id, check))
+            }
+            HeartbeatOutput::Persist(batch) => self.outputs.push_back(Output::Persist(batch)),
+            HeartbeatOutput::Publish(data) => {
+                self.gossip.handle(now, GossipInput::Publish { topic: Topic::Heartbeat, data });
+            }
+            HeartbeatOutput::Event(e) => {
+                self.outputs.push_back(Output::Event(NodeEvent::Heartbeat(e)))
+            }
+        }
+    }
+
+    /// Batches waiting signature checks into jobs while job slots are free.
+    fn start_jobs(&mut self) {
+        while !self.checks_waiting.is_empty() && self.jobs.len() < self.cfg.verify_jobs_max {
+            let n = self.checks_waiting.len().min(self.cfg.verify_batch_max);
+            let (ids, checks): (Vec<MsgId>, Vec<SignatureCheck>) =
+                self.checks_waiting.drain(..n).unzip();
+            let id = JobId(self.next_job);
+            self.next_job += 1;
+            self.jobs.insert(id, ids);
+            self.stats.jobs_started += 1;
+            self.outputs.push_back(Output::StartJob { id, job: Job::VerifySignatures(checks) });
+        }
+    }
+
+    /// Panics if an invariant of any module is broken. The simulator calls it after every step.
+    pub fn check_invariants(&self) {
+        assert!(self.jobs.len() <= self.cfg.verify_jobs_max, "too many jobs in flight");
+        assert!(
+            self.jobs.values().all(|ids| ids.len() <= self.cfg.verify_batch_max),
+            "oversized job"
+        );
+        self.peers.check_invariants(self.last_now);
+        self.gossip.check_invariants();
+        self.heartbeat.check_invariants();
+    }
+}
+
+#[cfg(test)]
+mod tests;
