@@ -587,7 +587,8 @@ impl Gossip {
         self.outputs.push_back(GossipOutput::Send { peer, frame });
     }
 
-    /// Panics if an invariant of the module doc is broken.
+    /// Panics if an invariant of the module doc is broken (cost: the mesh size; the simulator
+    /// calls it after every step).
     pub fn check_invariants(&self) {
         assert!(self.mesh.len() <= self.cfg.mesh_d_hi, "mesh above D_hi");
         assert!(self.mesh.iter().all(|p| self.peers.contains_key(p)), "mesh peer not connected");
@@ -597,5 +598,12 @@ impl Gossip {
         assert!(self.asked.len() <= self.cfg.ask_max * (windows + 1), "asked ids over their bound");
         assert!(self.seen.validating() <= self.cfg.validating_max, "validating over its bound");
         self.seen.check_invariants();
+    }
+
+    /// [`Gossip::check_invariants`] plus a full recount of the seen cache's counters and bucket
+    /// fingerprints (linear in the cache size).
+    pub fn check_invariants_deep(&self) {
+        self.check_invariants();
+        self.seen.check_invariants_deep();
     }
 }

@@ -76,7 +76,7 @@ fn received_message_validated_once_and_forwarded_to_mesh() {
     assert_eq!(targets.len(), mesh.len() - 1);
     assert!(!targets.contains(&source));
     assert_eq!(g.stats().duplicates, 1);
-    g.check_invariants();
+    g.check_invariants_deep();
 }
 
 /// A rejected message penalizes the peer it came from and is not forwarded.
@@ -180,7 +180,7 @@ fn reconciliation_exchanges_missing_messages() {
         assert!(g.has_seen(&message_id(Topic::Heartbeat, b"only-a")));
         assert!(g.has_seen(&message_id(Topic::Heartbeat, b"only-b")));
         assert_eq!(g.retained(), 2);
-        g.check_invariants();
+        g.check_invariants_deep();
     }
 }
 
@@ -194,7 +194,7 @@ fn graft_beyond_d_hi_is_pruned() {
     let prunes = sends(&drain(&mut g)).into_iter().filter(|(_, f)| *f == Frame::Gossip(GossipMessage::Prune)).count();
     assert_eq!(g.mesh().len(), GossipConfig::default().mesh_d_hi);
     assert_eq!(prunes, 12 - GossipConfig::default().mesh_d_hi);
-    g.check_invariants();
+    g.check_invariants_deep();
 }
 
 /// A reconciliation answer with an out-of-range bucket is a protocol violation.

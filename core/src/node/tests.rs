@@ -48,7 +48,7 @@ impl Net {
         let mut queue = vec![(i, input)];
         while let Some((i, input)) = queue.pop() {
             self.nodes[i].handle(self.now, input);
-            self.nodes[i].check_invariants();
+            self.nodes[i].check_invariants_deep();
             let me = self.nodes[i].peer_id();
             while let Some(out) = self.nodes[i].poll_output() {
                 match out {
@@ -150,7 +150,7 @@ proptest! {
         for f in frames {
             node.handle(Time(2), Input::Message { peer, bytes: Bytes::from(f) });
             while node.poll_output().is_some() {}
-            node.check_invariants();
+            node.check_invariants_deep();
         }
     }
 }

@@ -41,7 +41,7 @@ fn dials_up_to_target() {
     p.handle(Time(SEC), PeersInput::Tick);
     assert!(connects(&drain(&mut p)).is_empty(), "no dials once at target");
     assert_eq!(p.connected_count(), 3);
-    p.check_invariants(Time(SEC));
+    p.check_invariants_deep(Time(SEC));
 }
 
 /// Inbound connections beyond peers_max are refused.
@@ -170,5 +170,5 @@ fn address_book_bounded() {
     let mut p = peers(PeersConfig { address_book_max: 4, ..PeersConfig::default() });
     p.handle(Time(0), PeersInput::AddCandidates((1..=20).map(peer).collect()));
     assert_eq!(p.candidates(), 4);
-    p.check_invariants(Time(0));
+    p.check_invariants_deep(Time(0));
 }

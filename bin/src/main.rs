@@ -1,0 +1,66 @@
+//! The smesh command-line tool: simulation, node, PoST, PoET, wallet, faucet, gateway and benchmarks.
+//!
+//! Exit status: 0 when everything asked for passed, 1 when a check failed, 2 on bad usage.
+
+mod bench;
+mod html;
+mod sim_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// smesh: a Spacemesh node built as a deterministic simulation framework.
+#[derive(Debug, Parser)]
+#[command(name = "smesh", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Deterministic simulation: list, run and check scenarios.
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCommand),
+    /// Benchmarks that print measured ratios.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sim(cmd) => sim_cmd::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Peak resident set size of this process, from /proc (0 where unavailable).
+pub(crate) fn peak_rss_bytes() -> u64 {
+    proc_status_kb("VmHWM:") * 1024
+}
+
+/// Current resident set size of this process, from /proc (0 where unavailable).
+pub(crate) fn rss_bytes() -> u64 {
+    proc_status_kb("VmRSS:") * 1024
+}
+
+fn proc_status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

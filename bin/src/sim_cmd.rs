@@ -1,0 +1,227 @@
+//! `smesh sim ...`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use spacemesh_scenarios::{DEFAULT_SCENARIO, RunParams, RunReport, repro_line};
+use spacemesh_sim::determinism::check_lockstep;
+
+use crate::peak_rss_bytes;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SimCommand {
+    /// List the scenarios.
+    List,
+    /// Run one scenario with one seed.
+    Run(RunArgs),
+    /// Run a scenario twice in lockstep (and once more in a fresh process) and compare traces.
+    CheckDeterminism(DeterminismArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Scenario name (see `smesh sim list`).
+    #[arg(long, default_value = DEFAULT_SCENARIO)]
+    scenario: String,
+    /// Number of nodes (scenario default when omitted).
+    #[arg(long)]
+    nodes: Option<u32>,
+    /// Master seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Length in layers (scenario default when omitted).
+    #[arg(long)]
+    layers: Option<u32>,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    json: bool,
+    /// Write the event trace (one line per event) to this file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Write a self-contained HTML report to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Skip the per-step invariant checks of every node (faster; checkers still run).
+    #[arg(long)]
+    no_invariants: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeterminismArgs {
+    /// Scenario name.
+    #[arg(long, default_value = DEFAULT_SCENARIO)]
+    scenario: String,
+    /// Master seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of nodes (scenario default when omitted).
+    #[arg(long)]
+    nodes: Option<u32>,
+    /// Length in layers (scenario default when omitted).
+    #[arg(long)]
+    layers: Option<u32>,
+    /// Skip the comparison with a run in a fresh process.
+    #[arg(long)]
+    in_process_only: bool,
+}
+
+pub(crate) fn run(cmd: SimCommand) -> Result<ExitCode> {
+    match cmd {
+        SimCommand::List => list(),
+        SimCommand::Run(args) => run_one(args),
+        SimCommand::CheckDeterminism(args) => check_determinism(args),
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn list() -> Result<ExitCode> {
+    for s in spacemesh_scenarios::all() {
+        println!("{:<20} {:>6} nodes {:>4} layers  {}", s.name(), s.default_nodes(), s.default_layers(), s.description());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+fn run_one(args: RunArgs) -> Result<ExitCode> {
+    let scenario = spacemesh_scenarios::find(&args.scenario)?;
+    let params = RunParams {
+        nodes: args.nodes,
+        seed: args.seed,
+        layers: args.layers,
+        record_trace: args.trace.is_some(),
+        check_invariants: !args.no_invariants,
+    };
+    let started = Instant::now();
+    let mut run = scenario.build(&params)?;
+    run.run_to_end();
+    if let Some(path) = &args.trace {
+        write_trace(path, &run)?;
+    }
+    let report = run.finish();
+    let wall = started.elapsed().as_secs_f64();
+    let json = report_json(&report, wall);
+    if let Some(path) = &args.report {
+        std::fs::write(path, crate::html::report(&json))
+            .with_context(|| format!("writing report {}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        print_summary(&report, &json);
+    }
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn write_trace(path: &PathBuf, run: &spacemesh_scenarios::Run) -> Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("creating trace {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    writeln!(out, "# index time_us node kind fingerprint")?;
+    for r in run.sim.trace_records() {
+        writeln!(out, "{} {} {} {} {:016x}", r.index, r.time.as_micros(), r.node.0, r.kind, r.fingerprint)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The JSON object of DESIGN.md's `sim run --json`.
+pub(crate) fn report_json(r: &RunReport, wall_seconds: f64) -> Value {
+    let checks: serde_json::Map<String, Value> = r
+        .checks
+        .iter()
+        .map(|(name, c)| {
+            let status = if c.passed { "passed" } else { "failed" };
+            (name.clone(), json!({ "status": status, "passed": c.passed, "detail": c.detail }))
+        })
+        .collect();
+    let wall = wall_seconds.max(1e-9);
+    json!({
+        "scenario": r.scenario,
+        "seed": r.seed,
+        "nodes": r.nodes,
+        "layers": r.layers,
+        "sim_seconds": r.sim_seconds,
+        "wall_seconds": wall_seconds,
+        "speed": r.sim_seconds / wall,
+        "events": r.events,
+        "events_per_second": r.events as f64 / wall,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "digest": r.digest,
+        "checks": checks,
+        "violations": r.violations,
+        "passed": r.passed(),
+        "repro": repro_line(&r.scenario, r.nodes, r.seed, r.layers),
+        "stats": r.stats,
+    })
+}
+
+#[allow(clippy::print_stdout)]
+fn print_summary(r: &RunReport, j: &Value) {
+    println!(
+        "{} seed {}: {} nodes, {} layers, {:.0}s simulated in {:.2}s ({:.0}x real time), {} events ({:.2} M/s), peak RSS {} MiB",
+        r.scenario,
+        r.seed,
+        r.nodes,
+        r.layers,
+        r.sim_seconds,
+        j["wall_seconds"].as_f64().unwrap_or(0.0),
+        j["speed"].as_f64().unwrap_or(0.0),
+        r.events,
+        j["events_per_second"].as_f64().unwrap_or(0.0) / 1e6,
+        peak_rss_bytes() / (1 << 20)
+    );
+    println!("digest {}", r.digest);
+    for (name, c) in &r.checks {
+        println!("  {} {:<24} {}", if c.passed { "ok  " } else { "FAIL" }, name, c.detail);
+    }
+    for v in r.violations.iter().take(10) {
+        println!("  violation [{}] t={:.1}s node={:?}: {}", v.check, v.time_s, v.node, v.message);
+    }
+    if !r.passed() {
+        println!("repro: {}", repro_line(&r.scenario, r.nodes, r.seed, r.layers));
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
+    let scenario = spacemesh_scenarios::find(&args.scenario)?;
+    let params = RunParams { nodes: args.nodes, seed: args.seed, layers: args.layers, record_trace: false, check_invariants: false };
+    let a = scenario.build(&params)?;
+    let b = scenario.build(&params)?;
+    let (end, nodes, layers) = (a.end, a.nodes, a.layers);
+    let started = Instant::now();
+    let digest = match check_lockstep(a.sim, b.sim, end) {
+        Ok(d) => hex(&d),
+        Err(divergence) => {
+            println!("NOT deterministic: {divergence}");
+            println!("repro: smesh sim check-determinism --scenario {} --seed {}", args.scenario, args.seed);
+            return Ok(ExitCode::from(1));
+        }
+    };
+    println!("in-process: two lockstep runs agree on every event; digest {digest} ({:.1}s)", started.elapsed().as_secs_f64());
+    if args.in_process_only {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let exe = std::env::current_exe().context("locating the smesh binary")?;
+    let output = std::process::Command::new(exe)
+        .args(["sim", "run", "--json", "--no-invariants", "--scenario", &args.scenario])
+        .args(["--seed", &args.seed.to_string(), "--nodes", &nodes.to_string(), "--layers", &layers.to_string()])
+        .output()
+        .context("running the scenario in a fresh process")?;
+    let other: Value = serde_json::from_slice(&output.stdout).context("reading the fresh process's JSON")?;
+    let Some(other_digest) = other["digest"].as_str() else { bail!("the fresh process printed no digest") };
+    if other_digest != digest {
+        println!("NOT deterministic across processes: in-process {digest}, fresh process {other_digest}");
+        return Ok(ExitCode::from(1));
+    }
+    println!("fresh process: same digest {digest}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,580 @@
+//! The world of simulated nodes: how core outputs become simulated effects.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use spacemesh_core::job::{JobId, JobResult};
+use spacemesh_core::{Input, Node, NodeConfig, NodeEvent, NodeKeys, Output, PeerId, Time};
+use spacemesh_sim::engine::{Ctx, World};
+use spacemesh_sim::trace::{Traced, fingerprint};
+use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
+
+use crate::agent::{Agent, AgentIo};
+use crate::memo::MemoVerifier;
+use crate::wal::{WalError, read_log, record};
+
+/// What travels between simulated nodes: frames on a connection, and connection control.
+#[derive(Debug, Clone)]
+pub enum Wire {
+    /// A frame on an established connection.
+    Frame(Bytes),
+    /// Open a connection.
+    Dial,
+    /// The dialed side accepted.
+    DialAck,
+    /// The connection is closed (by a `Disconnect`, or by the OS when the process dies).
+    Close,
+}
+
+impl Traced for Wire {
+    fn fingerprint(&self) -> u64 {
+        match self {
+            Wire::Frame(b) => fingerprint(b),
+            Wire::Dial => 1,
+            Wire::DialAck => 2,
+            Wire::Close => 3,
+        }
+    }
+}
+
+/// Per-node events the world schedules for itself.
+#[derive(Debug, Clone)]
+pub enum Local {
+    /// Boot the node (first start).
+    Start,
+    /// A timer armed from `poll_timeout`; stale generations are ignored.
+    Timer(u64),
+    /// A job's modelled duration has passed.
+    JobDone(JobId, JobResult),
+    /// The write-ahead log sync requested for a `Persist` completed.
+    Synced,
+    /// An agent's own timer.
+    AgentTick(u64),
+}
+
+impl Traced for Local {
+    fn fingerprint(&self) -> u64 {
+        match self {
+            Local::Start => 1,
+            Local::Timer(g) => 2 ^ (g << 8),
+            Local::JobDone(id, JobResult::SignaturesVerified(v)) => {
+                let bits = v.iter().fold(0u64, |acc, b| acc.rotate_left(1) ^ u64::from(*b));
+                3 ^ (id.0 << 8) ^ bits.rotate_left(32)
+            }
+            Local::Synced => 4,
+            Local::AgentTick(n) => 5 ^ (n << 8),
+        }
+    }
+}
+
+/// How to build (and rebuild) an honest node.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// Its configuration.
+    pub cfg: NodeConfig,
+    /// Its keys.
+    pub keys: NodeKeys,
+    /// The seed of its random choices (a restarted node gets a new stream derived from it).
+    pub seed: [u8; 32],
+}
+
+/// One simulated node.
+#[derive(Debug)]
+pub enum SlotSpec {
+    /// An honest node.
+    Honest(NodeSpec),
+    /// An adversary.
+    Agent(Box<dyn Agent>),
+}
+
+/// Receives every node event (the checkers).
+pub trait Observer {
+    /// One event from `node` at simulated time `time`.
+    fn on_event(&mut self, time: SimTime, node: NodeIdx, event: &NodeEvent);
+}
+
+/// Driver settings.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Unix time (µs) that simulated time zero maps to on a node's clock.
+    pub genesis_unix_us: u64,
+    /// Call `check_invariants` on the node after every step.
+    pub check_invariants: bool,
+    /// Entries of the shared signature cache.
+    pub memo_max: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig { genesis_unix_us: 1_700_000_000_000_000, check_invariants: true, memo_max: 1 << 20 }
+    }
+}
+
+/// A node that could not start from its disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupFailure {
+    /// The node.
+    pub node: NodeIdx,
+    /// When.
+    pub time: SimTime,
+    /// Why.
+    pub error: WalError,
+}
+
+/// Counters of the driver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Frames sent by honest nodes.
+    pub frames_sent: u64,
+    /// Frames dropped because the connection was gone on either side.
+    pub frames_unlinked: u64,
+    /// Persist batches written.
+    pub persists: u64,
+    /// Jobs run.
+    pub jobs: u64,
+    /// Restarts.
+    pub restarts: u64,
+    /// Torn log tails dropped on restart.
+    pub torn_tails: u64,
+}
+
+#[derive(Debug)]
+struct Honest {
+    node: Node,
+    /// Outputs not yet acted on (behind a `Persist` whose sync is in flight).
+    held: VecDeque<Output>,
+    syncing: bool,
+    armed: Option<(Time, u64)>,
+    timer_gen: u64,
+    last_now: Time,
+    segment: String,
+}
+
+#[derive(Debug)]
+enum Slot {
+    Honest(Box<Honest>),
+    Agent(Box<dyn Agent>),
+    Down,
+}
+
+/// The simulated world: all nodes, their connections and the shared verifier.
+pub struct SimNet<O> {
+    cfg: RuntimeConfig,
+    slots: Vec<Slot>,
+    specs: Vec<Option<NodeSpec>>,
+    incarnations: Vec<u32>,
+    links: Vec<BTreeSet<NodeIdx>>,
+    index: BTreeMap<PeerId, NodeIdx>,
+    peer_ids: Vec<PeerId>,
+    verifier: Arc<MemoVerifier>,
+    observer: O,
+    failures: Vec<StartupFailure>,
+    stats: RuntimeStats,
+    feeds: u64,
+}
+
+/// One step in this many runs a node's linear-time invariant checks too.
+const DEEP_CHECK_EVERY: u64 = 1024;
+
+impl<O> std::fmt::Debug for SimNet<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimNet").field("nodes", &self.slots.len()).field("stats", &self.stats).finish()
+    }
+}
+
+impl<O: Observer> SimNet<O> {
+    /// A world of the given slots; slot `i` is addressed by `peer_ids[i]`.
+    pub fn new(cfg: RuntimeConfig, slots: Vec<SlotSpec>, peer_ids: Vec<PeerId>, observer: O) -> Self {
+        assert_eq!(slots.len(), peer_ids.len(), "one peer id per slot");
+        let index: BTreeMap<PeerId, NodeIdx> =
+            peer_ids.iter().enumerate().map(|(i, p)| (*p, NodeIdx(i as u32))).collect();
+        assert_eq!(index.len(), peer_ids.len(), "peer ids must be distinct");
+        let n = slots.len();
+        let mut specs = Vec::with_capacity(n);
+        let mut built = Vec::with_capacity(n);
+        for s in slots {
+            match s {
+                SlotSpec::Honest(spec) => {
+                    specs.push(Some(spec));
+                    built.push(Slot::Down);
+                }
+                SlotSpec::Agent(a) => {
+                    specs.push(None);
+                    built.push(Slot::Agent(a));
+                }
+            }
+        }
+        SimNet {
+            verifier: Arc::new(MemoVerifier::new(cfg.memo_max)),
+            cfg,
+            slots: built,
+            specs,
+            incarnations: vec![0; n],
+            links: vec![BTreeSet::new(); n],
+            index,
+            peer_ids,
+            observer,
+            failures: Vec::new(),
+            stats: RuntimeStats::default(),
+            feeds: 0,
+        }
+    }
+
+    /// Schedules the start of every node at time zero (call once, through `Sim::with_ctx`).
+    pub fn start_all(&mut self, ctx: &mut Ctx<'_, Wire, Local>) {
+        for i in 0..self.slots.len() {
+            ctx.schedule_after(NodeIdx(i as u32), SimDuration(0), Local::Start);
+        }
+    }
+
+    /// The honest node at `idx`, when it is up.
+    pub fn node(&self, idx: NodeIdx) -> Option<&Node> {
+        match &self.slots[idx.0 as usize] {
+            Slot::Honest(h) => Some(&h.node),
+            _ => None,
+        }
+    }
+
+    /// Whether `idx` is an honest slot (up or down).
+    pub fn is_honest(&self, idx: NodeIdx) -> bool {
+        self.specs[idx.0 as usize].is_some()
+    }
+
+    /// The p2p identity of a slot.
+    pub fn peer_id(&self, idx: NodeIdx) -> PeerId {
+        self.peer_ids[idx.0 as usize]
+    }
+
+    /// The slot of a p2p identity.
+    pub fn index_of(&self, peer: &PeerId) -> Option<NodeIdx> {
+        self.index.get(peer).copied()
+    }
+
+    /// The observer (to read checker results at the end).
+    pub fn observer(&self) -> &O {
+        &self.observer
+    }
+
+    /// The observer, mutably.
+    pub fn observer_mut(&mut self) -> &mut O {
+        &mut self.observer
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the world has no slots.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Nodes that failed to start from their disks.
+    pub fn startup_failures(&self) -> &[StartupFailure] {
+        &self.failures
+    }
+
+    /// Driver counters.
+    pub fn stats(&self) -> &RuntimeStats {
+        &self.stats
+    }
+
+    /// The shared verifier.
+    pub fn verifier(&self) -> &MemoVerifier {
+        &self.verifier
+    }
+
+    /// Connections as this node's driver sees them.
+    pub fn links(&self, idx: NodeIdx) -> &BTreeSet<NodeIdx> {
+        &self.links[idx.0 as usize]
+    }
+
+    fn boot(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx) {
+        let i = idx.0 as usize;
+        let Some(spec) = self.specs[i].clone() else {
+            if let Slot::Agent(agent) = &mut self.slots[i] {
+                let mut io = AgentIo::new(ctx, idx, &mut self.links[i], &self.index, self.incarnations[i]);
+                agent.on_start(&mut io);
+            }
+            return;
+        };
+        let files: Vec<(String, Vec<u8>)> = {
+            let disk = ctx.disk(idx);
+            disk.list().into_iter().filter(|f| f.starts_with("wal/")).map(|f| {
+                let data = disk.read(&f).unwrap_or_default().to_vec();
+                (f, data)
+            }).collect()
+        };
+        let (snapshot, torn) = match read_log(files.iter().map(|(n, d)| (n.as_str(), d.as_slice()))) {
+            Ok(ok) => ok,
+            Err(error) => {
+                self.failures.push(StartupFailure { node: idx, time: ctx.now(), error });
+                ctx.trace(idx, "startup-failure", 0);
+                return;
+            }
+        };
+        self.stats.torn_tails += u64::from(torn);
+        let incarnation = self.incarnations[i];
+        // A restarted process draws fresh randomness, as a real one would.
+        let mut seed = spec.seed;
+        seed[..4].copy_from_slice(&incarnation.to_le_bytes());
+        let node = Node::new(spec.cfg.clone(), &spec.keys, seed);
+        let segment = format!("wal/{incarnation:08}");
+        let now = self.local_time(ctx, idx, Time::ZERO);
+        self.slots[i] = Slot::Honest(Box::new(Honest {
+            node,
+            held: VecDeque::new(),
+            syncing: false,
+            armed: None,
+            timer_gen: 0,
+            last_now: now,
+            segment,
+        }));
+        self.feed(ctx, idx, Input::Restore(snapshot));
+    }
+
+    fn local_time(&self, ctx: &Ctx<'_, Wire, Local>, idx: NodeIdx, last: Time) -> Time {
+        Time(self.cfg.genesis_unix_us + ctx.local_now(idx)).max(last)
+    }
+
+    /// Feeds one input to an honest node and acts on its outputs.
+    fn feed(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx, input: Input) {
+        let i = idx.0 as usize;
+        let last = match &self.slots[i] {
+            Slot::Honest(h) => h.last_now,
+            _ => return,
+        };
+        let now = self.local_time(ctx, idx, last);
+        let Slot::Honest(h) = &mut self.slots[i] else { unreachable!() };
+        h.last_now = now;
+        h.node.handle(now, input);
+        if self.cfg.check_invariants {
+            self.feeds += 1;
+            // Cheap bounds after every step; the linear-time checks on a rotating sample.
+            if self.feeds % DEEP_CHECK_EVERY == 0 {
+                h.node.check_invariants_deep();
+            } else {
+                h.node.check_invariants();
+            }
+        }
+        while let Some(out) = h.node.poll_output() {
+            h.held.push_back(out);
+        }
+        self.act(ctx, idx);
+        self.arm_timer(ctx, idx);
+    }
+
+    /// Acts on held outputs in order, stopping at a `Persist` until its sync completes.
+    fn act(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx) {
+        let i = idx.0 as usize;
+        loop {
+            let Slot::Honest(h) = &mut self.slots[i] else { return };
+            if h.syncing {
+                return;
+            }
+            let Some(out) = h.held.pop_front() else { return };
+            match out {
+                Output::Send { peer, bytes } => self.send_frame(ctx, idx, peer, bytes),
+                Output::Connect { peer } => {
+                    if let Some(to) = self.index_of(&peer) {
+                        ctx.send(idx, to, Wire::Dial, 64);
+                    }
+                }
+                Output::Disconnect { peer, .. } => {
+                    if let Some(to) = self.index_of(&peer) {
+                        if self.links[i].remove(&to) {
+                            ctx.send(idx, to, Wire::Close, 32);
+                        }
+                    }
+                }
+                Output::Persist(batch) => {
+                    let Slot::Honest(h) = &mut self.slots[i] else { unreachable!() };
+                    h.syncing = true;
+                    let segment = h.segment.clone();
+                    ctx.disk(idx).append(&segment, &record(&batch));
+                    ctx.sync(idx, &segment, Local::Synced);
+                    self.stats.persists += 1;
+                }
+                Output::StartJob { id, job } => {
+                    let result = job.run(self.verifier.as_ref());
+                    let micros = job.modelled_duration().as_micros() as u64;
+                    ctx.schedule_after(idx, SimDuration(micros), Local::JobDone(id, result));
+                    self.stats.jobs += 1;
+                }
+                Output::Event(event) => {
+                    ctx.trace(idx, event.kind(), event_fingerprint(&event));
+                    self.observer.on_event(ctx.now(), idx, &event);
+                }
+            }
+        }
+    }
+
+    fn send_frame(&mut self, ctx: &mut Ctx<'_, Wire, Local>, from: NodeIdx, peer: PeerId, bytes: Bytes) {
+        match self.index_of(&peer) {
+            Some(to) if self.links[from.0 as usize].contains(&to) => {
+                self.stats.frames_sent += 1;
+                // Four bytes of length prefix, as on a real connection.
+                let size = bytes.len() as u32 + 4;
+                ctx.send(from, to, Wire::Frame(bytes), size);
+            }
+            _ => self.stats.frames_unlinked += 1,
+        }
+    }
+
+    fn arm_timer(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx) {
+        let genesis = self.cfg.genesis_unix_us;
+        let Slot::Honest(h) = &mut self.slots[idx.0 as usize] else { return };
+        let Some(deadline) = h.node.poll_timeout() else { return };
+        if h.armed.is_some_and(|(t, _)| t <= deadline) {
+            return; // an earlier timer is armed; the node re-arms when it fires
+        }
+        h.timer_gen += 1;
+        h.armed = Some((deadline, h.timer_gen));
+        ctx.schedule_at_local(idx, deadline.0.saturating_sub(genesis), Local::Timer(h.timer_gen));
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx, generation: u64) {
+        let Slot::Honest(h) = &mut self.slots[idx.0 as usize] else { return };
+        if h.armed.map(|(_, g)| g) != Some(generation) {
+            return;
+        }
+        h.armed = None;
+        self.feed(ctx, idx, Input::Tick);
+    }
+
+    fn with_agent(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx, f: impl FnOnce(&mut dyn Agent, &mut AgentIo<'_, '_>)) {
+        let i = idx.0 as usize;
+        if let Slot::Agent(agent) = &mut self.slots[i] {
+            let mut io = AgentIo::new(ctx, idx, &mut self.links[i], &self.index, self.incarnations[i]);
+            f(agent.as_mut(), &mut io);
+        }
+    }
+}
+
+impl<O: Observer> World for SimNet<O> {
+    type Msg = Wire;
+    type Local = Local;
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Wire, Local>, to: NodeIdx, from: NodeIdx, msg: Wire) {
+        let t = to.0 as usize;
+        if matches!(self.slots[t], Slot::Agent(_)) {
+            return self.with_agent(ctx, to, |a, io| a.on_wire(io, from, msg));
+        }
+        if !matches!(self.slots[t], Slot::Honest(_)) {
+            return;
+        }
+        let peer = self.peer_ids[from.0 as usize];
+        match msg {
+            Wire::Frame(bytes) => {
+                if self.links[t].contains(&from) {
+                    self.feed(ctx, to, Input::Message { peer, bytes });
+                } else {
+                    self.stats.frames_unlinked += 1;
+                }
+            }
+            Wire::Dial => {
+                if self.links[t].insert(from) {
+                    ctx.send(to, from, Wire::DialAck, 64);
+                    self.feed(ctx, to, Input::PeerUp { peer, outbound: false });
+                }
+            }
+            Wire::DialAck => {
+                if self.links[t].insert(from) {
+                    self.feed(ctx, to, Input::PeerUp { peer, outbound: true });
+                }
+            }
+            Wire::Close => {
+                if self.links[t].remove(&from) {
+                    self.feed(ctx, to, Input::PeerDown { peer });
+                }
+            }
+        }
+    }
+
+    fn on_local(&mut self, ctx: &mut Ctx<'_, Wire, Local>, node: NodeIdx, ev: Local) {
+        match ev {
+            Local::Start => self.boot(ctx, node),
+            Local::Timer(generation) => self.on_timer(ctx, node, generation),
+            Local::JobDone(id, result) => self.feed(ctx, node, Input::JobDone { id, result }),
+            Local::Synced => {
+                if let Slot::Honest(h) = &mut self.slots[node.0 as usize] {
+                    h.syncing = false;
+                }
+                self.act(ctx, node);
+                self.arm_timer(ctx, node);
+            }
+            Local::AgentTick(n) => self.with_agent(ctx, node, |a, io| a.on_tick(io, n)),
+        }
+    }
+
+    fn on_crash(&mut self, ctx: &mut Ctx<'_, Wire, Local>, node: NodeIdx) {
+        let i = node.0 as usize;
+        // The OS closes the dead process's connections.
+        for peer in std::mem::take(&mut self.links[i]) {
+            ctx.send(node, peer, Wire::Close, 32);
+        }
+        if self.specs[i].is_some() {
+            self.slots[i] = Slot::Down;
+        }
+        self.incarnations[i] += 1;
+    }
+
+    fn on_restart(&mut self, ctx: &mut Ctx<'_, Wire, Local>, node: NodeIdx) {
+        self.stats.restarts += 1;
+        self.boot(ctx, node);
+    }
+
+    fn kind_of_msg(msg: &Wire) -> &'static str {
+        match msg {
+            Wire::Frame(_) => "frame",
+            Wire::Dial => "dial",
+            Wire::DialAck => "dial-ack",
+            Wire::Close => "close",
+        }
+    }
+
+    fn kind_of_local(ev: &Local) -> &'static str {
+        match ev {
+            Local::Start => "start",
+            Local::Timer(_) => "timer",
+            Local::JobDone(..) => "job-done",
+            Local::Synced => "synced",
+            Local::AgentTick(_) => "agent-tick",
+        }
+    }
+}
+
+/// A stable 64-bit fingerprint of an event's content, for the trace digest.
+fn event_fingerprint(event: &NodeEvent) -> u64 {
+    use spacemesh_core::heartbeat::HeartbeatEvent;
+    let mut buf = Vec::with_capacity(48);
+    match event {
+        NodeEvent::Started { next_heartbeat_seq } => buf.extend_from_slice(&next_heartbeat_seq.to_le_bytes()),
+        NodeEvent::PeerConnected { peer, outbound } => {
+            buf.extend_from_slice(&peer.0);
+            buf.push(u8::from(*outbound));
+        }
+        NodeEvent::PeerDisconnected { peer, reason } => {
+            buf.extend_from_slice(&peer.0);
+            buf.push(*reason as u8);
+        }
+        NodeEvent::PeerPenalized { peer, penalty } => {
+            buf.extend_from_slice(&peer.0);
+            buf.push(*penalty as u8);
+        }
+        NodeEvent::MessageAccepted { topic, id, own } => {
+            buf.push(*topic as u8);
+            buf.extend_from_slice(&id.0);
+            buf.push(u8::from(*own));
+        }
+        NodeEvent::Heartbeat(HeartbeatEvent::Received { origin, seq })
+        | NodeEvent::Heartbeat(HeartbeatEvent::Equivocation { origin, seq }) => {
+            buf.extend_from_slice(&origin.0);
+            buf.extend_from_slice(&seq.to_le_bytes());
+        }
+        NodeEvent::Heartbeat(HeartbeatEvent::Published { seq }) => buf.extend_from_slice(&seq.to_le_bytes()),
+    }
+    fingerprint(&buf)
+}

@@ -1,0 +1,114 @@
+//! Named simulation scenarios, adversaries and checkers (oracles) over spacemesh-core nodes.
+//!
+//! A scenario reads like a test plan: the threat, the honest nodes, the adversaries, a timeline
+//! of faults, and the checks that judge the run. Checkers see only the `NodeEvent`s nodes emit,
+//! never a node's internals. Every scenario runs from the CLI (`smesh sim run --scenario NAME`)
+//! and from tests, and every failure carries its repro line.
+
+pub mod checks;
+mod cluster;
+mod gossip;
+mod report;
+
+pub use checks::{CheckOutcome, Checker, Checks, Violation};
+pub use cluster::{Cluster, ClusterBuilder};
+pub use gossip::GossipScenario;
+pub use report::{RunReport, repro_line};
+
+use spacemesh_runtime_sim::SimNet;
+use spacemesh_sim::engine::Sim;
+use spacemesh_sim::SimTime;
+use thiserror::Error;
+
+/// Sim-scale layer duration (protocol.md section 16): the unit of `--layers`.
+pub const LAYER_DURATION_SECS: u64 = 10;
+
+/// What a run of a scenario is asked for.
+#[derive(Debug, Clone)]
+pub struct RunParams {
+    /// Number of nodes (the scenario's default when `None`).
+    pub nodes: Option<u32>,
+    /// Master seed.
+    pub seed: u64,
+    /// Length in layers (the scenario's default when `None`).
+    pub layers: Option<u32>,
+    /// Keep trace records (for `--trace`).
+    pub record_trace: bool,
+    /// Call `check_invariants` after every step.
+    pub check_invariants: bool,
+}
+
+impl Default for RunParams {
+    fn default() -> Self {
+        RunParams { nodes: None, seed: 1, layers: None, record_trace: false, check_invariants: true }
+    }
+}
+
+/// Why a scenario cannot run with the given parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ScenarioError {
+    /// No scenario has this name.
+    #[error("unknown scenario {0:?} (see `smesh sim list`)")]
+    Unknown(String),
+    /// A parameter is out of the scenario's range.
+    #[error("{0}")]
+    BadParams(String),
+}
+
+/// A built run, ready to be stepped.
+#[derive(Debug)]
+pub struct Run {
+    /// The scenario's name.
+    pub scenario: &'static str,
+    /// The parameters, with defaults filled in.
+    pub nodes: u32,
+    /// Seed.
+    pub seed: u64,
+    /// Layers simulated.
+    pub layers: u32,
+    /// When the run ends.
+    pub end: SimTime,
+    /// The simulation.
+    pub sim: Sim<SimNet<Checks>>,
+}
+
+impl Run {
+    /// Runs to the end.
+    pub fn run_to_end(&mut self) {
+        self.sim.run_until(self.end);
+    }
+
+    /// Judges the run (call after `run_to_end`).
+    pub fn finish(self) -> RunReport {
+        report::build(self)
+    }
+}
+
+/// A named scenario.
+pub trait Scenario: Sync {
+    /// Name used on the command line.
+    fn name(&self) -> &'static str;
+    /// One line on what it tests.
+    fn description(&self) -> &'static str;
+    /// Default node count.
+    fn default_nodes(&self) -> u32;
+    /// Default length in layers.
+    fn default_layers(&self) -> u32;
+    /// Builds a run.
+    fn build(&self, params: &RunParams) -> Result<Run, ScenarioError>;
+}
+
+static GOSSIP: GossipScenario = GossipScenario;
+
+/// Every scenario, in listing order.
+pub fn all() -> Vec<&'static dyn Scenario> {
+    vec![&GOSSIP]
+}
+
+/// The scenario named `name`.
+pub fn find(name: &str) -> Result<&'static dyn Scenario, ScenarioError> {
+    all().into_iter().find(|s| s.name() == name).ok_or_else(|| ScenarioError::Unknown(name.to_string()))
+}
+
+/// The default scenario of `smesh sim run`.
+pub const DEFAULT_SCENARIO: &str = "gossip";

@@ -1,0 +1,78 @@
+//! The result of a run: what the CLI prints (human summary or JSON).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::checks::{CheckOutcome, Violation};
+use crate::Run;
+
+/// Everything known about a finished run. The CLI adds wall-clock figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Nodes simulated.
+    pub nodes: u32,
+    /// Layers simulated.
+    pub layers: u32,
+    /// Simulated seconds.
+    pub sim_seconds: f64,
+    /// Events processed.
+    pub events: u64,
+    /// BLAKE3 trace digest (hex).
+    pub digest: String,
+    /// Check name to outcome.
+    pub checks: BTreeMap<String, CheckOutcome>,
+    /// Every violation found (the first few per check).
+    pub violations: Vec<Violation>,
+    /// Scenario-specific figures (deliveries, latencies, drops...).
+    pub stats: BTreeMap<String, f64>,
+}
+
+impl RunReport {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks.values().all(|c| c.passed)
+    }
+}
+
+/// The command line that reproduces a run.
+pub fn repro_line(scenario: &str, nodes: u32, seed: u64, layers: u32) -> String {
+    format!("smesh sim run --scenario {scenario} --nodes {nodes} --seed {seed} --layers {layers}")
+}
+
+pub(crate) fn build(run: Run) -> RunReport {
+    let Run { scenario, nodes, seed, layers, end, sim } = run;
+    let stats = *sim.stats();
+    let world = sim.world();
+    let (checks, violations, mut figures) = world.observer().finish(end, world);
+    figures.insert("delivered".into(), stats.delivered as f64);
+    figures.insert("dropped_loss".into(), stats.dropped_loss as f64);
+    figures.insert("dropped_partition".into(), stats.dropped_partition as f64);
+    figures.insert("duplicated".into(), stats.duplicated as f64);
+    let rt = world.stats();
+    figures.insert("frames_sent".into(), rt.frames_sent as f64);
+    figures.insert("persists".into(), rt.persists as f64);
+    figures.insert("jobs".into(), rt.jobs as f64);
+    figures.insert("signature_cache_hits".into(), world.verifier().hits() as f64);
+    figures.insert("signature_cache_misses".into(), world.verifier().misses() as f64);
+    RunReport {
+        scenario: scenario.to_string(),
+        seed,
+        nodes,
+        layers,
+        sim_seconds: sim.now().as_secs_f64(),
+        events: stats.events,
+        digest: hex(&sim.digest()),
+        checks,
+        violations,
+        stats: figures,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
