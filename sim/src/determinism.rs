@@ -1,67 +1,102 @@
-//! The determinism check: two copies of a run stepped side by side.
+//! The lockstep determinism check.
 //!
-//! Lockstep finds the exact first differing event without storing either trace: both
-//! simulations are advanced one event at a time and their records (time, node, kind, content
-//! fingerprint, and the chain of every extra record folded while handling it) are compared at
-//! once. Memory is two simulations, not two traces.
+//! Two simulations built the same way from the same seed must produce the same trace. Comparing
+//! final digests says *whether* they diverged; stepping both in lockstep and comparing each
+//! record as it is produced says *where*: the first differing event (index, time, node, kind),
+//! which is where to start debugging. It needs no stored traces, so it works on runs of any
+//! length, and it stops at the first difference instead of running both to the end.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use crate::engine::{Sim, World};
 use crate::time::SimTime;
 use crate::trace::TraceRecord;
 
-/// Where two runs of the same seed first differ.
+/// The first point at which two runs differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Divergence {
-    /// Index of the first differing event.
+    /// Trace index of the first differing record.
     pub index: u64,
-    /// The event in the first run (`None`: that run had ended).
+    /// The first run's record there (`None`: that run had nothing more before the bound).
     pub a: Option<TraceRecord>,
-    /// The event in the second run.
+    /// The second run's record there.
     pub b: Option<TraceRecord>,
-}
-
-fn describe(r: &Option<TraceRecord>) -> String {
-    match r {
-        Some(r) => format!(
-            "{} at {} on node {} (fingerprint {:016x}, chain {:016x})",
-            r.kind, r.time, r.node.0, r.fingerprint, r.chain
-        ),
-        None => "end of run".to_string(),
-    }
 }
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "runs diverge at event {}: first run {}; second run {}", self.index, describe(&self.a), describe(&self.b))
+        if self.a.is_none() && self.b.is_none() {
+            return write!(
+                f,
+                "traces differ before record {} (in records folded before stepping began)",
+                self.index
+            );
+        }
+        let side = |r: &Option<TraceRecord>| match r {
+            Some(r) => format!(
+                "t={} {} kind={} fingerprint={:016x}",
+                r.time, r.node, r.kind, r.fingerprint
+            ),
+            None => "no further event".to_owned(),
+        };
+        write!(
+            f,
+            "first divergence at trace record {}: a: {}; b: {}",
+            self.index,
+            side(&self.a),
+            side(&self.b)
+        )
     }
 }
 
-impl std::error::Error for Divergence {}
-
-fn step_before<W: World>(sim: &mut Sim<W>, until: SimTime) -> Option<TraceRecord> {
-    if sim.next_time().is_some_and(|t| t <= until) { sim.step() } else { None }
-}
-
-/// Runs `a` and `b` to `until` in lockstep; returns the common digest or the first divergence.
-pub fn check_lockstep<W: World>(mut a: Sim<W>, mut b: Sim<W>, until: SimTime) -> Result<[u8; 32], Divergence> {
-    let mut index = 0;
-    loop {
-        let ra = step_before(&mut a, until);
-        let rb = step_before(&mut b, until);
-        if ra != rb {
-            return Err(Divergence { index, a: ra, b: rb });
-        }
-        if ra.is_none() {
-            break;
-        }
-        index += 1;
-    }
-    let (da, db) = (a.digest(), b.digest());
-    if da != db {
-        // Every record matched but the digests differ: an extra record at the very end.
+/// Runs `a` and `b` up to `until` in lockstep, comparing every trace record (time, node, kind,
+/// fingerprint) as it is produced. Returns the common digest, or the first difference.
+pub fn check_lockstep<W: World>(
+    mut a: Sim<W>,
+    mut b: Sim<W>,
+    until: SimTime,
+) -> Result<[u8; 32], Divergence> {
+    if a.trace_events() != b.trace_events() || a.digest() != b.digest() {
+        let index = a.trace_events().min(b.trace_events());
         return Err(Divergence { index, a: None, b: None });
     }
-    Ok(da)
+    let mut side_a = Side::default();
+    let mut side_b = Side::default();
+    loop {
+        side_a.refill(&mut a, until);
+        side_b.refill(&mut b, until);
+        match (side_a.pending.front(), side_b.pending.front()) {
+            (None, None) => break,
+            (Some(x), Some(y)) if x == y => {
+                side_a.pending.pop_front();
+                side_b.pending.pop_front();
+            }
+            (x, y) => {
+                let index = x.or(y).map_or(0, |r| r.index);
+                return Err(Divergence { index, a: x.copied(), b: y.copied() });
+            }
+        }
+    }
+    debug_assert_eq!(a.digest(), b.digest(), "equal records give equal digests");
+    Ok(a.digest())
+}
+
+/// One run's records not yet compared.
+#[derive(Debug, Default)]
+struct Side {
+    pending: VecDeque<TraceRecord>,
+    done: bool,
+}
+
+impl Side {
+    /// Steps the run until it has a record to compare or has nothing left before `until`.
+    fn refill<W: World>(&mut self, sim: &mut Sim<W>, until: SimTime) {
+        while self.pending.is_empty() && !self.done {
+            match sim.step_until(until) {
+                Some(_) => self.pending.extend(sim.step_records()),
+                None => self.done = true,
+            }
+        }
+    }
 }

@@ -1,0 +1,148 @@
+//! Latency distributions, sampled with portable arithmetic.
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::math;
+use crate::rng::{below, unit_f64};
+use crate::time::SimDuration;
+
+/// Longest random latency any distribution returns (10 minutes): heavy tails stay finite, and a
+/// message is never scheduled so far out that it silently falls off the end of a run.
+pub const LATENCY_MAX: SimDuration = SimDuration::from_secs(600);
+
+/// A one-way latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Latency {
+    /// Always the same.
+    Fixed(SimDuration),
+    /// Uniform in `[min, max]` (both included).
+    Uniform {
+        /// Lower bound.
+        min: SimDuration,
+        /// Upper bound.
+        max: SimDuration,
+    },
+    /// `min` plus an exponential tail, with `mean` the mean of the whole distribution
+    /// (TigerBeetle's packet simulator uses this shape).
+    Exponential {
+        /// Floor.
+        min: SimDuration,
+        /// Mean of the distribution (at least `min`).
+        mean: SimDuration,
+    },
+    /// Log-normal with the given median and shape `sigma = sigma_milli / 1000`: most messages
+    /// near the median, a heavy right tail (what wide-area measurements look like).
+    LogNormal {
+        /// Median.
+        median: SimDuration,
+        /// Shape parameter in thousandths.
+        sigma_milli: u32,
+    },
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency::Uniform { min: SimDuration::from_millis(1), max: SimDuration::from_millis(10) }
+    }
+}
+
+impl Latency {
+    /// Draws one latency. Uses only integer arithmetic, and `ln`/`exp` built from IEEE-exact
+    /// operations instead of libm, so a seed gives the same latencies on every platform.
+    pub fn sample<R: RngCore + ?Sized>(&self, rng: &mut R) -> SimDuration {
+        match *self {
+            Latency::Fixed(d) => d,
+            Latency::Uniform { min, max } => {
+                if max <= min {
+                    min
+                } else {
+                    let span = (max.0 - min.0).saturating_add(1);
+                    SimDuration(min.0 + below(rng, span))
+                }
+            }
+            Latency::Exponential { min, mean } => {
+                let tail_mean = mean.0.saturating_sub(min.0) as f64;
+                // 1 - u is in (0, 1], so the logarithm is finite.
+                let tail = -math::ln(1.0 - unit_f64(rng)) * tail_mean;
+                capped(min.0 as f64 + tail)
+            }
+            Latency::LogNormal { median, sigma_milli } => {
+                let sigma = f64::from(sigma_milli) / 1000.0;
+                capped(median.0 as f64 * math::exp(sigma * standard_normal(rng)))
+            }
+        }
+    }
+}
+
+/// Rounds a non-negative latency in microseconds down and caps it at [`LATENCY_MAX`].
+fn capped(us: f64) -> SimDuration {
+    // `as` saturates (and maps NaN to 0), so no draw can wrap.
+    SimDuration((us as u64).min(LATENCY_MAX.0))
+}
+
+/// A standard normal draw by Marsaglia's polar method: it needs only `ln` and `sqrt` (both
+/// portable here), unlike Box-Muller's `cos`.
+fn standard_normal<R: RngCore + ?Sized>(rng: &mut R) -> f64 {
+    loop {
+        let u = 2.0 * unit_f64(rng) - 1.0;
+        let v = 2.0 * unit_f64(rng) - 1.0;
+        let s = u * u + v * v;
+        if s > 0.0 && s < 1.0 {
+            return u * (-2.0 * math::ln(s) / s).sqrt();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::RngTree;
+
+    fn samples(l: Latency, n: usize) -> Vec<u64> {
+        let mut r = RngTree::new(11).network();
+        (0..n).map(|_| l.sample(&mut r).0).collect()
+    }
+
+    // Fixed and uniform latencies stay within their bounds and uniform reaches both ends.
+    #[test]
+    fn fixed_and_uniform_bounds() {
+        assert!(samples(Latency::Fixed(SimDuration(42)), 10).iter().all(|&x| x == 42));
+        let u = samples(Latency::Uniform { min: SimDuration(10), max: SimDuration(20) }, 2000);
+        assert!(u.iter().all(|x| (10..=20).contains(x)));
+        assert!(u.contains(&10) && u.contains(&20));
+        let degenerate = samples(Latency::Uniform { min: SimDuration(9), max: SimDuration(3) }, 10);
+        assert!(degenerate.iter().all(|&x| x == 9));
+    }
+
+    // The exponential never goes below its floor and its sample mean is near the configured mean.
+    #[test]
+    fn exponential_mean() {
+        let e = samples(
+            Latency::Exponential { min: SimDuration(1_000), mean: SimDuration(5_000) },
+            20_000,
+        );
+        assert!(e.iter().all(|&x| x >= 1_000));
+        let mean = e.iter().sum::<u64>() as f64 / e.len() as f64;
+        assert!((4_700.0..5_300.0).contains(&mean), "mean {mean}");
+    }
+
+    // The log-normal's sample median is near the configured median and its tail is heavy.
+    #[test]
+    fn lognormal_median() {
+        let mut l =
+            samples(Latency::LogNormal { median: SimDuration(10_000), sigma_milli: 500 }, 20_000);
+        l.sort_unstable();
+        let median = l[l.len() / 2];
+        assert!((9_500..10_500).contains(&median), "median {median}");
+        assert!(l[l.len() - 1] > 30_000, "no heavy tail");
+        assert!(l.iter().all(|&x| x <= LATENCY_MAX.0));
+    }
+
+    // Sampling is a pure function of the stream: one seed, one sequence.
+    #[test]
+    fn deterministic() {
+        let l = Latency::LogNormal { median: SimDuration(777), sigma_milli: 900 };
+        assert_eq!(samples(l, 100), samples(l, 100));
+    }
+}
