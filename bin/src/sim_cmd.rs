@@ -81,7 +81,13 @@ pub(crate) fn run(cmd: SimCommand) -> Result<ExitCode> {
 #[allow(clippy::print_stdout)]
 fn list() -> Result<ExitCode> {
     for s in spacemesh_scenarios::all() {
-        println!("{:<20} {:>6} nodes {:>4} layers  {}", s.name(), s.default_nodes(), s.default_layers(), s.description());
+        println!(
+            "{:<20} {:>6} nodes {:>4} layers  {}",
+            s.name(),
+            s.default_nodes(),
+            s.default_layers(),
+            s.description()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -118,11 +124,20 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
 }
 
 fn write_trace(path: &PathBuf, run: &spacemesh_scenarios::Run) -> Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("creating trace {}", path.display()))?;
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("creating trace {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     writeln!(out, "# index time_us node kind fingerprint")?;
     for r in run.sim.trace_records() {
-        writeln!(out, "{} {} {} {} {:016x}", r.index, r.time.as_micros(), r.node.0, r.kind, r.fingerprint)?;
+        writeln!(
+            out,
+            "{} {} {} {} {:016x}",
+            r.index,
+            r.time.as_micros(),
+            r.node.0,
+            r.kind,
+            r.fingerprint
+        )?;
     }
     out.flush()?;
     Ok(())
@@ -189,7 +204,13 @@ fn print_summary(r: &RunReport, j: &Value) {
 #[allow(clippy::print_stdout)]
 fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
     let scenario = spacemesh_scenarios::find(&args.scenario)?;
-    let params = RunParams { nodes: args.nodes, seed: args.seed, layers: args.layers, record_trace: false, check_invariants: false };
+    let params = RunParams {
+        nodes: args.nodes,
+        seed: args.seed,
+        layers: args.layers,
+        record_trace: false,
+        check_invariants: false,
+    };
     let a = scenario.build(&params)?;
     let b = scenario.build(&params)?;
     let (end, nodes, layers) = (a.end, a.nodes, a.layers);
@@ -198,24 +219,42 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
         Ok(d) => hex(&d),
         Err(divergence) => {
             println!("NOT deterministic: {divergence}");
-            println!("repro: smesh sim check-determinism --scenario {} --seed {}", args.scenario, args.seed);
+            println!(
+                "repro: smesh sim check-determinism --scenario {} --seed {}",
+                args.scenario, args.seed
+            );
             return Ok(ExitCode::from(1));
         }
     };
-    println!("in-process: two lockstep runs agree on every event; digest {digest} ({:.1}s)", started.elapsed().as_secs_f64());
+    println!(
+        "in-process: two lockstep runs agree on every event; digest {digest} ({:.1}s)",
+        started.elapsed().as_secs_f64()
+    );
     if args.in_process_only {
         return Ok(ExitCode::SUCCESS);
     }
     let exe = std::env::current_exe().context("locating the smesh binary")?;
     let output = std::process::Command::new(exe)
         .args(["sim", "run", "--json", "--no-invariants", "--scenario", &args.scenario])
-        .args(["--seed", &args.seed.to_string(), "--nodes", &nodes.to_string(), "--layers", &layers.to_string()])
+        .args([
+            "--seed",
+            &args.seed.to_string(),
+            "--nodes",
+            &nodes.to_string(),
+            "--layers",
+            &layers.to_string(),
+        ])
         .output()
         .context("running the scenario in a fresh process")?;
-    let other: Value = serde_json::from_slice(&output.stdout).context("reading the fresh process's JSON")?;
-    let Some(other_digest) = other["digest"].as_str() else { bail!("the fresh process printed no digest") };
+    let other: Value =
+        serde_json::from_slice(&output.stdout).context("reading the fresh process's JSON")?;
+    let Some(other_digest) = other["digest"].as_str() else {
+        bail!("the fresh process printed no digest")
+    };
     if other_digest != digest {
-        println!("NOT deterministic across processes: in-process {digest}, fresh process {other_digest}");
+        println!(
+            "NOT deterministic across processes: in-process {digest}, fresh process {other_digest}"
+        );
         return Ok(ExitCode::from(1));
     }
     println!("fresh process: same digest {digest}");

@@ -34,7 +34,13 @@ fn describe(r: &Option<TraceRecord>) -> String {
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "runs diverge at event {}: first run {}; second run {}", self.index, describe(&self.a), describe(&self.b))
+        write!(
+            f,
+            "runs diverge at event {}: first run {}; second run {}",
+            self.index,
+            describe(&self.a),
+            describe(&self.b)
+        )
     }
 }
 
@@ -45,7 +51,11 @@ fn step_before<W: World>(sim: &mut Sim<W>, until: SimTime) -> Option<TraceRecord
 }
 
 /// Runs `a` and `b` to `until` in lockstep; returns the common digest or the first divergence.
-pub fn check_lockstep<W: World>(mut a: Sim<W>, mut b: Sim<W>, until: SimTime) -> Result<[u8; 32], Divergence> {
+pub fn check_lockstep<W: World>(
+    mut a: Sim<W>,
+    mut b: Sim<W>,
+    until: SimTime,
+) -> Result<[u8; 32], Divergence> {
     let mut index = 0;
     loop {
         let ra = step_before(&mut a, until);

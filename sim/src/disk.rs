@@ -27,7 +27,10 @@ impl Default for DiskFaults {
         DiskFaults {
             torn: 0.5,
             corrupt: 0.1,
-            sync_latency: Latency::Uniform { min: SimDuration::from_micros(200), max: SimDuration::from_millis(5) },
+            sync_latency: Latency::Uniform {
+                min: SimDuration::from_micros(200),
+                max: SimDuration::from_millis(5),
+            },
         }
     }
 }
@@ -115,7 +118,8 @@ impl Disk {
             if unsynced == 0 {
                 continue;
             }
-            let keep = if rng.random::<f64>() < faults.torn { rng.random_range(0..unsynced) } else { 0 };
+            let keep =
+                if rng.random::<f64>() < faults.torn { rng.random_range(0..unsynced) } else { 0 };
             f.data.truncate(f.synced_len + keep);
             if keep > 0 && rng.random::<f64>() < faults.corrupt {
                 let at = f.synced_len + rng.random_range(0..keep);

@@ -21,9 +21,20 @@ pub trait World: Sized {
     type Local: Traced;
 
     /// A message from `from` arrived at `to`.
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Local>, to: NodeIdx, from: NodeIdx, msg: Self::Msg);
+    fn on_message(
+        &mut self,
+        ctx: &mut Ctx<'_, Self::Msg, Self::Local>,
+        to: NodeIdx,
+        from: NodeIdx,
+        msg: Self::Msg,
+    );
     /// A self-scheduled event of `node` is due.
-    fn on_local(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Local>, node: NodeIdx, ev: Self::Local);
+    fn on_local(
+        &mut self,
+        ctx: &mut Ctx<'_, Self::Msg, Self::Local>,
+        node: NodeIdx,
+        ev: Self::Local,
+    );
     /// `node` crashed (its disk has already lost what a crash loses): drop its volatile state.
     fn on_crash(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Local>, node: NodeIdx);
     /// `node` restarts: rebuild it from `ctx.disk(node)`.
@@ -121,7 +132,9 @@ impl Fault {
     fn node(&self) -> NodeIdx {
         match self {
             Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n) | Fault::Resume(n) => *n,
-            Fault::ClogOut { node, .. } | Fault::ClogIn { node, .. } | Fault::SetClock { node, .. } => *node,
+            Fault::ClogOut { node, .. }
+            | Fault::ClogIn { node, .. }
+            | Fault::SetClock { node, .. } => *node,
             Fault::ClogLink { from, .. } => *from,
             _ => NodeIdx(u32::MAX),
         }
@@ -143,7 +156,12 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { link: LinkConfig::default(), disk: DiskFaults::default(), record_trace: false, trace_records_max: 50_000_000 }
+        SimConfig {
+            link: LinkConfig::default(),
+            disk: DiskFaults::default(),
+            record_trace: false,
+            trace_records_max: 50_000_000,
+        }
     }
 }
 
@@ -353,7 +371,11 @@ pub struct Sim<W: World> {
 
 impl<W: World + std::fmt::Debug> std::fmt::Debug for Sim<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sim").field("now", &self.core.now).field("queued", &self.core.queue.len()).field("world", &self.world).finish()
+        f.debug_struct("Sim")
+            .field("now", &self.core.now)
+            .field("queued", &self.core.queue.len())
+            .field("world", &self.world)
+            .finish()
     }
 }
 
@@ -362,7 +384,13 @@ impl<W: World> Sim<W> {
     pub fn new(world: W, nodes: u32, seed: u64, cfg: SimConfig) -> Self {
         let tree = RngTree::new(seed);
         let slots = (0..nodes)
-            .map(|_| Slot { clock: NodeClock::default(), disk: Disk::new(), state: State::Up, incarnation: 0, deferred: Vec::new() })
+            .map(|_| Slot {
+                clock: NodeClock::default(),
+                disk: Disk::new(),
+                state: State::Up,
+                incarnation: 0,
+                deferred: Vec::new(),
+            })
             .collect();
         let core = Core {
             now: SimTime::ZERO,
@@ -391,7 +419,10 @@ impl<W: World> Sim<W> {
     }
 
     /// Runs `f` with the world and a context (to kick things off at the current time).
-    pub fn with_ctx<R>(&mut self, f: impl FnOnce(&mut W, &mut Ctx<'_, W::Msg, W::Local>) -> R) -> R {
+    pub fn with_ctx<R>(
+        &mut self,
+        f: impl FnOnce(&mut W, &mut Ctx<'_, W::Msg, W::Local>) -> R,
+    ) -> R {
         f(&mut self.world, &mut Ctx { core: &mut self.core })
     }
 
@@ -478,7 +509,9 @@ impl<W: World> Sim<W> {
                         return self.core.trace.record(now, to, "defer", u64::from(from.0));
                     }
                     State::Crashed => return self.dropped(to, from),
-                    State::Up if slot.incarnation != to_incarnation => return self.dropped(to, from),
+                    State::Up if slot.incarnation != to_incarnation => {
+                        return self.dropped(to, from);
+                    }
                     State::Up => {}
                 }
                 self.core.stats.delivered += 1;
@@ -497,7 +530,8 @@ impl<W: World> Sim<W> {
                     return self.core.trace.record(now, node, "defer", 0);
                 }
                 self.core.stats.local += 1;
-                let record = self.core.trace.record(now, node, W::kind_of_local(&ev), ev.fingerprint());
+                let record =
+                    self.core.trace.record(now, node, W::kind_of_local(&ev), ev.fingerprint());
                 self.world.on_local(&mut Ctx { core: &mut self.core }, node, ev);
                 self.with_chain(record)
             }
@@ -578,7 +612,9 @@ impl<W: World> Sim<W> {
             Fault::Heal => core.network.heal(),
             Fault::ClogOut { node, duration } => core.network.clog_out(node, now + duration),
             Fault::ClogIn { node, duration } => core.network.clog_in(node, now + duration),
-            Fault::ClogLink { from, to, duration } => core.network.clog_link(from, to, now + duration),
+            Fault::ClogLink { from, to, duration } => {
+                core.network.clog_link(from, to, now + duration)
+            }
             Fault::SetClock { node, clock } => core.slots[node.0 as usize].clock = clock,
             Fault::SetLink { link, between: None } => core.network.set_default(link),
             Fault::SetLink { link, between: Some((a, b)) } => core.network.set_link(a, b, link),

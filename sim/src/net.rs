@@ -48,7 +48,11 @@ impl Latency {
         let us = match *self {
             Latency::Fixed(d) => d.0,
             Latency::Uniform { min, max } => {
-                if max.0 <= min.0 { min.0 } else { rng.random_range(min.0..=max.0) }
+                if max.0 <= min.0 {
+                    min.0
+                } else {
+                    rng.random_range(min.0..=max.0)
+                }
             }
             Latency::Exponential { min, mean } => {
                 let u: f64 = rng.random();
@@ -87,7 +91,10 @@ pub struct LinkConfig {
 impl Default for LinkConfig {
     fn default() -> Self {
         LinkConfig {
-            latency: Latency::Uniform { min: SimDuration::from_millis(1), max: SimDuration::from_millis(10) },
+            latency: Latency::Uniform {
+                min: SimDuration::from_millis(1),
+                max: SimDuration::from_millis(10),
+            },
             loss: 0.0,
             duplicate: 0.0,
             reorder: 0.0,
@@ -215,7 +222,14 @@ impl Network {
     }
 
     /// Routes one message of `size` bytes sent at `now`.
-    pub fn route(&mut self, now: SimTime, from: NodeIdx, to: NodeIdx, size: u32, rng: &mut ChaCha8Rng) -> Route {
+    pub fn route(
+        &mut self,
+        now: SimTime,
+        from: NodeIdx,
+        to: NodeIdx,
+        size: u32,
+        rng: &mut ChaCha8Rng,
+    ) -> Route {
         if !self.reachable(from, to) {
             return Route { dropped: Some(DropReason::Partitioned), ..Route::default() };
         }
@@ -240,7 +254,15 @@ impl Network {
         route
     }
 
-    fn arrival(&self, sent: SimTime, from: NodeIdx, to: NodeIdx, link: &LinkConfig, rng: &mut ChaCha8Rng, clogged: &mut bool) -> SimTime {
+    fn arrival(
+        &self,
+        sent: SimTime,
+        from: NodeIdx,
+        to: NodeIdx,
+        link: &LinkConfig,
+        rng: &mut ChaCha8Rng,
+        clogged: &mut bool,
+    ) -> SimTime {
         let mut t = sent + link.latency.sample(rng);
         if link.reorder > 0.0 && rng.random::<f64>() < link.reorder {
             t = t + SimDuration(rng.random_range(0..=link.reorder_delay_max.0));
@@ -259,7 +281,12 @@ impl Network {
 /// FoundationDB's swizzle-clogging: clog a random subset of `nodes` one by one, `step` apart,
 /// starting at `start`, then unclog them one by one in a different random order. Returns the
 /// fault schedule (each clog is a `ClogOut` + `ClogIn` lasting until that node's unclog time).
-pub fn swizzle_schedule(nodes: &[NodeIdx], start: SimTime, step: SimDuration, rng: &mut ChaCha8Rng) -> Vec<(SimTime, Fault)> {
+pub fn swizzle_schedule(
+    nodes: &[NodeIdx],
+    start: SimTime,
+    step: SimDuration,
+    rng: &mut ChaCha8Rng,
+) -> Vec<(SimTime, Fault)> {
     if nodes.is_empty() {
         return Vec::new();
     }
@@ -300,9 +327,11 @@ mod tests {
         for _ in 0..1000 {
             let u = Latency::Uniform { min: SimDuration(10), max: SimDuration(20) }.sample(&mut r);
             assert!((10..=20).contains(&u.0));
-            let e = Latency::Exponential { min: SimDuration(100), mean: SimDuration(200) }.sample(&mut r);
+            let e = Latency::Exponential { min: SimDuration(100), mean: SimDuration(200) }
+                .sample(&mut r);
             assert!(e.0 >= 100 && e.0 <= LATENCY_MAX);
-            let l = Latency::LogNormal { median: SimDuration(1000), sigma_milli: 500 }.sample(&mut r);
+            let l =
+                Latency::LogNormal { median: SimDuration(1000), sigma_milli: 500 }.sample(&mut r);
             assert!(l.0 <= LATENCY_MAX);
         }
     }
@@ -337,18 +366,28 @@ mod tests {
     fn loss_and_duplication_rates() {
         let mut r = rng();
         let mut net = Network::new(2, LinkConfig { loss: 0.1, ..LinkConfig::default() });
-        let lost = (0..10_000).filter(|_| net.route(SimTime(0), NodeIdx(0), NodeIdx(1), 1, &mut r).dropped.is_some()).count();
+        let lost = (0..10_000)
+            .filter(|_| net.route(SimTime(0), NodeIdx(0), NodeIdx(1), 1, &mut r).dropped.is_some())
+            .count();
         assert!((800..1200).contains(&lost), "lost {lost} of 10000 at 10%");
         let mut net = Network::new(2, LinkConfig { loss: 1.0, ..LinkConfig::default() });
-        assert!((0..100).all(|_| net.route(SimTime(0), NodeIdx(0), NodeIdx(1), 1, &mut r).dropped == Some(DropReason::Lost)));
+        assert!((0..100).all(|_| net.route(SimTime(0), NodeIdx(0), NodeIdx(1), 1, &mut r).dropped
+            == Some(DropReason::Lost)));
         let mut net = Network::new(2, LinkConfig { duplicate: 1.0, ..LinkConfig::default() });
-        assert!((0..100).all(|_| net.route(SimTime(0), NodeIdx(0), NodeIdx(1), 1, &mut r).second.is_some()));
+        assert!(
+            (0..100)
+                .all(|_| net.route(SimTime(0), NodeIdx(0), NodeIdx(1), 1, &mut r).second.is_some())
+        );
     }
 
     /// Bandwidth queues back-to-back messages behind each other on the sender's uplink.
     #[test]
     fn bandwidth_queues_messages() {
-        let link = LinkConfig { latency: Latency::Fixed(SimDuration(0)), bandwidth_bytes_per_sec: Some(1_000_000), ..LinkConfig::default() };
+        let link = LinkConfig {
+            latency: Latency::Fixed(SimDuration(0)),
+            bandwidth_bytes_per_sec: Some(1_000_000),
+            ..LinkConfig::default()
+        };
         let mut net = Network::new(2, link);
         let mut r = rng();
         let a = net.route(SimTime(0), NodeIdx(0), NodeIdx(1), 1000, &mut r).first.unwrap();
@@ -378,7 +417,9 @@ mod tests {
         };
         let mut net = Network::new(2, link);
         let mut r = rng();
-        let times: Vec<SimTime> = (0..100).map(|i| net.route(SimTime(i * 10), NodeIdx(0), NodeIdx(1), 1, &mut r).first.unwrap()).collect();
+        let times: Vec<SimTime> = (0..100)
+            .map(|i| net.route(SimTime(i * 10), NodeIdx(0), NodeIdx(1), 1, &mut r).first.unwrap())
+            .collect();
         assert!(times.windows(2).any(|w| w[1] < w[0]), "no message was overtaken");
     }
 
@@ -390,8 +431,13 @@ mod tests {
         assert!(!s.is_empty() && s.len() % 2 == 0);
         let k = s.len() as u64 / 2;
         for (at, f) in &s {
-            let (Fault::ClogOut { duration, .. } | Fault::ClogIn { duration, .. }) = f else { panic!("{f:?}") };
-            assert!(*at + *duration > SimTime(100 + 10 * (k - 1)), "unclogged before all were clogged");
+            let (Fault::ClogOut { duration, .. } | Fault::ClogIn { duration, .. }) = f else {
+                panic!("{f:?}")
+            };
+            assert!(
+                *at + *duration > SimTime(100 + 10 * (k - 1)),
+                "unclogged before all were clogged"
+            );
         }
     }
 }

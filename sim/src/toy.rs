@@ -60,7 +60,13 @@ impl World for ToyWorld {
     type Msg = ToyMsg;
     type Local = ToyTick;
 
-    fn on_message(&mut self, _ctx: &mut Ctx<'_, ToyMsg, ToyTick>, to: NodeIdx, _from: NodeIdx, _msg: ToyMsg) {
+    fn on_message(
+        &mut self,
+        _ctx: &mut Ctx<'_, ToyMsg, ToyTick>,
+        to: NodeIdx,
+        _from: NodeIdx,
+        _msg: ToyMsg,
+    ) {
         self.nodes[to.0 as usize].received += 1;
     }
 
@@ -89,7 +95,13 @@ pub fn toy_sim(nodes: u32, fanout: u32, interval: SimDuration, seed: u64) -> Sim
 }
 
 /// Like [`toy_sim`] with an engine configuration.
-pub fn toy_sim_with(nodes: u32, fanout: u32, interval: SimDuration, seed: u64, cfg: SimConfig) -> Sim<ToyWorld> {
+pub fn toy_sim_with(
+    nodes: u32,
+    fanout: u32,
+    interval: SimDuration,
+    seed: u64,
+    cfg: SimConfig,
+) -> Sim<ToyWorld> {
     let tree = RngTree::new(seed);
     let world = ToyWorld {
         nodes: (0..nodes).map(|i| ToyNode { rng: tree.node(i, 0), sent: 0, received: 0 }).collect(),

@@ -63,11 +63,23 @@ pub struct Trace {
 impl Trace {
     /// A trace; with `keep_records`, up to `records_max` records are kept for a trace file.
     pub fn new(keep_records: bool, records_max: usize) -> Self {
-        Trace { hasher: blake3::Hasher::new(), count: 0, chain: 0, records: keep_records.then(Vec::new), records_max }
+        Trace {
+            hasher: blake3::Hasher::new(),
+            count: 0,
+            chain: 0,
+            records: keep_records.then(Vec::new),
+            records_max,
+        }
     }
 
     /// Folds one record into the digest.
-    pub fn record(&mut self, time: SimTime, node: NodeIdx, kind: &'static str, fingerprint: u64) -> TraceRecord {
+    pub fn record(
+        &mut self,
+        time: SimTime,
+        node: NodeIdx,
+        kind: &'static str,
+        fingerprint: u64,
+    ) -> TraceRecord {
         let mut buf = [0u8; 8 + 8 + 4 + 8 + 1];
         buf[..8].copy_from_slice(&self.count.to_le_bytes());
         buf[8..16].copy_from_slice(&time.0.to_le_bytes());
@@ -76,10 +88,11 @@ impl Trace {
         buf[28] = kind.len() as u8;
         self.hasher.update(&buf);
         self.hasher.update(kind.as_bytes());
-        self.chain = (self.chain ^ fingerprint ^ time.0.rotate_left(17) ^ u64::from(node.0).rotate_left(41))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(23)
-            ^ kind.len() as u64;
+        self.chain =
+            (self.chain ^ fingerprint ^ time.0.rotate_left(17) ^ u64::from(node.0).rotate_left(41))
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(23)
+                ^ kind.len() as u64;
         let r = TraceRecord { index: self.count, time, node, kind, fingerprint, chain: self.chain };
         self.count += 1;
         if let Some(records) = &mut self.records {

@@ -44,8 +44,15 @@ impl World for Rec {
 
 fn fixed(ms: u64) -> SimConfig {
     SimConfig {
-        link: LinkConfig { latency: Latency::Fixed(SimDuration::from_millis(ms)), ..LinkConfig::default() },
-        disk: DiskFaults { sync_latency: Latency::Fixed(SimDuration::from_millis(1)), torn: 0.0, ..DiskFaults::default() },
+        link: LinkConfig {
+            latency: Latency::Fixed(SimDuration::from_millis(ms)),
+            ..LinkConfig::default()
+        },
+        disk: DiskFaults {
+            sync_latency: Latency::Fixed(SimDuration::from_millis(1)),
+            torn: 0.0,
+            ..DiskFaults::default()
+        },
         ..SimConfig::default()
     }
 }
@@ -142,14 +149,18 @@ fn pause_defers_and_resume_delivers_in_order() {
     sim.run_until(SimTime::from_secs(4));
     assert!(sim.world().seen.is_empty());
     sim.run_until(SimTime::from_secs(6));
-    let seen: Vec<(SimTime, String)> = sim.world().seen.iter().map(|s| (s.0, s.2.clone())).collect();
+    let seen: Vec<(SimTime, String)> =
+        sim.world().seen.iter().map(|s| (s.0, s.2.clone())).collect();
     let at = SimTime::from_secs(5);
-    assert_eq!(seen, vec![
-        (at, "msg 0 from 0".into()),
-        (at, "msg 1 from 0".into()),
-        (at, "msg 2 from 0".into()),
-        (at, "local 99".into())
-    ]);
+    assert_eq!(
+        seen,
+        vec![
+            (at, "msg 0 from 0".into()),
+            (at, "msg 1 from 0".into()),
+            (at, "msg 2 from 0".into()),
+            (at, "local 99".into())
+        ]
+    );
 }
 
 /// A skewed, drifting clock fires local timers when its own reading reaches the deadline.
@@ -232,8 +243,10 @@ fn fault_strategy() -> impl Strategy<Value = (u64, Fault)> {
         node.clone().prop_map(Fault::Resume),
         Just(Fault::Heal),
         Just(Fault::Partition(vec![vec![NodeIdx(0), NodeIdx(1), NodeIdx(2)]])),
-        (node.clone(), 0u64..2_000_000).prop_map(|(node, d)| Fault::ClogIn { node, duration: SimDuration(d) }),
-        (node, -1_000_000i64..1_000_000, -1000i32..1000).prop_map(|(node, o, d)| Fault::SetClock { node, clock: NodeClock::new(o, d) }),
+        (node.clone(), 0u64..2_000_000)
+            .prop_map(|(node, d)| Fault::ClogIn { node, duration: SimDuration(d) }),
+        (node, -1_000_000i64..1_000_000, -1000i32..1000)
+            .prop_map(|(node, o, d)| Fault::SetClock { node, clock: NodeClock::new(o, d) }),
     ];
     (0u64..5_000_000, fault)
 }
