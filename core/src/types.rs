@@ -244,7 +244,7 @@ mod tests {
             })
             .collect();
         let mut by_bytes = ids.clone();
-        by_bytes.sort_by(|a, b| a.0.cmp(&b.0));
+        by_bytes.sort_by_key(|h| h.0);
         ids.sort();
         assert_eq!(ids, by_bytes);
         let g = |b: u8| GenesisId([b; 20]);

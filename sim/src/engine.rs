@@ -1,14 +1,12 @@
 //! The discrete-event engine: a queue of `(time, seq)` events dispatched to a [`World`].
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::NodeClock;
 use crate::disk::{Disk, DiskFaults};
 use crate::net::{DropReason, LinkConfig, Network};
+use crate::queue::EventQueue;
 use crate::rng::RngTree;
 use crate::time::{NodeIdx, SimDuration, SimTime};
 use crate::trace::{Trace, TraceRecord, Traced};
@@ -197,32 +195,9 @@ pub struct Stats {
 enum Ev<M, L> {
     Deliver { from: NodeIdx, to: NodeIdx, to_incarnation: u32, msg: M },
     Local { node: NodeIdx, incarnation: u32, ev: L },
-    Sync { node: NodeIdx, incarnation: u32, file: String, then: L },
-    Fault(Fault),
-}
-
-struct Entry<M, L> {
-    time: SimTime,
-    seq: u64,
-    ev: Ev<M, L>,
-}
-
-impl<M, L> PartialEq for Entry<M, L> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-impl<M, L> Eq for Entry<M, L> {}
-impl<M, L> PartialOrd for Entry<M, L> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<M, L> Ord for Entry<M, L> {
-    // Reversed: BinaryHeap is a max-heap and the earliest (time, seq) must come out first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
+    Sync { node: NodeIdx, incarnation: u32, file: Box<str>, then: L },
+    // Boxed: faults are rare and large, and every queue entry is as big as the largest variant.
+    Fault(Box<Fault>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,8 +218,7 @@ struct Slot<M, L> {
 /// Everything but the world: what callbacks get through [`Ctx`].
 struct Core<M, L> {
     now: SimTime,
-    seq: u64,
-    queue: BinaryHeap<Entry<M, L>>,
+    queue: EventQueue<Ev<M, L>>,
     slots: Vec<Slot<M, L>>,
     network: Network,
     net_rng: ChaCha8Rng,
@@ -257,8 +231,7 @@ struct Core<M, L> {
 
 impl<M, L> Core<M, L> {
     fn push(&mut self, time: SimTime, ev: Ev<M, L>) {
-        self.seq += 1;
-        self.queue.push(Entry { time, seq: self.seq, ev });
+        self.queue.push(time, ev);
     }
 }
 
@@ -343,7 +316,7 @@ impl<M: Clone, L> Ctx<'_, M, L> {
         let d = core.disk_faults.sync_latency.sample(&mut core.disk_rng);
         let incarnation = core.slots[node.0 as usize].incarnation;
         let at = core.now + d;
-        core.push(at, Ev::Sync { node, incarnation, file: file.to_string(), then });
+        core.push(at, Ev::Sync { node, incarnation, file: file.into(), then });
     }
 
     /// A node's disk.
@@ -394,8 +367,7 @@ impl<W: World> Sim<W> {
             .collect();
         let core = Core {
             now: SimTime::ZERO,
-            seq: 0,
-            queue: BinaryHeap::new(),
+            queue: EventQueue::new(),
             slots,
             network: Network::new(nodes, cfg.link),
             net_rng: tree.network(),
@@ -428,7 +400,7 @@ impl<W: World> Sim<W> {
 
     /// Schedules a fault.
     pub fn schedule_fault(&mut self, at: SimTime, fault: Fault) {
-        self.core.push(at.max(self.core.now), Ev::Fault(fault));
+        self.core.push(at.max(self.core.now), Ev::Fault(Box::new(fault)));
     }
 
     /// Schedules a local event for a node at a simulated time.
@@ -475,7 +447,7 @@ impl<W: World> Sim<W> {
 
     /// Time of the next event, if any.
     pub fn next_time(&self) -> Option<SimTime> {
-        self.core.queue.peek().map(|e| e.time)
+        self.core.queue.peek_time()
     }
 
     /// Runs every event up to and including time `t`, then sets the clock to `t`. Returns the
@@ -491,7 +463,7 @@ impl<W: World> Sim<W> {
 
     /// Dispatches the next event and returns its trace record (`None` when the queue is empty).
     pub fn step(&mut self) -> Option<TraceRecord> {
-        let Entry { time, ev, .. } = self.core.queue.pop()?;
+        let (time, ev) = self.core.queue.pop()?;
         debug_assert!(time >= self.core.now, "time went backwards");
         self.core.now = time;
         self.core.stats.events += 1;
@@ -550,7 +522,7 @@ impl<W: World> Sim<W> {
                 self.world.on_local(&mut Ctx { core: &mut self.core }, node, then);
                 self.with_chain(record)
             }
-            Ev::Fault(fault) => self.apply_fault(fault),
+            Ev::Fault(fault) => self.apply_fault(*fault),
         }
     }
 

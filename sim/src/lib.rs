@@ -25,6 +25,7 @@ pub mod determinism;
 pub mod disk;
 pub mod engine;
 pub mod net;
+pub mod queue;
 pub mod rng;
 mod time;
 pub mod toy;

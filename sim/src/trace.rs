@@ -50,10 +50,15 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
     h ^ (h >> 29)
 }
 
+/// Bytes of records batched before they are hashed.
+const PENDING_MAX: usize = 8192;
+
 /// The running trace of a simulation.
 #[derive(Debug, Clone)]
 pub struct Trace {
     hasher: blake3::Hasher,
+    /// Records not yet hashed: BLAKE3 is fastest fed in large blocks, so records are batched.
+    pending: Vec<u8>,
     count: u64,
     chain: u64,
     records: Option<Vec<TraceRecord>>,
@@ -65,6 +70,7 @@ impl Trace {
     pub fn new(keep_records: bool, records_max: usize) -> Self {
         Trace {
             hasher: blake3::Hasher::new(),
+            pending: Vec::with_capacity(PENDING_MAX + 64),
             count: 0,
             chain: 0,
             records: keep_records.then(Vec::new),
@@ -86,8 +92,12 @@ impl Trace {
         buf[16..20].copy_from_slice(&node.0.to_le_bytes());
         buf[20..28].copy_from_slice(&fingerprint.to_le_bytes());
         buf[28] = kind.len() as u8;
-        self.hasher.update(&buf);
-        self.hasher.update(kind.as_bytes());
+        self.pending.extend_from_slice(&buf);
+        self.pending.extend_from_slice(kind.as_bytes());
+        if self.pending.len() >= PENDING_MAX {
+            self.hasher.update(&self.pending);
+            self.pending.clear();
+        }
         self.chain =
             (self.chain ^ fingerprint ^ time.0.rotate_left(17) ^ u64::from(node.0).rotate_left(41))
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
@@ -110,7 +120,9 @@ impl Trace {
 
     /// The BLAKE3 digest of every record so far.
     pub fn digest(&self) -> [u8; 32] {
-        *self.hasher.finalize().as_bytes()
+        let mut h = self.hasher.clone();
+        h.update(&self.pending);
+        *h.finalize().as_bytes()
     }
 
     /// Records folded so far.
