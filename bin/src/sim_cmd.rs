@@ -174,9 +174,14 @@ pub(crate) fn report_json(r: &RunReport, wall_seconds: f64) -> Value {
     })
 }
 
-#[allow(clippy::print_stdout)]
 fn print_summary(r: &RunReport, j: &Value) {
-    println!(
+    // A closed stdout (`| head`) ends the summary quietly instead of panicking.
+    let _ = write_summary(&mut std::io::stdout().lock(), r, j);
+}
+
+fn write_summary(out: &mut impl Write, r: &RunReport, j: &Value) -> std::io::Result<()> {
+    writeln!(
+        out,
         "{} seed {}: {} nodes, {} layers, {:.0}s simulated in {:.2}s ({:.0}x real time), {} events ({:.2} M/s), peak RSS {} MiB",
         r.scenario,
         r.seed,
@@ -188,17 +193,22 @@ fn print_summary(r: &RunReport, j: &Value) {
         r.events,
         j["events_per_second"].as_f64().unwrap_or(0.0) / 1e6,
         peak_rss_bytes() / (1 << 20)
-    );
-    println!("digest {}", r.digest);
+    )?;
+    writeln!(out, "digest {}", r.digest)?;
     for (name, c) in &r.checks {
-        println!("  {} {:<24} {}", if c.passed { "ok  " } else { "FAIL" }, name, c.detail);
+        writeln!(out, "  {} {:<24} {}", if c.passed { "ok  " } else { "FAIL" }, name, c.detail)?;
     }
     for v in r.violations.iter().take(10) {
-        println!("  violation [{}] t={:.1}s node={:?}: {}", v.check, v.time_s, v.node, v.message);
+        writeln!(
+            out,
+            "  violation [{}] t={:.1}s node={:?}: {}",
+            v.check, v.time_s, v.node, v.message
+        )?;
     }
     if !r.passed() {
-        println!("repro: {}", repro_line(&r.scenario, r.nodes, r.seed, r.layers));
+        writeln!(out, "repro: {}", repro_line(&r.scenario, r.nodes, r.seed, r.layers))?;
     }
+    Ok(())
 }
 
 #[allow(clippy::print_stdout)]

@@ -14,20 +14,21 @@ use super::{Checker, Checks, Verdict, Violation, outcome};
 #[derive(Debug, Clone, Copy)]
 struct Open {
     since: SimTime,
-    first_penalty: Option<SimTime>,
+    penalties: u32,
 }
 
 /// Watches connections between honest nodes and the misbehaving ones.
 ///
-/// A connection must close within `after_penalty_max` of the honest side's first penalty of the
-/// peer (garbage that arrives is judged at once), and no connection may outlive `lifetime_max`
-/// (garbage that cannot arrive, because a partition or loss swallows it, leaves the link silent,
-/// and the honest side must time it out).
+/// A connection must close after at most `penalties_max` penalties of the peer (garbage that
+/// arrives is judged at once: with the default scores, three garbage frames a second apart cross
+/// the disconnect threshold), and no connection may outlive `lifetime_max` (garbage that cannot
+/// arrive, because a partition or loss swallows it, leaves the link silent, and the honest side
+/// must time it out).
 #[derive(Debug)]
 pub struct MisbehaviourChecker {
     honest: Vec<bool>,
     index: BTreeMap<PeerId, NodeIdx>,
-    after_penalty_max: SimDuration,
+    penalties_max: u32,
     lifetime_max: SimDuration,
     open: BTreeMap<(NodeIdx, NodeIdx), Open>,
     disconnects: BTreeMap<NodeIdx, u32>,
@@ -40,13 +41,13 @@ impl MisbehaviourChecker {
     pub fn new(
         honest: Vec<bool>,
         index: BTreeMap<PeerId, NodeIdx>,
-        after_penalty_max: SimDuration,
+        penalties_max: u32,
         lifetime_max: SimDuration,
     ) -> Self {
         MisbehaviourChecker {
             honest,
             index,
-            after_penalty_max,
+            penalties_max,
             lifetime_max,
             open: BTreeMap::new(),
             disconnects: BTreeMap::new(),
@@ -55,16 +56,13 @@ impl MisbehaviourChecker {
         }
     }
 
-    /// The violation, if any, of a connection that was open from `open` until `until`.
+    /// The violation, if any, of a connection that was open from `open.since` until `until`.
     fn judge(&self, node: NodeIdx, bad: NodeIdx, open: Open, until: SimTime) -> Option<Violation> {
         let lasted = until - open.since;
-        let after_penalty = open.first_penalty.map(|p| until - p);
-        let message = if after_penalty.is_some_and(|d| d > self.after_penalty_max) {
+        let message = if open.penalties > self.penalties_max {
             format!(
-                "honest node {} kept garbage node {} connected {:.1}s after penalizing it",
-                node.0,
-                bad.0,
-                after_penalty.unwrap_or_default().as_secs_f64()
+                "honest node {} penalized garbage node {} {} times without disconnecting it",
+                node.0, bad.0, open.penalties
             )
         } else if lasted > self.lifetime_max {
             format!(
@@ -100,11 +98,11 @@ impl Checker for MisbehaviourChecker {
         let other_honest = self.honest[other.0 as usize];
         match event {
             NodeEvent::PeerConnected { .. } if !other_honest => {
-                self.open.insert((node, other), Open { since: time, first_penalty: None });
+                self.open.insert((node, other), Open { since: time, penalties: 0 });
             }
             NodeEvent::PeerPenalized { .. } => {
                 if let Some(open) = self.open.get_mut(&(node, other)) {
-                    open.first_penalty.get_or_insert(time);
+                    open.penalties += 1;
                 }
             }
             NodeEvent::PeerDisconnected { reason, .. } => {
@@ -159,9 +157,9 @@ impl Checker for MisbehaviourChecker {
         let total: u32 = self.disconnects.values().sum();
         let mut verdict = Verdict::default();
         let ok = format!(
-            "{} garbage nodes were disconnected {total} times as misbehaving, each within {:.0}s of its first penalty",
+            "{} garbage nodes were disconnected {total} times as misbehaving, each after at most {} penalties",
             bad_nodes.len(),
-            self.after_penalty_max.as_secs_f64()
+            self.penalties_max
         );
         let (o, v) = outcome(slow, ok);
         verdict.outcomes.push(("garbage-disconnected".into(), o));
