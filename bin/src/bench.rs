@@ -1,7 +1,7 @@
 //! `smesh bench ...`: benchmarks that print ratios measured in one run.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -44,8 +44,13 @@ pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
 
 #[allow(clippy::print_stdout)]
 fn sim_engine(args: &SimEngineArgs) -> Result<ExitCode> {
-    println!("sim-engine: toy world, each node sends 64 B to 8 random peers every 100 ms; latency 1-10 ms");
-    println!("{:>7} {:>12} {:>10} {:>12} {:>14} {:>10} {:>10} {:>12}", "nodes", "events", "wall s", "events/s", "vs 5M target", "vs heap", "speed", "bytes/node");
+    println!(
+        "sim-engine: toy world, each node sends 64 B to 8 random peers every 100 ms; latency 1-10 ms"
+    );
+    println!(
+        "{:>7} {:>12} {:>10} {:>12} {:>14} {:>10} {:>10} {:>12}",
+        "nodes", "events", "wall s", "events/s", "vs 5M target", "vs heap", "speed", "bytes/node"
+    );
     for &n in &args.nodes {
         let before = rss_bytes();
         let mut sim = toy_sim(n, 8, SimDuration::from_millis(100), args.seed);
@@ -69,11 +74,15 @@ fn sim_engine(args: &SimEngineArgs) -> Result<ExitCode> {
             bytes_per_node
         );
         if bytes_per_node > TARGET_BYTES_PER_NODE {
-            println!("  note: {bytes_per_node:.0} bytes per node is above the {TARGET_BYTES_PER_NODE} byte target");
+            println!(
+                "  note: {bytes_per_node:.0} bytes per node is above the {TARGET_BYTES_PER_NODE} byte target"
+            );
         }
         drop(sim);
     }
-    println!("'vs heap' is the engine against a bare BinaryHeap push+pop of (time, seq) pairs with the same queue depth: the physical floor of any heap-based scheduler.");
+    println!(
+        "'vs heap' is the engine against a bare BinaryHeap push+pop of (time, seq) pairs with the same queue depth: the physical floor of any heap-based scheduler."
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,7 +10,20 @@ fn esc(s: &str) -> String {
 /// Renders a run's JSON summary as one HTML page with no external resources.
 pub(crate) fn report(j: &Value) -> String {
     let mut rows = String::new();
-    for key in ["scenario", "seed", "nodes", "layers", "sim_seconds", "wall_seconds", "speed", "events", "events_per_second", "peak_rss_bytes", "digest", "repro"] {
+    for key in [
+        "scenario",
+        "seed",
+        "nodes",
+        "layers",
+        "sim_seconds",
+        "wall_seconds",
+        "speed",
+        "events",
+        "events_per_second",
+        "peak_rss_bytes",
+        "digest",
+        "repro",
+    ] {
         rows += &format!("<tr><th>{key}</th><td>{}</td></tr>\n", esc(&j[key].to_string()));
     }
     let mut checks = String::new();

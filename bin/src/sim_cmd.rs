@@ -81,7 +81,13 @@ pub(crate) fn run(cmd: SimCommand) -> Result<ExitCode> {
 #[allow(clippy::print_stdout)]
 fn list() -> Result<ExitCode> {
     for s in spacemesh_scenarios::all() {
-        println!("{:<20} {:>6} nodes {:>4} layers  {}", s.name(), s.default_nodes(), s.default_layers(), s.description());
+        println!(
+            "{:<20} {:>6} nodes {:>4} layers  {}",
+            s.name(),
+            s.default_nodes(),
+            s.default_layers(),
+            s.description()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -118,11 +124,20 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
 }
 
 fn write_trace(path: &PathBuf, run: &spacemesh_scenarios::Run) -> Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("creating trace {}", path.display()))?;
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("creating trace {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     writeln!(out, "# index time_us node kind fingerprint")?;
     for r in run.sim.trace_records() {
-        writeln!(out, "{} {} {} {} {:016x}", r.index, r.time.as_micros(), r.node.0, r.kind, r.fingerprint)?;
+        writeln!(
+            out,
+            "{} {} {} {} {:016x}",
+            r.index,
+            r.time.as_micros(),
+            r.node.0,
+            r.kind,
+            r.fingerprint
+        )?;
     }
     out.flush()?;
     Ok(())
@@ -159,9 +174,14 @@ pub(crate) fn report_json(r: &RunReport, wall_seconds: f64) -> Value {
     })
 }
 
-#[allow(clippy::print_stdout)]
 fn print_summary(r: &RunReport, j: &Value) {
-    println!(
+    // A closed stdout (`| head`) ends the summary quietly instead of panicking.
+    let _ = write_summary(&mut std::io::stdout().lock(), r, j);
+}
+
+fn write_summary(out: &mut impl Write, r: &RunReport, j: &Value) -> std::io::Result<()> {
+    writeln!(
+        out,
         "{} seed {}: {} nodes, {} layers, {:.0}s simulated in {:.2}s ({:.0}x real time), {} events ({:.2} M/s), peak RSS {} MiB",
         r.scenario,
         r.seed,
@@ -173,23 +193,34 @@ fn print_summary(r: &RunReport, j: &Value) {
         r.events,
         j["events_per_second"].as_f64().unwrap_or(0.0) / 1e6,
         peak_rss_bytes() / (1 << 20)
-    );
-    println!("digest {}", r.digest);
+    )?;
+    writeln!(out, "digest {}", r.digest)?;
     for (name, c) in &r.checks {
-        println!("  {} {:<24} {}", if c.passed { "ok  " } else { "FAIL" }, name, c.detail);
+        writeln!(out, "  {} {:<24} {}", if c.passed { "ok  " } else { "FAIL" }, name, c.detail)?;
     }
     for v in r.violations.iter().take(10) {
-        println!("  violation [{}] t={:.1}s node={:?}: {}", v.check, v.time_s, v.node, v.message);
+        writeln!(
+            out,
+            "  violation [{}] t={:.1}s node={:?}: {}",
+            v.check, v.time_s, v.node, v.message
+        )?;
     }
     if !r.passed() {
-        println!("repro: {}", repro_line(&r.scenario, r.nodes, r.seed, r.layers));
+        writeln!(out, "repro: {}", repro_line(&r.scenario, r.nodes, r.seed, r.layers))?;
     }
+    Ok(())
 }
 
 #[allow(clippy::print_stdout)]
 fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
     let scenario = spacemesh_scenarios::find(&args.scenario)?;
-    let params = RunParams { nodes: args.nodes, seed: args.seed, layers: args.layers, record_trace: false, check_invariants: false };
+    let params = RunParams {
+        nodes: args.nodes,
+        seed: args.seed,
+        layers: args.layers,
+        record_trace: false,
+        check_invariants: false,
+    };
     let a = scenario.build(&params)?;
     let b = scenario.build(&params)?;
     let (end, nodes, layers) = (a.end, a.nodes, a.layers);
@@ -198,24 +229,42 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
         Ok(d) => hex(&d),
         Err(divergence) => {
             println!("NOT deterministic: {divergence}");
-            println!("repro: smesh sim check-determinism --scenario {} --seed {}", args.scenario, args.seed);
+            println!(
+                "repro: smesh sim check-determinism --scenario {} --seed {}",
+                args.scenario, args.seed
+            );
             return Ok(ExitCode::from(1));
         }
     };
-    println!("in-process: two lockstep runs agree on every event; digest {digest} ({:.1}s)", started.elapsed().as_secs_f64());
+    println!(
+        "in-process: two lockstep runs agree on every event; digest {digest} ({:.1}s)",
+        started.elapsed().as_secs_f64()
+    );
     if args.in_process_only {
         return Ok(ExitCode::SUCCESS);
     }
     let exe = std::env::current_exe().context("locating the smesh binary")?;
     let output = std::process::Command::new(exe)
         .args(["sim", "run", "--json", "--no-invariants", "--scenario", &args.scenario])
-        .args(["--seed", &args.seed.to_string(), "--nodes", &nodes.to_string(), "--layers", &layers.to_string()])
+        .args([
+            "--seed",
+            &args.seed.to_string(),
+            "--nodes",
+            &nodes.to_string(),
+            "--layers",
+            &layers.to_string(),
+        ])
         .output()
         .context("running the scenario in a fresh process")?;
-    let other: Value = serde_json::from_slice(&output.stdout).context("reading the fresh process's JSON")?;
-    let Some(other_digest) = other["digest"].as_str() else { bail!("the fresh process printed no digest") };
+    let other: Value =
+        serde_json::from_slice(&output.stdout).context("reading the fresh process's JSON")?;
+    let Some(other_digest) = other["digest"].as_str() else {
+        bail!("the fresh process printed no digest")
+    };
     if other_digest != digest {
-        println!("NOT deterministic across processes: in-process {digest}, fresh process {other_digest}");
+        println!(
+            "NOT deterministic across processes: in-process {digest}, fresh process {other_digest}"
+        );
         return Ok(ExitCode::from(1));
     }
     println!("fresh process: same digest {digest}");

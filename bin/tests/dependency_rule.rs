@@ -22,7 +22,10 @@ fn core_and_sim_have_no_async_runtime() {
         for line in deps.lines() {
             let name = line.split_whitespace().next().unwrap_or("");
             assert!(
-                !(name.starts_with("tokio") || name.starts_with("futures") || name == "async-std" || name == "madsim"),
+                !(name.starts_with("tokio")
+                    || name.starts_with("futures")
+                    || name == "async-std"
+                    || name == "madsim"),
                 "{package} depends on {name}: core and sim must stay free of async runtimes"
             );
         }

@@ -216,7 +216,11 @@ pub struct Heartbeat {
     next_seq: u64,
     next_publish: Option<Time>,
     /// Per identity: recent sequence numbers with their gossip ids, and the last update time.
-    origins: BTreeMap<NodeId, (BTreeMap<u64, MsgId>, Time)>,
+    origins: BTreeMap<NodeId, Time>,
+    /// Recent (identity, sequence number) pairs with their gossip ids, one flat map: a map per
+    /// identity would cost a B-tree node per identity, and a thousand-node simulation keeps a
+    /// thousand identities in every node.
+    seqs: BTreeMap<(NodeId, u64), MsgId>,
     pending: BTreeMap<MsgId, HeartbeatMsg>,
     outputs: VecDeque<HeartbeatOutput>,
 }
@@ -230,6 +234,7 @@ impl Heartbeat {
             next_seq: 0,
             next_publish: None,
             origins: BTreeMap::new(),
+            seqs: BTreeMap::new(),
             pending: BTreeMap::new(),
             outputs: VecDeque::new(),
         }
@@ -323,14 +328,12 @@ impl Heartbeat {
         if !valid {
             return self.verdict(id, Verdict::Reject);
         }
-        if let Some((seqs, _)) = self.origins.get(&msg.node_id) {
-            if let Some(existing) = seqs.get(&msg.seq) {
-                if *existing != id {
-                    let event = HeartbeatEvent::Equivocation { origin: msg.node_id, seq: msg.seq };
-                    self.outputs.push_back(HeartbeatOutput::Event(event));
-                }
-                return self.verdict(id, Verdict::Ignore);
+        if let Some(existing) = self.seqs.get(&(msg.node_id, msg.seq)) {
+            if *existing != id {
+                let event = HeartbeatEvent::Equivocation { origin: msg.node_id, seq: msg.seq };
+                self.outputs.push_back(HeartbeatOutput::Event(event));
             }
+            return self.verdict(id, Verdict::Ignore);
         }
         self.record(now, &msg, id);
         self.verdict(id, Verdict::Accept);
@@ -339,18 +342,34 @@ impl Heartbeat {
     }
 
     fn record(&mut self, now: Time, msg: &HeartbeatMsg, id: MsgId) {
-        if !self.origins.contains_key(&msg.node_id) && self.origins.len() >= self.cfg.origins_max {
-            let stalest = self.origins.iter().min_by_key(|(n, (_, t))| (*t, **n)).map(|(n, _)| *n);
+        let origin = msg.node_id;
+        if !self.origins.contains_key(&origin) && self.origins.len() >= self.cfg.origins_max {
+            let stalest = self.origins.iter().min_by_key(|(n, t)| (**t, **n)).map(|(n, _)| *n);
             if let Some(n) = stalest {
-                self.origins.remove(&n);
+                self.forget(n);
             }
         }
-        let (seqs, updated) =
-            self.origins.entry(msg.node_id).or_insert_with(|| (BTreeMap::new(), now));
-        *updated = now;
-        seqs.insert(msg.seq, id);
-        while seqs.len() > self.cfg.seqs_per_origin {
-            seqs.pop_first();
+        self.origins.insert(origin, now);
+        self.seqs.insert((origin, msg.seq), id);
+        let range = (origin, 0)..=(origin, u64::MAX);
+        let kept = self.seqs.range(range.clone()).count();
+        let excess: Vec<(NodeId, u64)> = self
+            .seqs
+            .range(range)
+            .take(kept.saturating_sub(self.cfg.seqs_per_origin))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in excess {
+            self.seqs.remove(&k);
+        }
+    }
+
+    fn forget(&mut self, origin: NodeId) {
+        self.origins.remove(&origin);
+        let keys: Vec<(NodeId, u64)> =
+            self.seqs.range((origin, 0)..=(origin, u64::MAX)).map(|(k, _)| *k).collect();
+        for k in keys {
+            self.seqs.remove(&k);
         }
     }
 
@@ -361,6 +380,10 @@ impl Heartbeat {
     /// Panics if an invariant of the module doc is broken.
     pub fn check_invariants(&self) {
         assert!(self.origins.len() <= self.cfg.origins_max, "origins over their bound");
+        assert!(
+            self.seqs.len() <= self.origins.len() * self.cfg.seqs_per_origin,
+            "sequence numbers over their bound"
+        );
         assert!(self.pending.len() <= self.cfg.pending_max, "pending over its bound");
     }
 }

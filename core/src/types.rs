@@ -21,8 +21,32 @@ fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
 macro_rules! byte_id {
     ($(#[$doc:meta])* $name:ident, $len:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
         pub struct $name(pub [u8; $len]);
+
+        impl Ord for $name {
+            /// Lexicographic byte order, compared eight bytes at a time: ids are map keys on
+            /// every hot path, and this is several times faster than a `memcmp` call.
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                let (a, b) = (&self.0, &other.0);
+                let mut i = 0;
+                while i + 8 <= $len {
+                    let x = u64::from_be_bytes(a[i..i + 8].try_into().expect("8 bytes"));
+                    let y = u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+                    if x != y {
+                        return x.cmp(&y);
+                    }
+                    i += 8;
+                }
+                a[i..].cmp(&b[i..])
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
 
         impl $name {
             /// The size of the encoding in bytes.
@@ -205,6 +229,29 @@ mod tests {
         assert_eq!(Hash32::from_hex("abcd"), None);
         assert_eq!(GenesisId::from_hex(&"zz".repeat(20)), None);
         assert_eq!(format!("{h:?}"), "Hash32(abababab..)");
+    }
+
+    /// Ids order exactly as their bytes do (the fast comparison changes no order).
+    #[test]
+    fn id_order_is_byte_order() {
+        let mut ids: Vec<Hash32> = (0u64..200)
+            .map(|i| {
+                let mut b = [0u8; 32];
+                let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                b[(i % 32) as usize] = x as u8;
+                b[31 - (i % 13) as usize] ^= (x >> 8) as u8;
+                Hash32(b)
+            })
+            .collect();
+        let mut by_bytes = ids.clone();
+        by_bytes.sort_by_key(|h| h.0);
+        ids.sort();
+        assert_eq!(ids, by_bytes);
+        let g = |b: u8| GenesisId([b; 20]);
+        assert!(g(1) < g(2));
+        let mut x = [0u8; 20];
+        x[19] = 1;
+        assert!(GenesisId([0; 20]) < GenesisId(x), "the 4-byte tail is compared too");
     }
 
     /// Time arithmetic saturates instead of wrapping.

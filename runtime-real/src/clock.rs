@@ -19,7 +19,8 @@ impl WallClock {
 
     /// The current time, at least the last time returned.
     pub fn now(&mut self) -> Time {
-        let micros = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
+        let micros =
+            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
         self.last = self.last.max(Time(micros));
         self.last
     }

@@ -36,11 +36,13 @@ impl JobPool {
                 let verifier = Arc::clone(&verifier);
                 std::thread::Builder::new()
                     .name(format!("smesh-job-{i}"))
-                    .spawn(move || loop {
-                        let next = work_rx.lock().map(|rx| rx.recv());
-                        let Ok(Ok((id, job))) = next else { return };
-                        if done_tx.send((id, job.run(verifier.as_ref()))).is_err() {
-                            return;
+                    .spawn(move || {
+                        loop {
+                            let next = work_rx.lock().map(|rx| rx.recv());
+                            let Ok(Ok((id, job))) = next else { return };
+                            if done_tx.send((id, job.run(verifier.as_ref()))).is_err() {
+                                return;
+                            }
                         }
                     })
                     .expect("spawning a job worker")
@@ -77,9 +79,9 @@ impl Drop for JobPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spacemesh_core::GenesisId;
     use spacemesh_core::crypto::{Domain, Ed25519Verifier, Signature, Signer, signed_message};
     use spacemesh_core::job::SignatureCheck;
-    use spacemesh_core::GenesisId;
 
     /// Jobs run on workers and every result comes back with its id.
     #[test]

@@ -107,7 +107,11 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { genesis_unix_us: 1_700_000_000_000_000, check_invariants: true, memo_max: 1 << 20 }
+        RuntimeConfig {
+            genesis_unix_us: 1_700_000_000_000_000,
+            check_invariants: true,
+            memo_max: 1 << 20,
+        }
     }
 }
 
@@ -179,13 +183,21 @@ const DEEP_CHECK_EVERY: u64 = 1024;
 
 impl<O> std::fmt::Debug for SimNet<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimNet").field("nodes", &self.slots.len()).field("stats", &self.stats).finish()
+        f.debug_struct("SimNet")
+            .field("nodes", &self.slots.len())
+            .field("stats", &self.stats)
+            .finish()
     }
 }
 
 impl<O: Observer> SimNet<O> {
     /// A world of the given slots; slot `i` is addressed by `peer_ids[i]`.
-    pub fn new(cfg: RuntimeConfig, slots: Vec<SlotSpec>, peer_ids: Vec<PeerId>, observer: O) -> Self {
+    pub fn new(
+        cfg: RuntimeConfig,
+        slots: Vec<SlotSpec>,
+        peer_ids: Vec<PeerId>,
+        observer: O,
+    ) -> Self {
         assert_eq!(slots.len(), peer_ids.len(), "one peer id per slot");
         let index: BTreeMap<PeerId, NodeIdx> =
             peer_ids.iter().enumerate().map(|(i, p)| (*p, NodeIdx(i as u32))).collect();
@@ -295,19 +307,25 @@ impl<O: Observer> SimNet<O> {
         let i = idx.0 as usize;
         let Some(spec) = self.specs[i].clone() else {
             if let Slot::Agent(agent) = &mut self.slots[i] {
-                let mut io = AgentIo::new(ctx, idx, &mut self.links[i], &self.index, self.incarnations[i]);
+                let mut io =
+                    AgentIo::new(ctx, idx, &mut self.links[i], &self.index, self.incarnations[i]);
                 agent.on_start(&mut io);
             }
             return;
         };
         let files: Vec<(String, Vec<u8>)> = {
             let disk = ctx.disk(idx);
-            disk.list().into_iter().filter(|f| f.starts_with("wal/")).map(|f| {
-                let data = disk.read(&f).unwrap_or_default().to_vec();
-                (f, data)
-            }).collect()
+            disk.list()
+                .into_iter()
+                .filter(|f| f.starts_with("wal/"))
+                .map(|f| {
+                    let data = disk.read(&f).unwrap_or_default().to_vec();
+                    (f, data)
+                })
+                .collect()
         };
-        let (snapshot, torn) = match read_log(files.iter().map(|(n, d)| (n.as_str(), d.as_slice()))) {
+        let (snapshot, torn) = match read_log(files.iter().map(|(n, d)| (n.as_str(), d.as_slice())))
+        {
             Ok(ok) => ok,
             Err(error) => {
                 self.failures.push(StartupFailure { node: idx, time: ctx.now(), error });
@@ -411,7 +429,13 @@ impl<O: Observer> SimNet<O> {
         }
     }
 
-    fn send_frame(&mut self, ctx: &mut Ctx<'_, Wire, Local>, from: NodeIdx, peer: PeerId, bytes: Bytes) {
+    fn send_frame(
+        &mut self,
+        ctx: &mut Ctx<'_, Wire, Local>,
+        from: NodeIdx,
+        peer: PeerId,
+        bytes: Bytes,
+    ) {
         match self.index_of(&peer) {
             Some(to) if self.links[from.0 as usize].contains(&to) => {
                 self.stats.frames_sent += 1;
@@ -444,10 +468,16 @@ impl<O: Observer> SimNet<O> {
         self.feed(ctx, idx, Input::Tick);
     }
 
-    fn with_agent(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx, f: impl FnOnce(&mut dyn Agent, &mut AgentIo<'_, '_>)) {
+    fn with_agent(
+        &mut self,
+        ctx: &mut Ctx<'_, Wire, Local>,
+        idx: NodeIdx,
+        f: impl FnOnce(&mut dyn Agent, &mut AgentIo<'_, '_>),
+    ) {
         let i = idx.0 as usize;
         if let Slot::Agent(agent) = &mut self.slots[i] {
-            let mut io = AgentIo::new(ctx, idx, &mut self.links[i], &self.index, self.incarnations[i]);
+            let mut io =
+                AgentIo::new(ctx, idx, &mut self.links[i], &self.index, self.incarnations[i]);
             f(agent.as_mut(), &mut io);
         }
     }
@@ -457,7 +487,13 @@ impl<O: Observer> World for SimNet<O> {
     type Msg = Wire;
     type Local = Local;
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Wire, Local>, to: NodeIdx, from: NodeIdx, msg: Wire) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Ctx<'_, Wire, Local>,
+        to: NodeIdx,
+        from: NodeIdx,
+        msg: Wire,
+    ) {
         let t = to.0 as usize;
         if matches!(self.slots[t], Slot::Agent(_)) {
             return self.with_agent(ctx, to, |a, io| a.on_wire(io, from, msg));
@@ -551,7 +587,9 @@ fn event_fingerprint(event: &NodeEvent) -> u64 {
     use spacemesh_core::heartbeat::HeartbeatEvent;
     let mut buf = Vec::with_capacity(48);
     match event {
-        NodeEvent::Started { next_heartbeat_seq } => buf.extend_from_slice(&next_heartbeat_seq.to_le_bytes()),
+        NodeEvent::Started { next_heartbeat_seq } => {
+            buf.extend_from_slice(&next_heartbeat_seq.to_le_bytes())
+        }
         NodeEvent::PeerConnected { peer, outbound } => {
             buf.extend_from_slice(&peer.0);
             buf.push(u8::from(*outbound));
@@ -574,7 +612,9 @@ fn event_fingerprint(event: &NodeEvent) -> u64 {
             buf.extend_from_slice(&origin.0);
             buf.extend_from_slice(&seq.to_le_bytes());
         }
-        NodeEvent::Heartbeat(HeartbeatEvent::Published { seq }) => buf.extend_from_slice(&seq.to_le_bytes()),
+        NodeEvent::Heartbeat(HeartbeatEvent::Published { seq }) => {
+            buf.extend_from_slice(&seq.to_le_bytes())
+        }
     }
     fingerprint(&buf)
 }

@@ -22,6 +22,8 @@ mod memo;
 mod wal;
 
 pub use agent::{Agent, AgentIo, GarbageSender};
-pub use driver::{NodeSpec, Observer, RuntimeConfig, RuntimeStats, SimNet, SlotSpec, StartupFailure, Wire, Local};
+pub use driver::{
+    Local, NodeSpec, Observer, RuntimeConfig, RuntimeStats, SimNet, SlotSpec, StartupFailure, Wire,
+};
 pub use memo::MemoVerifier;
 pub use wal::{WalError, read_log, record};

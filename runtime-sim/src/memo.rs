@@ -23,7 +23,12 @@ impl MemoVerifier {
     /// A verifier remembering at most `cache_max` answers (the cache is emptied when full, which
     /// keeps memory bounded and the behaviour deterministic).
     pub fn new(cache_max: usize) -> Self {
-        MemoVerifier { cache: Mutex::new(BTreeMap::new()), cache_max, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        MemoVerifier {
+            cache: Mutex::new(BTreeMap::new()),
+            cache_max,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
     }
 
     /// Answers served from the cache.
@@ -62,8 +67,8 @@ impl Verifier for MemoVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spacemesh_core::crypto::{Domain, Signer, signed_message};
     use spacemesh_core::GenesisId;
+    use spacemesh_core::crypto::{Domain, Signer, signed_message};
 
     /// Cached answers equal fresh ones, for valid and invalid signatures alike.
     #[test]

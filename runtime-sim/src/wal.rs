@@ -47,7 +47,9 @@ pub fn record(batch: &Batch) -> Vec<u8> {
 
 /// Replays segments (in order) into a snapshot. Returns the snapshot and how many torn tails
 /// were dropped.
-pub fn read_log<'a>(segments: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<(Snapshot, u32), WalError> {
+pub fn read_log<'a>(
+    segments: impl Iterator<Item = (&'a str, &'a [u8])>,
+) -> Result<(Snapshot, u32), WalError> {
     let mut snapshot = Snapshot::new();
     let mut torn = 0;
     for (name, bytes) in segments {
@@ -55,11 +57,12 @@ pub fn read_log<'a>(segments: impl Iterator<Item = (&'a str, &'a [u8])>) -> Resu
         while pos < bytes.len() {
             match parse_at(bytes, pos) {
                 Some((payload, next)) => {
-                    let batch: Batch = decode_exact(payload).map_err(|e| WalError::Undecodable {
-                        segment: name.to_string(),
-                        offset: pos,
-                        reason: e.to_string(),
-                    })?;
+                    let batch: Batch =
+                        decode_exact(payload).map_err(|e| WalError::Undecodable {
+                            segment: name.to_string(),
+                            offset: pos,
+                            reason: e.to_string(),
+                        })?;
                     batch.apply_to(&mut snapshot);
                     pos = next;
                 }
@@ -79,7 +82,8 @@ fn parse_at(bytes: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     let header = bytes.get(pos..pos + HEADER)?;
     let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
     let payload = bytes.get(pos + HEADER..(pos + HEADER).checked_add(len)?)?;
-    (blake3::hash(payload).as_bytes()[..8] == header[4..12]).then_some((payload, pos + HEADER + len))
+    (blake3::hash(payload).as_bytes()[..8] == header[4..12])
+        .then_some((payload, pos + HEADER + len))
 }
 
 /// Whether a damaged record at `pos` can be a torn tail: its declared length reaches the end of

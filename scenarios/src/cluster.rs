@@ -8,10 +8,10 @@ use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use spacemesh_core::crypto::Signer;
 use spacemesh_core::{GenesisId, NodeConfig, NodeId, NodeKeys, PeerId};
-use spacemesh_runtime_sim::{Agent, NodeSpec, RuntimeConfig, SimNet, SlotSpec, Wire, Local};
+use spacemesh_runtime_sim::{Agent, Local, NodeSpec, RuntimeConfig, SimNet, SlotSpec, Wire};
+use spacemesh_sim::NodeIdx;
 use spacemesh_sim::engine::{Sim, SimConfig};
 use spacemesh_sim::rng::RngTree;
-use spacemesh_sim::NodeIdx;
 
 use crate::checks::Checks;
 
@@ -34,7 +34,10 @@ pub struct ClusterBuilder {
 
 impl std::fmt::Debug for ClusterBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClusterBuilder").field("nodes", &self.nodes).field("agents", &self.agents.len()).finish()
+        f.debug_struct("ClusterBuilder")
+            .field("nodes", &self.nodes)
+            .field("agents", &self.agents.len())
+            .finish()
     }
 }
 
@@ -53,8 +56,16 @@ pub struct Cluster {
 impl ClusterBuilder {
     /// `nodes` slots from master seed `seed`, all honest with the default node configuration.
     pub fn new(nodes: u32, seed: u64) -> Self {
-        let node_cfg = NodeConfig { genesis: GenesisId(*b"smesh-simulation-net"), ..NodeConfig::default() };
-        ClusterBuilder { nodes, seed, node_cfg, bootstrap: 8, heartbeat_spread: None, agents: BTreeMap::new() }
+        let node_cfg =
+            NodeConfig { genesis: GenesisId(*b"smesh-simulation-net"), ..NodeConfig::default() };
+        ClusterBuilder {
+            nodes,
+            seed,
+            node_cfg,
+            bootstrap: 8,
+            heartbeat_spread: None,
+            agents: BTreeMap::new(),
+        }
     }
 
     /// The configuration of every honest node (bootstrap lists are filled in per node).
@@ -77,7 +88,11 @@ impl ClusterBuilder {
     }
 
     /// Slot `idx` runs an agent built from its own RNG stream.
-    pub fn agent(mut self, idx: u32, make: impl Fn(ChaCha8Rng) -> Box<dyn Agent> + 'static) -> Self {
+    pub fn agent(
+        mut self,
+        idx: u32,
+        make: impl Fn(ChaCha8Rng) -> Box<dyn Agent> + 'static,
+    ) -> Self {
         assert!(idx < self.nodes, "agent slot out of range");
         self.agents.insert(idx, Box::new(make));
         self
@@ -100,7 +115,8 @@ impl ClusterBuilder {
             keys.push((k, seed));
         }
         let honest: Vec<bool> = (0..self.nodes).map(|i| !self.agents.contains_key(&i)).collect();
-        let honest_peers: Vec<PeerId> = (0..n).filter(|i| honest[*i]).map(|i| peer_ids[i]).collect();
+        let honest_peers: Vec<PeerId> =
+            (0..n).filter(|i| honest[*i]).map(|i| peer_ids[i]).collect();
         let mut layout = tree.stream(&[LAYOUT_STREAM]);
         let mut slots = Vec::with_capacity(n);
         let mut node_ids = Vec::with_capacity(n);
@@ -118,7 +134,8 @@ impl ClusterBuilder {
                 .copied()
                 .collect();
             if let Some(spread) = self.heartbeat_spread {
-                cfg.heartbeat_offset = Some(Duration::from_micros(layout.random_range(0..spread.as_micros() as u64)));
+                cfg.heartbeat_offset =
+                    Some(Duration::from_micros(layout.random_range(0..spread.as_micros() as u64)));
             }
             node_ids.push(Some(Signer::from_seed(k.identity_seed, cfg.genesis).node_id()));
             slots.push(SlotSpec::Honest(NodeSpec { cfg, keys: k, seed }));
@@ -143,7 +160,13 @@ impl Cluster {
     }
 
     /// The simulation, with every node scheduled to start at time zero.
-    pub fn into_sim(self, checks: Checks, seed: u64, sim_cfg: SimConfig, rt: RuntimeConfig) -> Sim<SimNet<Checks>> {
+    pub fn into_sim(
+        self,
+        checks: Checks,
+        seed: u64,
+        sim_cfg: SimConfig,
+        rt: RuntimeConfig,
+    ) -> Sim<SimNet<Checks>> {
         let n = self.slots.len() as u32;
         let world = SimNet::new(rt, self.slots, self.peer_ids, checks);
         let mut sim: Sim<SimNet<Checks>> = Sim::new(world, n, seed, sim_cfg);

@@ -16,8 +16,8 @@ pub use gossip::GossipScenario;
 pub use report::{RunReport, repro_line};
 
 use spacemesh_runtime_sim::SimNet;
-use spacemesh_sim::engine::Sim;
 use spacemesh_sim::SimTime;
+use spacemesh_sim::engine::Sim;
 use thiserror::Error;
 
 /// Sim-scale layer duration (protocol.md section 16): the unit of `--layers`.
@@ -40,7 +40,13 @@ pub struct RunParams {
 
 impl Default for RunParams {
     fn default() -> Self {
-        RunParams { nodes: None, seed: 1, layers: None, record_trace: false, check_invariants: true }
+        RunParams {
+            nodes: None,
+            seed: 1,
+            layers: None,
+            record_trace: false,
+            check_invariants: true,
+        }
     }
 }
 
@@ -107,7 +113,10 @@ pub fn all() -> Vec<&'static dyn Scenario> {
 
 /// The scenario named `name`.
 pub fn find(name: &str) -> Result<&'static dyn Scenario, ScenarioError> {
-    all().into_iter().find(|s| s.name() == name).ok_or_else(|| ScenarioError::Unknown(name.to_string()))
+    all()
+        .into_iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| ScenarioError::Unknown(name.to_string()))
 }
 
 /// The default scenario of `smesh sim run`.

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::checks::{CheckOutcome, Violation};
 use crate::Run;
+use crate::checks::{CheckOutcome, Violation};
 
 /// Everything known about a finished run. The CLI adds wall-clock figures.
 #[derive(Debug, Clone, Serialize)]

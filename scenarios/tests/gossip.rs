@@ -7,7 +7,13 @@ use spacemesh_sim::engine::Fault;
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
 fn params(nodes: u32, seed: u64) -> RunParams {
-    RunParams { nodes: Some(nodes), seed, layers: Some(30), record_trace: false, check_invariants: true }
+    RunParams {
+        nodes: Some(nodes),
+        seed,
+        layers: Some(30),
+        record_trace: false,
+        check_invariants: true,
+    }
 }
 
 fn gossip() -> &'static dyn Scenario {
@@ -98,10 +104,12 @@ impl Agent for Nondeterministic {
 fn nondeterministic_node_is_caught() {
     use spacemesh_scenarios::{Checks, ClusterBuilder};
     let build = || {
-        ClusterBuilder::new(10, 9)
-            .agent(3, |_| Box::new(Nondeterministic))
-            .build()
-            .into_sim(Checks::new(), 9, Default::default(), Default::default())
+        ClusterBuilder::new(10, 9).agent(3, |_| Box::new(Nondeterministic)).build().into_sim(
+            Checks::new(),
+            9,
+            Default::default(),
+            Default::default(),
+        )
     };
     let divergence = check_lockstep(build(), build(), SimTime::from_secs(30)).unwrap_err();
     let text = divergence.to_string();
@@ -110,6 +118,13 @@ fn nondeterministic_node_is_caught() {
     assert!(a.time >= SimTime::from_secs(1), "diverges once the agent acts: {text}");
     assert!(text.contains(a.kind), "names the event kind: {text}");
     // Without the agent the same cluster is deterministic.
-    let honest = || ClusterBuilder::new(10, 9).build().into_sim(Checks::new(), 9, Default::default(), Default::default());
+    let honest = || {
+        ClusterBuilder::new(10, 9).build().into_sim(
+            Checks::new(),
+            9,
+            Default::default(),
+            Default::default(),
+        )
+    };
     assert!(check_lockstep(honest(), honest(), SimTime::from_secs(30)).is_ok());
 }

@@ -207,6 +207,8 @@ pub struct Gossip {
     asked_this_heartbeat: usize,
     /// The peer asked to reconcile and when.
     reconciling: Option<(PeerId, Time)>,
+    /// Heartbeats an asked id stays in `asked` (bounds its size).
+    asked_windows: usize,
     heartbeat: u64,
     next_heartbeat: Option<Time>,
     next_reconcile: Time,
@@ -220,6 +222,8 @@ impl Gossip {
         assert!(cfg.mesh_d_lo <= cfg.mesh_d && cfg.mesh_d <= cfg.mesh_d_hi, "mesh degrees");
         assert!(cfg.message_max <= super::MESSAGE_MAX, "message_max above the codec bound");
         assert!(!cfg.heartbeat_interval.is_zero(), "heartbeat interval must be positive");
+        let cfg_windows =
+            cfg.ask_timeout.as_micros().div_ceil(cfg.heartbeat_interval.as_micros()) as usize;
         Gossip {
             seen: SeenCache::new(cfg.seen_max, cfg.retained_max),
             cfg,
@@ -230,6 +234,7 @@ impl Gossip {
             asked: BTreeMap::new(),
             asked_this_heartbeat: 0,
             reconciling: None,
+            asked_windows: cfg_windows,
             heartbeat: 0,
             next_heartbeat: None,
             next_reconcile: Time::ZERO,
@@ -591,11 +596,11 @@ impl Gossip {
     /// calls it after every step).
     pub fn check_invariants(&self) {
         assert!(self.mesh.len() <= self.cfg.mesh_d_hi, "mesh above D_hi");
-        assert!(self.mesh.iter().all(|p| self.peers.contains_key(p)), "mesh peer not connected");
-        let windows =
-            self.cfg.ask_timeout.as_micros().div_ceil(self.cfg.heartbeat_interval.as_micros())
-                as usize;
-        assert!(self.asked.len() <= self.cfg.ask_max * (windows + 1), "asked ids over their bound");
+        assert!(self.mesh.len() <= self.peers.len(), "mesh larger than the peer set");
+        assert!(
+            self.asked.len() <= self.cfg.ask_max * (self.asked_windows + 1),
+            "asked ids over their bound"
+        );
         assert!(self.seen.validating() <= self.cfg.validating_max, "validating over its bound");
         self.seen.check_invariants();
     }
@@ -604,6 +609,7 @@ impl Gossip {
     /// fingerprints (linear in the cache size).
     pub fn check_invariants_deep(&self) {
         self.check_invariants();
+        assert!(self.mesh.iter().all(|p| self.peers.contains_key(p)), "mesh peer not connected");
         self.seen.check_invariants_deep();
     }
 }

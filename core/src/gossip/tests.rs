@@ -48,7 +48,10 @@ fn sends(out: &[GossipOutput]) -> Vec<(PeerId, Frame)> {
 #[test]
 fn publish_floods_all_peers() {
     let mut g = gossip_with_peers(5);
-    g.handle(Time(1), GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"x") });
+    g.handle(
+        Time(1),
+        GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"x") },
+    );
     let out = drain(&mut g);
     assert_eq!(sends(&out).len(), 5);
     assert!(out.iter().any(|o| matches!(o, GossipOutput::Accepted { own: true, .. })));
@@ -64,7 +67,10 @@ fn received_message_validated_once_and_forwarded_to_mesh() {
     assert_eq!(mesh.len(), GossipConfig::default().mesh_d);
     let source = mesh[0];
     let (msg, frame) = publish_frame(b"hello");
-    g.handle(Time(2), GossipInput::Message { peer: source, msg: msg.clone(), frame: frame.clone() });
+    g.handle(
+        Time(2),
+        GossipInput::Message { peer: source, msg: msg.clone(), frame: frame.clone() },
+    );
     let out = drain(&mut g);
     let GossipOutput::Validate { id, from, .. } = out[0].clone() else { panic!("{out:?}") };
     assert_eq!(from, source);
@@ -88,7 +94,10 @@ fn reject_penalizes_source() {
     let GossipOutput::Validate { id, .. } = drain(&mut g)[0].clone() else { panic!() };
     g.handle(Time(2), GossipInput::Verdict { id, verdict: Verdict::Reject });
     let out = drain(&mut g);
-    assert_eq!(out, vec![GossipOutput::Penalize { peer: peer(2), penalty: Penalty::InvalidMessage }]);
+    assert_eq!(
+        out,
+        vec![GossipOutput::Penalize { peer: peer(2), penalty: Penalty::InvalidMessage }]
+    );
 }
 
 /// A message over the configured size is penalized without validation.
@@ -99,7 +108,10 @@ fn oversized_message_is_penalized() {
     g.handle(Time(0), GossipInput::PeerUp(peer(1)));
     let (msg, frame) = publish_frame(b"toolong");
     g.handle(Time(1), GossipInput::Message { peer: peer(1), msg, frame });
-    assert_eq!(drain(&mut g), vec![GossipOutput::Penalize { peer: peer(1), penalty: Penalty::Oversized }]);
+    assert_eq!(
+        drain(&mut g),
+        vec![GossipOutput::Penalize { peer: peer(1), penalty: Penalty::Oversized }]
+    );
 }
 
 /// When too many messages wait for a verdict, new ones are dropped but not marked seen.
@@ -109,7 +121,10 @@ fn validation_backlog_is_bounded() {
     let mut g = Gossip::new(cfg, ChaCha8Rng::seed_from_u64(1));
     g.handle(Time(0), GossipInput::PeerUp(peer(1)));
     for data in [&b"a"[..], b"b"] {
-        let msg = GossipMessage::Publish { topic: Topic::Heartbeat, data: BoundedBytes::new(Bytes::copy_from_slice(data)).unwrap() };
+        let msg = GossipMessage::Publish {
+            topic: Topic::Heartbeat,
+            data: BoundedBytes::new(Bytes::copy_from_slice(data)).unwrap(),
+        };
         let frame = Frame::Gossip(msg.clone()).encode_bytes();
         g.handle(Time(1), GossipInput::Message { peer: peer(1), msg, frame });
     }
@@ -122,14 +137,23 @@ fn validation_backlog_is_bounded() {
 #[test]
 fn ihave_iwant_exchange() {
     let mut a = gossip_with_peers(1);
-    a.handle(Time(1), GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"m") });
+    a.handle(
+        Time(1),
+        GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"m") },
+    );
     drain(&mut a);
     let id = message_id(Topic::Heartbeat, b"m");
     let mut b = gossip_with_peers(1);
     let ihave = GossipMessage::IHave(BoundedVec::new(vec![id]).unwrap());
-    b.handle(Time(1), GossipInput::Message { peer: peer(1), msg: ihave.clone(), frame: Bytes::new() });
+    b.handle(
+        Time(1),
+        GossipInput::Message { peer: peer(1), msg: ihave.clone(), frame: Bytes::new() },
+    );
     let out = sends(&drain(&mut b));
-    assert_eq!(out, vec![(peer(1), Frame::Gossip(GossipMessage::IWant(BoundedVec::new(vec![id]).unwrap())))]);
+    assert_eq!(
+        out,
+        vec![(peer(1), Frame::Gossip(GossipMessage::IWant(BoundedVec::new(vec![id]).unwrap())))]
+    );
     // Asked ids are not asked again right away.
     b.handle(Time(2), GossipInput::Message { peer: peer(1), msg: ihave, frame: Bytes::new() });
     assert!(drain(&mut b).is_empty());
@@ -144,12 +168,19 @@ use crate::types::Hash32;
 /// Two nodes with different retained messages converge through one reconciliation round.
 #[test]
 fn reconciliation_exchanges_missing_messages() {
-    let cfg = GossipConfig { reconcile_interval: Duration::from_secs(1), ..GossipConfig::default() };
+    let cfg =
+        GossipConfig { reconcile_interval: Duration::from_secs(1), ..GossipConfig::default() };
     let mut a = Gossip::new(cfg.clone(), ChaCha8Rng::seed_from_u64(1));
     let mut b = Gossip::new(cfg, ChaCha8Rng::seed_from_u64(2));
     let (pa, pb) = (peer(0xa), peer(0xb));
-    a.handle(Time(0), GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"only-a") });
-    b.handle(Time(0), GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"only-b") });
+    a.handle(
+        Time(0),
+        GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"only-a") },
+    );
+    b.handle(
+        Time(0),
+        GossipInput::Publish { topic: Topic::Heartbeat, data: Bytes::from_static(b"only-b") },
+    );
     a.handle(Time(0), GossipInput::PeerUp(pb));
     b.handle(Time(0), GossipInput::PeerUp(pa));
     drain(&mut a);
@@ -161,7 +192,9 @@ fn reconciliation_exchanges_missing_messages() {
         while let Some(o) = g.poll_output() {
             match o {
                 GossipOutput::Send { frame, .. } => queue.push((to_b, frame)),
-                GossipOutput::Validate { id, .. } => g.handle(Time(2), GossipInput::Verdict { id, verdict: Verdict::Accept }),
+                GossipOutput::Validate { id, .. } => {
+                    g.handle(Time(2), GossipInput::Verdict { id, verdict: Verdict::Accept })
+                }
                 _ => {}
             }
         }
@@ -189,9 +222,15 @@ fn reconciliation_exchanges_missing_messages() {
 fn graft_beyond_d_hi_is_pruned() {
     let mut g = gossip_with_peers(12);
     for i in 1..=12 {
-        g.handle(Time(1), GossipInput::Message { peer: peer(i), msg: GossipMessage::Graft, frame: Bytes::new() });
+        g.handle(
+            Time(1),
+            GossipInput::Message { peer: peer(i), msg: GossipMessage::Graft, frame: Bytes::new() },
+        );
     }
-    let prunes = sends(&drain(&mut g)).into_iter().filter(|(_, f)| *f == Frame::Gossip(GossipMessage::Prune)).count();
+    let prunes = sends(&drain(&mut g))
+        .into_iter()
+        .filter(|(_, f)| *f == Frame::Gossip(GossipMessage::Prune))
+        .count();
     assert_eq!(g.mesh().len(), GossipConfig::default().mesh_d_hi);
     assert_eq!(prunes, 12 - GossipConfig::default().mesh_d_hi);
     g.check_invariants_deep();
@@ -200,7 +239,8 @@ fn graft_beyond_d_hi_is_pruned() {
 /// A reconciliation answer with an out-of-range bucket is a protocol violation.
 #[test]
 fn bad_bucket_index_is_penalized() {
-    let cfg = GossipConfig { reconcile_interval: Duration::from_secs(1), ..GossipConfig::default() };
+    let cfg =
+        GossipConfig { reconcile_interval: Duration::from_secs(1), ..GossipConfig::default() };
     let mut g = Gossip::new(cfg, ChaCha8Rng::seed_from_u64(1));
     g.handle(Time(0), GossipInput::PeerUp(peer(1)));
     g.handle(Time(1_000_000), GossipInput::Tick); // sends a reconcile request to peer 1
@@ -208,5 +248,8 @@ fn bad_bucket_index_is_penalized() {
     let lists = vec![BucketIds { index: 200, ids: BoundedVec::new(vec![]).unwrap() }];
     let msg = GossipMessage::ReconcileIds(BoundedVec::new(lists).unwrap());
     g.handle(Time(1_000_001), GossipInput::Message { peer: peer(1), msg, frame: Bytes::new() });
-    assert_eq!(drain(&mut g), vec![GossipOutput::Penalize { peer: peer(1), penalty: Penalty::Protocol }]);
+    assert_eq!(
+        drain(&mut g),
+        vec![GossipOutput::Penalize { peer: peer(1), penalty: Penalty::Protocol }]
+    );
 }

@@ -18,7 +18,8 @@ fn drain(h: &mut Heartbeat) -> Vec<HeartbeatOutput> {
 }
 
 fn receiver() -> Heartbeat {
-    let mut h = Heartbeat::new(HeartbeatConfig { interval: None, ..HeartbeatConfig::default() }, signer(1));
+    let mut h =
+        Heartbeat::new(HeartbeatConfig { interval: None, ..HeartbeatConfig::default() }, signer(1));
     h.handle(Time::from_secs(1000), HeartbeatInput::Restore(0));
     h
 }
@@ -31,7 +32,11 @@ fn deliver(h: &mut Heartbeat, now: Time, data: Bytes) -> Vec<HeartbeatOutput> {
     for o in drain(h) {
         match o {
             HeartbeatOutput::CheckSignature { id, check } => {
-                let valid = Ed25519Verifier.verify(&check.public_key, &check.signed_message, &check.signature);
+                let valid = Ed25519Verifier.verify(
+                    &check.public_key,
+                    &check.signed_message,
+                    &check.signature,
+                );
                 h.handle(now, HeartbeatInput::SignatureChecked { id, valid });
                 out.extend(drain(h));
             }
@@ -42,7 +47,11 @@ fn deliver(h: &mut Heartbeat, now: Time, data: Bytes) -> Vec<HeartbeatOutput> {
 }
 
 fn verdicts(out: &[HeartbeatOutput]) -> Vec<Verdict> {
-    out.iter().filter_map(|o| if let HeartbeatOutput::Verdict { verdict, .. } = o { Some(*verdict) } else { None }).collect()
+    out.iter()
+        .filter_map(|o| {
+            if let HeartbeatOutput::Verdict { verdict, .. } = o { Some(*verdict) } else { None }
+        })
+        .collect()
 }
 
 /// A well-signed, timely heartbeat is accepted and reported.
@@ -53,7 +62,10 @@ fn valid_heartbeat_accepted() {
     let msg = HeartbeatMsg::sign(&signer(2), 5, now, b"v1");
     let out = deliver(&mut h, now, msg.encode_bytes());
     assert_eq!(verdicts(&out), vec![Verdict::Accept]);
-    assert!(out.iter().any(|o| matches!(o, HeartbeatOutput::Event(HeartbeatEvent::Received { seq: 5, .. }))));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, HeartbeatOutput::Event(HeartbeatEvent::Received { seq: 5, .. })))
+    );
     assert_eq!(h.origins(), 1);
     h.check_invariants();
 }
@@ -63,7 +75,10 @@ fn valid_heartbeat_accepted() {
 fn invalid_heartbeats() {
     let mut h = receiver();
     let now = Time::from_secs(100_000);
-    assert_eq!(verdicts(&deliver(&mut h, now, Bytes::from_static(b"garbage"))), vec![Verdict::Reject]);
+    assert_eq!(
+        verdicts(&deliver(&mut h, now, Bytes::from_static(b"garbage"))),
+        vec![Verdict::Reject]
+    );
     let mut forged = HeartbeatMsg::sign(&signer(2), 1, now, b"");
     forged.seq = 2; // signature no longer matches
     assert_eq!(verdicts(&deliver(&mut h, now, forged.encode_bytes())), vec![Verdict::Reject]);
@@ -87,8 +102,13 @@ fn equivocation_detected() {
     let out = deliver(&mut h, now, b.encode_bytes());
     assert_eq!(verdicts(&out), vec![Verdict::Ignore]);
     let origin = signer(2).node_id();
-    assert!(out.contains(&HeartbeatOutput::Event(HeartbeatEvent::Equivocation { origin, seq: 7 })) ||
-        out.iter().any(|o| matches!(o, HeartbeatOutput::Event(HeartbeatEvent::Equivocation { seq: 7, .. }))));
+    assert!(
+        out.contains(&HeartbeatOutput::Event(HeartbeatEvent::Equivocation { origin, seq: 7 }))
+            || out.iter().any(|o| matches!(
+                o,
+                HeartbeatOutput::Event(HeartbeatEvent::Equivocation { seq: 7, .. })
+            ))
+    );
 }
 
 impl PartialEq for HeartbeatOutput {
@@ -101,7 +121,8 @@ impl PartialEq for HeartbeatOutput {
 /// continues the sequence.
 #[test]
 fn persist_precedes_publish_and_restore_continues() {
-    let cfg = HeartbeatConfig { interval: Some(Duration::from_secs(10)), ..HeartbeatConfig::default() };
+    let cfg =
+        HeartbeatConfig { interval: Some(Duration::from_secs(10)), ..HeartbeatConfig::default() };
     let mut h = Heartbeat::new(cfg.clone(), signer(1));
     h.handle(Time::from_secs(0), HeartbeatInput::Restore(41));
     h.handle(Time::from_secs(0), HeartbeatInput::Tick);
@@ -113,10 +134,16 @@ fn persist_precedes_publish_and_restore_continues() {
     assert_eq!(Heartbeat::restored_seq(&snapshot), Ok(42));
     assert_eq!(h.poll_timeout(), Some(Time::from_secs(10)));
     let mut restarted = Heartbeat::new(cfg, signer(1));
-    restarted.handle(Time::from_secs(5), HeartbeatInput::Restore(Heartbeat::restored_seq(&snapshot).unwrap()));
+    restarted.handle(
+        Time::from_secs(5),
+        HeartbeatInput::Restore(Heartbeat::restored_seq(&snapshot).unwrap()),
+    );
     restarted.handle(Time::from_secs(5), HeartbeatInput::Tick);
     let out = drain(&mut restarted);
-    assert!(out.iter().any(|o| matches!(o, HeartbeatOutput::Event(HeartbeatEvent::Published { seq: 42 }))));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, HeartbeatOutput::Event(HeartbeatEvent::Published { seq: 42 })))
+    );
 }
 
 /// A corrupt persisted sequence number is an error, not a silent restart at zero.

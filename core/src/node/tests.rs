@@ -29,11 +29,15 @@ struct Net {
 
 impl Net {
     fn new(n: u8) -> Net {
-        let ids: Vec<PeerId> = (0..n).map(|i| Node::new(config(vec![]), &keys(i), [0; 32]).peer_id()).collect();
-        let nodes = (0..n)
-            .map(|i| Node::new(config(ids.clone()), &keys(i), [i; 32]))
-            .collect();
-        let mut net = Net { nodes, stores: vec![Snapshot::new(); n as usize], events: Vec::new(), now: Time::from_secs(1_000) };
+        let ids: Vec<PeerId> =
+            (0..n).map(|i| Node::new(config(vec![]), &keys(i), [0; 32]).peer_id()).collect();
+        let nodes = (0..n).map(|i| Node::new(config(ids.clone()), &keys(i), [i; 32])).collect();
+        let mut net = Net {
+            nodes,
+            stores: vec![Snapshot::new(); n as usize],
+            events: Vec::new(),
+            now: Time::from_secs(1_000),
+        };
         for i in 0..n as usize {
             net.feed(i, Input::Restore(Snapshot::new()));
         }
@@ -52,17 +56,20 @@ impl Net {
             let me = self.nodes[i].peer_id();
             while let Some(out) = self.nodes[i].poll_output() {
                 match out {
-                    Output::Send { peer, bytes } => queue.insert(0, (self.index(peer), Input::Message { peer: me, bytes })),
+                    Output::Send { peer, bytes } => {
+                        queue.insert(0, (self.index(peer), Input::Message { peer: me, bytes }))
+                    }
                     Output::Connect { peer } => {
                         let j = self.index(peer);
                         queue.insert(0, (j, Input::PeerUp { peer: me, outbound: false }));
                         queue.insert(0, (i, Input::PeerUp { peer, outbound: true }));
                     }
-                    Output::Disconnect { peer, .. } => queue.insert(0, (self.index(peer), Input::PeerDown { peer: me })),
-                    Output::Persist(batch) => batch.apply_to(&mut self.stores[i]),
-                    Output::StartJob { id, job } => {
-                        queue.insert(0, (i, Input::JobDone { id, result: job.run(&Ed25519Verifier) }))
+                    Output::Disconnect { peer, .. } => {
+                        queue.insert(0, (self.index(peer), Input::PeerDown { peer: me }))
                     }
+                    Output::Persist(batch) => batch.apply_to(&mut self.stores[i]),
+                    Output::StartJob { id, job } => queue
+                        .insert(0, (i, Input::JobDone { id, result: job.run(&Ed25519Verifier) })),
                     Output::Event(e) => self.events.push((i, e)),
                 }
             }
@@ -90,7 +97,9 @@ fn heartbeats_reach_every_node() {
         let received: Vec<_> = net
             .events
             .iter()
-            .filter(|(n, e)| *n == i && matches!(e, NodeEvent::Heartbeat(HeartbeatEvent::Received { .. })))
+            .filter(|(n, e)| {
+                *n == i && matches!(e, NodeEvent::Heartbeat(HeartbeatEvent::Received { .. }))
+            })
             .collect();
         // Three publishes (t = 0, 30, 60 s) by each of three other nodes.
         assert_eq!(received.len(), 9, "node {i}: {received:?}");
@@ -113,7 +122,11 @@ fn garbage_frames_disconnect_the_sender() {
     assert!(net.nodes[0].peers().is_banned(net.now, &sender));
     assert_eq!(net.nodes[0].stats().malformed_frames, 2);
     assert!(net.events.iter().any(|(n, e)| *n == 0
-        && *e == NodeEvent::PeerDisconnected { peer: sender, reason: DisconnectReason::Misbehaving }));
+        && *e
+            == NodeEvent::PeerDisconnected {
+                peer: sender,
+                reason: DisconnectReason::Misbehaving
+            }));
 }
 
 /// A restarted node continues its heartbeat sequence from its store and never reuses a number.

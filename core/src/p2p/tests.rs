@@ -23,7 +23,9 @@ fn drain(p: &mut Peers) -> Vec<PeersOutput> {
 }
 
 fn connects(out: &[PeersOutput]) -> Vec<PeerId> {
-    out.iter().filter_map(|o| if let PeersOutput::Connect(p) = o { Some(*p) } else { None }).collect()
+    out.iter()
+        .filter_map(|o| if let PeersOutput::Connect(p) = o { Some(*p) } else { None })
+        .collect()
 }
 
 /// Upkeep dials candidates until the target is reached, never itself.
@@ -52,7 +54,10 @@ fn inbound_beyond_max_refused() {
         p.handle(Time(0), PeersInput::Up { peer: peer(i), outbound: false });
     }
     let out = drain(&mut p);
-    assert!(out.contains(&PeersOutput::Disconnect { peer: peer(3), reason: DisconnectReason::TooManyPeers }));
+    assert!(out.contains(&PeersOutput::Disconnect {
+        peer: peer(3),
+        reason: DisconnectReason::TooManyPeers
+    }));
     assert_eq!(p.connected_count(), 2);
 }
 
@@ -66,10 +71,16 @@ fn penalties_disconnect_and_ban() {
     assert!(drain(&mut p).is_empty(), "one penalty is not enough");
     p.handle(Time(2), PeersInput::Penalize { peer: peer(1), penalty: Penalty::Malformed });
     let out = drain(&mut p);
-    assert!(out.contains(&PeersOutput::Disconnect { peer: peer(1), reason: DisconnectReason::Misbehaving }));
+    assert!(out.contains(&PeersOutput::Disconnect {
+        peer: peer(1),
+        reason: DisconnectReason::Misbehaving
+    }));
     assert!(p.is_banned(Time(3), &peer(1)));
     p.handle(Time(3), PeersInput::Up { peer: peer(1), outbound: false });
-    assert_eq!(drain(&mut p), vec![PeersOutput::Disconnect { peer: peer(1), reason: DisconnectReason::Banned }]);
+    assert_eq!(
+        drain(&mut p),
+        vec![PeersOutput::Disconnect { peer: peer(1), reason: DisconnectReason::Banned }]
+    );
     let ban = PeersConfig::default().ban_duration;
     assert!(!p.is_banned(Time(3) + ban, &peer(1)), "bans expire");
 }
@@ -82,7 +93,10 @@ fn scores_recover() {
     for t in 0..100u64 {
         p.handle(Time(t * SEC), PeersInput::Activity(peer(1)));
         if t % 25 == 0 {
-            p.handle(Time(t * SEC), PeersInput::Penalize { peer: peer(1), penalty: Penalty::Malformed });
+            p.handle(
+                Time(t * SEC),
+                PeersInput::Penalize { peer: peer(1), penalty: Penalty::Malformed },
+            );
         }
         p.handle(Time(t * SEC), PeersInput::Tick);
     }
@@ -102,7 +116,9 @@ fn silent_peer_times_out() {
         p.handle(Time(t * SEC), PeersInput::Tick);
     }
     let out = drain(&mut p);
-    assert!(out.contains(&PeersOutput::Disconnect { peer: peer(1), reason: DisconnectReason::Timeout }));
+    assert!(
+        out.contains(&PeersOutput::Disconnect { peer: peer(1), reason: DisconnectReason::Timeout })
+    );
     assert!(p.is_connected(&peer(2)));
 }
 
@@ -129,8 +145,10 @@ fn peer_exchange() {
     let mut p = peers(PeersConfig::default());
     p.handle(Time(0), PeersInput::Up { peer: peer(1), outbound: true });
     let out = drain(&mut p);
-    let asked = out.iter().any(|o| matches!(o, PeersOutput::Send { frame, .. }
-        if decode_exact::<Frame>(frame) == Ok(Frame::Peers(PeerMessage::GetPeers))));
+    let asked = out.iter().any(|o| {
+        matches!(o, PeersOutput::Send { frame, .. }
+        if decode_exact::<Frame>(frame) == Ok(Frame::Peers(PeerMessage::GetPeers)))
+    });
     assert!(asked);
     let list = PeerMessage::Peers(BoundedVec::new(vec![peer(7), peer(8), peer(0)]).unwrap());
     p.handle(Time(1), PeersInput::Message { peer: peer(1), msg: list.clone() });
@@ -148,7 +166,12 @@ fn peer_exchange() {
 /// Rotation dials a new peer while at target, and drops the oldest outbound one near the max.
 #[test]
 fn rotation_replaces_a_connection() {
-    let cfg = PeersConfig { peers_target: 2, peers_max: 3, rotate_interval: Duration::from_secs(5), ..PeersConfig::default() };
+    let cfg = PeersConfig {
+        peers_target: 2,
+        peers_max: 3,
+        rotate_interval: Duration::from_secs(5),
+        ..PeersConfig::default()
+    };
     let mut p = peers(cfg);
     p.handle(Time(0), PeersInput::AddCandidates((1..=5).map(peer).collect()));
     p.handle(Time(0), PeersInput::Up { peer: peer(1), outbound: true });
@@ -160,7 +183,12 @@ fn rotation_replaces_a_connection() {
         p.handle(Time(t * SEC), PeersInput::Tick);
     }
     let out = drain(&mut p);
-    assert!(out.contains(&PeersOutput::Disconnect { peer: peer(1), reason: DisconnectReason::Rotation }));
+    assert!(
+        out.contains(&PeersOutput::Disconnect {
+            peer: peer(1),
+            reason: DisconnectReason::Rotation
+        })
+    );
     assert_eq!(connects(&out).len(), 1);
 }
 

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use spacemesh_core::gossip::MsgId;
 use spacemesh_core::NodeEvent;
+use spacemesh_core::gossip::MsgId;
 use spacemesh_runtime_sim::SimNet;
 use spacemesh_sim::{NodeIdx, SimTime};
 
@@ -125,7 +125,11 @@ impl Checker for DeliveryChecker {
                 });
             }
             latencies.sort_unstable();
-            let pct = |p: usize| latencies.get(latencies.len().saturating_sub(1) * p / 100).copied().unwrap_or(0) as f64 / 1e6;
+            let pct = |p: usize| {
+                latencies.get(latencies.len().saturating_sub(1) * p / 100).copied().unwrap_or(0)
+                    as f64
+                    / 1e6
+            };
             let ok = format!(
                 "{covered} messages reached all {} honest nodes; full propagation p50 {:.3}s, p99 {:.3}s, max {:.3}s",
                 self.honest_count,
@@ -133,7 +137,7 @@ impl Checker for DeliveryChecker {
                 pct(99),
                 pct(100)
             );
-            let (o, v) = outcome(w.name, failures, ok);
+            let (o, v) = outcome(failures, ok);
             verdict.outcomes.push((w.name.to_string(), o));
             verdict.violations.extend(v);
             verdict.stats.push((format!("{}_messages", w.name), covered as f64));

@@ -22,7 +22,11 @@ pub struct HeartbeatEquivocationChecker {
 impl HeartbeatEquivocationChecker {
     /// A checker that knows the honest identities.
     pub fn new(honest_ids: BTreeMap<NodeId, NodeIdx>) -> Self {
-        HeartbeatEquivocationChecker { honest_ids, published: BTreeMap::new(), violations: Vec::new() }
+        HeartbeatEquivocationChecker {
+            honest_ids,
+            published: BTreeMap::new(),
+            violations: Vec::new(),
+        }
     }
 }
 
@@ -35,7 +39,10 @@ impl Checker for HeartbeatEquivocationChecker {
                         check: "no-honest-equivocation".into(),
                         time_s: time.as_secs_f64(),
                         node: Some(accused.0),
-                        message: format!("node {} saw honest node {} sign heartbeat {seq} twice", node.0, accused.0),
+                        message: format!(
+                            "node {} saw honest node {} sign heartbeat {seq} twice",
+                            node.0, accused.0
+                        ),
                     });
                 }
             }
@@ -47,7 +54,10 @@ impl Checker for HeartbeatEquivocationChecker {
                         check: "no-honest-equivocation".into(),
                         time_s: time.as_secs_f64(),
                         node: Some(node.0),
-                        message: format!("node {} published heartbeat sequence {seq} twice", node.0),
+                        message: format!(
+                            "node {} published heartbeat sequence {seq} twice",
+                            node.0
+                        ),
                     });
                 }
             }
@@ -57,10 +67,13 @@ impl Checker for HeartbeatEquivocationChecker {
 
     fn finish(&self, _end: SimTime, _world: &SimNet<Checks>) -> Verdict {
         let (o, v) = outcome(
-            "no-honest-equivocation",
             self.violations.clone(),
             format!("{} heartbeats published, no sequence number reused", self.published.len()),
         );
-        Verdict { outcomes: vec![("no-honest-equivocation".into(), o)], violations: v, stats: vec![] }
+        Verdict {
+            outcomes: vec![("no-honest-equivocation".into(), o)],
+            violations: v,
+            stats: vec![],
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! Peer misbehaviour: nodes that send garbage are disconnected by honest peers quickly, and no
-//! honest node is ever disconnected as misbehaving.
+//! Peer misbehaviour: nodes that send garbage are disconnected by honest peers soon after the
+//! first garbage arrives, and no honest node is ever disconnected as misbehaving.
 
 use std::collections::BTreeMap;
 
@@ -10,50 +10,76 @@ use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
 use super::{Checker, Checks, Verdict, Violation, outcome};
 
+/// An open connection from an honest node to a misbehaving one.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    since: SimTime,
+    penalties: u32,
+}
+
 /// Watches connections between honest nodes and the misbehaving ones.
+///
+/// A connection must close after at most `penalties_max` penalties of the peer (garbage that
+/// arrives is judged at once: with the default scores, three garbage frames a second apart cross
+/// the disconnect threshold), and no connection may outlive `lifetime_max` (garbage that cannot
+/// arrive, because a partition or loss swallows it, leaves the link silent, and the honest side
+/// must time it out).
 #[derive(Debug)]
 pub struct MisbehaviourChecker {
     honest: Vec<bool>,
     index: BTreeMap<PeerId, NodeIdx>,
-    connection_max: SimDuration,
-    /// Open honest-to-misbehaving connections: (honest, bad) -> since.
-    open: BTreeMap<(NodeIdx, NodeIdx), SimTime>,
+    penalties_max: u32,
+    lifetime_max: SimDuration,
+    open: BTreeMap<(NodeIdx, NodeIdx), Open>,
     disconnects: BTreeMap<NodeIdx, u32>,
-    long: Vec<Violation>,
+    slow: Vec<Violation>,
     honest_accused: Vec<Violation>,
 }
 
 impl MisbehaviourChecker {
-    /// `honest[i]` tells whether slot i is honest; a connection from an honest node to a
-    /// misbehaving one must not last longer than `connection_max`.
-    pub fn new(honest: Vec<bool>, index: BTreeMap<PeerId, NodeIdx>, connection_max: SimDuration) -> Self {
+    /// `honest[i]` tells whether slot i is honest.
+    pub fn new(
+        honest: Vec<bool>,
+        index: BTreeMap<PeerId, NodeIdx>,
+        penalties_max: u32,
+        lifetime_max: SimDuration,
+    ) -> Self {
         MisbehaviourChecker {
             honest,
             index,
-            connection_max,
+            penalties_max,
+            lifetime_max,
             open: BTreeMap::new(),
             disconnects: BTreeMap::new(),
-            long: Vec::new(),
+            slow: Vec::new(),
             honest_accused: Vec::new(),
         }
     }
 
-    fn close(&mut self, time: SimTime, node: NodeIdx, bad: NodeIdx) {
-        if let Some(since) = self.open.remove(&(node, bad)) {
-            self.check_duration(node, bad, since, time);
-        }
-    }
-
-    fn check_duration(&mut self, node: NodeIdx, bad: NodeIdx, since: SimTime, until: SimTime) {
-        let lasted = until.as_micros() - since.as_micros();
-        if lasted > self.connection_max.as_micros() {
-            self.long.push(Violation {
-                check: "garbage-disconnected".into(),
-                time_s: until.as_secs_f64(),
-                node: Some(node.0),
-                message: format!("honest node {} stayed connected to garbage node {} for {:.1}s", node.0, bad.0, lasted as f64 / 1e6),
-            });
-        }
+    /// The violation, if any, of a connection that was open from `open.since` until `until`.
+    fn judge(&self, node: NodeIdx, bad: NodeIdx, open: Open, until: SimTime) -> Option<Violation> {
+        let lasted = until - open.since;
+        let message = if open.penalties > self.penalties_max {
+            format!(
+                "honest node {} penalized garbage node {} {} times without disconnecting it",
+                node.0, bad.0, open.penalties
+            )
+        } else if lasted > self.lifetime_max {
+            format!(
+                "honest node {} stayed connected to garbage node {} for {:.1}s",
+                node.0,
+                bad.0,
+                lasted.as_secs_f64()
+            )
+        } else {
+            return None;
+        };
+        Some(Violation {
+            check: "garbage-disconnected".into(),
+            time_s: until.as_secs_f64(),
+            node: Some(node.0),
+            message,
+        })
     }
 }
 
@@ -62,75 +88,84 @@ impl Checker for MisbehaviourChecker {
         if !self.honest[node.0 as usize] {
             return;
         }
-        let (peer, disconnect_reason) = match event {
-            NodeEvent::PeerConnected { peer, .. } => (peer, None),
-            NodeEvent::PeerDisconnected { peer, reason } => (peer, Some(*reason)),
+        let peer = match event {
+            NodeEvent::PeerConnected { peer, .. }
+            | NodeEvent::PeerDisconnected { peer, .. }
+            | NodeEvent::PeerPenalized { peer, .. } => peer,
             _ => return,
         };
         let Some(&other) = self.index.get(peer) else { return };
         let other_honest = self.honest[other.0 as usize];
-        match disconnect_reason {
-            None if !other_honest => {
-                self.open.insert((node, other), time);
+        match event {
+            NodeEvent::PeerConnected { .. } if !other_honest => {
+                self.open.insert((node, other), Open { since: time, penalties: 0 });
             }
-            None => {}
-            Some(reason) => {
-                if other_honest && reason == DisconnectReason::Misbehaving {
+            NodeEvent::PeerPenalized { .. } => {
+                if let Some(open) = self.open.get_mut(&(node, other)) {
+                    open.penalties += 1;
+                }
+            }
+            NodeEvent::PeerDisconnected { reason, .. } => {
+                if other_honest && *reason == DisconnectReason::Misbehaving {
                     self.honest_accused.push(Violation {
                         check: "no-honest-banned".into(),
                         time_s: time.as_secs_f64(),
                         node: Some(node.0),
-                        message: format!("honest node {} disconnected honest node {} as misbehaving", node.0, other.0),
+                        message: format!(
+                            "honest node {} disconnected honest node {} as misbehaving",
+                            node.0, other.0
+                        ),
                     });
                 }
                 if !other_honest {
-                    if reason == DisconnectReason::Misbehaving {
+                    if *reason == DisconnectReason::Misbehaving {
                         *self.disconnects.entry(other).or_default() += 1;
                     }
-                    self.close(time, node, other);
+                    if let Some(open) = self.open.remove(&(node, other)) {
+                        if let Some(v) = self.judge(node, other, open, time) {
+                            self.slow.push(v);
+                        }
+                    }
                 }
             }
+            _ => {}
         }
     }
 
     fn finish(&self, end: SimTime, _world: &SimNet<Checks>) -> Verdict {
-        let mut me = MisbehaviourChecker {
-            honest: self.honest.clone(),
-            index: BTreeMap::new(),
-            connection_max: self.connection_max,
-            open: BTreeMap::new(),
-            disconnects: BTreeMap::new(),
-            long: self.long.clone(),
-            honest_accused: Vec::new(),
-        };
-        for ((node, bad), since) in &self.open {
-            me.check_duration(*node, *bad, *since, end);
-        }
-        let bad_nodes: Vec<NodeIdx> = (0..self.honest.len()).filter(|i| !self.honest[*i]).map(|i| NodeIdx(i as u32)).collect();
+        let mut slow = self.slow.clone();
+        slow.extend(
+            self.open.iter().filter_map(|((node, bad), open)| self.judge(*node, *bad, *open, end)),
+        );
+        let bad_nodes: Vec<NodeIdx> = (0..self.honest.len())
+            .filter(|i| !self.honest[*i])
+            .map(|i| NodeIdx(i as u32))
+            .collect();
         for bad in &bad_nodes {
-            if self.disconnects.get(bad).copied().unwrap_or(0) == 0 {
-                me.long.push(Violation {
+            if !self.disconnects.contains_key(bad) {
+                slow.push(Violation {
                     check: "garbage-disconnected".into(),
                     time_s: end.as_secs_f64(),
                     node: Some(bad.0),
-                    message: format!("garbage node {} was never disconnected as misbehaving", bad.0),
+                    message: format!(
+                        "garbage node {} was never disconnected as misbehaving",
+                        bad.0
+                    ),
                 });
             }
         }
         let total: u32 = self.disconnects.values().sum();
         let mut verdict = Verdict::default();
-        let (o, v) = outcome(
-            "garbage-disconnected",
-            me.long,
-            format!(
-                "{} garbage nodes were disconnected {total} times as misbehaving; no connection to one lasted over {:.0}s",
-                bad_nodes.len(),
-                self.connection_max.as_micros() as f64 / 1e6
-            ),
+        let ok = format!(
+            "{} garbage nodes were disconnected {total} times as misbehaving, each after at most {} penalties",
+            bad_nodes.len(),
+            self.penalties_max
         );
+        let (o, v) = outcome(slow, ok);
         verdict.outcomes.push(("garbage-disconnected".into(), o));
         verdict.violations.extend(v);
-        let (o, v) = outcome("no-honest-banned", self.honest_accused.clone(), "no honest node was disconnected as misbehaving".into());
+        let ok = "no honest node was disconnected as misbehaving".to_string();
+        let (o, v) = outcome(self.honest_accused.clone(), ok);
         verdict.outcomes.push(("no-honest-banned".into(), o));
         verdict.violations.extend(v);
         verdict.stats.push(("misbehaviour_disconnects".into(), f64::from(total)));

@@ -124,13 +124,15 @@ impl Observer for Checks {
 }
 
 /// Builds an outcome and keeps the first violations.
-pub(crate) fn outcome(check: &str, failures: Vec<Violation>, ok_detail: String) -> (CheckOutcome, Vec<Violation>) {
+pub(crate) fn outcome(
+    failures: Vec<Violation>,
+    ok_detail: String,
+) -> (CheckOutcome, Vec<Violation>) {
     let passed = failures.is_empty();
     let detail = if passed {
         ok_detail
     } else {
         format!("{} violations; first: {}", failures.len(), failures[0].message)
     };
-    let _ = check;
     (CheckOutcome { passed, detail }, failures.into_iter().take(VIOLATIONS_PER_CHECK_MAX).collect())
 }
