@@ -104,7 +104,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
     };
     let started = Instant::now();
     let mut run = scenario.build(&params)?;
-    run.run_to_end();
+    run_with_progress(&mut run, started);
     if let Some(path) = &args.trace {
         write_trace(path, &run)?;
     }
@@ -121,6 +121,29 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
         print_summary(&report, &json);
     }
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Runs to the end; on a terminal, shows progress on stderr (simulated time, speed, events).
+fn run_with_progress(run: &mut spacemesh_scenarios::Run, started: Instant) {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        run.run_to_end();
+        return;
+    }
+    let end = run.end.as_micros();
+    for pct in 1..=100u64 {
+        run.sim.run_until(spacemesh_sim::SimTime(end * pct / 100));
+        let wall = started.elapsed().as_secs_f64().max(1e-9);
+        let sim = run.sim.now().as_secs_f64();
+        let _ = write!(
+            std::io::stderr(),
+            "\r{pct:>3}%  {sim:.0}/{:.0} simulated s  {:.0}x real time  {} events ",
+            end as f64 / 1e6,
+            sim / wall,
+            run.sim.stats().events
+        );
+    }
+    let _ = writeln!(std::io::stderr());
 }
 
 fn write_trace(path: &PathBuf, run: &spacemesh_scenarios::Run) -> Result<()> {
