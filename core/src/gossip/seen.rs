@@ -37,10 +37,88 @@ struct Entry {
     state: SeenState,
 }
 
+/// The first eight bytes of an id, big-endian, so that key order is id order.
+fn prefix(id: &MsgId) -> u64 {
+    u64::from_be_bytes(id.0[..8].try_into().expect("8 bytes"))
+}
+
+/// Ids to entries: a B-tree of 8-byte id prefixes pointing into a slab.
+///
+/// Every received message costs one lookup here, in a cache as large as the number of
+/// messages seen lately, once per node: with whole 32-byte ids and entries inside the tree,
+/// that lookup was the largest cost of a thousand-node simulation (cache misses on wide tree
+/// nodes). Prefix keys keep tree nodes small. Two different ids with one prefix can only come
+/// from a sender grinding about 2^32 hashes against its own messages (hitting a given id's
+/// prefix takes 2^64): the later one is then treated as already seen and dropped, which only
+/// hurts that sender.
+#[derive(Debug, Default)]
+struct IdIndex {
+    tree: BTreeMap<u64, u32>,
+    slab: Vec<Option<(MsgId, Entry)>>,
+    free: Vec<u32>,
+}
+
+impl IdIndex {
+    fn contains_prefix(&self, id: &MsgId) -> bool {
+        self.tree.contains_key(&prefix(id))
+    }
+
+    fn slot(&self, id: &MsgId) -> Option<usize> {
+        let slot = *self.tree.get(&prefix(id))? as usize;
+        let (full, _) = self.slab[slot].as_ref().expect("indexed slot is live");
+        (full == id).then_some(slot)
+    }
+
+    fn get(&self, id: &MsgId) -> Option<&Entry> {
+        self.slot(id).map(|s| &self.slab[s].as_ref().expect("live").1)
+    }
+
+    fn get_mut(&mut self, id: &MsgId) -> Option<&mut Entry> {
+        let s = self.slot(id)?;
+        Some(&mut self.slab[s].as_mut().expect("live").1)
+    }
+
+    /// Inserts an id whose prefix is not present.
+    fn insert(&mut self, id: MsgId, entry: Entry) {
+        let item = Some((id, entry));
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = item;
+                s
+            }
+            None => {
+                self.slab.push(item);
+                (self.slab.len() - 1) as u32
+            }
+        };
+        let old = self.tree.insert(prefix(&id), slot);
+        debug_assert!(old.is_none(), "prefix already indexed");
+    }
+
+    fn remove(&mut self, id: &MsgId) -> Option<Entry> {
+        let slot = self.slot(id)?;
+        self.tree.remove(&prefix(id));
+        self.free.push(slot as u32);
+        self.slab[slot].take().map(|(_, e)| e)
+    }
+
+    fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    /// Entries whose prefix is at least `from`, in id order.
+    fn range_from(&self, from: u64) -> impl Iterator<Item = (&MsgId, &Entry)> + '_ {
+        self.tree.range(from..).map(|(_, s)| {
+            let (id, e) = self.slab[*s as usize].as_ref().expect("live");
+            (id, e)
+        })
+    }
+}
+
 /// Bounded dedup cache plus retained-message store.
 #[derive(Debug)]
 pub(crate) struct SeenCache {
-    entries: BTreeMap<MsgId, Entry>,
+    entries: IdIndex,
     /// Ids in insertion order with their insertion time, for `seen_ttl` expiry and count eviction.
     order: VecDeque<(Time, MsgId)>,
     /// Accepted ids in acceptance order, for `retain_duration` expiry and count eviction.
@@ -56,7 +134,7 @@ impl SeenCache {
     pub(crate) fn new(seen_max: usize, retained_max: usize) -> Self {
         assert!(seen_max >= retained_max, "retained messages must fit the seen cache");
         SeenCache {
-            entries: BTreeMap::new(),
+            entries: IdIndex::default(),
             order: VecDeque::new(),
             retained_order: VecDeque::new(),
             retained: 0,
@@ -67,8 +145,9 @@ impl SeenCache {
         }
     }
 
+    /// Whether the id (or, see [`IdIndex`], an id with its prefix) was seen.
     pub(crate) fn contains(&self, id: &MsgId) -> bool {
-        self.entries.contains_key(id)
+        self.entries.contains_prefix(id)
     }
 
     /// The frame of a retained message.
@@ -98,13 +177,8 @@ impl SeenCache {
 
     /// Retained ids in bucket `index`, in id order.
     pub(crate) fn bucket_ids(&self, index: usize) -> impl Iterator<Item = MsgId> + '_ {
-        let lo = MsgId::from({
-            let mut b = [0u8; 32];
-            b[0] = (index as u8) << 2;
-            b
-        });
         self.entries
-            .range(lo..)
+            .range_from(((index as u64) << 2) << 56)
             .take_while(move |(id, _)| bucket_of(id) == index)
             .filter(|(_, e)| matches!(e.state, SeenState::Accepted { frame: Some(_) }))
             .map(|(id, _)| *id)
@@ -242,7 +316,7 @@ impl SeenCache {
         self.check_invariants();
         let mut buckets = [BucketSummary::default(); BUCKETS];
         let (mut retained, mut validating) = (0, 0);
-        for (id, e) in &self.entries {
+        for (id, e) in self.entries.range_from(0) {
             match &e.state {
                 SeenState::Accepted { frame: Some(_) } => {
                     retained += 1;
@@ -315,6 +389,23 @@ mod tests {
         assert!(c.resolve(Time(1), &id(1), false).is_none());
         assert_eq!(c.validating(), 0);
         assert!(c.retained_frame(&id(1)).is_some());
+        c.check_invariants_deep();
+    }
+
+    /// An id sharing another's 8-byte prefix counts as seen, and never shadows or removes the
+    /// first one's entry.
+    #[test]
+    fn prefix_collision_is_treated_as_seen() {
+        let mut c = SeenCache::new(10, 10);
+        let a = MsgId::from([7u8; 32]);
+        let mut b_bytes = [7u8; 32];
+        b_bytes[31] = 8;
+        let b = MsgId::from(b_bytes);
+        c.insert(Time(0), a, accepted());
+        assert!(c.contains(&b), "a colliding id is dropped as a duplicate");
+        assert!(c.retained_frame(&b).is_none(), "but it is not served as the other message");
+        assert!(c.resolve(Time(1), &b, true).is_none());
+        assert!(c.retained_frame(&a).is_some());
         c.check_invariants_deep();
     }
 
