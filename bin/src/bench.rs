@@ -42,12 +42,11 @@ pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
     }
 }
 
-#[allow(clippy::print_stdout)]
 fn sim_engine(args: &SimEngineArgs) -> Result<ExitCode> {
-    println!(
+    out!(
         "sim-engine: toy world, each node sends 64 B to 8 random peers every 100 ms; latency 1-10 ms"
     );
-    println!(
+    out!(
         "{:>7} {:>12} {:>10} {:>12} {:>14} {:>10} {:>10} {:>13} {:>12}",
         "nodes",
         "events",
@@ -71,7 +70,7 @@ fn sim_engine(args: &SimEngineArgs) -> Result<ExitCode> {
         let bytes_per_node = built.saturating_sub(before) as f64 / f64::from(n);
         let engine_per_node = sim.engine_bytes() as f64 / f64::from(n);
         let heap_eps = bare_heap_events_per_second(events.min(20_000_000), n);
-        println!(
+        out!(
             "{:>7} {:>12} {:>10.2} {:>12.0} {:>13.2}x {:>9.2}x {:>9.0}x {:>13.0} {:>12.0}",
             n,
             events,
@@ -84,16 +83,16 @@ fn sim_engine(args: &SimEngineArgs) -> Result<ExitCode> {
             bytes_per_node
         );
         if engine_per_node > TARGET_BYTES_PER_NODE {
-            println!(
+            out!(
                 "  note: {engine_per_node:.0} engine bytes per node is above the {TARGET_BYTES_PER_NODE} byte target"
             );
         }
         drop(sim);
     }
-    println!(
+    out!(
         "'engine B/node' is the engine's own state (Sim::engine_bytes; target at most 4096); 'RSS B/node' is the resident memory the whole toy simulation added per node."
     );
-    println!(
+    out!(
         "'vs heap' is the engine against a bare BinaryHeap push+pop of (time, seq) pairs with the same queue depth: the physical floor of any heap-based scheduler."
     );
     Ok(ExitCode::SUCCESS)

@@ -2,6 +2,14 @@
 //!
 //! Exit status: 0 when everything asked for passed, 1 when a check failed, 2 on bad usage.
 
+/// Prints a line to stdout; a closed stdout (`smesh ... | head`) is not an error.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod html;
 mod sim_cmd;

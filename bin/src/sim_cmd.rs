@@ -78,10 +78,9 @@ pub(crate) fn run(cmd: SimCommand) -> Result<ExitCode> {
     }
 }
 
-#[allow(clippy::print_stdout)]
 fn list() -> Result<ExitCode> {
     for s in spacemesh_scenarios::all() {
-        println!(
+        out!(
             "{:<20} {:>6} nodes {:>4} layers  {}",
             s.name(),
             s.default_nodes(),
@@ -92,7 +91,6 @@ fn list() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[allow(clippy::print_stdout)]
 fn run_one(args: RunArgs) -> Result<ExitCode> {
     let scenario = spacemesh_scenarios::find(&args.scenario)?;
     let params = RunParams {
@@ -116,7 +114,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing report {}", path.display()))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        out!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_summary(&report, &json);
     }
@@ -234,7 +232,6 @@ fn write_summary(out: &mut impl Write, r: &RunReport, j: &Value) -> std::io::Res
     Ok(())
 }
 
-#[allow(clippy::print_stdout)]
 fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
     let scenario = spacemesh_scenarios::find(&args.scenario)?;
     let params = RunParams {
@@ -251,15 +248,16 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
     let digest = match check_lockstep(a.sim, b.sim, end) {
         Ok(d) => hex(&d),
         Err(divergence) => {
-            println!("NOT deterministic: {divergence}");
-            println!(
+            out!("NOT deterministic: {divergence}");
+            out!(
                 "repro: smesh sim check-determinism --scenario {} --seed {}",
-                args.scenario, args.seed
+                args.scenario,
+                args.seed
             );
             return Ok(ExitCode::from(1));
         }
     };
-    println!(
+    out!(
         "in-process: two lockstep runs agree on every event; digest {digest} ({:.1}s)",
         started.elapsed().as_secs_f64()
     );
@@ -285,12 +283,12 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
         bail!("the fresh process printed no digest")
     };
     if other_digest != digest {
-        println!(
+        out!(
             "NOT deterministic across processes: in-process {digest}, fresh process {other_digest}"
         );
         return Ok(ExitCode::from(1));
     }
-    println!("fresh process: same digest {digest}");
+    out!("fresh process: same digest {digest}");
     Ok(ExitCode::SUCCESS)
 }
 
