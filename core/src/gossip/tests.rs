@@ -253,3 +253,129 @@ fn bad_bucket_index_is_penalized() {
         vec![GossipOutput::Penalize { peer: peer(1), penalty: Penalty::Protocol }]
     );
 }
+
+mod state_machine {
+    //! Property test: arbitrary interleavings of peer churn, messages (valid and not), verdicts
+    //! and time keep gossip's invariants.
+
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Up(u8),
+        Down(u8),
+        Publish(u8),
+        Receive { from: u8, data: u8 },
+        IHave { from: u8, data: Vec<u8> },
+        IWant { from: u8, data: Vec<u8> },
+        Graft(u8),
+        Prune(u8),
+        Reconcile { from: u8, counts: Vec<u32> },
+        Verdict { pick: u8, verdict: u8 },
+        Tick(u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let p = 1u8..8;
+        prop_oneof![
+            p.clone().prop_map(Op::Up),
+            p.clone().prop_map(Op::Down),
+            any::<u8>().prop_map(Op::Publish),
+            (p.clone(), 0u8..16).prop_map(|(from, data)| Op::Receive { from, data }),
+            (p.clone(), proptest::collection::vec(0u8..16, 0..5))
+                .prop_map(|(from, data)| Op::IHave { from, data }),
+            (p.clone(), proptest::collection::vec(0u8..16, 0..5))
+                .prop_map(|(from, data)| Op::IWant { from, data }),
+            p.clone().prop_map(Op::Graft),
+            p.clone().prop_map(Op::Prune),
+            (p, proptest::collection::vec(0u32..3, BUCKETS))
+                .prop_map(|(from, counts)| Op::Reconcile { from, counts }),
+            (any::<u8>(), 0u8..3).prop_map(|(pick, verdict)| Op::Verdict { pick, verdict }),
+            (1u16..3000).prop_map(Op::Tick),
+        ]
+    }
+
+    fn data(n: u8) -> Bytes {
+        Bytes::from(vec![n; 3])
+    }
+
+    proptest! {
+        /// Invariants hold after every step; an id is validated at most once; frames only go
+        /// to connected peers; an accepted message is never forwarded back to its source.
+        #[test]
+        fn arbitrary_interleavings(ops in proptest::collection::vec(op(), 1..120)) {
+            let mut g = Gossip::new(GossipConfig::default(), ChaCha8Rng::seed_from_u64(3));
+            let mut now = Time::from_secs(1);
+            let mut connected = BTreeSet::new();
+            let mut pending: Vec<(MsgId, PeerId)> = Vec::new();
+            let mut validated = BTreeSet::new();
+            for op in ops {
+                let mut accepted_now: Option<(MsgId, PeerId)> = None;
+                match op {
+                    Op::Up(k) => { connected.insert(peer(k)); g.handle(now, GossipInput::PeerUp(peer(k))) }
+                    Op::Down(k) => { connected.remove(&peer(k)); g.handle(now, GossipInput::PeerDown(peer(k))) }
+                    Op::Publish(n) => g.handle(now, GossipInput::Publish { topic: Topic::Heartbeat, data: data(n.wrapping_add(100)) }),
+                    Op::Receive { from, data: d } => {
+                        let msg = GossipMessage::Publish { topic: Topic::Heartbeat, data: BoundedBytes::new(data(d)).unwrap() };
+                        let frame = Frame::Gossip(msg.clone()).encode_bytes();
+                        g.handle(now, GossipInput::Message { peer: peer(from), msg, frame });
+                    }
+                    Op::IHave { from, data: ds } | Op::IWant { from, data: ds } if ds.is_empty() => {
+                        let _ = from;
+                    }
+                    Op::IHave { from, data: ds } => {
+                        let ids = ds.iter().map(|d| message_id(Topic::Heartbeat, &data(*d))).collect();
+                        g.handle(now, GossipInput::Message { peer: peer(from), msg: GossipMessage::IHave(BoundedVec::new(ids).unwrap()), frame: Bytes::new() });
+                    }
+                    Op::IWant { from, data: ds } => {
+                        let ids = ds.iter().map(|d| message_id(Topic::Heartbeat, &data(*d))).collect();
+                        g.handle(now, GossipInput::Message { peer: peer(from), msg: GossipMessage::IWant(BoundedVec::new(ids).unwrap()), frame: Bytes::new() });
+                    }
+                    Op::Graft(k) => g.handle(now, GossipInput::Message { peer: peer(k), msg: GossipMessage::Graft, frame: Bytes::new() }),
+                    Op::Prune(k) => g.handle(now, GossipInput::Message { peer: peer(k), msg: GossipMessage::Prune, frame: Bytes::new() }),
+                    Op::Reconcile { from, counts } => {
+                        let b = counts.into_iter().map(|count| BucketSummary { count, xor: Hash32::default() }).collect();
+                        g.handle(now, GossipInput::Message { peer: peer(from), msg: GossipMessage::ReconcileRequest(BoundedVec::new(b).unwrap()), frame: Bytes::new() });
+                    }
+                    Op::Verdict { pick, verdict } => {
+                        if !pending.is_empty() {
+                            let (id, from) = pending.remove(usize::from(pick) % pending.len());
+                            let verdict = [Verdict::Accept, Verdict::Ignore, Verdict::Reject][usize::from(verdict)];
+                            if verdict == Verdict::Accept {
+                                accepted_now = Some((id, from));
+                            }
+                            g.handle(now, GossipInput::Verdict { id, verdict });
+                        }
+                    }
+                    Op::Tick(ms) => {
+                        now = now + Duration::from_millis(u64::from(ms));
+                        g.handle(now, GossipInput::Tick);
+                    }
+                }
+                for out in drain(&mut g) {
+                    match out {
+                        GossipOutput::Send { peer: to, frame } => {
+                            prop_assert!(connected.contains(&to), "frame to a peer that is not connected");
+                            if let Ok(Frame::Gossip(GossipMessage::Publish { topic, data })) = decode_exact::<Frame>(&frame) {
+                                let id = message_id(topic, &data);
+                                if accepted_now.map(|(a, _)| a) == Some(id) {
+                                    prop_assert_ne!(Some(to), accepted_now.map(|(_, f)| f), "forwarded back to its source");
+                                }
+                            }
+                        }
+                        GossipOutput::Validate { id, from, .. } => {
+                            prop_assert!(validated.insert(id), "id validated twice");
+                            pending.push((id, from));
+                        }
+                        _ => {}
+                    }
+                }
+                g.check_invariants_deep();
+            }
+        }
+    }
+}
