@@ -8,7 +8,7 @@ use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use spacemesh_core::crypto::Signer;
 use spacemesh_core::{GenesisId, NodeConfig, NodeId, NodeKeys, PeerId};
-use spacemesh_runtime_sim::{Agent, Local, NodeSpec, RuntimeConfig, SimNet, SlotSpec, Wire};
+use spacemesh_runtime_sim::{Agent, NodeSpec, RuntimeConfig, SimNet, SlotSpec};
 use spacemesh_sim::NodeIdx;
 use spacemesh_sim::engine::{Sim, SimConfig};
 use spacemesh_sim::rng::RngTree;
@@ -171,7 +171,6 @@ impl Cluster {
         let world = SimNet::new(rt, self.slots, self.peer_ids, checks);
         let mut sim: Sim<SimNet<Checks>> = Sim::new(world, n, seed, sim_cfg);
         sim.with_ctx(|world, ctx| world.start_all(ctx));
-        let _: Option<(Wire, Local)> = None;
         sim
     }
 }
