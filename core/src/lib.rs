@@ -46,6 +46,7 @@ pub mod node;
 pub mod p2p;
 pub mod store;
 pub mod types;
+pub mod vrf;
 
 pub use node::{Command, Input, Node, NodeConfig, NodeEvent, NodeKeys, NodeStats, Output};
 pub use types::{EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, Time};

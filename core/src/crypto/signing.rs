@@ -103,6 +103,16 @@ impl Signer {
 pub trait Verifier: Send + Sync + fmt::Debug {
     /// Whether `signature` is `public_key`'s signature of `signed_message`.
     fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool;
+
+    /// Whether `proof` is `public_key`'s ECVRF proof for `message` (see [`crate::vrf`]).
+    fn verify_vrf(
+        &self,
+        public_key: &[u8; 32],
+        message: &[u8],
+        proof: &crate::vrf::VrfSignature,
+    ) -> bool {
+        crate::vrf::verify(public_key, message, proof)
+    }
 }
 
 /// Plain ed25519 verification (strict: rejects small-order keys and malleable signatures).
