@@ -42,6 +42,7 @@ pub mod frame;
 pub mod gossip;
 pub mod heartbeat;
 pub mod job;
+pub mod layers;
 pub mod node;
 pub mod p2p;
 pub mod store;
