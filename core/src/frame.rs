@@ -6,6 +6,7 @@
 use bytes::Bytes;
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, decode_shared};
+use crate::fetch::FetchMessage;
 use crate::gossip::GossipMessage;
 use crate::p2p::PeerMessage;
 
@@ -19,6 +20,8 @@ pub enum Frame {
     Gossip(GossipMessage),
     /// Peer upkeep: liveness and peer exchange.
     Peers(PeerMessage),
+    /// Fetching objects by hash.
+    Fetch(FetchMessage),
 }
 
 impl Frame {
@@ -47,6 +50,10 @@ impl Encode for Frame {
                 out.push(1);
                 m.encode_to(out);
             }
+            Frame::Fetch(m) => {
+                out.push(2);
+                m.encode_to(out);
+            }
         }
     }
 }
@@ -56,6 +63,7 @@ impl Decode for Frame {
         match r.byte()? {
             0 => Ok(Frame::Gossip(Decode::decode(r)?)),
             1 => Ok(Frame::Peers(Decode::decode(r)?)),
+            2 => Ok(Frame::Fetch(Decode::decode(r)?)),
             tag => Err(DecodeError::InvalidTag { what: "Frame", tag }),
         }
     }

@@ -118,6 +118,18 @@ byte_id!(
     20
 );
 
+byte_id!(
+    /// A ballot id: the first 20 bytes of the BLAKE3 hash of the inner ballot (go-spacemesh
+    /// `types.BallotID`).
+    BallotId,
+    20
+);
+byte_id!(
+    /// A proposal id: the first 20 bytes of the BLAKE3 hash of the signed proposal bytes.
+    ProposalId,
+    20
+);
+
 /// A layer: the unit of consensus time (protocol.md section 1).
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug, Serialize, Deserialize,

@@ -14,6 +14,8 @@ use crate::types::{GenesisId, NodeId};
 pub enum Domain {
     /// Activation transactions.
     Atx = 0,
+    /// Proposals.
+    Proposal = 1,
     /// Ballots.
     Ballot = 2,
     /// Hare messages.

@@ -23,17 +23,30 @@ pub type MsgId = Hash32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Topic {
+    /// Activation transactions (see [`crate::activation`]).
+    Atx = 0x01,
+    /// Proposals carrying ballots (see [`crate::ballot`]).
+    Proposal = 0x02,
+    /// Beacon protocol messages (see [`crate::beacon`]).
+    Beacon = 0x03,
+    /// Malfeasance proofs (see [`crate::malfeasance`]).
+    Malfeasance = 0x04,
     /// Signed node heartbeats (see [`crate::heartbeat`]).
     Heartbeat = 0x80,
 }
 
 impl Topic {
     /// Every topic, in wire order.
-    pub const ALL: [Topic; 1] = [Topic::Heartbeat];
+    pub const ALL: [Topic; 5] =
+        [Topic::Atx, Topic::Proposal, Topic::Beacon, Topic::Malfeasance, Topic::Heartbeat];
 
-    /// The topic's short name.
+    /// The topic's short name (go-spacemesh's where one exists).
     pub fn name(self) -> &'static str {
         match self {
+            Topic::Atx => "ax1",
+            Topic::Proposal => "pp1",
+            Topic::Beacon => "bc1",
+            Topic::Malfeasance => "mp1",
             Topic::Heartbeat => "hb1",
         }
     }
@@ -48,6 +61,10 @@ impl Encode for Topic {
 impl Decode for Topic {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.byte()? {
+            0x01 => Ok(Topic::Atx),
+            0x02 => Ok(Topic::Proposal),
+            0x03 => Ok(Topic::Beacon),
+            0x04 => Ok(Topic::Malfeasance),
             0x80 => Ok(Topic::Heartbeat),
             tag => Err(DecodeError::InvalidTag { what: "Topic", tag }),
         }

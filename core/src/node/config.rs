@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::frame::FRAME_MAX;
 use crate::gossip::GossipConfig;
 use crate::heartbeat::HeartbeatConfig;
+use crate::node::consensus::ConsensusConfig;
 use crate::p2p::PeersConfig;
 use crate::types::{GenesisId, PeerId};
 
@@ -31,6 +32,8 @@ pub struct NodeConfig {
     pub verify_jobs_max: usize,
     /// Delay of the first heartbeat after start (spreads a network's heartbeats).
     pub heartbeat_offset: Option<Duration>,
+    /// The epoch machinery (ATXs, beacon, ballots); `None` runs gossip and heartbeats only.
+    pub consensus: Option<ConsensusConfig>,
 }
 
 impl Default for NodeConfig {
@@ -45,6 +48,7 @@ impl Default for NodeConfig {
             verify_batch_max: 64,
             verify_jobs_max: 2,
             heartbeat_offset: None,
+            consensus: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::gossip::{MsgId, Topic};
 use crate::heartbeat::HeartbeatEvent;
+use crate::node::consensus::ConsensusEvent;
 use crate::p2p::{DisconnectReason, Penalty};
 use crate::types::PeerId;
 
@@ -46,6 +47,8 @@ pub enum NodeEvent {
     },
     /// A heartbeat fact.
     Heartbeat(HeartbeatEvent),
+    /// An epoch machinery fact (ATXs, beacon, ballots, malfeasance).
+    Consensus(ConsensusEvent),
 }
 
 impl NodeEvent {
@@ -60,6 +63,7 @@ impl NodeEvent {
             NodeEvent::Heartbeat(HeartbeatEvent::Received { .. }) => "heartbeat-received",
             NodeEvent::Heartbeat(HeartbeatEvent::Published { .. }) => "heartbeat-published",
             NodeEvent::Heartbeat(HeartbeatEvent::Equivocation { .. }) => "heartbeat-equivocation",
+            NodeEvent::Consensus(e) => e.kind(),
         }
     }
 }

@@ -7,28 +7,35 @@
 //!
 //! Invariants:
 //! 1. `now` never decreases between calls; `Restore` is the first input and comes once.
-//! 2. At most `verify_jobs_max` jobs are in flight, each with at most `verify_batch_max` checks.
+//! 2. At most `verify_jobs_max` signature jobs are in flight, each with at most `verify_batch_max` checks.
 //! 3. Every module's own invariants hold after every `handle` (see `check_invariants`).
 
 mod config;
+pub mod consensus;
 mod event;
 
 pub use config::{NodeConfig, NodeKeys};
+pub use consensus::{Consensus, ConsensusConfig, ConsensusEvent};
 pub use event::NodeEvent;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::crypto::Signer;
+use crate::crypto::{Signer, Verifier};
+use crate::node::consensus::{ConsensusOutput, JobOwner};
+use crate::poet::api::{PoetRequest, PoetResponse};
 use crate::frame::Frame;
 use crate::gossip::{Gossip, GossipInput, GossipOutput, MsgId, Topic};
 use crate::heartbeat::{Heartbeat, HeartbeatInput, HeartbeatOutput};
 use crate::job::{Job, JobId, JobResult, SignatureCheck};
 use crate::p2p::{DisconnectReason, Peers, PeersInput, PeersOutput, Penalty};
 use crate::store::{Batch, Snapshot};
+use crate::codec::Encode;
+use crate::gossip::Verdict;
 use crate::types::{NodeId, PeerId, Time};
 
 /// Everything a runtime feeds a node.
@@ -66,6 +73,13 @@ pub enum Input {
     },
     /// A request from the API or CLI.
     Command(Command),
+    /// A PoET answered request `id` of an [`Output::Poet`] (no answer: the node times out).
+    PoetResponse {
+        /// The request.
+        id: u64,
+        /// The answer.
+        response: PoetResponse,
+    },
 }
 
 /// Requests from the API or CLI.
@@ -108,6 +122,24 @@ pub enum Output {
     },
     /// An observable fact, for checkers, the API and the trace.
     Event(NodeEvent),
+    /// Send a request to a PoET service (answer with [`Input::PoetResponse`]).
+    Poet {
+        /// The PoET's public key.
+        poet: NodeId,
+        /// Request id.
+        id: u64,
+        /// The request.
+        request: PoetRequest,
+    },
+}
+
+/// Who is waiting for a job.
+#[derive(Debug)]
+enum JobWaiter {
+    /// Heartbeat signature checks, one gossip id per check.
+    Signatures(Vec<MsgId>),
+    /// The consensus part.
+    Consensus(JobOwner),
 }
 
 /// Counters of the node itself.
@@ -130,9 +162,12 @@ pub struct Node {
     peers: Peers,
     gossip: Gossip,
     heartbeat: Heartbeat,
+    consensus: Option<Consensus>,
     /// Signature checks waiting for a job slot, with the gossip id each one decides.
     checks_waiting: VecDeque<(MsgId, SignatureCheck)>,
-    jobs: BTreeMap<JobId, Vec<MsgId>>,
+    jobs: BTreeMap<JobId, JobWaiter>,
+    /// Signature-check jobs in flight (bounded by `verify_jobs_max`).
+    signature_jobs: usize,
     next_job: u64,
     restored: bool,
     last_now: Time,
@@ -141,8 +176,10 @@ pub struct Node {
 }
 
 impl Node {
-    /// A node with the given keys; `seed` seeds every random choice it makes.
-    pub fn new(cfg: NodeConfig, keys: &NodeKeys, seed: [u8; 32]) -> Self {
+    /// A node with the given keys; `seed` seeds every random choice it makes. `verifier` checks
+    /// signatures and VRF proofs of consensus messages inline (the simulator shares a memoizing
+    /// one between nodes).
+    pub fn new(cfg: NodeConfig, keys: &NodeKeys, seed: [u8; 32], verifier: Arc<dyn Verifier>) -> Self {
         let identity = Signer::from_seed(keys.identity_seed, cfg.genesis);
         let peer_id = PeerId(Signer::from_seed(keys.p2p_seed, cfg.genesis).node_id().0);
         let stream = |tag: u64| {
@@ -150,7 +187,12 @@ impl Node {
             rng.set_stream(tag);
             rng
         };
+        let consensus = cfg.consensus.clone().map(|c| {
+            Consensus::new(c, cfg.genesis, keys.identity_seed, peer_id.0, verifier, stream(3))
+        });
         Node {
+            consensus,
+            signature_jobs: 0,
             node_id: identity.node_id(),
             peer_id,
             peers: Peers::new(cfg.peers.clone(), peer_id, stream(1)),
@@ -189,10 +231,15 @@ impl Node {
 
     /// The earliest time the node wants a `Tick`.
     pub fn poll_timeout(&self) -> Option<Time> {
-        [self.peers.poll_timeout(), self.gossip.poll_timeout(), self.heartbeat.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.peers.poll_timeout(),
+            self.gossip.poll_timeout(),
+            self.heartbeat.poll_timeout(),
+            self.consensus.as_ref().and_then(|c| c.poll_timeout(self.last_now)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The smeshing identity.
@@ -220,6 +267,11 @@ impl Node {
         &self.heartbeat
     }
 
+    /// The epoch machinery, when configured.
+    pub fn consensus(&self) -> Option<&Consensus> {
+        self.consensus.as_ref()
+    }
+
     /// Node counters.
     pub fn stats(&self) -> &NodeStats {
         &self.stats
@@ -234,6 +286,10 @@ impl Node {
         let next_seq =
             Heartbeat::restored_seq(snapshot).expect("corrupt heartbeat/next_seq in store");
         self.heartbeat.handle(now, HeartbeatInput::Restore(next_seq));
+        if let Some(c) = &mut self.consensus {
+            // Same rule: the runtime verified the store; a value that does not decode is a bug.
+            c.restore(now, snapshot).expect("corrupt consensus state in store");
+        }
         if let Some(offset) = self.cfg.heartbeat_offset {
             self.heartbeat.delay_first(offset);
         }
@@ -250,12 +306,26 @@ impl Node {
                 self.peers.handle(now, PeersInput::Tick);
                 self.gossip.handle(now, GossipInput::Tick);
                 self.heartbeat.handle(now, HeartbeatInput::Tick);
+                if let Some(c) = &mut self.consensus {
+                    let connected: Vec<PeerId> = self.peers.connected().copied().collect();
+                    c.on_tick(now, &connected);
+                }
+            }
+            Input::PoetResponse { id, response } => {
+                if let Some(c) = &mut self.consensus {
+                    c.on_poet_response(now, id, response);
+                }
             }
             Input::JobDone { id, result } => self.on_job_done(now, id, result),
             Input::PeerUp { peer, outbound } => {
                 self.peers.handle(now, PeersInput::Up { peer, outbound })
             }
-            Input::PeerDown { peer } => self.peers.handle(now, PeersInput::Down(peer)),
+            Input::PeerDown { peer } => {
+                if let Some(c) = &mut self.consensus {
+                    c.on_peer_down(&peer);
+                }
+                self.peers.handle(now, PeersInput::Down(peer))
+            }
             Input::Command(Command::AddPeers(list)) => {
                 self.peers.handle(now, PeersInput::AddCandidates(list))
             }
@@ -273,6 +343,10 @@ impl Node {
                 self.gossip.handle(now, GossipInput::Message { peer, msg, frame: bytes })
             }
             Ok(Frame::Peers(msg)) => self.peers.handle(now, PeersInput::Message { peer, msg }),
+            Ok(Frame::Fetch(msg)) => match &mut self.consensus {
+                Some(c) => c.on_fetch(now, peer, msg),
+                None => self.penalize(now, peer, Penalty::Protocol),
+            },
             Err(_) => {
                 self.stats.malformed_frames += 1;
                 self.penalize(now, peer, Penalty::Malformed);
@@ -286,11 +360,22 @@ impl Node {
     }
 
     fn on_job_done(&mut self, now: Time, id: JobId, result: JobResult) {
-        let ids = self.jobs.remove(&id).expect("JobDone for a job this node did not start");
-        let JobResult::SignaturesVerified(valid) = result;
-        assert_eq!(valid.len(), ids.len(), "one verdict per signature check");
-        for (id, valid) in ids.into_iter().zip(valid) {
-            self.heartbeat.handle(now, HeartbeatInput::SignatureChecked { id, valid });
+        match self.jobs.remove(&id).expect("JobDone for a job this node did not start") {
+            JobWaiter::Signatures(ids) => {
+                self.signature_jobs -= 1;
+                let JobResult::SignaturesVerified(valid) = result else {
+                    panic!("signature job answered with {result:?}");
+                };
+                assert_eq!(valid.len(), ids.len(), "one verdict per signature check");
+                for (id, valid) in ids.into_iter().zip(valid) {
+                    self.heartbeat.handle(now, HeartbeatInput::SignatureChecked { id, valid });
+                }
+            }
+            JobWaiter::Consensus(owner) => {
+                if let Some(c) = &mut self.consensus {
+                    c.on_job_done(now, owner, result);
+                }
+            }
         }
     }
 
@@ -309,6 +394,10 @@ impl Node {
             while let Some(out) = self.heartbeat.poll_output() {
                 moved = true;
                 self.route_heartbeat(now, out);
+            }
+            while let Some(out) = self.consensus.as_mut().and_then(|c| c.poll_output()) {
+                moved = true;
+                self.route_consensus(now, out);
             }
             if !moved {
                 return;
@@ -341,8 +430,13 @@ impl Node {
             GossipOutput::Send { peer, frame } => {
                 self.outputs.push_back(Output::Send { peer, bytes: frame })
             }
-            GossipOutput::Validate { id, topic, data, from: _ } => match topic {
+            GossipOutput::Validate { id, topic, data, from } => match topic {
                 Topic::Heartbeat => self.heartbeat.handle(now, HeartbeatInput::Gossip { id, data }),
+                _ => match &mut self.consensus {
+                    Some(c) => c.on_gossip(now, id, topic, data, from),
+                    // A node without consensus neither judges nor relays consensus topics.
+                    None => self.gossip.handle(now, GossipInput::Verdict { id, verdict: Verdict::Ignore }),
+                },
             },
             GossipOutput::Penalize { peer, penalty } => self.penalize(now, peer, penalty),
             GossipOutput::Accepted { id, topic, own } => {
@@ -373,15 +467,44 @@ impl Node {
         }
     }
 
+    fn route_consensus(&mut self, now: Time, out: ConsensusOutput) {
+        match out {
+            ConsensusOutput::Publish(topic, data) => {
+                self.gossip.handle(now, GossipInput::Publish { topic, data })
+            }
+            ConsensusOutput::Verdict(id, verdict) => {
+                self.gossip.handle(now, GossipInput::Verdict { id, verdict })
+            }
+            ConsensusOutput::Fetch(peer, msg) => {
+                let bytes = Frame::Fetch(msg).encode().into();
+                self.outputs.push_back(Output::Send { peer, bytes });
+            }
+            ConsensusOutput::Penalize(peer, penalty) => self.penalize(now, peer, penalty),
+            ConsensusOutput::Poet { poet, id, request } => {
+                self.outputs.push_back(Output::Poet { poet, id, request })
+            }
+            ConsensusOutput::Job(owner, job) => {
+                let id = JobId(self.next_job);
+                self.next_job += 1;
+                self.jobs.insert(id, JobWaiter::Consensus(owner));
+                self.stats.jobs_started += 1;
+                self.outputs.push_back(Output::StartJob { id, job });
+            }
+            ConsensusOutput::Persist(batch) => self.outputs.push_back(Output::Persist(batch)),
+            ConsensusOutput::Event(e) => self.outputs.push_back(Output::Event(NodeEvent::Consensus(e))),
+        }
+    }
+
     /// Batches waiting signature checks into jobs while job slots are free.
     fn start_jobs(&mut self) {
-        while !self.checks_waiting.is_empty() && self.jobs.len() < self.cfg.verify_jobs_max {
+        while !self.checks_waiting.is_empty() && self.signature_jobs < self.cfg.verify_jobs_max {
             let n = self.checks_waiting.len().min(self.cfg.verify_batch_max);
             let (ids, checks): (Vec<MsgId>, Vec<SignatureCheck>) =
                 self.checks_waiting.drain(..n).unzip();
             let id = JobId(self.next_job);
             self.next_job += 1;
-            self.jobs.insert(id, ids);
+            self.jobs.insert(id, JobWaiter::Signatures(ids));
+            self.signature_jobs += 1;
             self.stats.jobs_started += 1;
             self.outputs.push_back(Output::StartJob { id, job: Job::VerifySignatures(checks) });
         }
@@ -389,10 +512,13 @@ impl Node {
 
     /// Panics if a bound of any module is broken. Cheap: the simulator calls it after every step.
     pub fn check_invariants(&self) {
-        assert!(self.jobs.len() <= self.cfg.verify_jobs_max, "too many jobs in flight");
+        assert!(self.signature_jobs <= self.cfg.verify_jobs_max, "too many jobs in flight");
         self.peers.check_invariants();
         self.gossip.check_invariants();
         self.heartbeat.check_invariants();
+        if let Some(c) = &self.consensus {
+            c.check_invariants();
+        }
     }
 
     /// Every invariant, including the linear-time ones (recounts, per-peer checks). For tests and
@@ -400,7 +526,10 @@ impl Node {
     pub fn check_invariants_deep(&self) {
         self.check_invariants();
         assert!(
-            self.jobs.values().all(|ids| ids.len() <= self.cfg.verify_batch_max),
+            self.jobs.values().all(|w| match w {
+                JobWaiter::Signatures(ids) => ids.len() <= self.cfg.verify_batch_max,
+                JobWaiter::Consensus(_) => true,
+            }),
             "oversized job"
         );
         self.peers.check_invariants_deep(self.last_now);

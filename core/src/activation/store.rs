@@ -1,0 +1,229 @@
+//! What a node knows about ATXs: one header per valid ATX, indexed by id and by
+//! (publish epoch, identity), plus the derived values consensus uses (weight, height).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::activation::wire::{Address, AtxId};
+use crate::codec::Encode;
+use crate::crypto::{Signature, hash};
+use crate::impl_codec_struct;
+use crate::types::{EpochId, Hash32, NodeId, Time};
+
+/// The derived facts of one valid ATX.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtxHeader {
+    /// Its id.
+    pub id: AtxId,
+    /// The identity.
+    pub smesher: NodeId,
+    /// Publish epoch (the ATX counts in the next one).
+    pub publish_epoch: EpochId,
+    /// Sequence in the identity's chain.
+    pub sequence: u64,
+    /// Where rewards go.
+    pub coinbase: Address,
+    /// Effective units: `min(previous, this)` for non-initial ATXs.
+    pub num_units: u32,
+    /// Height of the positioning ATX.
+    pub base_height: u64,
+    /// PoET ticks: leaves / tick size.
+    pub ticks: u64,
+    /// `num_units × ticks`.
+    pub weight: u64,
+    /// The identity's VRF nonce.
+    pub vrf_nonce: u64,
+    /// The ATX the identity's PoST data commits to.
+    pub commitment_atx: AtxId,
+    /// The ATX's signature (for double-publish proofs).
+    pub signature: Signature,
+    /// When this node received it (local clock).
+    pub received: Time,
+}
+impl_codec_struct!(AtxHeader {
+    id,
+    smesher,
+    publish_epoch,
+    sequence,
+    coinbase,
+    num_units,
+    base_height,
+    ticks,
+    weight,
+    vrf_nonce,
+    commitment_atx,
+    signature,
+    received
+});
+
+impl AtxHeader {
+    /// Tick height: `base_height + ticks`.
+    pub fn height(&self) -> u64 {
+        self.base_height.saturating_add(self.ticks)
+    }
+
+    /// The epoch the ATX makes its identity active in.
+    pub fn target_epoch(&self) -> EpochId {
+        EpochId(self.publish_epoch.0 + 1)
+    }
+}
+
+/// The active set of an epoch: ids of the ATXs that count, sorted, with their total weight.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActiveSet {
+    /// ATX ids in ascending order.
+    pub atxs: Vec<AtxId>,
+    /// Sum of their weights.
+    pub weight: u64,
+}
+
+impl ActiveSet {
+    /// `blake3` over the concatenated sorted ids: what a ref ballot declares.
+    pub fn hash(&self) -> Hash32 {
+        let mut bytes = Vec::with_capacity(self.atxs.len() * 32);
+        for id in &self.atxs {
+            id.encode_to(&mut bytes);
+        }
+        hash(&bytes)
+    }
+}
+
+/// Valid ATX headers.
+#[derive(Debug, Default)]
+pub struct AtxStore {
+    by_id: BTreeMap<AtxId, AtxHeader>,
+    by_epoch: BTreeMap<(EpochId, NodeId), AtxId>,
+}
+
+impl AtxStore {
+    /// Adds a header. Returns the id already stored for this identity and epoch, if different
+    /// (the caller turns that into a malfeasance proof; the first one stays indexed).
+    pub fn insert(&mut self, header: AtxHeader) -> Option<AtxId> {
+        let key = (header.publish_epoch, header.smesher);
+        let id = header.id;
+        let existing = self.by_epoch.get(&key).copied();
+        if existing.is_none() {
+            self.by_epoch.insert(key, id);
+        }
+        self.by_id.insert(id, header);
+        existing.filter(|first| *first != id)
+    }
+
+    /// A header by id.
+    pub fn get(&self, id: &AtxId) -> Option<&AtxHeader> {
+        self.by_id.get(id)
+    }
+
+    /// Whether the id is known.
+    pub fn contains(&self, id: &AtxId) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// The ATX `smesher` published in `epoch` (the first one seen).
+    pub fn by_smesher(&self, epoch: EpochId, smesher: &NodeId) -> Option<&AtxHeader> {
+        self.by_epoch.get(&(epoch, *smesher)).and_then(|id| self.by_id.get(id))
+    }
+
+    /// ATXs published in `epoch`, in identity order.
+    pub fn published_in(&self, epoch: EpochId) -> impl Iterator<Item = &AtxHeader> {
+        self.by_epoch
+            .range((epoch, NodeId([0; 32]))..=(epoch, NodeId([0xff; 32])))
+            .filter_map(|(_, id)| self.by_id.get(id))
+    }
+
+    /// The highest ATX (by tick height, ties by id) published before `epoch`: the positioning
+    /// ATX a builder chooses.
+    pub fn highest_before(&self, epoch: EpochId) -> Option<&AtxHeader> {
+        self.by_id
+            .values()
+            .filter(|h| h.publish_epoch < epoch)
+            .max_by(|a, b| a.height().cmp(&b.height()).then(b.id.cmp(&a.id)))
+    }
+
+    /// The active set of `target`: ATXs published in `target − 1`, received by `cutoff`, of
+    /// identities not in `malicious`.
+    pub fn active_set(
+        &self,
+        target: EpochId,
+        cutoff: Time,
+        malicious: &BTreeSet<NodeId>,
+    ) -> ActiveSet {
+        let Some(publish) = target.0.checked_sub(1) else { return ActiveSet::default() };
+        let mut set = ActiveSet::default();
+        for h in self.published_in(EpochId(publish)) {
+            if h.received <= cutoff && !malicious.contains(&h.smesher) {
+                set.atxs.push(h.id);
+                set.weight = set.weight.saturating_add(h.weight);
+            }
+        }
+        set.atxs.sort();
+        set
+    }
+
+    /// Number of stored ATXs.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Every header, in id order (for persistence and checks).
+    pub fn iter(&self) -> impl Iterator<Item = &AtxHeader> {
+        self.by_id.values()
+    }
+
+    /// Panics if the indexes disagree.
+    pub fn check_invariants(&self) {
+        for ((epoch, smesher), id) in &self.by_epoch {
+            let h = self.by_id.get(id).expect("epoch index points at a stored ATX");
+            assert_eq!((h.publish_epoch, h.smesher), (*epoch, *smesher), "epoch index mismatch");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(id: u8, smesher: u8, epoch: u32, weight: u64, received: u64) -> AtxHeader {
+        AtxHeader {
+            id: Hash32([id; 32]),
+            smesher: NodeId([smesher; 32]),
+            publish_epoch: EpochId(epoch),
+            sequence: 0,
+            coinbase: Address::default(),
+            num_units: 1,
+            base_height: u64::from(id),
+            ticks: weight,
+            weight,
+            vrf_nonce: 0,
+            commitment_atx: Hash32::default(),
+            signature: Signature([0; 64]),
+            received: Time(received),
+        }
+    }
+
+    /// A second ATX of one identity in one epoch is reported; the active set counts the
+    /// on-time, honest ATXs of the epoch before the target.
+    #[test]
+    fn double_publish_and_active_set() {
+        let mut s = AtxStore::default();
+        assert_eq!(s.insert(header(1, 1, 1, 10, 5)), None);
+        assert_eq!(s.insert(header(2, 2, 1, 20, 50)), None);
+        assert_eq!(s.insert(header(3, 1, 1, 30, 6)), Some(Hash32([1; 32])));
+        assert_eq!(s.insert(header(4, 3, 2, 5, 5)), None);
+        s.check_invariants();
+        let none = BTreeSet::new();
+        let set = s.active_set(EpochId(2), Time(10), &none);
+        assert_eq!(set.atxs, vec![Hash32([1; 32])]);
+        assert_eq!(set.weight, 10);
+        let all = s.active_set(EpochId(2), Time(100), &none);
+        assert_eq!(all.weight, 30);
+        let bad: BTreeSet<NodeId> = [NodeId([1; 32])].into();
+        assert_eq!(s.active_set(EpochId(2), Time(100), &bad).weight, 20);
+        assert_eq!(s.highest_before(EpochId(2)).map(|h| h.id), Some(Hash32([3; 32])));
+        assert_ne!(set.hash(), all.hash());
+    }
+}

@@ -1,0 +1,77 @@
+//! Ballot eligibility: how many slots an identity has in an epoch, and which layers they map to.
+//!
+//! `slots = max(1, ⌊w · L · E / max(W_min, W)⌋)`; slot `j` is proven by the VRF of
+//! `(beacon, epoch, vrf nonce, j)` and falls in layer `first + (LE64(π[0..8]) mod E)`.
+
+use std::collections::BTreeMap;
+
+use crate::activation::store::ActiveSet;
+use crate::ballot::BallotConfig;
+use crate::ballot::wire::VotingEligibility;
+use crate::eligibility::ballot::{slot_layer, slots};
+use crate::types::{Beacon, EpochId, Hash32, LayerId};
+use crate::vrf::{self, message::VrfMessage};
+
+/// What every node agrees on for an epoch before it votes: the beacon and the active set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochInfo {
+    /// The epoch.
+    pub epoch: EpochId,
+    /// Its beacon.
+    pub beacon: Beacon,
+    /// Its active set.
+    pub active_set: ActiveSet,
+    /// The active set's hash.
+    pub active_set_hash: Hash32,
+}
+
+impl EpochInfo {
+    /// Info from a beacon and an active set.
+    pub fn new(epoch: EpochId, beacon: Beacon, active_set: ActiveSet) -> Self {
+        let active_set_hash = active_set.hash();
+        EpochInfo { epoch, beacon, active_set, active_set_hash }
+    }
+}
+
+/// The VRF message of ballot slot `j`.
+pub fn slot_message(beacon: Beacon, epoch: EpochId, vrf_nonce: u64, j: u32) -> Vec<u8> {
+    VrfMessage::Voting { beacon, epoch, nonce: vrf_nonce, counter: j }.encode_message()
+}
+
+/// Slots of an identity of `weight` in an epoch of `total_weight`.
+pub fn slot_count(cfg: &BallotConfig, layers_per_epoch: u32, weight: u64, total_weight: u64) -> u32 {
+    slots(weight, cfg.layer_avg_size, layers_per_epoch, cfg.min_active_set_weight, total_weight)
+}
+
+/// This node's eligibilities in one epoch, by layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnEligibility {
+    /// The epoch.
+    pub epoch: EpochId,
+    /// Slot count declared in the ref ballot.
+    pub count: u32,
+    /// Proofs per layer, `j` ascending.
+    pub layers: BTreeMap<LayerId, Vec<VotingEligibility>>,
+}
+
+impl OwnEligibility {
+    /// Computes the slots of an identity with VRF secret `seed`.
+    pub fn compute(
+        cfg: &BallotConfig,
+        layers_per_epoch: u32,
+        info: &EpochInfo,
+        seed: &[u8; 32],
+        weight: u64,
+        vrf_nonce: u64,
+    ) -> Self {
+        let count = slot_count(cfg, layers_per_epoch, weight, info.active_set.weight);
+        let first = info.epoch.first_layer(layers_per_epoch);
+        let mut layers: BTreeMap<LayerId, Vec<VotingEligibility>> = BTreeMap::new();
+        for j in 0..count {
+            let sig = vrf::prove(seed, &slot_message(info.beacon, info.epoch, vrf_nonce, j));
+            let layer = slot_layer(&sig, first, layers_per_epoch);
+            layers.entry(layer).or_default().push(VotingEligibility { j, sig });
+        }
+        OwnEligibility { epoch: info.epoch, count, layers }
+    }
+}

@@ -1,0 +1,330 @@
+//! Proposal validation and the per-layer ballot store.
+//!
+//! A proposal is accepted when it decodes; its layer is after the effective genesis and not in
+//! the future; its ATX is known, is the smesher's and targets the layer's epoch; the smesher is
+//! not known malicious; a ref ballot declares epoch data whose eligibility count matches the
+//! declared active set (or a later ballot points at a known ref ballot); every eligibility proof
+//! is a valid VRF for a slot below the count that falls in this layer, in increasing slot order;
+//! both signatures verify and the votes match the opinion hash. A second ballot of one smesher
+//! in one layer is a malfeasance (`MultipleBallots`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use bytes::Bytes;
+
+use crate::activation::store::AtxStore;
+use crate::ballot::eligibility::{EpochInfo, slot_count, slot_message};
+use crate::ballot::wire::{EpochData, Proposal};
+use crate::ballot::BallotConfig;
+use crate::codec::decode_shared;
+use crate::crypto::Verifier;
+use crate::eligibility::ballot::slot_layer;
+use crate::layers::LayerClock;
+use crate::malfeasance::{Evidence, MalfeasanceProof, MaliciousSet, SignedBallotMetadata};
+use crate::types::{BallotId, EpochId, GenesisId, LayerId, NodeId, ProposalId, Time};
+
+/// Why a proposal was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BallotReject {
+    /// Undecodable.
+    #[error("undecodable proposal: {0}")]
+    Decode(String),
+    /// In a genesis layer.
+    #[error("ballot in a genesis layer")]
+    GenesisLayer,
+    /// Too far ahead of the local clock or too old to matter (ignored, not penalized).
+    #[error("ballot outside the accepted layer window")]
+    OutOfWindow,
+    /// The ATX is unknown here (ignored: it may still arrive).
+    #[error("unknown ATX")]
+    UnknownAtx,
+    /// The ATX belongs to someone else or to another epoch.
+    #[error("ATX is not the smesher's ATX for this epoch")]
+    WrongAtx,
+    /// The smesher is known malicious (ignored).
+    #[error("smesher is malicious")]
+    Malicious,
+    /// Ref ballot without epoch data, or a later ballot with it.
+    #[error("epoch data missing or misplaced")]
+    EpochData,
+    /// The declared active set is not the one this node knows (ignored until active-set sync).
+    #[error("unknown active set")]
+    UnknownActiveSet,
+    /// The ref ballot is unknown (ignored: it may still arrive).
+    #[error("unknown ref ballot")]
+    UnknownRefBallot,
+    /// The declared eligibility count is wrong.
+    #[error("eligibility count {declared} differs from {expected}")]
+    BadCount {
+        /// Declared.
+        declared: u32,
+        /// Computed.
+        expected: u32,
+    },
+    /// An eligibility proof is invalid, out of order, or for another layer.
+    #[error("bad eligibility proof")]
+    BadEligibility,
+    /// A signature or the opinion hash does not verify.
+    #[error("bad signature or opinion hash")]
+    BadSignature,
+    /// Already have this ballot.
+    #[error("duplicate")]
+    Duplicate,
+    /// A second, different ballot of the smesher in this layer.
+    #[error("second ballot of the smesher in this layer")]
+    Equivocation,
+}
+
+impl BallotReject {
+    /// Whether the sender should be penalized (the message is invalid, not merely early,
+    /// redundant or unverifiable here).
+    pub fn penalize(&self) -> bool {
+        matches!(
+            self,
+            BallotReject::Decode(_)
+                | BallotReject::GenesisLayer
+                | BallotReject::WrongAtx
+                | BallotReject::EpochData
+                | BallotReject::BadCount { .. }
+                | BallotReject::BadEligibility
+                | BallotReject::BadSignature
+        )
+    }
+}
+
+/// What is kept of an accepted ballot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BallotRecord {
+    /// The smesher.
+    pub smesher: NodeId,
+    /// Proposal id.
+    pub proposal: ProposalId,
+    /// Eligibilities in this layer.
+    pub eligibilities: u32,
+    /// The beacon its ref ballot declared.
+    pub beacon: crate::types::Beacon,
+    /// Signed metadata, for equivocation proofs.
+    pub signed: SignedBallotMetadata,
+}
+
+/// Facts the handler reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BallotOutput {
+    /// A malfeasance was detected.
+    Malfeasance(MalfeasanceProof),
+}
+
+/// Validates proposals and keeps the ballots of recent layers.
+#[derive(Debug)]
+pub struct BallotHandler {
+    cfg: BallotConfig,
+    clock: LayerClock,
+    genesis: GenesisId,
+    /// Ballots per layer.
+    layers: BTreeMap<LayerId, BTreeMap<BallotId, BallotRecord>>,
+    /// (layer, smesher) → ballot, for equivocation detection.
+    by_smesher: BTreeMap<(LayerId, NodeId), BallotId>,
+    /// Ref ballots' epoch data per (epoch, smesher).
+    refs: BTreeMap<(EpochId, NodeId), (BallotId, EpochData)>,
+    outputs: VecDeque<BallotOutput>,
+}
+
+impl BallotHandler {
+    /// A handler.
+    pub fn new(cfg: BallotConfig, clock: LayerClock, genesis: GenesisId) -> Self {
+        BallotHandler {
+            cfg,
+            clock,
+            genesis,
+            layers: BTreeMap::new(),
+            by_smesher: BTreeMap::new(),
+            refs: BTreeMap::new(),
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// Ballots of a layer.
+    pub fn layer(&self, layer: LayerId) -> Option<&BTreeMap<BallotId, BallotRecord>> {
+        self.layers.get(&layer)
+    }
+
+    /// The ballot with the lowest id in `layer`: the base of this node's next opinion.
+    pub fn base_ballot(&self, layer: LayerId) -> Option<BallotId> {
+        self.layers.get(&layer).and_then(|l| l.keys().next().copied())
+    }
+
+    /// The next output.
+    pub fn poll_output(&mut self) -> Option<BallotOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// Validates a proposal; on success stores its ballot and returns its layer and record.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_proposal(
+        &mut self,
+        now: Time,
+        bytes: &Bytes,
+        atxs: &AtxStore,
+        malicious: &MaliciousSet,
+        epoch_info: impl Fn(EpochId) -> Option<EpochInfo>,
+        verifier: &dyn Verifier,
+    ) -> Result<(LayerId, BallotRecord), BallotReject> {
+        let p: Proposal = decode_shared(bytes).map_err(|e| BallotReject::Decode(e.to_string()))?;
+        let b = &p.ballot;
+        let layer = b.inner.layer;
+        let lpe = self.clock.layers_per_epoch;
+        if layer <= self.clock.effective_genesis() {
+            return Err(BallotReject::GenesisLayer);
+        }
+        let current = self.clock.layer_at(now);
+        if layer.0 > current.0 + self.cfg.future_layers
+            || layer.0 + self.cfg.window_layers < current.0
+        {
+            return Err(BallotReject::OutOfWindow);
+        }
+        let id = b.id();
+        if let Some(existing) = self.by_smesher.get(&(layer, b.smesher)) {
+            if *existing == id {
+                return Err(BallotReject::Duplicate);
+            }
+        }
+        let epoch = layer.epoch(lpe);
+        let atx = atxs.get(&b.inner.atx).ok_or(BallotReject::UnknownAtx)?;
+        if atx.smesher != b.smesher || atx.target_epoch() != epoch {
+            return Err(BallotReject::WrongAtx);
+        }
+        if malicious.contains(&b.smesher) {
+            return Err(BallotReject::Malicious);
+        }
+        let data = match (&b.inner.epoch_data, b.inner.ref_ballot == BallotId::default()) {
+            (Some(data), true) => {
+                let info = epoch_info(epoch).ok_or(BallotReject::UnknownActiveSet)?;
+                if data.active_set_hash != info.active_set_hash {
+                    return Err(BallotReject::UnknownActiveSet);
+                }
+                let expected = slot_count(&self.cfg, lpe, atx.weight, info.active_set.weight);
+                if data.eligibility_count != expected {
+                    return Err(BallotReject::BadCount {
+                        declared: data.eligibility_count,
+                        expected,
+                    });
+                }
+                *data
+            }
+            (None, false) => {
+                let (ref_id, data) =
+                    self.refs.get(&(epoch, b.smesher)).ok_or(BallotReject::UnknownRefBallot)?;
+                if *ref_id != b.inner.ref_ballot {
+                    return Err(BallotReject::UnknownRefBallot);
+                }
+                *data
+            }
+            _ => return Err(BallotReject::EpochData),
+        };
+        let first = epoch.first_layer(lpe);
+        let mut last_j = None;
+        if b.eligibilities.is_empty() {
+            return Err(BallotReject::BadEligibility);
+        }
+        for e in b.eligibilities.iter() {
+            if last_j.is_some_and(|j| e.j <= j) || e.j >= data.eligibility_count {
+                return Err(BallotReject::BadEligibility);
+            }
+            last_j = Some(e.j);
+            if slot_layer(&e.sig, first, lpe) != layer {
+                return Err(BallotReject::BadEligibility);
+            }
+            let msg = slot_message(data.beacon, epoch, atx.vrf_nonce, e.j);
+            if !verifier.verify_vrf(&b.smesher.0, &msg, &e.sig) {
+                return Err(BallotReject::BadEligibility);
+            }
+        }
+        let ok = |c: crate::job::SignatureCheck| {
+            verifier.verify(&c.public_key, &c.signed_message, &c.signature)
+        };
+        if !b.votes_match() || !ok(b.signature_check(&self.genesis)) || !ok(p.signature_check(&self.genesis)) {
+            return Err(BallotReject::BadSignature);
+        }
+        let signed = SignedBallotMetadata { metadata: b.metadata(), signature: b.signature };
+        if let Some(existing) = self.by_smesher.get(&(layer, b.smesher)) {
+            let first = &self.layers[&layer][existing];
+            self.outputs.push_back(BallotOutput::Malfeasance(MalfeasanceProof {
+                smesher: b.smesher,
+                evidence: Evidence::MultipleBallots(first.signed, signed),
+            }));
+            return Err(BallotReject::Equivocation);
+        }
+        if b.inner.epoch_data.is_some() {
+            self.refs.insert((epoch, b.smesher), (id, data));
+        }
+        let record = BallotRecord {
+            smesher: b.smesher,
+            proposal: p.id(),
+            eligibilities: b.eligibilities.len() as u32,
+            beacon: data.beacon,
+            signed,
+        };
+        self.by_smesher.insert((layer, b.smesher), id);
+        self.layers.entry(layer).or_default().insert(id, record.clone());
+        self.prune(current);
+        Ok((layer, record))
+    }
+
+    /// Records this node's own ballot (it was built valid).
+    pub fn insert_own(&mut self, proposal: &Proposal) {
+        let b = &proposal.ballot;
+        let layer = b.inner.layer;
+        let id = b.id();
+        let epoch = layer.epoch(self.clock.layers_per_epoch);
+        if let Some(data) = b.inner.epoch_data {
+            self.refs.insert((epoch, b.smesher), (id, data));
+        }
+        let beacon = self.refs.get(&(epoch, b.smesher)).map(|(_, d)| d.beacon).unwrap_or_default();
+        self.by_smesher.insert((layer, b.smesher), id);
+        self.layers.entry(layer).or_default().insert(
+            id,
+            BallotRecord {
+                smesher: b.smesher,
+                proposal: proposal.id(),
+                eligibilities: b.eligibilities.len() as u32,
+                beacon,
+                signed: SignedBallotMetadata { metadata: b.metadata(), signature: b.signature },
+            },
+        );
+    }
+
+    /// The ref ballot id of `smesher` in `epoch`.
+    pub fn ref_ballot(&self, epoch: EpochId, smesher: &NodeId) -> Option<BallotId> {
+        self.refs.get(&(epoch, *smesher)).map(|(id, _)| *id)
+    }
+
+    /// The ref ballots' declared beacons of an epoch with their eligibility counts (the beacon
+    /// fallback tallies these).
+    pub fn declared_beacons(&self, epoch: EpochId) -> impl Iterator<Item = (&NodeId, &EpochData)> {
+        self.refs
+            .range((epoch, NodeId([0; 32]))..=(epoch, NodeId([0xff; 32])))
+            .map(|((_, node), (_, data))| (node, data))
+    }
+
+    fn prune(&mut self, current: LayerId) {
+        let Some(oldest) = current.0.checked_sub(self.cfg.window_layers) else { return };
+        let oldest = LayerId(oldest);
+        while let Some((&l, _)) = self.layers.first_key_value() {
+            if l >= oldest {
+                break;
+            }
+            self.layers.remove(&l);
+        }
+        self.by_smesher.retain(|(l, _), _| *l >= oldest);
+        let oldest_epoch = oldest.epoch(self.clock.layers_per_epoch);
+        self.refs.retain(|(e, _), _| *e >= oldest_epoch);
+    }
+
+    /// Panics if the indexes disagree.
+    pub fn check_invariants(&self) {
+        for ((layer, smesher), id) in &self.by_smesher {
+            let r = self.layers.get(layer).and_then(|l| l.get(id));
+            assert!(r.is_some_and(|r| r.smesher == *smesher), "ballot index points nowhere");
+        }
+    }
+}

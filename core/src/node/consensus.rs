@@ -1,0 +1,1062 @@
+//! The epoch machinery of a node: ATXs (validation and this node's NIPoST builder), active
+//! sets, the beacon, ballots and proposals, malfeasance, and fetching what messages refer to.
+//!
+//! [`Consensus`] is a part of [`crate::Node`]; the node routes gossip of the consensus topics,
+//! fetch frames, PoET answers and job results here, and turns [`ConsensusOutput`]s into its own
+//! outputs. Timing comes from [`LayerClock`]:
+//! - at each epoch start (plus a grade delay) the active set of the epoch is frozen: ATXs
+//!   targeting it, received before the epoch start, of identities with no malfeasance proof;
+//! - the beacon protocol runs during epoch E among E's active identities and decides E+1's
+//!   beacon; if it fails, the beacons declared in E+1's ref ballots decide (fallback); the
+//!   first epoch with ballots uses the genesis beacon;
+//! - at each layer start this node publishes a proposal if its VRF slots fall in that layer.
+//!
+//! Persisted (under the keys of each part): the builder's progress, decided beacons, the last
+//! layer this node voted in (so a restart never signs a second ballot for a layer), and
+//! malfeasance proofs.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::activation::builder::{Builder, BuilderConfig, BuilderEvent, BuilderOutput, PostInitResult};
+use crate::activation::handler::{AtxCheckOutcome, AtxHandler, HandlerConfig, HandlerOutput, PoetParams};
+use crate::activation::store::ActiveSet;
+use crate::activation::wire::AtxId;
+use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
+use crate::ballot::handler::{BallotHandler, BallotOutput};
+use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, Votes, opinion_hash};
+use crate::ballot::BallotConfig;
+use crate::beacon::{
+    BeaconConfig, BeaconMessage, BeaconOutput, BeaconTally, EpochBeacon, LocalIdentity,
+    Participant, ballot_weight, genesis_beacon,
+};
+use crate::codec::{BoundedVec, Decode, Encode, decode_exact, decode_shared};
+use crate::crypto::{Signer, Verifier};
+use crate::fetch::{FetchConfig, FetchItem, FetchMessage, FetchOutput, Fetcher, Hint};
+use crate::gossip::{MsgId, Topic, Verdict};
+use crate::job::{Job, JobResult, PostData};
+use crate::layers::LayerClock;
+use crate::malfeasance::{MalfeasanceProof, MaliciousSet};
+use crate::p2p::Penalty;
+use crate::poet::api::{PoetRequest, PoetResponse};
+use crate::post::PostConfig;
+use crate::store::{Batch, Snapshot};
+use crate::types::{Beacon, EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, Time};
+
+/// Store key prefix of decided beacons.
+const BEACON_KEY: &[u8] = b"beacon/";
+/// Store key of the last layer this node signed a ballot for.
+const LAST_BALLOT_KEY: &[u8] = b"ballot/last_layer";
+
+/// Everything configurable about the epoch machinery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsensusConfig {
+    /// Layer and PoET round timing.
+    pub clock: LayerClock,
+    /// PoST parameters.
+    pub post: PostConfig,
+    /// PoET parameters.
+    pub poet: PoetParams,
+    /// This node's smeshing (`None`: the node only validates).
+    pub builder: Option<BuilderConfig>,
+    /// Ballot parameters.
+    pub ballot: BallotConfig,
+    /// Beacon protocol.
+    pub beacon: BeaconConfig,
+    /// Fetch.
+    pub fetch: FetchConfig,
+    /// Check every PoST index of every ATX (instead of a K3 subset).
+    pub verify_all_indices: bool,
+    /// ATXs count in an epoch's active set only if received this long before it starts.
+    pub grade_delay: Duration,
+}
+
+/// Where a consensus job's result goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOwner {
+    /// Heavy checks of an ATX.
+    Atx(AtxId),
+    /// A PoET proof fetched from a peer, by reference.
+    PoetProof(Hash32),
+    /// A PoET proof the builder got from its PoET (request id).
+    BuilderProof(u64),
+    /// A malfeasance proof from gossip.
+    Malfeasance(Option<MsgId>, NodeId),
+    /// PoST initialization.
+    PostInit,
+    /// PoST proving.
+    PostProve,
+}
+
+/// Observable facts of the epoch machinery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsensusEvent {
+    /// This node published its ATX.
+    AtxPublished {
+        /// Publish epoch.
+        epoch: EpochId,
+        /// ATX id.
+        id: AtxId,
+    },
+    /// A valid ATX was stored.
+    AtxAccepted {
+        /// ATX id.
+        id: AtxId,
+        /// Identity.
+        smesher: NodeId,
+        /// Publish epoch.
+        epoch: EpochId,
+        /// Weight.
+        weight: u64,
+    },
+    /// An ATX was rejected.
+    AtxRejected {
+        /// ATX id.
+        id: AtxId,
+        /// Why.
+        reason: String,
+    },
+    /// The active set of an epoch was frozen.
+    ActiveSet {
+        /// Epoch.
+        epoch: EpochId,
+        /// Hash of the sorted ids.
+        hash: Hash32,
+        /// ATXs in it.
+        size: u32,
+        /// Total weight.
+        weight: u64,
+    },
+    /// The beacon of an epoch is known.
+    Beacon {
+        /// Epoch.
+        epoch: EpochId,
+        /// Value.
+        beacon: Beacon,
+        /// How it was decided.
+        source: BeaconSource,
+    },
+    /// This node published a proposal.
+    ProposalPublished {
+        /// Layer.
+        layer: LayerId,
+        /// Eligibilities in it.
+        eligibilities: u32,
+    },
+    /// Ballots accepted in a finished layer.
+    LayerBallots {
+        /// Layer.
+        layer: LayerId,
+        /// Ballots.
+        ballots: u32,
+        /// Eligibilities.
+        eligibilities: u32,
+    },
+    /// A malfeasance proof was accepted (`detected`: this node found the evidence itself).
+    Malfeasance {
+        /// The accused.
+        smesher: NodeId,
+        /// Evidence kind.
+        kind: &'static str,
+        /// Whether this node found it.
+        detected: bool,
+    },
+    /// NIPoST builder facts.
+    Builder(BuilderEvent),
+}
+
+impl ConsensusEvent {
+    /// A short name for traces and summaries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConsensusEvent::AtxPublished { .. } => "atx-published",
+            ConsensusEvent::AtxAccepted { .. } => "atx-accepted",
+            ConsensusEvent::AtxRejected { .. } => "atx-rejected",
+            ConsensusEvent::ActiveSet { .. } => "active-set",
+            ConsensusEvent::Beacon { .. } => "beacon",
+            ConsensusEvent::ProposalPublished { .. } => "proposal-published",
+            ConsensusEvent::LayerBallots { .. } => "layer-ballots",
+            ConsensusEvent::Malfeasance { .. } => "malfeasance",
+            ConsensusEvent::Builder(BuilderEvent::Registered { .. }) => "poet-registered",
+            ConsensusEvent::Builder(BuilderEvent::MissedRound { .. }) => "poet-missed-round",
+            ConsensusEvent::Builder(BuilderEvent::NoProof { .. }) => "poet-no-proof",
+            ConsensusEvent::Builder(BuilderEvent::PoetFailed { .. }) => "poet-failed",
+        }
+    }
+}
+
+/// How a beacon was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BeaconSource {
+    /// The genesis rule (first epoch with ballots).
+    Genesis,
+    /// The beacon protocol.
+    Protocol,
+    /// The ballots of the epoch.
+    Fallback,
+}
+
+/// What the consensus part asks the node to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConsensusOutput {
+    /// Publish on a gossip topic.
+    Publish(Topic, Bytes),
+    /// Verdict on a gossip message.
+    Verdict(MsgId, Verdict),
+    /// Send a fetch message to a peer.
+    Fetch(PeerId, FetchMessage),
+    /// Penalize a peer.
+    Penalize(PeerId, Penalty),
+    /// Ask a PoET.
+    Poet {
+        /// The PoET.
+        poet: NodeId,
+        /// Request id.
+        id: u64,
+        /// Request.
+        request: PoetRequest,
+    },
+    /// Run a job.
+    Job(JobOwner, Job),
+    /// Persist before later outputs.
+    Persist(Batch),
+    /// An observable fact.
+    Event(ConsensusEvent),
+}
+
+/// The epoch machinery of one node.
+#[derive(Debug)]
+pub struct Consensus {
+    cfg: ConsensusConfig,
+    genesis: GenesisId,
+    seed: [u8; 32],
+    signer: Signer,
+    verifier: Arc<dyn Verifier>,
+    atxs: AtxHandler,
+    builder: Option<Builder>,
+    ballots: BallotHandler,
+    malicious: MaliciousSet,
+    fetcher: Fetcher,
+    beacons: BTreeMap<EpochId, Beacon>,
+    beacon_run: Option<EpochBeacon>,
+    tallies: BTreeMap<EpochId, BeaconTally>,
+    active_sets: BTreeMap<EpochId, ActiveSet>,
+    own: Option<OwnEligibility>,
+    last_ballot: Option<LayerId>,
+    /// Next layer whose start this node acts on.
+    next_layer: LayerId,
+    /// Malfeasance proofs being verified, by accused identity.
+    pending_proofs: BTreeMap<NodeId, (Option<MsgId>, MalfeasanceProof)>,
+    own_atxs: Vec<Bytes>,
+    outputs: VecDeque<ConsensusOutput>,
+}
+
+impl Consensus {
+    /// The epoch machinery of the identity with secret `seed`.
+    pub fn new(
+        cfg: ConsensusConfig,
+        genesis: GenesisId,
+        seed: [u8; 32],
+        subset_seed: [u8; 32],
+        verifier: Arc<dyn Verifier>,
+        rng: ChaCha8Rng,
+    ) -> Self {
+        let signer = Signer::from_seed(seed, genesis);
+        let mut hcfg = HandlerConfig::new(cfg.post.clone(), cfg.poet);
+        hcfg.verify_all_indices = cfg.verify_all_indices;
+        let atxs = AtxHandler::new(hcfg, cfg.clock, &genesis, subset_seed);
+        let builder = cfg.builder.clone().map(|b| {
+            Builder::new(
+                b,
+                cfg.post.clone(),
+                cfg.clock,
+                Signer::from_seed(seed, genesis),
+                atxs.golden(),
+            )
+        });
+        Consensus {
+            ballots: BallotHandler::new(cfg.ballot, cfg.clock, genesis),
+            fetcher: Fetcher::new(cfg.fetch.clone(), rng),
+            cfg,
+            genesis,
+            seed,
+            signer,
+            verifier,
+            atxs,
+            builder,
+            malicious: MaliciousSet::default(),
+            beacons: BTreeMap::new(),
+            beacon_run: None,
+            tallies: BTreeMap::new(),
+            active_sets: BTreeMap::new(),
+            own: None,
+            last_ballot: None,
+            next_layer: LayerId(0),
+            pending_proofs: BTreeMap::new(),
+            own_atxs: Vec::new(),
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// Restores persisted state. A corrupt value is an error: the runtime must not start the
+    /// node on it.
+    pub fn restore(&mut self, now: Time, snapshot: &Snapshot) -> Result<(), String> {
+        self.malicious = MaliciousSet::restore(snapshot).map_err(|e| format!("malfeasance: {e}"))?;
+        if let Some(b) = &mut self.builder {
+            b.restore(snapshot).map_err(|e| format!("nipost: {e}"))?;
+        }
+        for (k, v) in snapshot.range(BEACON_KEY.to_vec()..) {
+            if !k.starts_with(BEACON_KEY) {
+                break;
+            }
+            let epoch: EpochId = decode_exact(&k[BEACON_KEY.len()..]).map_err(|e| format!("beacon key: {e}"))?;
+            let beacon: Beacon = decode_exact(v).map_err(|e| format!("beacon: {e}"))?;
+            self.beacons.insert(epoch, beacon);
+        }
+        if let Some(v) = snapshot.get(LAST_BALLOT_KEY) {
+            self.last_ballot = Some(decode_exact(v).map_err(|e| format!("last ballot: {e}"))?);
+        }
+        self.next_layer = self.cfg.clock.layer_at(now);
+        self.drain_builder(now);
+        Ok(())
+    }
+
+    /// The ATX handler (store and validation state).
+    pub fn atxs(&self) -> &AtxHandler {
+        &self.atxs
+    }
+
+    /// The ballot handler.
+    pub fn ballots(&self) -> &BallotHandler {
+        &self.ballots
+    }
+
+    /// Identities known malicious.
+    pub fn malicious(&self) -> &MaliciousSet {
+        &self.malicious
+    }
+
+    /// Decided beacons.
+    pub fn beacons(&self) -> &BTreeMap<EpochId, Beacon> {
+        &self.beacons
+    }
+
+    /// The frozen active set of an epoch.
+    pub fn active_set(&self, epoch: EpochId) -> Option<&ActiveSet> {
+        self.active_sets.get(&epoch)
+    }
+
+    /// The NIPoST builder, if this node smeshes.
+    pub fn builder(&self) -> Option<&Builder> {
+        self.builder.as_ref()
+    }
+
+    /// The next output.
+    pub fn poll_output(&mut self) -> Option<ConsensusOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// When the consensus part wants a tick.
+    pub fn poll_timeout(&self, now: Time) -> Option<Time> {
+        let clock = &self.cfg.clock;
+        let next_layer = clock.layer_start(self.next_layer);
+        let epoch_freeze =
+            clock.epoch_start(EpochId(clock.epoch_at(now).0 + 1)) + self.cfg.grade_delay;
+        [
+            Some(next_layer),
+            Some(epoch_freeze),
+            self.builder.as_ref().and_then(|b| b.poll_timeout(now)),
+            self.beacon_run.as_ref().and_then(|b| b.next_timeout()),
+            self.atxs.poll_timeout(),
+            self.fetcher.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Time passed.
+    pub fn on_tick(&mut self, now: Time, connected: &[PeerId]) {
+        let clock = self.cfg.clock;
+        self.atxs.on_tick(now);
+        self.fetcher.on_tick(now);
+        // Freeze the active set of the current epoch once its grade delay passed.
+        let epoch = clock.epoch_at(now);
+        if now >= clock.epoch_start(epoch) + self.cfg.grade_delay && !self.active_sets.contains_key(&epoch) {
+            self.start_epoch(now, epoch);
+        }
+        while clock.layer_start(self.next_layer) <= now {
+            let layer = self.next_layer;
+            self.next_layer = LayerId(layer.0 + 1);
+            self.on_layer(now, layer);
+        }
+        if let Some(run) = &mut self.beacon_run {
+            run.on_tick(now);
+        }
+        self.drain_beacon();
+        if let Some(b) = &mut self.builder {
+            let atxs = &self.atxs;
+            b.on_tick(now, |e| atxs.store().highest_before(e).map(|h| (h.id, h.height())));
+        }
+        self.drain_builder(now);
+        self.drain_atxs(now);
+        self.fetcher.dispatch(now, connected);
+        self.drain_fetcher(now);
+    }
+
+    fn start_epoch(&mut self, now: Time, epoch: EpochId) {
+        let clock = self.cfg.clock;
+        let start = clock.epoch_start(epoch);
+        let malicious: BTreeSet<NodeId> = self
+            .malicious
+            .identities()
+            .filter(|n| self.malicious.known_by(n, start))
+            .copied()
+            .collect();
+        let set = self.atxs.store().active_set(epoch, start, &malicious);
+        self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::ActiveSet {
+            epoch,
+            hash: set.hash(),
+            size: set.atxs.len() as u32,
+            weight: set.weight,
+        }));
+        let first_ballot_epoch = clock.effective_genesis().epoch(clock.layers_per_epoch).0 + 1;
+        if epoch.0 == first_ballot_epoch && !self.beacons.contains_key(&epoch) {
+            self.decide_beacon(epoch, genesis_beacon(&self.genesis), BeaconSource::Genesis);
+        }
+        // The beacon protocol of this epoch decides the next epoch's beacon.
+        let next = EpochId(epoch.0 + 1);
+        if !set.atxs.is_empty() && !self.beacons.contains_key(&next) {
+            self.start_beacon(now, epoch, start, &set);
+        }
+        self.active_sets.insert(epoch, set);
+        while self.active_sets.len() > 3 {
+            self.active_sets.pop_first();
+        }
+        self.own = None;
+        self.compute_own(epoch);
+    }
+
+    fn start_beacon(&mut self, now: Time, epoch: EpochId, start: Time, set: &ActiveSet) {
+        let participants: Vec<Participant> = set
+            .atxs
+            .iter()
+            .filter_map(|id| self.atxs.store().get(id))
+            .map(|h| Participant {
+                node_id: h.smesher,
+                atx_id: h.id,
+                weight: h.weight,
+                vrf_nonce: h.vrf_nonce,
+                num_units: h.num_units,
+                atx_received: h.received,
+                malicious: self.malicious.contains(&h.smesher),
+            })
+            .collect();
+        let local = self.builder.as_ref().map(|_| LocalIdentity::new(self.seed, self.genesis));
+        match EpochBeacon::new(
+            self.cfg.beacon.clone(),
+            self.genesis,
+            epoch,
+            start,
+            participants,
+            local,
+            now,
+        ) {
+            Ok(run) => self.beacon_run = Some(run),
+            Err(_) => self.beacon_run = None,
+        }
+    }
+
+    fn decide_beacon(&mut self, epoch: EpochId, beacon: Beacon, source: BeaconSource) {
+        if self.beacons.contains_key(&epoch) {
+            return;
+        }
+        self.beacons.insert(epoch, beacon);
+        while self.beacons.len() > 8 {
+            self.beacons.pop_first();
+        }
+        let mut key = BEACON_KEY.to_vec();
+        epoch.encode_to(&mut key);
+        let mut batch = Batch::default();
+        batch.put(&key, &beacon.encode());
+        self.outputs.push_back(ConsensusOutput::Persist(batch));
+        self.outputs
+            .push_back(ConsensusOutput::Event(ConsensusEvent::Beacon { epoch, beacon, source }));
+        self.compute_own(epoch);
+    }
+
+    /// Computes this node's ballot slots of `epoch` once the active set and beacon are known.
+    fn compute_own(&mut self, epoch: EpochId) {
+        if self.own.is_some() || self.builder.is_none() {
+            return;
+        }
+        let (Some(set), Some(beacon)) = (self.active_sets.get(&epoch), self.beacons.get(&epoch))
+        else {
+            return;
+        };
+        let me = self.signer.node_id();
+        let Some(prev) = epoch.0.checked_sub(1) else { return };
+        let Some(atx) = self.atxs.store().by_smesher(EpochId(prev), &me) else { return };
+        if !set.atxs.contains(&atx.id) || self.malicious.contains(&me) {
+            return;
+        }
+        let info = EpochInfo::new(epoch, *beacon, set.clone());
+        self.own = Some(OwnEligibility::compute(
+            &self.cfg.ballot,
+            self.cfg.clock.layers_per_epoch,
+            &info,
+            &self.seed,
+            atx.weight,
+            atx.vrf_nonce,
+        ));
+    }
+
+    fn on_layer(&mut self, now: Time, layer: LayerId) {
+        let clock = self.cfg.clock;
+        // Report the finished layer's ballots.
+        if let Some(prev) = layer.0.checked_sub(1).map(LayerId) {
+            if prev > clock.effective_genesis() {
+                let (ballots, eligibilities) = self.ballots.layer(prev).map_or((0, 0), |l| {
+                    (l.len() as u32, l.values().map(|r| r.eligibilities).sum())
+                });
+                self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::LayerBallots {
+                    layer: prev,
+                    ballots,
+                    eligibilities,
+                }));
+            }
+        }
+        if layer <= clock.effective_genesis() || now >= clock.layer_start(LayerId(layer.0 + 1)) {
+            return; // genesis, or a layer that already ended (the node was down)
+        }
+        let epoch = clock.epoch_of(layer);
+        self.compute_own(epoch);
+        let Some(own) = &self.own else { return };
+        if own.epoch != epoch || self.last_ballot.is_some_and(|l| l >= layer) {
+            return;
+        }
+        let Some(eligibilities) = own.layers.get(&layer).cloned() else { return };
+        let count = own.count;
+        let me = self.signer.node_id();
+        let Some(prev) = epoch.0.checked_sub(1) else { return };
+        let Some(atx) = self.atxs.store().by_smesher(EpochId(prev), &me) else { return };
+        let atx_id = atx.id;
+        let ref_ballot = self.ballots.ref_ballot(epoch, &me);
+        let epoch_data = match ref_ballot {
+            Some(_) => None,
+            None => Some(EpochData {
+                active_set_hash: self.active_sets[&epoch].hash(),
+                beacon: self.beacons[&epoch],
+                eligibility_count: count,
+            }),
+        };
+        // Until the tortoise fills votes, the opinion is the lowest ballot of the last layer.
+        let votes = Votes {
+            base: self.ballots.base_ballot(LayerId(layer.0 - 1)).unwrap_or_default(),
+            ..Votes::default()
+        };
+        let inner = InnerBallot {
+            layer,
+            atx: atx_id,
+            opinion_hash: opinion_hash(&votes),
+            ref_ballot: ref_ballot.unwrap_or_default(),
+            epoch_data,
+        };
+        let n = eligibilities.len() as u32;
+        let ballot = Ballot::sign(
+            &self.signer,
+            inner,
+            votes,
+            BoundedVec::truncating(eligibilities),
+        );
+        let proposal = Proposal::sign(&self.signer, ballot, BoundedVec::default(), Hash32::default());
+        // Persist the layer before signing anything else for it: a restart must not vote twice.
+        self.last_ballot = Some(layer);
+        let mut batch = Batch::default();
+        batch.put(LAST_BALLOT_KEY, &layer.encode());
+        self.outputs.push_back(ConsensusOutput::Persist(batch));
+        self.ballots.insert_own(&proposal);
+        self.outputs.push_back(ConsensusOutput::Publish(Topic::Proposal, proposal.encode().into()));
+        self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::ProposalPublished {
+            layer,
+            eligibilities: n,
+        }));
+    }
+
+    /// A gossip message on one of the consensus topics.
+    pub fn on_gossip(&mut self, now: Time, id: MsgId, topic: Topic, data: Bytes, from: PeerId) {
+        match topic {
+            Topic::Atx => {
+                self.atxs.on_atx(now, data, Some(id), Some(from));
+                self.drain_atxs(now);
+            }
+            Topic::Proposal => self.on_proposal(now, id, &data),
+            Topic::Beacon => self.on_beacon(now, id, &data),
+            Topic::Malfeasance => self.on_malfeasance_gossip(id, &data, Some(from)),
+            Topic::Heartbeat => unreachable!("heartbeats are not consensus messages"),
+        }
+    }
+
+    fn on_proposal(&mut self, now: Time, id: MsgId, data: &Bytes) {
+        let active_sets = &self.active_sets;
+        let result = self.ballots.on_proposal(
+            now,
+            data,
+            self.atxs.store(),
+            &self.malicious,
+            |e| active_sets.get(&e).map(|s| (s.hash(), s.weight)),
+            self.verifier.as_ref(),
+        );
+        let verdict = match result {
+            Ok((layer, record)) => {
+                let epoch = self.cfg.clock.epoch_of(layer);
+                self.tally(epoch, &record);
+                Verdict::Accept
+            }
+            Err(e) if e.penalize() => Verdict::Reject,
+            Err(_) => Verdict::Ignore,
+        };
+        self.outputs.push_back(ConsensusOutput::Verdict(id, verdict));
+        while let Some(BallotOutput::Malfeasance(proof)) = self.ballots.poll_output() {
+            self.on_detected(now, proof);
+        }
+    }
+
+    /// Records a ref ballot's beacon for the fallback, and adopts the tally's beacon when the
+    /// protocol gave none.
+    fn tally(&mut self, epoch: EpochId, record: &crate::ballot::handler::BallotRecord) {
+        if self.beacons.contains_key(&epoch) {
+            return;
+        }
+        let Some(weight) = self.atxs.store().by_smesher(EpochId(epoch.0.saturating_sub(1)), &record.smesher).map(|h| h.weight) else {
+            return;
+        };
+        let units = self.cfg.beacon.beacon_sync_weight_units;
+        let tally = self
+            .tallies
+            .entry(epoch)
+            .or_insert_with(|| BeaconTally::new(epoch, units, 100_000));
+        let mut key = [0u8; 32];
+        key[..20].copy_from_slice(&record.signed.metadata.msg_hash.0[..20]);
+        let w = ballot_weight(weight, record.eligibilities.max(1), record.eligibilities);
+        let _ = tally.record(epoch, Hash32(key), record.beacon, w, record.eligibilities);
+        if let Some(beacon) = tally.beacon() {
+            self.decide_beacon(epoch, beacon, BeaconSource::Fallback);
+        }
+    }
+
+    fn on_beacon(&mut self, now: Time, id: MsgId, data: &Bytes) {
+        let msg: BeaconMessage = match decode_shared(data) {
+            Ok(m) => m,
+            Err(_) => {
+                return self.outputs.push_back(ConsensusOutput::Verdict(id, Verdict::Reject));
+            }
+        };
+        let verdict = match &mut self.beacon_run {
+            Some(run) if run.epoch() == msg.epoch() => {
+                match run.on_message(now, &msg, self.verifier.as_ref()) {
+                    Ok(v) => v,
+                    Err(e) => e.verdict(),
+                }
+            }
+            _ => Verdict::Ignore,
+        };
+        self.outputs.push_back(ConsensusOutput::Verdict(id, verdict));
+        self.drain_beacon();
+    }
+
+    fn on_malfeasance_gossip(&mut self, id: MsgId, data: &Bytes, _from: Option<PeerId>) {
+        let proof: MalfeasanceProof = match decode_shared(data) {
+            Ok(p) => p,
+            Err(_) => return self.outputs.push_back(ConsensusOutput::Verdict(id, Verdict::Reject)),
+        };
+        if self.malicious.contains(&proof.smesher) {
+            return self.outputs.push_back(ConsensusOutput::Verdict(id, Verdict::Ignore));
+        }
+        self.verify_malfeasance(Some(id), proof);
+    }
+
+    fn verify_malfeasance(&mut self, gossip: Option<MsgId>, proof: MalfeasanceProof) {
+        let commitment_atx = self
+            .atxs
+            .store()
+            .iter()
+            .find(|h| h.smesher == proof.smesher)
+            .map(|h| h.commitment_atx);
+        let smesher = proof.smesher;
+        if self.pending_proofs.contains_key(&smesher) {
+            if let Some(id) = gossip {
+                self.outputs.push_back(ConsensusOutput::Verdict(id, Verdict::Ignore));
+            }
+            return;
+        }
+        self.outputs.push_back(ConsensusOutput::Job(
+            JobOwner::Malfeasance(gossip, smesher),
+            Job::VerifyMalfeasance {
+                genesis: self.genesis,
+                config: Box::new(self.cfg.post.clone()),
+                commitment_atx,
+                proof: Box::new(proof.clone()),
+            },
+        ));
+        self.pending_proofs.insert(smesher, (gossip, proof));
+    }
+
+    /// Evidence this node found itself: record, persist and gossip the proof.
+    fn on_detected(&mut self, now: Time, proof: MalfeasanceProof) {
+        if self.malicious.contains(&proof.smesher) {
+            return;
+        }
+        let bytes: Bytes = proof.encode().into();
+        let (smesher, kind) = (proof.smesher, proof.kind());
+        if let Some(batch) = self.malicious.insert(now, proof) {
+            self.outputs.push_back(ConsensusOutput::Persist(batch));
+            self.outputs.push_back(ConsensusOutput::Publish(Topic::Malfeasance, bytes));
+            self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Malfeasance {
+                smesher,
+                kind,
+                detected: true,
+            }));
+            self.mark_malicious(&smesher);
+        }
+    }
+
+    fn mark_malicious(&mut self, smesher: &NodeId) {
+        if let Some(run) = &mut self.beacon_run {
+            run.mark_malicious(smesher);
+        }
+        if *smesher == self.signer.node_id() {
+            self.own = None;
+        }
+    }
+
+    /// A fetch frame from a peer.
+    pub fn on_fetch(&mut self, now: Time, peer: PeerId, msg: FetchMessage) {
+        match msg {
+            FetchMessage::Request { id, hint, hashes } => {
+                let items: Vec<FetchItem> = hashes
+                    .iter()
+                    .map(|h| FetchItem { hash: *h, data: self.serve(hint, h) })
+                    .collect();
+                let items = BoundedVec::new(items).expect("as many items as hashes");
+                self.outputs.push_back(ConsensusOutput::Fetch(peer, FetchMessage::Response { id, items }));
+            }
+            FetchMessage::Response { id, items } => {
+                self.fetcher.on_response(peer, id, items.into_inner());
+                self.drain_fetcher(now);
+            }
+        }
+    }
+
+    fn serve(&self, hint: Hint, hash: &Hash32) -> Option<crate::codec::BoundedBytes<{ crate::fetch::ITEM_MAX }>> {
+        let bytes = match hint {
+            Hint::Atx => self.atxs.raw(hash).cloned(),
+            Hint::PoetProof => self.atxs.poet_proof_bytes(hash).map(|(statement, proof)| {
+                let mut b = statement.0.to_vec();
+                b.extend_from_slice(proof);
+                Bytes::from(b)
+            }),
+            Hint::Malfeasance => self.malicious.proof(&NodeId(hash.0)).map(|p| p.encode().into()),
+        }?;
+        crate::codec::BoundedBytes::new(bytes).ok()
+    }
+
+    /// A peer disconnected.
+    pub fn on_peer_down(&mut self, peer: &PeerId) {
+        self.fetcher.on_peer_down(peer);
+    }
+
+    /// A PoET answered.
+    pub fn on_poet_response(&mut self, now: Time, id: u64, response: PoetResponse) {
+        if let Some(b) = &mut self.builder {
+            b.on_poet_response(now, id, response);
+        }
+        self.drain_builder(now);
+    }
+
+    /// A consensus job finished.
+    pub fn on_job_done(&mut self, now: Time, owner: JobOwner, result: JobResult) {
+        match (owner, result) {
+            (JobOwner::Atx(id), JobResult::AtxChecked(outcome)) => {
+                self.atxs.on_checked(now, id, outcome);
+                self.drain_atxs(now);
+            }
+            (JobOwner::PoetProof(reference), JobResult::PoetProofVerified(valid)) => {
+                self.atxs.on_poet_verified(now, reference, valid);
+                self.drain_atxs(now);
+            }
+            (JobOwner::BuilderProof(id), JobResult::PoetProofVerified(valid)) => {
+                if let Some(b) = &mut self.builder {
+                    b.on_proof_verified(now, id, valid);
+                }
+                self.drain_builder(now);
+            }
+            (JobOwner::Malfeasance(_, smesher), JobResult::MalfeasanceVerified(valid)) => {
+                if let Some((gossip, proof)) = self.pending_proofs.remove(&smesher) {
+                    self.on_malfeasance_checked(now, gossip, proof, valid);
+                }
+            }
+            (JobOwner::PostInit, JobResult::PostInitialized(result)) => {
+                if let (Some(b), Ok((vrf_nonce, initial_post))) = (&mut self.builder, result) {
+                    b.on_init_done(PostInitResult {
+                        commitment_atx: self.atxs.golden(),
+                        vrf_nonce,
+                        initial_post,
+                    });
+                }
+                self.drain_builder(now);
+            }
+            (JobOwner::PostProve, JobResult::PostProved(result)) => {
+                if let Some(b) = &mut self.builder {
+                    b.on_post_proved(result);
+                }
+                self.drain_builder(now);
+            }
+            (owner, result) => panic!("job result {result:?} does not fit its owner {owner:?}"),
+        }
+    }
+
+    fn on_malfeasance_checked(
+        &mut self,
+        now: Time,
+        gossip: Option<MsgId>,
+        proof: MalfeasanceProof,
+        valid: bool,
+    ) {
+        let verdict = if !valid {
+            Verdict::Reject
+        } else {
+            let (smesher, kind) = (proof.smesher, proof.kind());
+            match self.malicious.insert(now, proof) {
+                Some(batch) => {
+                    self.outputs.push_back(ConsensusOutput::Persist(batch));
+                    self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Malfeasance {
+                        smesher,
+                        kind,
+                        detected: false,
+                    }));
+                    self.mark_malicious(&smesher);
+                    Verdict::Accept
+                }
+                None => Verdict::Ignore,
+            }
+        };
+        if let Some(id) = gossip {
+            self.outputs.push_back(ConsensusOutput::Verdict(id, verdict));
+        }
+    }
+
+    fn drain_atxs(&mut self, now: Time) {
+        while let Some(out) = self.atxs.poll_output() {
+            match out {
+                HandlerOutput::Verdict(id, v) => {
+                    self.outputs.push_back(ConsensusOutput::Verdict(id, v))
+                }
+                HandlerOutput::Fetch { hint, hash, peer } => self.fetcher.want(hint, hash, peer),
+                HandlerOutput::Check(check) => {
+                    let id = check.atx.id();
+                    self.outputs.push_back(ConsensusOutput::Job(
+                        JobOwner::Atx(id),
+                        Job::VerifyAtx {
+                            genesis: self.genesis,
+                            config: Box::new(self.cfg.post.clone()),
+                            check,
+                        },
+                    ));
+                }
+                HandlerOutput::VerifyPoet { reference, proof, statement } => {
+                    self.outputs.push_back(ConsensusOutput::Job(
+                        JobOwner::PoetProof(reference),
+                        Job::VerifyPoetProof {
+                            proof,
+                            statement,
+                            t: self.cfg.poet.t,
+                            nesting_depth: self.cfg.poet.nesting_depth,
+                        },
+                    ));
+                }
+                HandlerOutput::Accepted(h) => {
+                    if let Some(run) = &mut self.beacon_run {
+                        if h.target_epoch() == run.epoch() {
+                            let _ = run.add_participant(Participant {
+                                node_id: h.smesher,
+                                atx_id: h.id,
+                                weight: h.weight,
+                                vrf_nonce: h.vrf_nonce,
+                                num_units: h.num_units,
+                                atx_received: h.received,
+                                malicious: self.malicious.contains(&h.smesher),
+                            });
+                        }
+                    }
+                    self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::AtxAccepted {
+                        id: h.id,
+                        smesher: h.smesher,
+                        epoch: h.publish_epoch,
+                        weight: h.weight,
+                    }));
+                }
+                HandlerOutput::Rejected { id, reason } => {
+                    self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::AtxRejected {
+                        id,
+                        reason: reason.to_string(),
+                    }));
+                }
+                HandlerOutput::Malfeasance(proof) => self.on_detected(now, proof),
+            }
+        }
+    }
+
+    fn drain_builder(&mut self, now: Time) {
+        let Some(b) = &mut self.builder else { return };
+        let mut published = Vec::new();
+        while let Some(out) = b.poll_output() {
+            match out {
+                BuilderOutput::Initialize { commitment_atx } => {
+                    let data = self.post_data(commitment_atx);
+                    self.outputs.push_back(ConsensusOutput::Job(
+                        JobOwner::PostInit,
+                        Job::PostInit(Box::new(data)),
+                    ));
+                }
+                BuilderOutput::Poet { poet, id, request } => {
+                    self.outputs.push_back(ConsensusOutput::Poet { poet, id, request })
+                }
+                BuilderOutput::VerifyPoetProof { id, proof, statement } => {
+                    self.outputs.push_back(ConsensusOutput::Job(
+                        JobOwner::BuilderProof(id),
+                        Job::VerifyPoetProof {
+                            proof,
+                            statement,
+                            t: self.cfg.poet.t,
+                            nesting_depth: self.cfg.poet.nesting_depth,
+                        },
+                    ));
+                }
+                BuilderOutput::Prove { challenge, commitment_atx, proof, statement } => {
+                    published.push((proof, statement));
+                    let data = self.post_data(commitment_atx);
+                    self.outputs.push_back(ConsensusOutput::Job(
+                        JobOwner::PostProve,
+                        Job::PostProve { data: Box::new(data), challenge },
+                    ));
+                }
+                BuilderOutput::Persist(batch) => {
+                    self.outputs.push_back(ConsensusOutput::Persist(batch))
+                }
+                BuilderOutput::Publish(atx) => {
+                    let bytes: Bytes = atx.encode().into();
+                    self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::AtxPublished {
+                        epoch: atx.publish_epoch(),
+                        id: atx.id(),
+                    }));
+                    self.outputs.push_back(ConsensusOutput::Publish(Topic::Atx, bytes.clone()));
+                    self.own_atxs.push(bytes);
+                }
+                BuilderOutput::Event(e) => {
+                    self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Builder(e)))
+                }
+            }
+        }
+        for (proof, statement) in published {
+            self.atxs.on_poet_proof(now, proof.encode().into(), statement, true);
+        }
+        for bytes in std::mem::take(&mut self.own_atxs) {
+            self.atxs.on_atx(now, bytes, None, None);
+        }
+        self.drain_atxs(now);
+    }
+
+    fn post_data(&self, commitment_atx: AtxId) -> PostData {
+        PostData {
+            node_id: self.signer.node_id(),
+            commitment_atx,
+            num_units: self.builder_cfg().map_or(1, |b| b.num_units),
+            config: self.cfg.post.clone(),
+        }
+    }
+
+    fn builder_cfg(&self) -> Option<&BuilderConfig> {
+        self.cfg.builder.as_ref()
+    }
+
+    fn drain_beacon(&mut self) {
+        let Some(run) = &mut self.beacon_run else { return };
+        let mut decided = Vec::new();
+        while let Some(out) = run.poll_output() {
+            match out {
+                BeaconOutput::Publish(msg) => {
+                    self.outputs.push_back(ConsensusOutput::Publish(Topic::Beacon, msg.encode().into()))
+                }
+                BeaconOutput::Decided { epoch, beacon } => decided.push((epoch, beacon)),
+                BeaconOutput::Failed { .. } => {}
+            }
+        }
+        for (epoch, beacon) in decided {
+            self.decide_beacon(epoch, beacon, BeaconSource::Protocol);
+        }
+    }
+
+    fn drain_fetcher(&mut self, now: Time) {
+        while let Some(out) = self.fetcher.poll_output() {
+            match out {
+                FetchOutput::Send { peer, msg } => {
+                    self.outputs.push_back(ConsensusOutput::Fetch(peer, msg))
+                }
+                FetchOutput::Delivered { hint, hash, data, peer } => match hint {
+                    Hint::Atx => self.atxs.on_atx(now, data, None, Some(peer)),
+                    Hint::PoetProof => self.on_fetched_poet_proof(now, hash, data, peer),
+                    Hint::Malfeasance => {
+                        if let Ok(proof) = decode_shared::<MalfeasanceProof>(&data) {
+                            self.verify_malfeasance(None, proof);
+                        }
+                    }
+                },
+                FetchOutput::Failed { hint, hash } => self.atxs.on_fetch_failed(now, hint, hash),
+                FetchOutput::Unsolicited { peer } => {
+                    self.outputs.push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol))
+                }
+            }
+        }
+        self.drain_atxs(now);
+    }
+
+    /// A fetched PoET proof: `{statement, proof}`; the reference must match what was asked.
+    fn on_fetched_poet_proof(&mut self, now: Time, hash: Hash32, data: Bytes, peer: PeerId) {
+        let Ok(served) = decode_shared::<ServedPoetProof>(&data) else {
+            return self.outputs.push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+        };
+        if served.proof.reference() != hash {
+            return self.outputs.push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+        }
+        self.atxs.on_poet_proof(now, served.proof.encode().into(), served.statement, false);
+    }
+
+    /// Panics if a bound of any part is broken.
+    pub fn check_invariants(&self) {
+        self.atxs.check_invariants();
+        self.ballots.check_invariants();
+        self.fetcher.check_invariants();
+        if let Some(b) = &self.builder {
+            b.check_invariants();
+        }
+        if let Some(run) = &self.beacon_run {
+            run.check_invariants();
+        }
+    }
+}
+
+/// A PoET proof as served by fetch: the proof and the statement it proves work on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedPoetProof {
+    /// The statement (membership root).
+    pub statement: Hash32,
+    /// The proof.
+    pub proof: crate::poet::PoetProof,
+}
+crate::impl_codec_struct!(ServedPoetProof { statement, proof });
