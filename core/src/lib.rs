@@ -38,6 +38,7 @@
 
 pub mod codec;
 pub mod crypto;
+pub mod eligibility;
 pub mod frame;
 pub mod gossip;
 pub mod heartbeat;

@@ -129,6 +129,24 @@ byte_id!(
     ProposalId,
     20
 );
+/// An epoch's beacon: 4 random bytes agreed on during the previous epoch (protocol.md section 4)
+/// that every eligibility VRF message of the epoch includes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct Beacon(pub [u8; 4]);
+
+impl fmt::Debug for Beacon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Beacon(")?;
+        write_hex(f, &self.0)?;
+        write!(f, ")")
+    }
+}
+
+impl fmt::Display for Beacon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
 
 /// A layer: the unit of consensus time (protocol.md section 1).
 #[derive(

@@ -1,7 +1,9 @@
 //! Encodings of primitive and domain types.
 
 use super::{Decode, DecodeError, Encode, Reader, decode_compact, encode_compact};
-use crate::types::{BallotId, EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, ProposalId, Time};
+use crate::types::{
+    BallotId, Beacon, EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, ProposalId, Time,
+};
 
 macro_rules! fixed_int {
     ($($t:ty),*) => {$(
@@ -83,7 +85,7 @@ macro_rules! byte_id_codec {
         }
     )*};
 }
-byte_id_codec!(Hash32, NodeId, PeerId, GenesisId, BallotId, ProposalId);
+byte_id_codec!(Beacon, Hash32, NodeId, PeerId, GenesisId, BallotId, ProposalId);
 
 /// Layer and epoch ids are compact-encoded u32s, as in go-spacemesh.
 macro_rules! compact_u32_codec {

@@ -1,0 +1,108 @@
+//! Hare (and certifier) committee eligibility by cryptographic sortition (proofs.md section 3.3,
+//! protocol.md section 5; go-spacemesh `hare3/eligibility/oracle.go`).
+//!
+//! An identity of weight n out of `total_weight` holds `count` seats of a committee of expected
+//! size C, where count is drawn from Binomial(n, C / total_weight) by inverse-CDF sampling with
+//! the VRF proof as the uniform variate: the smallest x with `frac < BinCDF(n, p, x)`, frac being
+//! the low 56 bits of LE-u64(π[0..8]). Validation checks `BinCDF(x - 1) ≤ frac < BinCDF(x)`.
+//!
+//! These functions take the proof as given: callers verify it (over the hare VRF message, see
+//! [`crate::vrf::message::HareVrfMessage`]) first.
+
+use super::EligibilityError;
+use super::fixed::{Fixed, bin_cdf};
+use crate::vrf::VrfSignature;
+
+/// The largest (scaled) weight the fixed-point CDF supports: go-spacemesh's `maxSupportedN`,
+/// `MaxInt32 / 2 + 1` = 2^30.
+pub const MAX_SUPPORTED_WEIGHT: u64 = 1 << 30;
+
+/// The sortition inputs: n, p and the proof's fraction.
+struct Draw {
+    n: i64,
+    p: Fixed,
+    frac: Fixed,
+}
+
+impl Draw {
+    fn new(
+        weight: u64,
+        committee_size: u32,
+        total_weight: u64,
+        proof: &VrfSignature,
+    ) -> Result<Draw, EligibilityError> {
+        if committee_size == 0 {
+            return Err(EligibilityError::ZeroCommitteeSize);
+        }
+        if total_weight == 0 {
+            return Err(EligibilityError::ZeroTotalWeight);
+        }
+        let committee = u64::from(committee_size);
+        let (mut n, mut total) = (weight, total_weight);
+        // With fewer weight units than seats, p would exceed 1: scale both sides by C instead.
+        // total < C ≤ 2^32 here, so total · C cannot overflow; n · C overflowing (go-spacemesh
+        // would wrap) is reported as too large.
+        if committee > total {
+            total *= committee;
+            n = n.checked_mul(committee).ok_or(EligibilityError::WeightTooLarge {
+                weight: u64::MAX,
+                max: MAX_SUPPORTED_WEIGHT,
+            })?;
+        }
+        if n > MAX_SUPPORTED_WEIGHT {
+            return Err(EligibilityError::WeightTooLarge { weight: n, max: MAX_SUPPORTED_WEIGHT });
+        }
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&proof.0[..8]);
+        Ok(Draw {
+            n: n as i64,
+            p: Fixed::div_u64(committee, total)?,
+            frac: Fixed::frac_from_le_bytes(prefix),
+        })
+    }
+}
+
+/// The number of committee seats `proof` gives an identity of weight `weight` (0: not in the
+/// committee). Same result as go-spacemesh's `Oracle.CalcEligibility` for a valid proof.
+///
+/// The search is linear in the count, which is small (its mean is C · weight / total); a count
+/// over `u16::MAX`, which a hare message could not carry, is [`EligibilityError::CountTooLarge`].
+pub fn committee_count(
+    weight: u64,
+    committee_size: u32,
+    total_weight: u64,
+    proof: &VrfSignature,
+) -> Result<u16, EligibilityError> {
+    let draw = Draw::new(weight, committee_size, total_weight, proof)?;
+    let limit = draw.n.min(i64::from(u16::MAX) + 1);
+    for x in 0..limit {
+        if bin_cdf(draw.n, draw.p, x)?.greater_than(draw.frac) {
+            return Ok(x as u16);
+        }
+    }
+    // BinCDF(n, p, n) = 1 > frac, so the count is n, if it fits.
+    u16::try_from(draw.n).map_err(|_| EligibilityError::CountTooLarge)
+}
+
+/// Whether `count` is the number of seats `proof` gives (go-spacemesh's `Oracle.Validate`
+/// after its VRF check): `BinCDF(count - 1) ≤ frac < BinCDF(count)`.
+///
+/// Like go-spacemesh this accepts `count = 0` for a proof that gives no seat; a hare message
+/// claiming zero seats is for the caller to refuse.
+pub fn validate_count(
+    weight: u64,
+    committee_size: u32,
+    total_weight: u64,
+    proof: &VrfSignature,
+    count: u16,
+) -> Result<bool, EligibilityError> {
+    let draw = Draw::new(weight, committee_size, total_weight, proof)?;
+    let x = i64::from(count);
+    if bin_cdf(draw.n, draw.p, x - 1)?.greater_than(draw.frac) {
+        return Ok(false);
+    }
+    Ok(draw.frac.less_than(bin_cdf(draw.n, draw.p, x)?))
+}
+
+#[cfg(test)]
+mod tests;
