@@ -61,7 +61,8 @@ impl ScryptParams {
 
     /// Checked parameters.
     pub fn new(n: u32, r: u32, p: u32) -> Result<Self, ScryptParamsError> {
-        for (name, value, max) in [("N", n, SCRYPT_N_MAX), ("r", r, SCRYPT_R_MAX), ("p", p, SCRYPT_P_MAX)]
+        for (name, value, max) in
+            [("N", n, SCRYPT_N_MAX), ("r", r, SCRYPT_R_MAX), ("p", p, SCRYPT_P_MAX)]
         {
             if !value.is_power_of_two() {
                 return Err(ScryptParamsError::NotPowerOfTwo { name, value });

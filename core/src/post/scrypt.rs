@@ -144,7 +144,12 @@ pub(crate) fn chacha8_core(state: &mut Block) {
     type Row = [u32; 4];
     #[inline(always)]
     fn add(a: Row, b: Row) -> Row {
-        [a[0].wrapping_add(b[0]), a[1].wrapping_add(b[1]), a[2].wrapping_add(b[2]), a[3].wrapping_add(b[3])]
+        [
+            a[0].wrapping_add(b[0]),
+            a[1].wrapping_add(b[1]),
+            a[2].wrapping_add(b[2]),
+            a[3].wrapping_add(b[3]),
+        ]
     }
     #[inline(always)]
     fn xor_rot(a: Row, b: Row, n: u32) -> Row {
