@@ -46,6 +46,7 @@ pub mod job;
 pub mod layers;
 pub mod node;
 pub mod p2p;
+pub mod post;
 pub mod store;
 pub mod types;
 pub mod vrf;

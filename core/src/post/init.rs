@@ -1,0 +1,241 @@
+//! Resumable PoST initialization: labels in index order, and the VRF nonce (proofs.md sections
+//! 1.1 and 1.3).
+//!
+//! The initializer computes no more than it is asked to per [`Initializer::step`], hands each
+//! stored label to a sink (the driver writes it to disk) and can be saved as an [`InitState`]
+//! and resumed. Invariants:
+//! 1. Labels are produced in order, each index exactly once, `next_index <= num_labels`.
+//! 2. The VRF nonce, when set, is below `next_index`, its full label is below the threshold
+//!    `floor(2^256 / num_labels) · 8`, and no earlier label is smaller (ties keep the first).
+
+use super::difficulty::vrf_difficulty;
+use super::label::{LABEL_BYTES, Labeler, ScryptParams, label, stored};
+use crate::codec::{Decode, DecodeError, Encode, Reader};
+
+/// The smallest qualifying label seen so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VrfNonce {
+    /// Its index.
+    pub index: u64,
+    /// Its full 32-byte label.
+    pub label: [u8; 32],
+}
+
+crate::impl_codec_struct!(VrfNonce { index, label });
+
+/// Everything needed to resume an initialization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitState {
+    /// The identity's commitment.
+    pub commitment: [u8; 32],
+    /// Labels to compute in total.
+    pub num_labels: u64,
+    /// Label function parameters.
+    pub scrypt: ScryptParams,
+    /// The next index to compute.
+    pub next_index: u64,
+    /// The best VRF nonce so far.
+    pub vrf_nonce: Option<VrfNonce>,
+}
+
+impl Encode for InitState {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.commitment.encode_to(out);
+        self.num_labels.encode_to(out);
+        self.scrypt.encode_to(out);
+        self.next_index.encode_to(out);
+        self.vrf_nonce.encode_to(out);
+    }
+}
+
+impl Decode for InitState {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let state = InitState {
+            commitment: Decode::decode(r)?,
+            num_labels: Decode::decode(r)?,
+            scrypt: Decode::decode(r)?,
+            next_index: Decode::decode(r)?,
+            vrf_nonce: Decode::decode(r)?,
+        };
+        if state.next_index > state.num_labels {
+            return Err(DecodeError::InvalidValue("init state: next_index past num_labels"));
+        }
+        if state.vrf_nonce.is_some_and(|n| n.index >= state.next_index) {
+            return Err(DecodeError::InvalidValue("init state: VRF nonce not yet computed"));
+        }
+        Ok(state)
+    }
+}
+
+/// How far an initialization is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitProgress {
+    /// Labels computed so far (the next index).
+    pub done: u64,
+    /// Labels in total.
+    pub total: u64,
+}
+
+impl InitProgress {
+    /// Whether every label is computed.
+    pub fn is_complete(&self) -> bool {
+        self.done == self.total
+    }
+}
+
+/// Computes the labels of one identity in order, in steps.
+#[derive(Debug, Clone)]
+pub struct Initializer {
+    state: InitState,
+    labeler: Labeler,
+    threshold: Option<[u8; 32]>,
+}
+
+impl Initializer {
+    /// A fresh initialization of `num_labels` labels.
+    pub fn new(commitment: [u8; 32], num_labels: u64, scrypt: ScryptParams) -> Self {
+        Self::resume(InitState { commitment, num_labels, scrypt, next_index: 0, vrf_nonce: None })
+    }
+
+    /// Continues from a saved state (for example one decoded from disk).
+    pub fn resume(state: InitState) -> Self {
+        assert!(state.next_index <= state.num_labels, "init state past its end");
+        Initializer {
+            labeler: Labeler::new(state.commitment, state.scrypt),
+            threshold: vrf_difficulty(state.num_labels),
+            state,
+        }
+    }
+
+    /// Computes up to `max_labels` further labels, handing each `(index, stored label)` to
+    /// `sink` in index order.
+    pub fn step(
+        &mut self,
+        max_labels: u64,
+        sink: &mut dyn FnMut(u64, &[u8; LABEL_BYTES]),
+    ) -> InitProgress {
+        let end = self.state.num_labels.min(self.state.next_index.saturating_add(max_labels));
+        for index in self.state.next_index..end {
+            let full = self.labeler.label(index);
+            self.observe(index, full);
+            sink(index, &stored(&full));
+        }
+        self.state.next_index = end;
+        self.progress()
+    }
+
+    fn observe(&mut self, index: u64, full: [u8; 32]) {
+        let below_threshold = self.threshold.is_none_or(|t| full < t);
+        let better = self.state.vrf_nonce.is_none_or(|best| full < best.label);
+        if below_threshold && better {
+            self.state.vrf_nonce = Some(VrfNonce { index, label: full });
+        }
+    }
+
+    /// How far the initialization is.
+    pub fn progress(&self) -> InitProgress {
+        InitProgress { done: self.state.next_index, total: self.state.num_labels }
+    }
+
+    /// The index of the best VRF nonce so far (final once the progress is complete).
+    pub fn vrf_nonce(&self) -> Option<u64> {
+        self.state.vrf_nonce.map(|n| n.index)
+    }
+
+    /// The state to save for resuming.
+    pub fn state(&self) -> &InitState {
+        &self.state
+    }
+}
+
+/// Whether `nonce_index` is a valid VRF nonce: an index below `num_labels` whose full label is
+/// below the threshold. (Nobody checks that it is the smallest.)
+pub fn verify_vrf_nonce(
+    commitment: &[u8; 32],
+    nonce_index: u64,
+    num_labels: u64,
+    scrypt: &ScryptParams,
+) -> bool {
+    if nonce_index >= num_labels {
+        return false;
+    }
+    let full = label(commitment, nonce_index, scrypt);
+    vrf_difficulty(num_labels).is_none_or(|t| full < t)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::codec::decode_exact;
+
+    fn n2() -> ScryptParams {
+        ScryptParams::new(2, 1, 1).expect("valid")
+    }
+
+    fn run(init: &mut Initializer, steps: &[u64]) -> Vec<(u64, [u8; 16])> {
+        let mut out = Vec::new();
+        for &s in steps {
+            init.step(s, &mut |i, l| out.push((i, *l)));
+        }
+        out
+    }
+
+    /// Initializing in pieces, with a save and resume through the codec in between, gives the
+    /// same labels and VRF nonce as one go; the nonce is the smallest qualifying label.
+    #[test]
+    fn resume_equals_one_go() {
+        let commitment = [7u8; 32];
+        let mut whole = Initializer::new(commitment, 300, n2());
+        let all = run(&mut whole, &[1000]);
+        assert_eq!(all.len(), 300);
+        assert!(all.iter().enumerate().all(|(k, (i, _))| *i == k as u64));
+        assert!(whole.progress().is_complete());
+
+        let mut first = Initializer::new(commitment, 300, n2());
+        let mut pieces = run(&mut first, &[0, 1, 57, 100]);
+        let saved = first.state().encode();
+        let mut second = Initializer::resume(decode_exact(&saved).expect("decodes"));
+        pieces.extend(run(&mut second, &[42, 1000, 5]));
+        assert_eq!(pieces, all);
+        assert_eq!(second.vrf_nonce(), whole.vrf_nonce());
+
+        let nonce = whole.vrf_nonce().expect("about 8 labels qualify");
+        let fulls: Vec<[u8; 32]> = (0..300).map(|i| label(&commitment, i, &n2())).collect();
+        let min = fulls.iter().min().expect("labels");
+        assert_eq!(&fulls[nonce as usize], min);
+        assert!(verify_vrf_nonce(&commitment, nonce, 300, &n2()));
+        // The largest label never qualifies with 300 labels (threshold about 8/300 of the range).
+        let max_at = fulls.iter().enumerate().max_by_key(|(_, l)| **l).map(|(i, _)| i as u64);
+        assert!(!verify_vrf_nonce(&commitment, max_at.expect("labels"), 300, &n2()));
+        assert!(!verify_vrf_nonce(&commitment, 300, 300, &n2()));
+    }
+
+    /// A saved state that claims impossible progress does not decode.
+    #[test]
+    fn state_decode_is_checked() {
+        let mut state = Initializer::new([1; 32], 10, n2()).state().clone();
+        state.next_index = 11;
+        assert!(decode_exact::<InitState>(&state.encode()).is_err());
+        state.next_index = 3;
+        state.vrf_nonce = Some(VrfNonce { index: 3, label: [0; 32] });
+        assert!(decode_exact::<InitState>(&state.encode()).is_err());
+        state.vrf_nonce = Some(VrfNonce { index: 2, label: [0; 32] });
+        assert_eq!(decode_exact::<InitState>(&state.encode()), Ok(state));
+    }
+
+    proptest! {
+        /// Any split of the work into steps gives the labels of one go.
+        #[test]
+        fn any_steps_same_result(steps in proptest::collection::vec(0u64..40, 1..12)) {
+            let mut whole = Initializer::new([3; 32], 64, n2());
+            let all = run(&mut whole, &[64]);
+            let mut split = Initializer::new([3; 32], 64, n2());
+            let mut got = run(&mut split, &steps);
+            got.extend(run(&mut split, &[64]));
+            prop_assert_eq!(got, all);
+            prop_assert_eq!(split.vrf_nonce(), whole.vrf_nonce());
+        }
+    }
+}
