@@ -22,9 +22,8 @@ use thiserror::Error;
 
 use super::config::{BeaconConfig, BeaconConfigError};
 use super::message::{
-    Beacon, BeaconMessage, FirstVotingMessage, FollowingVotingMessage, PROPOSALS_MAX, Proposal,
-    ProposalMessage, WeakCoinMessage, encode_votes, fingerprint, proposal_vrf_message, vote_bit,
-    weak_coin_vrf_message,
+    Beacon, BeaconMessage, FirstVotingMessage, FollowingVotingMessage, Proposal, ProposalMessage,
+    WeakCoinMessage, encode_votes, fingerprint, proposal_vrf_message, weak_coin_vrf_message,
 };
 use super::threshold::proposal_threshold;
 use crate::codec::{BoundedBytes, BoundedVec};
@@ -32,6 +31,10 @@ use crate::crypto::{Signer, Verifier, hash};
 use crate::gossip::Verdict;
 use crate::types::{EpochId, GenesisId, Hash32, NodeId, Time};
 use crate::vrf::{self, VrfSignature};
+
+mod handlers;
+
+use handlers::le_less;
 
 /// An identity with an ATX targeting the epoch, as the node's ATX store knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,6 +243,18 @@ struct Member {
     malicious: bool,
 }
 
+impl From<&Participant> for Member {
+    fn from(p: &Participant) -> Member {
+        Member {
+            weight: p.weight,
+            vrf_nonce: p.vrf_nonce,
+            num_units: p.num_units,
+            atx_received: p.atx_received,
+            malicious: p.malicious,
+        }
+    }
+}
+
 impl Member {
     fn vote_weight(&self) -> i128 {
         if self.malicious { 0 } else { i128::from(self.weight) }
@@ -317,6 +332,8 @@ impl EpochBeacon {
     /// entry per identity counts); they fix the epoch weight and the eligibility thresholds.
     /// `local` signs if it is a non-malicious participant and `now` is before the end of the
     /// proposal phase; otherwise the node only listens (and still computes the beacon).
+    ///
+    /// Panics if `local` was made for another network than `genesis` (a wiring bug).
     pub fn new(
         cfg: BeaconConfig,
         genesis: GenesisId,
@@ -332,14 +349,8 @@ impl EpochBeacon {
             return Err(BeaconSetupError::TooManyParticipants { count, max });
         }
         let mut members = BTreeMap::new();
-        for p in participants {
-            members.entry(p.node_id).or_insert(Member {
-                weight: p.weight,
-                vrf_nonce: p.vrf_nonce,
-                num_units: p.num_units,
-                atx_received: p.atx_received,
-                malicious: p.malicious,
-            });
+        for p in &participants {
+            members.entry(p.node_id).or_insert_with(|| Member::from(p));
         }
         let epoch_weight: u128 =
             members.values().filter(|m| !m.malicious).map(|m| u128::from(m.weight)).sum();
@@ -407,14 +418,7 @@ impl EpochBeacon {
             let (count, max) = (self.participants.len() + 1, self.cfg.participants_max);
             return Err(BeaconSetupError::TooManyParticipants { count, max });
         }
-        let m = Member {
-            weight: p.weight,
-            vrf_nonce: p.vrf_nonce,
-            num_units: p.num_units,
-            atx_received: p.atx_received,
-            malicious: p.malicious,
-        };
-        self.participants.insert(p.node_id, m);
+        self.participants.insert(p.node_id, Member::from(&p));
         Ok(())
     }
 
@@ -797,245 +801,6 @@ impl EpochBeacon {
         let prev = self.own_signed.insert(round, fp);
         assert!(prev.is_none_or(|p| p == fp), "signed two different votes for round {round}");
     }
-
-    // ---- received messages ----
-
-    fn on_proposal(
-        &mut self,
-        now: Time,
-        m: &ProposalMessage,
-        verifier: &dyn Verifier,
-    ) -> Result<Verdict, BeaconReject> {
-        let member =
-            self.participants.get(&m.node_id).ok_or(BeaconReject::UnknownSmesher(m.node_id))?;
-        if self.proposers.contains(&m.node_id) {
-            // The VRF is unique per identity and epoch: a second proposal is a repeat.
-            return Ok(Verdict::Ignore);
-        }
-        let input = proposal_vrf_message(member.vrf_nonce, self.epoch);
-        if !verifier.verify_vrf(&m.node_id.0, &input, &m.vrf_signature) {
-            return Err(BeaconReject::InvalidVrf);
-        }
-        let class = self.classify(member, &m.vrf_signature, now);
-        if class == Class::Invalid {
-            return Err(BeaconReject::ProposalIneligible);
-        }
-        self.add_proposal(Proposal::from_vrf(&m.vrf_signature), class)?;
-        self.proposers.insert(m.node_id);
-        Ok(Verdict::Accept)
-    }
-
-    /// go-spacemesh's `classifyProposal` (handlers.go).
-    fn classify(&self, member: &Member, vrf: &VrfSignature, now: Time) -> Class {
-        let grace = self.cfg.grace_period;
-        let phase_end = self.start + self.cfg.proposal_duration;
-        if member.atx_received <= self.start && now <= phase_end && vrf.0 < self.threshold_strict {
-            if member.malicious { Class::PotentiallyValid } else { Class::Valid }
-        } else if member.atx_received <= self.start + grace
-            && now <= phase_end + grace
-            && vrf.0 < self.threshold_loose
-        {
-            Class::PotentiallyValid
-        } else {
-            Class::Invalid
-        }
-    }
-
-    fn add_proposal(&mut self, p: Proposal, class: Class) -> Result<(), BeaconReject> {
-        let set = match class {
-            Class::Valid => &mut self.valid,
-            Class::PotentiallyValid => &mut self.potentially_valid,
-            Class::Invalid => return Err(BeaconReject::ProposalIneligible),
-        };
-        if set.len() >= self.cfg.proposals_max.min(PROPOSALS_MAX) && !set.contains(&p) {
-            return Err(BeaconReject::ProposalsFull);
-        }
-        set.insert(p);
-        // Two proposers can share a 4-byte value; the margin is kept (go-spacemesh resets it).
-        self.margins.entry(p).or_insert(0);
-        Ok(())
-    }
-
-    fn on_first_vote(
-        &mut self,
-        now: Time,
-        m: &FirstVotingMessage,
-        verifier: &dyn Verifier,
-    ) -> Result<Verdict, BeaconReject> {
-        if now >= self.round_start(1) {
-            return Err(BeaconReject::TooLate);
-        }
-        let weight = self
-            .participants
-            .get(&m.smesher)
-            .ok_or(BeaconReject::UnknownSmesher(m.smesher))?
-            .vote_weight();
-        if !strictly_increasing(&m.valid) || !strictly_increasing(&m.potentially_valid) {
-            return Err(BeaconReject::UnsortedProposals);
-        }
-        let body = m.body();
-        let fp = fingerprint(&body);
-        if self.is_repeat(m.smesher, 0, fp) {
-            return Ok(Verdict::Ignore);
-        }
-        if !verifier.verify(&m.smesher.0, &m.signed_bytes(&self.genesis), &m.signature) {
-            return Err(BeaconReject::InvalidSignature);
-        }
-        if let Some(prev) = self.votes_seen.get(&(m.smesher, 0)) {
-            debug_assert_ne!(*prev, fp);
-            return Err(BeaconReject::Equivocation { smesher: m.smesher, round: 0 });
-        }
-        self.apply_first_vote(m.smesher, weight, m, fp);
-        Ok(Verdict::Accept)
-    }
-
-    /// Whether this exact vote was accepted before. A different vote for the same round is only
-    /// reported as equivocation after its signature has been checked (see callers), so a forged
-    /// message cannot frame an identity.
-    fn is_repeat(&self, smesher: NodeId, round: u32, fp: u64) -> bool {
-        self.votes_seen.get(&(smesher, round)) == Some(&fp)
-    }
-
-    fn apply_first_vote(&mut self, voter: NodeId, weight: i128, m: &FirstVotingMessage, fp: u64) {
-        self.votes_seen.insert((voter, 0), fp);
-        for p in m.valid.iter() {
-            if let Some(margin) = self.margins.get_mut(p) {
-                *margin += weight;
-            }
-        }
-        for p in m.potentially_valid.iter() {
-            if let Some(margin) = self.margins.get_mut(p) {
-                *margin -= weight;
-            }
-        }
-        let mut list: Vec<Proposal> =
-            m.valid.iter().chain(m.potentially_valid.iter()).copied().collect();
-        list.truncate(self.cfg.votes_limit as usize);
-        let id = self.intern(list);
-        self.first_lists.insert(voter, id);
-    }
-
-    fn intern(&mut self, list: Vec<Proposal>) -> u32 {
-        if let Some(id) = self.list_ids.get(&list) {
-            return *id;
-        }
-        let id = self.lists.len() as u32;
-        let has_duplicates = list.iter().collect::<BTreeSet<_>>().len() != list.len();
-        self.list_ids.insert(list.clone(), id);
-        self.lists.push(RefList { proposals: list, has_duplicates });
-        id
-    }
-
-    fn on_following_vote(
-        &mut self,
-        now: Time,
-        m: &FollowingVotingMessage,
-        verifier: &dyn Verifier,
-    ) -> Result<Verdict, BeaconReject> {
-        let round = m.round;
-        if round == 0 || round >= self.cfg.rounds_number {
-            return Err(BeaconReject::RoundOutOfRange { round });
-        }
-        self.check_round_timing(now, round)?;
-        let weight = self
-            .participants
-            .get(&m.smesher)
-            .ok_or(BeaconReject::UnknownSmesher(m.smesher))?
-            .vote_weight();
-        let fp = fingerprint(&m.body());
-        if self.is_repeat(m.smesher, round, fp) {
-            return Ok(Verdict::Ignore);
-        }
-        let list = *self.first_lists.get(&m.smesher).ok_or(BeaconReject::NoFirstVote(m.smesher))?;
-        if !verifier.verify(&m.smesher.0, &m.signed_bytes(&self.genesis), &m.signature) {
-            return Err(BeaconReject::InvalidSignature);
-        }
-        if self.votes_seen.contains_key(&(m.smesher, round)) {
-            return Err(BeaconReject::Equivocation { smesher: m.smesher, round });
-        }
-        self.votes_seen.insert((m.smesher, round), fp);
-        self.apply_following_vote(list, weight, &m.votes_bit_vector);
-        Ok(Verdict::Accept)
-    }
-
-    /// go-spacemesh's `isVoteTimely`: votes of the round in progress, or of the next round
-    /// within δ of its start.
-    fn check_round_timing(&self, now: Time, round: u32) -> Result<(), BeaconReject> {
-        let current = self.round_in_progress(now);
-        if round < current {
-            Err(BeaconReject::TooLate)
-        } else if round == current
-            || (round == current + 1 && now > self.round_start(round) - self.cfg.grace_period)
-        {
-            Ok(())
-        } else {
-            Err(BeaconReject::TooEarly)
-        }
-    }
-
-    fn apply_following_vote(&mut self, list: u32, weight: i128, bits: &[u8]) {
-        let list = &self.lists[list as usize];
-        if !list.has_duplicates {
-            for (i, p) in list.proposals.iter().enumerate() {
-                if let Some(margin) = self.margins.get_mut(p) {
-                    *margin += if vote_bit(bits, i) { weight } else { -weight };
-                }
-            }
-            return;
-        }
-        let mut support = BTreeSet::new();
-        let mut against = BTreeSet::new();
-        for (i, p) in list.proposals.iter().enumerate() {
-            if vote_bit(bits, i) {
-                support.insert(*p)
-            } else {
-                against.insert(*p)
-            };
-        }
-        for (set, sign) in [(support, 1), (against, -1)] {
-            for p in set {
-                if let Some(margin) = self.margins.get_mut(&p) {
-                    *margin += sign * weight;
-                }
-            }
-        }
-    }
-
-    fn on_weak_coin(
-        &mut self,
-        now: Time,
-        m: &WeakCoinMessage,
-        verifier: &dyn Verifier,
-    ) -> Result<Verdict, BeaconReject> {
-        let round = m.round;
-        if round == 0 || round >= self.cfg.rounds_number {
-            return Err(BeaconReject::RoundOutOfRange { round });
-        }
-        if now >= self.round_start(round + 1) {
-            return Err(BeaconReject::TooLate);
-        }
-        if round > self.round_in_progress(now) + 1 {
-            return Err(BeaconReject::TooEarly);
-        }
-        let member =
-            self.participants.get(&m.node_id).ok_or(BeaconReject::UnknownSmesher(m.node_id))?;
-        if member.malicious {
-            return Err(BeaconReject::MaliciousSmesher(m.node_id));
-        }
-        if m.unit >= member.num_units {
-            return Err(BeaconReject::UnitOutOfRange { unit: m.unit, num_units: member.num_units });
-        }
-        let slot = self.coin_smallest[round as usize];
-        if slot.is_some_and(|s| !le_less(&m.vrf_signature, &s)) {
-            return Ok(Verdict::Ignore);
-        }
-        let input = weak_coin_vrf_message(member.vrf_nonce, self.epoch, round, m.unit);
-        if !verifier.verify_vrf(&m.node_id.0, &input, &m.vrf_signature) {
-            return Err(BeaconReject::InvalidVrf);
-        }
-        self.coin_smallest[round as usize] = Some(m.vrf_signature);
-        Ok(Verdict::Accept)
-    }
 }
 
 /// `beacon = BLAKE3(sorted proposals)[0..4]` (go-spacemesh `calcBeacon`).
@@ -1044,13 +809,4 @@ fn beacon_of(support: &BTreeSet<Proposal>) -> Beacon {
     support.iter().for_each(|p| bytes.extend_from_slice(&p.0));
     let h = hash(&bytes);
     Beacon([h.0[0], h.0[1], h.0[2], h.0[3]])
-}
-
-/// VRF proofs compared as little-endian integers (go-spacemesh `VrfSignature.Cmp`).
-fn le_less(a: &VrfSignature, b: &VrfSignature) -> bool {
-    a.0.iter().rev().lt(b.0.iter().rev())
-}
-
-fn strictly_increasing(list: &[Proposal]) -> bool {
-    list.windows(2).all(|w| w[0] < w[1])
 }
