@@ -33,9 +33,11 @@
 //! - [`p2p`]: peer upkeep (targets, scores, bans, pings, peer exchange).
 //! - [`gossip`]: topic gossip with verdicts, mesh, lazy announcements and anti-entropy.
 //! - [`heartbeat`]: signed heartbeats, the first gossip topic owner.
+//! - [`beacon`]: the per-epoch beacon protocol, the ballot beacon tally and the genesis rule.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition.
 
+pub mod beacon;
 pub mod codec;
 pub mod crypto;
 pub mod eligibility;

@@ -1,0 +1,270 @@
+//! Received beacon messages (go-spacemesh `beacon/handlers.go`, `weakcoin/handler.go`): each
+//! handler checks timing, membership and content, verifies the signature or VRF, detects
+//! repeats and equivocation, and applies the message to the tallies.
+
+use std::collections::BTreeSet;
+
+use super::{Class, EpochBeacon, Member, RefList};
+use crate::beacon::message::{
+    FirstVotingMessage, FollowingVotingMessage, PROPOSALS_MAX, Proposal, ProposalMessage,
+    WeakCoinMessage, fingerprint, proposal_vrf_message, vote_bit, weak_coin_vrf_message,
+};
+use crate::beacon::protocol::BeaconReject;
+use crate::crypto::Verifier;
+use crate::gossip::Verdict;
+use crate::types::{NodeId, Time};
+use crate::vrf::VrfSignature;
+
+impl EpochBeacon {
+    pub(super) fn on_proposal(
+        &mut self,
+        now: Time,
+        m: &ProposalMessage,
+        verifier: &dyn Verifier,
+    ) -> Result<Verdict, BeaconReject> {
+        let member =
+            self.participants.get(&m.node_id).ok_or(BeaconReject::UnknownSmesher(m.node_id))?;
+        if self.proposers.contains(&m.node_id) {
+            // The VRF is unique per identity and epoch: a second proposal is a repeat.
+            return Ok(Verdict::Ignore);
+        }
+        let input = proposal_vrf_message(member.vrf_nonce, self.epoch);
+        if !verifier.verify_vrf(&m.node_id.0, &input, &m.vrf_signature) {
+            return Err(BeaconReject::InvalidVrf);
+        }
+        let class = self.classify(member, &m.vrf_signature, now);
+        if class == Class::Invalid {
+            return Err(BeaconReject::ProposalIneligible);
+        }
+        self.add_proposal(Proposal::from_vrf(&m.vrf_signature), class)?;
+        self.proposers.insert(m.node_id);
+        Ok(Verdict::Accept)
+    }
+
+    /// go-spacemesh's `classifyProposal` (handlers.go).
+    pub(super) fn classify(&self, member: &Member, vrf: &VrfSignature, now: Time) -> Class {
+        let grace = self.cfg.grace_period;
+        let phase_end = self.start + self.cfg.proposal_duration;
+        if member.atx_received <= self.start && now <= phase_end && vrf.0 < self.threshold_strict {
+            if member.malicious { Class::PotentiallyValid } else { Class::Valid }
+        } else if member.atx_received <= self.start + grace
+            && now <= phase_end + grace
+            && vrf.0 < self.threshold_loose
+        {
+            Class::PotentiallyValid
+        } else {
+            Class::Invalid
+        }
+    }
+
+    pub(super) fn add_proposal(&mut self, p: Proposal, class: Class) -> Result<(), BeaconReject> {
+        let set = match class {
+            Class::Valid => &mut self.valid,
+            Class::PotentiallyValid => &mut self.potentially_valid,
+            Class::Invalid => return Err(BeaconReject::ProposalIneligible),
+        };
+        if set.len() >= self.cfg.proposals_max.min(PROPOSALS_MAX) && !set.contains(&p) {
+            return Err(BeaconReject::ProposalsFull);
+        }
+        set.insert(p);
+        // Two proposers can share a 4-byte value; the margin is kept (go-spacemesh resets it).
+        self.margins.entry(p).or_insert(0);
+        Ok(())
+    }
+
+    pub(super) fn on_first_vote(
+        &mut self,
+        now: Time,
+        m: &FirstVotingMessage,
+        verifier: &dyn Verifier,
+    ) -> Result<Verdict, BeaconReject> {
+        if now >= self.round_start(1) {
+            return Err(BeaconReject::TooLate);
+        }
+        let weight = self
+            .participants
+            .get(&m.smesher)
+            .ok_or(BeaconReject::UnknownSmesher(m.smesher))?
+            .vote_weight();
+        if !strictly_increasing(&m.valid) || !strictly_increasing(&m.potentially_valid) {
+            return Err(BeaconReject::UnsortedProposals);
+        }
+        let body = m.body();
+        let fp = fingerprint(&body);
+        if self.is_repeat(m.smesher, 0, fp) {
+            return Ok(Verdict::Ignore);
+        }
+        if !verifier.verify(&m.smesher.0, &m.signed_bytes(&self.genesis), &m.signature) {
+            return Err(BeaconReject::InvalidSignature);
+        }
+        if let Some(prev) = self.votes_seen.get(&(m.smesher, 0)) {
+            debug_assert_ne!(*prev, fp);
+            return Err(BeaconReject::Equivocation { smesher: m.smesher, round: 0 });
+        }
+        self.apply_first_vote(m.smesher, weight, m, fp);
+        Ok(Verdict::Accept)
+    }
+
+    /// Whether this exact vote was accepted before. A different vote for the same round is only
+    /// reported as equivocation after its signature has been checked (see callers), so a forged
+    /// message cannot frame an identity.
+    pub(super) fn is_repeat(&self, smesher: NodeId, round: u32, fp: u64) -> bool {
+        self.votes_seen.get(&(smesher, round)) == Some(&fp)
+    }
+
+    pub(super) fn apply_first_vote(
+        &mut self,
+        voter: NodeId,
+        weight: i128,
+        m: &FirstVotingMessage,
+        fp: u64,
+    ) {
+        self.votes_seen.insert((voter, 0), fp);
+        for p in m.valid.iter() {
+            if let Some(margin) = self.margins.get_mut(p) {
+                *margin += weight;
+            }
+        }
+        for p in m.potentially_valid.iter() {
+            if let Some(margin) = self.margins.get_mut(p) {
+                *margin -= weight;
+            }
+        }
+        let mut list: Vec<Proposal> =
+            m.valid.iter().chain(m.potentially_valid.iter()).copied().collect();
+        list.truncate(self.cfg.votes_limit as usize);
+        let id = self.intern(list);
+        self.first_lists.insert(voter, id);
+    }
+
+    pub(super) fn intern(&mut self, list: Vec<Proposal>) -> u32 {
+        if let Some(id) = self.list_ids.get(&list) {
+            return *id;
+        }
+        let id = self.lists.len() as u32;
+        let has_duplicates = list.iter().collect::<BTreeSet<_>>().len() != list.len();
+        self.list_ids.insert(list.clone(), id);
+        self.lists.push(RefList { proposals: list, has_duplicates });
+        id
+    }
+
+    pub(super) fn on_following_vote(
+        &mut self,
+        now: Time,
+        m: &FollowingVotingMessage,
+        verifier: &dyn Verifier,
+    ) -> Result<Verdict, BeaconReject> {
+        let round = m.round;
+        if round == 0 || round >= self.cfg.rounds_number {
+            return Err(BeaconReject::RoundOutOfRange { round });
+        }
+        self.check_round_timing(now, round)?;
+        let weight = self
+            .participants
+            .get(&m.smesher)
+            .ok_or(BeaconReject::UnknownSmesher(m.smesher))?
+            .vote_weight();
+        let fp = fingerprint(&m.body());
+        if self.is_repeat(m.smesher, round, fp) {
+            return Ok(Verdict::Ignore);
+        }
+        let list = *self.first_lists.get(&m.smesher).ok_or(BeaconReject::NoFirstVote(m.smesher))?;
+        if !verifier.verify(&m.smesher.0, &m.signed_bytes(&self.genesis), &m.signature) {
+            return Err(BeaconReject::InvalidSignature);
+        }
+        if self.votes_seen.contains_key(&(m.smesher, round)) {
+            return Err(BeaconReject::Equivocation { smesher: m.smesher, round });
+        }
+        self.votes_seen.insert((m.smesher, round), fp);
+        self.apply_following_vote(list, weight, &m.votes_bit_vector);
+        Ok(Verdict::Accept)
+    }
+
+    /// go-spacemesh's `isVoteTimely`: votes of the round in progress, or of the next round
+    /// within δ of its start.
+    pub(super) fn check_round_timing(&self, now: Time, round: u32) -> Result<(), BeaconReject> {
+        let current = self.round_in_progress(now);
+        if round < current {
+            Err(BeaconReject::TooLate)
+        } else if round == current
+            || (round == current + 1 && now > self.round_start(round) - self.cfg.grace_period)
+        {
+            Ok(())
+        } else {
+            Err(BeaconReject::TooEarly)
+        }
+    }
+
+    pub(super) fn apply_following_vote(&mut self, list: u32, weight: i128, bits: &[u8]) {
+        let list = &self.lists[list as usize];
+        if !list.has_duplicates {
+            for (i, p) in list.proposals.iter().enumerate() {
+                if let Some(margin) = self.margins.get_mut(p) {
+                    *margin += if vote_bit(bits, i) { weight } else { -weight };
+                }
+            }
+            return;
+        }
+        let mut support = BTreeSet::new();
+        let mut against = BTreeSet::new();
+        for (i, p) in list.proposals.iter().enumerate() {
+            if vote_bit(bits, i) {
+                support.insert(*p)
+            } else {
+                against.insert(*p)
+            };
+        }
+        for (set, sign) in [(support, 1), (against, -1)] {
+            for p in set {
+                if let Some(margin) = self.margins.get_mut(&p) {
+                    *margin += sign * weight;
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_weak_coin(
+        &mut self,
+        now: Time,
+        m: &WeakCoinMessage,
+        verifier: &dyn Verifier,
+    ) -> Result<Verdict, BeaconReject> {
+        let round = m.round;
+        if round == 0 || round >= self.cfg.rounds_number {
+            return Err(BeaconReject::RoundOutOfRange { round });
+        }
+        if now >= self.round_start(round + 1) {
+            return Err(BeaconReject::TooLate);
+        }
+        if round > self.round_in_progress(now) + 1 {
+            return Err(BeaconReject::TooEarly);
+        }
+        let member =
+            self.participants.get(&m.node_id).ok_or(BeaconReject::UnknownSmesher(m.node_id))?;
+        if member.malicious {
+            return Err(BeaconReject::MaliciousSmesher(m.node_id));
+        }
+        if m.unit >= member.num_units {
+            return Err(BeaconReject::UnitOutOfRange { unit: m.unit, num_units: member.num_units });
+        }
+        let slot = self.coin_smallest[round as usize];
+        if slot.is_some_and(|s| !le_less(&m.vrf_signature, &s)) {
+            return Ok(Verdict::Ignore);
+        }
+        let input = weak_coin_vrf_message(member.vrf_nonce, self.epoch, round, m.unit);
+        if !verifier.verify_vrf(&m.node_id.0, &input, &m.vrf_signature) {
+            return Err(BeaconReject::InvalidVrf);
+        }
+        self.coin_smallest[round as usize] = Some(m.vrf_signature);
+        Ok(Verdict::Accept)
+    }
+}
+
+/// VRF proofs compared as little-endian integers (go-spacemesh `VrfSignature.Cmp`).
+pub(super) fn le_less(a: &VrfSignature, b: &VrfSignature) -> bool {
+    a.0.iter().rev().lt(b.0.iter().rev())
+}
+
+fn strictly_increasing(list: &[Proposal]) -> bool {
+    list.windows(2).all(|w| w[0] < w[1])
+}

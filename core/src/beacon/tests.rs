@@ -1,0 +1,842 @@
+//! Beacon protocol tests: single-instance scenarios with hand-made messages, a deterministic
+//! in-test cluster exchanging messages through a delayed bus, and a proptest over arbitrary
+//! interleavings.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::message::{encode_votes, proposal_vrf_message, weak_coin_vrf_message};
+use super::threshold::proposal_threshold;
+use super::*;
+use crate::codec::{BoundedBytes, BoundedVec};
+use crate::crypto::{Ed25519Verifier, Signature, Signer, Verifier, hash};
+use crate::gossip::Verdict;
+use crate::types::{EpochId, GenesisId, Hash32, NodeId, Time};
+use crate::vrf::{self, VrfSignature};
+
+const EPOCH: EpochId = EpochId(7);
+const GENESIS: GenesisId = GenesisId([7; 20]);
+
+fn start() -> Time {
+    Time::from_secs(1_000)
+}
+
+fn seed_of(i: usize) -> [u8; 32] {
+    let mut s = [0xbe; 32];
+    s[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    s
+}
+
+fn id_of(i: usize) -> NodeId {
+    Signer::from_seed(seed_of(i), GENESIS).node_id()
+}
+
+/// A test double for the runtime's verifier: real ed25519, and a "VRF" check that recomputes
+/// [`vrf::prove`] from a registry of the test identities' seeds.
+#[derive(Debug, Default)]
+struct TestVerifier {
+    seeds: BTreeMap<NodeId, [u8; 32]>,
+}
+
+impl TestVerifier {
+    fn for_nodes(n: usize) -> TestVerifier {
+        TestVerifier { seeds: (0..n).map(|i| (id_of(i), seed_of(i))).collect() }
+    }
+}
+
+impl Verifier for TestVerifier {
+    fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {
+        Ed25519Verifier.verify(public_key, signed_message, signature)
+    }
+
+    fn verify_vrf(&self, public_key: &[u8; 32], message: &[u8], proof: &VrfSignature) -> bool {
+        self.seeds.get(&NodeId(*public_key)).is_some_and(|s| vrf::prove(s, message) == *proof)
+    }
+}
+
+fn participant(i: usize, weight: u64, num_units: u32) -> Participant {
+    Participant {
+        node_id: id_of(i),
+        atx_id: Hash32([i as u8; 32]),
+        weight,
+        vrf_nonce: 1000 + i as u64,
+        num_units,
+        atx_received: start() - Duration::from_secs(60),
+        malicious: false,
+    }
+}
+
+fn random_participants(n: usize, rng: &mut ChaCha8Rng) -> Vec<Participant> {
+    (0..n)
+        .map(|i| {
+            let units = rng.random_range(1..=4u32);
+            participant(i, u64::from(units) * rng.random_range(10..100u64), units)
+        })
+        .collect()
+}
+
+fn proposal_vrf(i: usize, p: &Participant) -> VrfSignature {
+    vrf::prove(&seed_of(i), &proposal_vrf_message(p.vrf_nonce, EPOCH))
+}
+
+/// The beacon over a set of proposals, computed independently of the module.
+fn expected_beacon(proposals: &BTreeSet<Proposal>) -> Beacon {
+    let bytes: Vec<u8> = proposals.iter().flat_map(|p| p.0).collect();
+    let h = hash(&bytes);
+    Beacon([h.0[0], h.0[1], h.0[2], h.0[3]])
+}
+
+/// Proposals of the given participants that pass the strict threshold over `n_atxs` ATXs.
+fn eligible_proposals(
+    cfg: &BeaconConfig,
+    ps: &[(usize, Participant)],
+    n_atxs: u64,
+) -> BTreeSet<Proposal> {
+    let t = proposal_threshold(cfg.kappa, cfg.q, n_atxs);
+    ps.iter()
+        .map(|(i, p)| proposal_vrf(*i, p))
+        .filter(|v| v.0 < t)
+        .map(|v| Proposal::from_vrf(&v))
+        .collect()
+}
+
+// ---------------------------------------------------------------- the cluster
+
+/// A partition: the nodes on either side cannot reach each other during `[from, until)`;
+/// messages sent meanwhile are delivered after `until` (as gossip reconciliation would).
+struct Partition {
+    side: Vec<bool>,
+    from: u64,
+    until: u64,
+}
+
+/// A deterministic cluster of [`EpochBeacon`]s on a bus with seeded per-message delays and
+/// per-node clock skew. Time is global microseconds; node `i` sees `global + skew[i]`.
+struct Cluster {
+    verifier: TestVerifier,
+    nodes: Vec<Option<EpochBeacon>>,
+    skew: Vec<i64>,
+    rng: ChaCha8Rng,
+    queue: BTreeMap<(u64, u64), (usize, BeaconMessage)>,
+    seq: u64,
+    now: u64,
+    partition: Option<Partition>,
+    results: Vec<Option<Result<Beacon, BeaconFailure>>>,
+    rejects: Vec<(usize, BeaconReject)>,
+    published: Vec<(u64, BeaconMessage)>,
+}
+
+impl Cluster {
+    /// Node `i` runs when `running(i)`, with the participant list `view(i)`.
+    fn new(
+        cfg: &BeaconConfig,
+        n: usize,
+        seed: u64,
+        running: impl Fn(usize) -> bool,
+        view: impl Fn(usize) -> Vec<Participant>,
+    ) -> Cluster {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let skew: Vec<i64> = (0..n).map(|_| rng.random_range(-100_000..=100_000)).collect();
+        let created = start() - cfg.grace_period;
+        let nodes = (0..n)
+            .map(|i| {
+                running(i).then(|| {
+                    let local = LocalIdentity::new(seed_of(i), GENESIS);
+                    EpochBeacon::new(
+                        cfg.clone(),
+                        GENESIS,
+                        EPOCH,
+                        start(),
+                        view(i),
+                        Some(local),
+                        created,
+                    )
+                    .expect("valid setup")
+                })
+            })
+            .collect();
+        Cluster {
+            verifier: TestVerifier::for_nodes(n),
+            nodes,
+            skew,
+            rng,
+            queue: BTreeMap::new(),
+            seq: 0,
+            now: created.0 - 200_000,
+            partition: None,
+            results: vec![None; n],
+            rejects: Vec::new(),
+            published: Vec::new(),
+        }
+    }
+
+    fn local(&self, i: usize, t: u64) -> Time {
+        Time(t.saturating_add_signed(self.skew[i]))
+    }
+
+    fn next_event(&self) -> Option<u64> {
+        let delivery = self.queue.keys().next().map(|(t, _)| *t);
+        let timeouts = self.nodes.iter().enumerate().filter_map(|(i, n)| {
+            let t = n.as_ref()?.next_timeout()?;
+            Some(t.0.saturating_add_signed(-self.skew[i]).max(self.now))
+        });
+        delivery.into_iter().chain(timeouts).min()
+    }
+
+    fn run_until(&mut self, until: u64) {
+        while let Some(t) = self.next_event().filter(|t| *t <= until) {
+            self.now = t;
+            for i in 0..self.nodes.len() {
+                let local = self.local(i, t);
+                let Some(node) = self.nodes[i].as_mut() else { continue };
+                if node.next_timeout().is_some_and(|d| d <= local) {
+                    node.on_tick(local);
+                    self.drain(i);
+                }
+            }
+            while let Some(entry) = self.queue.first_entry() {
+                if entry.key().0 > t {
+                    break;
+                }
+                let (to, msg) = entry.remove();
+                let local = self.local(to, t);
+                let node = self.nodes[to].as_mut().expect("only running nodes get mail");
+                if let Err(e) = node.on_message(local, &msg, &self.verifier) {
+                    self.rejects.push((to, e));
+                }
+                node.check_invariants();
+                self.drain(to);
+            }
+        }
+        self.now = self.now.max(until);
+    }
+
+    fn run(&mut self) {
+        self.run_until(u64::MAX);
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(n) = n {
+                assert_eq!(n.result(), self.results[i], "node {i}: result and output agree");
+            }
+        }
+    }
+
+    fn drain(&mut self, i: usize) {
+        let local = self.local(i, self.now);
+        while let Some(out) = self.nodes[i].as_mut().and_then(|n| n.poll_output()) {
+            match out {
+                BeaconOutput::Publish(m) => self.broadcast(i, m),
+                BeaconOutput::Decided { epoch, beacon } => {
+                    assert_eq!(epoch, EpochId(EPOCH.0 + 1));
+                    self.record_result(i, local, Ok(beacon));
+                }
+                BeaconOutput::Failed { epoch, reason } => {
+                    assert_eq!(epoch, EpochId(EPOCH.0 + 1));
+                    self.record_result(i, local, Err(reason));
+                }
+            }
+        }
+    }
+
+    fn record_result(&mut self, i: usize, local: Time, r: Result<Beacon, BeaconFailure>) {
+        let node = self.nodes[i].as_ref().expect("running");
+        assert_eq!(node.phase(local), BeaconPhase::Done, "node {i} decided before the end");
+        assert!(self.results[i].replace(r).is_none(), "node {i} decided twice");
+    }
+
+    fn broadcast(&mut self, from: usize, m: BeaconMessage) {
+        self.published.push((self.now, m.clone()));
+        for to in 0..self.nodes.len() {
+            if to == from || self.nodes[to].is_none() {
+                continue;
+            }
+            let mut base = self.now;
+            if let Some(p) = &self.partition {
+                if p.side[from] != p.side[to] && (p.from..p.until).contains(&self.now) {
+                    base = p.until;
+                }
+            }
+            let delay = self.rng.random_range(50_000..300_000u64);
+            self.seq += 1;
+            self.queue.insert((base + delay, self.seq), (to, m.clone()));
+        }
+    }
+
+    fn decided(&self, nodes: impl Iterator<Item = usize>) -> BTreeMap<usize, Beacon> {
+        nodes.filter_map(|i| Some((i, self.results[i]?.ok()?))).collect()
+    }
+}
+
+fn indexed(ps: &[Participant], keep: impl Fn(usize) -> bool) -> Vec<(usize, Participant)> {
+    ps.iter().cloned().enumerate().filter(|(i, _)| keep(*i)).collect()
+}
+
+/// With honest nodes, small delays and small skew, every node decides the beacon of exactly the
+/// eligible proposals, for clusters of 10 to 60 nodes.
+#[test]
+fn honest_cluster_agrees() {
+    let cfg = BeaconConfig::sim();
+    for (n, seed) in [(10, 1), (25, 2), (60, 3)] {
+        let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(seed));
+        let mut c = Cluster::new(&cfg, n, seed, |_| true, |_| ps.clone());
+        c.run();
+        let want = expected_beacon(&eligible_proposals(&cfg, &indexed(&ps, |_| true), n as u64));
+        let decided = c.decided(0..n);
+        assert_eq!(decided.len(), n, "n {n}: every node decides: {:?}", c.results);
+        assert!(decided.values().all(|b| *b == want), "n {n}: {decided:?} vs {want:?}");
+        let unexpected: Vec<_> =
+            c.rejects.iter().filter(|(_, e)| !matches!(e, BeaconReject::TooLate)).collect();
+        assert!(unexpected.is_empty(), "n {n}: {unexpected:?}");
+    }
+}
+
+/// The same seed gives the same run, message for message.
+#[test]
+fn cluster_is_deterministic() {
+    let cfg = BeaconConfig::sim();
+    let ps = random_participants(12, &mut ChaCha8Rng::seed_from_u64(9));
+    let run = || {
+        let mut c = Cluster::new(&cfg, 12, 9, |_| true, |_| ps.clone());
+        c.run();
+        (c.results, c.published)
+    };
+    assert_eq!(run(), run());
+}
+
+/// A participant that never runs (its weight still counts in W) does not stop the others from
+/// agreeing on the beacon of the remaining eligible proposals.
+#[test]
+fn one_silent_node() {
+    let cfg = BeaconConfig::sim();
+    let n = 15;
+    let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(4));
+    let mut c = Cluster::new(&cfg, n, 4, |i| i != 3, |_| ps.clone());
+    c.run();
+    let want = expected_beacon(&eligible_proposals(&cfg, &indexed(&ps, |i| i != 3), n as u64));
+    let decided = c.decided(0..n);
+    assert_eq!(decided.len(), n - 1);
+    assert!(decided.values().all(|b| *b == want), "{decided:?} vs {want:?}");
+}
+
+/// Feeds every node's decided beacon as a ref ballot (weighted by its ATX) into one tally per
+/// node, each in its own order, and checks they all answer the same beacon, one of those decided.
+fn fallback_converges(c: &mut Cluster, ps: &[Participant], decided: &BTreeMap<usize, Beacon>) {
+    let cfg = BeaconConfig::sim();
+    let mut answers = BTreeSet::new();
+    for node in decided.keys() {
+        let mut order: Vec<usize> = decided.keys().copied().collect();
+        for k in (1..order.len()).rev() {
+            order.swap(k, c.rng.random_range(0..=k));
+        }
+        let mut tally = BeaconTally::new(EPOCH, 1, cfg.tally_ballots_max);
+        for i in order {
+            let w = ballot_weight(ps[i].weight, 1, 1);
+            tally.record(EPOCH, Hash32([i as u8; 32]), decided[&i], w, 1).unwrap();
+        }
+        answers.insert(tally.beacon().unwrap_or_else(|| panic!("node {node}: no answer")));
+    }
+    assert_eq!(answers.len(), 1, "tallies disagree: {answers:?}");
+    assert!(decided.values().any(|b| answers.contains(b)));
+}
+
+/// A partition during the first voting round, healed during round 1: first votes across it come
+/// too late, yet the honest nodes agree (or, failing that, the fallback tally converges).
+#[test]
+fn partition_during_first_voting_round() {
+    let cfg = BeaconConfig::sim();
+    let n = 20;
+    let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(5));
+    let mut c = Cluster::new(&cfg, n, 5, |_| true, |_| ps.clone());
+    let fv = (start() + cfg.proposal_duration).0;
+    let t1 = (start() + cfg.proposal_duration + cfg.first_voting_round_duration).0;
+    c.partition = Some(Partition {
+        side: (0..n).map(|i| i < n / 2).collect(),
+        from: fv - 500_000,
+        until: t1 + 500_000,
+    });
+    c.run();
+    assert!(c.rejects.iter().any(|(_, e)| *e == BeaconReject::TooLate), "the partition bit");
+    assert!(c.rejects.iter().any(|(_, e)| matches!(e, BeaconReject::NoFirstVote(_))));
+    let decided = c.decided(0..n);
+    let distinct: BTreeSet<_> = decided.values().collect();
+    if distinct.len() > 1 {
+        fallback_converges(&mut c, &ps, &decided);
+    }
+    assert!(decided.len() >= n / 2, "most nodes decide: {:?}", c.results);
+}
+
+/// A partition from before the proposal phase until round 1: each side sees only its own
+/// proposals, so the sides decide different beacons; the ballot tally still converges.
+#[test]
+fn partition_through_proposals_is_resolved_by_the_fallback() {
+    let cfg = BeaconConfig::sim();
+    let n = 20;
+    let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(6));
+    let mut c = Cluster::new(&cfg, n, 6, |_| true, |_| ps.clone());
+    let t1 = (start() + cfg.proposal_duration + cfg.first_voting_round_duration).0;
+    c.partition = Some(Partition {
+        side: (0..n).map(|i| i % 2 == 0).collect(),
+        from: 0,
+        until: t1 + 500_000,
+    });
+    c.run();
+    assert!(c.rejects.iter().any(|(_, e)| *e == BeaconReject::ProposalIneligible));
+    let decided = c.decided(0..n);
+    let distinct: BTreeSet<_> = decided.values().collect();
+    assert!(distinct.len() >= 2, "the sides disagree: {decided:?}");
+    fallback_converges(&mut c, &ps, &decided);
+}
+
+/// Identities the honest nodes know to be malicious vote with weight 0 and their proposals are
+/// at best potentially valid: after the first round every margin is exactly ± the honest weight,
+/// and the honest nodes decide the beacon of the honest proposals.
+#[test]
+fn malicious_identities_weigh_nothing() {
+    let cfg = BeaconConfig::sim();
+    let n = 12;
+    let bad = |i: usize| i < 3;
+    let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(7));
+    let flagged: Vec<Participant> = ps
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, p)| Participant { malicious: bad(i), ..p })
+        .collect();
+    // The malicious nodes believe themselves honest, so they propose and vote.
+    let mut c =
+        Cluster::new(&cfg, n, 7, |_| true, |i| if bad(i) { ps.clone() } else { flagged.clone() });
+    let t1 = (start() + cfg.proposal_duration + cfg.first_voting_round_duration).0;
+    c.run_until(t1 - 150_000);
+    let honest_weight: i128 = (0..n).filter(|i| !bad(*i)).map(|i| i128::from(ps[i].weight)).sum();
+    let bad_props = eligible_proposals(&cfg, &indexed(&ps, bad), n as u64);
+    for i in (0..n).filter(|i| !bad(*i)) {
+        let node = c.nodes[i].as_ref().unwrap();
+        assert_eq!(node.epoch_weight(), honest_weight as u128);
+        assert!(node.valid_proposals().all(|p| !bad_props.contains(p)));
+        assert_eq!(node.potentially_valid_proposals().copied().collect::<BTreeSet<_>>(), bad_props);
+        for p in node.valid_proposals() {
+            assert_eq!(node.margin(p), Some(honest_weight), "node {i}");
+        }
+        for p in node.potentially_valid_proposals() {
+            assert_eq!(node.margin(p), Some(-honest_weight), "node {i}");
+        }
+    }
+    c.run();
+    let want = expected_beacon(&eligible_proposals(&cfg, &indexed(&ps, |i| !bad(i)), n as u64));
+    let decided = c.decided((0..n).filter(|i| !bad(*i)));
+    assert_eq!(decided.len(), n - 3);
+    assert!(decided.values().all(|b| *b == want));
+}
+
+// ------------------------------------------------------- single-instance scenarios
+
+fn small_cfg() -> BeaconConfig {
+    // κ = 40 over 3 ATXs: a threshold of 1 − 2^−20, so every test proposal is eligible.
+    BeaconConfig::sim()
+}
+
+/// An observer (no local identity) over participants 0..3, plus late participant 3 whose ATX
+/// arrived within the grace period after the epoch start.
+fn observer() -> EpochBeacon {
+    let ps = vec![participant(0, 100, 2), participant(1, 50, 1), participant(2, 30, 1)];
+    let mut b = EpochBeacon::new(small_cfg(), GENESIS, EPOCH, start(), ps, None, start()).unwrap();
+    let late =
+        Participant { atx_received: start() + Duration::from_millis(500), ..participant(3, 20, 1) };
+    b.add_participant(late).unwrap();
+    b
+}
+
+fn proposal_msg(i: usize, b_nonce: u64) -> BeaconMessage {
+    let vrf = vrf::prove(&seed_of(i), &proposal_vrf_message(b_nonce, EPOCH));
+    BeaconMessage::Proposal(ProposalMessage { epoch: EPOCH, node_id: id_of(i), vrf_signature: vrf })
+}
+
+fn first_vote(i: usize, valid: &[Proposal], pv: &[Proposal]) -> BeaconMessage {
+    let s = Signer::from_seed(seed_of(i), GENESIS);
+    let v = |l: &[Proposal]| BoundedVec::new(l.to_vec()).unwrap();
+    BeaconMessage::FirstVoting(FirstVotingMessage::sign(&s, EPOCH, v(valid), v(pv)))
+}
+
+fn following_vote(i: usize, round: u32, bits: &[u8]) -> BeaconMessage {
+    let s = Signer::from_seed(seed_of(i), GENESIS);
+    let bits = BoundedBytes::new(Bytes::copy_from_slice(bits)).unwrap();
+    BeaconMessage::FollowingVoting(FollowingVotingMessage::sign(&s, EPOCH, round, bits))
+}
+
+fn coin_msg(i: usize, round: u32, unit: u32) -> (BeaconMessage, VrfSignature) {
+    let vrf = vrf::prove(&seed_of(i), &weak_coin_vrf_message(1000 + i as u64, EPOCH, round, unit));
+    let m = WeakCoinMessage { epoch: EPOCH, round, unit, node_id: id_of(i), vrf_signature: vrf };
+    (BeaconMessage::WeakCoin(m), vrf)
+}
+
+fn at(offset_ms: u64) -> Time {
+    start() + Duration::from_millis(offset_ms)
+}
+
+/// Proposals are valid until the phase end, potentially valid within the grace period after it,
+/// and invalid later; a late ATX or a malicious proposer makes a timely proposal only
+/// potentially valid. Repeats are ignored and forged VRFs rejected.
+#[test]
+fn proposal_classification() {
+    let v = TestVerifier::for_nodes(4);
+    let cfg = small_cfg();
+    let phase_end = cfg.proposal_duration.as_millis() as u64;
+    let grace = cfg.grace_period.as_millis() as u64;
+    let prop = |m: &BeaconMessage| match m {
+        BeaconMessage::Proposal(p) => Proposal::from_vrf(&p.vrf_signature),
+        _ => unreachable!(),
+    };
+
+    let mut b = observer();
+    let m3 = proposal_msg(3, 1003);
+    assert_eq!(b.on_message(at(10), &m3, &v), Ok(Verdict::Accept));
+    let m0 = proposal_msg(0, 1000);
+    assert_eq!(b.on_message(at(phase_end), &m0, &v), Ok(Verdict::Accept));
+    assert_eq!(b.on_message(at(phase_end), &m0, &v), Ok(Verdict::Ignore), "a repeat");
+    let m1 = proposal_msg(1, 1001);
+    assert_eq!(b.on_message(at(phase_end + grace / 2), &m1, &v), Ok(Verdict::Accept));
+    let m2 = proposal_msg(2, 1002);
+    let late = Time(at(phase_end + grace).0 + 1);
+    let err = b.on_message(late, &m2, &v).unwrap_err();
+    assert_eq!((err.clone(), err.verdict()), (BeaconReject::ProposalIneligible, Verdict::Ignore));
+    assert_eq!(b.valid_proposals().copied().collect::<Vec<_>>(), vec![prop(&m0)]);
+    let pv: BTreeSet<_> = b.potentially_valid_proposals().copied().collect();
+    assert_eq!(pv, BTreeSet::from([prop(&m1), prop(&m3)]));
+
+    // A malicious proposer's timely proposal is only potentially valid.
+    let mut b = observer();
+    assert!(b.mark_malicious(&id_of(2)));
+    assert_eq!(b.on_message(at(10), &m2, &v), Ok(Verdict::Accept));
+    assert_eq!(b.potentially_valid_proposals().copied().collect::<Vec<_>>(), vec![prop(&m2)]);
+
+    // Forged VRF, unknown proposer, other epoch, too early.
+    let BeaconMessage::Proposal(mut forged) = m0.clone() else { unreachable!() };
+    forged.vrf_signature.0[5] ^= 1;
+    let err = b.on_message(at(10), &BeaconMessage::Proposal(forged), &v).unwrap_err();
+    assert_eq!((err.clone(), err.verdict()), (BeaconReject::InvalidVrf, Verdict::Reject));
+    let stranger = proposal_msg(9, 0);
+    assert_eq!(b.on_message(at(10), &stranger, &v), Err(BeaconReject::UnknownSmesher(id_of(9))));
+    let BeaconMessage::Proposal(mut other) = m0.clone() else { unreachable!() };
+    other.epoch = EpochId(8);
+    assert_eq!(
+        b.on_message(at(10), &BeaconMessage::Proposal(other), &v),
+        Err(BeaconReject::WrongEpoch { expected: EPOCH, got: EpochId(8) })
+    );
+    let too_early = Time(start().0 - cfg.grace_period.as_micros() as u64 - 1);
+    assert_eq!(observer().on_message(too_early, &m0, &v), Err(BeaconReject::TooEarly));
+}
+
+/// First votes add ± the voter's weight to known proposals only; unsorted lists are rejected;
+/// a different signed vote in the same round is equivocation, a forged one a bad signature.
+#[test]
+fn first_votes_tally_and_equivocation() {
+    let v = TestVerifier::for_nodes(4);
+    let cfg = small_cfg();
+    let mut b = observer();
+    let (m0, m1) = (proposal_msg(0, 1000), proposal_msg(1, 1001));
+    b.on_message(at(10), &m0, &v).unwrap();
+    b.on_message(at(10), &m1, &v).unwrap();
+    let mut props: Vec<Proposal> = b.valid_proposals().copied().collect();
+    props.sort();
+    let unknown = Proposal([0xee; 4]);
+    let mut with_unknown = props.clone();
+    with_unknown.push(unknown);
+    with_unknown.sort();
+    let t = at(cfg.proposal_duration.as_millis() as u64 + 100);
+
+    let vote = first_vote(2, &with_unknown, &[]);
+    assert_eq!(b.on_message(t, &vote, &v), Ok(Verdict::Accept));
+    assert_eq!(b.on_message(t, &vote, &v), Ok(Verdict::Ignore), "a repeat");
+    assert_eq!(b.margin(&props[0]), Some(30));
+    assert_eq!(b.margin(&unknown), None);
+    assert_eq!(b.on_message(t, &first_vote(1, &[], &props), &v), Ok(Verdict::Accept));
+    assert_eq!(b.margin(&props[1]), Some(30 - 50));
+
+    let twin = first_vote(2, &props[..1], &[]);
+    let err = b.on_message(t, &twin, &v).unwrap_err();
+    assert_eq!(err, BeaconReject::Equivocation { smesher: id_of(2), round: 0 });
+    assert_eq!(err.verdict(), Verdict::Ignore);
+    assert_eq!(
+        b.margin(&props[0]),
+        Some(30 - 50),
+        "the first vote stays, the second is not counted"
+    );
+
+    let BeaconMessage::FirstVoting(mut forged) = first_vote(0, &props, &[]) else { unreachable!() };
+    forged.signature.0[0] ^= 1;
+    let err = b.on_message(t, &BeaconMessage::FirstVoting(forged), &v).unwrap_err();
+    assert_eq!((err.clone(), err.verdict()), (BeaconReject::InvalidSignature, Verdict::Reject));
+
+    let unsorted: Vec<Proposal> = props.iter().rev().copied().collect();
+    assert_eq!(
+        b.on_message(t, &first_vote(0, &unsorted, &[]), &v),
+        Err(BeaconReject::UnsortedProposals)
+    );
+    let t1 = start() + cfg.proposal_duration + cfg.first_voting_round_duration;
+    assert_eq!(b.on_message(t1, &first_vote(0, &props, &[]), &v), Err(BeaconReject::TooLate));
+    b.check_invariants();
+}
+
+/// Following votes count over the voter's own reference list, only in their round (or within δ
+/// before it), need a first vote, and equivocation is detected per round.
+#[test]
+fn following_vote_timing_and_tally() {
+    let v = TestVerifier::for_nodes(4);
+    let cfg = small_cfg();
+    let mut b = observer();
+    b.on_message(at(10), &proposal_msg(0, 1000), &v).unwrap();
+    b.on_message(at(10), &proposal_msg(1, 1001), &v).unwrap();
+    let props: Vec<Proposal> = b.valid_proposals().copied().collect();
+    let fv = at(cfg.proposal_duration.as_millis() as u64 + 10);
+    b.on_message(fv, &first_vote(0, &props, &[]), &v).unwrap();
+    let before = b.margin(&props[0]).unwrap();
+    let t1 = start() + cfg.proposal_duration + cfg.first_voting_round_duration;
+    let grace = cfg.grace_period;
+    let round_len = cfg.voting_round_duration + cfg.weak_coin_round_duration;
+
+    // Round 1 within δ before it starts is fine; round 2 then is too early.
+    let bits = encode_votes(&props, |p| *p == props[0]);
+    let r1 = following_vote(0, 1, &bits);
+    assert_eq!(b.on_message(t1 - grace / 2, &r1, &v), Ok(Verdict::Accept));
+    assert_eq!(b.margin(&props[0]), Some(before + 100));
+    assert_eq!(b.margin(&props[1]), Some(-100 + 100), "the first vote's +100, then −100");
+    assert_eq!(b.on_message(t1, &following_vote(0, 2, &bits), &v), Err(BeaconReject::TooEarly));
+    let err = b.on_message(t1, &following_vote(0, 1, &[]), &v).unwrap_err();
+    assert_eq!(err, BeaconReject::Equivocation { smesher: id_of(0), round: 1 });
+    assert_eq!(
+        b.on_message(t1, &following_vote(1, 1, &[]), &v),
+        Err(BeaconReject::NoFirstVote(id_of(1)))
+    );
+    let err = b.on_message(t1, &following_vote(1, 4, &[]), &v).unwrap_err();
+    assert_eq!(
+        (err.clone(), err.verdict()),
+        (BeaconReject::RoundOutOfRange { round: 4 }, Verdict::Reject)
+    );
+    // A weak coin keeps the protocol going past round 1.
+    let (coin, _) = coin_msg(0, 1, 0);
+    assert_eq!(b.on_message(t1 + cfg.voting_round_duration, &coin, &v), Ok(Verdict::Accept));
+    // During round 2 a round 1 vote is too late; the round 2 vote counts.
+    let t2 = t1 + round_len;
+    assert_eq!(b.on_message(t2, &following_vote(2, 1, &[]), &v), Err(BeaconReject::TooLate));
+    assert_eq!(b.on_message(t2, &following_vote(0, 2, &bits), &v), Ok(Verdict::Accept));
+    assert_eq!(b.phase(t2), BeaconPhase::Voting(2));
+    b.check_invariants();
+}
+
+/// The weak coin keeps the smallest VRF (little-endian order), ignores larger ones, rejects
+/// units the identity lacks and malicious identities, and closes with its round.
+#[test]
+fn weak_coin_keeps_the_smallest() {
+    let v = TestVerifier::for_nodes(4);
+    let cfg = small_cfg();
+    let mut b = observer();
+    let t1 = start() + cfg.proposal_duration + cfg.first_voting_round_duration;
+    let coin_phase = t1 + cfg.voting_round_duration;
+    let le_less = |a: &VrfSignature, b: &VrfSignature| a.0.iter().rev().lt(b.0.iter().rev());
+    let (a, va) = coin_msg(0, 1, 0);
+    let (c, vc) = coin_msg(0, 1, 1);
+    let (small, large) = if le_less(&va, &vc) { (a, c) } else { (c, a) };
+    assert_eq!(b.on_message(coin_phase, &small, &v), Ok(Verdict::Accept));
+    assert_eq!(b.on_message(coin_phase, &large, &v), Ok(Verdict::Ignore), "not smaller");
+    let (beyond, _) = coin_msg(1, 1, 1);
+    assert_eq!(
+        b.on_message(coin_phase, &beyond, &v),
+        Err(BeaconReject::UnitOutOfRange { unit: 1, num_units: 1 })
+    );
+    assert!(b.mark_malicious(&id_of(2)));
+    let (bad, _) = coin_msg(2, 1, 0);
+    assert_eq!(b.on_message(coin_phase, &bad, &v), Err(BeaconReject::MaliciousSmesher(id_of(2))));
+    let (early, _) = coin_msg(1, 3, 0);
+    assert_eq!(b.on_message(coin_phase, &early, &v), Err(BeaconReject::TooEarly));
+    let (next, _) = coin_msg(1, 2, 0);
+    assert_eq!(b.on_message(coin_phase, &next, &v), Ok(Verdict::Accept), "next round is buffered");
+    let t2 = t1 + cfg.voting_round_duration + cfg.weak_coin_round_duration;
+    let (late, _) = coin_msg(1, 1, 0);
+    assert_eq!(b.on_message(t2, &late, &v), Err(BeaconReject::TooLate));
+    b.check_invariants();
+}
+
+/// A lone participant decides alone: its own proposal is supported by its own votes, and the
+/// outputs come in protocol order with the decision last, exactly at the end.
+#[test]
+fn lone_participant_decides_its_own_proposal() {
+    let cfg = small_cfg();
+    let p = participant(0, 10, 2);
+    let local = LocalIdentity::new(seed_of(0), GENESIS);
+    let mut b = EpochBeacon::new(
+        cfg.clone(),
+        GENESIS,
+        EPOCH,
+        start(),
+        vec![p.clone()],
+        Some(local),
+        start(),
+    )
+    .unwrap();
+    assert!(b.is_signing());
+    let mut kinds = Vec::new();
+    let mut now = start();
+    while let Some(t) = b.next_timeout() {
+        assert!(t >= now);
+        now = t;
+        b.on_tick(now);
+        b.check_invariants();
+        while let Some(out) = b.poll_output() {
+            kinds.push(match out {
+                BeaconOutput::Publish(BeaconMessage::Proposal(_)) => "proposal".to_string(),
+                BeaconOutput::Publish(BeaconMessage::FirstVoting(_)) => "first".to_string(),
+                BeaconOutput::Publish(BeaconMessage::FollowingVoting(m)) => {
+                    format!("vote{}", m.round)
+                }
+                BeaconOutput::Publish(BeaconMessage::WeakCoin(m)) => format!("coin{}", m.round),
+                BeaconOutput::Decided { beacon, .. } => {
+                    let own = Proposal::from_vrf(&proposal_vrf(0, &p));
+                    assert_eq!(beacon, expected_beacon(&BTreeSet::from([own])));
+                    "decided".to_string()
+                }
+                BeaconOutput::Failed { reason, .. } => panic!("failed: {reason}"),
+            });
+        }
+    }
+    assert_eq!(now, start() + cfg.protocol_duration());
+    assert_eq!(b.phase(now), BeaconPhase::Done);
+    let want =
+        ["proposal", "first", "vote1", "coin1", "vote2", "coin2", "vote3", "coin3", "decided"];
+    assert_eq!(kinds, want);
+}
+
+/// A node created after the proposal phase (a restart) only listens, so it can never sign a
+/// second, different vote for a round it may already have voted in.
+#[test]
+fn restarted_node_only_listens() {
+    let cfg = small_cfg();
+    let local = LocalIdentity::new(seed_of(0), GENESIS);
+    let late = start() + cfg.proposal_duration;
+    let b = EpochBeacon::new(
+        cfg.clone(),
+        GENESIS,
+        EPOCH,
+        start(),
+        vec![participant(0, 10, 1)],
+        Some(local),
+        late,
+    )
+    .unwrap();
+    assert!(!b.is_signing());
+    let zero = EpochBeacon::new(
+        cfg.clone(),
+        GENESIS,
+        EPOCH,
+        start(),
+        vec![participant(0, 0, 1)],
+        None,
+        late,
+    );
+    assert_eq!(zero.unwrap_err(), BeaconSetupError::ZeroEpochWeight);
+    let off = BeaconConfig { rounds_number: 0, ..cfg };
+    let err =
+        EpochBeacon::new(off, GENESIS, EPOCH, start(), vec![participant(0, 1, 1)], None, late)
+            .unwrap_err();
+    assert_eq!(err, BeaconSetupError::Config(BeaconConfigError::Disabled));
+}
+
+/// About κ·ln2/(1−q) ≈ 42 of 1000 uniformly random proofs pass the threshold over 1000 ATXs.
+#[test]
+fn expected_number_of_eligible_proposals() {
+    let t = proposal_threshold(40, Ratio::new(1, 3), 1000);
+    let eligible = (0..1000u32)
+        .filter(|i| {
+            let mut out = [0u8; 80];
+            blake3::Hasher::new().update(&i.to_le_bytes()).finalize_xof().fill(&mut out);
+            out < t
+        })
+        .count();
+    assert!((20..70).contains(&eligible), "{eligible}");
+}
+
+// ----------------------------------------------------------- interleavings
+
+/// Messages of a reference cluster run, plus broken and equivocating variants.
+fn message_pool() -> &'static Vec<BeaconMessage> {
+    static POOL: OnceLock<Vec<BeaconMessage>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cfg = BeaconConfig::sim();
+        let ps = random_participants(6, &mut ChaCha8Rng::seed_from_u64(11));
+        let mut c = Cluster::new(&cfg, 6, 11, |_| true, |_| ps.clone());
+        c.run();
+        let mut pool: Vec<BeaconMessage> = c.published.into_iter().map(|(_, m)| m).collect();
+        let mut broken = Vec::new();
+        for m in &pool {
+            let mut m = m.clone();
+            match &mut m {
+                BeaconMessage::Proposal(p) => p.vrf_signature.0[1] ^= 1,
+                BeaconMessage::FirstVoting(f) => f.signature.0[1] ^= 1,
+                BeaconMessage::FollowingVoting(f) => f.round += 5,
+                BeaconMessage::WeakCoin(w) => w.unit += 7,
+            }
+            broken.push(m);
+        }
+        pool.extend(broken);
+        pool.push(first_vote(1, &[Proposal([1; 4])], &[]));
+        pool.push(following_vote(2, 1, &[0xff]));
+        pool.push(following_vote(2, 2, &[]));
+        pool.push(proposal_msg(5, 0));
+        pool
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Any interleaving of valid, late, early, forged and equivocating messages with ticks never
+    /// panics, keeps the invariants, and yields exactly one outcome, only once the protocol ends.
+    #[test]
+    fn arbitrary_interleavings(
+        ops in proptest::collection::vec((0u64..150, proptest::option::of(any::<prop::sample::Index>())), 1..200),
+        participate in any::<bool>(),
+    ) {
+        let cfg = BeaconConfig::sim();
+        let ps = random_participants(6, &mut ChaCha8Rng::seed_from_u64(11));
+        let local = participate.then(|| LocalIdentity::new(seed_of(0), GENESIS));
+        let first = start() - Duration::from_secs(2);
+        let mut b = EpochBeacon::new(cfg.clone(), GENESIS, EPOCH, start(), ps, local, first).unwrap();
+        let v = TestVerifier::for_nodes(6);
+        let pool = message_pool();
+        let mut now = first;
+        let mut outcomes = 0;
+        let mut check = |b: &mut EpochBeacon, now: Time| -> Result<(), TestCaseError> {
+            b.check_invariants();
+            while let Some(out) = b.poll_output() {
+                if matches!(out, BeaconOutput::Decided { .. } | BeaconOutput::Failed { .. }) {
+                    outcomes += 1;
+                    prop_assert_eq!(b.phase(now), BeaconPhase::Done);
+                }
+            }
+            prop_assert!(outcomes <= 1);
+            Ok(())
+        };
+        for (delta_ms, msg) in ops {
+            now = now + Duration::from_millis(delta_ms);
+            match msg {
+                Some(ix) => {
+                    let m = &pool[ix.index(pool.len())];
+                    if let Err(e) = b.on_message(now, m, &v) {
+                        let _ = e.verdict();
+                    }
+                }
+                None => b.on_tick(now),
+            }
+            check(&mut b, now)?;
+        }
+        let end = start() + cfg.protocol_duration();
+        b.on_tick(now.max(end));
+        check(&mut b, now.max(end))?;
+        prop_assert_eq!(outcomes, 1);
+        prop_assert!(b.next_timeout().is_none());
+    }
+}
