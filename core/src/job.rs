@@ -89,11 +89,19 @@ impl LabelSource for ComputedLabels {
 }
 
 /// What a job may use from its runtime.
-pub trait JobEnv {
+#[derive(Debug, Clone, Copy)]
+pub struct JobEnv<'a> {
     /// Signature and VRF checks.
-    fn verifier(&self) -> &dyn Verifier;
+    pub verifier: &'a dyn Verifier,
     /// PoST data.
-    fn labels(&self) -> &dyn LabelSource;
+    pub labels: &'a dyn LabelSource,
+}
+
+impl<'a> JobEnv<'a> {
+    /// An environment that computes labels on demand.
+    pub fn computing(verifier: &'a dyn Verifier) -> Self {
+        JobEnv { verifier, labels: &ComputedLabels }
+    }
 }
 
 /// A job description.
@@ -166,16 +174,16 @@ pub const ED25519_VERIFY_COST: Duration = Duration::from_micros(40);
 
 impl Job {
     /// Runs the job.
-    pub fn run(&self, env: &dyn JobEnv) -> JobResult {
+    pub fn run(&self, env: &JobEnv<'_>) -> JobResult {
         match self {
             Job::VerifySignatures(checks) => JobResult::SignaturesVerified(
                 checks
                     .iter()
-                    .map(|c| env.verifier().verify(&c.public_key, &c.signed_message, &c.signature))
+                    .map(|c| env.verifier.verify(&c.public_key, &c.signed_message, &c.signature))
                     .collect(),
             ),
             Job::VerifyAtx { genesis, config, check } => {
-                JobResult::AtxChecked(verify_atx(genesis, config, check, env.verifier()))
+                JobResult::AtxChecked(verify_atx(genesis, config, check, env.verifier))
             }
             Job::VerifyPoetProof { proof, statement, t, nesting_depth } => {
                 JobResult::PoetProofVerified(
@@ -188,12 +196,12 @@ impl Job {
                     config,
                     *commitment_atx,
                     proof,
-                    env.verifier(),
+                    env.verifier,
                 ))
             }
-            Job::PostInit(data) => JobResult::PostInitialized(post_init(data, env.labels())),
+            Job::PostInit(data) => JobResult::PostInitialized(post_init(data, env.labels)),
             Job::PostProve { data, challenge } => {
-                JobResult::PostProved(post_prove(data, &challenge.0, env.labels()))
+                JobResult::PostProved(post_prove(data, &challenge.0, env.labels))
             }
         }
     }
@@ -206,7 +214,7 @@ impl Job {
                 Some(hash_parts(&[
                     b"atx",
                     &genesis.0,
-                    &config.encode_key(),
+                    format!("{config:?}").as_bytes(),
                     &check.atx.encode(),
                     &check.commitment_atx.0,
                 ]))
@@ -248,7 +256,7 @@ impl Job {
 }
 
 fn pow_verifier() -> post::Blake3Pow {
-    post::Blake3Pow
+    post::Blake3Pow::default()
 }
 
 fn verify_atx(
@@ -266,7 +274,7 @@ fn verify_atx(
         node_id: atx.smesher,
         commitment_atx: check.commitment_atx,
         num_units: atx.inner.num_units,
-        config: config.clone(),
+        config: *config,
     };
     let meta = data.metadata();
     let pow = pow_verifier();
@@ -282,7 +290,7 @@ fn verify_atx(
     }
     let mode = match check.subset_seed {
         None => VerifyMode::All,
-        Some(seed) => VerifyMode::Subset { k3: config.k3, seed },
+        Some(seed) => VerifyMode::Subset { k3: config.k3 as usize, seed },
     };
     let challenge = atx.inner.nipost.post_metadata.challenge;
     match post::verify(&atx.inner.nipost.post, &challenge.0, &meta, config, mode, &pow) {
@@ -314,12 +322,18 @@ fn verify_malfeasance(
                 node_id: atx.smesher,
                 commitment_atx,
                 num_units: atx.inner.num_units,
-                config: config.clone(),
+                config: *config,
             };
             let challenge = atx.inner.nipost.post_metadata.challenge;
-            // The proof holds when the index at `position` is NOT a good label.
-            post::verify_index(&atx.inner.nipost.post, *position as usize, &challenge.0, &data.metadata(), config)
-                == Some(false)
+            // The proof holds when the index at `position` exists and is NOT a good label.
+            *position < config.k2
+                && !post::verify_index(
+                    &atx.inner.nipost.post,
+                    *position as usize,
+                    &challenge.0,
+                    &data.metadata(),
+                    config,
+                )
         }
         _ => true,
     }
@@ -329,7 +343,7 @@ fn post_init(data: &PostData, labels: &dyn LabelSource) -> Result<(u64, Proof), 
     let commitment = data.commitment();
     let mut init = post::Initializer::new(commitment, data.num_labels(), data.config.scrypt);
     init.step(data.num_labels(), &mut |_, _| {});
-    let (nonce, _) = init.vrf_nonce().ok_or("no label below the VRF difficulty")?;
+    let nonce = init.vrf_nonce().ok_or("no label below the VRF difficulty")?;
     let proof = post_prove(data, &[0u8; 32], labels)?;
     Ok((nonce, proof))
 }

@@ -37,17 +37,22 @@
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition.
 
+pub mod activation;
+pub mod ballot;
 pub mod beacon;
 pub mod codec;
 pub mod crypto;
 pub mod eligibility;
+pub mod fetch;
 pub mod frame;
 pub mod gossip;
 pub mod heartbeat;
 pub mod job;
 pub mod layers;
+pub mod malfeasance;
 pub mod node;
 pub mod p2p;
+pub mod poet;
 pub mod post;
 pub mod store;
 pub mod types;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use spacemesh_core::crypto::Verifier;
-use spacemesh_core::job::{Job, JobId, JobResult};
+use spacemesh_core::job::{Job, JobEnv, JobId, JobResult};
 use thiserror::Error;
 
 /// The pool has shut down (a worker panicked or the pool was dropped).
@@ -40,7 +40,7 @@ impl JobPool {
                         loop {
                             let next = work_rx.lock().map(|rx| rx.recv());
                             let Ok(Ok((id, job))) = next else { return };
-                            if done_tx.send((id, job.run(verifier.as_ref()))).is_err() {
+                            if done_tx.send((id, job.run(&JobEnv::computing(verifier.as_ref())))).is_err() {
                                 return;
                             }
                         }

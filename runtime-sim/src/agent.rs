@@ -102,6 +102,8 @@ impl<'a, 'c> AgentIo<'a, 'c> {
                 None
             }
             Wire::Frame(bytes) => self.links.contains(&from).then_some(bytes),
+            // Agents are not PoET clients or servers.
+            Wire::PoetRequest(..) | Wire::PoetResponse(..) => None,
         }
     }
 }

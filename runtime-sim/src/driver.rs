@@ -4,14 +4,18 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use spacemesh_core::job::{JobId, JobResult};
-use spacemesh_core::{Input, Node, NodeConfig, NodeEvent, NodeKeys, Output, PeerId, Time};
+use spacemesh_core::codec::Encode;
+use spacemesh_core::crypto::Verifier;
+use spacemesh_core::job::{JobEnv, JobId, JobResult};
+use spacemesh_core::poet::{PoetRequest, PoetResponse};
+use spacemesh_core::{Hash32, Input, Node, NodeConfig, NodeEvent, NodeId, NodeKeys, Output, PeerId, Time};
 use spacemesh_sim::engine::{Ctx, World};
 use spacemesh_sim::trace::{Traced, fingerprint};
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
 use crate::agent::{Agent, AgentIo};
-use crate::memo::MemoVerifier;
+use crate::memo::{MemoLabels, MemoVerifier};
+use crate::poet_host::{PoetHost, PoetSpec};
 use crate::wal::{WalError, read_log, record};
 
 /// What travels between simulated nodes: frames on a connection, and connection control.
@@ -25,6 +29,10 @@ pub enum Wire {
     DialAck,
     /// The connection is closed (by a `Disconnect`, or by the OS when the process dies).
     Close,
+    /// A request to a PoET server.
+    PoetRequest(u64, PoetRequest),
+    /// A PoET server's answer.
+    PoetResponse(u64, PoetResponse),
 }
 
 impl Traced for Wire {
@@ -34,6 +42,8 @@ impl Traced for Wire {
             Wire::Dial => 1,
             Wire::DialAck => 2,
             Wire::Close => 3,
+            Wire::PoetRequest(id, r) => fingerprint(&r.encode()) ^ id.rotate_left(7),
+            Wire::PoetResponse(id, r) => fingerprint(&r.encode()) ^ id.rotate_left(13),
         }
     }
 }
@@ -51,6 +61,8 @@ pub enum Local {
     Synced,
     /// An agent's own timer.
     AgentTick(u64),
+    /// A PoET server's timer; stale generations are ignored.
+    PoetTick(u64),
 }
 
 impl Traced for Local {
@@ -62,8 +74,12 @@ impl Traced for Local {
                 let bits = v.iter().fold(0u64, |acc, b| acc.rotate_left(1) ^ u64::from(*b));
                 3 ^ (id.0 << 8) ^ bits.rotate_left(32)
             }
+            Local::JobDone(id, other) => {
+                3 ^ (id.0 << 8) ^ fingerprint(format!("{other:?}").as_bytes()).rotate_left(32)
+            }
             Local::Synced => 4,
             Local::AgentTick(n) => 5 ^ (n << 8),
+            Local::PoetTick(n) => 6 ^ (n << 8),
         }
     }
 }
@@ -86,6 +102,8 @@ pub enum SlotSpec {
     Honest(NodeSpec),
     /// An adversary.
     Agent(Box<dyn Agent>),
+    /// A PoET server.
+    Poet(PoetSpec),
 }
 
 /// Receives every node event (the checkers).
@@ -159,6 +177,7 @@ struct Honest {
 enum Slot {
     Honest(Box<Honest>),
     Agent(Box<dyn Agent>),
+    Poet(Box<PoetHost>, u64),
     Down,
 }
 
@@ -172,6 +191,9 @@ pub struct SimNet<O> {
     index: BTreeMap<PeerId, NodeIdx>,
     peer_ids: Vec<PeerId>,
     verifier: Arc<MemoVerifier>,
+    labels: MemoLabels,
+    job_memo: BTreeMap<Hash32, JobResult>,
+    poets: BTreeMap<NodeId, NodeIdx>,
     observer: O,
     failures: Vec<StartupFailure>,
     stats: RuntimeStats,
@@ -215,10 +237,25 @@ impl<O: Observer> SimNet<O> {
                     specs.push(None);
                     built.push(Slot::Agent(a));
                 }
+                SlotSpec::Poet(p) => {
+                    specs.push(None);
+                    built.push(Slot::Poet(Box::new(PoetHost::new(p)), 0));
+                }
             }
         }
+        let poets = built
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Slot::Poet(h, _) => Some((h.id(), NodeIdx(i as u32))),
+                _ => None,
+            })
+            .collect();
         SimNet {
             verifier: Arc::new(MemoVerifier::new(cfg.memo_max)),
+            labels: MemoLabels::default(),
+            job_memo: BTreeMap::new(),
+            poets,
             cfg,
             slots: built,
             specs,
@@ -311,6 +348,7 @@ impl<O: Observer> SimNet<O> {
                     AgentIo::new(ctx, idx, &mut self.links[i], &self.index, self.incarnations[i]);
                 agent.on_start(&mut io);
             }
+            self.poet_tick(ctx, idx, None);
             return;
         };
         let files: Vec<(String, Vec<u8>)> = {
@@ -338,7 +376,8 @@ impl<O: Observer> SimNet<O> {
         // A restarted process draws fresh randomness, as a real one would.
         let mut seed = spec.seed;
         seed[..4].copy_from_slice(&incarnation.to_le_bytes());
-        let node = Node::new(spec.cfg.clone(), &spec.keys, seed);
+        let verifier: Arc<dyn Verifier> = self.verifier.clone();
+        let node = Node::new(spec.cfg.clone(), &spec.keys, seed, verifier);
         let segment = format!("wal/{incarnation:08}");
         let now = self.local_time(ctx, idx, Time::ZERO);
         self.slots[i] = Slot::Honest(Box::new(Honest {
@@ -416,7 +455,23 @@ impl<O: Observer> SimNet<O> {
                     self.stats.persists += 1;
                 }
                 Output::StartJob { id, job } => {
-                    let result = job.run(self.verifier.as_ref());
+                    let key = job.memo_key();
+                    let memoized = key.and_then(|k| self.job_memo.get(&k).cloned());
+                    let result = match memoized {
+                        Some(r) => r,
+                        None => {
+                            let env =
+                                JobEnv { verifier: self.verifier.as_ref(), labels: &self.labels };
+                            let r = job.run(&env);
+                            if let Some(k) = key {
+                                if self.job_memo.len() >= self.cfg.memo_max {
+                                    self.job_memo.clear();
+                                }
+                                self.job_memo.insert(k, r.clone());
+                            }
+                            r
+                        }
+                    };
                     let micros = job.modelled_duration().as_micros() as u64;
                     ctx.schedule_after(idx, SimDuration(micros), Local::JobDone(id, result));
                     self.stats.jobs += 1;
@@ -424,6 +479,13 @@ impl<O: Observer> SimNet<O> {
                 Output::Event(event) => {
                     ctx.trace(idx, event.kind(), event_fingerprint(&event));
                     self.observer.on_event(ctx.now(), idx, &event);
+                }
+                Output::Poet { poet, id, request } => {
+                    // An unknown PoET is unreachable: the node's own timeout handles it.
+                    if let Some(to) = self.poets.get(&poet).copied() {
+                        let size = request.encode().len() as u32 + 64;
+                        ctx.send(idx, to, Wire::PoetRequest(id, request), size);
+                    }
                 }
             }
         }
@@ -468,6 +530,39 @@ impl<O: Observer> SimNet<O> {
         self.feed(ctx, idx, Input::Tick);
     }
 
+    /// Advances a PoET server to `now` and re-arms its timer.
+    fn poet_tick(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx, generation: Option<u64>) {
+        let genesis = self.cfg.genesis_unix_us;
+        let now = Time(genesis + ctx.local_now(idx));
+        let Slot::Poet(host, armed) = &mut self.slots[idx.0 as usize] else { return };
+        if generation.is_some_and(|g| g != *armed) {
+            return;
+        }
+        host.on_tick(now);
+        if let Some(t) = host.next_timeout() {
+            *armed += 1;
+            let at = t.0.saturating_sub(genesis).max(ctx.local_now(idx));
+            ctx.schedule_at_local(idx, at, Local::PoetTick(*armed));
+        }
+    }
+
+    fn on_poet_request(
+        &mut self,
+        ctx: &mut Ctx<'_, Wire, Local>,
+        at: NodeIdx,
+        from: NodeIdx,
+        id: u64,
+        request: PoetRequest,
+    ) {
+        let now = Time(self.cfg.genesis_unix_us + ctx.local_now(at));
+        let Slot::Poet(host, _) = &mut self.slots[at.0 as usize] else { return };
+        host.on_tick(now);
+        let response = host.handle(now, &request, self.verifier.as_ref());
+        let size = response.encode().len() as u32 + 64;
+        ctx.send(at, from, Wire::PoetResponse(id, response), size);
+        self.poet_tick(ctx, at, None);
+    }
+
     fn with_agent(
         &mut self,
         ctx: &mut Ctx<'_, Wire, Local>,
@@ -498,11 +593,18 @@ impl<O: Observer> World for SimNet<O> {
         if matches!(self.slots[t], Slot::Agent(_)) {
             return self.with_agent(ctx, to, |a, io| a.on_wire(io, from, msg));
         }
-        if !matches!(self.slots[t], Slot::Honest(_)) {
+        if !matches!(self.slots[t], Slot::Honest(_) | Slot::Poet(..)) {
             return;
+        }
+        if let Wire::PoetRequest(id, request) = msg {
+            return self.on_poet_request(ctx, to, from, id, request);
         }
         let peer = self.peer_ids[from.0 as usize];
         match msg {
+            Wire::PoetRequest(..) => unreachable!("handled above"),
+            Wire::PoetResponse(id, response) => {
+                self.feed(ctx, to, Input::PoetResponse { id, response });
+            }
             Wire::Frame(bytes) => {
                 if self.links[t].contains(&from) {
                     self.feed(ctx, to, Input::Message { peer, bytes });
@@ -542,6 +644,7 @@ impl<O: Observer> World for SimNet<O> {
                 self.arm_timer(ctx, node);
             }
             Local::AgentTick(n) => self.with_agent(ctx, node, |a, io| a.on_tick(io, n)),
+            Local::PoetTick(n) => self.poet_tick(ctx, node, Some(n)),
         }
     }
 
@@ -551,6 +654,7 @@ impl<O: Observer> World for SimNet<O> {
         for peer in std::mem::take(&mut self.links[i]) {
             ctx.send(node, peer, Wire::Close, 32);
         }
+        // A PoET server keeps its rounds on disk: its crash is modelled as a pause.
         if self.specs[i].is_some() {
             self.slots[i] = Slot::Down;
         }
@@ -568,6 +672,8 @@ impl<O: Observer> World for SimNet<O> {
             Wire::Dial => "dial",
             Wire::DialAck => "dial-ack",
             Wire::Close => "close",
+            Wire::PoetRequest(..) => "poet-request",
+            Wire::PoetResponse(..) => "poet-response",
         }
     }
 
@@ -578,6 +684,7 @@ impl<O: Observer> World for SimNet<O> {
             Local::JobDone(..) => "job-done",
             Local::Synced => "synced",
             Local::AgentTick(_) => "agent-tick",
+            Local::PoetTick(_) => "poet-tick",
         }
     }
 }
@@ -615,6 +722,7 @@ fn event_fingerprint(event: &NodeEvent) -> u64 {
         NodeEvent::Heartbeat(HeartbeatEvent::Published { seq }) => {
             buf.extend_from_slice(&seq.to_le_bytes())
         }
+        NodeEvent::Consensus(e) => buf.extend_from_slice(format!("{e:?}").as_bytes()),
     }
     fingerprint(&buf)
 }

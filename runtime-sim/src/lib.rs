@@ -11,19 +11,23 @@
 //!   all later outputs until the modelled sync completes, so a crash loses exactly what a real
 //!   node would lose; restart rebuilds the node from the log (a torn tail is dropped, corruption
 //!   elsewhere stops the node with an error);
-//! - runs jobs at once with the shared [`MemoVerifier`] and delivers the result after the job's
-//!   modelled duration;
+//! - runs jobs at once with the shared [`MemoVerifier`] (and shares results of jobs that depend
+//!   only on public inputs between nodes) and delivers the result after the job's modelled
+//!   duration;
+//! - hosts simulated PoET servers ([`PoetSpec`]) that nodes reach over the simulated network;
 //! - calls `check_invariants` after every step (when enabled) and hands every `NodeEvent` to the
 //!   [`Observer`] (the checkers) and to the trace digest.
 
 mod agent;
 mod driver;
 mod memo;
+mod poet_host;
 mod wal;
 
 pub use agent::{Agent, AgentIo, GarbageSender};
 pub use driver::{
     Local, NodeSpec, Observer, RuntimeConfig, RuntimeStats, SimNet, SlotSpec, StartupFailure, Wire,
 };
-pub use memo::MemoVerifier;
+pub use memo::{MemoLabels, MemoVerifier};
+pub use poet_host::PoetSpec;
 pub use wal::{WalError, read_log, record};

@@ -8,7 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::Arc;
+
 use spacemesh_core::crypto::{Ed25519Verifier, Signature, Verifier};
+use spacemesh_core::job::{ComputedLabels, LabelSource, PostData};
+use spacemesh_core::vrf::{self, VrfSignature};
 
 /// A memoizing ed25519 verifier with a bounded cache.
 #[derive(Debug)]
@@ -42,25 +46,65 @@ impl MemoVerifier {
     }
 }
 
-impl Verifier for MemoVerifier {
-    fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {
-        let mut h = blake3::Hasher::new();
-        h.update(public_key);
-        h.update(&signature.0);
-        h.update(signed_message);
-        let key = *h.finalize().as_bytes();
+impl MemoVerifier {
+    fn remember(&self, key: [u8; 32], compute: impl FnOnce() -> bool) -> bool {
         let mut cache = self.cache.lock().expect("single-threaded");
         if let Some(v) = cache.get(&key) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return *v;
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let v = Ed25519Verifier.verify(public_key, signed_message, signature);
+        let v = compute();
         if cache.len() >= self.cache_max {
             cache.clear();
         }
         cache.insert(key, v);
         v
+    }
+}
+
+impl Verifier for MemoVerifier {
+    fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {
+        let mut h = blake3::Hasher::new();
+        h.update(b"ed25519");
+        h.update(public_key);
+        h.update(&signature.0);
+        h.update(signed_message);
+        let key = *h.finalize().as_bytes();
+        self.remember(key, || Ed25519Verifier.verify(public_key, signed_message, signature))
+    }
+
+    fn verify_vrf(&self, public_key: &[u8; 32], message: &[u8], proof: &VrfSignature) -> bool {
+        let mut h = blake3::Hasher::new();
+        h.update(b"vrf");
+        h.update(public_key);
+        h.update(&proof.0);
+        h.update(message);
+        let key = *h.finalize().as_bytes();
+        self.remember(key, || vrf::verify(public_key, message, proof))
+    }
+}
+
+/// PoST labels of simulated identities, computed once per identity and kept (the simulated
+/// counterpart of the files PoST initialization writes).
+#[derive(Debug, Default)]
+pub struct MemoLabels {
+    cache: Mutex<BTreeMap<[u8; 32], Arc<Vec<u8>>>>,
+}
+
+impl LabelSource for MemoLabels {
+    fn labels(&self, data: &PostData) -> Result<Arc<Vec<u8>>, String> {
+        let mut h = blake3::Hasher::new();
+        h.update(&data.commitment());
+        h.update(&data.num_labels().to_le_bytes());
+        h.update(format!("{:?}", data.config.scrypt).as_bytes());
+        let key = *h.finalize().as_bytes();
+        if let Some(l) = self.cache.lock().expect("single-threaded").get(&key) {
+            return Ok(Arc::clone(l));
+        }
+        let labels = ComputedLabels.labels(data)?;
+        self.cache.lock().expect("single-threaded").insert(key, Arc::clone(&labels));
+        Ok(labels)
     }
 }
 

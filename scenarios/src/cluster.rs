@@ -8,7 +8,7 @@ use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use spacemesh_core::crypto::Signer;
 use spacemesh_core::{GenesisId, NodeConfig, NodeId, NodeKeys, PeerId};
-use spacemesh_runtime_sim::{Agent, NodeSpec, RuntimeConfig, SimNet, SlotSpec};
+use spacemesh_runtime_sim::{Agent, NodeSpec, PoetSpec, RuntimeConfig, SimNet, SlotSpec};
 use spacemesh_sim::NodeIdx;
 use spacemesh_sim::engine::{Sim, SimConfig};
 use spacemesh_sim::rng::RngTree;
@@ -19,8 +19,10 @@ use crate::checks::Checks;
 const KEYS_STREAM: u64 = 1;
 const AGENT_STREAM: u64 = 2;
 const LAYOUT_STREAM: u64 = 3;
+const CUSTOMIZE_STREAM: u64 = 4;
 
 type AgentFactory = Box<dyn Fn(ChaCha8Rng) -> Box<dyn Agent>>;
+type NodeCustomizer = Box<dyn Fn(u32, &mut NodeConfig, &mut ChaCha8Rng)>;
 
 /// Describes a cluster before it is built.
 pub struct ClusterBuilder {
@@ -30,6 +32,8 @@ pub struct ClusterBuilder {
     bootstrap: usize,
     heartbeat_spread: Option<Duration>,
     agents: BTreeMap<u32, AgentFactory>,
+    customize: Option<NodeCustomizer>,
+    poets: Vec<PoetSpec>,
 }
 
 impl std::fmt::Debug for ClusterBuilder {
@@ -37,6 +41,7 @@ impl std::fmt::Debug for ClusterBuilder {
         f.debug_struct("ClusterBuilder")
             .field("nodes", &self.nodes)
             .field("agents", &self.agents.len())
+            .field("poets", &self.poets.len())
             .finish()
     }
 }
@@ -48,7 +53,7 @@ pub struct Cluster {
     pub peer_ids: Vec<PeerId>,
     /// Smeshing identity of each honest slot.
     pub node_ids: Vec<Option<NodeId>>,
-    /// Whether each slot is honest.
+    /// Whether each node slot is honest (PoET slots come after the nodes and are not listed).
     pub honest: Vec<bool>,
     slots: Vec<SlotSpec>,
 }
@@ -65,7 +70,24 @@ impl ClusterBuilder {
             bootstrap: 8,
             heartbeat_spread: None,
             agents: BTreeMap::new(),
+            customize: None,
+            poets: Vec::new(),
         }
+    }
+
+    /// Adjusts each honest node's configuration (slot, config, the slot's own RNG stream).
+    pub fn customize(
+        mut self,
+        f: impl Fn(u32, &mut NodeConfig, &mut ChaCha8Rng) + 'static,
+    ) -> Self {
+        self.customize = Some(Box::new(f));
+        self
+    }
+
+    /// Adds PoET servers; they take the slots after the nodes.
+    pub fn poets(mut self, poets: Vec<PoetSpec>) -> Self {
+        self.poets = poets;
+        self
     }
 
     /// The configuration of every honest node (bootstrap lists are filled in per node).
@@ -137,8 +159,16 @@ impl ClusterBuilder {
                 cfg.heartbeat_offset =
                     Some(Duration::from_micros(layout.random_range(0..spread.as_micros() as u64)));
             }
+            if let Some(f) = &self.customize {
+                let mut rng = tree.stream(&[0, i as u64, CUSTOMIZE_STREAM]);
+                f(i as u32, &mut cfg, &mut rng);
+            }
             node_ids.push(Some(Signer::from_seed(k.identity_seed, cfg.genesis).node_id()));
             slots.push(SlotSpec::Honest(NodeSpec { cfg, keys: k, seed }));
+        }
+        for p in self.poets {
+            peer_ids.push(PeerId(p.id.0));
+            slots.push(SlotSpec::Poet(p));
         }
         Cluster { peer_ids, node_ids, honest, slots }
     }

@@ -7,11 +7,14 @@
 
 pub mod checks;
 mod cluster;
+mod epochs;
 mod gossip;
 mod report;
+mod smeshing;
 
 pub use checks::{CheckOutcome, Checker, Checks, Violation};
 pub use cluster::{Cluster, ClusterBuilder};
+pub use epochs::EpochsScenario;
 pub use gossip::GossipScenario;
 pub use report::{RunReport, repro_line};
 
@@ -105,10 +108,11 @@ pub trait Scenario: Sync {
 }
 
 static GOSSIP: GossipScenario = GossipScenario;
+static EPOCHS: EpochsScenario = EpochsScenario;
 
 /// Every scenario, in listing order.
 pub fn all() -> Vec<&'static dyn Scenario> {
-    vec![&GOSSIP]
+    vec![&GOSSIP, &EPOCHS]
 }
 
 /// The scenario named `name`.

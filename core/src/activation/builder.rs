@@ -22,11 +22,12 @@ use std::time::Duration;
 use crate::activation::wire::{
     Address, Atx, AtxId, InnerAtx, Nipost, NipostChallenge, PostMetadataWire,
 };
-use crate::codec::{BoundedVec, Decode, DecodeError, Encode, Reader, decode_exact};
-use crate::crypto::{Domain, Signer};
+use crate::codec::{BoundedVec, DecodeError, Encode, decode_exact};
+use crate::crypto::Signer;
 use crate::impl_codec_struct;
 use crate::layers::LayerClock;
-use crate::poet::api::{PoetRequest, PoetResponse, Submit};
+use crate::poet::api::{PoetRequest, PoetResponse};
+use crate::poet::service::Submit;
 use crate::poet::{MembershipTree, PoetProof};
 use crate::post::{PostConfig, Proof};
 use crate::store::{Batch, Snapshot};
@@ -107,13 +108,23 @@ pub enum Phase {
     Proving,
 }
 
+/// A PoET that accepted the registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Registration {
+    /// The PoET.
+    pub poet: NodeId,
+    /// The round the challenge is a member of.
+    pub round: u64,
+}
+impl_codec_struct!(Registration { poet, round });
+
 /// The persisted NIPoST in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NipostState {
     /// The challenge.
     pub challenge: NipostChallenge,
     /// PoETs that accepted the registration, with their round ids.
-    pub registered: BoundedVec<(NodeId, u64), 16>,
+    pub registered: BoundedVec<Registration, 16>,
     /// The proof chosen so far.
     pub chosen: Option<ChosenProof>,
 }
@@ -430,14 +441,13 @@ impl Builder {
     fn send_registrations(&mut self, now: Time) {
         let state = self.state.as_ref().expect("state");
         let leaf = state.challenge.poet_leaf();
-        let registered: Vec<NodeId> = state.registered.iter().map(|(p, _)| *p).collect();
-        let deadline = Some(self.clock.poet_round_start(state.challenge.publish_epoch));
+        let registered: Vec<NodeId> = state.registered.iter().map(|r| r.poet).collect();
+        let deadline = Some(self.clock.poet_round_end(state.challenge.publish_epoch));
         for poet in self.cfg.poets.clone() {
             if registered.contains(&poet) || self.busy(&poet, now) {
                 continue;
             }
-            let signature = self.signer.sign(Domain::Poet, &leaf.0);
-            let submit = Submit { challenge: leaf, node_id: self.signer.node_id(), signature, deadline };
+            let submit = Submit::sign(&self.signer, leaf, deadline);
             self.request(now, poet, PoetRequest::Submit(submit));
         }
     }
@@ -469,11 +479,11 @@ impl Builder {
         if state.chosen.is_some() {
             return;
         }
-        for (poet, round) in state.registered.clone().iter() {
-            if self.busy(poet, now) || self.verifying.values().any(|(p, _, _)| p == poet) {
+        for r in state.registered.clone().iter() {
+            if self.busy(&r.poet, now) || self.verifying.values().any(|(p, _, _)| *p == r.poet) {
                 continue;
             }
-            self.request(now, *poet, PoetRequest::Proof { round: *round });
+            self.request(now, r.poet, PoetRequest::Proof { round: r.round });
         }
     }
 
@@ -495,9 +505,9 @@ impl Builder {
         let Some(state) = self.state.as_mut() else { return };
         match (req.request, response) {
             (PoetRequest::Submit(_), PoetResponse::Submitted { round, .. }) => {
-                if !state.registered.iter().any(|(p, _)| *p == req.poet) {
+                if !state.registered.iter().any(|r| r.poet == req.poet) {
                     let mut list = state.registered.clone().into_inner();
-                    list.push((req.poet, round));
+                    list.push(Registration { poet: req.poet, round });
                     state.registered = BoundedVec::truncating(list);
                     let epoch = state.challenge.publish_epoch;
                     self.persist_state();
@@ -508,16 +518,17 @@ impl Builder {
                 }
             }
             (PoetRequest::Proof { round }, response @ PoetResponse::Proof { .. }) => {
-                let PoetResponse::Proof { proof, statement, .. } = &response else { unreachable!() };
+                let PoetResponse::Proof { proof, members, .. } = &response else { unreachable!() };
+                let statement = MembershipTree::new(members).root();
                 self.outputs.push_back(BuilderOutput::VerifyPoetProof {
                     id,
                     proof: Box::new(proof.clone()),
-                    statement: *statement,
+                    statement,
                 });
                 self.verifying.insert(id, (req.poet, round, response));
             }
             (_, PoetResponse::Error { message, .. }) => {
-                self.poet_failed(now, req.poet, message);
+                self.poet_failed(now, req.poet, String::from_utf8_lossy(&message).into_owned());
             }
             (_, other) => {
                 self.poet_failed(now, req.poet, format!("unexpected answer {other:?}"));
@@ -533,7 +544,7 @@ impl Builder {
     /// The proof of request `id` was verified.
     pub fn on_proof_verified(&mut self, now: Time, id: u64, valid: bool) {
         let Some((poet, round, response)) = self.verifying.remove(&id) else { return };
-        let PoetResponse::Proof { proof, statement, members } = response else { return };
+        let PoetResponse::Proof { proof, members, .. } = response else { return };
         if !valid {
             self.poet_failed(now, poet, "invalid proof".into());
             return;
@@ -546,11 +557,11 @@ impl Builder {
             return;
         };
         let tree = MembershipTree::new(&members);
-        if tree.root() != statement {
-            self.poet_failed(now, poet, "member list does not match the statement".into());
+        let statement = tree.root();
+        let Some(membership) = tree.proof(index as u64) else {
+            self.poet_failed(now, poet, "membership proof out of range".into());
             return;
-        }
-        let membership = tree.proof(index as u64);
+        };
         let better = state.chosen.as_ref().is_none_or(|c| proof.leaves > c.proof.leaves);
         if better {
             state.chosen = Some(ChosenProof { poet, round, proof, statement, membership });
@@ -558,9 +569,10 @@ impl Builder {
         }
         // Every registered PoET answered: no reason to wait for the deadline.
         let state = self.state.as_ref().expect("state");
-        let all = state.registered.iter().all(|(p, _)| {
-            state.chosen.as_ref().is_some_and(|c| c.poet == *p)
-                || self.retry_at.contains_key(p) && !self.requests.values().any(|r| r.poet == *p)
+        let all = state.registered.iter().all(|r| {
+            state.chosen.as_ref().is_some_and(|c| c.poet == r.poet)
+                || self.retry_at.contains_key(&r.poet)
+                    && !self.requests.values().any(|q| q.poet == r.poet)
         });
         if all || state.registered.len() == 1 {
             self.phase = Some(Phase::Proving);

@@ -49,7 +49,7 @@ impl PoetParams {
 }
 
 /// Validation settings.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandlerConfig {
     /// PoST parameters of the network.
     pub post: PostConfig,

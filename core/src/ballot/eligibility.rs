@@ -10,7 +10,8 @@ use crate::ballot::BallotConfig;
 use crate::ballot::wire::VotingEligibility;
 use crate::eligibility::ballot::{slot_layer, slots};
 use crate::types::{Beacon, EpochId, Hash32, LayerId};
-use crate::vrf::{self, message::VrfMessage};
+use crate::codec::Encode;
+use crate::vrf::{self, message::BallotVrfMessage};
 
 /// What every node agrees on for an epoch before it votes: the beacon and the active set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +36,13 @@ impl EpochInfo {
 
 /// The VRF message of ballot slot `j`.
 pub fn slot_message(beacon: Beacon, epoch: EpochId, vrf_nonce: u64, j: u32) -> Vec<u8> {
-    VrfMessage::Voting { beacon, epoch, nonce: vrf_nonce, counter: j }.encode_message()
+    BallotVrfMessage { beacon, epoch, nonce: vrf_nonce, counter: j }.encode()
 }
 
-/// Slots of an identity of `weight` in an epoch of `total_weight`.
+/// Slots of an identity of `weight` in an epoch of `total_weight` (0 when the total is 0).
 pub fn slot_count(cfg: &BallotConfig, layers_per_epoch: u32, weight: u64, total_weight: u64) -> u32 {
     slots(weight, cfg.layer_avg_size, layers_per_epoch, cfg.min_active_set_weight, total_weight)
+        .unwrap_or(0)
 }
 
 /// This node's eligibilities in one epoch, by layer.
@@ -69,8 +71,9 @@ impl OwnEligibility {
         let mut layers: BTreeMap<LayerId, Vec<VotingEligibility>> = BTreeMap::new();
         for j in 0..count {
             let sig = vrf::prove(seed, &slot_message(info.beacon, info.epoch, vrf_nonce, j));
-            let layer = slot_layer(&sig, first, layers_per_epoch);
-            layers.entry(layer).or_default().push(VotingEligibility { j, sig });
+            if let Some(layer) = slot_layer(&sig, first, layers_per_epoch) {
+                layers.entry(layer).or_default().push(VotingEligibility { j, sig });
+            }
         }
         OwnEligibility { epoch: info.epoch, count, layers }
     }

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 
 use crate::activation::store::AtxStore;
-use crate::ballot::eligibility::{EpochInfo, slot_count, slot_message};
+use crate::ballot::eligibility::{slot_count, slot_message};
 use crate::ballot::wire::{EpochData, Proposal};
 use crate::ballot::BallotConfig;
 use crate::codec::decode_shared;
@@ -166,7 +166,7 @@ impl BallotHandler {
         bytes: &Bytes,
         atxs: &AtxStore,
         malicious: &MaliciousSet,
-        epoch_info: impl Fn(EpochId) -> Option<EpochInfo>,
+        active_set: impl Fn(EpochId) -> Option<(crate::types::Hash32, u64)>,
         verifier: &dyn Verifier,
     ) -> Result<(LayerId, BallotRecord), BallotReject> {
         let p: Proposal = decode_shared(bytes).map_err(|e| BallotReject::Decode(e.to_string()))?;
@@ -198,11 +198,11 @@ impl BallotHandler {
         }
         let data = match (&b.inner.epoch_data, b.inner.ref_ballot == BallotId::default()) {
             (Some(data), true) => {
-                let info = epoch_info(epoch).ok_or(BallotReject::UnknownActiveSet)?;
-                if data.active_set_hash != info.active_set_hash {
+                let (hash, total) = active_set(epoch).ok_or(BallotReject::UnknownActiveSet)?;
+                if data.active_set_hash != hash {
                     return Err(BallotReject::UnknownActiveSet);
                 }
-                let expected = slot_count(&self.cfg, lpe, atx.weight, info.active_set.weight);
+                let expected = slot_count(&self.cfg, lpe, atx.weight, total);
                 if data.eligibility_count != expected {
                     return Err(BallotReject::BadCount {
                         declared: data.eligibility_count,
@@ -231,7 +231,7 @@ impl BallotHandler {
                 return Err(BallotReject::BadEligibility);
             }
             last_j = Some(e.j);
-            if slot_layer(&e.sig, first, lpe) != layer {
+            if slot_layer(&e.sig, first, lpe) != Some(layer) {
                 return Err(BallotReject::BadEligibility);
             }
             let msg = slot_message(data.beacon, epoch, atx.vrf_nonce, e.j);

@@ -33,7 +33,7 @@ pub struct EpochData {
 impl_codec_struct!(EpochData { active_set_hash, beacon, eligibility_count });
 
 /// A vote on one block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BlockVote {
     /// Block id (20 bytes, as ballot ids).
     pub id: BallotId,

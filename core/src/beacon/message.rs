@@ -54,10 +54,7 @@ macro_rules! four_bytes {
     };
 }
 
-four_bytes!(
-    /// An epoch's beacon: 4 bytes, ordered by their bytes.
-    Beacon
-);
+pub use crate::types::Beacon;
 four_bytes!(
     /// A beacon proposal as voted on: the first 4 bytes of the proposer's VRF proof.
     Proposal

@@ -33,6 +33,7 @@ pub struct NodeConfig {
     /// Delay of the first heartbeat after start (spreads a network's heartbeats).
     pub heartbeat_offset: Option<Duration>,
     /// The epoch machinery (ATXs, beacon, ballots); `None` runs gossip and heartbeats only.
+    #[serde(skip)]
     pub consensus: Option<ConsensusConfig>,
 }
 

@@ -21,10 +21,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::activation::builder::{Builder, BuilderConfig, BuilderEvent, BuilderOutput, PostInitResult};
-use crate::activation::handler::{AtxCheckOutcome, AtxHandler, HandlerConfig, HandlerOutput, PoetParams};
+use crate::activation::handler::{AtxHandler, HandlerConfig, HandlerOutput, PoetParams};
 use crate::activation::store::ActiveSet;
 use crate::activation::wire::AtxId;
 use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
@@ -35,7 +34,7 @@ use crate::beacon::{
     BeaconConfig, BeaconMessage, BeaconOutput, BeaconTally, EpochBeacon, LocalIdentity,
     Participant, ballot_weight, genesis_beacon,
 };
-use crate::codec::{BoundedVec, Decode, Encode, decode_exact, decode_shared};
+use crate::codec::{BoundedVec, Encode, decode_exact, decode_shared};
 use crate::crypto::{Signer, Verifier};
 use crate::fetch::{FetchConfig, FetchItem, FetchMessage, FetchOutput, Fetcher, Hint};
 use crate::gossip::{MsgId, Topic, Verdict};
@@ -54,7 +53,7 @@ const BEACON_KEY: &[u8] = b"beacon/";
 const LAST_BALLOT_KEY: &[u8] = b"ballot/last_layer";
 
 /// Everything configurable about the epoch machinery.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConsensusConfig {
     /// Layer and PoET round timing.
     pub clock: LayerClock,
@@ -914,8 +913,12 @@ impl Consensus {
 
     fn drain_builder(&mut self, now: Time) {
         let Some(b) = &mut self.builder else { return };
-        let mut published = Vec::new();
+        let mut outs = Vec::new();
         while let Some(out) = b.poll_output() {
+            outs.push(out);
+        }
+        let mut published = Vec::new();
+        for out in outs {
             match out {
                 BuilderOutput::Initialize { commitment_atx } => {
                     let data = self.post_data(commitment_atx);

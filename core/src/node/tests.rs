@@ -30,8 +30,8 @@ struct Net {
 impl Net {
     fn new(n: u8) -> Net {
         let ids: Vec<PeerId> =
-            (0..n).map(|i| Node::new(config(vec![]), &keys(i), [0; 32]).peer_id()).collect();
-        let nodes = (0..n).map(|i| Node::new(config(ids.clone()), &keys(i), [i; 32])).collect();
+            (0..n).map(|i| Node::new(config(vec![]), &keys(i), [0; 32], Arc::new(Ed25519Verifier)).peer_id()).collect();
+        let nodes = (0..n).map(|i| Node::new(config(ids.clone()), &keys(i), [i; 32], Arc::new(Ed25519Verifier))).collect();
         let mut net = Net {
             nodes,
             stores: vec![Snapshot::new(); n as usize],
@@ -69,7 +69,7 @@ impl Net {
                     }
                     Output::Persist(batch) => batch.apply_to(&mut self.stores[i]),
                     Output::StartJob { id, job } => queue
-                        .insert(0, (i, Input::JobDone { id, result: job.run(&Ed25519Verifier) })),
+                        .insert(0, (i, Input::JobDone { id, result: job.run(&crate::job::JobEnv::computing(&Ed25519Verifier)) })),
                     Output::Event(e) => self.events.push((i, e)),
                 }
             }
@@ -135,7 +135,7 @@ fn restart_continues_sequence() {
     let mut net = Net::new(2);
     net.run_for(Duration::from_secs(35));
     let store = net.stores[0].clone();
-    let mut restarted = Node::new(config(vec![]), &keys(0), [9; 32]);
+    let mut restarted = Node::new(config(vec![]), &keys(0), [9; 32], Arc::new(Ed25519Verifier));
     restarted.handle(net.now, Input::Restore(store));
     let started = std::iter::from_fn(|| restarted.poll_output()).find_map(|o| match o {
         Output::Event(NodeEvent::Started { next_heartbeat_seq }) => Some(next_heartbeat_seq),
@@ -148,7 +148,7 @@ fn restart_continues_sequence() {
 #[test]
 #[should_panic(expected = "Restore must be the first input")]
 fn restore_comes_first() {
-    let mut node = Node::new(config(vec![]), &keys(0), [0; 32]);
+    let mut node = Node::new(config(vec![]), &keys(0), [0; 32], Arc::new(Ed25519Verifier));
     node.handle(Time(0), Input::Tick);
 }
 
@@ -156,7 +156,7 @@ proptest! {
     /// Arbitrary bytes from a connected peer never panic a node; the node stays consistent.
     #[test]
     fn arbitrary_frames_never_panic(frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 1..20)) {
-        let mut node = Node::new(config(vec![]), &keys(0), [0; 32]);
+        let mut node = Node::new(config(vec![]), &keys(0), [0; 32], Arc::new(Ed25519Verifier));
         node.handle(Time(1), Input::Restore(BTreeMap::new()));
         let peer = PeerId([42; 32]);
         node.handle(Time(1), Input::PeerUp { peer, outbound: false });

@@ -4,10 +4,12 @@
 //! bundles a scenario's checkers and is the observer the simulated world reports to.
 
 mod delivery;
+mod epochs;
 mod equivocation;
 mod misbehaviour;
 
 pub use delivery::{DeliveryChecker, DeliveryWindow};
+pub use epochs::{EpochsChecker, EpochsExpect};
 pub use equivocation::HeartbeatEquivocationChecker;
 pub use misbehaviour::MisbehaviourChecker;
 

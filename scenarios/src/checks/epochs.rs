@@ -1,0 +1,255 @@
+//! Checks of the epoch machinery: ATXs, active sets, beacons, proposals and malfeasance, judged
+//! from the `Consensus` events nodes emit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::RangeInclusive;
+
+use spacemesh_core::node::ConsensusEvent;
+use spacemesh_core::types::Beacon;
+use spacemesh_core::{Hash32, LayerId, NodeEvent, NodeId};
+use spacemesh_runtime_sim::SimNet;
+use spacemesh_sim::{NodeIdx, SimTime};
+
+use super::{Checker, Checks, Verdict, Violation, outcome};
+
+/// What a run of the epoch machinery must show.
+#[derive(Debug, Clone)]
+pub struct EpochsExpect {
+    /// Epochs in which every honest node must publish exactly one ATX.
+    pub publish_epochs: RangeInclusive<u32>,
+    /// Epochs whose active set and beacon every honest node must agree on.
+    pub agree_epochs: RangeInclusive<u32>,
+    /// Layers whose proposal counts are judged.
+    pub ballot_layers: RangeInclusive<u32>,
+    /// Configured average eligibilities per layer.
+    pub layer_avg_size: u32,
+    /// Identities that double-publish: every honest node must hold a proof against each by the
+    /// end of `equivocation_deadline_epoch`, and exclude them from later active sets.
+    pub equivocators: BTreeSet<NodeId>,
+    /// Epoch by whose end equivocators must be known malicious everywhere.
+    pub equivocation_deadline: SimTime,
+}
+
+/// Judges the epoch machinery.
+#[derive(Debug)]
+pub struct EpochsChecker {
+    expect: EpochsExpect,
+    /// Honest identities and their slots.
+    honest: BTreeMap<NodeId, NodeIdx>,
+    honest_slots: BTreeSet<NodeIdx>,
+    published: BTreeMap<(NodeIdx, u32), Vec<Hash32>>,
+    accepted: BTreeMap<Hash32, u32>,
+    active_sets: BTreeMap<u32, BTreeMap<(Hash32, u32), Vec<NodeIdx>>>,
+    beacons: BTreeMap<u32, BTreeMap<Beacon, Vec<NodeIdx>>>,
+    eligibilities: BTreeMap<LayerId, u64>,
+    accusations: BTreeMap<NodeId, BTreeMap<NodeIdx, SimTime>>,
+    rejected: Vec<Violation>,
+}
+
+impl EpochsChecker {
+    /// A checker for honest identities `honest`.
+    pub fn new(honest: BTreeMap<NodeId, NodeIdx>, expect: EpochsExpect) -> Self {
+        let honest_slots = honest.values().copied().collect();
+        EpochsChecker {
+            expect,
+            honest,
+            honest_slots,
+            published: BTreeMap::new(),
+            accepted: BTreeMap::new(),
+            active_sets: BTreeMap::new(),
+            beacons: BTreeMap::new(),
+            eligibilities: BTreeMap::new(),
+            accusations: BTreeMap::new(),
+            rejected: Vec::new(),
+        }
+    }
+}
+
+impl Checker for EpochsChecker {
+    fn on_event(&mut self, time: SimTime, node: NodeIdx, event: &NodeEvent) {
+        if !self.honest_slots.contains(&node) {
+            return;
+        }
+        let NodeEvent::Consensus(e) = event else { return };
+        match e {
+            ConsensusEvent::AtxPublished { epoch, id } => {
+                self.published.entry((node, epoch.0)).or_default().push(*id)
+            }
+            ConsensusEvent::AtxAccepted { id, .. } => *self.accepted.entry(*id).or_default() += 1,
+            ConsensusEvent::AtxRejected { id, reason } => {
+                if self.rejected.len() < 20 {
+                    self.rejected.push(Violation {
+                        check: "atx-accepted".into(),
+                        time_s: time.as_secs_f64(),
+                        node: Some(node.0),
+                        message: format!("rejected ATX {id}: {reason}"),
+                    });
+                }
+            }
+            ConsensusEvent::ActiveSet { epoch, hash, size, .. } => self
+                .active_sets
+                .entry(epoch.0)
+                .or_default()
+                .entry((*hash, *size))
+                .or_default()
+                .push(node),
+            ConsensusEvent::Beacon { epoch, beacon, .. } => {
+                self.beacons.entry(epoch.0).or_default().entry(*beacon).or_default().push(node)
+            }
+            ConsensusEvent::ProposalPublished { layer, eligibilities } => {
+                *self.eligibilities.entry(*layer).or_default() += u64::from(*eligibilities)
+            }
+            ConsensusEvent::Malfeasance { smesher, .. } => {
+                self.accusations.entry(*smesher).or_default().entry(node).or_insert(time);
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&self, end: SimTime, _world: &SimNet<Checks>) -> Verdict {
+        let mut v = Verdict::default();
+        let x = &self.expect;
+        let honest_n = self.honest.len() as u32;
+        let at = |node: Option<NodeIdx>, message: String, check: &str| Violation {
+            check: check.into(),
+            time_s: end.as_secs_f64(),
+            node: node.map(|n| n.0),
+            message,
+        };
+
+        // One ATX per honest node per epoch.
+        let mut f = Vec::new();
+        let mut honest_atxs: BTreeMap<u32, BTreeSet<Hash32>> = BTreeMap::new();
+        for (&id, &slot) in &self.honest {
+            for epoch in x.publish_epochs.clone() {
+                match self.published.get(&(slot, epoch)).map(Vec::len).unwrap_or(0) {
+                    1 => {
+                        honest_atxs.entry(epoch).or_default().insert(self.published[&(slot, epoch)][0]);
+                    }
+                    n if !x.equivocators.contains(&id) => f.push(at(
+                        Some(slot),
+                        format!("published {n} ATXs in epoch {epoch}, expected 1"),
+                        "atx-per-epoch",
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        let total: usize = honest_atxs.values().map(BTreeSet::len).sum();
+        let (o, viol) = outcome(f, format!("{total} honest ATXs, one per node and epoch"));
+        v.outcomes.push(("atx-per-epoch".into(), o));
+        v.violations.extend(viol);
+
+        // Every honest ATX accepted by every honest node.
+        let mut f: Vec<Violation> = self.rejected.clone();
+        for ids in honest_atxs.values() {
+            for id in ids {
+                let n = self.accepted.get(id).copied().unwrap_or(0);
+                if n < honest_n {
+                    f.push(at(None, format!("ATX {id} accepted by {n} of {honest_n} honest nodes"), "atx-accepted"));
+                }
+            }
+        }
+        let (o, viol) = outcome(f, format!("every honest ATX accepted by all {honest_n} honest nodes"));
+        v.outcomes.push(("atx-accepted".into(), o));
+        v.violations.extend(viol);
+
+        // Active sets: one per epoch, everyone, honest ATXs in, equivocators out.
+        let mut f = Vec::new();
+        for epoch in x.agree_epochs.clone() {
+            let sets = self.active_sets.get(&epoch);
+            let reported: usize = sets.map_or(0, |s| s.values().map(Vec::len).sum());
+            if sets.map_or(0, BTreeMap::len) != 1 || reported != self.honest.len() {
+                f.push(at(
+                    None,
+                    format!(
+                        "epoch {epoch}: {} distinct active sets over {reported} of {} nodes",
+                        sets.map_or(0, BTreeMap::len),
+                        self.honest.len()
+                    ),
+                    "active-set-agreement",
+                ));
+                continue;
+            }
+            let size = sets.and_then(|s| s.keys().next()).map_or(0, |(_, size)| *size);
+            let honest_prev = honest_atxs.get(&(epoch - 1)).map_or(0, BTreeSet::len) as u32;
+            if size != honest_prev {
+                f.push(at(
+                    None,
+                    format!("epoch {epoch}: active set has {size} ATXs, honest nodes published {honest_prev}"),
+                    "active-set-agreement",
+                ));
+            }
+        }
+        let (o, viol) = outcome(f, format!("all nodes agree on the active sets of epochs {:?}", x.agree_epochs));
+        v.outcomes.push(("active-set-agreement".into(), o));
+        v.violations.extend(viol);
+
+        // Beacons: one per epoch, everyone.
+        let mut f = Vec::new();
+        for epoch in x.agree_epochs.clone() {
+            let b = self.beacons.get(&epoch);
+            let reported: usize = b.map_or(0, |s| s.values().map(Vec::len).sum());
+            if b.map_or(0, BTreeMap::len) != 1 || reported != self.honest.len() {
+                f.push(at(
+                    None,
+                    format!(
+                        "epoch {epoch}: {} distinct beacons over {reported} of {} nodes",
+                        b.map_or(0, BTreeMap::len),
+                        self.honest.len()
+                    ),
+                    "beacon-agreement",
+                ));
+            }
+        }
+        let (o, viol) = outcome(f, format!("all nodes agree on the beacons of epochs {:?}", x.agree_epochs));
+        v.outcomes.push(("beacon-agreement".into(), o));
+        v.violations.extend(viol);
+
+        // Proposals near the configured average.
+        let mut f = Vec::new();
+        let layers: Vec<u64> = x
+            .ballot_layers
+            .clone()
+            .map(|l| self.eligibilities.get(&LayerId(l)).copied().unwrap_or(0))
+            .collect();
+        let avg = f64::from(x.layer_avg_size);
+        let mean = layers.iter().sum::<u64>() as f64 / layers.len().max(1) as f64;
+        if (mean - avg).abs() > 0.3 * avg {
+            f.push(at(None, format!("mean {mean:.1} eligibilities per layer, configured {avg}"), "proposals-per-layer"));
+        }
+        for (l, n) in x.ballot_layers.clone().zip(&layers) {
+            if (*n as f64) < 0.4 * avg || (*n as f64) > 1.6 * avg {
+                f.push(at(None, format!("layer {l}: {n} eligibilities, configured average {avg}"), "proposals-per-layer"));
+            }
+        }
+        let (o, viol) = outcome(f, format!("mean {mean:.1} eligibilities per layer (configured {avg})"));
+        v.outcomes.push(("proposals-per-layer".into(), o));
+        v.violations.extend(viol);
+        v.stats.push(("eligibilities_per_layer".into(), mean));
+
+        // Malfeasance: equivocators proven everywhere in time, honest never accused.
+        let mut f = Vec::new();
+        for (smesher, by) in &self.accusations {
+            if !x.equivocators.contains(smesher) {
+                f.push(at(by.keys().next().copied(), format!("honest identity {smesher} accused by {} nodes", by.len()), "malfeasance"));
+            }
+        }
+        for e in &x.equivocators {
+            let by = self.accusations.get(e);
+            let in_time = by.map_or(0, |b| {
+                b.iter().filter(|(n, t)| self.honest_slots.contains(n) && **t <= x.equivocation_deadline).count()
+            });
+            if in_time < self.honest.len() {
+                f.push(at(None, format!("equivocator {e} proven at only {in_time} of {} honest nodes in time", self.honest.len()), "malfeasance"));
+            }
+        }
+        let (o, viol) = outcome(
+            f,
+            format!("{} equivocators proven at every honest node; no honest identity accused", x.equivocators.len()),
+        );
+        v.outcomes.push(("malfeasance".into(), o));
+        v.violations.extend(viol);
+        v
+    }
+}
