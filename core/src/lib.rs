@@ -44,6 +44,7 @@ pub mod heartbeat;
 pub mod job;
 pub mod node;
 pub mod p2p;
+pub mod poet;
 pub mod store;
 pub mod types;
 pub mod vrf;
