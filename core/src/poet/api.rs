@@ -199,7 +199,9 @@ impl Decode for PoetResponse {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.byte()? {
             0 => Ok(PoetResponse::Info(PoetInfo::decode(r)?)),
-            1 => Ok(PoetResponse::Submitted { round: u64::decode(r)?, round_end: Time::decode(r)? }),
+            1 => {
+                Ok(PoetResponse::Submitted { round: u64::decode(r)?, round_end: Time::decode(r)? })
+            }
             2 => Ok(PoetResponse::Proof {
                 round: u64::decode(r)?,
                 proof: PoetProof::decode(r)?,
@@ -355,7 +357,8 @@ mod tests {
                     },
                     members: BoundedVec::new(m).unwrap(),
                 }),
-            (0usize..7, ".{0,40}").prop_map(|(c, msg)| PoetResponse::error(PoetErrorCode::ALL[c], &msg)),
+            (0usize..7, ".{0,40}")
+                .prop_map(|(c, msg)| PoetResponse::error(PoetErrorCode::ALL[c], &msg)),
         ]
     }
 

@@ -547,7 +547,9 @@ impl PoetService {
                 let (phase, members): (RoundPhase, Vec<Member>) = match e {
                     RoundEntry::Open(m) => (
                         RoundPhase::Open,
-                        m.iter().map(|(&node_id, &challenge)| Member { node_id, challenge }).collect(),
+                        m.iter()
+                            .map(|(&node_id, &challenge)| Member { node_id, challenge })
+                            .collect(),
                     ),
                     RoundEntry::Closed(c) => (
                         match &c.phase {
@@ -597,9 +599,9 @@ impl PoetService {
                 return Err(RestoreError::MemberCount(r.round));
             }
             let entry = match (&r.phase, is_closed) {
-                (RoundPhase::Open, false) => RoundEntry::Open(
-                    r.members.iter().map(|m| (m.node_id, m.challenge)).collect(),
-                ),
+                (RoundPhase::Open, false) => {
+                    RoundEntry::Open(r.members.iter().map(|m| (m.node_id, m.challenge)).collect())
+                }
                 (RoundPhase::Open, true) | (_, false) => return Err(RestoreError::RoundOrder),
                 (phase, true) => {
                     let challenges: Vec<Hash32> = r.members.iter().map(|m| m.challenge).collect();

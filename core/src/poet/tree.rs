@@ -232,7 +232,8 @@ mod tests {
         let layers = build_layers((0..10).map(leaf).collect(), &PlainSha256);
         let positions = proof_positions(&[0, 4, 7], root_height(10));
         assert_eq!(positions, vec![(0, 1), (1, 1), (0, 5), (0, 6), (3, 1)]);
-        let nodes: Vec<String> = positions.iter().map(|&(h, j)| hex(&layers[h as usize][j as usize])).collect();
+        let nodes: Vec<String> =
+            positions.iter().map(|&(h, j)| hex(&layers[h as usize][j as usize])).collect();
         assert_eq!(nodes[0], hex(&leaf(1)));
         assert!(nodes[1].starts_with("0094579cfc7b716038d416a311465309"));
         assert_eq!(nodes[2], hex(&leaf(5)));
@@ -248,9 +249,8 @@ mod tests {
             let root = layers.last().unwrap()[0];
             let indices: Vec<u64> = (0..width).filter(|i| i % 3 == 0 || i + 1 == width).collect();
             let height = root_height(width);
-            let value = |h: u32, j: u64| {
-                layers[h as usize].get(j as usize).copied().unwrap_or(PADDING)
-            };
+            let value =
+                |h: u32, j: u64| layers[h as usize].get(j as usize).copied().unwrap_or(PADDING);
             let nodes: Vec<Node> =
                 proof_positions(&indices, height).iter().map(|&(h, j)| value(h, j)).collect();
             let leaves: Vec<Node> = indices.iter().map(|&i| leaf(i)).collect();
@@ -297,7 +297,8 @@ mod tests {
     /// Root heights are ceil(log2 width).
     #[test]
     fn heights() {
-        let got: Vec<u32> = [1u64, 2, 3, 4, 5, 8, 9, 1 << 40, (1 << 40) + 1].map(root_height).to_vec();
+        let got: Vec<u32> =
+            [1u64, 2, 3, 4, 5, 8, 9, 1 << 40, (1 << 40) + 1].map(root_height).to_vec();
         assert_eq!(got, vec![0, 1, 2, 2, 3, 3, 4, 40, 41]);
     }
 }

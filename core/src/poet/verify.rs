@@ -168,8 +168,7 @@ mod tests {
             assert!(verify(&bad, &STATEMENT, t, depth).is_err(), "leaves {leaves}");
         }
         let mut short = p.clone();
-        short.merkle.proof_nodes =
-            BoundedVec::new(p.merkle.proof_nodes[1..].to_vec()).unwrap();
+        short.merkle.proof_nodes = BoundedVec::new(p.merkle.proof_nodes[1..].to_vec()).unwrap();
         assert!(matches!(
             verify(&short, &STATEMENT, t, depth),
             Err(PoetVerifyError::Tree(TreeError::NodeCount { .. }))
@@ -193,8 +192,7 @@ mod tests {
             .iter()
             .map(|&(h, j)| Hash32(layers[h as usize][j as usize]))
             .collect();
-        let leaves: Vec<Hash32> =
-            indices.iter().map(|&i| Hash32(layers[0][i as usize])).collect();
+        let leaves: Vec<Hash32> = indices.iter().map(|&i| Hash32(layers[0][i as usize])).collect();
         let forged = PoetProof {
             merkle: crate::poet::MerkleProof {
                 root,
@@ -211,7 +209,10 @@ mod tests {
     #[test]
     fn counts_and_params() {
         let p = proof(50, 12, 1);
-        assert_eq!(verify(&p, &STATEMENT, 13, 1), Err(PoetVerifyError::LeafCount { t: 13, got: 12 }));
+        assert_eq!(
+            verify(&p, &STATEMENT, 13, 1),
+            Err(PoetVerifyError::LeafCount { t: 13, got: 12 })
+        );
         let mut small = p.clone();
         small.leaves = 11;
         assert_eq!(

@@ -61,7 +61,8 @@ fn real_signatures() {
         s.submit(secs(0), &good, &Ed25519Verifier),
         Ok(SubmitResponse { round: 0, round_end: secs(170) })
     );
-    let other_net = Submit::sign(&Signer::from_seed([1; 32], GenesisId([8; 20])), Hash32([5; 32]), None);
+    let other_net =
+        Submit::sign(&Signer::from_seed([1; 32], GenesisId([8; 20])), Hash32([5; 32]), None);
     assert_eq!(s.submit(secs(0), &other_net, &Ed25519Verifier), Err(SubmitError::InvalidSignature));
     let mut changed = good.clone();
     changed.challenge = Hash32([6; 32]);
@@ -111,17 +112,26 @@ fn round_lifecycle() {
     }
     assert_eq!(s.next_timeout(), Some(secs(130)));
     assert_eq!(s.on_tick(secs(129)), vec![]);
-    let expected = MembershipTree::new(&[Hash32([10; 32]), Hash32([20; 32]), Hash32([30; 32])]).root();
+    let expected =
+        MembershipTree::new(&[Hash32([10; 32]), Hash32([20; 32]), Hash32([30; 32])]).root();
     assert_eq!(
         s.on_tick(secs(130)),
-        vec![ServiceEvent::RoundExecuting { round: 0, statement: expected, members: 3, end: secs(170) }]
+        vec![ServiceEvent::RoundExecuting {
+            round: 0,
+            statement: expected,
+            members: 3,
+            end: secs(170)
+        }]
     );
     assert_eq!(s.statement(0), Some(expected));
     assert_eq!(s.next_timeout(), Some(secs(170)));
     assert_eq!(s.submit(secs(130), &fake_submit(4, 4, None), v).unwrap().round, 1);
     let p = prove(&expected, 200, 8, 2).unwrap();
     assert_eq!(s.proof_ready(0, p.clone()), Err(ProofReadyError::NotEnded(0)));
-    assert_eq!(s.on_tick(secs(170)), vec![ServiceEvent::RoundEnded { round: 0, statement: expected }]);
+    assert_eq!(
+        s.on_tick(secs(170)),
+        vec![ServiceEvent::RoundEnded { round: 0, statement: expected }]
+    );
     assert!(s.proof(0).is_none());
     s.proof_ready(0, p.clone()).unwrap();
     assert_eq!(s.proof_ready(0, p.clone()), Ok(()));
@@ -201,16 +211,23 @@ fn restore_rejects_bad_snapshots() {
         phase,
         members: BoundedVec::new(members).unwrap(),
     };
-    let snap = |closed, rounds| ServiceSnapshot { closed_through: closed, rounds: BoundedVec::new(rounds).unwrap() };
+    let snap = |closed, rounds| ServiceSnapshot {
+        closed_through: closed,
+        rounds: BoundedVec::new(rounds).unwrap(),
+    };
     let unsorted = snap(None, vec![round(1, RoundPhase::Open, vec![member(2), member(1)])]);
-    assert_eq!(PoetService::restore(config(), &unsorted).unwrap_err(), RestoreError::UnsortedMembers(1));
+    assert_eq!(
+        PoetService::restore(config(), &unsorted).unwrap_err(),
+        RestoreError::UnsortedMembers(1)
+    );
     let open_closed = snap(Some(1), vec![round(1, RoundPhase::Open, vec![member(1)])]);
     assert_eq!(PoetService::restore(config(), &open_closed).unwrap_err(), RestoreError::RoundOrder);
     let exec_open = snap(None, vec![round(1, RoundPhase::Executing, vec![member(1)])]);
     assert_eq!(PoetService::restore(config(), &exec_open).unwrap_err(), RestoreError::RoundOrder);
     let empty = snap(Some(1), vec![round(1, RoundPhase::Ended, vec![])]);
     assert_eq!(PoetService::restore(config(), &empty).unwrap_err(), RestoreError::MemberCount(1));
-    let order = snap(None, vec![round(2, RoundPhase::Open, vec![]), round(1, RoundPhase::Open, vec![])]);
+    let order =
+        snap(None, vec![round(2, RoundPhase::Open, vec![]), round(1, RoundPhase::Open, vec![])]);
     assert_eq!(PoetService::restore(config(), &order).unwrap_err(), RestoreError::RoundOrder);
 }
 
