@@ -205,6 +205,28 @@ mod tests {
         assert!(matches!(err, PoetVerifyError::LabelMismatch { .. }), "{err}");
     }
 
+    proptest::proptest! {
+        /// Random proofs of any claimed size get a verdict, never a panic.
+        #[test]
+        fn garbage_gets_a_verdict(
+            t in 1usize..12,
+            leaves in proptest::prelude::any::<u64>(),
+            nodes in 0usize..300,
+            seed in proptest::prelude::any::<u8>(),
+        ) {
+            let h = |k: usize| Hash32([seed.wrapping_add(k as u8); 32]);
+            let p = PoetProof {
+                merkle: crate::poet::MerkleProof {
+                    root: h(0),
+                    proven_leaves: BoundedVec::new((0..t).map(h).collect()).unwrap(),
+                    proof_nodes: BoundedVec::new((0..nodes).map(h).collect()).unwrap(),
+                },
+                leaves: leaves.max(t as u64),
+            };
+            proptest::prop_assert!(verify(&p, &STATEMENT, t, 1).is_err());
+        }
+    }
+
     /// Too few opened leaves, a tree smaller than t and bad parameters are typed errors.
     #[test]
     fn counts_and_params() {
