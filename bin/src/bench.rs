@@ -16,6 +16,8 @@ use crate::rss_bytes;
 pub(crate) enum BenchCommand {
     /// Scheduler throughput and per-node overhead with trivial nodes.
     SimEngine(SimEngineArgs),
+    /// ed25519 single vs batch verification, ECVRF prove/verify, BinCDF evaluation.
+    Verify(crate::bench_verify::VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -39,6 +41,7 @@ const TARGET_BYTES_PER_NODE: f64 = 4096.0;
 pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::SimEngine(args) => sim_engine(&args),
+        BenchCommand::Verify(args) => crate::bench_verify::run(&args),
     }
 }
 

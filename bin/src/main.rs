@@ -11,6 +11,7 @@ macro_rules! out {
 }
 
 mod bench;
+mod bench_verify;
 mod html;
 mod sim_cmd;
 
