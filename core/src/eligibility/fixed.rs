@@ -642,7 +642,8 @@ fn bcf(x: i64, a: i64, b: i64) -> R<Fixed> {
         h = mul(mul(h, d)?, c)?;
 
         // d_{2m+1} = -(a + m)(a + b + m)x / ((a + 2m)(a + 2m + 1))
-        let factor = a.wrapping_neg().wrapping_sub(m).wrapping_mul(a.wrapping_add(b).wrapping_add(m));
+        let factor =
+            a.wrapping_neg().wrapping_sub(m).wrapping_mul(a.wrapping_add(b).wrapping_add(m));
         let n = div(mul(fixed(factor), xx)?, fixed(a2m.wrapping_mul(a2m.wrapping_add(1))))?;
         d = nonzero(muladd1(n, d)?).inv()?;
         c = nonzero(divadd1(n, c)?);

@@ -199,7 +199,11 @@ mod tests {
     fn encodings_match_go_scale() {
         let cases: [(&str, Vec<u8>, &str); 7] = [
             ("ballot small", ballot(5, 1, 2).encode(), "0cdeadbeef140408"),
-            ("ballot large", ballot(70000, 1 << 30, 300).encode(), "0cdeadbeefc24504000300000040b104"),
+            (
+                "ballot large",
+                ballot(70000, 1 << 30, 300).encode(),
+                "0cdeadbeefc24504000300000040b104",
+            ),
             (
                 "ballot max",
                 ballot(u32::MAX, u64::MAX, 16383).encode(),

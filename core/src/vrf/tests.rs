@@ -116,9 +116,9 @@ fn non_canonical_s_rejected() {
     // s < 2^253 always, so s + ℓ < 2^254 fits the 32 bytes.
     let mut malleated = proof;
     let mut carry = 0u16;
-    for i in 0..32 {
-        let sum = u16::from(malleated.0[48 + i]) + u16::from(GROUP_ORDER[i]) + carry;
-        malleated.0[48 + i] = sum as u8;
+    for (byte, l) in malleated.0[48..].iter_mut().zip(GROUP_ORDER) {
+        let sum = u16::from(*byte) + u16::from(l) + carry;
+        *byte = sum as u8;
         carry = sum >> 8;
     }
     assert_eq!(carry, 0);
