@@ -16,13 +16,10 @@ use crate::rss_bytes;
 pub(crate) enum BenchCommand {
     /// Scheduler throughput and per-node overhead with trivial nodes.
     SimEngine(SimEngineArgs),
-<<<<<<< HEAD
     /// PoET sequential work against raw chained SHA-256, and proof verification time.
     Poet(crate::bench_poet::PoetArgs),
-=======
     /// ed25519 single vs batch verification, ECVRF prove/verify, BinCDF evaluation.
     Verify(crate::bench_verify::VerifyArgs),
->>>>>>> h/vrf
 }
 
 #[derive(Debug, Args)]
@@ -46,11 +43,8 @@ const TARGET_BYTES_PER_NODE: f64 = 4096.0;
 pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::SimEngine(args) => sim_engine(&args),
-<<<<<<< HEAD
         BenchCommand::Poet(args) => crate::bench_poet::run(&args),
-=======
         BenchCommand::Verify(args) => crate::bench_verify::run(&args),
->>>>>>> h/vrf
     }
 }
 

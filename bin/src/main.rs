@@ -11,11 +11,8 @@ macro_rules! out {
 }
 
 mod bench;
-<<<<<<< HEAD
 mod bench_poet;
-=======
 mod bench_verify;
->>>>>>> h/vrf
 mod html;
 mod sim_cmd;
 
