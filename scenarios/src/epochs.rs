@@ -37,6 +37,7 @@ pub(crate) fn expectations(nodes: u32, layers: u32, rt: &RuntimeConfig) -> Epoch
         ballot_layers: (2 * LPE)..=(layers - 1),
         layer_avg_size: cfg.ballot.layer_avg_size,
         equivocators: BTreeSet::new(),
+        equivocation_epoch: u32::MAX,
         equivocation_deadline: SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS),
     }
 }

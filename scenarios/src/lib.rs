@@ -6,7 +6,9 @@
 //! and from tests, and every failure carries its repro line.
 
 pub mod checks;
+mod beacon_partition;
 mod cluster;
+mod double_atx;
 mod epochs;
 mod gossip;
 mod report;
@@ -14,6 +16,8 @@ mod smeshing;
 
 pub use checks::{CheckOutcome, Checker, Checks, Violation};
 pub use cluster::{Cluster, ClusterBuilder};
+pub use beacon_partition::BeaconPartitionScenario;
+pub use double_atx::DoubleAtxScenario;
 pub use epochs::EpochsScenario;
 pub use gossip::GossipScenario;
 pub use report::{RunReport, repro_line};
@@ -109,10 +113,12 @@ pub trait Scenario: Sync {
 
 static GOSSIP: GossipScenario = GossipScenario;
 static EPOCHS: EpochsScenario = EpochsScenario;
+static DOUBLE_ATX: DoubleAtxScenario = DoubleAtxScenario;
+static BEACON_PARTITION: BeaconPartitionScenario = BeaconPartitionScenario;
 
 /// Every scenario, in listing order.
 pub fn all() -> Vec<&'static dyn Scenario> {
-    vec![&GOSSIP, &EPOCHS]
+    vec![&GOSSIP, &EPOCHS, &DOUBLE_ATX, &BEACON_PARTITION]
 }
 
 /// The scenario named `name`.

@@ -96,10 +96,13 @@ pub(crate) fn smeshers(nodes: u32, seed: u64, rt: &RuntimeConfig) -> ClusterBuil
     cfg.consensus = Some(consensus);
     ClusterBuilder::new(nodes, seed)
         .node_config(cfg)
-        .customize(|_, cfg, rng| {
-            if let Some(b) = cfg.consensus.as_mut().and_then(|c| c.builder.as_mut()) {
-                b.num_units = rng.random_range(1..=4);
-            }
-        })
+        .customize(|_, cfg, rng| random_units(cfg, rng))
         .poets(poets)
+}
+
+/// Gives a smeshing node 1 to 4 space units.
+pub(crate) fn random_units(cfg: &mut NodeConfig, rng: &mut rand_chacha::ChaCha8Rng) {
+    if let Some(b) = cfg.consensus.as_mut().and_then(|c| c.builder.as_mut()) {
+        b.num_units = rng.random_range(1..=4);
+    }
 }

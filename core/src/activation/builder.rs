@@ -53,6 +53,10 @@ pub struct BuilderConfig {
     pub poet_retry_interval: Duration,
     /// Where rewards go (default: derived from the identity).
     pub coinbase: Option<[u8; 24]>,
+    /// Adversary knob for simulations: in this publish epoch the builder signs and publishes a
+    /// second, different ATX (a double publish, which honest nodes must turn into a malfeasance
+    /// proof). Always `None` on a real node.
+    pub double_publish: Option<EpochId>,
 }
 
 impl Default for BuilderConfig {
@@ -63,6 +67,7 @@ impl Default for BuilderConfig {
             poet_request_timeout: Duration::from_secs(5),
             poet_retry_interval: Duration::from_secs(2),
             coinbase: None,
+            double_publish: None,
         }
     }
 }
@@ -639,12 +644,20 @@ impl Builder {
             node_id: initial.then_some(node),
             vrf_nonce: initial.then_some(init.vrf_nonce),
         };
+        let twin = (self.cfg.double_publish == Some(inner.challenge.publish_epoch)).then(|| {
+            let mut other = inner.clone();
+            other.coinbase = Address([0xee; 24]);
+            Atx::sign(&self.signer, other)
+        });
         let atx = Atx::sign(&self.signer, inner);
         let mut batch = Batch::default();
         batch.put(LAST_ATX_KEY, &atx.encode());
         batch.delete(STATE_KEY);
         self.outputs.push_back(BuilderOutput::Persist(batch));
         self.outputs.push_back(BuilderOutput::Publish(Box::new(atx.clone())));
+        if let Some(twin) = twin {
+            self.outputs.push_back(BuilderOutput::Publish(Box::new(twin)));
+        }
         self.last_atx = Some(atx);
     }
 

@@ -586,9 +586,14 @@ impl AtxHandler {
         self.outputs.push_back(HandlerOutput::Rejected { id, reason });
     }
 
-    /// Panics if a bound is broken.
-    pub fn check_invariants(&self) {
+    /// Panics if a bound is broken (constant time).
+    pub fn check_bounds(&self) {
         assert!(self.pending.len() <= self.cfg.pending_max, "too many pending ATXs");
+    }
+
+    /// Panics if a bound or an index is broken (linear time).
+    pub fn check_invariants(&self) {
+        self.check_bounds();
         self.store.check_invariants();
     }
 

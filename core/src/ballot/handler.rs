@@ -103,6 +103,8 @@ pub struct BallotRecord {
     pub eligibilities: u32,
     /// The beacon its ref ballot declared.
     pub beacon: crate::types::Beacon,
+    /// The smesher's slot count in the epoch (from its ref ballot).
+    pub slots: u32,
     /// Signed metadata, for equivocation proofs.
     pub signed: SignedBallotMetadata,
 }
@@ -262,6 +264,7 @@ impl BallotHandler {
             proposal: p.id(),
             eligibilities: b.eligibilities.len() as u32,
             beacon: data.beacon,
+            slots: data.eligibility_count,
             signed,
         };
         self.by_smesher.insert((layer, b.smesher), id);
@@ -279,7 +282,9 @@ impl BallotHandler {
         if let Some(data) = b.inner.epoch_data {
             self.refs.insert((epoch, b.smesher), (id, data));
         }
-        let beacon = self.refs.get(&(epoch, b.smesher)).map(|(_, d)| d.beacon).unwrap_or_default();
+        let data = self.refs.get(&(epoch, b.smesher)).map(|(_, d)| *d);
+        let beacon = data.map(|d| d.beacon).unwrap_or_default();
+        let slots = data.map_or(0, |d| d.eligibility_count);
         self.by_smesher.insert((layer, b.smesher), id);
         self.layers.entry(layer).or_default().insert(
             id,
@@ -288,6 +293,7 @@ impl BallotHandler {
                 proposal: proposal.id(),
                 eligibilities: b.eligibilities.len() as u32,
                 beacon,
+                slots,
                 signed: SignedBallotMetadata { metadata: b.metadata(), signature: b.signature },
             },
         );

@@ -131,6 +131,15 @@ impl BeaconTally {
         best.map(|(b, _)| b)
     }
 
+    /// The beacon with more than half the recorded weight, once enough eligibilities are
+    /// recorded: strong enough evidence to replace a beacon this node decided differently.
+    pub fn majority(&self) -> Option<Beacon> {
+        if self.total.eligibilities < self.sync_weight_units {
+            return None;
+        }
+        self.beacons.iter().find(|(_, e)| e.weight > self.total.weight - e.weight).map(|(b, _)| *b)
+    }
+
     /// Eligibilities recorded so far.
     pub fn eligibilities(&self) -> u64 {
         self.total.eligibilities

@@ -347,9 +347,14 @@ impl Fetcher {
         }
     }
 
-    /// Panics if a bound is broken.
-    pub fn check_invariants(&self) {
+    /// Panics if a bound is broken (constant time).
+    pub fn check_bounds(&self) {
         assert!(self.wanted.len() <= self.cfg.wanted_max, "too many wanted objects");
+    }
+
+    /// Panics if a bound or the in-flight bookkeeping is broken (linear time).
+    pub fn check_invariants(&self) {
+        self.check_bounds();
         let flying: BTreeSet<(Hint, Hash32)> = self
             .in_flight
             .values()

@@ -140,6 +140,13 @@ pub enum ConsensusEvent {
         /// How it was decided.
         source: BeaconSource,
     },
+    /// The beacon protocol of an epoch could not run or decide (the node falls back on ballots).
+    BeaconFailed {
+        /// The epoch the beacon was for.
+        epoch: EpochId,
+        /// Why.
+        reason: String,
+    },
     /// This node published a proposal.
     ProposalPublished {
         /// Layer.
@@ -178,6 +185,7 @@ impl ConsensusEvent {
             ConsensusEvent::AtxRejected { .. } => "atx-rejected",
             ConsensusEvent::ActiveSet { .. } => "active-set",
             ConsensusEvent::Beacon { .. } => "beacon",
+            ConsensusEvent::BeaconFailed { .. } => "beacon-failed",
             ConsensusEvent::ProposalPublished { .. } => "proposal-published",
             ConsensusEvent::LayerBallots { .. } => "layer-ballots",
             ConsensusEvent::Malfeasance { .. } => "malfeasance",
@@ -364,8 +372,7 @@ impl Consensus {
     pub fn poll_timeout(&self, now: Time) -> Option<Time> {
         let clock = &self.cfg.clock;
         let next_layer = clock.layer_start(self.next_layer);
-        let epoch_freeze =
-            clock.epoch_start(EpochId(clock.epoch_at(now).0 + 1)) + self.cfg.grade_delay;
+        let epoch_freeze = clock.epoch_start(EpochId(clock.epoch_at(now).0 + 1));
         [
             Some(next_layer),
             Some(epoch_freeze),
@@ -386,7 +393,7 @@ impl Consensus {
         self.fetcher.on_tick(now);
         // Freeze the active set of the current epoch once its grade delay passed.
         let epoch = clock.epoch_at(now);
-        if now >= clock.epoch_start(epoch) + self.cfg.grade_delay && !self.active_sets.contains_key(&epoch) {
+        if !self.active_sets.contains_key(&epoch) {
             self.start_epoch(now, epoch);
         }
         while clock.layer_start(self.next_layer) <= now {
@@ -417,7 +424,9 @@ impl Consensus {
             .filter(|n| self.malicious.known_by(n, start))
             .copied()
             .collect();
-        let set = self.atxs.store().active_set(epoch, start, &malicious);
+        // Graded: ATXs received a grade delay before the epoch starts, of identities with no
+        // malfeasance proof known by then.
+        let set = self.atxs.store().active_set(epoch, start - self.cfg.grade_delay, &malicious);
         self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::ActiveSet {
             epoch,
             hash: set.hash(),
@@ -467,7 +476,13 @@ impl Consensus {
             now,
         ) {
             Ok(run) => self.beacon_run = Some(run),
-            Err(_) => self.beacon_run = None,
+            Err(e) => {
+                self.beacon_run = None;
+                self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::BeaconFailed {
+                    epoch: EpochId(epoch.0 + 1),
+                    reason: e.to_string(),
+                }));
+            }
         }
     }
 
@@ -626,26 +641,39 @@ impl Consensus {
         }
     }
 
-    /// Records a ref ballot's beacon for the fallback, and adopts the tally's beacon when the
-    /// protocol gave none.
+    /// Records a ballot's declared beacon for the fallback. A node without a beacon for the
+    /// epoch adopts the tally's once enough eligibilities are seen; a node whose beacon differs
+    /// from a strict majority of the weight adopts the majority's (it missed part of the protocol,
+    /// for example behind a partition).
     fn tally(&mut self, epoch: EpochId, record: &crate::ballot::handler::BallotRecord) {
-        if self.beacons.contains_key(&epoch) {
-            return;
-        }
-        let Some(weight) = self.atxs.store().by_smesher(EpochId(epoch.0.saturating_sub(1)), &record.smesher).map(|h| h.weight) else {
+        let prev = EpochId(epoch.0.saturating_sub(1));
+        let Some(weight) = self.atxs.store().by_smesher(prev, &record.smesher).map(|h| h.weight)
+        else {
             return;
         };
         let units = self.cfg.beacon.beacon_sync_weight_units;
-        let tally = self
-            .tallies
-            .entry(epoch)
-            .or_insert_with(|| BeaconTally::new(epoch, units, 100_000));
+        let max = self.cfg.beacon.tally_ballots_max;
+        let tally = self.tallies.entry(epoch).or_insert_with(|| BeaconTally::new(epoch, units, max));
         let mut key = [0u8; 32];
         key[..20].copy_from_slice(&record.signed.metadata.msg_hash.0[..20]);
-        let w = ballot_weight(weight, record.eligibilities.max(1), record.eligibilities);
+        let w = ballot_weight(weight, record.slots.max(1), record.eligibilities);
         let _ = tally.record(epoch, Hash32(key), record.beacon, w, record.eligibilities);
-        if let Some(beacon) = tally.beacon() {
-            self.decide_beacon(epoch, beacon, BeaconSource::Fallback);
+        let (plurality, majority) = (tally.beacon(), tally.majority());
+        while self.tallies.len() > 3 {
+            self.tallies.pop_first();
+        }
+        match self.beacons.get(&epoch) {
+            None => {
+                if let Some(b) = plurality {
+                    self.decide_beacon(epoch, b, BeaconSource::Fallback);
+                }
+            }
+            Some(own) => {
+                if let Some(b) = majority.filter(|b| b != own) {
+                    self.beacons.remove(&epoch);
+                    self.decide_beacon(epoch, b, BeaconSource::Fallback);
+                }
+            }
         }
     }
 
@@ -997,7 +1025,12 @@ impl Consensus {
                     self.outputs.push_back(ConsensusOutput::Publish(Topic::Beacon, msg.encode().into()))
                 }
                 BeaconOutput::Decided { epoch, beacon } => decided.push((epoch, beacon)),
-                BeaconOutput::Failed { .. } => {}
+                BeaconOutput::Failed { epoch, reason } => {
+                    self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::BeaconFailed {
+                        epoch,
+                        reason: reason.to_string(),
+                    }))
+                }
             }
         }
         for (epoch, beacon) in decided {
@@ -1040,14 +1073,23 @@ impl Consensus {
         self.atxs.on_poet_proof(now, served.proof.encode().into(), served.statement, false);
     }
 
-    /// Panics if a bound of any part is broken.
+    /// Panics if a bound of any part is broken. Cheap: constant time.
     pub fn check_invariants(&self) {
-        self.atxs.check_invariants();
-        self.ballots.check_invariants();
-        self.fetcher.check_invariants();
+        self.atxs.check_bounds();
+        self.fetcher.check_bounds();
         if let Some(b) = &self.builder {
             b.check_invariants();
         }
+        assert!(self.active_sets.len() <= 3, "active sets are pruned to three epochs");
+        assert!(self.beacons.len() <= 8, "beacons are pruned to eight epochs");
+    }
+
+    /// Every invariant, including the linear-time index checks of each part.
+    pub fn check_invariants_deep(&self) {
+        self.check_invariants();
+        self.atxs.check_invariants();
+        self.ballots.check_invariants();
+        self.fetcher.check_invariants();
         if let Some(run) = &self.beacon_run {
             run.check_invariants();
         }

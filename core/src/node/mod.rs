@@ -534,6 +534,9 @@ impl Node {
         );
         self.peers.check_invariants_deep(self.last_now);
         self.gossip.check_invariants_deep();
+        if let Some(c) = &self.consensus {
+            c.check_invariants_deep();
+        }
     }
 }
 

@@ -23,10 +23,12 @@ pub struct EpochsExpect {
     pub ballot_layers: RangeInclusive<u32>,
     /// Configured average eligibilities per layer.
     pub layer_avg_size: u32,
-    /// Identities that double-publish: every honest node must hold a proof against each by the
-    /// end of `equivocation_deadline_epoch`, and exclude them from later active sets.
+    /// Identities that double-publish in `equivocation_epoch`: every honest node must hold a
+    /// proof against each by the end of that epoch, and exclude them from later active sets.
     pub equivocators: BTreeSet<NodeId>,
-    /// Epoch by whose end equivocators must be known malicious everywhere.
+    /// The epoch the equivocators double-publish in.
+    pub equivocation_epoch: u32,
+    /// By when equivocators must be known malicious everywhere.
     pub equivocation_deadline: SimTime,
 }
 
@@ -37,6 +39,7 @@ pub struct EpochsChecker {
     /// Honest identities and their slots.
     honest: BTreeMap<NodeId, NodeIdx>,
     honest_slots: BTreeSet<NodeIdx>,
+    equivocator_slots: BTreeSet<NodeIdx>,
     published: BTreeMap<(NodeIdx, u32), Vec<Hash32>>,
     accepted: BTreeMap<Hash32, u32>,
     active_sets: BTreeMap<u32, BTreeMap<(Hash32, u32), Vec<NodeIdx>>>,
@@ -47,12 +50,18 @@ pub struct EpochsChecker {
 }
 
 impl EpochsChecker {
-    /// A checker for honest identities `honest`.
-    pub fn new(honest: BTreeMap<NodeId, NodeIdx>, expect: EpochsExpect) -> Self {
+    /// A checker over the smeshing identities `all` (the equivocators among them are judged as
+    /// adversaries, the rest as honest).
+    pub fn new(all: BTreeMap<NodeId, NodeIdx>, expect: EpochsExpect) -> Self {
+        let equivocators: BTreeMap<NodeId, NodeIdx> =
+            all.iter().filter(|(id, _)| expect.equivocators.contains(id)).map(|(a, b)| (*a, *b)).collect();
+        let honest: BTreeMap<NodeId, NodeIdx> =
+            all.into_iter().filter(|(id, _)| !expect.equivocators.contains(id)).collect();
         let honest_slots = honest.values().copied().collect();
         EpochsChecker {
             expect,
             honest,
+            equivocator_slots: equivocators.values().copied().collect(),
             honest_slots,
             published: BTreeMap::new(),
             accepted: BTreeMap::new(),
@@ -67,10 +76,16 @@ impl EpochsChecker {
 
 impl Checker for EpochsChecker {
     fn on_event(&mut self, time: SimTime, node: NodeIdx, event: &NodeEvent) {
+        let NodeEvent::Consensus(e) = event else { return };
+        if self.equivocator_slots.contains(&node) {
+            if let ConsensusEvent::AtxPublished { epoch, id } = e {
+                self.published.entry((node, epoch.0)).or_default().push(*id);
+            }
+            return;
+        }
         if !self.honest_slots.contains(&node) {
             return;
         }
-        let NodeEvent::Consensus(e) = event else { return };
         match e {
             ConsensusEvent::AtxPublished { epoch, id } => {
                 self.published.entry((node, epoch.0)).or_default().push(*id)
@@ -94,7 +109,13 @@ impl Checker for EpochsChecker {
                 .or_default()
                 .push(node),
             ConsensusEvent::Beacon { epoch, beacon, .. } => {
-                self.beacons.entry(epoch.0).or_default().entry(*beacon).or_default().push(node)
+                // A node may replace its beacon through the fallback: its last word counts.
+                let per_epoch = self.beacons.entry(epoch.0).or_default();
+                for nodes in per_epoch.values_mut() {
+                    nodes.retain(|n| *n != node);
+                }
+                per_epoch.retain(|_, nodes| !nodes.is_empty());
+                per_epoch.entry(*beacon).or_default().push(node)
             }
             ConsensusEvent::ProposalPublished { layer, eligibilities } => {
                 *self.eligibilities.entry(*layer).or_default() += u64::from(*eligibilities)
@@ -173,10 +194,21 @@ impl Checker for EpochsChecker {
             }
             let size = sets.and_then(|s| s.keys().next()).map_or(0, |(_, size)| *size);
             let honest_prev = honest_atxs.get(&(epoch - 1)).map_or(0, BTreeSet::len) as u32;
-            if size != honest_prev {
+            // Equivocators count until their double publish.
+            let before = if epoch - 1 < x.equivocation_epoch {
+                self.equivocator_slots
+                    .iter()
+                    .filter(|s| self.published.contains_key(&(**s, epoch - 1)))
+                    .count() as u32
+            } else {
+                0
+            };
+            if size != honest_prev + before {
                 f.push(at(
                     None,
-                    format!("epoch {epoch}: active set has {size} ATXs, honest nodes published {honest_prev}"),
+                    format!(
+                        "epoch {epoch}: active set has {size} ATXs, expected {honest_prev} honest and {before} from identities not yet proven malicious"
+                    ),
                     "active-set-agreement",
                 ));
             }
@@ -215,11 +247,13 @@ impl Checker for EpochsChecker {
             .collect();
         let avg = f64::from(x.layer_avg_size);
         let mean = layers.iter().sum::<u64>() as f64 / layers.len().max(1) as f64;
-        if (mean - avg).abs() > 0.3 * avg {
+        if (mean - avg).abs() > 0.25 * avg {
             f.push(at(None, format!("mean {mean:.1} eligibilities per layer, configured {avg}"), "proposals-per-layer"));
         }
+        // Per layer the count is about Poisson(avg): allow five standard deviations.
+        let spread = 5.0 * avg.sqrt();
         for (l, n) in x.ballot_layers.clone().zip(&layers) {
-            if (*n as f64) < 0.4 * avg || (*n as f64) > 1.6 * avg {
+            if (*n as f64 - avg).abs() > spread {
                 f.push(at(None, format!("layer {l}: {n} eligibilities, configured average {avg}"), "proposals-per-layer"));
             }
         }

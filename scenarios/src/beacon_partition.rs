@@ -1,0 +1,78 @@
+//! `beacon-partition`: the network splits in two while the beacon protocol runs, and heals
+//! before the next epoch.
+//!
+//! Setup as `epochs` (each half keeps one PoET). The split starts at the beginning of epoch 3,
+//! when the protocol that decides epoch 4's beacon starts, and lasts 30 s (the protocol takes
+//! 9 s at sim scale, the PoET round of epoch 3 ends inside the split too). Each half may decide
+//! its own beacon; after the heal, every node that sees a strict majority of epoch 4's ballot
+//! weight declare another beacon adopts it (the ballot fallback). Checks: honest nodes agree
+//! on every epoch's beacon by the end of the run (`beacon-agreement`), and everything else
+//! `epochs` checks.
+
+use spacemesh_runtime_sim::RuntimeConfig;
+use spacemesh_sim::engine::{Fault, SimConfig};
+use spacemesh_sim::{NodeIdx, SimTime};
+
+use crate::checks::{Checks, EpochsChecker};
+use crate::epochs::{LPE, expectations};
+use crate::smeshing::{link, smeshers};
+use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
+
+/// The epoch during whose beacon protocol the network is split.
+const SPLIT_EPOCH: u32 = 3;
+/// How long the split lasts.
+const SPLIT_SECS: u64 = 30;
+
+/// The beacon-partition scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct BeaconPartitionScenario;
+
+impl Scenario for BeaconPartitionScenario {
+    fn name(&self) -> &'static str {
+        "beacon-partition"
+    }
+
+    fn description(&self) -> &'static str {
+        "a partition during the beacon protocol, healed before the next epoch: nodes agree on the beacon"
+    }
+
+    fn default_nodes(&self) -> u32 {
+        1000
+    }
+
+    fn default_layers(&self) -> u32 {
+        5 * LPE
+    }
+
+    fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
+        let nodes = p.nodes.unwrap_or(self.default_nodes());
+        let layers = p.layers.unwrap_or(self.default_layers());
+        if nodes < 10 {
+            return Err(ScenarioError::BadParams(format!(
+                "beacon-partition needs at least 10 nodes, got {nodes}"
+            )));
+        }
+        if layers < (SPLIT_EPOCH + 2) * LPE || layers % LPE != 0 {
+            return Err(ScenarioError::BadParams(format!(
+                "beacon-partition needs whole epochs of {LPE} layers, at least {}, got {layers}",
+                SPLIT_EPOCH + 2
+            )));
+        }
+        let rt = RuntimeConfig { check_invariants: p.check_invariants, ..RuntimeConfig::default() };
+        let cluster = smeshers(nodes, p.seed, &rt).build();
+        let checks = Checks::new()
+            .with(EpochsChecker::new(cluster.honest_ids(), expectations(nodes, layers, &rt)));
+        let sim_cfg = SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
+        let mut sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
+        // PoETs take the slots after the nodes: one per half.
+        let mut a: Vec<NodeIdx> = (0..nodes / 2).map(NodeIdx).collect();
+        let mut b: Vec<NodeIdx> = (nodes / 2..nodes).map(NodeIdx).collect();
+        a.push(NodeIdx(nodes));
+        b.push(NodeIdx(nodes + 1));
+        let split = u64::from(SPLIT_EPOCH * LPE) * LAYER_DURATION_SECS;
+        sim.schedule_fault(SimTime::from_secs(split), Fault::Partition(vec![a, b]));
+        sim.schedule_fault(SimTime::from_secs(split + SPLIT_SECS), Fault::Heal);
+        let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);
+        Ok(Run { scenario: self.name(), nodes, seed: p.seed, layers, end, sim })
+    }
+}

@@ -1,0 +1,85 @@
+//! `double-atx`: some identities publish two different ATXs in one epoch.
+//!
+//! Setup as `epochs`; `max(1, N/50)` identities (evenly spread slots) sign and publish a second
+//! ATX in epoch 2. Checks: by the end of epoch 2 every honest node holds a valid malfeasance
+//! proof against each of them (`malfeasance`), and the active sets of later epochs exclude them
+//! (`active-set-agreement`); no honest identity is ever accused; everything `epochs` checks
+//! holds for the honest nodes.
+
+use std::collections::BTreeSet;
+
+use spacemesh_core::EpochId;
+use spacemesh_runtime_sim::RuntimeConfig;
+use spacemesh_sim::SimTime;
+use spacemesh_sim::engine::SimConfig;
+
+use crate::checks::{Checks, EpochsChecker};
+use crate::epochs::{LPE, expectations};
+use crate::smeshing::{link, smeshers};
+use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
+
+/// The epoch the equivocators double-publish in.
+const EQUIVOCATION_EPOCH: u32 = 2;
+
+/// The double-ATX scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct DoubleAtxScenario;
+
+impl Scenario for DoubleAtxScenario {
+    fn name(&self) -> &'static str {
+        "double-atx"
+    }
+
+    fn description(&self) -> &'static str {
+        "identities publish two ATXs in one epoch: every honest node proves and excludes them"
+    }
+
+    fn default_nodes(&self) -> u32 {
+        1000
+    }
+
+    fn default_layers(&self) -> u32 {
+        5 * LPE
+    }
+
+    fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
+        let nodes = p.nodes.unwrap_or(self.default_nodes());
+        let layers = p.layers.unwrap_or(self.default_layers());
+        if nodes < 10 {
+            return Err(ScenarioError::BadParams(format!("double-atx needs at least 10 nodes, got {nodes}")));
+        }
+        if layers < 5 * LPE || layers % LPE != 0 {
+            return Err(ScenarioError::BadParams(format!(
+                "double-atx needs whole epochs of {LPE} layers, at least 5, got {layers}"
+            )));
+        }
+        let rt = RuntimeConfig { check_invariants: p.check_invariants, ..RuntimeConfig::default() };
+        let count = (nodes / 50).max(1);
+        let stride = nodes / count;
+        let slots: BTreeSet<u32> = (0..count).map(|i| i * stride + stride / 2).collect();
+        let cheaters = slots.clone();
+        let cluster = smeshers(nodes, p.seed, &rt)
+            .customize(move |slot, cfg, rng| {
+                crate::smeshing::random_units(cfg, rng);
+                if cheaters.contains(&slot) {
+                    if let Some(b) = cfg.consensus.as_mut().and_then(|c| c.builder.as_mut()) {
+                        b.double_publish = Some(EpochId(EQUIVOCATION_EPOCH));
+                    }
+                }
+            })
+            .build();
+        let mut expect = expectations(nodes, layers, &rt);
+        expect.equivocators = slots
+            .iter()
+            .filter_map(|s| cluster.node_ids[*s as usize])
+            .collect();
+        expect.equivocation_epoch = EQUIVOCATION_EPOCH;
+        expect.equivocation_deadline =
+            SimTime::from_secs(u64::from((EQUIVOCATION_EPOCH + 1) * LPE) * LAYER_DURATION_SECS);
+        let checks = Checks::new().with(EpochsChecker::new(cluster.honest_ids(), expect));
+        let sim_cfg = SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
+        let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
+        let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);
+        Ok(Run { scenario: self.name(), nodes, seed: p.seed, layers, end, sim })
+    }
+}
