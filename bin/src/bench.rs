@@ -16,6 +16,10 @@ use crate::rss_bytes;
 pub(crate) enum BenchCommand {
     /// Scheduler throughput and per-node overhead with trivial nodes.
     SimEngine(SimEngineArgs),
+    /// PoST label rate on one core against scrypt-jane's and the ChaCha20/8 floor.
+    PostInit(crate::bench_post::PostInitArgs),
+    /// PoST scan rate on one core against raw AES-128 per nonce group.
+    PostProve(crate::bench_post::PostProveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -39,6 +43,8 @@ const TARGET_BYTES_PER_NODE: f64 = 4096.0;
 pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::SimEngine(args) => sim_engine(&args),
+        BenchCommand::PostInit(args) => crate::bench_post::post_init(&args),
+        BenchCommand::PostProve(args) => crate::bench_post::post_prove(&args),
     }
 }
 

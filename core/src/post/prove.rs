@@ -116,6 +116,19 @@ pub(crate) fn lazy_lsb(lazy: &Aes128, label: &[u8; LABEL_BYTES]) -> u64 {
     u64::from_le_bytes(first) & 0x00ff_ffff_ffff_ffff
 }
 
+/// Whether some byte of `block` is at most `d`: the scan's fast path. For `d < 128` this is the
+/// word-parallel "has a byte below d + 1" test, exact in that range.
+#[inline(always)]
+fn any_byte_at_most(block: &Block, d: u8) -> bool {
+    const ONES: u128 = u128::MAX / 255;
+    if d < 128 {
+        let x = u128::from_le_bytes((*block).into());
+        x.wrapping_sub(ONES * (u128::from(d) + 1)) & !x & (ONES << 7) != 0
+    } else {
+        block.iter().any(|&b| b <= d)
+    }
+}
+
 /// One nonce group's cipher and pow.
 struct GroupCipher {
     group: u32,
@@ -248,7 +261,7 @@ impl Prover {
             let (input, output) = (&self.input[..n], &mut self.output[..n]);
             cipher.aes.encrypt_blocks_b2b(input, output).expect("equal lengths");
             for (i, out) in output.iter().enumerate() {
-                if out.iter().fold(u8::MAX, |m, &x| m.min(x)) > d_msb {
+                if !any_byte_at_most(out, d_msb) {
                     continue;
                 }
                 for (j, &score) in out.iter().enumerate() {
@@ -321,4 +334,33 @@ pub fn prove(
         start += cfg.nonces_per_pass;
     }
     Err(ProveError::NoncesExhausted { passes })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The word-parallel test agrees with a byte loop for every threshold.
+        #[test]
+        fn fast_path_is_exact(bytes: [u8; 16], d: u8) {
+            let block = Block::from(bytes);
+            prop_assert_eq!(any_byte_at_most(&block, d), bytes.iter().any(|&b| b <= d));
+        }
+    }
+
+    /// Edge thresholds: 0 finds only zero bytes, 127 finds 127 and nothing above.
+    #[test]
+    fn fast_path_edges() {
+        let mut bytes = [0xffu8; 16];
+        assert!(!any_byte_at_most(&Block::from(bytes), 0));
+        bytes[9] = 0;
+        assert!(any_byte_at_most(&Block::from(bytes), 0));
+        bytes[9] = 128;
+        assert!(!any_byte_at_most(&Block::from(bytes), 127));
+        bytes[15] = 127;
+        assert!(any_byte_at_most(&Block::from(bytes), 127));
+    }
 }
