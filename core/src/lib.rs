@@ -33,6 +33,7 @@
 //! - [`p2p`]: peer upkeep (targets, scores, bans, pings, peer exchange).
 //! - [`gossip`]: topic gossip with verdicts, mesh, lazy announcements and anti-entropy.
 //! - [`heartbeat`]: signed heartbeats, the first gossip topic owner.
+//! - [`post`]: Proof of Space-Time (labels, initialization, proving, verification, k2pow).
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition.
 
