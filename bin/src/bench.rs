@@ -20,6 +20,10 @@ pub(crate) enum BenchCommand {
     Poet(crate::bench_poet::PoetArgs),
     /// ed25519 single vs batch verification, ECVRF prove/verify, BinCDF evaluation.
     Verify(crate::bench_verify::VerifyArgs),
+    /// PoST label rate on one core against scrypt-jane's and the ChaCha20/8 floor.
+    PostInit(crate::bench_post::PostInitArgs),
+    /// PoST scan rate on one core against raw AES-128 per nonce group.
+    PostProve(crate::bench_post::PostProveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +49,8 @@ pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::SimEngine(args) => sim_engine(&args),
         BenchCommand::Poet(args) => crate::bench_poet::run(&args),
         BenchCommand::Verify(args) => crate::bench_verify::run(&args),
+        BenchCommand::PostInit(args) => crate::bench_post::post_init(&args),
+        BenchCommand::PostProve(args) => crate::bench_post::post_prove(&args),
     }
 }
 

@@ -13,7 +13,9 @@ macro_rules! out {
 mod bench;
 mod bench_poet;
 mod bench_verify;
+mod bench_post;
 mod html;
+mod post_cmd;
 mod sim_cmd;
 
 use std::process::ExitCode;
@@ -36,6 +38,9 @@ enum Command {
     /// Benchmarks that print measured ratios.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// PoST tools.
+    #[command(subcommand)]
+    Post(post_cmd::PostCommand),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Post(cmd) => post_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -34,6 +34,7 @@
 //! - [`gossip`]: topic gossip with verdicts, mesh, lazy announcements and anti-entropy.
 //! - [`heartbeat`]: signed heartbeats, the first gossip topic owner.
 //! - [`beacon`]: the per-epoch beacon protocol, the ballot beacon tally and the genesis rule.
+//! - [`post`]: Proof of Space-Time (labels, initialization, proving, verification, k2pow).
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition.
 

@@ -10,6 +10,7 @@
 
 use super::difficulty::vrf_difficulty;
 use super::label::{LABEL_BYTES, Labeler, ScryptParams, label, stored};
+use super::scrypt::LANES;
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 
 /// The smallest qualifying label seen so far.
@@ -115,7 +116,15 @@ impl Initializer {
         sink: &mut dyn FnMut(u64, &[u8; LABEL_BYTES]),
     ) -> InitProgress {
         let end = self.state.num_labels.min(self.state.next_index.saturating_add(max_labels));
-        for index in self.state.next_index..end {
+        let mut index = self.state.next_index;
+        while index + LANES as u64 <= end {
+            for (k, full) in self.labeler.label4(index).into_iter().enumerate() {
+                self.observe(index + k as u64, full);
+                sink(index + k as u64, &stored(&full));
+            }
+            index += LANES as u64;
+        }
+        for index in index..end {
             let full = self.labeler.label(index);
             self.observe(index, full);
             sink(index, &stored(&full));

@@ -7,7 +7,7 @@
 
 use thiserror::Error;
 
-use super::scrypt::Scrypt;
+use super::scrypt::{LANES, Scrypt};
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::types::{Hash32, NodeId};
 
@@ -145,6 +145,21 @@ impl Labeler {
         self.scrypt.hash(&password, &[], &mut out);
         out
     }
+
+    /// The full labels at `first .. first + 4`, computed together (several times the rate of
+    /// four [`Labeler::label`] calls when r = p = 1).
+    pub fn label4(&mut self, first: u64) -> [[u8; 32]; LANES] {
+        let passwords: [[u8; 72]; LANES] = std::array::from_fn(|l| {
+            let mut password = [0u8; 72];
+            password[..32].copy_from_slice(&self.commitment);
+            password[32..40].copy_from_slice(&(first + l as u64).to_le_bytes());
+            password
+        });
+        let mut out = [[0u8; 32]; LANES];
+        let [a, b, c, d] = &mut out;
+        self.scrypt.hash4(passwords.each_ref().map(|p| p.as_slice()), &[], [a, b, c, d]);
+        out
+    }
 }
 
 /// The stored part of a full label.
@@ -200,6 +215,10 @@ mod tests {
         let b = labeler.label(8);
         assert_eq!(a, label(&[5; 32], 7, &params));
         assert_ne!(a, b);
+        let four = labeler.label4(6);
+        assert_eq!(four[1], a);
+        assert_eq!(four[2], b);
+        assert_eq!(four[3], label(&[5; 32], 9, &params));
         assert_eq!(stored(&a), a[..16]);
     }
 

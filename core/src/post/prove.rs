@@ -27,8 +27,9 @@ use super::pow::{PowError, PowSolver};
 use super::proof::{Proof, pack_indices, required_bits};
 use crate::codec::BoundedBytes;
 
-/// Labels encrypted per AES call.
-const BATCH_LABELS: usize = 64;
+/// Labels scanned per batch (64 KiB): large enough that the lazy-cipher ties of one nonce can be
+/// encrypted together, small enough to stay in L2 with the output.
+const BATCH_LABELS: usize = 4096;
 
 type Block = aes::Block;
 
@@ -111,9 +112,54 @@ pub(crate) fn lazy_cipher(challenge: &[u8; 32], group: u32, pow: u64, nonce: u32
 pub(crate) fn lazy_lsb(lazy: &Aes128, label: &[u8; LABEL_BYTES]) -> u64 {
     let mut block = Block::clone_from_slice(label);
     lazy.encrypt_block(&mut block);
+    lsb56(&block)
+}
+
+/// The low 56 bits of the first 8 bytes (LE) of a lazy-cipher output.
+fn lsb56(block: &Block) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&block[..8]);
     u64::from_le_bytes(first) & 0x00ff_ffff_ffff_ffff
+}
+
+/// Bit `j` is set when byte `j` of `block` is at most `d` (compiles to a vector compare and a
+/// byte-mask extraction).
+#[inline(always)]
+fn at_most_mask(block: &Block, d: u8) -> u16 {
+    let mut mask = 0u16;
+    for (j, &b) in block.iter().enumerate() {
+        mask |= u16::from(b.min(d) == b) << j;
+    }
+    mask
+}
+
+/// The positions of the set bits of `mask`, lowest first.
+fn bits(mut mask: u16) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (mask != 0).then(|| {
+            let j = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            j
+        })
+    })
+}
+
+/// The blocks of `output` with some byte at most `d`, with their positions. The test runs
+/// branch-free over 64 blocks at a time, so the rare candidates cost no mispredicted branch each.
+fn candidates(output: &[Block], d: u8) -> impl Iterator<Item = (usize, &Block)> {
+    output.chunks(64).enumerate().flat_map(move |(c, chunk)| {
+        let mut mask = 0u64;
+        for (k, block) in chunk.iter().enumerate() {
+            mask |= u64::from(at_most_mask(block, d) != 0) << k;
+        }
+        std::iter::from_fn(move || {
+            (mask != 0).then(|| {
+                let k = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                (c * 64 + k, &chunk[k])
+            })
+        })
+    })
 }
 
 /// One nonce group's cipher and pow.
@@ -123,9 +169,8 @@ struct GroupCipher {
     aes: Aes128,
 }
 
-/// A candidate found in a batch: label position in the batch, nonce offset in the pass, score
-/// byte.
-type Hit = (usize, usize, u8);
+/// A good label found in a batch: its position in the batch and the nonce's offset in the pass.
+type Hit = (usize, usize);
 
 /// Scans labels for one pass of nonces and returns the first proof.
 pub struct Prover {
@@ -143,6 +188,9 @@ pub struct Prover {
     input: Vec<Block>,
     output: Vec<Block>,
     hits: Vec<Hit>,
+    /// Per nonce of the current group: batch positions whose score byte equals `d_msb`.
+    ties: Vec<Vec<usize>>,
+    tie_blocks: Vec<Block>,
 }
 
 impl std::fmt::Debug for Prover {
@@ -202,6 +250,8 @@ impl Prover {
             input: vec![Block::default(); BATCH_LABELS],
             output: vec![Block::default(); BATCH_LABELS],
             hits: Vec::new(),
+            ties: vec![Vec::new(); NONCES_PER_AES as usize],
+            tie_blocks: Vec::new(),
         })
     }
 
@@ -243,27 +293,47 @@ impl Prover {
             block.copy_from_slice(label);
         }
         self.hits.clear();
-        let d_msb = self.d_msb;
+        let (d_msb, d_lsb) = (self.d_msb, self.d_lsb);
+        let input = &self.input[..n];
         for (g, cipher) in self.groups.iter().enumerate() {
-            let (input, output) = (&self.input[..n], &mut self.output[..n]);
+            let output = &mut self.output[..n];
             cipher.aes.encrypt_blocks_b2b(input, output).expect("equal lengths");
-            for (i, out) in output.iter().enumerate() {
-                if out.iter().fold(u8::MAX, |m, &x| m.min(x)) > d_msb {
-                    continue;
-                }
+            for (i, out) in candidates(output, d_msb) {
+                let (mut below, mut equal) = (0u16, 0u16);
                 for (j, &score) in out.iter().enumerate() {
-                    if score <= d_msb {
-                        self.hits.push((i, g * NONCES_PER_AES as usize + j, score));
+                    below |= u16::from(score < d_msb) << j;
+                    equal |= u16::from(score == d_msb) << j;
+                }
+                for j in bits(below) {
+                    self.hits.push((i, g * NONCES_PER_AES as usize + j));
+                }
+                for j in bits(equal) {
+                    self.ties[j].push(i);
+                }
+            }
+            // A tie on the top byte is settled by the nonce's own cipher. With d_msb = 0 (any
+            // large identity) that is one block in sixteen, so the ties of a whole batch are
+            // encrypted together per nonce, where AES pipelines.
+            for (j, ties) in self.ties.iter_mut().enumerate().filter(|(_, t)| !t.is_empty()) {
+                let offset = g * NONCES_PER_AES as usize + j;
+                let nonce = self.nonce_start + offset as u32;
+                let lazy = self.lazy[offset].get_or_insert_with(|| {
+                    lazy_cipher(&self.challenge, cipher.group, cipher.pow, nonce)
+                });
+                self.tie_blocks.clear();
+                self.tie_blocks.extend(ties.iter().map(|&i| input[i]));
+                lazy.encrypt_blocks(&mut self.tie_blocks);
+                for (&i, out) in ties.iter().zip(&self.tie_blocks) {
+                    if lsb56(out) < d_lsb {
+                        self.hits.push((i, offset));
                     }
                 }
+                ties.clear();
             }
         }
+        // Good labels of one batch are counted in (index, nonce) order, whatever the grouping.
         self.hits.sort_unstable();
-        for k in 0..self.hits.len() {
-            let (i, offset, score) = self.hits[k];
-            if score == d_msb && !self.lazy_good(i, offset) {
-                continue;
-            }
+        for &(i, offset) in &self.hits {
             let good = &mut self.good[offset];
             good.push(base + i as u64);
             if good.len() == self.k2 {
@@ -271,16 +341,6 @@ impl Prover {
             }
         }
         None
-    }
-
-    fn lazy_good(&mut self, i: usize, offset: usize) -> bool {
-        let nonce = self.nonce_start + offset as u32;
-        let GroupCipher { group, pow, .. } = self.groups[offset / NONCES_PER_AES as usize];
-        let challenge = &self.challenge;
-        let lazy =
-            self.lazy[offset].get_or_insert_with(|| lazy_cipher(challenge, group, pow, nonce));
-        let label: [u8; LABEL_BYTES] = self.input[i].into();
-        lazy_lsb(lazy, &label) < self.d_lsb
     }
 
     fn proof(&self, offset: usize) -> Proof {
@@ -321,4 +381,33 @@ pub fn prove(
         start += cfg.nonces_per_pass;
     }
     Err(ProveError::NoncesExhausted { passes })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The candidate filter finds exactly the blocks with a byte at most `d`.
+        #[test]
+        fn candidates_are_exact(bytes in proptest::collection::vec(any::<[u8; 16]>(), 0..200), d: u8) {
+            let blocks: Vec<Block> = bytes.iter().map(|b| Block::from(*b)).collect();
+            let got: Vec<usize> = candidates(&blocks, d).map(|(i, _)| i).collect();
+            let want: Vec<usize> =
+                (0..bytes.len()).filter(|&i| bytes[i].iter().any(|&x| x <= d)).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    /// Edge thresholds: 0 finds only zero bytes, 255 finds every byte.
+    #[test]
+    fn mask_edges() {
+        let mut bytes = [0xffu8; 16];
+        assert_eq!(at_most_mask(&Block::from(bytes), 0), 0);
+        assert_eq!(at_most_mask(&Block::from(bytes), 255), 0xffff);
+        bytes[9] = 0;
+        assert_eq!(at_most_mask(&Block::from(bytes), 0), 1 << 9);
+    }
 }

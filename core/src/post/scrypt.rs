@@ -29,6 +29,15 @@ const DIGEST_BYTES: usize = 64;
 
 type Block = [u32; BLOCK_WORDS];
 
+/// Independent computations of the four-lane path.
+pub const LANES: usize = 4;
+/// One word of four lanes.
+type W = [u32; LANES];
+/// One block of four lanes, word-major.
+type Block4 = [W; BLOCK_WORDS];
+/// One r = 1 chunk (two blocks) of four lanes.
+type Chunk4 = [Block4; 2];
+
 /// One scrypt-jane instance with reusable scratch memory.
 #[derive(Clone)]
 pub struct Scrypt {
@@ -39,6 +48,9 @@ pub struct Scrypt {
     xy: Vec<Block>,
     /// The PBKDF2 output `B`: `p` chunks as bytes.
     b: Vec<u8>,
+    /// Scratch of the four-lane path (r = p = 1): `N` two-block chunks of four lanes, allocated
+    /// on first use.
+    v4: Vec<Chunk4>,
 }
 
 impl std::fmt::Debug for Scrypt {
@@ -56,6 +68,7 @@ impl Scrypt {
             v: vec![[0; BLOCK_WORDS]; params.n() as usize * blocks_per_chunk],
             xy: vec![[0; BLOCK_WORDS]; 2 * blocks_per_chunk],
             b: vec![0; blocks_per_chunk * BLOCK_BYTES * params.p() as usize],
+            v4: Vec::new(),
         }
     }
 
@@ -74,6 +87,138 @@ impl Scrypt {
             romix(chunk, &mut self.xy, &mut self.v, self.params.n() as usize);
         }
         hmac.pbkdf2_once(&self.b, out);
+    }
+
+    /// Four independent hashes with one salt, computed together: with r = p = 1 the four ROMix
+    /// runs share each instruction (four lanes of a vector) and overlap their memory reads.
+    /// Other parameters fall back to four calls of [`Scrypt::hash`].
+    pub fn hash4(&mut self, passwords: [&[u8]; LANES], salt: &[u8], outs: [&mut [u8]; LANES]) {
+        if self.params.r() != 1 || self.params.p() != 1 {
+            for (pw, out) in passwords.into_iter().zip(outs) {
+                self.hash(pw, salt, out);
+            }
+            return;
+        }
+        let n = self.params.n() as usize;
+        if self.v4.len() != n {
+            self.v4 = vec![[[[0; LANES]; BLOCK_WORDS]; 2]; n];
+        }
+        let hmacs = passwords.map(HmacKeccak512::new);
+        let mut x: Chunk4 = [[[0; LANES]; BLOCK_WORDS]; 2];
+        let mut b = [0u8; 2 * BLOCK_BYTES];
+        for (lane, hmac) in hmacs.iter().enumerate() {
+            hmac.pbkdf2_once(salt, &mut b);
+            for (k, word) in b.chunks_exact(4).enumerate() {
+                x[k / BLOCK_WORDS][k % BLOCK_WORDS][lane] =
+                    u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+            }
+        }
+        romix4(&mut x, &mut self.v4);
+        for ((lane, hmac), out) in hmacs.iter().enumerate().zip(outs) {
+            for (k, word) in b.chunks_exact_mut(4).enumerate() {
+                word.copy_from_slice(&x[k / BLOCK_WORDS][k % BLOCK_WORDS][lane].to_le_bytes());
+            }
+            hmac.pbkdf2_once(&b, out);
+        }
+    }
+}
+
+/// ROMix with r = 1 over four lanes at once.
+fn romix4(x: &mut Chunk4, v: &mut [Chunk4]) {
+    let n = v.len();
+    let mut y: Chunk4 = *x;
+    for i in (0..n).step_by(2) {
+        v[i] = *x;
+        block_mix4(&mut y, x);
+        v[i + 1] = y;
+        block_mix4(x, &y);
+    }
+    let mask = n - 1;
+    for _ in (0..n).step_by(2) {
+        xor_gather(x, v, mask);
+        block_mix4(&mut y, x);
+        xor_gather(&mut y, v, mask);
+        block_mix4(x, &y);
+    }
+}
+
+/// `x ^= V[j]` where each lane has its own `j`: Integerify of that lane of `x`.
+#[inline(always)]
+fn xor_gather(x: &mut Chunk4, v: &[Chunk4], mask: usize) {
+    let j: [usize; LANES] = std::array::from_fn(|l| x[1][0][l] as usize & mask);
+    for (blk, xb) in x.iter_mut().enumerate() {
+        for (w, xw) in xb.iter_mut().enumerate() {
+            for l in 0..LANES {
+                xw[l] ^= v[j[l]][blk][w][l];
+            }
+        }
+    }
+}
+
+/// BlockMix with r = 1 over four lanes: `out = BlockMix(input)`.
+#[inline(always)]
+fn block_mix4(out: &mut Chunk4, input: &Chunk4) {
+    let mut t = input[1];
+    xor4(&mut t, &input[0]);
+    chacha8_core4(&mut t);
+    out[0] = t;
+    xor4(&mut t, &input[1]);
+    chacha8_core4(&mut t);
+    out[1] = t;
+}
+
+#[inline(always)]
+fn xor4(x: &mut Block4, y: &Block4) {
+    for (a, b) in x.iter_mut().zip(y) {
+        for l in 0..LANES {
+            a[l] ^= b[l];
+        }
+    }
+}
+
+/// ChaCha20/8 on four independent states held word-major, so that each step is one four-lane
+/// vector operation.
+#[inline(always)]
+fn chacha8_core4(state: &mut Block4) {
+    #[inline(always)]
+    fn add(a: W, b: W) -> W {
+        [
+            a[0].wrapping_add(b[0]),
+            a[1].wrapping_add(b[1]),
+            a[2].wrapping_add(b[2]),
+            a[3].wrapping_add(b[3]),
+        ]
+    }
+    #[inline(always)]
+    fn xor_rot(a: W, b: W, n: u32) -> W {
+        let t = [a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2], a[3] ^ b[3]];
+        [t[0].rotate_left(n), t[1].rotate_left(n), t[2].rotate_left(n), t[3].rotate_left(n)]
+    }
+    let mut x = *state;
+    macro_rules! q {
+        ($a:expr, $b:expr, $c:expr, $d:expr) => {
+            x[$a] = add(x[$a], x[$b]);
+            x[$d] = xor_rot(x[$d], x[$a], 16);
+            x[$c] = add(x[$c], x[$d]);
+            x[$b] = xor_rot(x[$b], x[$c], 12);
+            x[$a] = add(x[$a], x[$b]);
+            x[$d] = xor_rot(x[$d], x[$a], 8);
+            x[$c] = add(x[$c], x[$d]);
+            x[$b] = xor_rot(x[$b], x[$c], 7);
+        };
+    }
+    for _ in 0..4 {
+        q!(0, 4, 8, 12);
+        q!(1, 5, 9, 13);
+        q!(2, 6, 10, 14);
+        q!(3, 7, 11, 15);
+        q!(0, 5, 10, 15);
+        q!(1, 6, 11, 12);
+        q!(2, 7, 8, 13);
+        q!(3, 4, 9, 14);
+    }
+    for (s, v) in state.iter_mut().zip(x) {
+        *s = add(*s, v);
     }
 }
 
@@ -134,59 +279,40 @@ fn xor_into(x: &mut Block, y: &Block) {
     }
 }
 
+/// ChaCha20/8 on a 16-word state: four double rounds (columns, then diagonals) and the
+/// feed-forward addition. Exposed for benchmarks (the compute floor of a label).
+pub fn chacha20_8(state: &mut [u32; 16]) {
+    chacha8_core(state);
+}
+
 /// ChaCha20/8: four double rounds (columns, then diagonals) and the feed-forward addition.
-///
-/// The state is held as four rows of four lanes, so that each quarter-round step is one
-/// four-lane operation and the compiler can keep a row in one vector register. The diagonal
-/// rounds rotate rows 1–3 left by 1, 2, 3 lanes, mix columns, and rotate back.
 #[inline(always)]
-pub(crate) fn chacha8_core(state: &mut Block) {
-    type Row = [u32; 4];
-    #[inline(always)]
-    fn add(a: Row, b: Row) -> Row {
-        [
-            a[0].wrapping_add(b[0]),
-            a[1].wrapping_add(b[1]),
-            a[2].wrapping_add(b[2]),
-            a[3].wrapping_add(b[3]),
-        ]
+fn chacha8_core(state: &mut Block) {
+    let mut x = *state;
+    macro_rules! q {
+        ($a:expr, $b:expr, $c:expr, $d:expr) => {
+            x[$a] = x[$a].wrapping_add(x[$b]);
+            x[$d] = (x[$d] ^ x[$a]).rotate_left(16);
+            x[$c] = x[$c].wrapping_add(x[$d]);
+            x[$b] = (x[$b] ^ x[$c]).rotate_left(12);
+            x[$a] = x[$a].wrapping_add(x[$b]);
+            x[$d] = (x[$d] ^ x[$a]).rotate_left(8);
+            x[$c] = x[$c].wrapping_add(x[$d]);
+            x[$b] = (x[$b] ^ x[$c]).rotate_left(7);
+        };
     }
-    #[inline(always)]
-    fn xor_rot(a: Row, b: Row, n: u32) -> Row {
-        [
-            (a[0] ^ b[0]).rotate_left(n),
-            (a[1] ^ b[1]).rotate_left(n),
-            (a[2] ^ b[2]).rotate_left(n),
-            (a[3] ^ b[3]).rotate_left(n),
-        ]
-    }
-    #[inline(always)]
-    fn quarter(a: &mut Row, b: &mut Row, c: &mut Row, d: &mut Row) {
-        *a = add(*a, *b);
-        *d = xor_rot(*d, *a, 16);
-        *c = add(*c, *d);
-        *b = xor_rot(*b, *c, 12);
-        *a = add(*a, *b);
-        *d = xor_rot(*d, *a, 8);
-        *c = add(*c, *d);
-        *b = xor_rot(*b, *c, 7);
-    }
-    let row = |i: usize| -> Row { [state[i], state[i + 1], state[i + 2], state[i + 3]] };
-    let (mut a, mut b, mut c, mut d) = (row(0), row(4), row(8), row(12));
     for _ in 0..4 {
-        quarter(&mut a, &mut b, &mut c, &mut d);
-        b = [b[1], b[2], b[3], b[0]];
-        c = [c[2], c[3], c[0], c[1]];
-        d = [d[3], d[0], d[1], d[2]];
-        quarter(&mut a, &mut b, &mut c, &mut d);
-        b = [b[3], b[0], b[1], b[2]];
-        c = [c[2], c[3], c[0], c[1]];
-        d = [d[1], d[2], d[3], d[0]];
+        q!(0, 4, 8, 12);
+        q!(1, 5, 9, 13);
+        q!(2, 6, 10, 14);
+        q!(3, 7, 11, 15);
+        q!(0, 5, 10, 15);
+        q!(1, 6, 11, 12);
+        q!(2, 7, 8, 13);
+        q!(3, 4, 9, 14);
     }
-    for (i, r) in [a, b, c, d].iter().enumerate() {
-        for (k, w) in r.iter().enumerate() {
-            state[4 * i + k] = state[4 * i + k].wrapping_add(*w);
-        }
+    for (s, v) in state.iter_mut().zip(x) {
+        *s = s.wrapping_add(v);
     }
 }
 
@@ -261,15 +387,23 @@ mod tests {
         }
     }
 
-    /// The row-vector ChaCha core equals the textbook scalar one on varied inputs.
+    /// The ChaCha core equals the textbook one, and each lane of the four-lane core equals it.
     #[test]
-    fn chacha_rows_match_scalar() {
+    fn chacha_cores_match_textbook() {
         let mut a: Block = std::array::from_fn(|i| (i as u32).wrapping_mul(0x9e37_79b9) ^ 0x55);
         for _ in 0..100 {
             let mut b = a;
+            let mut lanes: Block4 =
+                std::array::from_fn(|w| std::array::from_fn(|l| a[w] ^ l as u32));
+            let inputs: [Block; LANES] = std::array::from_fn(|l| a.map(|w| w ^ l as u32));
             chacha8_scalar(&mut a);
             chacha8_core(&mut b);
             assert_eq!(a, b);
+            chacha8_core4(&mut lanes);
+            for (l, mut input) in inputs.into_iter().enumerate() {
+                chacha8_core(&mut input);
+                assert_eq!(lanes.map(|w| w[l]), input);
+            }
         }
     }
 
@@ -316,6 +450,25 @@ mod tests {
             let mut out = [0u8; 64];
             Scrypt::new(params).hash(pw.as_bytes(), salt.as_bytes(), &mut out);
             assert_eq!(hex(&out), want, "scrypt-jane vector N={n} r={r} p={p}");
+        }
+    }
+
+    /// The four-lane path gives the same outputs as four single hashes, for r = p = 1 and for
+    /// the fallback.
+    #[test]
+    fn hash4_matches_single() {
+        for (n, r, p) in [(2, 1, 1), (64, 1, 1), (16, 2, 1)] {
+            let params = ScryptParams::new(n, r, p).expect("valid");
+            let mut scrypt = Scrypt::new(params);
+            let pws: [[u8; 72]; LANES] = std::array::from_fn(|l| [l as u8 * 3 + 1; 72]);
+            let mut got = [[0u8; 32]; LANES];
+            let [a, b, c, d] = &mut got;
+            scrypt.hash4(pws.each_ref().map(|p| p.as_slice()), b"s", [a, b, c, d]);
+            for (pw, out) in pws.iter().zip(got) {
+                let mut want = [0u8; 32];
+                Scrypt::new(params).hash(pw, b"s", &mut want);
+                assert_eq!(out, want, "N={n} r={r} p={p}");
+            }
         }
     }
 
