@@ -12,8 +12,8 @@ macro_rules! out {
 
 mod bench;
 mod bench_poet;
-mod bench_verify;
 mod bench_post;
+mod bench_verify;
 mod html;
 mod post_cmd;
 mod sim_cmd;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use crate::activation::handler::{AtxCheck, AtxCheckOutcome};
 use crate::activation::wire::AtxId;
-use crate::codec::Encode;
 use crate::crypto::{Signature, Verifier, hash_parts};
 use crate::malfeasance::{Evidence, MalfeasanceProof};
 use crate::poet::PoetProof;
@@ -211,11 +210,14 @@ impl Job {
     pub fn memo_key(&self) -> Option<Hash32> {
         match self {
             Job::VerifyAtx { genesis, config, check } if check.subset_seed.is_none() => {
+                // The id commits to everything signed; the signature and smesher are the rest.
                 Some(hash_parts(&[
                     b"atx",
                     &genesis.0,
                     format!("{config:?}").as_bytes(),
-                    &check.atx.encode(),
+                    &check.id.0,
+                    &check.atx.smesher.0,
+                    &check.atx.signature.0,
                     &check.commitment_atx.0,
                 ]))
             }
@@ -314,8 +316,7 @@ fn verify_malfeasance(
     }
     match &proof.evidence {
         Evidence::InvalidPostIndex { atx, position } => {
-            let Some(commitment_atx) = commitment_atx.or(atx.inner.challenge.commitment_atx)
-            else {
+            let Some(commitment_atx) = commitment_atx.or(atx.inner.challenge.commitment_atx) else {
                 return false;
             };
             let data = PostData {
@@ -348,7 +349,11 @@ fn post_init(data: &PostData, labels: &dyn LabelSource) -> Result<(u64, Proof), 
     Ok((nonce, proof))
 }
 
-fn post_prove(data: &PostData, challenge: &[u8; 32], labels: &dyn LabelSource) -> Result<Proof, String> {
+fn post_prove(
+    data: &PostData,
+    challenge: &[u8; 32],
+    labels: &dyn LabelSource,
+) -> Result<Proof, String> {
     let all = labels.labels(data)?;
     post::prove(challenge, &data.config, &data.metadata(), &all, &pow_verifier())
         .map_err(|e| e.to_string())

@@ -40,7 +40,10 @@ impl JobPool {
                         loop {
                             let next = work_rx.lock().map(|rx| rx.recv());
                             let Ok(Ok((id, job))) = next else { return };
-                            if done_tx.send((id, job.run(&JobEnv::computing(verifier.as_ref())))).is_err() {
+                            if done_tx
+                                .send((id, job.run(&JobEnv::computing(verifier.as_ref()))))
+                                .is_err()
+                            {
                                 return;
                             }
                         }

@@ -8,7 +8,9 @@ use spacemesh_core::codec::Encode;
 use spacemesh_core::crypto::Verifier;
 use spacemesh_core::job::{JobEnv, JobId, JobResult};
 use spacemesh_core::poet::{PoetRequest, PoetResponse};
-use spacemesh_core::{Hash32, Input, Node, NodeConfig, NodeEvent, NodeId, NodeKeys, Output, PeerId, Time};
+use spacemesh_core::{
+    Hash32, Input, Node, NodeConfig, NodeEvent, NodeId, NodeKeys, Output, PeerId, Time,
+};
 use spacemesh_sim::engine::{Ctx, World};
 use spacemesh_sim::trace::{Traced, fingerprint};
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};

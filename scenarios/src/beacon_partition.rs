@@ -62,7 +62,8 @@ impl Scenario for BeaconPartitionScenario {
         let cluster = smeshers(nodes, p.seed, &rt).build();
         let checks = Checks::new()
             .with(EpochsChecker::new(cluster.honest_ids(), expectations(nodes, layers, &rt)));
-        let sim_cfg = SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
+        let sim_cfg =
+            SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
         let mut sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
         // PoETs take the slots after the nodes: one per half.
         let mut a: Vec<NodeIdx> = (0..nodes / 2).map(NodeIdx).collect();

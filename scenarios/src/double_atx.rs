@@ -46,7 +46,9 @@ impl Scenario for DoubleAtxScenario {
         let nodes = p.nodes.unwrap_or(self.default_nodes());
         let layers = p.layers.unwrap_or(self.default_layers());
         if nodes < 10 {
-            return Err(ScenarioError::BadParams(format!("double-atx needs at least 10 nodes, got {nodes}")));
+            return Err(ScenarioError::BadParams(format!(
+                "double-atx needs at least 10 nodes, got {nodes}"
+            )));
         }
         if layers < 5 * LPE || layers % LPE != 0 {
             return Err(ScenarioError::BadParams(format!(
@@ -69,15 +71,13 @@ impl Scenario for DoubleAtxScenario {
             })
             .build();
         let mut expect = expectations(nodes, layers, &rt);
-        expect.equivocators = slots
-            .iter()
-            .filter_map(|s| cluster.node_ids[*s as usize])
-            .collect();
+        expect.equivocators = slots.iter().filter_map(|s| cluster.node_ids[*s as usize]).collect();
         expect.equivocation_epoch = EQUIVOCATION_EPOCH;
         expect.equivocation_deadline =
             SimTime::from_secs(u64::from((EQUIVOCATION_EPOCH + 1) * LPE) * LAYER_DURATION_SECS);
         let checks = Checks::new().with(EpochsChecker::new(cluster.honest_ids(), expect));
-        let sim_cfg = SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
+        let sim_cfg =
+            SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
         let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
         let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);
         Ok(Run { scenario: self.name(), nodes, seed: p.seed, layers, end, sim })

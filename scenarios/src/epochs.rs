@@ -63,7 +63,9 @@ impl Scenario for EpochsScenario {
         let nodes = p.nodes.unwrap_or(self.default_nodes());
         let layers = p.layers.unwrap_or(self.default_layers());
         if nodes < 4 {
-            return Err(ScenarioError::BadParams(format!("epochs needs at least 4 nodes, got {nodes}")));
+            return Err(ScenarioError::BadParams(format!(
+                "epochs needs at least 4 nodes, got {nodes}"
+            )));
         }
         if layers < 4 * LPE || layers % LPE != 0 {
             return Err(ScenarioError::BadParams(format!(
@@ -74,7 +76,8 @@ impl Scenario for EpochsScenario {
         let cluster = smeshers(nodes, p.seed, &rt).build();
         let checks = Checks::new()
             .with(EpochsChecker::new(cluster.honest_ids(), expectations(nodes, layers, &rt)));
-        let sim_cfg = SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
+        let sim_cfg =
+            SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
         let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
         let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);
         Ok(Run { scenario: self.name(), nodes, seed: p.seed, layers, end, sim })

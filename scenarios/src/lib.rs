@@ -5,8 +5,8 @@
 //! never a node's internals. Every scenario runs from the CLI (`smesh sim run --scenario NAME`)
 //! and from tests, and every failure carries its repro line.
 
-pub mod checks;
 mod beacon_partition;
+pub mod checks;
 mod cluster;
 mod double_atx;
 mod epochs;
@@ -14,9 +14,9 @@ mod gossip;
 mod report;
 mod smeshing;
 
+pub use beacon_partition::BeaconPartitionScenario;
 pub use checks::{CheckOutcome, Checker, Checks, Violation};
 pub use cluster::{Cluster, ClusterBuilder};
-pub use beacon_partition::BeaconPartitionScenario;
 pub use double_atx::DoubleAtxScenario;
 pub use epochs::EpochsScenario;
 pub use gossip::GossipScenario;

@@ -57,6 +57,7 @@ pub(crate) fn build(run: Run) -> RunReport {
     figures.insert("frames_sent".into(), rt.frames_sent as f64);
     figures.insert("persists".into(), rt.persists as f64);
     figures.insert("jobs".into(), rt.jobs as f64);
+    figures.insert("restarts".into(), rt.restarts as f64);
     figures.insert("signature_cache_hits".into(), world.verifier().hits() as f64);
     figures.insert("signature_cache_misses".into(), world.verifier().misses() as f64);
     RunReport {

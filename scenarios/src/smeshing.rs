@@ -2,18 +2,12 @@
 //! (protocol.md section 16), smeshing nodes with 1 to 4 space units, and simulated PoET servers
 //! of different speeds.
 
-use std::time::Duration;
-
 use rand::Rng;
-use spacemesh_core::activation::{BuilderConfig, PoetParams};
-use spacemesh_core::ballot::BallotConfig;
-use spacemesh_core::beacon::BeaconConfig;
+use spacemesh_core::activation::PoetParams;
 use spacemesh_core::crypto::Signer;
-use spacemesh_core::fetch::FetchConfig;
 use spacemesh_core::layers::LayerClock;
 use spacemesh_core::node::ConsensusConfig;
 use spacemesh_core::poet::{PoetServiceConfig, RoundSchedule};
-use spacemesh_core::post::PostConfig;
 use spacemesh_core::{GenesisId, NodeConfig, NodeId, Time};
 use spacemesh_runtime_sim::{PoetSpec, RuntimeConfig};
 use spacemesh_sim::SimDuration;
@@ -70,20 +64,7 @@ pub(crate) fn poets(rt: &RuntimeConfig) -> Vec<PoetSpec> {
 
 /// The consensus configuration of a smeshing node (units are set per node by [`smeshers`]).
 pub(crate) fn consensus(nodes: u32, rt: &RuntimeConfig, poet_ids: Vec<NodeId>) -> ConsensusConfig {
-    let clock = clock(rt);
-    ConsensusConfig {
-        clock,
-        post: PostConfig::sim(),
-        poet: PoetParams::sim(),
-        builder: Some(BuilderConfig { poets: poet_ids, ..BuilderConfig::default() }),
-        ballot: BallotConfig::sim(nodes, clock.layers_per_epoch),
-        beacon: BeaconConfig::sim(),
-        fetch: FetchConfig::default(),
-        // All K2 indices: the check is then the same at every node and the simulator verifies
-        // each ATX once for everyone.
-        verify_all_indices: true,
-        grade_delay: Duration::from_secs(1),
-    }
+    ConsensusConfig::sim(clock(rt).genesis, nodes, poet_ids)
 }
 
 /// A cluster of smeshing nodes with 1 to 4 units each, and the simulated PoETs.

@@ -318,7 +318,8 @@ impl Builder {
         }
         let mut next: Vec<Time> = Vec::new();
         next.extend(self.requests.values().map(|r| r.sent + self.cfg.poet_request_timeout));
-        next.extend(self.retry_at.values().copied());
+        // Past retry times only matter at the next phase deadline: never ask for a tick now.
+        next.extend(self.retry_at.values().copied().filter(|t| *t > now));
         match (&self.state, &self.phase) {
             (None, _) => {
                 let epoch = self.next_epoch(now);
@@ -347,7 +348,8 @@ impl Builder {
 
     /// The first epoch this builder can still publish in.
     fn next_epoch(&self, now: Time) -> EpochId {
-        let after_last = self.last_atx.as_ref().map_or(EpochId(1), |a| EpochId(a.publish_epoch().0 + 1));
+        let after_last =
+            self.last_atx.as_ref().map_or(EpochId(1), |a| EpochId(a.publish_epoch().0 + 1));
         let mut e = self.clock.next_publish_epoch(now).max(after_last);
         // Registration must happen before the round starts.
         while self.clock.poet_round_start(e) <= now {
@@ -361,12 +363,12 @@ impl Builder {
         if self.init.is_none() {
             if !self.initializing {
                 self.initializing = true;
-                self.outputs
-                    .push_back(BuilderOutput::Initialize { commitment_atx: self.golden });
+                self.outputs.push_back(BuilderOutput::Initialize { commitment_atx: self.golden });
             }
             return;
         }
         self.expire_requests(now);
+        self.retry_at.retain(|_, t| *t > now);
         match self.phase.clone() {
             None => {
                 let epoch = self.next_epoch(now);
@@ -379,9 +381,8 @@ impl Builder {
                 let epoch = state.challenge.publish_epoch;
                 if now >= self.clock.poet_round_start(epoch) {
                     if state.registered.is_empty() {
-                        self.outputs.push_back(BuilderOutput::Event(BuilderEvent::MissedRound {
-                            epoch,
-                        }));
+                        self.outputs
+                            .push_back(BuilderOutput::Event(BuilderEvent::MissedRound { epoch }));
                         self.drop_state();
                     } else {
                         self.phase = Some(Phase::WaitingRound);
@@ -471,11 +472,15 @@ impl Builder {
 
     fn expire_requests(&mut self, now: Time) {
         let timeout = self.cfg.poet_request_timeout;
-        let expired: Vec<u64> =
-            self.requests.iter().filter(|(_, r)| now >= r.sent + timeout).map(|(id, _)| *id).collect();
+        let expired: Vec<u64> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| now >= r.sent + timeout)
+            .map(|(id, _)| *id)
+            .collect();
         for id in expired {
             let r = self.requests.remove(&id).expect("listed");
-            self.retry_at.insert(r.poet, now);
+            self.retry_at.insert(r.poet, now + self.cfg.poet_retry_interval);
         }
     }
 

@@ -117,6 +117,8 @@ pub enum AtxCheckOutcome {
 /// The heavy checks of one ATX, to run as a job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AtxCheck {
+    /// The ATX id (computed once by the handler).
+    pub id: AtxId,
     /// The ATX.
     pub atx: Atx,
     /// The identity's commitment ATX.
@@ -165,6 +167,7 @@ pub enum HandlerOutput {
 
 #[derive(Debug, Clone)]
 struct Pending {
+    id: AtxId,
     atx: Atx,
     bytes: Bytes,
     gossip: Option<MsgId>,
@@ -195,12 +198,19 @@ pub struct AtxHandler {
     poet_proofs: BTreeMap<Hash32, PoetRecord>,
     pending: BTreeMap<AtxId, Pending>,
     fetching: BTreeSet<(Hint, Hash32)>,
+    /// The epoch raw bytes were last pruned at.
+    pruned_at: EpochId,
     outputs: VecDeque<HandlerOutput>,
 }
 
 impl AtxHandler {
     /// A handler for the network `genesis`; `subset_seed` seeds this node's K3 choice.
-    pub fn new(cfg: HandlerConfig, clock: LayerClock, genesis: &GenesisId, subset_seed: [u8; 32]) -> Self {
+    pub fn new(
+        cfg: HandlerConfig,
+        clock: LayerClock,
+        genesis: &GenesisId,
+        subset_seed: [u8; 32],
+    ) -> Self {
         AtxHandler {
             cfg,
             clock,
@@ -211,6 +221,7 @@ impl AtxHandler {
             poet_proofs: BTreeMap::new(),
             pending: BTreeMap::new(),
             fetching: BTreeSet::new(),
+            pruned_at: EpochId(0),
             outputs: VecDeque::new(),
         }
     }
@@ -255,16 +266,12 @@ impl AtxHandler {
     }
 
     /// An ATX from gossip (`gossip: Some`), a fetch, or this node's own builder.
-    pub fn on_atx(
-        &mut self,
-        now: Time,
-        bytes: Bytes,
-        gossip: Option<MsgId>,
-        peer: Option<PeerId>,
-    ) {
+    pub fn on_atx(&mut self, now: Time, bytes: Bytes, gossip: Option<MsgId>, peer: Option<PeerId>) {
         let atx: Atx = match decode_shared(&bytes) {
             Ok(a) => a,
-            Err(e) => return self.reject(gossip, Hash32::default(), AtxReject::Decode(e.to_string())),
+            Err(e) => {
+                return self.reject(gossip, Hash32::default(), AtxReject::Decode(e.to_string()));
+            }
         };
         let id = atx.id();
         self.fetching.remove(&(Hint::Atx, id));
@@ -277,7 +284,8 @@ impl AtxHandler {
         if self.pending.len() >= self.cfg.pending_max {
             return self.verdict(gossip, Verdict::Ignore);
         }
-        self.pending.insert(id, Pending { atx, bytes, gossip, peer, since: now, checking: false });
+        self.pending
+            .insert(id, Pending { id, atx, bytes, gossip, peer, since: now, checking: false });
         self.advance(now, id);
     }
 
@@ -290,8 +298,7 @@ impl AtxHandler {
             return;
         }
         let leaves = proof.leaves;
-        self.poet_proofs
-            .insert(reference, PoetRecord { statement, leaves, verified, bytes });
+        self.poet_proofs.insert(reference, PoetRecord { statement, leaves, verified, bytes });
         if !verified {
             self.outputs.push_back(HandlerOutput::VerifyPoet {
                 reference,
@@ -344,9 +351,10 @@ impl AtxHandler {
             let p = self.pending.remove(&id).expect("listed");
             self.verdict(p.gossip, Verdict::Ignore);
         }
-        // Prune old epochs.
+        // Prune raw bytes of old epochs (linear: only when the epoch changes).
         let current = self.clock.epoch_at(now);
-        if current.0 > self.cfg.epochs_kept {
+        if current.0 > self.cfg.epochs_kept && current > self.pruned_at {
+            self.pruned_at = current;
             let oldest = EpochId(current.0 - self.cfg.epochs_kept);
             self.raw.retain(|id, _| self.store.get(id).is_none_or(|h| h.publish_epoch >= oldest));
         }
@@ -392,7 +400,9 @@ impl AtxHandler {
             if c.prev_atx != Hash32::default() {
                 return Err(AtxReject::Malformed("initial ATX has a previous ATX"));
             }
-        } else if c.initial_post.is_some() || c.commitment_atx.is_some() || atx.inner.node_id.is_some()
+        } else if c.initial_post.is_some()
+            || c.commitment_atx.is_some()
+            || atx.inner.node_id.is_some()
         {
             return Err(AtxReject::Malformed("non-initial ATX carries initial fields"));
         }
@@ -443,6 +453,7 @@ impl AtxHandler {
                 p.checking = true;
                 let subset_seed = (!self.cfg.verify_all_indices).then_some(self.subset_seed);
                 self.outputs.push_back(HandlerOutput::Check(Box::new(AtxCheck {
+                    id,
                     atx,
                     commitment_atx,
                     subset_seed,
@@ -462,7 +473,9 @@ impl AtxHandler {
         if c.positioning_atx != self.golden {
             let pos = self.store.get(&c.positioning_atx).expect("dependency present");
             if pos.publish_epoch >= c.publish_epoch {
-                return Err(AtxReject::BadReference("positioning ATX is not from an earlier epoch"));
+                return Err(AtxReject::BadReference(
+                    "positioning ATX is not from an earlier epoch",
+                ));
             }
         }
         let commitment = match c.commitment_atx {
@@ -481,10 +494,14 @@ impl AtxHandler {
                     return Err(AtxReject::BadReference("previous ATX is another identity's"));
                 }
                 if prev.publish_epoch >= c.publish_epoch {
-                    return Err(AtxReject::BadReference("previous ATX is not from an earlier epoch"));
+                    return Err(AtxReject::BadReference(
+                        "previous ATX is not from an earlier epoch",
+                    ));
                 }
                 if prev.sequence + 1 != c.sequence {
-                    return Err(AtxReject::BadReference("sequence does not follow the previous ATX"));
+                    return Err(AtxReject::BadReference(
+                        "sequence does not follow the previous ATX",
+                    ));
                 }
                 prev.commitment_atx
             }
@@ -508,7 +525,11 @@ impl AtxHandler {
                     smesher,
                     evidence: Evidence::InvalidPostIndex { atx: Box::new(p.atx), position },
                 }));
-                self.reject(p.gossip, id, AtxReject::Proof(format!("invalid PoST index at {position}")));
+                self.reject(
+                    p.gossip,
+                    id,
+                    AtxReject::Proof(format!("invalid PoST index at {position}")),
+                );
             }
             AtxCheckOutcome::BadSignature => {
                 self.reject(p.gossip, id, AtxReject::Proof("bad signature".into()))
@@ -524,11 +545,10 @@ impl AtxHandler {
     fn store_valid(&mut self, now: Time, p: Pending) {
         let atx = &p.atx;
         let c = &atx.inner.challenge;
-        let id = atx.id();
+        let id = p.id;
         let record = &self.poet_proofs[&atx.inner.nipost.post_metadata.challenge];
         let ticks = record.leaves / self.cfg.poet.tick_size.max(1);
-        let base_height =
-            self.store.get(&c.positioning_atx).map_or(0, |h| h.height());
+        let base_height = self.store.get(&c.positioning_atx).map_or(0, |h| h.height());
         let (num_units, vrf_nonce, commitment_atx) = match self.store.get(&c.prev_atx) {
             Some(prev) if c.sequence > 0 => (
                 prev.num_units.min(atx.inner.num_units),
@@ -558,15 +578,19 @@ impl AtxHandler {
         };
         if let Some(first) = self.store.insert(header.clone()) {
             let first_sig = self.store.get(&first).expect("stored").signature;
-            let first_meta = crate::activation::wire::AtxMetadata {
-                publish_epoch: c.publish_epoch,
-                id: first,
-            };
+            let first_meta =
+                crate::activation::wire::AtxMetadata { publish_epoch: c.publish_epoch, id: first };
             self.outputs.push_back(HandlerOutput::Malfeasance(MalfeasanceProof {
                 smesher: atx.smesher,
                 evidence: Evidence::MultipleAtxs(
                     SignedAtxMetadata { metadata: first_meta, signature: first_sig },
-                    SignedAtxMetadata { metadata: atx.metadata(), signature: atx.signature },
+                    SignedAtxMetadata {
+                        metadata: crate::activation::wire::AtxMetadata {
+                            publish_epoch: c.publish_epoch,
+                            id,
+                        },
+                        signature: atx.signature,
+                    },
                 ),
             }));
         }

@@ -12,6 +12,11 @@ pub mod store;
 pub mod wire;
 
 pub use builder::{Builder, BuilderConfig, BuilderEvent, BuilderOutput, PostInitResult};
-pub use handler::{AtxCheck, AtxCheckOutcome, AtxHandler, AtxReject, HandlerConfig, HandlerOutput, PoetParams};
+pub use handler::{
+    AtxCheck, AtxCheckOutcome, AtxHandler, AtxReject, HandlerConfig, HandlerOutput, PoetParams,
+};
 pub use store::{ActiveSet, AtxHeader, AtxStore};
 pub use wire::{Address, Atx, AtxId, golden_atx};
+
+#[cfg(test)]
+mod tests;

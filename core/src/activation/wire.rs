@@ -154,7 +154,8 @@ pub const ATX_MAX: usize = 4096;
 impl Atx {
     /// Builds and signs an ATX.
     pub fn sign(signer: &Signer, inner: InnerAtx) -> Atx {
-        let meta = AtxMetadata { publish_epoch: inner.challenge.publish_epoch, id: inner_id(&inner) };
+        let meta =
+            AtxMetadata { publish_epoch: inner.challenge.publish_epoch, id: inner_id(&inner) };
         let signature = signer.sign(Domain::Atx, &meta.encode());
         Atx { inner, smesher: signer.node_id(), signature }
     }

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use crate::activation::store::ActiveSet;
 use crate::ballot::BallotConfig;
 use crate::ballot::wire::VotingEligibility;
+use crate::codec::Encode;
 use crate::eligibility::ballot::{slot_layer, slots};
 use crate::types::{Beacon, EpochId, Hash32, LayerId};
-use crate::codec::Encode;
 use crate::vrf::{self, message::BallotVrfMessage};
 
 /// What every node agrees on for an epoch before it votes: the beacon and the active set.
@@ -40,7 +40,12 @@ pub fn slot_message(beacon: Beacon, epoch: EpochId, vrf_nonce: u64, j: u32) -> V
 }
 
 /// Slots of an identity of `weight` in an epoch of `total_weight` (0 when the total is 0).
-pub fn slot_count(cfg: &BallotConfig, layers_per_epoch: u32, weight: u64, total_weight: u64) -> u32 {
+pub fn slot_count(
+    cfg: &BallotConfig,
+    layers_per_epoch: u32,
+    weight: u64,
+    total_weight: u64,
+) -> u32 {
     slots(weight, cfg.layer_avg_size, layers_per_epoch, cfg.min_active_set_weight, total_weight)
         .unwrap_or(0)
 }

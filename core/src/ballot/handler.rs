@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 
 use crate::activation::store::AtxStore;
+use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{slot_count, slot_message};
 use crate::ballot::wire::{EpochData, Proposal};
-use crate::ballot::BallotConfig;
 use crate::codec::decode_shared;
 use crate::crypto::Verifier;
 use crate::eligibility::ballot::slot_layer;
@@ -128,6 +128,8 @@ pub struct BallotHandler {
     by_smesher: BTreeMap<(LayerId, NodeId), BallotId>,
     /// Ref ballots' epoch data per (epoch, smesher).
     refs: BTreeMap<(EpochId, NodeId), (BallotId, EpochData)>,
+    /// Layers below this are pruned.
+    pruned_below: LayerId,
     outputs: VecDeque<BallotOutput>,
 }
 
@@ -141,6 +143,7 @@ impl BallotHandler {
             layers: BTreeMap::new(),
             by_smesher: BTreeMap::new(),
             refs: BTreeMap::new(),
+            pruned_below: LayerId(0),
             outputs: VecDeque::new(),
         }
     }
@@ -184,7 +187,8 @@ impl BallotHandler {
         {
             return Err(BallotReject::OutOfWindow);
         }
-        let id = b.id();
+        let meta = b.metadata();
+        let id = BallotId(meta.msg_hash.0[..20].try_into().expect("20 bytes"));
         if let Some(existing) = self.by_smesher.get(&(layer, b.smesher)) {
             if *existing == id {
                 return Err(BallotReject::Duplicate);
@@ -244,10 +248,13 @@ impl BallotHandler {
         let ok = |c: crate::job::SignatureCheck| {
             verifier.verify(&c.public_key, &c.signed_message, &c.signature)
         };
-        if !b.votes_match() || !ok(b.signature_check(&self.genesis)) || !ok(p.signature_check(&self.genesis)) {
+        if !b.votes_match()
+            || !ok(b.signature_check(&self.genesis))
+            || !ok(p.signature_check(&self.genesis))
+        {
             return Err(BallotReject::BadSignature);
         }
-        let signed = SignedBallotMetadata { metadata: b.metadata(), signature: b.signature };
+        let signed = SignedBallotMetadata { metadata: meta, signature: b.signature };
         if let Some(existing) = self.by_smesher.get(&(layer, b.smesher)) {
             let first = &self.layers[&layer][existing];
             self.outputs.push_back(BallotOutput::Malfeasance(MalfeasanceProof {
@@ -315,6 +322,11 @@ impl BallotHandler {
     fn prune(&mut self, current: LayerId) {
         let Some(oldest) = current.0.checked_sub(self.cfg.window_layers) else { return };
         let oldest = LayerId(oldest);
+        // Linear in the kept ballots: only when the window moves.
+        if self.pruned_below >= oldest {
+            return;
+        }
+        self.pruned_below = oldest;
         while let Some((&l, _)) = self.layers.first_key_value() {
             if l >= oldest {
                 break;

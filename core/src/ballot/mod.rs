@@ -13,7 +13,7 @@ pub mod wire;
 use serde::{Deserialize, Serialize};
 
 pub use eligibility::{EpochInfo, OwnEligibility};
-pub use handler::{BallotHandler, BallotReject, BallotRecord};
+pub use handler::{BallotHandler, BallotRecord, BallotReject};
 pub use wire::{Ballot, BallotMetadata, EpochData, Proposal, Votes};
 
 /// Ballot parameters of a network.

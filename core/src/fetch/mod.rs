@@ -234,7 +234,8 @@ impl Fetcher {
             self.outputs.push_back(FetchOutput::Failed { hint, hash });
             return;
         }
-        self.wanted.insert((hint, hash), Want { preferred: peer, tried: Vec::new(), in_flight: false });
+        self.wanted
+            .insert((hint, hash), Want { preferred: peer, tried: Vec::new(), in_flight: false });
     }
 
     /// Sends requests for wanted objects that are not in flight, batched per peer.

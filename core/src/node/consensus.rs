@@ -22,14 +22,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 
-use crate::activation::builder::{Builder, BuilderConfig, BuilderEvent, BuilderOutput, PostInitResult};
+use crate::activation::builder::{
+    Builder, BuilderConfig, BuilderEvent, BuilderOutput, PostInitResult,
+};
 use crate::activation::handler::{AtxHandler, HandlerConfig, HandlerOutput, PoetParams};
 use crate::activation::store::ActiveSet;
 use crate::activation::wire::AtxId;
+use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
 use crate::ballot::handler::{BallotHandler, BallotOutput};
 use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, Votes, opinion_hash};
-use crate::ballot::BallotConfig;
 use crate::beacon::{
     BeaconConfig, BeaconMessage, BeaconOutput, BeaconTally, EpochBeacon, LocalIdentity,
     Participant, ballot_weight, genesis_beacon,
@@ -73,6 +75,28 @@ pub struct ConsensusConfig {
     pub verify_all_indices: bool,
     /// ATXs count in an epoch's active set only if received this long before it starts.
     pub grade_delay: Duration,
+}
+
+impl ConsensusConfig {
+    /// Simulation parameters (protocol.md section 16) for a network of `nodes` identities
+    /// smeshing with the PoETs `poets`: 10 s layers, 8 per epoch, lite PoST, tiny PoET
+    /// constants, the sim beacon, about one ballot slot per identity and epoch.
+    pub fn sim(genesis: Time, nodes: u32, poets: Vec<NodeId>) -> Self {
+        let clock = LayerClock::sim(genesis);
+        ConsensusConfig {
+            clock,
+            post: PostConfig::sim(),
+            poet: PoetParams::sim(),
+            builder: Some(BuilderConfig { poets, ..BuilderConfig::default() }),
+            ballot: BallotConfig::sim(nodes, clock.layers_per_epoch),
+            beacon: BeaconConfig::sim(),
+            fetch: FetchConfig::default(),
+            // All K2 indices: the check is then the same at every node, and a simulator can
+            // verify each ATX once for everyone.
+            verify_all_indices: true,
+            grade_delay: Duration::from_secs(1),
+        }
+    }
 }
 
 /// Where a consensus job's result goes.
@@ -313,7 +337,8 @@ impl Consensus {
     /// Restores persisted state. A corrupt value is an error: the runtime must not start the
     /// node on it.
     pub fn restore(&mut self, now: Time, snapshot: &Snapshot) -> Result<(), String> {
-        self.malicious = MaliciousSet::restore(snapshot).map_err(|e| format!("malfeasance: {e}"))?;
+        self.malicious =
+            MaliciousSet::restore(snapshot).map_err(|e| format!("malfeasance: {e}"))?;
         if let Some(b) = &mut self.builder {
             b.restore(snapshot).map_err(|e| format!("nipost: {e}"))?;
         }
@@ -321,7 +346,8 @@ impl Consensus {
             if !k.starts_with(BEACON_KEY) {
                 break;
             }
-            let epoch: EpochId = decode_exact(&k[BEACON_KEY.len()..]).map_err(|e| format!("beacon key: {e}"))?;
+            let epoch: EpochId =
+                decode_exact(&k[BEACON_KEY.len()..]).map_err(|e| format!("beacon key: {e}"))?;
             let beacon: Beacon = decode_exact(v).map_err(|e| format!("beacon: {e}"))?;
             self.beacons.insert(epoch, beacon);
         }
@@ -499,8 +525,11 @@ impl Consensus {
         let mut batch = Batch::default();
         batch.put(&key, &beacon.encode());
         self.outputs.push_back(ConsensusOutput::Persist(batch));
-        self.outputs
-            .push_back(ConsensusOutput::Event(ConsensusEvent::Beacon { epoch, beacon, source }));
+        self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Beacon {
+            epoch,
+            beacon,
+            source,
+        }));
         self.compute_own(epoch);
     }
 
@@ -582,13 +611,10 @@ impl Consensus {
             epoch_data,
         };
         let n = eligibilities.len() as u32;
-        let ballot = Ballot::sign(
-            &self.signer,
-            inner,
-            votes,
-            BoundedVec::truncating(eligibilities),
-        );
-        let proposal = Proposal::sign(&self.signer, ballot, BoundedVec::default(), Hash32::default());
+        let ballot =
+            Ballot::sign(&self.signer, inner, votes, BoundedVec::truncating(eligibilities));
+        let proposal =
+            Proposal::sign(&self.signer, ballot, BoundedVec::default(), Hash32::default());
         // Persist the layer before signing anything else for it: a restart must not vote twice.
         self.last_ballot = Some(layer);
         let mut batch = Batch::default();
@@ -653,7 +679,8 @@ impl Consensus {
         };
         let units = self.cfg.beacon.beacon_sync_weight_units;
         let max = self.cfg.beacon.tally_ballots_max;
-        let tally = self.tallies.entry(epoch).or_insert_with(|| BeaconTally::new(epoch, units, max));
+        let tally =
+            self.tallies.entry(epoch).or_insert_with(|| BeaconTally::new(epoch, units, max));
         let mut key = [0u8; 32];
         key[..20].copy_from_slice(&record.signed.metadata.msg_hash.0[..20]);
         let w = ballot_weight(weight, record.slots.max(1), record.eligibilities);
@@ -709,12 +736,8 @@ impl Consensus {
     }
 
     fn verify_malfeasance(&mut self, gossip: Option<MsgId>, proof: MalfeasanceProof) {
-        let commitment_atx = self
-            .atxs
-            .store()
-            .iter()
-            .find(|h| h.smesher == proof.smesher)
-            .map(|h| h.commitment_atx);
+        let commitment_atx =
+            self.atxs.store().iter().find(|h| h.smesher == proof.smesher).map(|h| h.commitment_atx);
         let smesher = proof.smesher;
         if self.pending_proofs.contains_key(&smesher) {
             if let Some(id) = gossip {
@@ -771,7 +794,8 @@ impl Consensus {
                     .map(|h| FetchItem { hash: *h, data: self.serve(hint, h) })
                     .collect();
                 let items = BoundedVec::new(items).expect("as many items as hashes");
-                self.outputs.push_back(ConsensusOutput::Fetch(peer, FetchMessage::Response { id, items }));
+                self.outputs
+                    .push_back(ConsensusOutput::Fetch(peer, FetchMessage::Response { id, items }));
             }
             FetchMessage::Response { id, items } => {
                 self.fetcher.on_response(peer, id, items.into_inner());
@@ -780,7 +804,11 @@ impl Consensus {
         }
     }
 
-    fn serve(&self, hint: Hint, hash: &Hash32) -> Option<crate::codec::BoundedBytes<{ crate::fetch::ITEM_MAX }>> {
+    fn serve(
+        &self,
+        hint: Hint,
+        hash: &Hash32,
+    ) -> Option<crate::codec::BoundedBytes<{ crate::fetch::ITEM_MAX }>> {
         let bytes = match hint {
             Hint::Atx => self.atxs.raw(hash).cloned(),
             Hint::PoetProof => self.atxs.poet_proof_bytes(hash).map(|(statement, proof)| {
@@ -855,24 +883,23 @@ impl Consensus {
         proof: MalfeasanceProof,
         valid: bool,
     ) {
-        let verdict = if !valid {
-            Verdict::Reject
-        } else {
-            let (smesher, kind) = (proof.smesher, proof.kind());
-            match self.malicious.insert(now, proof) {
-                Some(batch) => {
-                    self.outputs.push_back(ConsensusOutput::Persist(batch));
-                    self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Malfeasance {
-                        smesher,
-                        kind,
-                        detected: false,
-                    }));
-                    self.mark_malicious(&smesher);
-                    Verdict::Accept
+        let verdict =
+            if !valid {
+                Verdict::Reject
+            } else {
+                let (smesher, kind) = (proof.smesher, proof.kind());
+                match self.malicious.insert(now, proof) {
+                    Some(batch) => {
+                        self.outputs.push_back(ConsensusOutput::Persist(batch));
+                        self.outputs.push_back(ConsensusOutput::Event(
+                            ConsensusEvent::Malfeasance { smesher, kind, detected: false },
+                        ));
+                        self.mark_malicious(&smesher);
+                        Verdict::Accept
+                    }
+                    None => Verdict::Ignore,
                 }
-                None => Verdict::Ignore,
-            }
-        };
+            };
         if let Some(id) = gossip {
             self.outputs.push_back(ConsensusOutput::Verdict(id, verdict));
         }
@@ -886,7 +913,7 @@ impl Consensus {
                 }
                 HandlerOutput::Fetch { hint, hash, peer } => self.fetcher.want(hint, hash, peer),
                 HandlerOutput::Check(check) => {
-                    let id = check.atx.id();
+                    let id = check.id;
                     self.outputs.push_back(ConsensusOutput::Job(
                         JobOwner::Atx(id),
                         Job::VerifyAtx {
@@ -1021,9 +1048,9 @@ impl Consensus {
         let mut decided = Vec::new();
         while let Some(out) = run.poll_output() {
             match out {
-                BeaconOutput::Publish(msg) => {
-                    self.outputs.push_back(ConsensusOutput::Publish(Topic::Beacon, msg.encode().into()))
-                }
+                BeaconOutput::Publish(msg) => self
+                    .outputs
+                    .push_back(ConsensusOutput::Publish(Topic::Beacon, msg.encode().into())),
                 BeaconOutput::Decided { epoch, beacon } => decided.push((epoch, beacon)),
                 BeaconOutput::Failed { epoch, reason } => {
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::BeaconFailed {

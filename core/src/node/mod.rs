@@ -25,17 +25,17 @@ use bytes::Bytes;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::codec::Encode;
 use crate::crypto::{Signer, Verifier};
-use crate::node::consensus::{ConsensusOutput, JobOwner};
-use crate::poet::api::{PoetRequest, PoetResponse};
 use crate::frame::Frame;
+use crate::gossip::Verdict;
 use crate::gossip::{Gossip, GossipInput, GossipOutput, MsgId, Topic};
 use crate::heartbeat::{Heartbeat, HeartbeatInput, HeartbeatOutput};
 use crate::job::{Job, JobId, JobResult, SignatureCheck};
+use crate::node::consensus::{ConsensusOutput, JobOwner};
 use crate::p2p::{DisconnectReason, Peers, PeersInput, PeersOutput, Penalty};
+use crate::poet::api::{PoetRequest, PoetResponse};
 use crate::store::{Batch, Snapshot};
-use crate::codec::Encode;
-use crate::gossip::Verdict;
 use crate::types::{NodeId, PeerId, Time};
 
 /// Everything a runtime feeds a node.
@@ -179,7 +179,12 @@ impl Node {
     /// A node with the given keys; `seed` seeds every random choice it makes. `verifier` checks
     /// signatures and VRF proofs of consensus messages inline (the simulator shares a memoizing
     /// one between nodes).
-    pub fn new(cfg: NodeConfig, keys: &NodeKeys, seed: [u8; 32], verifier: Arc<dyn Verifier>) -> Self {
+    pub fn new(
+        cfg: NodeConfig,
+        keys: &NodeKeys,
+        seed: [u8; 32],
+        verifier: Arc<dyn Verifier>,
+    ) -> Self {
         let identity = Signer::from_seed(keys.identity_seed, cfg.genesis);
         let peer_id = PeerId(Signer::from_seed(keys.p2p_seed, cfg.genesis).node_id().0);
         let stream = |tag: u64| {
@@ -435,7 +440,9 @@ impl Node {
                 _ => match &mut self.consensus {
                     Some(c) => c.on_gossip(now, id, topic, data, from),
                     // A node without consensus neither judges nor relays consensus topics.
-                    None => self.gossip.handle(now, GossipInput::Verdict { id, verdict: Verdict::Ignore }),
+                    None => self
+                        .gossip
+                        .handle(now, GossipInput::Verdict { id, verdict: Verdict::Ignore }),
                 },
             },
             GossipOutput::Penalize { peer, penalty } => self.penalize(now, peer, penalty),
@@ -491,7 +498,9 @@ impl Node {
                 self.outputs.push_back(Output::StartJob { id, job });
             }
             ConsensusOutput::Persist(batch) => self.outputs.push_back(Output::Persist(batch)),
-            ConsensusOutput::Event(e) => self.outputs.push_back(Output::Event(NodeEvent::Consensus(e))),
+            ConsensusOutput::Event(e) => {
+                self.outputs.push_back(Output::Event(NodeEvent::Consensus(e)))
+            }
         }
     }
 

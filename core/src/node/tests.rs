@@ -29,9 +29,14 @@ struct Net {
 
 impl Net {
     fn new(n: u8) -> Net {
-        let ids: Vec<PeerId> =
-            (0..n).map(|i| Node::new(config(vec![]), &keys(i), [0; 32], Arc::new(Ed25519Verifier)).peer_id()).collect();
-        let nodes = (0..n).map(|i| Node::new(config(ids.clone()), &keys(i), [i; 32], Arc::new(Ed25519Verifier))).collect();
+        let ids: Vec<PeerId> = (0..n)
+            .map(|i| {
+                Node::new(config(vec![]), &keys(i), [0; 32], Arc::new(Ed25519Verifier)).peer_id()
+            })
+            .collect();
+        let nodes = (0..n)
+            .map(|i| Node::new(config(ids.clone()), &keys(i), [i; 32], Arc::new(Ed25519Verifier)))
+            .collect();
         let mut net = Net {
             nodes,
             stores: vec![Snapshot::new(); n as usize],
@@ -68,9 +73,18 @@ impl Net {
                         queue.insert(0, (self.index(peer), Input::PeerDown { peer: me }))
                     }
                     Output::Persist(batch) => batch.apply_to(&mut self.stores[i]),
-                    Output::StartJob { id, job } => queue
-                        .insert(0, (i, Input::JobDone { id, result: job.run(&crate::job::JobEnv::computing(&Ed25519Verifier)) })),
+                    Output::StartJob { id, job } => queue.insert(
+                        0,
+                        (
+                            i,
+                            Input::JobDone {
+                                id,
+                                result: job.run(&crate::job::JobEnv::computing(&Ed25519Verifier)),
+                            },
+                        ),
+                    ),
                     Output::Event(e) => self.events.push((i, e)),
+                    Output::Poet { .. } => panic!("these nodes run no consensus"),
                 }
             }
         }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
 
 use spacemesh_core::node::ConsensusEvent;
+use spacemesh_core::node::consensus::BeaconSource;
 use spacemesh_core::types::Beacon;
 use spacemesh_core::{Hash32, LayerId, NodeEvent, NodeId};
 use spacemesh_runtime_sim::SimNet;
@@ -40,21 +41,27 @@ pub struct EpochsChecker {
     honest: BTreeMap<NodeId, NodeIdx>,
     honest_slots: BTreeSet<NodeIdx>,
     equivocator_slots: BTreeSet<NodeIdx>,
-    published: BTreeMap<(NodeIdx, u32), Vec<Hash32>>,
+    /// Distinct ATXs each node published per epoch (a restarted node re-publishes its last).
+    published: BTreeMap<(NodeIdx, u32), BTreeSet<Hash32>>,
     accepted: BTreeMap<Hash32, u32>,
     active_sets: BTreeMap<u32, BTreeMap<(Hash32, u32), Vec<NodeIdx>>>,
     beacons: BTreeMap<u32, BTreeMap<Beacon, Vec<NodeIdx>>>,
     eligibilities: BTreeMap<LayerId, u64>,
     accusations: BTreeMap<NodeId, BTreeMap<NodeIdx, SimTime>>,
     rejected: Vec<Violation>,
+    published_by_topic: BTreeMap<&'static str, u64>,
+    beacon_fallbacks: u64,
 }
 
 impl EpochsChecker {
     /// A checker over the smeshing identities `all` (the equivocators among them are judged as
     /// adversaries, the rest as honest).
     pub fn new(all: BTreeMap<NodeId, NodeIdx>, expect: EpochsExpect) -> Self {
-        let equivocators: BTreeMap<NodeId, NodeIdx> =
-            all.iter().filter(|(id, _)| expect.equivocators.contains(id)).map(|(a, b)| (*a, *b)).collect();
+        let equivocators: BTreeMap<NodeId, NodeIdx> = all
+            .iter()
+            .filter(|(id, _)| expect.equivocators.contains(id))
+            .map(|(a, b)| (*a, *b))
+            .collect();
         let honest: BTreeMap<NodeId, NodeIdx> =
             all.into_iter().filter(|(id, _)| !expect.equivocators.contains(id)).collect();
         let honest_slots = honest.values().copied().collect();
@@ -70,16 +77,22 @@ impl EpochsChecker {
             eligibilities: BTreeMap::new(),
             accusations: BTreeMap::new(),
             rejected: Vec::new(),
+            published_by_topic: BTreeMap::new(),
+            beacon_fallbacks: 0,
         }
     }
 }
 
 impl Checker for EpochsChecker {
     fn on_event(&mut self, time: SimTime, node: NodeIdx, event: &NodeEvent) {
+        if let NodeEvent::MessageAccepted { topic, own: true, .. } = event {
+            *self.published_by_topic.entry(topic.name()).or_default() += 1;
+            return;
+        }
         let NodeEvent::Consensus(e) = event else { return };
         if self.equivocator_slots.contains(&node) {
             if let ConsensusEvent::AtxPublished { epoch, id } = e {
-                self.published.entry((node, epoch.0)).or_default().push(*id);
+                self.published.entry((node, epoch.0)).or_default().insert(*id);
             }
             return;
         }
@@ -88,7 +101,7 @@ impl Checker for EpochsChecker {
         }
         match e {
             ConsensusEvent::AtxPublished { epoch, id } => {
-                self.published.entry((node, epoch.0)).or_default().push(*id)
+                self.published.entry((node, epoch.0)).or_default().insert(*id);
             }
             ConsensusEvent::AtxAccepted { id, .. } => *self.accepted.entry(*id).or_default() += 1,
             ConsensusEvent::AtxRejected { id, reason } => {
@@ -108,7 +121,10 @@ impl Checker for EpochsChecker {
                 .entry((*hash, *size))
                 .or_default()
                 .push(node),
-            ConsensusEvent::Beacon { epoch, beacon, .. } => {
+            ConsensusEvent::Beacon { epoch, beacon, source } => {
+                if *source == BeaconSource::Fallback {
+                    self.beacon_fallbacks += 1;
+                }
                 // A node may replace its beacon through the fallback: its last word counts.
                 let per_epoch = self.beacons.entry(epoch.0).or_default();
                 for nodes in per_epoch.values_mut() {
@@ -143,9 +159,11 @@ impl Checker for EpochsChecker {
         let mut honest_atxs: BTreeMap<u32, BTreeSet<Hash32>> = BTreeMap::new();
         for (&id, &slot) in &self.honest {
             for epoch in x.publish_epochs.clone() {
-                match self.published.get(&(slot, epoch)).map(Vec::len).unwrap_or(0) {
+                let ids = self.published.get(&(slot, epoch));
+                match ids.map(BTreeSet::len).unwrap_or(0) {
                     1 => {
-                        honest_atxs.entry(epoch).or_default().insert(self.published[&(slot, epoch)][0]);
+                        let id = ids.and_then(|s| s.first()).copied().expect("one id");
+                        honest_atxs.entry(epoch).or_default().insert(id);
                     }
                     n if !x.equivocators.contains(&id) => f.push(at(
                         Some(slot),
@@ -167,11 +185,16 @@ impl Checker for EpochsChecker {
             for id in ids {
                 let n = self.accepted.get(id).copied().unwrap_or(0);
                 if n < honest_n {
-                    f.push(at(None, format!("ATX {id} accepted by {n} of {honest_n} honest nodes"), "atx-accepted"));
+                    f.push(at(
+                        None,
+                        format!("ATX {id} accepted by {n} of {honest_n} honest nodes"),
+                        "atx-accepted",
+                    ));
                 }
             }
         }
-        let (o, viol) = outcome(f, format!("every honest ATX accepted by all {honest_n} honest nodes"));
+        let (o, viol) =
+            outcome(f, format!("every honest ATX accepted by all {honest_n} honest nodes"));
         v.outcomes.push(("atx-accepted".into(), o));
         v.violations.extend(viol);
 
@@ -213,7 +236,10 @@ impl Checker for EpochsChecker {
                 ));
             }
         }
-        let (o, viol) = outcome(f, format!("all nodes agree on the active sets of epochs {:?}", x.agree_epochs));
+        let (o, viol) = outcome(
+            f,
+            format!("all nodes agree on the active sets of epochs {:?}", x.agree_epochs),
+        );
         v.outcomes.push(("active-set-agreement".into(), o));
         v.violations.extend(viol);
 
@@ -234,7 +260,8 @@ impl Checker for EpochsChecker {
                 ));
             }
         }
-        let (o, viol) = outcome(f, format!("all nodes agree on the beacons of epochs {:?}", x.agree_epochs));
+        let (o, viol) =
+            outcome(f, format!("all nodes agree on the beacons of epochs {:?}", x.agree_epochs));
         v.outcomes.push(("beacon-agreement".into(), o));
         v.violations.extend(viol);
 
@@ -248,39 +275,70 @@ impl Checker for EpochsChecker {
         let avg = f64::from(x.layer_avg_size);
         let mean = layers.iter().sum::<u64>() as f64 / layers.len().max(1) as f64;
         if (mean - avg).abs() > 0.25 * avg {
-            f.push(at(None, format!("mean {mean:.1} eligibilities per layer, configured {avg}"), "proposals-per-layer"));
+            f.push(at(
+                None,
+                format!("mean {mean:.1} eligibilities per layer, configured {avg}"),
+                "proposals-per-layer",
+            ));
         }
         // Per layer the count is about Poisson(avg): allow five standard deviations.
         let spread = 5.0 * avg.sqrt();
         for (l, n) in x.ballot_layers.clone().zip(&layers) {
             if (*n as f64 - avg).abs() > spread {
-                f.push(at(None, format!("layer {l}: {n} eligibilities, configured average {avg}"), "proposals-per-layer"));
+                f.push(at(
+                    None,
+                    format!("layer {l}: {n} eligibilities, configured average {avg}"),
+                    "proposals-per-layer",
+                ));
             }
         }
-        let (o, viol) = outcome(f, format!("mean {mean:.1} eligibilities per layer (configured {avg})"));
+        let (o, viol) =
+            outcome(f, format!("mean {mean:.1} eligibilities per layer (configured {avg})"));
         v.outcomes.push(("proposals-per-layer".into(), o));
         v.violations.extend(viol);
         v.stats.push(("eligibilities_per_layer".into(), mean));
+        v.stats.push(("beacon_fallbacks".into(), self.beacon_fallbacks as f64));
+        for (topic, n) in &self.published_by_topic {
+            v.stats.push((format!("published_{topic}"), *n as f64));
+        }
 
         // Malfeasance: equivocators proven everywhere in time, honest never accused.
         let mut f = Vec::new();
         for (smesher, by) in &self.accusations {
             if !x.equivocators.contains(smesher) {
-                f.push(at(by.keys().next().copied(), format!("honest identity {smesher} accused by {} nodes", by.len()), "malfeasance"));
+                f.push(at(
+                    by.keys().next().copied(),
+                    format!("honest identity {smesher} accused by {} nodes", by.len()),
+                    "malfeasance",
+                ));
             }
         }
         for e in &x.equivocators {
             let by = self.accusations.get(e);
             let in_time = by.map_or(0, |b| {
-                b.iter().filter(|(n, t)| self.honest_slots.contains(n) && **t <= x.equivocation_deadline).count()
+                b.iter()
+                    .filter(|(n, t)| {
+                        self.honest_slots.contains(n) && **t <= x.equivocation_deadline
+                    })
+                    .count()
             });
             if in_time < self.honest.len() {
-                f.push(at(None, format!("equivocator {e} proven at only {in_time} of {} honest nodes in time", self.honest.len()), "malfeasance"));
+                f.push(at(
+                    None,
+                    format!(
+                        "equivocator {e} proven at only {in_time} of {} honest nodes in time",
+                        self.honest.len()
+                    ),
+                    "malfeasance",
+                ));
             }
         }
         let (o, viol) = outcome(
             f,
-            format!("{} equivocators proven at every honest node; no honest identity accused", x.equivocators.len()),
+            format!(
+                "{} equivocators proven at every honest node; no honest identity accused",
+                x.equivocators.len()
+            ),
         );
         v.outcomes.push(("malfeasance".into(), o));
         v.violations.extend(viol);

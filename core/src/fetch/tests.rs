@@ -1,0 +1,98 @@
+use rand::SeedableRng;
+
+use super::*;
+use crate::codec::decode_exact;
+
+fn fetcher() -> Fetcher {
+    Fetcher::new(FetchConfig::default(), ChaCha8Rng::seed_from_u64(1))
+}
+
+fn drain(f: &mut Fetcher) -> Vec<FetchOutput> {
+    std::iter::from_fn(|| f.poll_output()).collect()
+}
+
+fn peer(i: u8) -> PeerId {
+    PeerId([i; 32])
+}
+
+/// Wanted hashes are batched per peer and hint, the preferred peer first; a delivery answers
+/// the waiter and an unasked item is reported.
+#[test]
+fn batches_and_delivers() {
+    let mut f = fetcher();
+    f.want(Hint::Atx, Hash32([1; 32]), Some(peer(2)));
+    f.want(Hint::Atx, Hash32([2; 32]), Some(peer(2)));
+    f.want(Hint::PoetProof, Hash32([3; 32]), Some(peer(2)));
+    f.dispatch(Time(0), &[peer(1), peer(2)]);
+    let out = drain(&mut f);
+    assert_eq!(out.len(), 2, "one request per hint: {out:?}");
+    let FetchOutput::Send { peer: to, msg: FetchMessage::Request { id, hint: Hint::Atx, hashes } } =
+        &out[0]
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(*to, peer(2));
+    assert_eq!(hashes.len(), 2);
+    f.check_invariants();
+    let item = |h: u8, data: Option<&'static [u8]>| FetchItem {
+        hash: Hash32([h; 32]),
+        data: data.map(|d| BoundedBytes::new(Bytes::from_static(d)).unwrap()),
+    };
+    f.on_response(peer(2), *id, vec![item(1, Some(b"atx")), item(2, None), item(9, Some(b"x"))]);
+    let out = drain(&mut f);
+    assert!(matches!(&out[0], FetchOutput::Delivered { hash, .. } if *hash == Hash32([1; 32])));
+    assert!(matches!(out.last(), Some(FetchOutput::Unsolicited { peer: p }) if *p == peer(2)));
+    assert_eq!(f.wanted(), 2, "the missing ATX and the PoET proof are still wanted");
+    f.check_invariants();
+}
+
+/// A request that times out is retried at another peer; after `attempts_max` peers the object
+/// is reported failed. Answers from a peer that was not asked are unsolicited.
+#[test]
+fn timeouts_rotate_peers_then_fail() {
+    let mut f = fetcher();
+    let peers: Vec<PeerId> = (1..=6).map(peer).collect();
+    f.want(Hint::Atx, Hash32([1; 32]), None);
+    let mut asked = Vec::new();
+    let mut now = Time(0);
+    for _ in 0..10 {
+        f.dispatch(now, &peers);
+        for o in drain(&mut f) {
+            match o {
+                FetchOutput::Send { peer, msg: FetchMessage::Request { id, .. } } => {
+                    asked.push(peer);
+                    f.on_response(PeerId([0xee; 32]), id, vec![]);
+                }
+                FetchOutput::Failed { .. } => {
+                    let distinct: BTreeSet<PeerId> = asked.iter().copied().collect();
+                    assert_eq!(distinct.len(), asked.len(), "each peer asked once");
+                    assert_eq!(asked.len(), FetchConfig::default().attempts_max as usize);
+                    assert_eq!(f.wanted(), 0);
+                    return;
+                }
+                FetchOutput::Unsolicited { peer } => assert_eq!(peer, PeerId([0xee; 32])),
+                other => panic!("{other:?}"),
+            }
+        }
+        now = now + FetchConfig::default().timeout;
+        f.on_tick(now);
+        f.check_invariants();
+    }
+    panic!("never gave up; asked {asked:?}");
+}
+
+/// Fetch messages round-trip; a request over the batch bound does not decode.
+#[test]
+fn codec() {
+    let req = FetchMessage::Request {
+        id: 7,
+        hint: Hint::PoetProof,
+        hashes: BoundedVec::new(vec![Hash32([1; 32])]).unwrap(),
+    };
+    assert_eq!(decode_exact::<FetchMessage>(&req.encode()), Ok(req));
+    let mut big = vec![0u8];
+    7u64.encode_to(&mut big);
+    Hint::Atx.encode_to(&mut big);
+    crate::codec::encode_compact((BATCH_MAX + 1) as u64, &mut big);
+    assert!(decode_exact::<FetchMessage>(&big).is_err());
+}

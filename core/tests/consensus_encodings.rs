@@ -1,0 +1,183 @@
+//! Golden encodings of the epoch machinery's wire messages (ATX, proposal, malfeasance proof,
+//! fetch messages): a change to any of these bytes is a wire-format change and must be
+//! deliberate. Every value also round-trips, and codecs reject trailing bytes.
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use spacemesh_core::activation::wire::{InnerAtx, Nipost, NipostChallenge, PostMetadataWire};
+use spacemesh_core::activation::{Address, Atx};
+use spacemesh_core::ballot::wire::{
+    Ballot, EpochData, InnerBallot, Proposal, Votes, VotingEligibility, opinion_hash,
+};
+use spacemesh_core::codec::{BoundedBytes, BoundedVec, Decode, Encode, decode_exact};
+use spacemesh_core::crypto::Signer;
+use spacemesh_core::fetch::{FetchItem, FetchMessage, Hint};
+use spacemesh_core::malfeasance::{Evidence, MalfeasanceProof, SignedBallotMetadata};
+use spacemesh_core::poet::MembershipProof;
+use spacemesh_core::post::Proof;
+use spacemesh_core::types::Beacon;
+use spacemesh_core::vrf::VrfSignature;
+use spacemesh_core::{EpochId, GenesisId, Hash32, LayerId};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn signer() -> Signer {
+    Signer::from_seed([9; 32], GenesisId([1; 20]))
+}
+
+fn atx(sequence: u64) -> Atx {
+    let initial = sequence == 0;
+    let s = signer();
+    let proof = Proof {
+        nonce: 3,
+        indices: BoundedBytes::new(Bytes::from_static(&[1, 2, 3])).unwrap(),
+        pow: 77,
+    };
+    Atx::sign(
+        &s,
+        InnerAtx {
+            challenge: NipostChallenge {
+                publish_epoch: EpochId(2),
+                sequence,
+                prev_atx: Hash32([if initial { 0 } else { 0x11 }; 32]),
+                positioning_atx: Hash32([0x22; 32]),
+                commitment_atx: initial.then_some(Hash32([0x33; 32])),
+                initial_post: initial.then(|| proof.clone()),
+            },
+            coinbase: Address([0x44; 24]),
+            num_units: 4,
+            nipost: Nipost {
+                membership: MembershipProof {
+                    leaf_index: 5,
+                    nodes: BoundedVec::new(vec![Hash32([0x55; 32])]).unwrap(),
+                },
+                post: proof,
+                post_metadata: PostMetadataWire {
+                    challenge: Hash32([0x66; 32]),
+                    labels_per_unit: 64,
+                },
+            },
+            node_id: initial.then(|| s.node_id()),
+            vrf_nonce: initial.then_some(12),
+        },
+    )
+}
+
+fn proposal() -> Proposal {
+    let s = signer();
+    let votes = Votes::default();
+    let inner = InnerBallot {
+        layer: LayerId(17),
+        atx: Hash32([0x77; 32]),
+        opinion_hash: opinion_hash(&votes),
+        ref_ballot: Default::default(),
+        epoch_data: Some(EpochData {
+            active_set_hash: Hash32([0x88; 32]),
+            beacon: Beacon([1, 2, 3, 4]),
+            eligibility_count: 2,
+        }),
+    };
+    let eligibilities =
+        BoundedVec::new(vec![VotingEligibility { j: 1, sig: VrfSignature([0x99; 80]) }]).unwrap();
+    let ballot = Ballot::sign(&s, inner, votes, eligibilities);
+    Proposal::sign(
+        &s,
+        ballot,
+        BoundedVec::new(vec![Hash32([0xaa; 32])]).unwrap(),
+        Hash32::default(),
+    )
+}
+
+fn round_trip<T: Encode + Decode + PartialEq + std::fmt::Debug>(v: &T) -> String {
+    let bytes = v.encode();
+    assert_eq!(decode_exact::<T>(&bytes).as_ref(), Ok(v));
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(decode_exact::<T>(&longer).is_err(), "trailing bytes accepted");
+    hex(&bytes)
+}
+
+/// ATXs (initial and not), their ids and signatures are fixed.
+#[test]
+fn atx_encodings() {
+    let (a, b) = (atx(0), atx(1));
+    insta::assert_snapshot!(format!(
+        "initial: {}\nid: {}\nnext: {}\nid: {}",
+        round_trip(&a),
+        a.id(),
+        round_trip(&b),
+        b.id()
+    ));
+}
+
+/// A proposal with its ballot, ids and both signatures is fixed.
+#[test]
+fn proposal_encoding() {
+    let p = proposal();
+    insta::assert_snapshot!(format!(
+        "{}\nballot id: {}\nproposal id: {}",
+        round_trip(&p),
+        p.ballot.id(),
+        p.id()
+    ));
+}
+
+/// Malfeasance proofs and fetch messages are fixed.
+#[test]
+fn malfeasance_and_fetch_encodings() {
+    let s = signer();
+    let meta = proposal().ballot.metadata();
+    let signed = SignedBallotMetadata { metadata: meta, signature: proposal().ballot.signature };
+    let mut other = signed;
+    other.metadata.msg_hash = Hash32([0xbb; 32]);
+    let proof = MalfeasanceProof {
+        smesher: s.node_id(),
+        evidence: Evidence::MultipleBallots(signed, other),
+    };
+    let request = FetchMessage::Request {
+        id: 1,
+        hint: Hint::Atx,
+        hashes: BoundedVec::new(vec![Hash32([0xcc; 32])]).unwrap(),
+    };
+    let response = FetchMessage::Response {
+        id: 1,
+        items: BoundedVec::new(vec![
+            FetchItem {
+                hash: Hash32([0xcc; 32]),
+                data: Some(BoundedBytes::new(Bytes::from_static(b"atx")).unwrap()),
+            },
+            FetchItem { hash: Hash32([0xdd; 32]), data: None },
+        ])
+        .unwrap(),
+    };
+    insta::assert_snapshot!(format!(
+        "malfeasance: {}\nrequest: {}\nresponse: {}",
+        round_trip(&proof),
+        round_trip(&request),
+        round_trip(&response)
+    ));
+}
+
+proptest! {
+    /// Arbitrary bytes never panic any consensus decoder.
+    #[test]
+    fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = decode_exact::<Atx>(&bytes);
+        let _ = decode_exact::<Proposal>(&bytes);
+        let _ = decode_exact::<MalfeasanceProof>(&bytes);
+        let _ = decode_exact::<FetchMessage>(&bytes);
+    }
+
+    /// Fetch requests of any size within the bound round-trip.
+    #[test]
+    fn fetch_requests_round_trip(id in any::<u64>(), n in 0usize..64, b in any::<u8>()) {
+        let m = FetchMessage::Request {
+            id,
+            hint: Hint::PoetProof,
+            hashes: BoundedVec::new(vec![Hash32([b; 32]); n]).unwrap(),
+        };
+        prop_assert_eq!(decode_exact::<FetchMessage>(&m.encode()), Ok(m));
+    }
+}
