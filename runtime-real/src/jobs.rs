@@ -102,7 +102,9 @@ mod tests {
         }
         let mut ids: Vec<u64> = (0..8)
             .map(|_| {
-                let (id, JobResult::SignaturesVerified(v)) = pool.recv().unwrap();
+                let (id, JobResult::SignaturesVerified(v)) = pool.recv().unwrap() else {
+                    panic!("a signature job answers with verdicts");
+                };
                 assert_eq!(v, vec![true, false]);
                 id.0
             })

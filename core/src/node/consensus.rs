@@ -298,17 +298,11 @@ impl Consensus {
         rng: ChaCha8Rng,
     ) -> Self {
         let signer = Signer::from_seed(seed, genesis);
-        let mut hcfg = HandlerConfig::new(cfg.post.clone(), cfg.poet);
+        let mut hcfg = HandlerConfig::new(cfg.post, cfg.poet);
         hcfg.verify_all_indices = cfg.verify_all_indices;
         let atxs = AtxHandler::new(hcfg, cfg.clock, &genesis, subset_seed);
         let builder = cfg.builder.clone().map(|b| {
-            Builder::new(
-                b,
-                cfg.post.clone(),
-                cfg.clock,
-                Signer::from_seed(seed, genesis),
-                atxs.golden(),
-            )
+            Builder::new(b, cfg.post, cfg.clock, Signer::from_seed(seed, genesis), atxs.golden())
         });
         Consensus {
             ballots: BallotHandler::new(cfg.ballot, cfg.clock, genesis),
@@ -749,7 +743,7 @@ impl Consensus {
             JobOwner::Malfeasance(gossip, smesher),
             Job::VerifyMalfeasance {
                 genesis: self.genesis,
-                config: Box::new(self.cfg.post.clone()),
+                config: Box::new(self.cfg.post),
                 commitment_atx,
                 proof: Box::new(proof.clone()),
             },
@@ -918,7 +912,7 @@ impl Consensus {
                         JobOwner::Atx(id),
                         Job::VerifyAtx {
                             genesis: self.genesis,
-                            config: Box::new(self.cfg.post.clone()),
+                            config: Box::new(self.cfg.post),
                             check,
                         },
                     ));
@@ -1035,7 +1029,7 @@ impl Consensus {
             node_id: self.signer.node_id(),
             commitment_atx,
             num_units: self.builder_cfg().map_or(1, |b| b.num_units),
-            config: self.cfg.post.clone(),
+            config: self.cfg.post,
         }
     }
 

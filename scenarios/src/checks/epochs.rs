@@ -104,15 +104,13 @@ impl Checker for EpochsChecker {
                 self.published.entry((node, epoch.0)).or_default().insert(*id);
             }
             ConsensusEvent::AtxAccepted { id, .. } => *self.accepted.entry(*id).or_default() += 1,
-            ConsensusEvent::AtxRejected { id, reason } => {
-                if self.rejected.len() < 20 {
-                    self.rejected.push(Violation {
-                        check: "atx-accepted".into(),
-                        time_s: time.as_secs_f64(),
-                        node: Some(node.0),
-                        message: format!("rejected ATX {id}: {reason}"),
-                    });
-                }
+            ConsensusEvent::AtxRejected { id, reason } if self.rejected.len() < 20 => {
+                self.rejected.push(Violation {
+                    check: "atx-accepted".into(),
+                    time_s: time.as_secs_f64(),
+                    node: Some(node.0),
+                    message: format!("rejected ATX {id}: {reason}"),
+                });
             }
             ConsensusEvent::ActiveSet { epoch, hash, size, .. } => self
                 .active_sets
