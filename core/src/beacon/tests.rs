@@ -280,7 +280,7 @@ fn indexed(ps: &[Participant], keep: impl Fn(usize) -> bool) -> Vec<(usize, Part
 /// eligible proposals, for clusters of 10 to 60 nodes.
 #[test]
 fn honest_cluster_agrees() {
-    let cfg = BeaconConfig::sim();
+    let cfg = four_rounds();
     for (n, seed) in [(10, 1), (25, 2), (60, 3)] {
         let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(seed));
         let mut c = Cluster::new(&cfg, n, seed, |_| true, |_| ps.clone());
@@ -298,7 +298,7 @@ fn honest_cluster_agrees() {
 /// The same seed gives the same run, message for message.
 #[test]
 fn cluster_is_deterministic() {
-    let cfg = BeaconConfig::sim();
+    let cfg = four_rounds();
     let ps = random_participants(12, &mut ChaCha8Rng::seed_from_u64(9));
     let run = || {
         let mut c = Cluster::new(&cfg, 12, 9, |_| true, |_| ps.clone());
@@ -312,7 +312,7 @@ fn cluster_is_deterministic() {
 /// agreeing on the beacon of the remaining eligible proposals.
 #[test]
 fn one_silent_node() {
-    let cfg = BeaconConfig::sim();
+    let cfg = four_rounds();
     let n = 15;
     let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(4));
     let mut c = Cluster::new(&cfg, n, 4, |i| i != 3, |_| ps.clone());
@@ -326,7 +326,7 @@ fn one_silent_node() {
 /// Feeds every node's decided beacon as a ref ballot (weighted by its ATX) into one tally per
 /// node, each in its own order, and checks they all answer the same beacon, one of those decided.
 fn fallback_converges(c: &mut Cluster, ps: &[Participant], decided: &BTreeMap<usize, Beacon>) {
-    let cfg = BeaconConfig::sim();
+    let cfg = four_rounds();
     let mut answers = BTreeSet::new();
     for node in decided.keys() {
         let mut order: Vec<usize> = decided.keys().copied().collect();
@@ -348,7 +348,7 @@ fn fallback_converges(c: &mut Cluster, ps: &[Participant], decided: &BTreeMap<us
 /// too late, yet the honest nodes agree (or, failing that, the fallback tally converges).
 #[test]
 fn partition_during_first_voting_round() {
-    let cfg = BeaconConfig::sim();
+    let cfg = four_rounds();
     let n = 20;
     let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(5));
     let mut c = Cluster::new(&cfg, n, 5, |_| true, |_| ps.clone());
@@ -374,7 +374,7 @@ fn partition_during_first_voting_round() {
 /// proposals, so the sides decide different beacons; the ballot tally still converges.
 #[test]
 fn partition_through_proposals_is_resolved_by_the_fallback() {
-    let cfg = BeaconConfig::sim();
+    let cfg = four_rounds();
     let n = 20;
     let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(6));
     let mut c = Cluster::new(&cfg, n, 6, |_| true, |_| ps.clone());
@@ -397,7 +397,7 @@ fn partition_through_proposals_is_resolved_by_the_fallback() {
 /// and the honest nodes decide the beacon of the honest proposals.
 #[test]
 fn malicious_identities_weigh_nothing() {
-    let cfg = BeaconConfig::sim();
+    let cfg = four_rounds();
     let n = 12;
     let bad = |i: usize| i < 3;
     let ps = random_participants(n, &mut ChaCha8Rng::seed_from_u64(7));
@@ -437,7 +437,7 @@ fn malicious_identities_weigh_nothing() {
 
 fn small_cfg() -> BeaconConfig {
     // κ = 40 over 3 ATXs: a threshold of 1 − 2^−20, so every test proposal is eligible.
-    BeaconConfig::sim()
+    four_rounds()
 }
 
 /// An observer (no local identity) over participants 0..3, plus late participant 3 whose ATX
@@ -765,7 +765,7 @@ fn expected_number_of_eligible_proposals() {
 fn message_pool() -> &'static Vec<BeaconMessage> {
     static POOL: OnceLock<Vec<BeaconMessage>> = OnceLock::new();
     POOL.get_or_init(|| {
-        let cfg = BeaconConfig::sim();
+        let cfg = four_rounds();
         let ps = random_participants(6, &mut ChaCha8Rng::seed_from_u64(11));
         let mut c = Cluster::new(&cfg, 6, 11, |_| true, |_| ps.clone());
         c.run();
@@ -800,7 +800,7 @@ proptest! {
         ops in proptest::collection::vec((0u64..150, proptest::option::of(any::<prop::sample::Index>())), 1..200),
         participate in any::<bool>(),
     ) {
-        let cfg = BeaconConfig::sim();
+        let cfg = four_rounds();
         let ps = random_participants(6, &mut ChaCha8Rng::seed_from_u64(11));
         let local = participate.then(|| LocalIdentity::new(seed_of(0), GENESIS));
         let first = start() - Duration::from_secs(2);
@@ -839,4 +839,10 @@ proptest! {
         prop_assert_eq!(outcomes, 1);
         prop_assert!(b.next_timeout().is_none());
     }
+}
+
+/// The sim timings with four rounds (three following rounds and weak coins), which the tests
+/// here were written for; the simulator's preset uses two.
+fn four_rounds() -> BeaconConfig {
+    BeaconConfig { rounds_number: 4, ..BeaconConfig::sim() }
 }
