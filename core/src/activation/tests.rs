@@ -288,3 +288,73 @@ fn handler_rejects_malformed() {
     handler.on_tick(t + std::time::Duration::from_secs(60));
     assert_eq!(handler.pending(), 0, "gave up after the dependency timeout");
 }
+
+/// A smesher that lists a label that is not good in its PoST proof is caught: the ATX check
+/// names the position, the `InvalidPostIndex` proof built from it verifies, and the same proof
+/// against an honest ATX does not.
+#[test]
+fn invalid_post_index_is_provable() {
+    use crate::malfeasance::{Evidence, MalfeasanceProof};
+    use crate::post::proof::{pack_indices, required_bits, unpack_indices};
+
+    let mut h = Harness::new([6; 32]);
+    h.run_until(110);
+    let honest = h.published[0].clone();
+    let cfg = PostConfig::sim();
+    let num_labels = cfg.labels_per_unit; // one unit
+    let bits = required_bits(num_labels);
+    let post = &honest.inner.nipost.post;
+    let mut indices = unpack_indices(&post.indices, bits, cfg.k2 as usize).unwrap();
+    // Replace the index at position 1 by labels not in the proof until one is not good.
+    let env = JobEnv::computing(&Ed25519Verifier);
+    let signer = Signer::from_seed([6; 32], GENESIS);
+    let commitment_atx = golden_atx(&GENESIS);
+    let check = |atx: &Atx| {
+        let job = Job::VerifyAtx {
+            genesis: GENESIS,
+            config: Box::new(cfg),
+            check: Box::new(AtxCheck {
+                id: atx.id(),
+                atx: atx.clone(),
+                commitment_atx,
+                subset_seed: None,
+            }),
+        };
+        match job.run(&env) {
+            JobResult::AtxChecked(o) => o,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(check(&honest), AtxCheckOutcome::Valid);
+    let mut cheat = None;
+    for candidate in 0..num_labels {
+        if indices.contains(&candidate) {
+            continue;
+        }
+        indices[1] = candidate;
+        let mut inner = honest.inner.clone();
+        inner.nipost.post.indices =
+            crate::codec::BoundedBytes::new(pack_indices(&indices, bits).into()).unwrap();
+        let atx = Atx::sign(&signer, inner);
+        if check(&atx) == AtxCheckOutcome::InvalidIndex(1) {
+            cheat = Some(atx);
+            break;
+        }
+    }
+    let cheat = cheat.expect("some label is not good for the proof's nonce");
+    let verify = |atx: &Atx| {
+        let proof = MalfeasanceProof {
+            smesher: atx.smesher,
+            evidence: Evidence::InvalidPostIndex { atx: Box::new(atx.clone()), position: 1 },
+        };
+        let job = Job::VerifyMalfeasance {
+            genesis: GENESIS,
+            config: Box::new(cfg),
+            commitment_atx: None,
+            proof: Box::new(proof),
+        };
+        job.run(&env) == JobResult::MalfeasanceVerified(true)
+    };
+    assert!(verify(&cheat), "a proof against the cheat verifies");
+    assert!(!verify(&honest), "the same claim against the honest ATX does not");
+}

@@ -180,7 +180,10 @@ mod tests {
         let sim = BeaconConfig::sim();
         sim.validate().unwrap();
         assert_eq!(sim.protocol_duration(), Duration::from_secs(5));
-        assert_eq!(BeaconConfig { rounds_number: 4, ..sim }.protocol_duration(), Duration::from_secs(9));
+        assert_eq!(
+            BeaconConfig { rounds_number: 4, ..sim }.protocol_duration(),
+            Duration::from_secs(9)
+        );
     }
 
     /// Out-of-range parameters are named; rounds 0 means disabled, not broken.
