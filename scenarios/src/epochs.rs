@@ -36,6 +36,7 @@ pub(crate) fn expectations(nodes: u32, layers: u32, rt: &RuntimeConfig) -> Epoch
         agree_epochs: 2..=epochs.saturating_sub(1),
         ballot_layers: (2 * LPE)..=(layers - 1),
         layer_avg_size: cfg.ballot.layer_avg_size,
+        layers_per_epoch: LPE,
         equivocators: BTreeSet::new(),
         equivocation_epoch: u32::MAX,
         equivocation_deadline: SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS),

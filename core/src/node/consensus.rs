@@ -177,6 +177,8 @@ pub enum ConsensusEvent {
         layer: LayerId,
         /// Eligibilities in it.
         eligibilities: u32,
+        /// This node's slots in the whole epoch.
+        slots: u32,
     },
     /// Ballots accepted in a finished layer.
     LayerBallots {
@@ -619,6 +621,7 @@ impl Consensus {
         self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::ProposalPublished {
             layer,
             eligibilities: n,
+            slots: count,
         }));
     }
 

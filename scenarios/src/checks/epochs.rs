@@ -24,6 +24,8 @@ pub struct EpochsExpect {
     pub ballot_layers: RangeInclusive<u32>,
     /// Configured average eligibilities per layer.
     pub layer_avg_size: u32,
+    /// Layers per epoch.
+    pub layers_per_epoch: u32,
     /// Identities that double-publish in `equivocation_epoch`: every honest node must hold a
     /// proof against each by the end of that epoch, and exclude them from later active sets.
     pub equivocators: BTreeSet<NodeId>,
@@ -47,6 +49,8 @@ pub struct EpochsChecker {
     active_sets: BTreeMap<u32, BTreeMap<(Hash32, u32), Vec<NodeIdx>>>,
     beacons: BTreeMap<u32, BTreeMap<Beacon, Vec<NodeIdx>>>,
     eligibilities: BTreeMap<LayerId, u64>,
+    /// Slots each node declared per epoch.
+    slots: BTreeMap<(NodeIdx, u32), u32>,
     accusations: BTreeMap<NodeId, BTreeMap<NodeIdx, SimTime>>,
     rejected: Vec<Violation>,
     published_by_topic: BTreeMap<&'static str, u64>,
@@ -75,6 +79,7 @@ impl EpochsChecker {
             active_sets: BTreeMap::new(),
             beacons: BTreeMap::new(),
             eligibilities: BTreeMap::new(),
+            slots: BTreeMap::new(),
             accusations: BTreeMap::new(),
             rejected: Vec::new(),
             published_by_topic: BTreeMap::new(),
@@ -131,8 +136,10 @@ impl Checker for EpochsChecker {
                 per_epoch.retain(|_, nodes| !nodes.is_empty());
                 per_epoch.entry(*beacon).or_default().push(node)
             }
-            ConsensusEvent::ProposalPublished { layer, eligibilities } => {
-                *self.eligibilities.entry(*layer).or_default() += u64::from(*eligibilities)
+            ConsensusEvent::ProposalPublished { layer, eligibilities, slots } => {
+                *self.eligibilities.entry(*layer).or_default() += u64::from(*eligibilities);
+                let epoch = layer.0 / self.expect.layers_per_epoch;
+                self.slots.insert((node, epoch), *slots);
             }
             ConsensusEvent::Malfeasance { smesher, .. } => {
                 self.accusations.entry(*smesher).or_default().entry(node).or_insert(time);
@@ -263,43 +270,65 @@ impl Checker for EpochsChecker {
         v.outcomes.push(("beacon-agreement".into(), o));
         v.violations.extend(viol);
 
-        // Proposals near the configured average.
+        // Proposals: every slot used in its epoch, layers near the average the slot formula gives
+        // (the configured average, less what `max(1, ⌊·⌋)` rounds away).
         let mut f = Vec::new();
-        let layers: Vec<u64> = x
-            .ballot_layers
-            .clone()
-            .map(|l| self.eligibilities.get(&LayerId(l)).copied().unwrap_or(0))
-            .collect();
-        let avg = f64::from(x.layer_avg_size);
-        let mean = layers.iter().sum::<u64>() as f64 / layers.len().max(1) as f64;
-        if (mean - avg).abs() > 0.25 * avg {
-            f.push(at(
-                None,
-                format!("mean {mean:.1} eligibilities per layer, configured {avg}"),
-                "proposals-per-layer",
-            ));
-        }
-        // Per layer the count is about Poisson(avg): allow five standard deviations.
-        let spread = 5.0 * avg.sqrt();
-        for (l, n) in x.ballot_layers.clone().zip(&layers) {
-            if (*n as f64 - avg).abs() > spread {
+        let lpe = x.layers_per_epoch;
+        let per_layer = |l: u32| self.eligibilities.get(&LayerId(l)).copied().unwrap_or(0);
+        let mut means = Vec::new();
+        for epoch in (x.ballot_layers.start() / lpe)..=(x.ballot_layers.end() / lpe) {
+            let layers: Vec<u32> =
+                x.ballot_layers.clone().filter(|l| l / lpe == epoch).collect();
+            if layers.len() as u32 != lpe {
+                continue;
+            }
+            let declared: u64 = self
+                .slots
+                .iter()
+                .filter(|((_, e), _)| *e == epoch)
+                .map(|(_, s)| u64::from(*s))
+                .sum();
+            let used: u64 = layers.iter().map(|l| per_layer(*l)).sum();
+            if used != declared {
                 f.push(at(
                     None,
-                    format!("layer {l}: {n} eligibilities, configured average {avg}"),
+                    format!("epoch {epoch}: {used} eligibilities used, {declared} slots declared"),
                     "proposals-per-layer",
                 ));
             }
+            let expected = declared as f64 / f64::from(lpe);
+            means.push(expected);
+            // Each slot picks its layer uniformly: about Poisson(expected) per layer.
+            let spread = 5.0 * expected.sqrt() + 1.0;
+            for l in layers {
+                let n = per_layer(l) as f64;
+                if (n - expected).abs() > spread {
+                    f.push(at(
+                        None,
+                        format!("layer {l}: {n} eligibilities, expected {expected:.1} ± {spread:.1}"),
+                        "proposals-per-layer",
+                    ));
+                }
+            }
         }
-        let (o, viol) =
-            outcome(f, format!("mean {mean:.1} eligibilities per layer (configured {avg})"));
+        let avg = f64::from(x.layer_avg_size);
+        let mean = means.iter().sum::<f64>() / means.len().max(1) as f64;
+        if mean < 0.5 * avg || mean > 1.5 * avg {
+            f.push(at(
+                None,
+                format!("expected {mean:.1} eligibilities per layer, configured {avg}"),
+                "proposals-per-layer",
+            ));
+        }
+        let (o, viol) = outcome(
+            f,
+            format!(
+                "every slot used; {mean:.1} eligibilities per layer expected from the declared slots (configured {avg})"
+            ),
+        );
         v.outcomes.push(("proposals-per-layer".into(), o));
         v.violations.extend(viol);
         v.stats.push(("eligibilities_per_layer".into(), mean));
-        v.stats.push(("beacon_fallbacks".into(), self.beacon_fallbacks as f64));
-        for (topic, n) in &self.published_by_topic {
-            v.stats.push((format!("published_{topic}"), *n as f64));
-        }
-
         // Malfeasance: equivocators proven everywhere in time, honest never accused.
         let mut f = Vec::new();
         for (smesher, by) in &self.accusations {
