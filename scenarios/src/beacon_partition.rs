@@ -9,13 +9,10 @@
 //! on every epoch's beacon by the end of the run (`beacon-agreement`), and everything else
 //! `epochs` checks.
 
-use spacemesh_runtime_sim::RuntimeConfig;
-use spacemesh_sim::engine::{Fault, SimConfig};
+use spacemesh_sim::engine::Fault;
 use spacemesh_sim::{NodeIdx, SimTime};
 
-use crate::checks::{Checks, EpochsChecker};
-use crate::epochs::{LPE, expectations};
-use crate::smeshing::{link, smeshers};
+use crate::smeshing::{LPE, expectations, into_run, runtime, sizes, smeshers};
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
 
 /// The epoch during whose beacon protocol the network is split.
@@ -45,35 +42,19 @@ impl Scenario for BeaconPartitionScenario {
     }
 
     fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
-        let nodes = p.nodes.unwrap_or(self.default_nodes());
-        let layers = p.layers.unwrap_or(self.default_layers());
-        if nodes < 10 {
-            return Err(ScenarioError::BadParams(format!(
-                "beacon-partition needs at least 10 nodes, got {nodes}"
-            )));
-        }
-        if layers < (SPLIT_EPOCH + 2) * LPE || layers % LPE != 0 {
-            return Err(ScenarioError::BadParams(format!(
-                "beacon-partition needs whole epochs of {LPE} layers, at least {}, got {layers}",
-                SPLIT_EPOCH + 2
-            )));
-        }
-        let rt = RuntimeConfig { check_invariants: p.check_invariants, ..RuntimeConfig::default() };
+        let (nodes, layers) = sizes(self, p, 10, SPLIT_EPOCH + 2)?;
+        let rt = runtime(p);
         let cluster = smeshers(nodes, p.seed, &rt).build();
-        let checks = Checks::new()
-            .with(EpochsChecker::new(cluster.honest_ids(), expectations(nodes, layers, &rt)));
-        let sim_cfg =
-            SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
-        let mut sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
+        let expect = expectations(nodes, layers, &rt);
+        let mut run = into_run(self.name(), p, nodes, layers, cluster, expect, rt);
         // PoETs take the slots after the nodes: one per half.
         let mut a: Vec<NodeIdx> = (0..nodes / 2).map(NodeIdx).collect();
         let mut b: Vec<NodeIdx> = (nodes / 2..nodes).map(NodeIdx).collect();
         a.push(NodeIdx(nodes));
         b.push(NodeIdx(nodes + 1));
         let split = u64::from(SPLIT_EPOCH * LPE) * LAYER_DURATION_SECS;
-        sim.schedule_fault(SimTime::from_secs(split), Fault::Partition(vec![a, b]));
-        sim.schedule_fault(SimTime::from_secs(split + SPLIT_SECS), Fault::Heal);
-        let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);
-        Ok(Run { scenario: self.name(), nodes, seed: p.seed, layers, end, sim })
+        run.sim.schedule_fault(SimTime::from_secs(split), Fault::Partition(vec![a, b]));
+        run.sim.schedule_fault(SimTime::from_secs(split + SPLIT_SECS), Fault::Heal);
+        Ok(run)
     }
 }

@@ -9,13 +9,9 @@
 use std::collections::BTreeSet;
 
 use spacemesh_core::EpochId;
-use spacemesh_runtime_sim::RuntimeConfig;
 use spacemesh_sim::SimTime;
-use spacemesh_sim::engine::SimConfig;
 
-use crate::checks::{Checks, EpochsChecker};
-use crate::epochs::{LPE, expectations};
-use crate::smeshing::{link, smeshers};
+use crate::smeshing::{LPE, expectations, into_run, random_units, runtime, sizes, smeshers};
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
 
 /// The epoch the equivocators double-publish in.
@@ -43,26 +39,15 @@ impl Scenario for DoubleAtxScenario {
     }
 
     fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
-        let nodes = p.nodes.unwrap_or(self.default_nodes());
-        let layers = p.layers.unwrap_or(self.default_layers());
-        if nodes < 10 {
-            return Err(ScenarioError::BadParams(format!(
-                "double-atx needs at least 10 nodes, got {nodes}"
-            )));
-        }
-        if layers < 5 * LPE || layers % LPE != 0 {
-            return Err(ScenarioError::BadParams(format!(
-                "double-atx needs whole epochs of {LPE} layers, at least 5, got {layers}"
-            )));
-        }
-        let rt = RuntimeConfig { check_invariants: p.check_invariants, ..RuntimeConfig::default() };
+        let (nodes, layers) = sizes(self, p, 10, 5)?;
+        let rt = runtime(p);
         let count = (nodes / 50).max(1);
         let stride = nodes / count;
         let slots: BTreeSet<u32> = (0..count).map(|i| i * stride + stride / 2).collect();
         let cheaters = slots.clone();
         let cluster = smeshers(nodes, p.seed, &rt)
             .customize(move |slot, cfg, rng| {
-                crate::smeshing::random_units(cfg, rng);
+                random_units(cfg, rng);
                 if cheaters.contains(&slot) {
                     if let Some(b) = cfg.consensus.as_mut().and_then(|c| c.builder.as_mut()) {
                         b.double_publish = Some(EpochId(EQUIVOCATION_EPOCH));
@@ -75,11 +60,6 @@ impl Scenario for DoubleAtxScenario {
         expect.equivocation_epoch = EQUIVOCATION_EPOCH;
         expect.equivocation_deadline =
             SimTime::from_secs(u64::from((EQUIVOCATION_EPOCH + 1) * LPE) * LAYER_DURATION_SECS);
-        let checks = Checks::new().with(EpochsChecker::new(cluster.honest_ids(), expect));
-        let sim_cfg =
-            SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
-        let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
-        let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);
-        Ok(Run { scenario: self.name(), nodes, seed: p.seed, layers, end, sim })
+        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt))
     }
 }

@@ -13,7 +13,17 @@ use spacemesh_runtime_sim::{PoetSpec, RuntimeConfig};
 use spacemesh_sim::SimDuration;
 use spacemesh_sim::net::{Latency, LinkConfig};
 
-use crate::cluster::ClusterBuilder;
+use std::collections::BTreeSet;
+
+use spacemesh_sim::SimTime;
+use spacemesh_sim::engine::SimConfig;
+
+use crate::checks::{Checks, EpochsChecker, EpochsExpect};
+use crate::cluster::{Cluster, ClusterBuilder};
+use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
+
+/// Layers per epoch at sim scale.
+pub(crate) const LPE: u32 = 8;
 
 /// The network of smeshing scenarios.
 pub(crate) const GENESIS: GenesisId = GenesisId(*b"smesh-simulation-net");
@@ -86,4 +96,67 @@ pub(crate) fn random_units(cfg: &mut NodeConfig, rng: &mut rand_chacha::ChaCha8R
     if let Some(b) = cfg.consensus.as_mut().and_then(|c| c.builder.as_mut()) {
         b.num_units = rng.random_range(1..=4);
     }
+}
+
+/// The node count and length of a run, checked: at least `min_nodes` nodes and `min_epochs`
+/// whole epochs.
+pub(crate) fn sizes(
+    scenario: &dyn Scenario,
+    p: &RunParams,
+    min_nodes: u32,
+    min_epochs: u32,
+) -> Result<(u32, u32), ScenarioError> {
+    let nodes = p.nodes.unwrap_or(scenario.default_nodes());
+    let layers = p.layers.unwrap_or(scenario.default_layers());
+    let name = scenario.name();
+    if nodes < min_nodes {
+        return Err(ScenarioError::BadParams(format!(
+            "{name} needs at least {min_nodes} nodes, got {nodes}"
+        )));
+    }
+    if layers < min_epochs * LPE || layers % LPE != 0 {
+        return Err(ScenarioError::BadParams(format!(
+            "{name} needs whole epochs of {LPE} layers, at least {min_epochs} (ATXs from epoch 1, ballots and beacons from epoch 2), got {layers}"
+        )));
+    }
+    Ok((nodes, layers))
+}
+
+/// The runtime settings of a run.
+pub(crate) fn runtime(p: &RunParams) -> RuntimeConfig {
+    RuntimeConfig { check_invariants: p.check_invariants, ..RuntimeConfig::default() }
+}
+
+/// What every smeshing run must show, for a run of `layers` layers.
+pub(crate) fn expectations(nodes: u32, layers: u32, rt: &RuntimeConfig) -> EpochsExpect {
+    let epochs = layers / LPE;
+    let cfg = consensus(nodes, rt, Vec::new());
+    EpochsExpect {
+        publish_epochs: 1..=epochs.saturating_sub(1),
+        agree_epochs: 2..=epochs.saturating_sub(1),
+        ballot_layers: (2 * LPE)..=(layers - 1),
+        layer_avg_size: cfg.ballot.layer_avg_size,
+        layers_per_epoch: LPE,
+        equivocators: BTreeSet::new(),
+        equivocation_epoch: u32::MAX,
+        equivocation_deadline: SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS),
+    }
+}
+
+/// The run of a smeshing cluster judged by `expect` (faults are scheduled on `run.sim` after).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn into_run(
+    scenario: &'static str,
+    p: &RunParams,
+    nodes: u32,
+    layers: u32,
+    cluster: Cluster,
+    expect: EpochsExpect,
+    rt: RuntimeConfig,
+) -> Run {
+    let checks = Checks::new().with(EpochsChecker::new(cluster.honest_ids(), expect));
+    let sim_cfg = SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
+    let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
+    let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);
+    Run { scenario, nodes, seed: p.seed, layers, end, sim }
 }

@@ -477,15 +477,7 @@ impl Consensus {
             .atxs
             .iter()
             .filter_map(|id| self.atxs.store().get(id))
-            .map(|h| Participant {
-                node_id: h.smesher,
-                atx_id: h.id,
-                weight: h.weight,
-                vrf_nonce: h.vrf_nonce,
-                num_units: h.num_units,
-                atx_received: h.received,
-                malicious: self.malicious.contains(&h.smesher),
-            })
+            .map(|h| participant(h, &self.malicious))
             .collect();
         let local = self.builder.as_ref().map(|_| LocalIdentity::new(self.seed, self.genesis));
         match EpochBeacon::new(
@@ -934,15 +926,7 @@ impl Consensus {
                 HandlerOutput::Accepted(h) => {
                     if let Some(run) = &mut self.beacon_run {
                         if h.target_epoch() == run.epoch() {
-                            let _ = run.add_participant(Participant {
-                                node_id: h.smesher,
-                                atx_id: h.id,
-                                weight: h.weight,
-                                vrf_nonce: h.vrf_nonce,
-                                num_units: h.num_units,
-                                atx_received: h.received,
-                                malicious: self.malicious.contains(&h.smesher),
-                            });
+                            let _ = run.add_participant(participant(&h, &self.malicious));
                         }
                     }
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::AtxAccepted {
@@ -1117,6 +1101,19 @@ impl Consensus {
         if let Some(run) = &self.beacon_run {
             run.check_invariants();
         }
+    }
+}
+
+/// An ATX's identity as a beacon participant.
+fn participant(h: &crate::activation::store::AtxHeader, malicious: &MaliciousSet) -> Participant {
+    Participant {
+        node_id: h.smesher,
+        atx_id: h.id,
+        weight: h.weight,
+        vrf_nonce: h.vrf_nonce,
+        num_units: h.num_units,
+        atx_received: h.received,
+        malicious: malicious.contains(&h.smesher),
     }
 }
 

@@ -277,8 +277,7 @@ impl Checker for EpochsChecker {
         let per_layer = |l: u32| self.eligibilities.get(&LayerId(l)).copied().unwrap_or(0);
         let mut means = Vec::new();
         for epoch in (x.ballot_layers.start() / lpe)..=(x.ballot_layers.end() / lpe) {
-            let layers: Vec<u32> =
-                x.ballot_layers.clone().filter(|l| l / lpe == epoch).collect();
+            let layers: Vec<u32> = x.ballot_layers.clone().filter(|l| l / lpe == epoch).collect();
             if layers.len() as u32 != lpe {
                 continue;
             }
@@ -305,7 +304,9 @@ impl Checker for EpochsChecker {
                 if (n - expected).abs() > spread {
                     f.push(at(
                         None,
-                        format!("layer {l}: {n} eligibilities, expected {expected:.1} ± {spread:.1}"),
+                        format!(
+                            "layer {l}: {n} eligibilities, expected {expected:.1} ± {spread:.1}"
+                        ),
                         "proposals-per-layer",
                     ));
                 }
@@ -329,6 +330,10 @@ impl Checker for EpochsChecker {
         v.outcomes.push(("proposals-per-layer".into(), o));
         v.violations.extend(viol);
         v.stats.push(("eligibilities_per_layer".into(), mean));
+        v.stats.push(("beacon_fallbacks".into(), self.beacon_fallbacks as f64));
+        for (topic, n) in &self.published_by_topic {
+            v.stats.push((format!("published_{topic}"), *n as f64));
+        }
         // Malfeasance: equivocators proven everywhere in time, honest never accused.
         let mut f = Vec::new();
         for (smesher, by) in &self.accusations {
