@@ -14,6 +14,7 @@ use spacemesh_sim::SimDuration;
 use spacemesh_sim::net::{Latency, LinkConfig};
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use spacemesh_sim::SimTime;
 use spacemesh_sim::engine::SimConfig;
@@ -84,6 +85,11 @@ pub(crate) fn smeshers(nodes: u32, seed: u64, rt: &RuntimeConfig) -> ClusterBuil
     let mut cfg = NodeConfig { genesis: GENESIS, ..NodeConfig::default() };
     // Heartbeats are not what these scenarios are about.
     cfg.heartbeat.interval = None;
+    // Gossip memory at epoch scale: an 80 s epoch carries about five messages per identity, all
+    // retained by every node; keep two epochs for IWANT and reconciliation, and ids for four
+    // (libp2p keeps seen ids for 2 minutes).
+    cfg.gossip.retain_duration = Duration::from_secs(160);
+    cfg.gossip.seen_ttl = Duration::from_secs(320);
     cfg.consensus = Some(consensus);
     ClusterBuilder::new(nodes, seed)
         .node_config(cfg)

@@ -346,3 +346,126 @@ impl BallotHandler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::store::{ActiveSet, AtxHeader};
+    use crate::activation::wire::Address;
+    use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
+    use crate::ballot::wire::{Ballot, InnerBallot, Votes, opinion_hash};
+    use crate::codec::{BoundedVec, Encode};
+    use crate::crypto::{Ed25519Verifier, Signature, Signer};
+    use crate::types::{Beacon, Hash32};
+
+    const GENESIS: GenesisId = GenesisId([3; 20]);
+
+    struct Fixture {
+        handler: BallotHandler,
+        atxs: AtxStore,
+        info: EpochInfo,
+        signer: Signer,
+        own: OwnEligibility,
+    }
+
+    fn fixture() -> Fixture {
+        let clock = LayerClock::sim(Time::ZERO);
+        let cfg = BallotConfig { layer_avg_size: 50, ..BallotConfig::sim(10, 8) };
+        let signer = Signer::from_seed([1; 32], GENESIS);
+        let mut atxs = AtxStore::default();
+        let header = AtxHeader {
+            id: Hash32([7; 32]),
+            smesher: signer.node_id(),
+            publish_epoch: EpochId(1),
+            sequence: 0,
+            coinbase: Address::default(),
+            num_units: 1,
+            base_height: 0,
+            ticks: 10,
+            weight: 10,
+            vrf_nonce: 5,
+            commitment_atx: Hash32::default(),
+            signature: Signature([0; 64]),
+            received: Time::ZERO,
+        };
+        atxs.insert(header);
+        let set = ActiveSet { atxs: vec![Hash32([7; 32])], weight: 40 };
+        let info = EpochInfo::new(EpochId(2), Beacon([1, 2, 3, 4]), set);
+        let own = OwnEligibility::compute(&cfg, 8, &info, &[1; 32], 10, 5);
+        Fixture { handler: BallotHandler::new(cfg, clock, GENESIS), atxs, info, signer, own }
+    }
+
+    fn proposal(f: &Fixture, layer: LayerId, base: u8) -> Bytes {
+        let votes = Votes { base: BallotId([base; 20]), ..Votes::default() };
+        let inner = InnerBallot {
+            layer,
+            atx: Hash32([7; 32]),
+            opinion_hash: opinion_hash(&votes),
+            ref_ballot: BallotId::default(),
+            epoch_data: Some(EpochData {
+                active_set_hash: f.info.active_set_hash,
+                beacon: f.info.beacon,
+                eligibility_count: f.own.count,
+            }),
+        };
+        let eligibilities = BoundedVec::new(f.own.layers[&layer].clone()).unwrap();
+        let ballot = Ballot::sign(&f.signer, inner, votes, eligibilities);
+        Proposal::sign(&f.signer, ballot, BoundedVec::default(), Hash32::default()).encode().into()
+    }
+
+    fn judge(
+        f: &mut Fixture,
+        layer: LayerId,
+        bytes: &Bytes,
+    ) -> Result<(LayerId, BallotRecord), BallotReject> {
+        let now = f.handler.clock.layer_start(layer);
+        let set = (f.info.active_set_hash, f.info.active_set.weight);
+        let malicious = MaliciousSet::default();
+        f.handler.on_proposal(now, bytes, &f.atxs, &malicious, |_| Some(set), &Ed25519Verifier)
+    }
+
+    /// A valid proposal is accepted once; a second, different ballot of the smesher in the same
+    /// layer is an equivocation whose proof verifies; forged eligibilities are rejected.
+    #[test]
+    fn accepts_then_proves_double_ballot() {
+        let mut f = fixture();
+        assert_eq!(f.own.count, 100, "w·L·E/W = 10·50·8/40");
+        let layer = *f.own.layers.keys().next().expect("some slot");
+        let first = proposal(&f, layer, 1);
+        let (l, record) = judge(&mut f, layer, &first).unwrap();
+        assert_eq!(l, layer);
+        assert_eq!(record.slots, f.own.count);
+        assert_eq!(judge(&mut f, layer, &first), Err(BallotReject::Duplicate));
+        let second = proposal(&f, layer, 2);
+        assert_eq!(judge(&mut f, layer, &second), Err(BallotReject::Equivocation));
+        let Some(BallotOutput::Malfeasance(proof)) = f.handler.poll_output() else {
+            panic!("no malfeasance proof")
+        };
+        assert_eq!(proof.smesher, f.signer.node_id());
+        assert_eq!(proof.verify_signatures(&GENESIS, &Ed25519Verifier), Ok(()));
+        f.handler.check_invariants();
+    }
+
+    /// Eligibility proofs for another layer, a wrong count and genesis layers are rejected.
+    #[test]
+    fn rejects_bad_eligibility() {
+        let mut f = fixture();
+        let layers: Vec<LayerId> = f.own.layers.keys().copied().collect();
+        let layer = layers[0];
+        let other = LayerId(if layer.0 == 16 { 17 } else { 16 });
+        // Proofs of `layer` presented in `other`.
+        let mut shifted = f.own.clone();
+        shifted.layers.insert(other, f.own.layers[&layer].clone());
+        let g = Fixture { own: shifted, ..fixture() };
+        let bytes = proposal(&g, other, 1);
+        assert_eq!(judge(&mut f, other, &bytes), Err(BallotReject::BadEligibility));
+        // A declared count that does not match the active set.
+        let mut inflated = f.own.clone();
+        inflated.count += 1;
+        let g = Fixture { own: inflated, ..fixture() };
+        assert!(matches!(
+            judge(&mut f, layer, &proposal(&g, layer, 1)),
+            Err(BallotReject::BadCount { .. })
+        ));
+    }
+}
