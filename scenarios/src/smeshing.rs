@@ -85,11 +85,12 @@ pub(crate) fn smeshers(nodes: u32, seed: u64, rt: &RuntimeConfig) -> ClusterBuil
     let mut cfg = NodeConfig { genesis: GENESIS, ..NodeConfig::default() };
     // Heartbeats are not what these scenarios are about.
     cfg.heartbeat.interval = None;
-    // Gossip memory at epoch scale: an 80 s epoch carries about five messages per identity, all
-    // retained by every node; keep two epochs for IWANT and reconciliation, and ids for four
-    // (libp2p keeps seen ids for 2 minutes).
-    cfg.gossip.retain_duration = Duration::from_secs(160);
-    cfg.gossip.seen_ttl = Duration::from_secs(320);
+    // Gossip memory at epoch scale: an 80 s epoch carries about five messages per identity and
+    // every node remembers every id, the largest part of a 1000-node run's memory. Remember ids
+    // for 2 minutes, as libp2p does, and retain payloads for IWANT and reconciliation for 90 s
+    // (more than a beacon protocol or an ATX's dependency wait).
+    cfg.gossip.retain_duration = Duration::from_secs(90);
+    cfg.gossip.seen_ttl = Duration::from_secs(120);
     cfg.consensus = Some(consensus);
     ClusterBuilder::new(nodes, seed)
         .node_config(cfg)
