@@ -26,7 +26,8 @@
 //!
 //! # Map of the crate
 //!
-//! - [`types`]: `LayerId`, `EpochId`, `NodeId`, `PeerId`, `Hash32`, `GenesisId`, `Time`.
+//! - [`types`]: `LayerId`, `EpochId`, `NodeId`, `PeerId`, `Hash32`, `GenesisId`, `Time`,
+//!   `Beacon`, `BallotId`, `ProposalId`. [`layers`]: the layer clock and PoET round schedule.
 //! - [`codec`]: SCALE encoding with a bound on every decode path.
 //! - [`crypto`]: BLAKE3, ed25519 with domain separation, the [`crypto::Verifier`] interface.
 //! - [`frame`]: the top-level wire frame.
@@ -35,8 +36,13 @@
 //! - [`heartbeat`]: signed heartbeats, the first gossip topic owner.
 //! - [`beacon`]: the per-epoch beacon protocol, the ballot beacon tally and the genesis rule.
 //! - [`post`]: Proof of Space-Time (labels, initialization, proving, verification, k2pow).
+//! - [`poet`]: Proof of Elapsed Time (membership tree, sequential work, proofs, the service).
+//! - [`vrf`], [`eligibility`]: ECVRF, its message encodings, ballot slots and hare committees.
+//! - [`activation`]: ATXs, their validation and store, the NIPoST builder.
+//! - [`ballot`]: ballots and proposals. [`malfeasance`]: proofs against identities.
+//! - [`fetch`]: objects by hash from peers.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
-//! - [`node`]: the composition.
+//! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
 
 pub mod activation;
 pub mod ballot;

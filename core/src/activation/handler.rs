@@ -28,7 +28,7 @@ use crate::layers::LayerClock;
 use crate::malfeasance::{Evidence, MalfeasanceProof, SignedAtxMetadata};
 use crate::poet::PoetProof;
 use crate::post::PostConfig;
-use crate::types::{EpochId, GenesisId, Hash32, NodeId, PeerId, Time};
+use crate::types::{EpochId, GenesisId, Hash32, PeerId, Time};
 
 /// PoET parameters every node checks proofs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -267,6 +267,14 @@ impl AtxHandler {
 
     /// An ATX from gossip (`gossip: Some`), a fetch, or this node's own builder.
     pub fn on_atx(&mut self, now: Time, bytes: Bytes, gossip: Option<MsgId>, peer: Option<PeerId>) {
+        if bytes.len() > crate::activation::wire::ATX_MAX {
+            let reason = AtxReject::Decode(format!(
+                "{} bytes, over {}",
+                bytes.len(),
+                crate::activation::wire::ATX_MAX
+            ));
+            return self.reject(gossip, Hash32::default(), reason);
+        }
         let atx: Atx = match decode_shared(&bytes) {
             Ok(a) => a,
             Err(e) => {
@@ -619,10 +627,5 @@ impl AtxHandler {
     pub fn check_invariants(&self) {
         self.check_bounds();
         self.store.check_invariants();
-    }
-
-    /// The node id of a stored ATX's smesher.
-    pub fn smesher_of(&self, id: &AtxId) -> Option<NodeId> {
-        self.store.get(id).map(|h| h.smesher)
     }
 }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::codec::{BoundedBytes, Encode};
+use crate::codec::Encode;
 use crate::crypto::{Domain, Signature, Signer, hash, signed_message};
 use crate::impl_codec_struct;
 use crate::job::SignatureCheck;
@@ -198,6 +198,3 @@ fn inner_id(inner: &InnerAtx) -> AtxId {
 pub fn golden_atx(genesis: &GenesisId) -> AtxId {
     crate::crypto::hash_parts(&[b"golden-atx", &genesis.0])
 }
-
-/// Bytes of an encoded ATX bounded for gossip.
-pub type AtxBytes = BoundedBytes<ATX_MAX>;

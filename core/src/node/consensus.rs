@@ -626,7 +626,7 @@ impl Consensus {
             }
             Topic::Proposal => self.on_proposal(now, id, &data),
             Topic::Beacon => self.on_beacon(now, id, &data),
-            Topic::Malfeasance => self.on_malfeasance_gossip(id, &data, Some(from)),
+            Topic::Malfeasance => self.on_malfeasance_gossip(id, &data),
             Topic::Heartbeat => unreachable!("heartbeats are not consensus messages"),
         }
     }
@@ -713,7 +713,7 @@ impl Consensus {
         self.drain_beacon();
     }
 
-    fn on_malfeasance_gossip(&mut self, id: MsgId, data: &Bytes, _from: Option<PeerId>) {
+    fn on_malfeasance_gossip(&mut self, id: MsgId, data: &Bytes) {
         let proof: MalfeasanceProof = match decode_shared(data) {
             Ok(p) => p,
             Err(_) => return self.outputs.push_back(ConsensusOutput::Verdict(id, Verdict::Reject)),
