@@ -588,19 +588,17 @@ impl AtxHandler {
             let first_sig = self.store.get(&first).expect("stored").signature;
             let first_meta =
                 crate::activation::wire::AtxMetadata { publish_epoch: c.publish_epoch, id: first };
-            self.outputs.push_back(HandlerOutput::Malfeasance(MalfeasanceProof {
-                smesher: atx.smesher,
-                evidence: Evidence::MultipleAtxs(
-                    SignedAtxMetadata { metadata: first_meta, signature: first_sig },
-                    SignedAtxMetadata {
-                        metadata: crate::activation::wire::AtxMetadata {
-                            publish_epoch: c.publish_epoch,
-                            id,
-                        },
-                        signature: atx.signature,
+            self.outputs.push_back(HandlerOutput::Malfeasance(MalfeasanceProof::multiple_atxs(
+                atx.smesher,
+                SignedAtxMetadata { metadata: first_meta, signature: first_sig },
+                SignedAtxMetadata {
+                    metadata: crate::activation::wire::AtxMetadata {
+                        publish_epoch: c.publish_epoch,
+                        id,
                     },
-                ),
-            }));
+                    signature: atx.signature,
+                },
+            )));
         }
         self.raw.insert(id, p.bytes);
         self.verdict(p.gossip, Verdict::Accept);

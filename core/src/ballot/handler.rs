@@ -20,7 +20,7 @@ use crate::codec::decode_shared;
 use crate::crypto::Verifier;
 use crate::eligibility::ballot::slot_layer;
 use crate::layers::LayerClock;
-use crate::malfeasance::{Evidence, MalfeasanceProof, MaliciousSet, SignedBallotMetadata};
+use crate::malfeasance::{MalfeasanceProof, MaliciousSet, SignedBallotMetadata};
 use crate::types::{BallotId, EpochId, GenesisId, LayerId, NodeId, ProposalId, Time};
 
 /// Why a proposal was not accepted.
@@ -257,10 +257,11 @@ impl BallotHandler {
         let signed = SignedBallotMetadata { metadata: meta, signature: b.signature };
         if let Some(existing) = self.by_smesher.get(&(layer, b.smesher)) {
             let first = &self.layers[&layer][existing];
-            self.outputs.push_back(BallotOutput::Malfeasance(MalfeasanceProof {
-                smesher: b.smesher,
-                evidence: Evidence::MultipleBallots(first.signed, signed),
-            }));
+            self.outputs.push_back(BallotOutput::Malfeasance(MalfeasanceProof::multiple_ballots(
+                b.smesher,
+                first.signed,
+                signed,
+            )));
             return Err(BallotReject::Equivocation);
         }
         if b.inner.epoch_data.is_some() {

@@ -122,6 +122,23 @@ pub enum ProofError {
 }
 
 impl MalfeasanceProof {
+    /// A double-publish proof with the two ATXs in canonical (encoding) order, so every node that
+    /// detects the same double publish builds byte-identical proofs and gossip deduplicates them.
+    pub fn multiple_atxs(smesher: NodeId, a: SignedAtxMetadata, b: SignedAtxMetadata) -> Self {
+        let (a, b) = if a.encode() <= b.encode() { (a, b) } else { (b, a) };
+        MalfeasanceProof { smesher, evidence: Evidence::MultipleAtxs(a, b) }
+    }
+
+    /// A double-ballot proof, canonical as [`MalfeasanceProof::multiple_atxs`].
+    pub fn multiple_ballots(
+        smesher: NodeId,
+        a: SignedBallotMetadata,
+        b: SignedBallotMetadata,
+    ) -> Self {
+        let (a, b) = if a.encode() <= b.encode() { (a, b) } else { (b, a) };
+        MalfeasanceProof { smesher, evidence: Evidence::MultipleBallots(a, b) }
+    }
+
     /// A short name of the evidence kind.
     pub fn kind(&self) -> &'static str {
         match self.evidence {
