@@ -180,6 +180,9 @@ pub enum ProofReadyError {
     /// The round already has a different proof.
     #[error("round {0} already has a proof")]
     AlreadyProven(u64),
+    /// The proof came so late that `rounds_kept` newer rounds are proven: it is not kept.
+    #[error("round {0} is older than the rounds kept")]
+    TooOld(u64),
 }
 
 /// What the service tells its host.
@@ -454,7 +457,11 @@ impl PoetService {
             Phase::Ended => {
                 c.phase = Phase::ProofReady(proof);
                 self.prune();
-                Ok(())
+                if self.rounds.contains_key(&round) {
+                    Ok(())
+                } else {
+                    Err(ProofReadyError::TooOld(round))
+                }
             }
         }
     }

@@ -254,12 +254,16 @@ impl Checker for EpochsChecker {
             let b = self.beacons.get(&epoch);
             let reported: usize = b.map_or(0, |s| s.values().map(Vec::len).sum());
             if b.map_or(0, BTreeMap::len) != 1 || reported != self.honest.len() {
+                let split: Vec<String> = b
+                    .map(|m| m.iter().map(|(beacon, n)| format!("{beacon}: {}", n.len())).collect())
+                    .unwrap_or_default();
                 f.push(at(
                     None,
                     format!(
-                        "epoch {epoch}: {} distinct beacons over {reported} of {} nodes",
+                        "epoch {epoch}: {} distinct beacons over {reported} of {} nodes ({})",
                         b.map_or(0, BTreeMap::len),
-                        self.honest.len()
+                        self.honest.len(),
+                        split.join(", ")
                     ),
                     "beacon-agreement",
                 ));
