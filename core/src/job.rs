@@ -198,7 +198,7 @@ impl Job {
                     env.verifier,
                 ))
             }
-            Job::PostInit(data) => JobResult::PostInitialized(post_init(data, env.labels)),
+            Job::PostInit(data) => JobResult::PostInitialized(post_init(data)),
             Job::PostProve { data, challenge } => {
                 JobResult::PostProved(post_prove(data, &challenge.0, env.labels))
             }
@@ -340,12 +340,15 @@ fn verify_malfeasance(
     }
 }
 
-fn post_init(data: &PostData, labels: &dyn LabelSource) -> Result<(u64, Proof), String> {
+/// Initializes the data (the initializer's pass finds the VRF nonce) and proves the initial
+/// PoST on the labels that pass produced, so no label is computed twice.
+fn post_init(data: &PostData) -> Result<(u64, Proof), String> {
     let commitment = data.commitment();
     let mut init = post::Initializer::new(commitment, data.num_labels(), data.config.scrypt);
-    init.step(data.num_labels(), &mut |_, _| {});
+    let mut labels = Vec::with_capacity(data.num_labels() as usize * post::LABEL_BYTES);
+    init.step(data.num_labels(), &mut |_, label| labels.extend_from_slice(label));
     let nonce = init.vrf_nonce().ok_or("no label below the VRF difficulty")?;
-    let proof = post_prove(data, &[0u8; 32], labels)?;
+    let proof = prove_on(data, &[0u8; 32], &labels)?;
     Ok((nonce, proof))
 }
 
@@ -354,7 +357,10 @@ fn post_prove(
     challenge: &[u8; 32],
     labels: &dyn LabelSource,
 ) -> Result<Proof, String> {
-    let all = labels.labels(data)?;
-    post::prove(challenge, &data.config, &data.metadata(), &all, &pow_verifier())
+    prove_on(data, challenge, &labels.labels(data)?)
+}
+
+fn prove_on(data: &PostData, challenge: &[u8; 32], labels: &[u8]) -> Result<Proof, String> {
+    post::prove(challenge, &data.config, &data.metadata(), labels, &pow_verifier())
         .map_err(|e| e.to_string())
 }
