@@ -47,12 +47,15 @@
 pub mod activation;
 pub mod ballot;
 pub mod beacon;
+pub mod block;
+pub mod certifier;
 pub mod codec;
 pub mod crypto;
 pub mod eligibility;
 pub mod fetch;
 pub mod frame;
 pub mod gossip;
+pub mod hare;
 pub mod heartbeat;
 pub mod job;
 pub mod layers;

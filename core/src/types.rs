@@ -129,6 +129,12 @@ byte_id!(
     ProposalId,
     20
 );
+byte_id!(
+    /// A block id: the first 20 bytes of the BLAKE3 hash of the inner block (go-spacemesh
+    /// `types.BlockID`). Blocks are never gossiped; nodes derive them from the hare output.
+    BlockId,
+    20
+);
 /// An epoch's beacon: 4 random bytes agreed on during the previous epoch (protocol.md section 4)
 /// that every eligibility VRF message of the epoch includes.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]

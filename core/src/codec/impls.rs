@@ -2,7 +2,8 @@
 
 use super::{Decode, DecodeError, Encode, Reader, decode_compact, encode_compact};
 use crate::types::{
-    BallotId, Beacon, EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, ProposalId, Time,
+    BallotId, Beacon, BlockId, EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, ProposalId,
+    Time,
 };
 
 macro_rules! fixed_int {
@@ -85,7 +86,7 @@ macro_rules! byte_id_codec {
         }
     )*};
 }
-byte_id_codec!(Beacon, Hash32, NodeId, PeerId, GenesisId, BallotId, ProposalId);
+byte_id_codec!(Beacon, Hash32, NodeId, PeerId, GenesisId, BallotId, ProposalId, BlockId);
 
 /// Layer and epoch ids are compact-encoded u32s, as in go-spacemesh.
 macro_rules! compact_u32_codec {

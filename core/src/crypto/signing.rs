@@ -115,6 +115,29 @@ pub trait Verifier: Send + Sync + fmt::Debug {
     ) -> bool {
         crate::vrf::verify(public_key, message, proof)
     }
+
+    /// Whether `count` is the committee seat count that the (already verified) VRF `proof`
+    /// gives an identity of `weight` out of `total_weight` for a committee of
+    /// `committee_size` (see [`crate::eligibility::hare::validate_count`]). Pure like the
+    /// signature checks, so a simulator may share the answer between nodes.
+    fn valid_committee_count(
+        &self,
+        weight: u64,
+        committee_size: u32,
+        total_weight: u64,
+        proof: &crate::vrf::VrfSignature,
+        count: u16,
+    ) -> bool {
+        count > 0
+            && crate::eligibility::hare::validate_count(
+                weight,
+                committee_size,
+                total_weight,
+                proof,
+                count,
+            )
+            .unwrap_or(false)
+    }
 }
 
 /// Plain ed25519 verification (strict: rejects small-order keys and malleable signatures).

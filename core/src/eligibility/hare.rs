@@ -104,5 +104,66 @@ pub fn validate_count(
     Ok(draw.frac.less_than(bin_cdf(draw.n, draw.p, x)?))
 }
 
+/// One committee draw: who draws, for which committee and round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sortition {
+    /// The epoch beacon.
+    pub beacon: crate::types::Beacon,
+    /// The layer.
+    pub layer: crate::types::LayerId,
+    /// The absolute hare round (or the certifier's round).
+    pub round: u32,
+    /// Expected committee size C.
+    pub committee_size: u32,
+    /// Total weight of the committee's active set.
+    pub total_weight: u64,
+}
+
+impl Sortition {
+    /// The VRF message of this draw.
+    pub fn vrf_message(&self) -> Vec<u8> {
+        use crate::codec::Encode;
+        crate::vrf::message::HareVrfMessage {
+            beacon: self.beacon,
+            round: self.round,
+            layer: self.layer,
+        }
+        .encode()
+    }
+
+    /// This node's draw: its VRF proof and seat count (0: not in the committee). `seed` is the
+    /// identity's secret seed, `weight` its ATX weight.
+    pub fn draw(
+        &self,
+        seed: &[u8; 32],
+        weight: u64,
+    ) -> Result<(VrfSignature, u16), EligibilityError> {
+        let proof = crate::vrf::prove(seed, &self.vrf_message());
+        let count = committee_count(weight, self.committee_size, self.total_weight, &proof)?;
+        Ok((proof, count))
+    }
+
+    /// Whether `smesher` of `weight` holds `count > 0` seats with `proof`: the VRF proof checks
+    /// and the count is the one it gives.
+    pub fn check(
+        &self,
+        verifier: &dyn crate::crypto::Verifier,
+        smesher: &crate::types::NodeId,
+        weight: u64,
+        proof: &VrfSignature,
+        count: u16,
+    ) -> bool {
+        count > 0
+            && verifier.verify_vrf(&smesher.0, &self.vrf_message(), proof)
+            && verifier.valid_committee_count(
+                weight,
+                self.committee_size,
+                self.total_weight,
+                proof,
+                count,
+            )
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,1 @@
+//! Blocks built from hare outputs (being written).

@@ -1,0 +1,1 @@
+//! The certifier (being written).

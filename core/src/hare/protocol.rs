@@ -1,0 +1,1 @@
+//! The hare3 protocol state machine (being written).
