@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::activation::wire::{Atx, AtxMetadata};
 use crate::ballot::wire::BallotMetadata;
+use crate::hare::wire::HareMetadata;
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::{Domain, Signature, Verifier, signed_message};
 use crate::impl_codec_struct;
@@ -36,6 +37,16 @@ pub struct SignedBallotMetadata {
 }
 impl_codec_struct!(SignedBallotMetadata { metadata, signature });
 
+/// One signed hare message metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedHareMetadata {
+    /// What was signed.
+    pub metadata: HareMetadata,
+    /// The signature.
+    pub signature: Signature,
+}
+impl_codec_struct!(SignedHareMetadata { metadata, signature });
+
 /// Evidence against one identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Evidence {
@@ -43,6 +54,8 @@ pub enum Evidence {
     MultipleAtxs(SignedAtxMetadata, SignedAtxMetadata),
     /// Two different ballots in one layer (type 2).
     MultipleBallots(SignedBallotMetadata, SignedBallotMetadata),
+    /// Two different hare messages for one layer and round (type 3).
+    HareEquivocation(SignedHareMetadata, SignedHareMetadata),
     /// An ATX whose PoST proof lists a label that is not good (type 4): the ATX and the
     /// position of the failing index in its proof.
     InvalidPostIndex {
@@ -76,6 +89,11 @@ impl Encode for MalfeasanceProof {
                 a.encode_to(out);
                 b.encode_to(out);
             }
+            Evidence::HareEquivocation(a, b) => {
+                out.push(3);
+                a.encode_to(out);
+                b.encode_to(out);
+            }
             Evidence::InvalidPostIndex { atx, position } => {
                 out.push(4);
                 atx.encode_to(out);
@@ -91,6 +109,7 @@ impl Decode for MalfeasanceProof {
         let evidence = match r.byte()? {
             1 => Evidence::MultipleAtxs(Decode::decode(r)?, Decode::decode(r)?),
             2 => Evidence::MultipleBallots(Decode::decode(r)?, Decode::decode(r)?),
+            3 => Evidence::HareEquivocation(Decode::decode(r)?, Decode::decode(r)?),
             4 => Evidence::InvalidPostIndex {
                 atx: Box::new(Atx::decode(r)?),
                 position: u32::decode(r)?,
@@ -139,11 +158,18 @@ impl MalfeasanceProof {
         MalfeasanceProof { smesher, evidence: Evidence::MultipleBallots(a, b) }
     }
 
+    /// A hare equivocation proof, canonical as [`MalfeasanceProof::multiple_atxs`].
+    pub fn hare_equivocation(smesher: NodeId, a: SignedHareMetadata, b: SignedHareMetadata) -> Self {
+        let (a, b) = if a.encode() <= b.encode() { (a, b) } else { (b, a) };
+        MalfeasanceProof { smesher, evidence: Evidence::HareEquivocation(a, b) }
+    }
+
     /// A short name of the evidence kind.
     pub fn kind(&self) -> &'static str {
         match self.evidence {
             Evidence::MultipleAtxs(..) => "multiple-atxs",
             Evidence::MultipleBallots(..) => "multiple-ballots",
+            Evidence::HareEquivocation(..) => "hare-equivocation",
             Evidence::InvalidPostIndex { .. } => "invalid-post-index",
         }
     }
@@ -182,6 +208,16 @@ impl MalfeasanceProof {
                 }
                 check(Domain::Ballot, a.metadata.encode(), &a.signature)?;
                 check(Domain::Ballot, b.metadata.encode(), &b.signature)
+            }
+            Evidence::HareEquivocation(a, b) => {
+                if a.metadata == b.metadata {
+                    return Err(ProofError::SameMessage);
+                }
+                if (a.metadata.layer, a.metadata.round) != (b.metadata.layer, b.metadata.round) {
+                    return Err(ProofError::DifferentSlot);
+                }
+                check(Domain::Hare, a.metadata.encode(), &a.signature)?;
+                check(Domain::Hare, b.metadata.encode(), &b.signature)
             }
             Evidence::InvalidPostIndex { atx, .. } => {
                 if atx.smesher != self.smesher {

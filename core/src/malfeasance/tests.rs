@@ -74,6 +74,40 @@ fn multiple_ballots() {
     );
 }
 
+fn hare_meta(s: &Signer, layer: u32, round: u32, h: u8) -> SignedHareMetadata {
+    let metadata = HareMetadata { layer: LayerId(layer), round, msg_hash: Hash32([h; 32]) };
+    SignedHareMetadata { metadata, signature: s.sign(Domain::Hare, &metadata.encode()) }
+}
+
+/// Two different signed hare messages of one layer and round prove malfeasance; two rounds, or
+/// a ballot signature in disguise, do not. The constructor is canonical (order-independent).
+#[test]
+fn hare_equivocation() {
+    let s = signer();
+    let g = s.genesis();
+    let v = Ed25519Verifier;
+    let proof = |a, b| MalfeasanceProof::hare_equivocation(s.node_id(), a, b);
+    let ok = proof(hare_meta(&s, 9, 3, 1), hare_meta(&s, 9, 3, 2));
+    assert_eq!(ok.verify_signatures(&g, &v), Ok(()));
+    assert_eq!(ok, proof(hare_meta(&s, 9, 3, 2), hare_meta(&s, 9, 3, 1)));
+    assert_eq!(ok.kind(), "hare-equivocation");
+    assert_eq!(decode_exact::<MalfeasanceProof>(&ok.encode()), Ok(ok.clone()));
+    assert_eq!(
+        proof(hare_meta(&s, 9, 3, 1), hare_meta(&s, 9, 6, 2)).verify_signatures(&g, &v),
+        Err(ProofError::DifferentSlot)
+    );
+    assert_eq!(
+        proof(hare_meta(&s, 9, 3, 1), hare_meta(&s, 9, 3, 1)).verify_signatures(&g, &v),
+        Err(ProofError::SameMessage)
+    );
+    let mut forged = hare_meta(&s, 9, 3, 2);
+    forged.signature = s.sign(Domain::Ballot, &forged.metadata.encode());
+    assert_eq!(
+        proof(hare_meta(&s, 9, 3, 1), forged).verify_signatures(&g, &v),
+        Err(ProofError::BadSignature)
+    );
+}
+
 /// Proofs round-trip through the codec; unknown evidence tags are typed errors.
 #[test]
 fn codec_round_trip_and_tags() {
