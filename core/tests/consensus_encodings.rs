@@ -1,5 +1,5 @@
 //! Golden encodings of the epoch machinery's wire messages (ATX, proposal, malfeasance proof,
-//! fetch messages): a change to any of these bytes is a wire-format change and must be
+//! fetch messages, block, certify message, certificate): a change to any of these bytes is a wire-format change and must be
 //! deliberate. Every value also round-trips, and codecs reject trailing bytes.
 
 use bytes::Bytes;
@@ -9,13 +9,15 @@ use spacemesh_core::activation::{Address, Atx};
 use spacemesh_core::ballot::wire::{
     Ballot, EpochData, InnerBallot, Proposal, Votes, VotingEligibility, opinion_hash,
 };
+use spacemesh_core::block::{Block, BlockConfig, ProposalInfo};
+use spacemesh_core::certifier::{Certificate, CertifyMessage};
 use spacemesh_core::codec::{BoundedBytes, BoundedVec, Decode, Encode, decode_exact};
 use spacemesh_core::crypto::Signer;
 use spacemesh_core::fetch::{FetchItem, FetchMessage, Hint};
 use spacemesh_core::malfeasance::{Evidence, MalfeasanceProof, SignedBallotMetadata};
 use spacemesh_core::poet::MembershipProof;
 use spacemesh_core::post::Proof;
-use spacemesh_core::types::Beacon;
+use spacemesh_core::types::{Beacon, BlockId, NodeId, ProposalId};
 use spacemesh_core::vrf::VrfSignature;
 use spacemesh_core::{EpochId, GenesisId, Hash32, LayerId};
 
@@ -160,7 +162,86 @@ fn malfeasance_and_fetch_encodings() {
     ));
 }
 
+/// A block built from a fixed hare output (rewards, tick height, shuffled transactions), its
+/// id, and a certify message and certificate for it are fixed.
+#[test]
+fn block_and_certificate_encodings() {
+    let proposal = |i: u8, weight: u64, eligibilities: u32, slots: u32, txs: &[u8]| ProposalInfo {
+        id: ProposalId([i; 20]),
+        atx: Hash32([0x10 + i; 32]),
+        atx_weight: weight,
+        atx_base_height: 1000 + u64::from(i),
+        slots,
+        eligibilities,
+        tx_ids: txs.iter().map(|&t| Hash32([t; 32])).collect(),
+    };
+    let hare_output =
+        [proposal(2, 300, 1, 4, &[0xa1, 0xa2, 0xa3]), proposal(1, 77, 2, 3, &[0xa3, 0xa4])];
+    let block = spacemesh_core::block::build(&BlockConfig::sim(), LayerId(17), &hare_output)
+        .unwrap()
+        .unwrap();
+    let msg = CertifyMessage::sign(&signer(), LayerId(17), block.id(), 3, VrfSignature([0x99; 80]));
+    let cert = Certificate {
+        layer: LayerId(17),
+        block: block.id(),
+        signatures: BoundedVec::new(vec![msg]).unwrap(),
+    };
+    insta::assert_snapshot!(format!(
+        "block: {}\nid: {}\ncertify: {}\ncertificate: {}",
+        round_trip(&block),
+        block.id(),
+        round_trip(&msg),
+        round_trip(&cert)
+    ));
+}
+
+fn certify_message(
+    (layer, block, count, proof, sig, smesher): (u32, [u8; 20], u16, Vec<u8>, Vec<u8>, [u8; 32]),
+) -> CertifyMessage {
+    CertifyMessage {
+        layer: LayerId(layer),
+        block: BlockId(block),
+        count,
+        proof: VrfSignature(proof.try_into().unwrap()),
+        signature: spacemesh_core::crypto::Signature(sig.try_into().unwrap()),
+        smesher: NodeId(smesher),
+    }
+}
+
+fn certify_fields() -> impl Strategy<Value = (u32, [u8; 20], u16, Vec<u8>, Vec<u8>, [u8; 32])> {
+    (
+        any::<u32>(),
+        any::<[u8; 20]>(),
+        any::<u16>(),
+        proptest::collection::vec(any::<u8>(), 80),
+        proptest::collection::vec(any::<u8>(), 64),
+        any::<[u8; 32]>(),
+    )
+}
+
 proptest! {
+    /// Any certify message round-trips.
+    #[test]
+    fn certify_messages_round_trip(fields in certify_fields()) {
+        let m = certify_message(fields);
+        prop_assert_eq!(decode_exact::<CertifyMessage>(&m.encode()), Ok(m));
+    }
+
+    /// Certificates of any size within the bound round-trip.
+    #[test]
+    fn certificates_round_trip(
+        layer in any::<u32>(),
+        block in any::<[u8; 20]>(),
+        fields in proptest::collection::vec(certify_fields(), 0..20),
+    ) {
+        let c = Certificate {
+            layer: LayerId(layer),
+            block: BlockId(block),
+            signatures: BoundedVec::new(fields.into_iter().map(certify_message).collect()).unwrap(),
+        };
+        prop_assert_eq!(decode_exact::<Certificate>(&c.encode()), Ok(c));
+    }
+
     /// Arbitrary bytes never panic any consensus decoder.
     #[test]
     fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
@@ -168,6 +249,9 @@ proptest! {
         let _ = decode_exact::<Proposal>(&bytes);
         let _ = decode_exact::<MalfeasanceProof>(&bytes);
         let _ = decode_exact::<FetchMessage>(&bytes);
+        let _ = decode_exact::<Block>(&bytes);
+        let _ = decode_exact::<CertifyMessage>(&bytes);
+        let _ = decode_exact::<Certificate>(&bytes);
     }
 
     /// Fetch requests of any size within the bound round-trip.
