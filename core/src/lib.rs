@@ -40,6 +40,7 @@
 //! - [`vrf`], [`eligibility`]: ECVRF, its message encodings, ballot slots and hare committees.
 //! - [`activation`]: ATXs, their validation and store, the NIPoST builder.
 //! - [`ballot`]: ballots and proposals. [`malfeasance`]: proofs against identities.
+//! - [`hare`]: per-layer agreement on proposals (hare3 state machine, sessions, messages).
 //! - [`block`]: blocks built from hare outputs. [`certifier`]: certificates of those blocks.
 //! - [`fetch`]: objects by hash from peers.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.

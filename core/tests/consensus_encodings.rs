@@ -1,6 +1,6 @@
 //! Golden encodings of the epoch machinery's wire messages (ATX, proposal, malfeasance proof,
-//! fetch messages, block, certify message, certificate): a change to any of these bytes is a wire-format change and must be
-//! deliberate. Every value also round-trips, and codecs reject trailing bytes.
+//! fetch messages, block, certify message, certificate, hare message, hare equivocation proof):
+//! a change to any of these bytes is a wire-format change and must be deliberate. Every value also round-trips, and codecs reject trailing bytes.
 
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -14,6 +14,8 @@ use spacemesh_core::certifier::{Certificate, CertifyMessage};
 use spacemesh_core::codec::{BoundedBytes, BoundedVec, Decode, Encode, decode_exact};
 use spacemesh_core::crypto::Signer;
 use spacemesh_core::fetch::{FetchItem, FetchMessage, Hint};
+use spacemesh_core::hare::wire::{HareBody, HareEligibility, HareMessage};
+use spacemesh_core::hare::{IterRound, Round, Value};
 use spacemesh_core::malfeasance::{Evidence, MalfeasanceProof, SignedBallotMetadata};
 use spacemesh_core::poet::MembershipProof;
 use spacemesh_core::post::Proof;
@@ -195,6 +197,37 @@ fn block_and_certificate_encodings() {
     ));
 }
 
+#[test]
+fn hare_message_and_equivocation_encodings() {
+    let s = signer();
+    let body = |value: Value| HareBody {
+        layer: LayerId(21),
+        iter_round: IterRound::new(1, Round::Commit),
+        value,
+        eligibility: HareEligibility { proof: VrfSignature([0x42; 80]), count: 2 },
+    };
+    let propose = HareMessage::sign(
+        &s,
+        HareBody {
+            iter_round: IterRound::new(0, Round::Propose),
+            ..body(Value::Proposals(vec![ProposalId([1; 20]), ProposalId([2; 20])]))
+        },
+    );
+    let a = HareMessage::sign(&s, body(Value::Reference(Hash32([0xaa; 32]))));
+    let b = HareMessage::sign(&s, body(Value::Reference(Hash32([0xbb; 32]))));
+    let signed = |m: &HareMessage| spacemesh_core::malfeasance::SignedHareMetadata {
+        metadata: m.metadata(),
+        signature: m.signature,
+    };
+    let proof = MalfeasanceProof::hare_equivocation(s.node_id(), signed(&a), signed(&b));
+    insta::assert_snapshot!(format!(
+        "propose: {}\ncommit: {}\nequivocation: {}",
+        round_trip(&propose),
+        round_trip(&a),
+        round_trip(&proof)
+    ));
+}
+
 fn certify_message(
     (layer, block, count, proof, sig, smesher): (u32, [u8; 20], u16, Vec<u8>, Vec<u8>, [u8; 32]),
 ) -> CertifyMessage {
@@ -252,6 +285,31 @@ proptest! {
         let _ = decode_exact::<Block>(&bytes);
         let _ = decode_exact::<CertifyMessage>(&bytes);
         let _ = decode_exact::<Certificate>(&bytes);
+        let _ = decode_exact::<HareMessage>(&bytes);
+    }
+
+    /// Hare messages of any value round-trip.
+    #[test]
+    fn hare_messages_round_trip(
+        layer in any::<u32>(),
+        iter in any::<u8>(),
+        round in 0u8..8,
+        ids in proptest::collection::btree_set(any::<[u8; 20]>(), 0..30),
+        reference in proptest::option::of(any::<[u8; 32]>()),
+        count in any::<u16>(),
+    ) {
+        let value = match reference {
+            Some(h) => Value::Reference(Hash32(h)),
+            None => Value::Proposals(ids.into_iter().map(ProposalId).collect()),
+        };
+        let body = HareBody {
+            layer: LayerId(layer),
+            iter_round: IterRound::new(iter, Round::from_u8(round).unwrap()),
+            value,
+            eligibility: HareEligibility { proof: VrfSignature([7; 80]), count },
+        };
+        let m = HareMessage::sign(&signer(), body);
+        prop_assert_eq!(decode_exact::<HareMessage>(&m.encode()), Ok(m));
     }
 
     /// Fetch requests of any size within the bound round-trip.

@@ -1,5 +1,6 @@
 //! Every consensus decoder of untrusted bytes (ATXs, proposals, beacon messages, malfeasance
-//! proofs, fetch messages, served PoET proofs, blocks, certify messages, certificates) returns
+//! proofs, fetch messages, served PoET proofs, blocks, certify messages, certificates, hare
+//! messages) returns
 //! a value or a typed error, never panics, and what decodes re-encodes to the same bytes
 //! (canonical encodings only).
 #![no_main]
@@ -12,6 +13,7 @@ use spacemesh_core::block::Block;
 use spacemesh_core::certifier::{Certificate, CertifyMessage};
 use spacemesh_core::codec::{Decode, Encode, decode_exact};
 use spacemesh_core::fetch::FetchMessage;
+use spacemesh_core::hare::wire::HareMessage;
 use spacemesh_core::malfeasance::MalfeasanceProof;
 use spacemesh_core::node::consensus::ServedPoetProof;
 
@@ -24,7 +26,7 @@ fn round_trip<T: Decode + Encode>(data: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     let Some((kind, rest)) = data.split_first() else { return };
     // A block encodes exactly as its inner block, so one case covers both.
-    match kind % 9 {
+    match kind % 10 {
         0 => round_trip::<Atx>(rest),
         1 => round_trip::<Proposal>(rest),
         2 => round_trip::<BeaconMessage>(rest),
@@ -33,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
         5 => round_trip::<ServedPoetProof>(rest),
         6 => round_trip::<Block>(rest),
         7 => round_trip::<CertifyMessage>(rest),
+        8 => round_trip::<HareMessage>(rest),
         _ => round_trip::<Certificate>(rest),
     }
 });

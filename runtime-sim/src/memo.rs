@@ -83,6 +83,33 @@ impl Verifier for MemoVerifier {
         let key = *h.finalize().as_bytes();
         self.remember(key, || vrf::verify(public_key, message, proof))
     }
+
+    fn valid_committee_count(
+        &self,
+        weight: u64,
+        committee_size: u32,
+        total_weight: u64,
+        proof: &VrfSignature,
+        count: u16,
+    ) -> bool {
+        let mut h = blake3::Hasher::new();
+        h.update(b"committee");
+        h.update(&weight.to_le_bytes());
+        h.update(&committee_size.to_le_bytes());
+        h.update(&total_weight.to_le_bytes());
+        h.update(&proof.0);
+        h.update(&count.to_le_bytes());
+        let key = *h.finalize().as_bytes();
+        self.remember(key, || {
+            Ed25519Verifier.valid_committee_count(
+                weight,
+                committee_size,
+                total_weight,
+                proof,
+                count,
+            )
+        })
+    }
 }
 
 /// PoST labels of simulated identities, computed once per identity and kept (the simulated

@@ -11,6 +11,7 @@ mod cluster;
 mod double_atx;
 mod epochs;
 mod gossip;
+mod hare;
 mod report;
 mod smeshing;
 
@@ -20,6 +21,7 @@ pub use cluster::{Cluster, ClusterBuilder};
 pub use double_atx::DoubleAtxScenario;
 pub use epochs::EpochsScenario;
 pub use gossip::GossipScenario;
+pub use hare::HareScenario;
 pub use report::{RunReport, repro_line};
 
 use spacemesh_runtime_sim::SimNet;
@@ -115,10 +117,23 @@ static GOSSIP: GossipScenario = GossipScenario;
 static EPOCHS: EpochsScenario = EpochsScenario;
 static DOUBLE_ATX: DoubleAtxScenario = DoubleAtxScenario;
 static BEACON_PARTITION: BeaconPartitionScenario = BeaconPartitionScenario;
+static HARE: HareScenario = HareScenario::SYNC;
+static HARE_EQUIVOCATION: HareScenario = HareScenario::EQUIVOCATION;
+static HARE_OFFLINE: HareScenario = HareScenario::OFFLINE;
+static HARE_DELAYS: HareScenario = HareScenario::DELAYS;
 
 /// Every scenario, in listing order.
 pub fn all() -> Vec<&'static dyn Scenario> {
-    vec![&GOSSIP, &EPOCHS, &DOUBLE_ATX, &BEACON_PARTITION]
+    vec![
+        &GOSSIP,
+        &EPOCHS,
+        &DOUBLE_ATX,
+        &BEACON_PARTITION,
+        &HARE,
+        &HARE_EQUIVOCATION,
+        &HARE_OFFLINE,
+        &HARE_DELAYS,
+    ]
 }
 
 /// The scenario named `name`.

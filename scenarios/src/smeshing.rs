@@ -147,6 +147,7 @@ pub(crate) fn expectations(nodes: u32, layers: u32, rt: &RuntimeConfig) -> Epoch
         equivocators: BTreeSet::new(),
         equivocation_epoch: u32::MAX,
         equivocation_deadline: SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS),
+        acting_only: false,
     }
 }
 
@@ -162,6 +163,19 @@ pub(crate) fn into_run(
     rt: RuntimeConfig,
 ) -> Run {
     let checks = Checks::new().with(EpochsChecker::new(cluster.honest_ids(), expect));
+    into_run_checked(scenario, p, nodes, layers, cluster, checks, rt)
+}
+
+/// Like [`into_run`], with the checkers given.
+pub(crate) fn into_run_checked(
+    scenario: &'static str,
+    p: &RunParams,
+    nodes: u32,
+    layers: u32,
+    cluster: Cluster,
+    checks: Checks,
+    rt: RuntimeConfig,
+) -> Run {
     let sim_cfg = SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
     let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
     let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);

@@ -99,6 +99,10 @@ pub struct BallotRecord {
     pub smesher: NodeId,
     /// Proposal id.
     pub proposal: ProposalId,
+    /// The ATX the ballot votes with.
+    pub atx: crate::activation::wire::AtxId,
+    /// The proposal's transactions.
+    pub tx_ids: Vec<crate::types::Hash32>,
     /// Eligibilities in this layer.
     pub eligibilities: u32,
     /// The beacon its ref ballot declared.
@@ -270,6 +274,8 @@ impl BallotHandler {
         let record = BallotRecord {
             smesher: b.smesher,
             proposal: p.id(),
+            atx: b.inner.atx,
+            tx_ids: p.tx_ids.to_vec(),
             eligibilities: b.eligibilities.len() as u32,
             beacon: data.beacon,
             slots: data.eligibility_count,
@@ -299,6 +305,8 @@ impl BallotHandler {
             BallotRecord {
                 smesher: b.smesher,
                 proposal: proposal.id(),
+                atx: b.inner.atx,
+                tx_ids: proposal.tx_ids.to_vec(),
                 eligibilities: b.eligibilities.len() as u32,
                 beacon,
                 slots,

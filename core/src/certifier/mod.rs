@@ -159,9 +159,11 @@ impl CertifyReject {
             | CertifyReject::Malicious(_)
             | CertifyReject::Duplicate
             | CertifyReject::Conflicting(_)
-            | CertifyReject::LayerFull(_) => false,
+            | CertifyReject::LayerFull(_)
+            // Eligibility is judged against this node's beacon and active set; a peer that holds
+            // another view (a partition, a restart) relays in good faith.
+            | CertifyReject::NotEligible(_) => false,
             CertifyReject::BadSignature
-            | CertifyReject::NotEligible(_)
             | CertifyReject::MismatchedMessage
             | CertifyReject::DuplicateSmesher(_)
             | CertifyReject::BelowThreshold { .. } => true,

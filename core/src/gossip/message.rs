@@ -31,14 +31,34 @@ pub enum Topic {
     Beacon = 0x03,
     /// Malfeasance proofs (see [`crate::malfeasance`]).
     Malfeasance = 0x04,
+    /// Hare messages (see [`crate::hare`]).
+    Hare = 0x05,
+    /// Certify messages (see [`crate::certifier`]).
+    Certify = 0x06,
     /// Signed node heartbeats (see [`crate::heartbeat`]).
     Heartbeat = 0x80,
 }
 
 impl Topic {
     /// Every topic, in wire order.
-    pub const ALL: [Topic; 5] =
-        [Topic::Atx, Topic::Proposal, Topic::Beacon, Topic::Malfeasance, Topic::Heartbeat];
+    pub const ALL: [Topic; 7] = [
+        Topic::Atx,
+        Topic::Proposal,
+        Topic::Beacon,
+        Topic::Malfeasance,
+        Topic::Hare,
+        Topic::Certify,
+        Topic::Heartbeat,
+    ];
+
+    /// Whether retained messages of the topic take part in anti-entropy. Hare rounds and
+    /// certify messages are worthless seconds after they are sent (a late hare message only
+    /// grades worse, certificates reach syncing nodes through sync): they are relayed and served
+    /// to IWANT while retained, but reconciling them after a partition could not help and would
+    /// crowd the bucket lists that carry ATXs, proposals and proofs.
+    pub fn reconciled(self) -> bool {
+        !matches!(self, Topic::Hare | Topic::Certify)
+    }
 
     /// The topic's short name (go-spacemesh's where one exists).
     pub fn name(self) -> &'static str {
@@ -47,6 +67,8 @@ impl Topic {
             Topic::Proposal => "pp1",
             Topic::Beacon => "bc1",
             Topic::Malfeasance => "mp1",
+            Topic::Hare => "h3",
+            Topic::Certify => "cert",
             Topic::Heartbeat => "hb1",
         }
     }
@@ -65,6 +87,8 @@ impl Decode for Topic {
             0x02 => Ok(Topic::Proposal),
             0x03 => Ok(Topic::Beacon),
             0x04 => Ok(Topic::Malfeasance),
+            0x05 => Ok(Topic::Hare),
+            0x06 => Ok(Topic::Certify),
             0x80 => Ok(Topic::Heartbeat),
             tag => Err(DecodeError::InvalidTag { what: "Topic", tag }),
         }

@@ -26,8 +26,9 @@ pub(crate) enum SeenState {
         /// The topic.
         topic: Topic,
     },
-    /// Accepted; `frame` is kept while retained.
-    Accepted { frame: Option<Bytes> },
+    /// Accepted; `frame` is kept while retained. Only `reconciled` messages (see
+    /// [`Topic::reconciled`]) count in the anti-entropy buckets.
+    Accepted { frame: Option<Bytes>, reconciled: bool },
     /// Ignored or rejected by its owner.
     Dropped,
 }
@@ -153,7 +154,7 @@ impl SeenCache {
     /// The frame of a retained message.
     pub(crate) fn retained_frame(&self, id: &MsgId) -> Option<&Bytes> {
         match self.entries.get(id).map(|e| &e.state) {
-            Some(SeenState::Accepted { frame: Some(f) }) => Some(f),
+            Some(SeenState::Accepted { frame: Some(f), .. }) => Some(f),
             _ => None,
         }
     }
@@ -180,7 +181,9 @@ impl SeenCache {
         self.entries
             .range_from(((index as u64) << 2) << 56)
             .take_while(move |(id, _)| bucket_of(id) == index)
-            .filter(|(_, e)| matches!(e.state, SeenState::Accepted { frame: Some(_) }))
+            .filter(|(_, e)| {
+                matches!(e.state, SeenState::Accepted { frame: Some(_), reconciled: true })
+            })
             .map(|(id, _)| *id)
     }
 
@@ -195,13 +198,13 @@ impl SeenCache {
                 self.validating += 1;
                 None
             }
-            SeenState::Accepted { frame } => frame.clone(),
+            SeenState::Accepted { frame, reconciled } => frame.clone().map(|f| (f, *reconciled)),
             SeenState::Dropped => None,
         };
         self.entries.insert(id, Entry { state: SeenState::Dropped });
         self.order.push_back((now, id));
         match accepted_frame {
-            Some(frame) => self.accept(now, &id, frame),
+            Some((frame, reconciled)) => self.accept(now, &id, frame, reconciled),
             None => self.entries.get_mut(&id).expect("just inserted").state = state,
         }
     }
@@ -216,21 +219,23 @@ impl SeenCache {
         let old = std::mem::replace(&mut entry.state, SeenState::Dropped);
         self.validating -= 1;
         if accept {
-            let SeenState::Validating { frame, .. } = &old else { unreachable!() };
-            self.accept(now, id, frame.clone());
+            let SeenState::Validating { frame, topic, .. } = &old else { unreachable!() };
+            self.accept(now, id, frame.clone(), topic.reconciled());
         }
         Some(old)
     }
 
-    fn accept(&mut self, now: Time, id: &MsgId, frame: Bytes) {
+    fn accept(&mut self, now: Time, id: &MsgId, frame: Bytes, reconciled: bool) {
         if self.retained >= self.retained_max {
             self.release_oldest_retained();
         }
         let entry = self.entries.get_mut(id).expect("accepting a known id");
-        entry.state = SeenState::Accepted { frame: Some(frame) };
+        entry.state = SeenState::Accepted { frame: Some(frame), reconciled };
         self.retained += 1;
         self.retained_order.push_back((now, *id));
-        self.toggle_bucket(id, true);
+        if reconciled {
+            self.toggle_bucket(id, true);
+        }
     }
 
     fn toggle_bucket(&mut self, id: &MsgId, insert: bool) {
@@ -258,10 +263,12 @@ impl SeenCache {
     fn release(&mut self, id: &MsgId) -> bool {
         let Some(entry) = self.entries.get_mut(id) else { return false };
         match &mut entry.state {
-            SeenState::Accepted { frame } if frame.is_some() => {
+            SeenState::Accepted { frame, reconciled } if frame.is_some() => {
                 *frame = None;
                 self.retained -= 1;
-                self.toggle_bucket(id, false);
+                if *reconciled {
+                    self.toggle_bucket(id, false);
+                }
                 true
             }
             _ => false,
@@ -318,8 +325,11 @@ impl SeenCache {
         let (mut retained, mut validating) = (0, 0);
         for (id, e) in self.entries.range_from(0) {
             match &e.state {
-                SeenState::Accepted { frame: Some(_) } => {
+                SeenState::Accepted { frame: Some(_), reconciled } => {
                     retained += 1;
+                    if !reconciled {
+                        continue;
+                    }
                     let b = &mut buckets[bucket_of(id)];
                     b.count += 1;
                     for (x, y) in b.xor.0.iter_mut().zip(id.0.iter()) {
@@ -346,7 +356,7 @@ mod tests {
     }
 
     fn accepted() -> SeenState {
-        SeenState::Accepted { frame: Some(Bytes::from_static(b"frame")) }
+        SeenState::Accepted { frame: Some(Bytes::from_static(b"frame")), reconciled: true }
     }
 
     /// The cache never grows past its bound: the oldest entry goes first.
@@ -406,6 +416,29 @@ mod tests {
         assert!(c.retained_frame(&b).is_none(), "but it is not served as the other message");
         assert!(c.resolve(Time(1), &b, true).is_none());
         assert!(c.retained_frame(&a).is_some());
+        c.check_invariants_deep();
+    }
+
+    /// Messages of unreconciled topics are retained (served to IWANT) but stay out of the
+    /// anti-entropy fingerprints and listings, through acceptance and release.
+    #[test]
+    fn unreconciled_topics_stay_out_of_buckets() {
+        let mut c = SeenCache::new(10, 10);
+        let from = PeerId([1; 32]);
+        let frame = Bytes::from_static(b"f");
+        c.insert(Time(0), id(1), SeenState::Validating { from, frame, topic: Topic::Hare });
+        c.resolve(Time(0), &id(1), true);
+        c.insert(
+            Time(0),
+            id(2),
+            SeenState::Accepted { frame: Some(Bytes::from_static(b"g")), reconciled: false },
+        );
+        assert!(c.retained_frame(&id(1)).is_some() && c.retained_frame(&id(2)).is_some());
+        assert_eq!(c.buckets(), &[BucketSummary::default(); BUCKETS]);
+        assert_eq!((0..BUCKETS).map(|b| c.bucket_ids(b).count()).sum::<usize>(), 0);
+        c.check_invariants_deep();
+        c.expire(Time(10), Duration::from_micros(100), Duration::from_micros(5));
+        assert!(c.retained_frame(&id(1)).is_none());
         c.check_invariants_deep();
     }
 

@@ -364,7 +364,8 @@ impl Gossip {
         }
         let msg = GossipMessage::Publish { topic, data: BoundedBytes::new(data).expect("checked") };
         let frame = Frame::Gossip(msg).encode_bytes();
-        self.seen.insert(now, id, SeenState::Accepted { frame: Some(frame.clone()) });
+        let reconciled = topic.reconciled();
+        self.seen.insert(now, id, SeenState::Accepted { frame: Some(frame.clone()), reconciled });
         self.recent.push_back((self.heartbeat, id));
         self.stats.accepted += 1;
         let targets: Vec<PeerId> = if self.cfg.flood_publish {

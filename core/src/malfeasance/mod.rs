@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::activation::wire::{Atx, AtxMetadata};
 use crate::ballot::wire::BallotMetadata;
-use crate::hare::wire::HareMetadata;
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::{Domain, Signature, Verifier, signed_message};
+use crate::hare::wire::HareMetadata;
 use crate::impl_codec_struct;
 use crate::store::{Batch, Snapshot};
 use crate::types::{GenesisId, NodeId, Time};
@@ -159,7 +159,11 @@ impl MalfeasanceProof {
     }
 
     /// A hare equivocation proof, canonical as [`MalfeasanceProof::multiple_atxs`].
-    pub fn hare_equivocation(smesher: NodeId, a: SignedHareMetadata, b: SignedHareMetadata) -> Self {
+    pub fn hare_equivocation(
+        smesher: NodeId,
+        a: SignedHareMetadata,
+        b: SignedHareMetadata,
+    ) -> Self {
         let (a, b) = if a.encode() <= b.encode() { (a, b) } else { (b, a) };
         MalfeasanceProof { smesher, evidence: Evidence::HareEquivocation(a, b) }
     }

@@ -33,6 +33,11 @@ pub struct EpochsExpect {
     pub equivocation_epoch: u32,
     /// By when equivocators must be known malicious everywhere.
     pub equivocation_deadline: SimTime,
+    /// When set, `equivocators` are suspects: only those that report (by an `equivocated`
+    /// event) that they did equivocate are judged as equivocators; the others never got the
+    /// chance (for example never drawn into a hare committee) and are judged as honest in the
+    /// malfeasance and active-set checks.
+    pub acting_only: bool,
 }
 
 /// Judges the epoch machinery.
@@ -43,6 +48,10 @@ pub struct EpochsChecker {
     honest: BTreeMap<NodeId, NodeIdx>,
     honest_slots: BTreeSet<NodeIdx>,
     equivocator_slots: BTreeSet<NodeIdx>,
+    /// Suspects' identities by slot.
+    suspects: BTreeMap<NodeIdx, NodeId>,
+    /// Suspects that equivocated.
+    acted: BTreeSet<NodeIdx>,
     /// Distinct ATXs each node published per epoch (a restarted node re-publishes its last).
     published: BTreeMap<(NodeIdx, u32), BTreeSet<Hash32>>,
     accepted: BTreeMap<Hash32, u32>,
@@ -73,6 +82,8 @@ impl EpochsChecker {
             expect,
             honest,
             equivocator_slots: equivocators.values().copied().collect(),
+            suspects: equivocators.iter().map(|(id, slot)| (*slot, *id)).collect(),
+            acted: BTreeSet::new(),
             honest_slots,
             published: BTreeMap::new(),
             accepted: BTreeMap::new(),
@@ -96,8 +107,14 @@ impl Checker for EpochsChecker {
         }
         let NodeEvent::Consensus(e) = event else { return };
         if self.equivocator_slots.contains(&node) {
-            if let ConsensusEvent::AtxPublished { epoch, id } = e {
-                self.published.entry((node, epoch.0)).or_default().insert(*id);
+            match e {
+                ConsensusEvent::AtxPublished { epoch, id } => {
+                    self.published.entry((node, epoch.0)).or_default().insert(*id);
+                }
+                ConsensusEvent::Equivocated { .. } => {
+                    self.acted.insert(node);
+                }
+                _ => {}
             }
             return;
         }
@@ -136,7 +153,7 @@ impl Checker for EpochsChecker {
                 per_epoch.retain(|_, nodes| !nodes.is_empty());
                 per_epoch.entry(*beacon).or_default().push(node)
             }
-            ConsensusEvent::ProposalPublished { layer, eligibilities, slots } => {
+            ConsensusEvent::ProposalPublished { layer, eligibilities, slots, .. } => {
                 *self.eligibilities.entry(*layer).or_default() += u64::from(*eligibilities);
                 let epoch = layer.0 / self.expect.layers_per_epoch;
                 self.slots.insert((node, epoch), *slots);
@@ -152,6 +169,19 @@ impl Checker for EpochsChecker {
         let mut v = Verdict::default();
         let x = &self.expect;
         let honest_n = self.honest.len() as u32;
+        // The suspects judged as equivocators, and those that behaved.
+        let guilty: BTreeSet<NodeId> = self
+            .suspects
+            .iter()
+            .filter(|(slot, _)| !x.acting_only || self.acted.contains(slot))
+            .map(|(_, id)| *id)
+            .collect();
+        let idle: BTreeSet<NodeIdx> = self
+            .suspects
+            .iter()
+            .filter(|(_, id)| !guilty.contains(id))
+            .map(|(slot, _)| *slot)
+            .collect();
         let at = |node: Option<NodeIdx>, message: String, check: &str| Violation {
             check: check.into(),
             time_s: end.as_secs_f64(),
@@ -229,7 +259,9 @@ impl Checker for EpochsChecker {
                     .filter(|s| self.published.contains_key(&(**s, epoch - 1)))
                     .count() as u32
             } else {
-                0
+                // Suspects that never equivocated stay in.
+                idle.iter().filter(|s| self.published.contains_key(&(**s, epoch - 1))).count()
+                    as u32
             };
             if size != honest_prev + before {
                 f.push(at(
@@ -341,7 +373,7 @@ impl Checker for EpochsChecker {
         // Malfeasance: equivocators proven everywhere in time, honest never accused.
         let mut f = Vec::new();
         for (smesher, by) in &self.accusations {
-            if !x.equivocators.contains(smesher) {
+            if !guilty.contains(smesher) {
                 f.push(at(
                     by.keys().next().copied(),
                     format!("honest identity {smesher} accused by {} nodes", by.len()),
@@ -349,7 +381,7 @@ impl Checker for EpochsChecker {
                 ));
             }
         }
-        for e in &x.equivocators {
+        for e in &guilty {
             let by = self.accusations.get(e);
             let in_time = by.map_or(0, |b| {
                 b.iter()
@@ -373,7 +405,7 @@ impl Checker for EpochsChecker {
             f,
             format!(
                 "{} equivocators proven at every honest node; no honest identity accused",
-                x.equivocators.len()
+                guilty.len()
             ),
         );
         v.outcomes.push(("malfeasance".into(), o));

@@ -6,11 +6,13 @@
 mod delivery;
 mod epochs;
 mod equivocation;
+mod hare;
 mod misbehaviour;
 
 pub use delivery::{DeliveryChecker, DeliveryWindow};
 pub use epochs::{EpochsChecker, EpochsExpect};
 pub use equivocation::HeartbeatEquivocationChecker;
+pub use hare::{HareChecker, HareExpect};
 pub use misbehaviour::MisbehaviourChecker;
 
 use std::collections::BTreeMap;

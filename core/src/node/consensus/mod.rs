@@ -36,10 +36,13 @@ use crate::beacon::{
     BeaconConfig, BeaconMessage, BeaconOutput, BeaconTally, EpochBeacon, LocalIdentity,
     Participant, ballot_weight, genesis_beacon,
 };
+use crate::block::BlockConfig;
+use crate::certifier::{Certifier, CertifierConfig};
 use crate::codec::{BoundedVec, Encode, decode_exact, decode_shared};
 use crate::crypto::{Signer, Verifier};
 use crate::fetch::{FetchConfig, FetchItem, FetchMessage, FetchOutput, Fetcher, Hint};
 use crate::gossip::{MsgId, Topic, Verdict};
+use crate::hare::{Committee, Hare, HareConfig, SessionEnd};
 use crate::job::{Job, JobResult, PostData};
 use crate::layers::LayerClock;
 use crate::malfeasance::{MalfeasanceProof, MaliciousSet};
@@ -47,7 +50,14 @@ use crate::p2p::Penalty;
 use crate::poet::api::{PoetRequest, PoetResponse};
 use crate::post::PostConfig;
 use crate::store::{Batch, Snapshot};
-use crate::types::{Beacon, EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, Time};
+use crate::types::{
+    Beacon, BlockId, EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, ProposalId, Time,
+};
+
+mod layer;
+
+/// Layers whose block ids are kept.
+const BLOCKS_KEPT: usize = 64;
 
 /// Store key prefix of decided beacons.
 const BEACON_KEY: &[u8] = b"beacon/";
@@ -71,6 +81,12 @@ pub struct ConsensusConfig {
     pub beacon: BeaconConfig,
     /// Fetch.
     pub fetch: FetchConfig,
+    /// Hare.
+    pub hare: HareConfig,
+    /// Certifier.
+    pub certifier: CertifierConfig,
+    /// Block building.
+    pub block: BlockConfig,
     /// Check every PoST index of every ATX (instead of a K3 subset).
     pub verify_all_indices: bool,
     /// ATXs count in an epoch's active set only if received this long before it starts.
@@ -91,6 +107,9 @@ impl ConsensusConfig {
             ballot: BallotConfig::sim(nodes, clock.layers_per_epoch),
             beacon: BeaconConfig::sim(),
             fetch: FetchConfig::default(),
+            hare: HareConfig::sim(),
+            certifier: CertifierConfig::sim(),
+            block: BlockConfig::sim(),
             // All K2 indices: the check is then the same at every node, and a simulator can
             // verify each ATX once for everyone.
             verify_all_indices: true,
@@ -175,6 +194,8 @@ pub enum ConsensusEvent {
     ProposalPublished {
         /// Layer.
         layer: LayerId,
+        /// Proposal id.
+        id: ProposalId,
         /// Eligibilities in it.
         eligibilities: u32,
         /// This node's slots in the whole epoch.
@@ -198,6 +219,63 @@ pub enum ConsensusEvent {
         /// Whether this node found it.
         detected: bool,
     },
+    /// This node (an adversary) equivocated in a layer's hare session.
+    Equivocated {
+        /// Layer.
+        layer: LayerId,
+    },
+    /// The hare agreed on a layer's proposal set.
+    HareOutput {
+        /// Layer.
+        layer: LayerId,
+        /// The proposals, sorted.
+        proposals: Vec<ProposalId>,
+        /// The iteration whose hardlock output it.
+        iteration: u8,
+    },
+    /// A hare session ended.
+    HareEnded {
+        /// Layer.
+        layer: LayerId,
+        /// How.
+        end: SessionEnd,
+        /// The iteration it ended in.
+        iteration: u8,
+    },
+    /// The weak coin of a layer (the tortoise's tie-breaker).
+    WeakCoin {
+        /// Layer.
+        layer: LayerId,
+        /// Coin.
+        coin: bool,
+    },
+    /// The block of a layer was built from its hare output (`block: None`: empty output).
+    Block {
+        /// Layer.
+        layer: LayerId,
+        /// Block id.
+        block: Option<BlockId>,
+        /// Proposals in the output.
+        proposals: u32,
+        /// Rewarded ATXs.
+        rewards: u32,
+    },
+    /// The block could not be built.
+    BlockFailed {
+        /// Layer.
+        layer: LayerId,
+        /// Why.
+        reason: String,
+    },
+    /// A certificate for a layer's block was assembled.
+    Certified {
+        /// Layer.
+        layer: LayerId,
+        /// Block.
+        block: BlockId,
+        /// Certify messages in it.
+        signatures: u32,
+    },
     /// NIPoST builder facts.
     Builder(BuilderEvent),
 }
@@ -215,6 +293,13 @@ impl ConsensusEvent {
             ConsensusEvent::ProposalPublished { .. } => "proposal-published",
             ConsensusEvent::LayerBallots { .. } => "layer-ballots",
             ConsensusEvent::Malfeasance { .. } => "malfeasance",
+            ConsensusEvent::Equivocated { .. } => "equivocated",
+            ConsensusEvent::HareOutput { .. } => "hare-output",
+            ConsensusEvent::HareEnded { .. } => "hare-ended",
+            ConsensusEvent::WeakCoin { .. } => "weak-coin",
+            ConsensusEvent::Block { .. } => "block",
+            ConsensusEvent::BlockFailed { .. } => "block-failed",
+            ConsensusEvent::Certified { .. } => "certified",
             ConsensusEvent::Builder(BuilderEvent::Registered { .. }) => "poet-registered",
             ConsensusEvent::Builder(BuilderEvent::MissedRound { .. }) => "poet-missed-round",
             ConsensusEvent::Builder(BuilderEvent::NoProof { .. }) => "poet-no-proof",
@@ -286,6 +371,14 @@ pub struct Consensus {
     /// Malfeasance proofs being verified, by accused identity.
     pending_proofs: BTreeMap<NodeId, (Option<MsgId>, MalfeasanceProof)>,
     own_atxs: Vec<Bytes>,
+    /// Hare sessions.
+    hare: Hare,
+    /// Certificates of hare blocks.
+    certifier: Certifier,
+    /// Committees (beacon and active set weights) per epoch.
+    committees: BTreeMap<EpochId, Arc<Committee>>,
+    /// Blocks built from hare outputs, per layer (`None`: empty output).
+    blocks: BTreeMap<LayerId, Option<BlockId>>,
     outputs: VecDeque<ConsensusOutput>,
 }
 
@@ -306,6 +399,8 @@ impl Consensus {
         let builder = cfg.builder.clone().map(|b| {
             Builder::new(b, cfg.post, cfg.clock, Signer::from_seed(seed, genesis), atxs.golden())
         });
+        let hare = Hare::new(cfg.hare.clone(), cfg.clock, genesis, seed);
+        let certifier = Certifier::new(cfg.certifier, genesis);
         Consensus {
             ballots: BallotHandler::new(cfg.ballot, cfg.clock, genesis),
             fetcher: Fetcher::new(cfg.fetch.clone(), rng),
@@ -326,6 +421,10 @@ impl Consensus {
             next_layer: LayerId(0),
             pending_proofs: BTreeMap::new(),
             own_atxs: Vec::new(),
+            hare,
+            certifier,
+            committees: BTreeMap::new(),
+            blocks: BTreeMap::new(),
             outputs: VecDeque::new(),
         }
     }
@@ -402,6 +501,7 @@ impl Consensus {
             self.beacon_run.as_ref().and_then(|b| b.next_timeout()),
             self.atxs.poll_timeout(),
             self.fetcher.poll_timeout(),
+            self.hare.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -423,6 +523,7 @@ impl Consensus {
             self.next_layer = LayerId(layer.0 + 1);
             self.on_layer(now, layer);
         }
+        self.tick_hare(now);
         if let Some(run) = &mut self.beacon_run {
             run.on_tick(now);
         }
@@ -566,6 +667,7 @@ impl Consensus {
             return; // genesis, or a layer that already ended (the node was down)
         }
         let epoch = clock.epoch_of(layer);
+        self.start_hare(now, layer);
         self.compute_own(epoch);
         let Some(own) = &self.own else { return };
         if own.epoch != epoch || self.last_ballot.is_some_and(|l| l >= layer) {
@@ -612,6 +714,7 @@ impl Consensus {
         self.outputs.push_back(ConsensusOutput::Publish(Topic::Proposal, proposal.encode().into()));
         self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::ProposalPublished {
             layer,
+            id: proposal.id(),
             eligibilities: n,
             slots: count,
         }));
@@ -627,6 +730,8 @@ impl Consensus {
             Topic::Proposal => self.on_proposal(now, id, &data),
             Topic::Beacon => self.on_beacon(now, id, &data),
             Topic::Malfeasance => self.on_malfeasance_gossip(id, &data),
+            Topic::Hare => self.on_hare_gossip(now, id, &data),
+            Topic::Certify => self.on_certify_gossip(now, id, &data),
             Topic::Heartbeat => unreachable!("heartbeats are not consensus messages"),
         }
     }
@@ -1090,6 +1195,9 @@ impl Consensus {
         }
         assert!(self.active_sets.len() <= 3, "active sets are pruned to three epochs");
         assert!(self.beacons.len() <= 8, "beacons are pruned to eight epochs");
+        assert!(self.committees.len() <= 3, "committees are pruned to three epochs");
+        assert!(self.blocks.len() <= BLOCKS_KEPT, "blocks are pruned");
+        self.hare.check_invariants();
     }
 
     /// Every invariant, including the linear-time index checks of each part.
@@ -1101,6 +1209,7 @@ impl Consensus {
         if let Some(run) = &self.beacon_run {
             run.check_invariants();
         }
+        self.certifier.check_invariants();
     }
 }
 
