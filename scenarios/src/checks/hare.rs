@@ -202,7 +202,10 @@ impl Checker for HareChecker {
         }
         let (o, viol) = outcome(
             f,
-            format!("layers {:?}: every honest node output every honest proposal", x.validity),
+            match &x.validity {
+                Some(r) => format!("layers {r:?}: every honest node output every honest proposal"),
+                None => "not judged (no synchrony assumed)".to_string(),
+            },
         );
         v.outcomes.push(("hare-validity".into(), o));
         v.violations.extend(viol);
