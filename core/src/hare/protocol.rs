@@ -14,14 +14,18 @@
 //!   one is stored with the round that was [`current`](Protocol::current) when it arrived
 //!   (`received`). The same message again is a [`Received::Duplicate`]. A different message from a
 //!   sender not yet flagged is an [`Received::Equivocation`]: the copy with the higher ATX grade
-//!   is kept (the older one on a tie), flagged malicious, and the arrival round of the other copy
-//!   is kept as `other_received`. Anything further from a flagged sender is
+//!   is kept (the older one on a tie) and flagged malicious, and the other copy's arrival round,
+//!   count, ATX grade and value are kept beside it. Anything further from a flagged sender is
 //!   [`Received::Ignored`].
-//! - **Threshold gossip** (protocol 3) at `(round, grade g)`: among the stored messages of that
-//!   round that arrived with grade ≥ g, take the lowest ATX grade of a non-malicious sender and
-//!   count every message (malicious ones included) whose ATX grade is at least that. A value
-//!   (a proposal id, or a reference) passes when its summed eligibility count reaches the
-//!   threshold and at least one non-malicious sender supports it.
+//! - **Threshold gossip** (protocol 3) at `(round, grade g)`: a message counts if it arrived with
+//!   grade ≥ g and its ATX grade is at least the lowest one among the non-malicious senders'
+//!   messages that arrived with grade ≥ g. A sender known to be malicious by grade g — flagged on
+//!   arrival with a counted message, or caught equivocating with both messages counted — adds its
+//!   eligibility count to the total of *every* value; otherwise a counted message adds its count to
+//!   its value's total (an equivocator's message whose twin does not count at g: to the total
+//!   only), and, from a sender not flagged, to its valid support. A value (a proposal id, or a
+//!   reference) passes when its total reaches the threshold and its valid support is not zero.
+//!   This differs from the reference: see below.
 //! - **Gradecast** (protocol 2) over the propose messages of an iteration: grade 2 for ATX grade 5,
 //!   arrival delay ≤ 1 and no conflicting copy within 3 delays; grade 1 for ATX grade ≥ 4, delay
 //!   ≤ 2 and no conflicting copy within 2 delays. Candidates are ordered by the leader's VRF proof.
@@ -32,14 +36,25 @@
 //! - VRF proofs are compared as go-spacemesh's `VrfSignature.Cmp` does: as little-endian numbers
 //!   (the last byte is the most significant), for both the leader order and the coin. The weak
 //!   coin is the lowest bit of byte 0 of the smallest preround proof (`VrfSignature.LSB`).
-//! - One message is kept per sender and round, and a flagged sender's kept message still counts
-//!   towards totals. Each member keeps the copy it saw first, so an equivocator can vote
-//!   differently at different members; agreement is only as strong as that allows (see the
-//!   tests `equivocation_can_split_a_synchronous_committee` and
-//!   `asynchrony_alone_can_split_the_committee`).
+//! - Agreement rests on synchrony (see the test `asynchrony_alone_can_split_the_committee`).
 //!
 //! # Deviations from the reference
 //!
+//! - **Malicious senders count towards every value** in threshold gossip, as in the paper's
+//!   thresh-gossip (a detected malicious party may be counted for any value). go keeps one
+//!   message per sender and round and adds a flagged sender's count to that message's value
+//!   only. Each member keeps the copy it saw first, so an equivocator that reaches two members
+//!   first with different values is tallied differently by them even when both copies reach
+//!   everyone within the round: one byzantine member of five can split a synchronous committee
+//!   (the run is described at the test
+//!   `equivocators_count_for_every_value_so_synchronous_committees_agree`). Here every member
+//!   that has both copies by a grade tallies the same. The same holds for a sender already known
+//!   to be malicious, whose second message go ignores and does not relay: it counts for every
+//!   value from its first counted message. Counting an equivocator only for the values a member
+//!   holds would not do: with three or more values, members hold different pairs (a third
+//!   message is ignored and not relayed), and an adversary that echoes each member's own value
+//!   to it splits the simulated committee that way. Gradecast and the weak coin are unchanged;
+//!   an equivocator's second message is held (see [`Protocol::stored`]).
 //! - Grades come from [`IterRound::grade`], which floors at 0: a message more than six rounds
 //!   late has grade 0. go computes `6 − delay` in unsigned arithmetic, which wraps, so there a
 //!   preround message arriving seven or more rounds late (iteration 1 on) gets a grade above 5
@@ -144,14 +159,29 @@ pub struct RoundOutput {
     pub message: Option<(IterRound, Value)>,
 }
 
-/// A stored message with its arrival rounds.
+/// A stored message with its arrival round, and for an equivocator the other message.
 #[derive(Debug, Clone)]
 struct Stored {
     input: Input,
     /// The round that was current when this message arrived.
     received: IterRound,
-    /// For an equivocator: the round that was current when the other message arrived.
-    other_received: Option<IterRound>,
+    /// For an equivocator: what is kept of the message that is not `input`.
+    other: Option<Other>,
+}
+
+/// The message of an equivocator that graded gossip did not keep: enough of it for threshold
+/// gossip (when it arrived, and its value for grades that only it reached) and for gradecast
+/// (when it arrived).
+#[derive(Debug, Clone)]
+struct Other {
+    /// Its value, unless it equals the kept message's (then there is nothing more to count).
+    value: Option<Value>,
+    /// Its eligibility count.
+    count: u16,
+    /// Its sender's ATX grade as given with it.
+    atx_grade: Grade,
+    /// The round that was current when it arrived.
+    received: IterRound,
 }
 
 /// Summed eligibility counts behind one value.
@@ -164,12 +194,22 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, input: &Input) {
-        self.total += u32::from(input.count);
-        if !input.malicious {
-            self.valid += u32::from(input.count);
+    fn add(&mut self, count: u16, malicious: bool) {
+        self.total += u32::from(count);
+        if !malicious {
+            self.valid += u32::from(count);
         }
     }
+}
+
+/// What one sender contributes to a threshold-gossip tally at some message grade.
+#[derive(Debug, Clone, Copy)]
+enum Support<'a> {
+    /// One message's value: its count goes to the total of the value (of each id of a set), and
+    /// to the valid support too unless the sender is malicious.
+    Value { value: &'a Value, count: u16, malicious: bool },
+    /// A sender known to be malicious by this grade: its count goes to the total of every value.
+    Any(u16),
 }
 
 /// A gradecast proposal set.
@@ -257,7 +297,10 @@ impl Protocol {
         self.threshold
     }
 
-    /// Number of messages held (at most one per sender and round).
+    /// Number of messages held: one per sender and round, plus the second message (its value,
+    /// count, ATX grade and arrival round) of each sender caught equivocating in a round. At most
+    /// two per sender and round, so at most `2 · senders · rounds` in a session; a third message
+    /// is never held.
     pub fn stored(&self) -> usize {
         self.stored
     }
@@ -273,7 +316,7 @@ impl Protocol {
         let round = self.messages.entry(input.iter_round).or_default();
         let verdict = match round.entry(input.sender) {
             Entry::Vacant(slot) => {
-                slot.insert(Stored { input, received: current, other_received: None });
+                slot.insert(Stored { input, received: current, other: None });
                 self.stored += 1;
                 Received::New
             }
@@ -288,17 +331,20 @@ impl Protocol {
                 let first =
                     SignedRef { msg_hash: held.input.msg_hash, signature: held.input.signature };
                 let second = SignedRef { msg_hash: input.msg_hash, signature: input.signature };
-                if input.atx_grade > held.input.atx_grade {
-                    let other = held.received;
-                    *held = Stored {
-                        input: Input { malicious: true, ..input },
-                        received: current,
-                        other_received: Some(other),
-                    };
+                let (other, other_received) = if input.atx_grade > held.input.atx_grade {
+                    let old = std::mem::replace(&mut held.input, input);
+                    (old, std::mem::replace(&mut held.received, current))
                 } else {
-                    held.input.malicious = true;
-                    held.other_received = Some(current);
-                }
+                    (input, current)
+                };
+                held.input.malicious = true;
+                held.other = Some(Other {
+                    value: (other.value != held.input.value).then_some(other.value),
+                    count: other.count,
+                    atx_grade: other.atx_grade,
+                    received: other_received,
+                });
+                self.stored += 1;
                 Received::Equivocation { first, second }
             }
         };
@@ -446,31 +492,59 @@ impl Protocol {
         None
     }
 
-    /// The messages of `filter` that count at message grade `grade`: arrived with grade ≥ `grade`
-    /// and from ATXs at least as good as the worst non-malicious one among them.
-    fn counted(&self, filter: IterRound, grade: Grade) -> impl Iterator<Item = &Input> + '_ {
+    /// What each sender of `filter` contributes at message grade `grade`. A message counts if it
+    /// arrived with grade ≥ `grade` and from an ATX at least as good as the worst non-malicious
+    /// one among those. A sender known to be malicious by then (flagged with a counted message,
+    /// or caught equivocating with both messages counted) supports every value; otherwise its
+    /// counted message supports its value.
+    fn counted(&self, filter: IterRound, grade: Grade) -> impl Iterator<Item = Support<'_>> + '_ {
         let round = self.messages.get(&filter);
-        let timely = move |s: &&Stored| s.received.grade(filter) >= grade;
+        let timely = move |received: IterRound| received.grade(filter) >= grade;
         let min_atx = round
             .into_iter()
             .flat_map(|m| m.values())
-            .filter(timely)
-            .filter(|s| !s.input.malicious)
+            .filter(|s| timely(s.received) && !s.input.malicious)
             .map(|s| s.input.atx_grade)
             .fold(GRADE_MAX, Grade::min);
-        round
-            .into_iter()
-            .flat_map(|m| m.values())
-            .filter(timely)
-            .filter(move |s| s.input.atx_grade >= min_atx)
-            .map(|s| &s.input)
+        let counts =
+            move |received: IterRound, atx_grade: Grade| timely(received) && atx_grade >= min_atx;
+        round.into_iter().flat_map(|m| m.values()).filter_map(move |s| {
+            let kept = counts(s.received, s.input.atx_grade);
+            let Some(other) = &s.other else {
+                return match (kept, s.input.malicious) {
+                    (false, _) => None,
+                    (true, true) => Some(Support::Any(s.input.count)),
+                    (true, false) => Some(Support::Value {
+                        value: &s.input.value,
+                        count: s.input.count,
+                        malicious: false,
+                    }),
+                };
+            };
+            match (kept, counts(other.received, other.atx_grade)) {
+                (true, true) => Some(Support::Any(s.input.count.max(other.count))),
+                (true, false) => Some(Support::Value {
+                    value: &s.input.value,
+                    count: s.input.count,
+                    malicious: true,
+                }),
+                (false, true) => Some(Support::Value {
+                    value: other.value.as_ref().unwrap_or(&s.input.value),
+                    count: other.count,
+                    malicious: true,
+                }),
+                (false, false) => None,
+            }
+        })
     }
 
-    fn passing<K: Copy>(&self, tallies: BTreeMap<K, Tally>) -> Vec<K> {
+    /// The keys whose total, with every known-malicious sender's count (`any`), reaches the
+    /// threshold and that have valid support.
+    fn passing<K: Copy>(&self, tallies: BTreeMap<K, Tally>, any: u32) -> Vec<K> {
         let threshold = u32::from(self.threshold);
         tallies
             .into_iter()
-            .filter(|(_, t)| t.total >= threshold && t.valid > 0)
+            .filter(|(_, t)| t.total + any >= threshold && t.valid > 0)
             .map(|(k, _)| k)
             .collect()
     }
@@ -478,25 +552,35 @@ impl Protocol {
     /// Threshold gossip over proposal ids (preround, propose): the passing ids, sorted.
     fn threshold_values(&self, filter: IterRound, grade: Grade) -> Vec<ProposalId> {
         let mut tallies: BTreeMap<ProposalId, Tally> = BTreeMap::new();
-        for input in self.counted(filter, grade) {
-            if let Value::Proposals(ids) = &input.value {
-                for id in ids {
-                    tallies.entry(*id).or_default().add(input);
+        let mut any = 0;
+        for support in self.counted(filter, grade) {
+            match support {
+                Support::Value { value: Value::Proposals(ids), count, malicious } => {
+                    for id in ids {
+                        tallies.entry(*id).or_default().add(count, malicious);
+                    }
                 }
+                Support::Value { value: Value::Reference(_), .. } => {}
+                Support::Any(count) => any += u32::from(count),
             }
         }
-        self.passing(tallies)
+        self.passing(tallies, any)
     }
 
     /// Threshold gossip over references (commit, notify): the passing references, sorted.
     fn threshold_refs(&self, filter: IterRound, grade: Grade) -> Vec<Hash32> {
         let mut tallies: BTreeMap<Hash32, Tally> = BTreeMap::new();
-        for input in self.counted(filter, grade) {
-            if let Value::Reference(r) = &input.value {
-                tallies.entry(*r).or_default().add(input);
+        let mut any = 0;
+        for support in self.counted(filter, grade) {
+            match support {
+                Support::Value { value: Value::Reference(r), count, malicious } => {
+                    tallies.entry(*r).or_default().add(count, malicious);
+                }
+                Support::Value { value: Value::Proposals(_), .. } => {}
+                Support::Any(count) => any += u32::from(count),
             }
         }
-        self.passing(tallies)
+        self.passing(tallies, any)
     }
 
     /// The first passing reference of `filter` at `grade` that names a known valid set.
@@ -513,11 +597,11 @@ impl Protocol {
             .get(&target)
             .into_iter()
             .flat_map(|m| m.iter())
-            .filter(|(_, s)| !s.input.malicious || s.other_received.is_some())
+            .filter(|(_, s)| !s.input.malicious || s.other.is_some())
             .filter_map(|(sender, s)| {
                 let Value::Proposals(values) = &s.input.value else { return None };
                 let delay = s.received.delay(target);
-                let other = s.other_received.map(|o| o.delay(target));
+                let other = s.other.as_ref().map(|o| o.received.delay(target));
                 let grade = if s.input.atx_grade == GRADE_MAX
                     && delay <= 1
                     && other.is_none_or(|d| d > 3)

@@ -422,8 +422,9 @@ impl Hare {
         for s in self.sessions.values() {
             let senders = s.committee.weights.len();
             assert!(
-                s.protocol.stored() <= senders * rounds,
-                "a session stores at most one message per sender and round"
+                s.protocol.stored() <= 2 * senders * rounds,
+                "a session stores at most two messages per sender and round (the second only for \
+                 an equivocator)"
             );
         }
     }
