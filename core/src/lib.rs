@@ -42,6 +42,7 @@
 //! - [`ballot`]: ballots and proposals. [`malfeasance`]: proofs against identities.
 //! - [`hare`]: per-layer agreement on proposals (hare3 state machine, sessions, messages).
 //! - [`block`]: blocks built from hare outputs. [`certifier`]: certificates of those blocks.
+//! - [`rewards`]: the issuance curve and the split of a layer's reward among ATXs.
 //! - [`fetch`]: objects by hash from peers.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
@@ -66,6 +67,7 @@ pub mod node;
 pub mod p2p;
 pub mod poet;
 pub mod post;
+pub mod rewards;
 pub mod store;
 pub mod types;
 pub mod vrf;
