@@ -42,6 +42,7 @@
 //! - [`ballot`]: ballots and proposals. [`malfeasance`]: proofs against identities.
 //! - [`hare`]: per-layer agreement on proposals (hare3 state machine, sessions, messages).
 //! - [`block`]: blocks built from hare outputs. [`certifier`]: certificates of those blocks.
+//! - [`tortoise`]: final, self-healing block validity from weighted ballot votes.
 //! - [`fetch`]: objects by hash from peers.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
@@ -67,6 +68,7 @@ pub mod p2p;
 pub mod poet;
 pub mod post;
 pub mod store;
+pub mod tortoise;
 pub mod types;
 pub mod vrf;
 
