@@ -83,8 +83,7 @@ impl Tortoise {
                 if !ballot.full_counted || key.height > ballot.height {
                     continue;
                 }
-                let on_layer = self.chain(Some(ballot.votes)).into_iter().find(|v| v.layer == lid);
-                if on_layer.is_some_and(|v| !self.vote(v).abstain) {
+                if self.vote_on(ballot.votes, lid).is_some_and(|v| !self.vote(v).abstain) {
                     against += ballot.weight;
                 }
             }

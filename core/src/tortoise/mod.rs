@@ -18,7 +18,8 @@
 //!
 //! Invariants (checked by [`Tortoise::check_invariants`]):
 //! 1. Layers are processed in order; a layer is verified only if every earlier layer in the
-//!    window is: `latest_verified < processed ≤ last` (the genesis layer counts as verified).
+//!    window is, and `latest_verified < processed ≤ last` (the genesis layer, where the
+//!    tortoise starts, counts as verified and processed).
 //! 2. State is bounded: layers before `verified − window` are evicted once they have been
 //!    reported by [`Tortoise::updates`], and no input is taken for a layer more than `window`
 //!    layers after the last one; each layer holds at most `ballots_per_layer_max` ballots and
@@ -49,14 +50,24 @@
 //!   epoch), and bad-beacon/late-block bookkeeping never counts a ballot twice.
 //! - Explicit block votes on a layer the base ballot abstained on make the layer's vote
 //!   explicit (the reference keeps the abstain flag while hashing the supports).
-//! - `updates()` reports from the lowest changed layer, and each newly processed layer, then
-//!   forgets them (the reference keeps reporting until the mesh calls `OnApplied`).
+//! - `updates()` reports from the lowest changed layer (also for a newly processed layer, a
+//!   new block or hare output in a processed layer, and a previously last verified layer that
+//!   loses verification), then forgets them; the reference keeps reporting until the mesh calls
+//!   `OnApplied`, and evicts only after that.
+//! - The weak coin, the bad-beacon delay and thresholds are as in the reference, but weights
+//!   are fixed-point integers (2^16 units per ATX weight unit) and thresholds exact fractions
+//!   instead of `fixed.Fixed`; `on_atx` and `validate` return typed errors.
 //! - No historical window sizes, no recovery from disk (`RecoverFrom`, recovered ballots and
 //!   blocks), no minimal active-set weight; the ATX heights' median is taken when the epoch's
 //!   first layer is processed, as in the reference.
+//!
+//! Files: `config.rs` (parameters), `state.rs` (layers, blocks, ballots, epochs), `votes.rs`
+//! (decoding and opinion hashes), `threshold.rs`, `verifying.rs`, `full.rs`, `tally.rs`
+//! (processing, mode switching, eviction), `encode.rs` (own votes), `tests.rs`.
 
 #![deny(missing_docs)]
 
+mod config;
 mod encode;
 mod full;
 mod state;
@@ -73,6 +84,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use config::{TortoiseConfig, TortoiseConfigError};
+
 use crate::activation::wire::AtxId;
 use crate::ballot::wire::Votes;
 use crate::types::{BallotId, Beacon, BlockId, EpochId, Hash32, LayerId, NodeId};
@@ -81,91 +94,7 @@ use state::{
     AtxInfo, BallotInfo, BallotRef, BlockKey, EpochInfo, LayerInfo, Sign, within_distance,
 };
 use threshold::{WEIGHT_ONE, Weight, ballot_weight};
-use votes::{Base, LayerDiff, build_diff};
-
-/// Tortoise parameters (protocol.md sections 8 and 15).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TortoiseConfig {
-    /// Layers within which the hare output, not the tortoise, decides the local vote
-    /// (go-spacemesh `Hdist`).
-    pub hdist: u32,
-    /// Layers after which a layer the hare has not terminated is terminated empty (`Zdist`).
-    pub zdist: u32,
-    /// Layers kept behind the verified one (`WindowSize`); also how far ahead of the last
-    /// layer inputs are taken.
-    pub window: u32,
-    /// Most support and against exceptions in one encoded ballot (`MaxExceptions`).
-    pub max_exceptions: usize,
-    /// Expected ballots per layer (`LayerSize`); only sizes the defaults of the bounds.
-    pub layer_size: u32,
-    /// Layers per epoch.
-    pub layers_per_epoch: u32,
-    /// Layers a ballot with a bad beacon waits before the full tortoise counts it
-    /// (`BadBeaconVoteDelayLayers`).
-    pub bad_beacon_vote_delay: u32,
-    /// Most ballots stored per layer; must exceed the identities eligible in one layer (every
-    /// identity has at least one slot per epoch).
-    pub ballots_per_layer_max: usize,
-    /// Most blocks per layer that ballots may name (blocks given by `on_block` always fit).
-    pub blocks_per_layer_max: usize,
-    /// Most ATXs per epoch.
-    pub atxs_per_epoch_max: usize,
-}
-
-impl TortoiseConfig {
-    /// Simulation parameters (protocol.md section 16): fastnet's hdist 4 and zdist 2, a window
-    /// of 1000 layers, 1000 exceptions, a bad-beacon delay of one epoch, and bounds that fit a
-    /// few thousand identities.
-    pub fn sim(layers_per_epoch: u32, layer_size: u32) -> Self {
-        TortoiseConfig {
-            hdist: 4,
-            zdist: 2,
-            window: 1000,
-            max_exceptions: 1000,
-            layer_size,
-            layers_per_epoch,
-            bad_beacon_vote_delay: layers_per_epoch,
-            ballots_per_layer_max: (layer_size as usize).saturating_mul(16).max(4096),
-            blocks_per_layer_max: 64,
-            atxs_per_epoch_max: 1 << 20,
-        }
-    }
-
-    /// Checks every parameter; an error names the first one that is out of range.
-    pub fn validate(&self) -> Result<(), TortoiseConfigError> {
-        use TortoiseConfigError::Invalid;
-        if self.layers_per_epoch == 0 {
-            return Err(Invalid("layers_per_epoch must be positive"));
-        }
-        if self.zdist == 0 || self.hdist < self.zdist {
-            return Err(Invalid("zdist must be positive and at most hdist"));
-        }
-        if self.window <= self.hdist || self.window > u32::MAX / 4 {
-            return Err(Invalid("window must be above hdist and below 2^30"));
-        }
-        if self.max_exceptions == 0 {
-            return Err(Invalid("max_exceptions must be positive"));
-        }
-        if self.layer_size == 0 {
-            return Err(Invalid("layer_size must be positive"));
-        }
-        if self.ballots_per_layer_max == 0
-            || self.blocks_per_layer_max == 0
-            || self.atxs_per_epoch_max == 0
-        {
-            return Err(Invalid("the per-layer and per-epoch bounds must be positive"));
-        }
-        Ok(())
-    }
-}
-
-/// Why a [`TortoiseConfig`] cannot run.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum TortoiseConfigError {
-    /// A parameter is out of range.
-    #[error("invalid tortoise config: {0}")]
-    Invalid(&'static str),
-}
+use votes::build_diff;
 
 /// What the tortoise needs of a ballot (validated elsewhere: signature, eligibility proofs).
 #[derive(Debug, Clone, Copy)]
@@ -679,51 +608,6 @@ impl Tortoise {
     /// Which verifier decides now.
     pub fn mode(&self) -> Mode {
         self.mode
-    }
-
-    /// The base ballot named by a ballot in `layer` (the zero id: the genesis pseudo-ballot).
-    fn resolve_base(&self, id: BallotId, layer: LayerId) -> Result<Base, TortoiseReject> {
-        let base = if id == BallotId::default() {
-            if self.genesis <= self.evicted {
-                return Err(TortoiseReject::UnknownBase { base: id });
-            }
-            Base { layer: self.genesis, tail: None, opinion: None }
-        } else {
-            let r = *self.ballot_index.get(&id).ok_or(TortoiseReject::UnknownBase { base: id })?;
-            let b = self.ballot(r);
-            Base { layer: b.layer, tail: Some(b.votes), opinion: Some(b.opinion) }
-        };
-        if base.layer >= layer {
-            return Err(TortoiseReject::BaseNotBefore { base_layer: base.layer, layer });
-        }
-        Ok(base)
-    }
-
-    /// The blocks the supports name that the tortoise does not know yet, within the bound.
-    fn new_blocks(
-        &self,
-        diff: &BTreeMap<LayerId, LayerDiff>,
-    ) -> Result<Vec<(LayerId, BlockKey)>, TortoiseReject> {
-        let mut out = Vec::new();
-        for (&lid, d) in diff {
-            let LayerDiff::Blocks(map) = d else { continue };
-            let layer = self.layer(lid);
-            let known = |k: &BlockKey| layer.is_some_and(|l| l.block_index(k).is_ok());
-            let fresh: Vec<BlockKey> = map
-                .iter()
-                .filter(|(_, (_, s))| *s)
-                .map(|(&id, &(height, _))| BlockKey { height, id })
-                .filter(|k| !known(k))
-                .collect();
-            if fresh.is_empty() {
-                continue;
-            }
-            if layer.map_or(0, |l| l.blocks.len()) + fresh.len() > self.cfg.blocks_per_layer_max {
-                return Err(TortoiseReject::TooManyBlocks { layer: lid });
-            }
-            out.extend(fresh.into_iter().map(|k| (lid, k)));
-        }
-        Ok(out)
     }
 
     /// Panics if an invariant of the module documentation is broken.

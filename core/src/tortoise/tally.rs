@@ -180,7 +180,7 @@ impl Tortoise {
         self.run_verifier(Tortoise::verifying_verify)
     }
 
-    fn run_full(&mut self) -> (LayerId, Option<LayerId>) {
+    pub(super) fn run_full(&mut self) -> (LayerId, Option<LayerId>) {
         if self.mode == Mode::Verifying {
             self.mode = Mode::Full;
             self.full_mode_entries += 1;

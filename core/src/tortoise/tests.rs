@@ -22,7 +22,9 @@ fn cfg() -> TortoiseConfig {
 }
 
 fn node_id(i: usize) -> NodeId {
-    NodeId([i as u8 + 1; 32])
+    let mut id = [0; 32];
+    id[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+    NodeId(id)
 }
 
 fn atx_id(i: usize, epoch: u32) -> AtxId {
@@ -106,14 +108,28 @@ fn apply(t: &mut Tortoise, e: &Event) -> Result<(), TortoiseReject> {
 
 /// A tortoise fed ATXs and beacons of every epoch for identities with `weights`.
 fn tortoise(weights: &[u64]) -> Tortoise {
-    let mut t = Tortoise::new(cfg(), GENESIS);
-    for epoch in 2..EPOCHS {
+    tortoise_with(cfg(), weights)
+}
+
+fn tortoise_with(cfg: TortoiseConfig, weights: &[u64]) -> Tortoise {
+    let mut t = Tortoise::new(cfg, GENESIS);
+    feed_epochs(&mut t, weights);
+    t
+}
+
+/// ATXs and beacons of the epochs up to two after the last layer's (a small window refuses
+/// epochs further ahead; the rest are duplicates).
+fn feed_epochs(t: &mut Tortoise, weights: &[u64]) {
+    let now = t.last.epoch(LPE).0;
+    for epoch in 2.max(now)..EPOCHS.min(now + 3) {
         for (i, &w) in weights.iter().enumerate() {
-            t.on_atx(EpochId(epoch), atx_id(i, epoch), node_id(i), w, atx_height(epoch)).unwrap();
+            match t.on_atx(EpochId(epoch), atx_id(i, epoch), node_id(i), w, atx_height(epoch)) {
+                Ok(()) | Err(TortoiseReject::TooFarAhead { .. }) => {}
+                Err(e) => panic!("{e}"),
+            }
         }
         t.on_beacon(EpochId(epoch), BEACON);
     }
-    t
 }
 
 /// What `updates()` has told one node so far, and the reverts it reported.
@@ -171,6 +187,7 @@ impl Shadow {
 
 /// K voters, each with its own tortoise and a group (for partitions).
 struct Net {
+    weights: Vec<u64>,
     tortoises: Vec<Tortoise>,
     shadows: Vec<Shadow>,
     groups: Vec<usize>,
@@ -188,9 +205,14 @@ struct Net {
 
 impl Net {
     fn new(weights: &[u64]) -> Net {
+        Net::with_cfg(cfg(), weights)
+    }
+
+    fn with_cfg(cfg: TortoiseConfig, weights: &[u64]) -> Net {
         let k = weights.len();
         Net {
-            tortoises: (0..k).map(|_| tortoise(weights)).collect(),
+            weights: weights.to_vec(),
+            tortoises: (0..k).map(|_| tortoise_with(cfg, weights)).collect(),
             shadows: (0..k).map(|_| Shadow::default()).collect(),
             groups: vec![0; k],
             connected: true,
@@ -250,6 +272,7 @@ impl Net {
         for (t, s) in self.tortoises.iter_mut().zip(&mut self.shadows) {
             t.tally_votes(layer);
             s.sync(t);
+            feed_epochs(t, &self.weights);
         }
     }
 
@@ -362,8 +385,7 @@ fn hare_silence_terminates_at_zdist_and_verifies_later() {
         let t = &net.tortoises[0];
         let abstains = ballots.iter().all(|b| {
             let ballot = t.ballot(t.ballot_index[&b.id]);
-            let on_failed = t.chain(Some(ballot.votes)).into_iter().find(|r| r.layer == failed);
-            t.vote(on_failed.unwrap()).abstain
+            t.vote(t.vote_on(ballot.votes, failed).unwrap()).abstain
         });
         // Ballots of layer l are encoded before tallying l, when the failed layer is
         // terminated iff l - 1 >= failed + zdist.
@@ -801,6 +823,7 @@ fn replay(
         t.tally_votes(*layer);
         t.updates();
         t.check_invariants();
+        feed_epochs(&mut t, weights);
     }
     let last = history.last().unwrap().0;
     deliver(&mut t, carried);
@@ -875,4 +898,111 @@ proptest! {
             }
         }
     }
+}
+
+/// The window bounds the state: layers more than `window` behind the verified one are
+/// evicted (with their ballots and votes) while verification and encoding go on, and inputs
+/// too far ahead are refused.
+#[test]
+fn eviction_keeps_state_bounded() {
+    let mut c = cfg();
+    c.window = 6;
+    let mut net = Net::with_cfg(c, &[10, 20, 30]);
+    for _ in 0..40 {
+        net.step(|_| Some(0));
+        let t = &net.tortoises[0];
+        assert_eq!(t.latest_verified(), LayerId(net.last.0 - 1));
+        assert!(t.layers.len() <= c.window as usize + 2, "{} layers", t.layers.len());
+        assert!(t.ballot_index.len() <= 3 * (c.window as usize + 2));
+        // The window spans at most three epochs; two more are fed ahead.
+        assert!(t.epochs.len() <= 5, "{} epochs", t.epochs.len());
+    }
+    let t = &mut net.tortoises[0];
+    assert!(t.evicted.0 > GENESIS.0 + 20);
+    assert_eq!(t.opinion(GENESIS), None, "evicted");
+    let far = LayerId(net.last.0 + c.window + 1);
+    let r = t.on_ballot(BallotData::new(0, far, Votes::default()).input());
+    assert_eq!(r, Err(TortoiseReject::TooFarAhead { layer: far, last: net.last }));
+    // A ballot naming the evicted genesis pseudo-ballot has no base any more.
+    let r = t.on_ballot(BallotData::new(0, LayerId(net.last.0 + 1), Votes::default()).input());
+    assert_eq!(r, Err(TortoiseReject::UnknownBase { base: BallotId::default() }));
+}
+
+/// A block that appears after ballots were counted in full mode gets their weight against it
+/// (they did not support it), exactly as if it had been known before the ballots.
+#[test]
+fn late_block_counts_as_against() {
+    let (l1, l2) = (LayerId(GENESIS.0 + 1), LayerId(GENESIS.0 + 2));
+    let (x, y) = (block_id(l1, 0), block_id(l1, 1));
+    let h = block_height(l1);
+    let b1 = BallotData::new(0, l1, Votes::default());
+    let mut v2 = Votes { base: b1.id, ..Votes::default() };
+    v2.support = BoundedVec::new(vec![BlockVote { id: x, layer: l1, height: h }]).unwrap();
+    let later: Vec<BallotData> = (0..3).map(|i| BallotData::new(i, l2, v2.clone())).collect();
+    let run = |y_first: bool| {
+        let mut t = tortoise(&[10, 20, 30]);
+        t.on_block(x, l1, h);
+        if y_first {
+            t.on_block(y, l1, h);
+        }
+        t.on_ballot(b1.input()).unwrap();
+        for b in &later {
+            t.on_ballot(b.input()).unwrap();
+        }
+        t.tally_votes(l2);
+        t.run_full();
+        if !y_first {
+            t.on_block(y, l1, h);
+        }
+        t.check_invariants();
+        let layer = t.layer(l1).unwrap();
+        layer.blocks.iter().map(|b| (b.key.id, b.margin)).collect::<Vec<_>>()
+    };
+    let late = run(false);
+    assert_eq!(late, run(true));
+    let w = ballot_weight(10, 1, LPE) + ballot_weight(20, 1, LPE) + ballot_weight(30, 1, LPE);
+    let margin = |id| late.iter().find(|(b, _)| *b == id).unwrap().1;
+    assert_eq!(margin(x), w);
+    assert_eq!(margin(y), -w);
+}
+
+/// Malfeasance takes a smesher's ballots out of both tallies, also retroactively: the
+/// verifying good weight and the full-mode margins end exactly as if the smesher had been known
+/// malicious before its ballots, i.e. they hold the honest weight only.
+#[test]
+fn malfeasance_leaves_both_tallies() {
+    let (l1, l2, l3) = (LayerId(GENESIS.0 + 1), LayerId(GENESIS.0 + 2), LayerId(GENESIS.0 + 3));
+    let x = block_id(l1, 0);
+    let h = block_height(l1);
+    let weights = [10, 20, 30];
+    let b1: Vec<BallotData> = (0..3).map(|i| BallotData::new(i, l1, Votes::default())).collect();
+    let mut v2 = Votes { base: b1[0].id, ..Votes::default() };
+    v2.support = BoundedVec::new(vec![BlockVote { id: x, layer: l1, height: h }]).unwrap();
+    let b2: Vec<BallotData> = (0..3).map(|i| BallotData::new(i, l2, v2.clone())).collect();
+    let run = |report_first: bool| {
+        let mut t = tortoise(&weights);
+        if report_first {
+            t.on_malfeasance(node_id(2));
+        }
+        t.on_block(x, l1, h);
+        t.on_hare_output(l1, Some(x));
+        for b in b1.iter().chain(&b2) {
+            t.on_ballot(b.input()).unwrap();
+        }
+        t.tally_votes(l2);
+        t.run_full();
+        t.tally_votes(l3);
+        if !report_first {
+            t.on_malfeasance(node_id(2));
+        }
+        t.check_invariants();
+        let layer = t.layer(l1).unwrap();
+        (t.total_good, layer.blocks[0].margin, layer.empty, t.local_threshold())
+    };
+    let (good, margin, empty, local) = run(false);
+    assert_eq!((good, margin, empty, local), run(true));
+    let honest = ballot_weight(10, 1, LPE) + ballot_weight(20, 1, LPE);
+    assert_eq!(margin, honest, "only honest support for x");
+    assert_eq!(good, 2 * honest, "honest ballots of l1 and l2 are good");
+    assert_eq!(local.num, 30 * WEIGHT_ONE, "the malicious ATX left the epoch weight");
 }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use crate::ballot::wire::Votes;
 use crate::crypto::hash;
-use crate::types::{BlockId, Hash32, LayerId};
+use crate::types::{BallotId, BlockId, Hash32, LayerId};
 
 use super::state::BlockKey;
 use super::{Tortoise, TortoiseReject};
@@ -211,6 +211,21 @@ impl Tortoise {
         out
     }
 
+    /// The vote on `lid` in the chain from `tail` (`None` outside the window or the chain).
+    pub(super) fn vote_on(&self, tail: VoteRef, lid: LayerId) -> Option<VoteRef> {
+        let mut cur = Some(tail);
+        while let Some(r) = cur {
+            if r.layer <= self.evicted || r.layer < lid {
+                return None;
+            }
+            if r.layer == lid {
+                return Some(r);
+            }
+            cur = self.vote(r).prev;
+        }
+        None
+    }
+
     /// Plans the decode of a ballot in `ballot_layer` from `base` and its exceptions, without
     /// changing any state (the encoder uses it to compute the opinion it is about to sign).
     pub(super) fn plan_votes(
@@ -265,6 +280,57 @@ impl Tortoise {
             prev = Some(VoteRef { layer: lid, index });
         }
         prev.expect("a plan has at least one node")
+    }
+}
+
+impl Tortoise {
+    /// The base ballot named by a ballot in `layer` (the zero id: the genesis pseudo-ballot).
+    pub(super) fn resolve_base(
+        &self,
+        id: BallotId,
+        layer: LayerId,
+    ) -> Result<Base, TortoiseReject> {
+        let base = if id == BallotId::default() {
+            if self.genesis <= self.evicted {
+                return Err(TortoiseReject::UnknownBase { base: id });
+            }
+            Base { layer: self.genesis, tail: None, opinion: None }
+        } else {
+            let r = *self.ballot_index.get(&id).ok_or(TortoiseReject::UnknownBase { base: id })?;
+            let b = self.ballot(r);
+            Base { layer: b.layer, tail: Some(b.votes), opinion: Some(b.opinion) }
+        };
+        if base.layer >= layer {
+            return Err(TortoiseReject::BaseNotBefore { base_layer: base.layer, layer });
+        }
+        Ok(base)
+    }
+
+    /// The blocks the supports name that the tortoise does not know yet, within the bound.
+    pub(super) fn new_blocks(
+        &self,
+        diff: &BTreeMap<LayerId, LayerDiff>,
+    ) -> Result<Vec<(LayerId, BlockKey)>, TortoiseReject> {
+        let mut out = Vec::new();
+        for (&lid, d) in diff {
+            let LayerDiff::Blocks(map) = d else { continue };
+            let layer = self.layer(lid);
+            let known = |k: &BlockKey| layer.is_some_and(|l| l.block_index(k).is_ok());
+            let fresh: Vec<BlockKey> = map
+                .iter()
+                .filter(|(_, (_, s))| *s)
+                .map(|(&id, &(height, _))| BlockKey { height, id })
+                .filter(|k| !known(k))
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            if layer.map_or(0, |l| l.blocks.len()) + fresh.len() > self.cfg.blocks_per_layer_max {
+                return Err(TortoiseReject::TooManyBlocks { layer: lid });
+            }
+            out.extend(fresh.into_iter().map(|k| (lid, k)));
+        }
+        Ok(out)
     }
 }
 
