@@ -610,7 +610,8 @@ impl Tortoise {
         self.mode
     }
 
-    /// Panics if an invariant of the module documentation is broken.
+    /// Panics if an invariant of the module documentation is broken. Constant time, so that
+    /// a simulator may call it after every step; the tests also walk the whole state.
     pub fn check_invariants(&self) {
         assert!(self.evicted.0 + 1 >= self.genesis.0, "the genesis layer is the first one");
         assert!(
@@ -620,6 +621,10 @@ impl Tortoise {
         assert!(
             self.verified <= self.processed && self.processed <= self.last,
             "verified ≤ processed ≤ last"
+        );
+        assert!(
+            self.verified < self.processed || self.processed == self.genesis,
+            "the processed layer itself is never verified"
         );
         assert!(self.full_counted <= self.processed, "full mode counts processed layers only");
         if self.mode == Mode::Full {
@@ -631,12 +636,28 @@ impl Tortoise {
             span <= u64::from(self.last.0 - self.evicted.0) + u64::from(self.cfg.window),
             "no layer beyond the input bound"
         );
+        if let (Some(first), Some(last)) = (self.layers.front(), self.layers.back()) {
+            assert_eq!(first.lid.0, self.evicted.0 + 1, "the window starts after the evicted");
+            assert_eq!(u64::from(last.lid.0 - first.lid.0) + 1, span, "layers are contiguous");
+        }
         if self.pending.is_none() && self.verified.0 > self.genesis.0 + self.cfg.hdist {
             assert!(
                 self.verified.0 - self.evicted.0 <= self.cfg.window + 1,
                 "reported layers are evicted"
             );
         }
+        assert!(
+            self.ballot_index.len() as u64 <= span * self.cfg.ballots_per_layer_max as u64,
+            "ballots are bounded"
+        );
+        assert!(self.retriable.len() <= self.ballot_index.len(), "retries are stored ballots");
+        assert!(self.total_good >= 0, "good weight is never negative");
+    }
+
+    /// Walks the whole state: every layer, vote and ballot (tests only; linear in the state).
+    #[cfg(test)]
+    fn check_state(&self) {
+        self.check_invariants();
         let mut ballots = 0;
         let mut prev_good: Weight = 0;
         for (i, layer) in self.layers.iter().enumerate() {
@@ -658,6 +679,7 @@ impl Tortoise {
         }
     }
 
+    #[cfg(test)]
     fn check_layer(&self, layer: &LayerInfo) {
         assert!(layer.blocks.windows(2).all(|w| w[0].key < w[1].key), "blocks sorted and unique");
         let named = layer.blocks.iter().filter(|b| !b.data).count();

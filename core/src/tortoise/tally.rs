@@ -86,9 +86,9 @@ impl Tortoise {
         }
         let epoch = ballot.layer.epoch(self.cfg.layers_per_epoch);
         let Some(beacon) = self.epochs.get(&epoch).and_then(|e| e.beacon) else {
-            if !self.retriable.contains(&r) {
-                self.retriable.push(r);
-            }
+            // Counted once per ballot (when stored into a processed layer, or when its layer is
+            // processed, or from here), so the list holds no duplicates.
+            self.retriable.push(r);
             return;
         };
         let bad = ballot.beacon != beacon;
