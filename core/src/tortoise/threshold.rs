@@ -71,16 +71,16 @@ impl Tortoise {
 
     /// `LPE ·` the expected weight of the layers in `(target, last]`.
     fn expected_weight_scaled(&self, target: LayerId, last: LayerId) -> Weight {
-        let lpe = self.cfg.layers_per_epoch;
-        let start = target.0 + 1;
-        if start > last.0 {
+        let lpe = u64::from(self.cfg.layers_per_epoch);
+        let (start, last) = (u64::from(target.0) + 1, u64::from(last.0));
+        if start > last {
             return 0;
         }
         let mut total = 0;
-        for epoch in start / lpe..=last.0 / lpe {
+        for epoch in start / lpe..=last / lpe {
             let first = (epoch * lpe).max(start);
-            let end = (epoch * lpe + (lpe - 1)).min(last.0);
-            total += self.epoch_weight(epoch) * i128::from(end - first + 1);
+            let end = (epoch * lpe + (lpe - 1)).min(last);
+            total += self.epoch_weight(epoch as u32) * i128::from(end - first + 1);
         }
         total
     }
@@ -90,7 +90,7 @@ impl Tortoise {
     /// go-spacemesh `computeExpectedWeightInWindow`.
     fn window_end(&self, target: LayerId) -> LayerId {
         if self.last.0 - target.0.min(self.last.0) > self.cfg.window {
-            LayerId(target.0 + self.cfg.window).max(self.processed)
+            LayerId(target.0.saturating_add(self.cfg.window)).max(self.processed)
         } else {
             self.last
         }
