@@ -43,6 +43,7 @@
 //! - [`hare`]: per-layer agreement on proposals (hare3 state machine, sessions, messages).
 //! - [`block`]: blocks built from hare outputs. [`certifier`]: certificates of those blocks.
 //! - [`rewards`]: the issuance curve and the split of a layer's reward among ATXs.
+//! - [`tortoise`]: final, self-healing block validity from weighted ballot votes.
 //! - [`fetch`]: objects by hash from peers.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
@@ -69,6 +70,7 @@ pub mod poet;
 pub mod post;
 pub mod rewards;
 pub mod store;
+pub mod tortoise;
 pub mod types;
 pub mod vrf;
 

@@ -10,7 +10,7 @@ use crate::codec::{BoundedVec, Encode};
 use crate::crypto::{Domain, Signature, Signer, hash, signed_message};
 use crate::impl_codec_struct;
 use crate::job::SignatureCheck;
-use crate::types::{BallotId, Beacon, GenesisId, Hash32, LayerId, NodeId, ProposalId};
+use crate::types::{BallotId, Beacon, BlockId, GenesisId, Hash32, LayerId, NodeId, ProposalId};
 use crate::vrf::VrfSignature;
 
 /// Most eligibility proofs in one ballot.
@@ -35,8 +35,8 @@ impl_codec_struct!(EpochData { active_set_hash, beacon, eligibility_count });
 /// A vote on one block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BlockVote {
-    /// Block id (20 bytes, as ballot ids).
-    pub id: BallotId,
+    /// Block id.
+    pub id: BlockId,
     /// Its layer.
     pub layer: LayerId,
     /// Its tick height.
