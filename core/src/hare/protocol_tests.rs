@@ -924,33 +924,28 @@ fn worse_atx_grades_count_only_down_to_the_worst_honest_one() {
         Some((IterRound::new(0, Round::Propose), Value::Proposals(vec![])))
     );
 
-    let mut p = Protocol::new(3);
-    p.on_input(pre(1, &[1], 1));
-    let mut flagged = pre(2, &[1], 1);
-    flagged.atx_grade = 3;
-    flagged.malicious = true;
-    p.on_input(flagged);
-    let mut weak = pre(3, &[1], 1);
-    weak.atx_grade = 4;
-    p.on_input(weak);
-    run_to(&mut p, IterRound::new(0, Round::Propose));
+    // One honest grade-5 sender, one flagged grade-3 sender, and an honest sender of
+    // `weak_grade`: the worst honest ATX grade decides whether the flagged one counts.
+    let propose_with = |weak_grade: u8| {
+        let mut p = Protocol::new(3);
+        p.on_input(pre(1, &[1], 1));
+        let mut flagged = pre(2, &[1], 1);
+        flagged.atx_grade = 3;
+        flagged.malicious = true;
+        p.on_input(flagged);
+        let mut weak = pre(3, &[1], 1);
+        weak.atx_grade = weak_grade;
+        p.on_input(weak);
+        run_to(&mut p, IterRound::new(0, Round::Propose));
+        p.next().message
+    };
     assert_eq!(
-        p.next().message,
+        propose_with(4),
         Some((IterRound::new(0, Round::Propose), Value::Proposals(vec![]))),
         "the worst honest ATX grade is 4: the flagged grade-3 sender still does not count"
     );
-    let mut p2 = Protocol::new(3);
-    p2.on_input(pre(1, &[1], 1));
-    let mut flagged = pre(2, &[1], 1);
-    flagged.atx_grade = 3;
-    flagged.malicious = true;
-    p2.on_input(flagged);
-    let mut weak = pre(3, &[1], 1);
-    weak.atx_grade = 3;
-    p2.on_input(weak);
-    run_to(&mut p2, IterRound::new(0, Round::Propose));
     assert_eq!(
-        p2.next().message,
+        propose_with(3),
         Some((IterRound::new(0, Round::Propose), Value::Proposals(pids(&[1])))),
         "with an honest grade-3 sender, the flagged one counts towards the total"
     );
