@@ -189,19 +189,16 @@ impl Hare {
         }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &HareConfig {
-        &self.cfg
-    }
-
     /// The next output.
     pub fn poll_output(&mut self) -> Option<HareOutput> {
         self.outputs.pop_front()
     }
 
-    /// Layers with a running session.
-    pub fn sessions(&self) -> impl Iterator<Item = LayerId> + '_ {
-        self.sessions.keys().copied()
+    /// The sortition of `ir` in `layer`: leaders in propose rounds, the committee otherwise.
+    fn sortition(&self, committee: &Committee, layer: LayerId, ir: IterRound) -> Sortition {
+        let size =
+            if ir.round == Round::Propose { self.cfg.leaders } else { self.cfg.committee_size };
+        committee.sortition(layer, ir.absolute(), size)
     }
 
     fn preround_at(&self, layer: LayerId) -> Time {
@@ -301,9 +298,7 @@ impl Hare {
         let Some(s) = self.sessions.get(&layer) else { return };
         let me = self.signer.node_id();
         let Some(&weight) = s.committee.weights.get(&me) else { return };
-        let size =
-            if ir.round == Round::Propose { self.cfg.leaders } else { self.cfg.committee_size };
-        let sortition = s.committee.sortition(layer, ir.absolute(), size);
+        let sortition = self.sortition(&s.committee, layer, ir);
         let Ok((proof, count)) = sortition.draw(&self.seed, weight) else { return };
         if count == 0 {
             return;
@@ -363,9 +358,7 @@ impl Hare {
         let Some(&weight) = s.committee.weights.get(&msg.sender) else {
             return Err(HareReject::UnknownIdentity);
         };
-        let size =
-            if ir.round == Round::Propose { self.cfg.leaders } else { self.cfg.committee_size };
-        let sortition = s.committee.sortition(layer, ir.absolute(), size);
+        let sortition = self.sortition(&s.committee, layer, ir);
         let e = &msg.body.eligibility;
         if !sortition.check(verifier, &msg.sender, weight, &e.proof, e.count) {
             return Err(HareReject::NotEligible);

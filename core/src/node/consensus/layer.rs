@@ -12,7 +12,7 @@
 //!   sign its id, and the messages gossiped add up to a certificate once they reach the
 //!   threshold.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -122,11 +122,17 @@ impl Consensus {
 
     /// Builds the layer's block from the hare output and certifies it.
     fn build_block(&mut self, now: Time, layer: LayerId, proposals: &[ProposalId]) {
-        let records = self.ballots.layer(layer);
+        let by_proposal: BTreeMap<ProposalId, &crate::ballot::handler::BallotRecord> = self
+            .ballots
+            .layer(layer)
+            .into_iter()
+            .flat_map(|r| r.values())
+            .map(|r| (r.proposal, r))
+            .collect();
         let mut infos = Vec::with_capacity(proposals.len());
         let mut missing = 0;
         for id in proposals {
-            let record = records.and_then(|r| r.values().find(|r| r.proposal == *id));
+            let record = by_proposal.get(id).copied();
             let header = record.and_then(|r| self.atxs.store().get(&r.atx));
             match (record, header) {
                 (Some(r), Some(h)) => infos.push(ProposalInfo {
