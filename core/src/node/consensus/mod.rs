@@ -276,6 +276,41 @@ pub enum ConsensusEvent {
         /// Certify messages in it.
         signatures: u32,
     },
+    /// The mesh applied a layer: its valid block (`None`: the layer is empty), the state hash
+    /// after it and the tortoise's opinion hash of the layer at the time.
+    LayerApplied {
+        /// Layer.
+        layer: LayerId,
+        /// The block applied.
+        block: Option<BlockId>,
+        /// State hash after applying (balances).
+        state: Hash32,
+        /// The tortoise's aggregated opinion hash of the layer.
+        opinion: Hash32,
+        /// Coins issued to coinbases in this layer.
+        issued: u64,
+    },
+    /// The tortoise's last verified layer changed (it only moves back when a revert heals).
+    Verified {
+        /// The new last verified layer.
+        layer: LayerId,
+    },
+    /// Applied layers from `from` on were undone because the tortoise changed its opinion.
+    Reverted {
+        /// The lowest layer undone.
+        from: LayerId,
+        /// The highest layer that was applied before.
+        to: LayerId,
+    },
+    /// The node's sync status changed.
+    Sync {
+        /// Whether the node considers itself synced.
+        synced: bool,
+        /// The current layer.
+        layer: LayerId,
+        /// The last applied layer.
+        applied: LayerId,
+    },
     /// NIPoST builder facts.
     Builder(BuilderEvent),
 }
@@ -300,6 +335,10 @@ impl ConsensusEvent {
             ConsensusEvent::Block { .. } => "block",
             ConsensusEvent::BlockFailed { .. } => "block-failed",
             ConsensusEvent::Certified { .. } => "certified",
+            ConsensusEvent::LayerApplied { .. } => "layer-applied",
+            ConsensusEvent::Verified { .. } => "verified",
+            ConsensusEvent::Reverted { .. } => "reverted",
+            ConsensusEvent::Sync { .. } => "sync",
             ConsensusEvent::Builder(BuilderEvent::Registered { .. }) => "poet-registered",
             ConsensusEvent::Builder(BuilderEvent::MissedRound { .. }) => "poet-missed-round",
             ConsensusEvent::Builder(BuilderEvent::NoProof { .. }) => "poet-no-proof",
