@@ -15,7 +15,7 @@ pub mod consensus;
 mod event;
 
 pub use config::{NodeConfig, NodeKeys};
-pub use consensus::{Consensus, ConsensusConfig, ConsensusEvent};
+pub use consensus::{Consensus, ConsensusConfig, ConsensusEvent, Voting};
 pub use event::NodeEvent;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -91,6 +91,23 @@ pub struct ConsensusConfig {
     pub verify_all_indices: bool,
     /// ATXs count in an epoch's active set only if received this long before it starts.
     pub grade_delay: Duration,
+    /// How this node's ballots vote (adversaries: see [`Voting`]).
+    pub voting: Voting,
+}
+
+/// How a node fills the votes of its ballots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Voting {
+    /// The tortoise's opinion.
+    #[default]
+    Honest,
+    /// A balancing attacker: until `until` (exclusive), its ballots vote for and against the
+    /// latest layers' blocks so as to keep the honest nodes' tallies near the thresholds;
+    /// honest from `until` on.
+    Balancing {
+        /// First layer it votes honestly in again.
+        until: LayerId,
+    },
 }
 
 impl ConsensusConfig {
@@ -114,6 +131,7 @@ impl ConsensusConfig {
             // verify each ATX once for everyone.
             verify_all_indices: true,
             grade_delay: Duration::from_secs(1),
+            voting: Voting::Honest,
         }
     }
 }
