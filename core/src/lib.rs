@@ -44,6 +44,8 @@
 //! - [`block`]: blocks built from hare outputs. [`certifier`]: certificates of those blocks.
 //! - [`rewards`]: the issuance curve and the split of a layer's reward among ATXs.
 //! - [`tortoise`]: final, self-healing block validity from weighted ballot votes.
+//! - [`mesh`]: the valid block of each layer applied in order to coinbase balances, with state
+//!   and aggregated hashes, reverts and restore.
 //! - [`fetch`]: objects by hash from peers.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
@@ -64,6 +66,7 @@ pub mod heartbeat;
 pub mod job;
 pub mod layers;
 pub mod malfeasance;
+pub mod mesh;
 pub mod node;
 pub mod p2p;
 pub mod poet;
