@@ -1,6 +1,6 @@
 //! Every consensus decoder of untrusted bytes (ATXs, proposals, beacon messages, malfeasance
 //! proofs, fetch messages, served PoET proofs, blocks, certify messages, certificates, hare
-//! messages) returns
+//! messages, the id lists served to syncing peers) returns
 //! a value or a typed error, never panics, and what decodes re-encodes to the same bytes
 //! (canonical encodings only).
 #![no_main]
@@ -15,7 +15,9 @@ use spacemesh_core::codec::{Decode, Encode, decode_exact};
 use spacemesh_core::fetch::FetchMessage;
 use spacemesh_core::hare::wire::HareMessage;
 use spacemesh_core::malfeasance::MalfeasanceProof;
-use spacemesh_core::node::consensus::ServedPoetProof;
+use spacemesh_core::node::consensus::{IdList, ServedPoetProof};
+use spacemesh_core::types::BallotId;
+use spacemesh_core::activation::AtxId;
 
 fn round_trip<T: Decode + Encode>(data: &[u8]) {
     if let Ok(v) = decode_exact::<T>(data) {
@@ -26,7 +28,7 @@ fn round_trip<T: Decode + Encode>(data: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     let Some((kind, rest)) = data.split_first() else { return };
     // A block encodes exactly as its inner block, so one case covers both.
-    match kind % 10 {
+    match kind % 12 {
         0 => round_trip::<Atx>(rest),
         1 => round_trip::<Proposal>(rest),
         2 => round_trip::<BeaconMessage>(rest),
@@ -36,6 +38,8 @@ fuzz_target!(|data: &[u8]| {
         6 => round_trip::<Block>(rest),
         7 => round_trip::<CertifyMessage>(rest),
         8 => round_trip::<HareMessage>(rest),
+        9 => round_trip::<IdList<AtxId>>(rest),
+        10 => round_trip::<IdList<BallotId>>(rest),
         _ => round_trip::<Certificate>(rest),
     }
 });

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use crate::activation::store::AtxStore;
 use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{slot_count, slot_message};
-use crate::ballot::wire::{EpochData, Proposal};
-use crate::codec::decode_shared;
+use crate::ballot::wire::{EpochData, Proposal, Votes};
+use crate::codec::{Encode, decode_shared};
 use crate::crypto::Verifier;
 use crate::eligibility::ballot::slot_layer;
 use crate::layers::LayerClock;
@@ -111,6 +111,12 @@ pub struct BallotRecord {
     pub slots: u32,
     /// Signed metadata, for equivocation proofs.
     pub signed: SignedBallotMetadata,
+    /// The ballot id.
+    pub id: BallotId,
+    /// The ballot's votes (for the tortoise).
+    pub votes: Votes,
+    /// The encoded proposal, as received (served to syncing peers).
+    pub raw: Bytes,
 }
 
 /// Facts the handler reports.
@@ -280,6 +286,9 @@ impl BallotHandler {
             beacon: data.beacon,
             slots: data.eligibility_count,
             signed,
+            id,
+            votes: b.votes.clone(),
+            raw: bytes.clone(),
         };
         self.by_smesher.insert((layer, b.smesher), id);
         self.layers.entry(layer).or_default().insert(id, record.clone());
@@ -311,8 +320,21 @@ impl BallotHandler {
                 beacon,
                 slots,
                 signed: SignedBallotMetadata { metadata: b.metadata(), signature: b.signature },
+                id,
+                votes: b.votes.clone(),
+                raw: proposal.encode().into(),
             },
         );
+    }
+
+    /// Whether ballots of `layer` are still kept (not pruned).
+    pub fn holds_layer(&self, layer: LayerId) -> bool {
+        layer >= self.pruned_below
+    }
+
+    /// The encoded proposal of a ballot this node holds.
+    pub fn raw(&self, id: &BallotId) -> Option<&Bytes> {
+        self.layers.values().rev().find_map(|l| l.get(id)).map(|r| &r.raw)
     }
 
     /// The ref ballot id of `smesher` in `epoch`.

@@ -33,6 +33,16 @@ pub enum Hint {
     PoetProof,
     /// A malfeasance proof by accused identity.
     Malfeasance,
+    /// A block by id (zero-padded).
+    Block,
+    /// A ballot's proposal by ballot id (zero-padded).
+    Ballot,
+    /// The ATX ids published in an epoch (epoch number, big-endian, zero-padded).
+    EpochAtxs,
+    /// The ballot ids of a layer (layer number, big-endian, zero-padded).
+    LayerBallots,
+    /// An active set by its hash.
+    ActiveSet,
 }
 
 impl Encode for Hint {
@@ -41,6 +51,11 @@ impl Encode for Hint {
             Hint::Atx => 1,
             Hint::PoetProof => 2,
             Hint::Malfeasance => 3,
+            Hint::Block => 4,
+            Hint::Ballot => 5,
+            Hint::EpochAtxs => 6,
+            Hint::LayerBallots => 7,
+            Hint::ActiveSet => 8,
         });
     }
 }
@@ -51,6 +66,11 @@ impl Decode for Hint {
             1 => Ok(Hint::Atx),
             2 => Ok(Hint::PoetProof),
             3 => Ok(Hint::Malfeasance),
+            4 => Ok(Hint::Block),
+            5 => Ok(Hint::Ballot),
+            6 => Ok(Hint::EpochAtxs),
+            7 => Ok(Hint::LayerBallots),
+            8 => Ok(Hint::ActiveSet),
             tag => Err(DecodeError::InvalidTag { what: "fetch hint", tag }),
         }
     }

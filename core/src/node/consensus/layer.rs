@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{BLOCKS_KEPT, Consensus, ConsensusEvent, ConsensusOutput};
+use super::{Consensus, ConsensusEvent, ConsensusOutput};
 use crate::block::{self, ProposalInfo};
 use crate::certifier::{CERTIFY_ROUND, CertifyMessage};
 use crate::codec::{Encode, decode_shared};
@@ -95,9 +95,11 @@ impl Consensus {
                     self.outputs.push_back(ConsensusOutput::Publish(Topic::Hare, bytes))
                 }
                 HareOutput::Malfeasance(proof) => self.on_detected(now, proof),
-                HareOutput::Coin { layer, coin } => self
-                    .outputs
-                    .push_back(ConsensusOutput::Event(ConsensusEvent::WeakCoin { layer, coin })),
+                HareOutput::Coin { layer, coin } => {
+                    self.tortoise.on_weak_coin(layer, coin);
+                    self.outputs
+                        .push_back(ConsensusOutput::Event(ConsensusEvent::WeakCoin { layer, coin }))
+                }
                 HareOutput::Output { layer, proposals, iteration } => {
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::HareOutput {
                         layer,
@@ -163,23 +165,28 @@ impl Consensus {
             }
         };
         let id = built.as_ref().map(|b| b.id());
-        self.blocks.insert(layer, id);
-        while self.blocks.len() > BLOCKS_KEPT {
-            self.blocks.pop_first();
+        let rewards = built.as_ref().map_or(0, |b| b.inner.rewards.len() as u32);
+        if let Some(b) = built {
+            self.keep_block(b);
         }
+        self.hare_block(layer, id);
         self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Block {
             layer,
             block: id,
             proposals: proposals.len() as u32,
-            rewards: built.as_ref().map_or(0, |b| b.inner.rewards.len() as u32),
+            rewards,
         }));
         if let Some(block) = id {
             self.certify(now, layer, block);
         }
+        self.apply_decisions(None);
     }
 
     /// Signs a certify message for the layer's block if this node is in the committee.
     fn certify(&mut self, now: Time, layer: LayerId, block: crate::types::BlockId) {
+        if !self.sync.synced {
+            return;
+        }
         let epoch = self.cfg.clock.epoch_of(layer);
         let Some(committee) = self.committee(epoch) else { return };
         let me = self.signer.node_id();
@@ -228,6 +235,7 @@ impl Consensus {
             self.verifier.as_ref(),
         ) {
             Ok(Some(cert)) => {
+                self.hare_block(cert.layer, Some(cert.block));
                 self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Certified {
                     layer: cert.layer,
                     block: cert.block,

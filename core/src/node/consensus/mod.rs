@@ -31,7 +31,7 @@ use crate::activation::wire::AtxId;
 use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
 use crate::ballot::handler::{BallotHandler, BallotOutput};
-use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, Votes, opinion_hash};
+use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, opinion_hash};
 use crate::beacon::{
     BeaconConfig, BeaconMessage, BeaconOutput, BeaconTally, EpochBeacon, LocalIdentity,
     Participant, ballot_weight, genesis_beacon,
@@ -46,15 +46,22 @@ use crate::hare::{Committee, Hare, HareConfig, SessionEnd};
 use crate::job::{Job, JobResult, PostData};
 use crate::layers::LayerClock;
 use crate::malfeasance::{MalfeasanceProof, MaliciousSet};
+use crate::mesh::{Mesh, MeshConfig};
 use crate::p2p::Penalty;
 use crate::poet::api::{PoetRequest, PoetResponse};
 use crate::post::PostConfig;
 use crate::store::{Batch, Snapshot};
+use crate::tortoise::{Tortoise, TortoiseConfig};
 use crate::types::{
-    Beacon, BlockId, EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, ProposalId, Time,
+    BallotId, Beacon, BlockId, EpochId, GenesisId, Hash32, LayerId, NodeId, PeerId, ProposalId,
+    Time,
 };
 
 mod layer;
+mod mesh;
+mod sync;
+
+pub use sync::{IDS_MAX, IdList};
 
 /// Layers whose block ids are kept.
 const BLOCKS_KEPT: usize = 64;
@@ -87,6 +94,10 @@ pub struct ConsensusConfig {
     pub certifier: CertifierConfig,
     /// Block building.
     pub block: BlockConfig,
+    /// The tortoise.
+    pub tortoise: TortoiseConfig,
+    /// The mesh.
+    pub mesh: MeshConfig,
     /// Check every PoST index of every ATX (instead of a K3 subset).
     pub verify_all_indices: bool,
     /// ATXs count in an epoch's active set only if received this long before it starts.
@@ -127,6 +138,11 @@ impl ConsensusConfig {
             hare: HareConfig::sim(),
             certifier: CertifierConfig::sim(),
             block: BlockConfig::sim(),
+            tortoise: TortoiseConfig::sim(
+                clock.layers_per_epoch,
+                nodes.div_ceil(clock.layers_per_epoch).max(1),
+            ),
+            mesh: MeshConfig::default(),
             // All K2 indices: the check is then the same at every node, and a simulator can
             // verify each ATX once for everyone.
             verify_all_indices: true,
@@ -434,8 +450,23 @@ pub struct Consensus {
     certifier: Certifier,
     /// Committees (beacon and active set weights) per epoch.
     committees: BTreeMap<EpochId, Arc<Committee>>,
-    /// Blocks built from hare outputs, per layer (`None`: empty output).
-    blocks: BTreeMap<LayerId, Option<BlockId>>,
+    /// The hare's block per layer (`None`: empty output), from this node's session or a
+    /// certificate.
+    hare_blocks: BTreeMap<LayerId, Option<BlockId>>,
+    /// Blocks this node holds.
+    block_data: mesh::BlockData,
+    /// The tortoise.
+    tortoise: Tortoise,
+    /// The mesh (applied layers and balances).
+    mesh: Mesh,
+    /// What the mesh applies per layer, from the tortoise's updates.
+    decisions: BTreeMap<LayerId, Option<Option<BlockId>>>,
+    /// Ballots waiting for their base ballot, by base.
+    waiting_ballots: BTreeMap<BallotId, Vec<(LayerId, crate::ballot::handler::BallotRecord)>>,
+    /// The tortoise's last verified layer, as last reported.
+    verified: LayerId,
+    /// Sync status and progress.
+    sync: sync::SyncState,
     outputs: VecDeque<ConsensusOutput>,
 }
 
@@ -458,6 +489,8 @@ impl Consensus {
         });
         let hare = Hare::new(cfg.hare.clone(), cfg.clock, genesis, seed);
         let certifier = Certifier::new(cfg.certifier, genesis);
+        let (cfg_tortoise, cfg_mesh) = (cfg.tortoise, cfg.mesh.clone());
+        let genesis_layer = cfg.clock.effective_genesis();
         Consensus {
             ballots: BallotHandler::new(cfg.ballot, cfg.clock, genesis),
             fetcher: Fetcher::new(cfg.fetch.clone(), rng),
@@ -481,7 +514,14 @@ impl Consensus {
             hare,
             certifier,
             committees: BTreeMap::new(),
-            blocks: BTreeMap::new(),
+            hare_blocks: BTreeMap::new(),
+            block_data: BTreeMap::new(),
+            tortoise: Tortoise::new(cfg_tortoise, genesis_layer),
+            mesh: Mesh::new(cfg_mesh, genesis_layer),
+            decisions: BTreeMap::new(),
+            waiting_ballots: BTreeMap::new(),
+            verified: genesis_layer,
+            sync: sync::SyncState::default(),
             outputs: VecDeque::new(),
         }
     }
@@ -502,10 +542,14 @@ impl Consensus {
                 decode_exact(&k[BEACON_KEY.len()..]).map_err(|e| format!("beacon key: {e}"))?;
             let beacon: Beacon = decode_exact(v).map_err(|e| format!("beacon: {e}"))?;
             self.beacons.insert(epoch, beacon);
+            self.tortoise.on_beacon(epoch, beacon);
         }
         if let Some(v) = snapshot.get(LAST_BALLOT_KEY) {
             self.last_ballot = Some(decode_exact(v).map_err(|e| format!("last ballot: {e}"))?);
         }
+        self.mesh =
+            Mesh::restore(self.cfg.mesh.clone(), self.cfg.clock.effective_genesis(), snapshot)
+                .map_err(|e| format!("mesh: {e}"))?;
         self.next_layer = self.cfg.clock.layer_at(now);
         self.drain_builder(now);
         Ok(())
@@ -559,6 +603,7 @@ impl Consensus {
             self.atxs.poll_timeout(),
             self.fetcher.poll_timeout(),
             self.hare.poll_timeout(),
+            self.sync_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -568,6 +613,9 @@ impl Consensus {
     /// Time passed.
     pub fn on_tick(&mut self, now: Time, connected: &[PeerId]) {
         let clock = self.cfg.clock;
+        if self.sync.reported.is_none() {
+            self.start_sync(now);
+        }
         self.atxs.on_tick(now);
         self.fetcher.on_tick(now);
         // Freeze the active set of the current epoch once its grade delay passed.
@@ -591,6 +639,7 @@ impl Consensus {
         }
         self.drain_builder(now);
         self.drain_atxs(now);
+        self.tick_sync(now);
         self.fetcher.dispatch(now, connected);
         self.drain_fetcher(now);
     }
@@ -621,6 +670,9 @@ impl Consensus {
         let next = EpochId(epoch.0 + 1);
         if !set.atxs.is_empty() && !self.beacons.contains_key(&next) {
             self.start_beacon(now, epoch, start, &set);
+        }
+        if !self.sync.synced {
+            self.sync.ungraded.insert(epoch);
         }
         self.active_sets.insert(epoch, set);
         while self.active_sets.len() > 3 {
@@ -663,6 +715,7 @@ impl Consensus {
             return;
         }
         self.beacons.insert(epoch, beacon);
+        self.tortoise.on_beacon(epoch, beacon);
         while self.beacons.len() > 8 {
             self.beacons.pop_first();
         }
@@ -720,8 +773,17 @@ impl Consensus {
                 }));
             }
         }
+        if let Some(prev) = layer.0.checked_sub(1).map(LayerId) {
+            // An unsynced node tallies only the layers sync has completed.
+            if prev > clock.effective_genesis() && self.sync.synced {
+                self.tally_layers(prev);
+            }
+        }
         if layer <= clock.effective_genesis() || now >= clock.layer_start(LayerId(layer.0 + 1)) {
             return; // genesis, or a layer that already ended (the node was down)
+        }
+        if !self.sync.synced {
+            return; // an unsynced node neither votes nor joins the hare
         }
         let epoch = clock.epoch_of(layer);
         self.start_hare(now, layer);
@@ -745,11 +807,8 @@ impl Consensus {
                 eligibility_count: count,
             }),
         };
-        // Until the tortoise fills votes, the opinion is the lowest ballot of the last layer.
-        let votes = Votes {
-            base: self.ballots.base_ballot(LayerId(layer.0 - 1)).unwrap_or_default(),
-            ..Votes::default()
-        };
+        // No opinion (for example ballots waiting for a beacon): no ballot this layer.
+        let Some(votes) = self.own_votes(layer) else { return };
         let inner = InnerBallot {
             layer,
             atx: atx_id,
@@ -768,6 +827,10 @@ impl Consensus {
         batch.put(LAST_BALLOT_KEY, &layer.encode());
         self.outputs.push_back(ConsensusOutput::Persist(batch));
         self.ballots.insert_own(&proposal);
+        let own = self.ballots.layer(layer).and_then(|l| l.get(&proposal.ballot.id())).cloned();
+        if let Some(record) = own {
+            self.feed_ballot(layer, &record, None);
+        }
         self.outputs.push_back(ConsensusOutput::Publish(Topic::Proposal, proposal.encode().into()));
         self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::ProposalPublished {
             layer,
@@ -784,7 +847,7 @@ impl Consensus {
                 self.atxs.on_atx(now, data, Some(id), Some(from));
                 self.drain_atxs(now);
             }
-            Topic::Proposal => self.on_proposal(now, id, &data),
+            Topic::Proposal => self.on_proposal(now, id, &data, from),
             Topic::Beacon => self.on_beacon(now, id, &data),
             Topic::Malfeasance => self.on_malfeasance_gossip(id, &data),
             Topic::Hare => self.on_hare_gossip(now, id, &data),
@@ -793,7 +856,22 @@ impl Consensus {
         }
     }
 
-    fn on_proposal(&mut self, now: Time, id: MsgId, data: &Bytes) {
+    fn on_proposal(&mut self, now: Time, id: MsgId, data: &Bytes, from: PeerId) {
+        let verdict = match self.take_proposal(now, data, from) {
+            Ok(()) => Verdict::Accept,
+            Err(e) if e.penalize() => Verdict::Reject,
+            Err(_) => Verdict::Ignore,
+        };
+        self.outputs.push_back(ConsensusOutput::Verdict(id, verdict));
+    }
+
+    /// Validates a proposal (from gossip or fetched from `from`) and feeds its ballot on.
+    fn take_proposal(
+        &mut self,
+        now: Time,
+        data: &Bytes,
+        from: PeerId,
+    ) -> Result<(), crate::ballot::handler::BallotReject> {
         let active_sets = &self.active_sets;
         let result = self.ballots.on_proposal(
             now,
@@ -803,19 +881,17 @@ impl Consensus {
             |e| active_sets.get(&e).map(|s| (s.hash(), s.weight)),
             self.verifier.as_ref(),
         );
-        let verdict = match result {
-            Ok((layer, record)) => {
-                let epoch = self.cfg.clock.epoch_of(layer);
-                self.tally(epoch, &record);
-                Verdict::Accept
-            }
-            Err(e) if e.penalize() => Verdict::Reject,
-            Err(_) => Verdict::Ignore,
-        };
-        self.outputs.push_back(ConsensusOutput::Verdict(id, verdict));
         while let Some(BallotOutput::Malfeasance(proof)) = self.ballots.poll_output() {
             self.on_detected(now, proof);
         }
+        if matches!(result, Err(crate::ballot::handler::BallotReject::UnknownActiveSet)) {
+            self.want_declared_set(data);
+        }
+        let (layer, record) = result?;
+        let epoch = self.cfg.clock.epoch_of(layer);
+        self.tally(epoch, &record);
+        self.feed_ballot(layer, &record, Some(from));
+        Ok(())
     }
 
     /// Records a ballot's declared beacon for the fallback. A node without a beacon for the
@@ -928,6 +1004,7 @@ impl Consensus {
     }
 
     fn mark_malicious(&mut self, smesher: &NodeId) {
+        self.tortoise.on_malfeasance(*smesher);
         if let Some(run) = &mut self.beacon_run {
             run.mark_malicious(smesher);
         }
@@ -968,6 +1045,9 @@ impl Consensus {
                 Bytes::from(b)
             }),
             Hint::Malfeasance => self.malicious.proof(&NodeId(hash.0)).map(|p| p.encode().into()),
+            Hint::Block => self.served_block(hash).map(Bytes::from),
+            Hint::Ballot => self.ballots.raw(&mesh::ballot_id(hash)).cloned(),
+            Hint::EpochAtxs | Hint::LayerBallots | Hint::ActiveSet => self.served_list(hint, hash),
         }?;
         crate::codec::BoundedBytes::new(bytes).ok()
     }
@@ -1086,6 +1166,13 @@ impl Consensus {
                     ));
                 }
                 HandlerOutput::Accepted(h) => {
+                    let _ = self.tortoise.on_atx(
+                        h.target_epoch(),
+                        h.id,
+                        h.smesher,
+                        h.weight,
+                        h.height(),
+                    );
                     if let Some(run) = &mut self.beacon_run {
                         if h.target_epoch() == run.epoch() {
                             let _ = run.add_participant(participant(&h, &self.malicious));
@@ -1222,7 +1309,42 @@ impl Consensus {
                             self.verify_malfeasance(None, proof);
                         }
                     }
+                    Hint::Block => {
+                        if !self.on_fetched_block(hash, &data) {
+                            self.outputs
+                                .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+                        }
+                    }
+                    Hint::Ballot => {
+                        let named = decode_shared::<Proposal>(&data)
+                            .is_ok_and(|p| mesh::ballot_key(&p.ballot.id()) == hash);
+                        if !named {
+                            self.outputs
+                                .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+                        } else if let Err(e) = self.take_proposal(now, &data, peer) {
+                            if e.penalize() {
+                                self.outputs
+                                    .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+                            }
+                        }
+                    }
+                    Hint::EpochAtxs | Hint::LayerBallots | Hint::ActiveSet => {
+                        let ok = match hint {
+                            Hint::EpochAtxs => self.on_epoch_atxs(&hash, &data, peer),
+                            Hint::LayerBallots => self.on_layer_ballots(&hash, &data),
+                            _ => self.on_active_set(&hash, &data),
+                        };
+                        if !ok {
+                            self.outputs
+                                .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+                        }
+                    }
                 },
+                FetchOutput::Failed { hint: Hint::Block | Hint::Ballot, .. } => {}
+                FetchOutput::Failed {
+                    hint: hint @ (Hint::EpochAtxs | Hint::LayerBallots | Hint::ActiveSet),
+                    hash,
+                } => self.on_sync_fetch_failed(hint, &hash),
                 FetchOutput::Failed { hint, hash } => self.atxs.on_fetch_failed(now, hint, hash),
                 FetchOutput::Unsolicited { peer } => {
                     self.outputs.push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol))
@@ -1253,8 +1375,13 @@ impl Consensus {
         assert!(self.active_sets.len() <= 3, "active sets are pruned to three epochs");
         assert!(self.beacons.len() <= 8, "beacons are pruned to eight epochs");
         assert!(self.committees.len() <= 3, "committees are pruned to three epochs");
-        assert!(self.blocks.len() <= BLOCKS_KEPT, "blocks are pruned");
+        assert!(self.hare_blocks.len() <= BLOCKS_KEPT, "hare blocks are pruned");
+        assert!(
+            self.waiting_ballots.values().map(Vec::len).sum::<usize>() <= mesh::WAITING_MAX,
+            "waiting ballots are bounded"
+        );
         self.hare.check_invariants();
+        self.tortoise.check_invariants();
     }
 
     /// Every invariant, including the linear-time index checks of each part.
@@ -1267,6 +1394,7 @@ impl Consensus {
             run.check_invariants();
         }
         self.certifier.check_invariants();
+        self.mesh.check_invariants();
     }
 }
 

@@ -1,0 +1,364 @@
+//! Sync: how a node that was down, crashed or joins late catches up with its peers.
+//!
+//! A node is *synced* when it holds the ballots of every layer up to the previous one and its
+//! mesh has applied everything the tortoise verified. A node that starts after the first layer
+//! with ballots (or restarts) is not synced; until it is, it neither votes, nor joins hare
+//! sessions, nor certifies. Every [`SYNC_INTERVAL`] it:
+//! 1. asks peers for the ATX ids of every epoch once (`Hint::EpochAtxs`) and fetches the ATXs
+//!    it lacks by id; they are validated exactly as from gossip (dependencies and PoET proofs
+//!    are fetched by the ATX handler);
+//! 2. asks for the ballot ids of each layer in order, at most [`LAYERS_IN_FLIGHT`] layers at a
+//!    time (`Hint::LayerBallots`), and fetches the ballots it lacks (`Hint::Ballot`); a layer is
+//!    done when it holds them all or after [`LAYER_ATTEMPTS`] rounds (ballots that cannot be
+//!    validated, for example of identities proven malicious);
+//! 3. tallies the layers done and applies the updates.
+//!
+//! An epoch whose active set was frozen while the node was not synced is *ungraded*: the node
+//! did not see when its ATXs arrived. Its active set is the one the epoch's ref ballots
+//! declare, fetched by hash (`Hint::ActiveSet`, content-addressed, so a peer can only answer
+//! with the set that was declared) once every ATX in it is known and targets the epoch.
+//!
+//! A synced node that falls [`LAG_MAX`] layers behind (its mesh stops applying) becomes
+//! unsynced again. Each change of status is reported as [`ConsensusEvent::Sync`].
+//!
+//! Fetch requests go through the node's [`crate::fetch::Fetcher`] (batching, timeouts, retries
+//! on other peers).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{Consensus, ConsensusEvent, ConsensusOutput};
+use crate::activation::store::ActiveSet;
+use crate::activation::wire::AtxId;
+use crate::ballot::wire::Proposal;
+use crate::codec::{BoundedVec, Decode, DecodeError, Encode, Reader, decode_shared};
+use crate::fetch::Hint;
+use crate::types::{BallotId, EpochId, Hash32, LayerId, Time};
+
+/// How often an unsynced node asks for more.
+pub(super) const SYNC_INTERVAL: Duration = Duration::from_secs(2);
+/// Layers asked for at once.
+pub(super) const LAYERS_IN_FLIGHT: u32 = 8;
+/// Rounds a layer is asked for before the ballots still missing are given up.
+pub(super) const LAYER_ATTEMPTS: u32 = 4;
+/// Layers a synced node's mesh may fall behind the current layer before it resyncs.
+pub(super) const LAG_MAX: u32 = 6;
+/// Most ids in one served list (ATXs of an epoch, ballots of a layer, an active set).
+pub const IDS_MAX: usize = 16 * 1024;
+
+/// A list of ids as served to syncing peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdList<T>(pub BoundedVec<T, IDS_MAX>);
+
+impl<T: Encode> Encode for IdList<T> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.0.encode_to(out);
+    }
+}
+
+impl<T: Decode> Decode for IdList<T> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(IdList(Decode::decode(r)?))
+    }
+}
+
+/// The sync state of a node.
+#[derive(Debug, Default)]
+pub(super) struct SyncState {
+    /// Whether the node is synced.
+    pub(super) synced: bool,
+    /// The status last reported (`None`: never).
+    pub(super) reported: Option<bool>,
+    /// When to ask for more next.
+    next: Time,
+    /// Epochs whose ATX ids were asked for.
+    epochs_asked: BTreeSet<EpochId>,
+    /// Epochs whose ATX ids arrived.
+    epochs_answered: BTreeSet<EpochId>,
+    /// Layers being synced: ballot ids once known, and rounds asked.
+    layers: BTreeMap<LayerId, LayerSync>,
+    /// Every layer up to this one is done.
+    pub(super) done: LayerId,
+    /// Epochs whose active set was frozen while not synced.
+    pub(super) ungraded: BTreeSet<EpochId>,
+    /// Active sets fetched by hash, waiting for their ATXs.
+    pending_sets: BTreeMap<Hash32, Vec<AtxId>>,
+}
+
+#[derive(Debug, Default)]
+struct LayerSync {
+    ids: Option<Vec<BallotId>>,
+    rounds: u32,
+}
+
+/// A layer or epoch number as a fetch hash.
+pub(super) fn number_key(n: u32) -> Hash32 {
+    let mut h = [0u8; 32];
+    h[..4].copy_from_slice(&n.to_be_bytes());
+    Hash32(h)
+}
+
+fn key_number(hash: &Hash32) -> u32 {
+    u32::from_be_bytes(hash.0[..4].try_into().expect("4 bytes"))
+}
+
+impl Consensus {
+    /// Decides at start (or restart) whether this node must sync: it must once the first layer
+    /// with ballots has begun.
+    pub(super) fn start_sync(&mut self, now: Time) {
+        let clock = self.cfg.clock;
+        let first = LayerId(clock.effective_genesis().0 + 1);
+        self.sync.synced = clock.layer_at(now) <= first;
+        self.sync.done = clock.effective_genesis();
+        self.sync.next = now;
+        self.report_sync(now);
+    }
+
+    fn report_sync(&mut self, now: Time) {
+        if self.sync.reported == Some(self.sync.synced) {
+            return;
+        }
+        self.sync.reported = Some(self.sync.synced);
+        self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Sync {
+            synced: self.sync.synced,
+            layer: self.cfg.clock.layer_at(now),
+            applied: self.mesh.applied(),
+        }));
+    }
+
+    /// When sync wants a tick.
+    pub(super) fn sync_timeout(&self) -> Option<Time> {
+        (!self.sync.synced).then_some(self.sync.next)
+    }
+
+    /// Asks for what is missing, tallies what arrived and updates the status.
+    pub(super) fn tick_sync(&mut self, now: Time) {
+        let clock = self.cfg.clock;
+        let current = clock.layer_at(now);
+        if self.sync.synced {
+            let behind = current.0.saturating_sub(self.mesh.applied().0);
+            if current.0 > clock.effective_genesis().0 + LAG_MAX && behind > LAG_MAX {
+                self.sync.synced = false;
+                self.sync.done = self.mesh.applied().min(self.tortoise.latest_verified());
+                self.sync.layers.clear();
+                self.sync.next = now;
+                self.report_sync(now);
+            }
+            return;
+        }
+        if now < self.sync.next {
+            return;
+        }
+        self.sync.next = now + SYNC_INTERVAL;
+        for e in 0..=clock.epoch_of(current).0 {
+            if self.sync.epochs_asked.insert(EpochId(e)) {
+                self.fetcher.want(Hint::EpochAtxs, number_key(e), None);
+            }
+        }
+        self.retry_active_sets();
+        // Layers once the ATXs are in: the tortoise takes an epoch's ATX heights when it
+        // processes the epoch's first layer.
+        if self.sync.epochs_answered.len() < self.sync.epochs_asked.len() || self.atxs.pending() > 0
+        {
+            return;
+        }
+        // Layers: mark the done ones, ask for the rest.
+        let last = LayerId(current.0.saturating_sub(1));
+        let mut l = LayerId(self.sync.done.0 + 1);
+        let end = LayerId((self.sync.done.0 + LAYERS_IN_FLIGHT).min(last.0));
+        while l <= end {
+            let held = |id: &BallotId| self.ballots.raw(id).is_some();
+            let state = self.sync.layers.entry(l).or_default();
+            let complete = state.ids.as_ref().is_some_and(|ids| ids.iter().all(held));
+            if complete || (state.ids.is_some() && state.rounds >= LAYER_ATTEMPTS) {
+                if l.0 == self.sync.done.0 + 1 {
+                    self.sync.done = l;
+                    self.sync.layers.remove(&l);
+                }
+            } else {
+                state.rounds += 1;
+                let missing: Vec<BallotId> = state
+                    .ids
+                    .as_ref()
+                    .map(|ids| ids.iter().filter(|id| !held(id)).copied().collect())
+                    .unwrap_or_default();
+                if state.ids.is_none() {
+                    self.fetcher.want(Hint::LayerBallots, number_key(l.0), None);
+                }
+                for id in missing {
+                    self.fetcher.want(Hint::Ballot, super::mesh::ballot_key(&id), None);
+                }
+            }
+            l = LayerId(l.0 + 1);
+        }
+        if self.sync.done > clock.effective_genesis() {
+            self.tally_layers(self.sync.done);
+        }
+        if self.sync.done >= last && self.mesh.applied() >= self.tortoise.latest_verified() {
+            self.sync.synced = true;
+            self.sync.layers.clear();
+            self.report_sync(now);
+        }
+    }
+
+    /// The ATX ids of an epoch from a peer: fetch the unknown ones.
+    pub(super) fn on_epoch_atxs(
+        &mut self,
+        hash: &Hash32,
+        data: &Bytes,
+        peer: crate::types::PeerId,
+    ) -> bool {
+        let Ok(IdList(ids)) = decode_shared::<IdList<AtxId>>(data) else { return false };
+        self.sync.epochs_answered.insert(EpochId(key_number(hash)));
+        for id in ids.iter() {
+            if self.atxs.store().get(id).is_none() && self.atxs.raw(&Hash32(id.0)).is_none() {
+                self.fetcher.want(Hint::Atx, Hash32(id.0), Some(peer));
+            }
+        }
+        true
+    }
+
+    /// No peer answered a sync request: ask again on a later round.
+    pub(super) fn on_sync_fetch_failed(&mut self, hint: Hint, hash: &Hash32) {
+        if hint == Hint::EpochAtxs {
+            self.sync.epochs_asked.remove(&EpochId(key_number(hash)));
+        }
+    }
+
+    /// The ballot ids of a layer from a peer.
+    pub(super) fn on_layer_ballots(&mut self, hash: &Hash32, data: &Bytes) -> bool {
+        let Ok(IdList(ids)) = decode_shared::<IdList<BallotId>>(data) else { return false };
+        let layer = LayerId(key_number(hash));
+        if let Some(state) = self.sync.layers.get_mut(&layer) {
+            let mut ids = ids.into_inner();
+            ids.sort();
+            ids.dedup();
+            for id in &ids {
+                if self.ballots.raw(id).is_none() {
+                    self.fetcher.want(Hint::Ballot, super::mesh::ballot_key(id), None);
+                }
+            }
+            state.ids = Some(ids);
+        }
+        true
+    }
+
+    /// A ref ballot declared an active set this node does not hold for an ungraded epoch:
+    /// fetch it by hash.
+    pub(super) fn want_declared_set(&mut self, data: &Bytes) {
+        let Ok(p) = decode_shared::<Proposal>(data) else { return };
+        let epoch = self.cfg.clock.epoch_of(p.ballot.inner.layer);
+        if self.active_sets.contains_key(&epoch) && !self.sync.ungraded.contains(&epoch) {
+            return;
+        }
+        self.sync.ungraded.insert(epoch);
+        if let Some(d) = &p.ballot.inner.epoch_data {
+            if !self.sync.pending_sets.contains_key(&d.active_set_hash) {
+                self.fetcher.want(Hint::ActiveSet, d.active_set_hash, None);
+            }
+        }
+    }
+
+    /// An active set fetched by hash.
+    pub(super) fn on_active_set(&mut self, hash: &Hash32, data: &Bytes) -> bool {
+        let Ok(IdList(ids)) = decode_shared::<IdList<AtxId>>(data) else { return false };
+        let mut atxs = ids.into_inner();
+        atxs.sort();
+        atxs.dedup();
+        let set = ActiveSet { atxs, weight: 0 };
+        if set.hash() != *hash {
+            return false;
+        }
+        for id in &set.atxs {
+            if self.atxs.store().get(id).is_none() {
+                self.fetcher.want(Hint::Atx, Hash32(id.0), None);
+            }
+        }
+        self.sync.pending_sets.insert(*hash, set.atxs);
+        self.retry_active_sets();
+        true
+    }
+
+    /// Adopts every fetched active set whose ATXs are all known and target one ungraded epoch.
+    fn retry_active_sets(&mut self) {
+        let hashes: Vec<Hash32> = self.sync.pending_sets.keys().copied().collect();
+        for hash in hashes {
+            let ids = &self.sync.pending_sets[&hash];
+            let store = self.atxs.store();
+            let headers: Option<Vec<_>> = ids.iter().map(|id| store.get(id)).collect();
+            let Some(headers) = headers else { continue };
+            let epochs: BTreeSet<EpochId> = headers.iter().map(|h| h.target_epoch()).collect();
+            let weight = headers.iter().map(|h| h.weight).sum();
+            let atxs = ids.clone();
+            self.sync.pending_sets.remove(&hash);
+            let Some(&epoch) = epochs.iter().next() else { continue };
+            if epochs.len() != 1 || !self.sync.ungraded.remove(&epoch) {
+                continue;
+            }
+            self.active_sets.insert(epoch, ActiveSet { atxs, weight });
+            self.committees.remove(&epoch);
+            if self.own.as_ref().is_some_and(|o| o.epoch == epoch) {
+                self.own = None;
+            }
+            self.compute_own(epoch);
+        }
+    }
+
+    /// Served to syncing peers: the ids of one kind of list.
+    pub(super) fn served_list(&self, hint: Hint, hash: &Hash32) -> Option<Bytes> {
+        let bytes = match hint {
+            Hint::EpochAtxs => {
+                let epoch = EpochId(key_number(hash));
+                let ids: Vec<AtxId> = self
+                    .atxs
+                    .store()
+                    .iter()
+                    .filter(|h| h.publish_epoch == epoch)
+                    .map(|h| h.id)
+                    .collect();
+                IdList(BoundedVec::truncating(ids)).encode()
+            }
+            Hint::LayerBallots => {
+                let layer = LayerId(key_number(hash));
+                if !self.ballots.holds_layer(layer) {
+                    return None;
+                }
+                let ids: Vec<BallotId> = self
+                    .ballots
+                    .layer(layer)
+                    .map(|l| l.keys().copied().collect())
+                    .unwrap_or_default();
+                IdList(BoundedVec::truncating(ids)).encode()
+            }
+            Hint::ActiveSet => {
+                let set = self.active_sets.values().find(|s| s.hash() == *hash)?;
+                IdList(BoundedVec::truncating(set.atxs.clone())).encode()
+            }
+            _ => return None,
+        };
+        Some(bytes.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::decode_exact;
+
+    #[test]
+    fn number_keys_round_trip() {
+        for n in [0, 1, 255, 1 << 20, u32::MAX] {
+            assert_eq!(key_number(&number_key(n)), n);
+        }
+    }
+
+    #[test]
+    fn id_lists_decode_what_they_encode() {
+        let ids = IdList(BoundedVec::truncating(vec![BallotId([1; 20]), BallotId([2; 20])]));
+        let bytes = ids.encode();
+        assert_eq!(decode_exact::<IdList<BallotId>>(&bytes).unwrap(), ids);
+        assert!(decode_exact::<IdList<BallotId>>(&bytes[..bytes.len() - 1]).is_err());
+    }
+}
