@@ -43,6 +43,10 @@ pub enum Hint {
     LayerBallots,
     /// An active set by its hash.
     ActiveSet,
+    /// The certificate of a layer (layer number, big-endian, zero-padded).
+    Certificate,
+    /// The identities with a malfeasance proof (the hash is ignored: zero).
+    MaliciousIds,
 }
 
 impl Encode for Hint {
@@ -56,6 +60,8 @@ impl Encode for Hint {
             Hint::EpochAtxs => 6,
             Hint::LayerBallots => 7,
             Hint::ActiveSet => 8,
+            Hint::Certificate => 9,
+            Hint::MaliciousIds => 10,
         });
     }
 }
@@ -71,6 +77,8 @@ impl Decode for Hint {
             6 => Ok(Hint::EpochAtxs),
             7 => Ok(Hint::LayerBallots),
             8 => Ok(Hint::ActiveSet),
+            9 => Ok(Hint::Certificate),
+            10 => Ok(Hint::MaliciousIds),
             tag => Err(DecodeError::InvalidTag { what: "fetch hint", tag }),
         }
     }

@@ -28,7 +28,7 @@ use crate::types::{EpochId, LayerId, ProposalId, Time};
 
 impl Consensus {
     /// The committee of `epoch`: its beacon and active set weights, once both are known.
-    fn committee(&mut self, epoch: EpochId) -> Option<Arc<Committee>> {
+    pub(super) fn committee(&mut self, epoch: EpochId) -> Option<Arc<Committee>> {
         if let Some(c) = self.committees.get(&epoch) {
             return Some(c.clone());
         }

@@ -107,8 +107,11 @@ impl Consensus {
         let verified = self.tortoise.latest_verified();
         if verified != self.verified {
             self.verified = verified;
-            self.outputs
-                .push_back(ConsensusOutput::Event(ConsensusEvent::Verified { layer: verified }));
+            let opinion = self.tortoise.opinion(verified).unwrap_or_default();
+            self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Verified {
+                layer: verified,
+                opinion,
+            }));
         }
         let keep_from = LayerId(verified.0.saturating_sub(self.cfg.tortoise.window));
         while self.decisions.first_key_value().is_some_and(|(l, _)| *l < keep_from) {

@@ -311,7 +311,8 @@ pub enum ConsensusEvent {
         signatures: u32,
     },
     /// The mesh applied a layer: its valid block (`None`: the layer is empty), the state hash
-    /// after it and the tortoise's opinion hash of the layer at the time.
+    /// after it and the tortoise's opinion hash of the layer at the time (which may still
+    /// change while the layer is not verified; compare [`ConsensusEvent::Verified`]'s).
     LayerApplied {
         /// Layer.
         layer: LayerId,
@@ -324,10 +325,14 @@ pub enum ConsensusEvent {
         /// Coins issued to coinbases in this layer.
         issued: u64,
     },
-    /// The tortoise's last verified layer changed (it only moves back when a revert heals).
+    /// The tortoise's last verified layer changed (it may move back while new votes arrive,
+    /// for example during sync).
     Verified {
         /// The new last verified layer.
         layer: LayerId,
+        /// The tortoise's chained opinion hash up to it (every honest node that verifies the
+        /// layer has the same).
+        opinion: Hash32,
     },
     /// Applied layers from `from` on were undone because the tortoise changed its opinion.
     Reverted {
@@ -1047,7 +1052,11 @@ impl Consensus {
             Hint::Malfeasance => self.malicious.proof(&NodeId(hash.0)).map(|p| p.encode().into()),
             Hint::Block => self.served_block(hash).map(Bytes::from),
             Hint::Ballot => self.ballots.raw(&mesh::ballot_id(hash)).cloned(),
-            Hint::EpochAtxs | Hint::LayerBallots | Hint::ActiveSet => self.served_list(hint, hash),
+            Hint::EpochAtxs
+            | Hint::LayerBallots
+            | Hint::ActiveSet
+            | Hint::Certificate
+            | Hint::MaliciousIds => self.served_list(hint, hash),
         }?;
         crate::codec::BoundedBytes::new(bytes).ok()
     }
@@ -1328,10 +1337,16 @@ impl Consensus {
                             }
                         }
                     }
-                    Hint::EpochAtxs | Hint::LayerBallots | Hint::ActiveSet => {
+                    Hint::EpochAtxs
+                    | Hint::LayerBallots
+                    | Hint::ActiveSet
+                    | Hint::Certificate
+                    | Hint::MaliciousIds => {
                         let ok = match hint {
                             Hint::EpochAtxs => self.on_epoch_atxs(&hash, &data, peer),
                             Hint::LayerBallots => self.on_layer_ballots(&hash, &data),
+                            Hint::Certificate => self.on_certificate(&data, peer),
+                            Hint::MaliciousIds => self.on_malicious_ids(&data, peer),
                             _ => self.on_active_set(&hash, &data),
                         };
                         if !ok {
@@ -1342,7 +1357,12 @@ impl Consensus {
                 },
                 FetchOutput::Failed { hint: Hint::Block | Hint::Ballot, .. } => {}
                 FetchOutput::Failed {
-                    hint: hint @ (Hint::EpochAtxs | Hint::LayerBallots | Hint::ActiveSet),
+                    hint:
+                        hint @ (Hint::EpochAtxs
+                        | Hint::LayerBallots
+                        | Hint::ActiveSet
+                        | Hint::Certificate
+                        | Hint::MaliciousIds),
                     hash,
                 } => self.on_sync_fetch_failed(hint, &hash),
                 FetchOutput::Failed { hint, hash } => self.atxs.on_fetch_failed(now, hint, hash),

@@ -11,7 +11,11 @@
 //!    time (`Hint::LayerBallots`), and fetches the ballots it lacks (`Hint::Ballot`); a layer is
 //!    done when it holds them all or after [`LAYER_ATTEMPTS`] rounds (ballots that cannot be
 //!    validated, for example of identities proven malicious);
-//! 3. tallies the layers done and applies the updates.
+//! 3. tallies the layers done and applies the updates;
+//! 4. once the layers are done, asks for the certificates of the last `hdist` layers
+//!    (`Hint::Certificate`; validated against the epoch's committee, a certificate counts as
+//!    the hare's output, which the node missed) and for the identities with malfeasance proofs
+//!    (`Hint::MaliciousIds`), whose proofs it fetches and verifies like gossiped ones.
 //!
 //! An epoch whose active set was frozen while the node was not synced is *ungraded*: the node
 //! did not see when its ATXs arrived. Its active set is the one the epoch's ref ballots
@@ -33,9 +37,10 @@ use super::{Consensus, ConsensusEvent, ConsensusOutput};
 use crate::activation::store::ActiveSet;
 use crate::activation::wire::AtxId;
 use crate::ballot::wire::Proposal;
+use crate::certifier::{CERTIFY_ROUND, Certificate, validate};
 use crate::codec::{BoundedVec, Decode, DecodeError, Encode, Reader, decode_shared};
 use crate::fetch::Hint;
-use crate::types::{BallotId, EpochId, Hash32, LayerId, Time};
+use crate::types::{BallotId, EpochId, Hash32, LayerId, NodeId, Time};
 
 /// How often an unsynced node asks for more.
 pub(super) const SYNC_INTERVAL: Duration = Duration::from_secs(2);
@@ -85,6 +90,10 @@ pub(super) struct SyncState {
     pub(super) ungraded: BTreeSet<EpochId>,
     /// Active sets fetched by hash, waiting for their ATXs.
     pending_sets: BTreeMap<Hash32, Vec<AtxId>>,
+    /// Layers whose certificate was asked for.
+    certificates_asked: BTreeSet<LayerId>,
+    /// Whether the malicious identities were asked for.
+    malicious_asked: bool,
 }
 
 #[derive(Debug, Default)]
@@ -196,6 +205,21 @@ impl Consensus {
         if self.sync.done > clock.effective_genesis() {
             self.tally_layers(self.sync.done);
         }
+        if self.sync.done >= last {
+            let hdist = self.cfg.tortoise.hdist;
+            let from = LayerId(last.0.saturating_sub(hdist).max(clock.effective_genesis().0 + 1));
+            for l in from.0..=last.0 {
+                if !self.hare_blocks.contains_key(&LayerId(l))
+                    && self.sync.certificates_asked.insert(LayerId(l))
+                {
+                    self.fetcher.want(Hint::Certificate, number_key(l), None);
+                }
+            }
+            if !self.sync.malicious_asked {
+                self.sync.malicious_asked = true;
+                self.fetcher.want(Hint::MaliciousIds, Hash32::default(), None);
+            }
+        }
         if self.sync.done >= last && self.mesh.applied() >= self.tortoise.latest_verified() {
             self.sync.synced = true;
             self.sync.layers.clear();
@@ -220,10 +244,51 @@ impl Consensus {
         true
     }
 
+    /// A certificate from a peer: valid for its epoch's committee, it stands for the hare
+    /// output this node missed. `false`: the peer served something invalid.
+    pub(super) fn on_certificate(&mut self, data: &Bytes, peer: crate::types::PeerId) -> bool {
+        let Ok(cert) = decode_shared::<Certificate>(data) else { return false };
+        let epoch = self.cfg.clock.epoch_of(cert.layer);
+        let Some(committee) = self.committee(epoch) else { return true };
+        let sortition =
+            committee.sortition(cert.layer, CERTIFY_ROUND, self.cfg.certifier.committee_size);
+        let valid = validate(
+            &cert,
+            &self.cfg.certifier,
+            &self.genesis,
+            &sortition,
+            |n| committee.weights.get(n).copied(),
+            self.verifier.as_ref(),
+        );
+        if valid.is_err() {
+            return false;
+        }
+        self.hare_block(cert.layer, Some(cert.block));
+        if !self.block_data.contains_key(&(cert.layer, cert.block)) {
+            self.fetcher.want(Hint::Block, super::mesh::block_key(&cert.block), Some(peer));
+        }
+        true
+    }
+
+    /// The identities a peer holds malfeasance proofs for: fetch the unknown ones' proofs.
+    pub(super) fn on_malicious_ids(&mut self, data: &Bytes, peer: crate::types::PeerId) -> bool {
+        let Ok(IdList(ids)) = decode_shared::<IdList<NodeId>>(data) else { return false };
+        for id in ids.iter() {
+            if !self.malicious.contains(id) {
+                self.fetcher.want(Hint::Malfeasance, Hash32(id.0), Some(peer));
+            }
+        }
+        true
+    }
+
     /// No peer answered a sync request: ask again on a later round.
     pub(super) fn on_sync_fetch_failed(&mut self, hint: Hint, hash: &Hash32) {
-        if hint == Hint::EpochAtxs {
-            self.sync.epochs_asked.remove(&EpochId(key_number(hash)));
+        match hint {
+            Hint::EpochAtxs => {
+                self.sync.epochs_asked.remove(&EpochId(key_number(hash)));
+            }
+            Hint::MaliciousIds => self.sync.malicious_asked = false,
+            _ => {}
         }
     }
 
@@ -335,6 +400,11 @@ impl Consensus {
             Hint::ActiveSet => {
                 let set = self.active_sets.values().find(|s| s.hash() == *hash)?;
                 IdList(BoundedVec::truncating(set.atxs.clone())).encode()
+            }
+            Hint::Certificate => self.certifier.certificate(LayerId(key_number(hash)))?.encode(),
+            Hint::MaliciousIds => {
+                let ids: Vec<NodeId> = self.malicious.identities().copied().collect();
+                IdList(BoundedVec::truncating(ids)).encode()
             }
             _ => return None,
         };
