@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use proptest::prelude::*;
 use spacemesh_core::activation::wire::{InnerAtx, Nipost, NipostChallenge, PostMetadataWire};
-use spacemesh_core::activation::{Address, Atx};
+use spacemesh_core::activation::{Address, Atx, AtxId};
 use spacemesh_core::ballot::wire::{
     Ballot, EpochData, InnerBallot, Proposal, Votes, VotingEligibility, opinion_hash,
 };
@@ -17,9 +17,10 @@ use spacemesh_core::fetch::{FetchItem, FetchMessage, Hint};
 use spacemesh_core::hare::wire::{HareBody, HareEligibility, HareMessage};
 use spacemesh_core::hare::{IterRound, Round, Value};
 use spacemesh_core::malfeasance::{Evidence, MalfeasanceProof, SignedBallotMetadata};
+use spacemesh_core::node::consensus::IdList;
 use spacemesh_core::poet::MembershipProof;
 use spacemesh_core::post::Proof;
-use spacemesh_core::types::{Beacon, BlockId, NodeId, ProposalId};
+use spacemesh_core::types::{BallotId, Beacon, BlockId, NodeId, ProposalId};
 use spacemesh_core::vrf::VrfSignature;
 use spacemesh_core::{EpochId, GenesisId, Hash32, LayerId};
 
@@ -164,6 +165,33 @@ fn malfeasance_and_fetch_encodings() {
     ));
 }
 
+/// What syncing peers exchange is fixed: a request for each sync hint and the id lists served.
+#[test]
+fn sync_encodings() {
+    let hints = [
+        Hint::Block,
+        Hint::Ballot,
+        Hint::EpochAtxs,
+        Hint::LayerBallots,
+        Hint::ActiveSet,
+        Hint::Certificate,
+        Hint::MaliciousIds,
+    ];
+    let mut out = String::new();
+    for hint in hints {
+        let request = FetchMessage::Request {
+            id: 7,
+            hint,
+            hashes: BoundedVec::new(vec![Hash32([0x11; 32])]).unwrap(),
+        };
+        out += &format!("{hint:?}: {}\n", round_trip(&request));
+    }
+    let ballots = IdList(BoundedVec::new(vec![BallotId([1; 20]), BallotId([2; 20])]).unwrap());
+    let atxs = IdList(BoundedVec::new(vec![Hash32([3; 32]) as AtxId]).unwrap());
+    out += &format!("ballots: {}\natxs: {}", round_trip(&ballots), round_trip(&atxs));
+    insta::assert_snapshot!(out);
+}
+
 /// A block built from a fixed hare output (rewards, tick height, shuffled transactions), its
 /// id, and a certify message and certificate for it are fixed.
 #[test]
@@ -286,6 +314,8 @@ proptest! {
         let _ = decode_exact::<CertifyMessage>(&bytes);
         let _ = decode_exact::<Certificate>(&bytes);
         let _ = decode_exact::<HareMessage>(&bytes);
+        let _ = decode_exact::<IdList<BallotId>>(&bytes);
+        let _ = decode_exact::<IdList<AtxId>>(&bytes);
     }
 
     /// Hare messages of any value round-trip.
@@ -314,10 +344,17 @@ proptest! {
 
     /// Fetch requests of any size within the bound round-trip.
     #[test]
-    fn fetch_requests_round_trip(id in any::<u64>(), n in 0usize..64, b in any::<u8>()) {
+    fn fetch_requests_round_trip(
+        id in any::<u64>(),
+        n in 0usize..64,
+        b in any::<u8>(),
+        tag in 1u8..=10,
+    ) {
+        let hint = decode_exact::<Hint>(&[tag]).unwrap();
+        prop_assert_eq!(hint.encode(), vec![tag]);
         let m = FetchMessage::Request {
             id,
-            hint: Hint::PoetProof,
+            hint,
             hashes: BoundedVec::new(vec![Hash32([b; 32]); n]).unwrap(),
         };
         prop_assert_eq!(decode_exact::<FetchMessage>(&m.encode()), Ok(m));

@@ -237,8 +237,8 @@ impl Consensus {
         let Ok(IdList(ids)) = decode_shared::<IdList<AtxId>>(data) else { return false };
         self.sync.epochs_answered.insert(EpochId(key_number(hash)));
         for id in ids.iter() {
-            if self.atxs.store().get(id).is_none() && self.atxs.raw(&Hash32(id.0)).is_none() {
-                self.fetcher.want(Hint::Atx, Hash32(id.0), Some(peer));
+            if self.atxs.store().get(id).is_none() && self.atxs.raw(id).is_none() {
+                self.fetcher.want(Hint::Atx, *id, Some(peer));
             }
         }
         true
@@ -338,7 +338,7 @@ impl Consensus {
         }
         for id in &set.atxs {
             if self.atxs.store().get(id).is_none() {
-                self.fetcher.want(Hint::Atx, Hash32(id.0), None);
+                self.fetcher.want(Hint::Atx, *id, None);
             }
         }
         self.sync.pending_sets.insert(*hash, set.atxs);
