@@ -32,14 +32,15 @@ use crate::smeshing::{
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
 
 /// The first layer with ballots (and so hare sessions).
-const FIRST: u32 = 2 * LPE;
+pub(crate) const FIRST: u32 = 2 * LPE;
 
 /// Layers whose sessions end inside a run of `layers` layers (the last one's may not).
 fn checked(layers: u32) -> RangeInclusive<u32> {
     FIRST..=layers.saturating_sub(2)
 }
 
-fn expect(layers: u32) -> HareExpect {
+/// What the hare must show in a run of `layers` layers on a synchronous network.
+pub(crate) fn expect(layers: u32) -> HareExpect {
     // A session that runs to the iteration limit lasts 2 s + 28 rounds of 1 s: three layers.
     let worst = HareConfig::sim().session_length().as_secs().div_ceil(LAYER_DURATION_SECS) as u32;
     HareExpect {

@@ -12,6 +12,8 @@ mod double_atx;
 mod epochs;
 mod gossip;
 mod hare;
+mod mainnet;
+mod mesh;
 mod report;
 mod smeshing;
 
@@ -22,6 +24,8 @@ pub use double_atx::DoubleAtxScenario;
 pub use epochs::EpochsScenario;
 pub use gossip::GossipScenario;
 pub use hare::HareScenario;
+pub use mainnet::MainnetScenario;
+pub use mesh::MeshScenario;
 pub use report::{RunReport, repro_line};
 
 use spacemesh_runtime_sim::SimNet;
@@ -121,10 +125,16 @@ static HARE: HareScenario = HareScenario::SYNC;
 static HARE_EQUIVOCATION: HareScenario = HareScenario::EQUIVOCATION;
 static HARE_OFFLINE: HareScenario = HareScenario::OFFLINE;
 static HARE_DELAYS: HareScenario = HareScenario::DELAYS;
+static MAINNET_LIKE: MainnetScenario = MainnetScenario;
+static PARTITION_HEAL: MeshScenario = MeshScenario::PARTITION_HEAL;
+static BALANCING_ATTACK: MeshScenario = MeshScenario::BALANCING;
+static LATE_JOINER: MeshScenario = MeshScenario::LATE_JOINER;
+static CRASH_RESTART: MeshScenario = MeshScenario::CRASH_RESTART;
 
 /// Every scenario, in listing order.
 pub fn all() -> Vec<&'static dyn Scenario> {
     vec![
+        &MAINNET_LIKE,
         &GOSSIP,
         &EPOCHS,
         &DOUBLE_ATX,
@@ -133,6 +143,10 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &HARE_EQUIVOCATION,
         &HARE_OFFLINE,
         &HARE_DELAYS,
+        &PARTITION_HEAL,
+        &BALANCING_ATTACK,
+        &LATE_JOINER,
+        &CRASH_RESTART,
     ]
 }
 
@@ -145,4 +159,4 @@ pub fn find(name: &str) -> Result<&'static dyn Scenario, ScenarioError> {
 }
 
 /// The default scenario of `smesh sim run`.
-pub const DEFAULT_SCENARIO: &str = "gossip";
+pub const DEFAULT_SCENARIO: &str = "mainnet-like";

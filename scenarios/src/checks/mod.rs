@@ -7,12 +7,14 @@ mod delivery;
 mod epochs;
 mod equivocation;
 mod hare;
+mod mesh;
 mod misbehaviour;
 
 pub use delivery::{DeliveryChecker, DeliveryWindow};
 pub use epochs::{EpochsChecker, EpochsExpect};
 pub use equivocation::HeartbeatEquivocationChecker;
 pub use hare::{HareChecker, HareExpect};
+pub use mesh::{MeshChecker, MeshExpect, RevertWindow};
 pub use misbehaviour::MisbehaviourChecker;
 
 use std::collections::BTreeMap;

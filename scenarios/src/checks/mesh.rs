@@ -1,0 +1,660 @@
+//! Checks of the mesh: the block and state each honest node applies per layer, the layers its
+//! tortoise verified, reverts, liveness and sync, judged from the `NodeEvent`s of honest nodes
+//! only.
+//!
+//! Safety is judged on verified layers. A node may apply a layer and later revert it while the
+//! tortoise has not verified it (a hare output can lose to later votes), but:
+//! 1. two honest nodes that both verified a layer hold the same block and state hash for it
+//!    (`mesh-agreement`) and the same opinion hash (`opinion-agreement`), compared at the end of
+//!    the run, where the latest application of a layer counts;
+//! 2. a node never undoes a layer it verified (`no-verified-revert`).
+//!
+//! Property 2 needs a connected network. During a partition each side verifies on its own
+//! ballots, and once the sides see each other the self-healing tortoise may revert what one of
+//! them verified. A [`RevertWindow`] names such a fault: the layers a node verified before the
+//! fault began stay protected (they were verified on everybody's ballots), the ones it verified
+//! later may be undone until the window ends (the heal plus the time the tortoise needs to
+//! converge), and after that nothing verified may be undone again.
+//!
+//! Liveness and sync are judged at the end of the run, for the honest nodes that are up then:
+//! each has verified at least the current layer minus a bound and applied every layer up to
+//! its verified one (`mesh-liveness`); with [`MeshExpect::sync`], each node that started after
+//! time zero (a late joiner or a restarted node) reported itself synced after its last start
+//! (`sync`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use spacemesh_core::node::ConsensusEvent;
+use spacemesh_core::types::BlockId;
+use spacemesh_core::{Hash32, NodeEvent};
+use spacemesh_runtime_sim::SimNet;
+use spacemesh_sim::{NodeIdx, SimTime};
+
+use super::{CheckOutcome, Checker, Checks, VIOLATIONS_PER_CHECK_MAX, Verdict, Violation, outcome};
+use crate::LAYER_DURATION_SECS;
+
+/// What a scenario demands of the mesh.
+#[derive(Debug, Clone)]
+pub struct MeshExpect {
+    /// The first layer the mesh applies from ballots and blocks (the first layer with ballots;
+    /// the layers before it are genesis layers and are not demanded).
+    pub first_layer: u32,
+    /// At the end of the run every honest node that is up has verified at least the current
+    /// layer minus this many layers.
+    pub liveness_bound: u32,
+    /// Verified layers a fault may legitimately undo; `None`: no verified layer is ever undone.
+    pub reverts_allowed: Option<RevertWindow>,
+    /// Whether every node that started after time zero (late or restarted) must report
+    /// `Sync { synced: true }` after its last start.
+    pub sync: bool,
+}
+
+/// A fault under which the tortoise may revert layers it verified on a partial view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevertWindow {
+    /// When the fault began: layers a node verified before this are never undone.
+    pub from: SimTime,
+    /// Reverts of layers verified since `from` are tolerated until this time; later ones are
+    /// violations.
+    pub until: SimTime,
+}
+
+/// One application of a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Applied {
+    block: Option<BlockId>,
+    state: Hash32,
+    opinion: Hash32,
+    issued: u64,
+}
+
+/// What one honest node reported.
+#[derive(Debug, Default)]
+struct NodeMesh {
+    /// The latest application of each layer still applied.
+    applied: BTreeMap<u32, Applied>,
+    /// The last verified layer it reported since its last start.
+    verified: Option<u32>,
+    /// The highest layer it verified that no tolerated revert has undone since. It outlives
+    /// restarts: a layer verified before a crash must not be undone after it either. Tracked
+    /// apart from `verified` so that a revert is judged the same whether the node reports its
+    /// verified layer moving back before or after the revert.
+    verified_high: Option<u32>,
+    /// The highest layer it verified before the revert window began.
+    verified_before_fault: Option<u32>,
+    /// Its last start.
+    started: SimTime,
+    /// Whether it reported itself synced since its last start.
+    synced: bool,
+}
+
+/// Judges the mesh: agreement on verified layers, no verified revert, liveness and sync.
+#[derive(Debug)]
+pub struct MeshChecker {
+    expect: MeshExpect,
+    honest: BTreeSet<NodeIdx>,
+    nodes: BTreeMap<NodeIdx, NodeMesh>,
+    applies: u64,
+    reverts: u64,
+    reverts_tolerated: u64,
+    /// Reverts of verified layers outside a revert window (the first ones in `revert_failures`).
+    verified_reverts: u64,
+    revert_failures: Vec<Violation>,
+}
+
+impl MeshChecker {
+    /// A checker over the honest node slots.
+    pub fn new(honest: BTreeSet<NodeIdx>, expect: MeshExpect) -> Self {
+        MeshChecker {
+            expect,
+            honest,
+            nodes: BTreeMap::new(),
+            applies: 0,
+            reverts: 0,
+            reverts_tolerated: 0,
+            verified_reverts: 0,
+            revert_failures: Vec::new(),
+        }
+    }
+
+    fn on_verified(&mut self, time: SimTime, node: NodeIdx, layer: u32) {
+        let before_fault = self.expect.reverts_allowed.is_some_and(|w| time < w.from);
+        let m = self.nodes.entry(node).or_default();
+        m.verified = Some(layer);
+        m.verified_high = m.verified_high.max(Some(layer));
+        if before_fault {
+            m.verified_before_fault = m.verified_before_fault.max(Some(layer));
+        }
+    }
+
+    fn on_reverted(&mut self, time: SimTime, node: NodeIdx, from: u32, to: u32) {
+        self.reverts += 1;
+        let window = self.expect.reverts_allowed;
+        let m = self.nodes.entry(node).or_default();
+        m.applied.retain(|layer, _| *layer < from || *layer > to);
+        let Some(high) = m.verified_high.filter(|high| from <= *high) else {
+            // Only layers the tortoise had not verified were undone.
+            return;
+        };
+        let tolerated = window.is_some_and(|w| {
+            time >= w.from && time <= w.until && m.verified_before_fault.is_none_or(|v| from > v)
+        });
+        if tolerated {
+            self.reverts_tolerated += 1;
+            m.verified_high = from.checked_sub(1);
+            return;
+        }
+        self.verified_reverts += 1;
+        if self.revert_failures.len() < VIOLATIONS_PER_CHECK_MAX {
+            self.revert_failures.push(Violation {
+                check: "no-verified-revert".into(),
+                time_s: time.as_secs_f64(),
+                node: Some(node.0),
+                message: format!(
+                    "{node} reverted layers {from}..={to} after verifying layer {high}{}",
+                    if window.is_some() { " (outside the fault's revert window)" } else { "" }
+                ),
+            });
+        }
+    }
+
+    /// Per layer, the honest nodes that verified and applied it, grouped by `key` of what they
+    /// applied.
+    fn views<K: Ord>(
+        &self,
+        key: impl Fn(&Applied) -> K,
+    ) -> BTreeMap<u32, BTreeMap<K, Vec<NodeIdx>>> {
+        let mut views: BTreeMap<u32, BTreeMap<K, Vec<NodeIdx>>> = BTreeMap::new();
+        for (node, m) in &self.nodes {
+            let Some(verified) = m.verified else { continue };
+            for (layer, a) in m.applied.range(..=verified) {
+                views.entry(*layer).or_default().entry(key(a)).or_default().push(*node);
+            }
+        }
+        views
+    }
+
+    /// The violations of one agreement property: every layer whose verified views differ,
+    /// naming one node of each of the first two views.
+    fn disagreements<K: Ord>(
+        &self,
+        end: SimTime,
+        check: &str,
+        views: &BTreeMap<u32, BTreeMap<K, Vec<NodeIdx>>>,
+        describe: impl Fn(&Applied) -> String,
+    ) -> Vec<Violation> {
+        let mut f = Vec::new();
+        for (layer, by_value) in views {
+            let mut groups = by_value.values();
+            let (Some(a), Some(b)) = (groups.next(), groups.next()) else { continue };
+            let view = |n: &NodeIdx| describe(&self.nodes[n].applied[layer]);
+            f.push(Violation {
+                check: check.into(),
+                time_s: end.as_secs_f64(),
+                node: Some(b[0].0),
+                message: format!(
+                    "layer {layer}: {} holds {}, {} holds {} ({} views among {} nodes that verified it)",
+                    a[0],
+                    view(&a[0]),
+                    b[0],
+                    view(&b[0]),
+                    by_value.len(),
+                    by_value.values().map(Vec::len).sum::<usize>()
+                ),
+            });
+        }
+        f
+    }
+
+    /// The verdict at `end`, judging liveness and sync for the honest nodes `up` says are up.
+    fn judge(&self, end: SimTime, up: impl Fn(NodeIdx) -> bool) -> Verdict {
+        let mut v = Verdict::default();
+
+        // Agreement on block and state, then on the opinion, of every layer verified twice.
+        let blocks = self.views(|a| (a.block, a.state));
+        let f = self.disagreements(end, "mesh-agreement", &blocks, |a| {
+            format!("block {} state {}", block_name(a.block), short(&a.state))
+        });
+        let agreed: Vec<u32> =
+            blocks.iter().filter(|(_, by)| by.len() == 1).map(|(layer, _)| *layer).collect();
+        let (o, viol) = outcome(
+            f,
+            format!(
+                "honest nodes hold the same block and state in every layer they verified ({} layers)",
+                blocks.len()
+            ),
+        );
+        v.outcomes.push(("mesh-agreement".into(), o));
+        v.violations.extend(viol);
+        let opinions = self.views(|a| a.opinion);
+        let f = self.disagreements(end, "opinion-agreement", &opinions, |a| {
+            format!("opinion {}", short(&a.opinion))
+        });
+        let (o, viol) = outcome(
+            f,
+            format!(
+                "honest nodes hold the same opinion hash in every layer they verified ({} layers)",
+                opinions.len()
+            ),
+        );
+        v.outcomes.push(("opinion-agreement".into(), o));
+        v.violations.extend(viol);
+
+        // No verified revert (judged as the events came).
+        let (o, viol) = outcome(
+            self.revert_failures.clone(),
+            format!(
+                "no verified layer undone ({} reverts, {} of them of layers verified during a fault, inside its window)",
+                self.reverts, self.reverts_tolerated
+            ),
+        );
+        v.outcomes.push(("no-verified-revert".into(), o));
+        v.violations.extend(viol);
+
+        let (o, viol) = self.liveness(end, &up);
+        v.outcomes.push(("mesh-liveness".into(), o));
+        v.violations.extend(viol);
+        let (o, viol) = self.sync(end, &up);
+        v.outcomes.push(("sync".into(), o));
+        v.violations.extend(viol);
+
+        let up_nodes: Vec<&NodeMesh> =
+            self.honest.iter().filter(|n| up(**n)).filter_map(|n| self.nodes.get(n)).collect();
+        let verified = up_nodes.iter().map(|m| m.verified.unwrap_or(0));
+        let applied = up_nodes.iter().map(|m| m.applied.len());
+        let issued: u64 = agreed
+            .iter()
+            .filter_map(|layer| blocks[layer].values().next().map(|n| (layer, n[0])))
+            .map(|(layer, n)| self.nodes[&n].applied[layer].issued)
+            .sum();
+        let stats = [
+            ("mesh_verified_min", verified.clone().min().unwrap_or(0) as f64),
+            ("mesh_verified_max", verified.max().unwrap_or(0) as f64),
+            ("mesh_layers_applied_min", applied.clone().min().unwrap_or(0) as f64),
+            ("mesh_layers_applied_max", applied.max().unwrap_or(0) as f64),
+            ("mesh_layers_agreed", agreed.len() as f64),
+            ("mesh_apply_events", self.applies as f64),
+            ("mesh_reverts", self.reverts as f64),
+            ("mesh_reverts_tolerated", self.reverts_tolerated as f64),
+            ("mesh_verified_reverts", self.verified_reverts as f64),
+            ("mesh_issued_agreed", issued as f64),
+        ];
+        v.stats.extend(stats.into_iter().map(|(k, s)| (k.to_string(), s)));
+        v
+    }
+
+    /// The `mesh-liveness` outcome at `end` over the honest nodes that are up.
+    fn liveness(
+        &self,
+        end: SimTime,
+        up: &impl Fn(NodeIdx) -> bool,
+    ) -> (CheckOutcome, Vec<Violation>) {
+        let x = &self.expect;
+        let current = (end.as_secs() / LAYER_DURATION_SECS) as u32;
+        let needed = current.saturating_sub(x.liveness_bound);
+        let empty = NodeMesh::default();
+        let mut f = Vec::new();
+        let mut judged = 0;
+        for node in self.honest.iter().copied().filter(|n| up(*n)) {
+            judged += 1;
+            let m = self.nodes.get(&node).unwrap_or(&empty);
+            if needed >= x.first_layer && m.verified.is_none_or(|v| v < needed) {
+                let verified = m.verified.map_or("no layer".to_string(), |v| format!("layer {v}"));
+                f.push(at(
+                    end,
+                    node,
+                    format!(
+                        "{node} verified {verified} at layer {current}, expected at least layer {needed}"
+                    ),
+                    "mesh-liveness",
+                ));
+            }
+            let top = m.verified.unwrap_or(0);
+            let missing: Vec<u32> =
+                (x.first_layer..=top).filter(|l| !m.applied.contains_key(l)).collect();
+            if let Some(first) = missing.first() {
+                f.push(at(
+                    end,
+                    node,
+                    format!(
+                        "{node} verified layer {top} but has not applied {} layers up to it, the first {first}",
+                        missing.len()
+                    ),
+                    "mesh-liveness",
+                ));
+            }
+        }
+        outcome(
+            f,
+            format!(
+                "all {judged} honest nodes up at layer {current} verified layer {needed} or later and applied every layer up to it"
+            ),
+        )
+    }
+
+    /// The `sync` outcome at `end`: every node up that started after time zero reported
+    /// itself synced after its last start.
+    fn sync(&self, end: SimTime, up: &impl Fn(NodeIdx) -> bool) -> (CheckOutcome, Vec<Violation>) {
+        if !self.expect.sync {
+            return outcome(Vec::new(), "not judged".to_string());
+        }
+        let mut f = Vec::new();
+        let mut restarted = 0;
+        for node in self.honest.iter().copied().filter(|n| up(*n)) {
+            let Some(m) = self.nodes.get(&node).filter(|m| m.started > SimTime::ZERO) else {
+                continue;
+            };
+            restarted += 1;
+            if !m.synced {
+                f.push(at(
+                    end,
+                    node,
+                    format!(
+                        "{node} started at {:.1} s and never reported itself synced after",
+                        m.started.as_secs_f64()
+                    ),
+                    "sync",
+                ));
+            }
+        }
+        outcome(
+            f,
+            format!("all {restarted} nodes up that started late or restarted reported synced"),
+        )
+    }
+}
+
+impl Checker for MeshChecker {
+    fn on_event(&mut self, time: SimTime, node: NodeIdx, event: &NodeEvent) {
+        if !self.honest.contains(&node) {
+            return;
+        }
+        let e = match event {
+            NodeEvent::Started { .. } => {
+                // The new process reports its own verified layer; what it applied is on disk.
+                let m = self.nodes.entry(node).or_default();
+                m.started = time;
+                m.synced = false;
+                m.verified = None;
+                return;
+            }
+            NodeEvent::Consensus(e) => e,
+            _ => return,
+        };
+        match e {
+            ConsensusEvent::LayerApplied { layer, block, state, opinion, issued } => {
+                self.applies += 1;
+                let a =
+                    Applied { block: *block, state: *state, opinion: *opinion, issued: *issued };
+                self.nodes.entry(node).or_default().applied.insert(layer.0, a);
+            }
+            ConsensusEvent::Verified { layer } => self.on_verified(time, node, layer.0),
+            ConsensusEvent::Reverted { from, to } => self.on_reverted(time, node, from.0, to.0),
+            ConsensusEvent::Sync { synced: true, .. } => {
+                self.nodes.entry(node).or_default().synced = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&self, end: SimTime, world: &SimNet<Checks>) -> Verdict {
+        self.judge(end, |n| world.node(n).is_some())
+    }
+}
+
+/// A violation of `check` at `node`, found at the end of the run.
+fn at(end: SimTime, node: NodeIdx, message: String, check: &str) -> Violation {
+    Violation { check: check.into(), time_s: end.as_secs_f64(), node: Some(node.0), message }
+}
+
+/// The first 8 hex digits of a hash.
+fn short(h: &Hash32) -> String {
+    h.to_string()[..8].to_string()
+}
+
+/// A block's first 8 hex digits, or what `None` means.
+fn block_name(b: Option<BlockId>) -> String {
+    b.map_or("none (empty layer)".to_string(), |b| b.to_string()[..8].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use spacemesh_core::LayerId;
+
+    use super::*;
+
+    const FIRST: u32 = 16;
+
+    fn expect() -> MeshExpect {
+        MeshExpect { first_layer: FIRST, liveness_bound: 3, reverts_allowed: None, sync: false }
+    }
+
+    fn secs(s: u64) -> SimTime {
+        SimTime::from_secs(s)
+    }
+
+    fn consensus(c: &mut MeshChecker, t: SimTime, node: u32, e: ConsensusEvent) {
+        c.on_event(t, NodeIdx(node), &NodeEvent::Consensus(e));
+    }
+
+    /// Node `node` applies `layer` with a block, state and opinion named by `tag`.
+    fn apply(c: &mut MeshChecker, t: SimTime, node: u32, layer: u32, tag: u8, opinion: u8) {
+        let e = ConsensusEvent::LayerApplied {
+            layer: LayerId(layer),
+            block: Some(BlockId([tag; 20])),
+            state: Hash32([tag; 32]),
+            opinion: Hash32([opinion; 32]),
+            issued: 100,
+        };
+        consensus(c, t, node, e);
+    }
+
+    fn verify(c: &mut MeshChecker, t: SimTime, node: u32, layer: u32) {
+        consensus(c, t, node, ConsensusEvent::Verified { layer: LayerId(layer) });
+    }
+
+    fn revert(c: &mut MeshChecker, t: SimTime, node: u32, from: u32, to: u32) {
+        consensus(c, t, node, ConsensusEvent::Reverted { from: LayerId(from), to: LayerId(to) });
+    }
+
+    /// `nodes` nodes apply layers `FIRST..=last` alike, each verifying the previous layer after
+    /// applying the next: at the end (the start of layer `last + 1`) they have verified
+    /// `last - 1`.
+    fn agreeing(nodes: u32, last: u32, expect: MeshExpect) -> MeshChecker {
+        let mut c = MeshChecker::new((0..nodes).map(NodeIdx).collect(), expect);
+        for node in 0..nodes {
+            c.on_event(SimTime::ZERO, NodeIdx(node), &NodeEvent::Started { next_heartbeat_seq: 0 });
+        }
+        for layer in FIRST..=last {
+            for node in 0..nodes {
+                let t = secs(u64::from(layer) * LAYER_DURATION_SECS + 5);
+                apply(&mut c, t, node, layer, layer as u8, layer as u8);
+                if layer > FIRST {
+                    verify(&mut c, t + spacemesh_sim::SimDuration::from_secs(1), node, layer - 1);
+                }
+            }
+        }
+        c
+    }
+
+    fn end_of(last: u32) -> SimTime {
+        secs(u64::from(last + 1) * LAYER_DURATION_SECS)
+    }
+
+    fn outcome_of<'a>(v: &'a Verdict, check: &str) -> &'a CheckOutcome {
+        &v.outcomes.iter().find(|(name, _)| name == check).expect("check reported").1
+    }
+
+    fn stat(v: &Verdict, name: &str) -> f64 {
+        v.stats.iter().find(|(n, _)| n == name).expect("stat reported").1
+    }
+
+    /// A run in which every node applies and verifies the same layers passes every check.
+    #[test]
+    fn agreeing_stream_passes() {
+        let c = agreeing(4, 22, expect());
+        let v = c.judge(end_of(22), |_| true);
+        for (name, o) in &v.outcomes {
+            assert!(o.passed, "{name}: {}", o.detail);
+        }
+        assert!(v.violations.is_empty(), "{:?}", v.violations);
+        assert_eq!(stat(&v, "mesh_verified_min"), 21.0);
+        assert_eq!(stat(&v, "mesh_layers_agreed"), 6.0, "layers 16..=21 verified");
+        assert_eq!(stat(&v, "mesh_issued_agreed"), 600.0);
+        assert_eq!(stat(&v, "mesh_layers_applied_max"), 7.0);
+    }
+
+    /// Two nodes that verified a layer with different blocks fail `mesh-agreement`, which
+    /// names the layer and both nodes; a difference in a layer not yet verified is no violation.
+    #[test]
+    fn split_block_fails_agreement() {
+        let mut c = agreeing(4, 22, expect());
+        apply(&mut c, secs(300), 2, 18, 0xee, 18);
+        apply(&mut c, secs(300), 3, 22, 0xee, 22);
+        let v = c.judge(end_of(22), |_| true);
+        let o = outcome_of(&v, "mesh-agreement");
+        assert!(!o.passed);
+        assert!(o.detail.contains("layer 18: node 0 holds block"), "{}", o.detail);
+        assert!(o.detail.contains("node 2 holds block eeeeeeee"), "{}", o.detail);
+        assert_eq!(v.violations.iter().filter(|x| x.check == "mesh-agreement").count(), 1);
+        assert!(outcome_of(&v, "opinion-agreement").passed, "the opinions are equal");
+    }
+
+    /// The same block and state with another opinion hash fails `opinion-agreement` only.
+    #[test]
+    fn split_opinion_fails_opinion_agreement() {
+        let mut c = agreeing(3, 22, expect());
+        apply(&mut c, secs(300), 1, 20, 20, 0x77);
+        let v = c.judge(end_of(22), |_| true);
+        assert!(outcome_of(&v, "mesh-agreement").passed);
+        let o = outcome_of(&v, "opinion-agreement");
+        assert!(!o.passed);
+        assert!(
+            o.detail.contains("layer 20") && o.detail.contains("opinion 77777777"),
+            "{}",
+            o.detail
+        );
+    }
+
+    /// Undoing a verified layer is a violation, also when the node reports its verified layer
+    /// moving back first; undoing layers the tortoise had not verified is not.
+    #[test]
+    fn verified_revert_fails() {
+        let mut c = agreeing(3, 22, expect());
+        revert(&mut c, secs(225), 0, 22, 22);
+        apply(&mut c, secs(226), 0, 22, 22, 22);
+        let v = c.judge(end_of(22), |_| true);
+        assert!(outcome_of(&v, "no-verified-revert").passed, "layer 22 was not verified");
+
+        verify(&mut c, secs(227), 1, 17);
+        revert(&mut c, secs(227), 1, 18, 22);
+        let v = c.judge(end_of(22), |_| true);
+        let o = outcome_of(&v, "no-verified-revert");
+        assert!(!o.passed);
+        assert!(
+            o.detail.contains("node 1 reverted layers 18..=22 after verifying layer 21"),
+            "{}",
+            o.detail
+        );
+        assert_eq!(stat(&v, "mesh_reverts"), 2.0);
+    }
+
+    /// A layer verified before a crash stays protected after the restart, while the restarted
+    /// node's own verified layer is judged afresh: until it reports one, it is not live.
+    #[test]
+    fn verified_layers_stay_protected_across_restarts() {
+        let mut c = agreeing(3, 22, expect());
+        c.on_event(secs(226), NodeIdx(2), &NodeEvent::Started { next_heartbeat_seq: 0 });
+        let v = c.judge(end_of(22), |_| true);
+        let o = outcome_of(&v, "mesh-liveness");
+        assert!(!o.passed && o.detail.contains("node 2 verified no layer"), "{}", o.detail);
+        revert(&mut c, secs(227), 2, 20, 22);
+        let v = c.judge(end_of(22), |_| true);
+        let o = outcome_of(&v, "no-verified-revert");
+        assert!(!o.passed && o.detail.contains("after verifying layer 21"), "{}", o.detail);
+    }
+
+    /// Inside a fault's revert window, layers verified during the fault may be undone; layers
+    /// verified before it may not, and after the window nothing verified may.
+    #[test]
+    fn revert_window_protects_layers_verified_before_the_fault() {
+        let window = RevertWindow { from: secs(200), until: secs(260) };
+        let mut c = agreeing(3, 24, MeshExpect { reverts_allowed: Some(window), ..expect() });
+        // Verified by 200 s: up to layer 19 (verified at 206 s is 19, at 196 s 18).
+        revert(&mut c, secs(230), 0, 20, 22);
+        let v = c.judge(end_of(24), |_| true);
+        assert!(outcome_of(&v, "no-verified-revert").passed);
+        assert_eq!(stat(&v, "mesh_reverts_tolerated"), 1.0);
+
+        revert(&mut c, secs(240), 1, 18, 22);
+        let v = c.judge(end_of(24), |_| true);
+        let o = outcome_of(&v, "no-verified-revert");
+        assert!(!o.passed && o.detail.contains("node 1 reverted layers 18..=22"), "{}", o.detail);
+
+        // Node 0 verifies again after its tolerated revert; undoing that after the window fails.
+        verify(&mut c, secs(290), 0, 25);
+        revert(&mut c, secs(300), 0, 24, 25);
+        let v = c.judge(end_of(24), |_| true);
+        assert_eq!(v.violations.iter().filter(|x| x.check == "no-verified-revert").count(), 2);
+    }
+
+    /// A node whose verified layer stalls fails `mesh-liveness` unless it is down at the end; a
+    /// node that verified a layer it has not applied (reverted, never re-applied) fails too.
+    #[test]
+    fn liveness_stall_fails() {
+        let mut c = agreeing(3, 22, expect());
+        verify(&mut c, secs(225), 2, 17);
+        let v = c.judge(end_of(22), |_| true);
+        let o = outcome_of(&v, "mesh-liveness");
+        assert!(!o.passed);
+        assert!(
+            o.detail.contains("node 2 verified layer 17 at layer 23, expected at least layer 20"),
+            "{}",
+            o.detail
+        );
+        let v = c.judge(end_of(22), |n| n != NodeIdx(2));
+        assert!(outcome_of(&v, "mesh-liveness").passed, "a node down at the end is not judged");
+
+        let mut c = agreeing(3, 22, expect());
+        revert(&mut c, secs(226), 1, 22, 22);
+        c.nodes.get_mut(&NodeIdx(1)).expect("node 1").applied.remove(&18);
+        let v = c.judge(end_of(22), |_| true);
+        let o = outcome_of(&v, "mesh-liveness");
+        assert!(
+            !o.passed && o.detail.contains("has not applied 1 layers up to it, the first 18"),
+            "{}",
+            o.detail
+        );
+    }
+
+    /// With `sync`, a node that restarted must report itself synced after its last start; a
+    /// report from before the restart does not count, and nodes up since time zero are not
+    /// judged.
+    #[test]
+    fn restarted_node_must_report_synced() {
+        let mut c = agreeing(3, 22, MeshExpect { sync: true, ..expect() });
+        let sync =
+            |synced| ConsensusEvent::Sync { synced, layer: LayerId(15), applied: LayerId(14) };
+        consensus(&mut c, secs(140), 1, sync(true));
+        c.on_event(secs(150), NodeIdx(1), &NodeEvent::Started { next_heartbeat_seq: 0 });
+        consensus(&mut c, secs(155), 1, sync(false));
+        let v = c.judge(end_of(22), |_| true);
+        let o = outcome_of(&v, "sync");
+        assert!(!o.passed && o.detail.contains("node 1 started at 150.0 s"), "{}", o.detail);
+        consensus(&mut c, secs(170), 1, sync(true));
+        let v = c.judge(end_of(22), |_| true);
+        assert!(outcome_of(&v, "sync").passed, "{}", outcome_of(&v, "sync").detail);
+        assert!(outcome_of(&v, "sync").detail.starts_with("all 1 nodes"));
+    }
+
+    /// Events of nodes outside the honest set are ignored.
+    #[test]
+    fn dishonest_nodes_are_not_judged() {
+        let mut c = agreeing(3, 22, expect());
+        apply(&mut c, secs(300), 7, 18, 0xee, 0xee);
+        verify(&mut c, secs(300), 7, 21);
+        revert(&mut c, secs(301), 7, 16, 21);
+        let v = c.judge(end_of(22), |_| true);
+        assert!(v.outcomes.iter().all(|(_, o)| o.passed), "{:?}", v.outcomes);
+    }
+}

@@ -1,0 +1,73 @@
+//! `mainnet-like`: the whole stack on a mildly imperfect network, long enough for three epochs
+//! of consensus layers. The main job (`smesh sim run` on defaults) runs it.
+//!
+//! Setup as `epochs` (smeshing nodes with 1 to 4 space units, two PoETs of different speeds),
+//! 1000 nodes by default, on the network of [`link`]: 1% of messages lost, log-normal hop
+//! latencies (median 60 ms, a tail to a few hundred ms) and 1% of messages held back by up to
+//! 200 ms so that later ones overtake them. Timeline (sim scale: 10 s layers, 8 per epoch):
+//! PoST initialization and the first PoET round in epoch 0, ATXs from epoch 1, beacons and
+//! ballots from epoch 2 (layer 16); 5 epochs by default, so epochs 2, 3 and 4 are consensus
+//! epochs. Checks: everything `epochs` and `hare` check (except that a block may lack its
+//! certificate, see [`hare_expect`]), and the mesh: agreement on the block, state hash and
+//! opinion of every verified layer, no verified layer reverted, and every node within
+//! [`LIVENESS_LAYERS`] layers of the current one at the end.
+
+use std::collections::BTreeSet;
+
+use spacemesh_sim::SimDuration;
+use spacemesh_sim::net::{Latency, LinkConfig};
+
+use crate::checks::{Checks, EpochsChecker, HareChecker, MeshChecker};
+use crate::mesh::{LIVENESS_LAYERS, hare_expect, mesh_expect};
+use crate::smeshing::{LPE, expectations, into_run_checked, runtime, sizes, smeshers};
+use crate::{Run, RunParams, Scenario, ScenarioError};
+
+/// The mainnet-like scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct MainnetScenario;
+
+/// The network of `mainnet-like`: hop latencies with a wide-area shape, mild loss and
+/// reordering. Gossip sends each message over several paths, so 1% loss costs a copy, rarely a
+/// message.
+fn link() -> LinkConfig {
+    LinkConfig {
+        latency: Latency::LogNormal { median: SimDuration::from_millis(60), sigma_milli: 500 },
+        loss: 0.01,
+        reorder: 0.01,
+        reorder_delay_max: SimDuration::from_millis(200),
+        ..LinkConfig::default()
+    }
+}
+
+impl Scenario for MainnetScenario {
+    fn name(&self) -> &'static str {
+        "mainnet-like"
+    }
+
+    fn description(&self) -> &'static str {
+        "the full stack on a lossy, jittery network for 3 consensus epochs: epochs, hare and mesh agree, layers keep being verified"
+    }
+
+    fn default_nodes(&self) -> u32 {
+        1000
+    }
+
+    fn default_layers(&self) -> u32 {
+        5 * LPE
+    }
+
+    fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
+        let (nodes, layers) = sizes(self, p, 10, 5)?;
+        let rt = runtime(p);
+        let cluster = smeshers(nodes, p.seed, &rt).build();
+        let honest: BTreeSet<_> = cluster.honest_ids().values().copied().collect();
+        let checks = Checks::new()
+            .with(EpochsChecker::new(cluster.honest_ids(), expectations(nodes, layers, &rt)))
+            .with(HareChecker::new(honest.clone(), hare_expect(layers)))
+            .with(MeshChecker::new(honest, mesh_expect(LIVENESS_LAYERS)));
+        let mut run = into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt);
+        // Before the first event, so that every message of the run crosses this network.
+        run.sim.network_mut().set_default(link());
+        Ok(run)
+    }
+}

@@ -1,0 +1,294 @@
+//! The mesh scenarios: what the tortoise verifies and the mesh applies when the network splits,
+//! when an attacker balances its votes, and when nodes join late or crash (setup as `epochs`:
+//! smeshing nodes with 1-4 units, two PoETs, 20-150 ms hops; 5 epochs by default).
+//!
+//! Ballots start at layer 16 (epoch 2). Every scenario runs the mesh checks (the block, state
+//! hash and opinion of every layer two honest nodes verified agree; no verified layer is
+//! reverted; at the end every honest node that is up has verified a layer at most
+//! [`LIVENESS_LAYERS`] behind the current one and applied every layer up to it) and the
+//! `epochs` checks, scoped to the nodes that are up all the time:
+//! - `partition-heal`: 60% of the nodes (with one PoET) and 40% (with the other) cannot reach
+//!   each other in layers 20-23 (200-240 s, after the ATXs of epoch 2 are out and the PoET
+//!   round has begun), then the network heals. Each side may verify these layers on its own
+//!   ballots, and the self-healing tortoise may revert what it verified in them until one epoch
+//!   after the heal; layers verified before the split are never reverted. 16 layers after the
+//!   heal every node is live again and all agree.
+//! - `balancing-attack`: identities of 2/7 of the nodes (a bit under a third of the weight)
+//!   cast balancing votes (for and against the latest blocks so that honest tallies stay near
+//!   the thresholds) until layer 28, honest votes after. Honest nodes agree, never revert a
+//!   verified layer, and are live at the end; the hare checks hold throughout.
+//! - `late-joiner`: 10% of the nodes start after 2 epochs (160 s) with an empty disk and catch
+//!   up through sync. A late node is modelled as a crash at time zero, right after its boot
+//!   (no write of the boot was synced, so its disk is empty; peers that accept the dial it sent
+//!   hold a dead connection until their peer timeout), and a restart at 160 s. At the end it holds the same verified layers, blocks and state hashes as
+//!   everybody, it is live, and it reported itself synced.
+//! - `crash-restart`: 20% of the nodes, drawn from the run's seed, crash once at a moment drawn
+//!   in 80-300 s (epochs 1 to 3: NIPoSTs, ATXs, beacons, hare sessions, ballots) and restart
+//!   from their simulated disk 5-20 s later, losing what was not synced. Checks as
+//!   `late-joiner`.
+//!
+//! The hare checks run where every judged node takes part in every session: in
+//! `balancing-attack` (over the honest voters), and in `late-joiner` and `crash-restart` over
+//! the nodes that are up all the time (in `crash-restart` validity only from layer 34, once
+//! every crashed node is back: until then some committee seats are silent). In
+//! `partition-heal` the two sides output different sets, so only the mesh and epoch checks
+//! judge it. No scenario demands a certificate for every block (see [`hare_expect`]).
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use spacemesh_core::LayerId;
+use spacemesh_core::node::Voting;
+use spacemesh_sim::engine::Fault;
+use spacemesh_sim::rng::RngTree;
+use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
+
+use crate::checks::{
+    Checks, EpochsChecker, EpochsExpect, HareChecker, HareExpect, MeshChecker, MeshExpect,
+    RevertWindow,
+};
+use crate::cluster::Cluster;
+use crate::hare;
+use crate::smeshing::{
+    LPE, expectations, into_run_checked, random_units, runtime, sizes, smeshers,
+};
+use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
+
+/// How far behind the current layer an honest node's verified layer may be at the end. At the
+/// start of layer N the ballots of layer N-1 are in and vote for the blocks of N-2, so a node
+/// that keeps up has verified N-2; one more layer covers a hare output or a tally that comes
+/// late in its layer.
+pub(crate) const LIVENESS_LAYERS: u32 = 3;
+
+/// The layers the network is split in `partition-heal`.
+const PARTITION: Range<u32> = 20..24;
+/// The share of the nodes on the larger side of the split, in percent.
+const MAJORITY_PERCENT: u32 = 60;
+/// How long after the heal the tortoise may still revert layers verified during the split.
+const HEALING_LAYERS: u32 = LPE;
+/// The first layer the balancing attackers vote honestly in.
+const BALANCING_UNTIL: u32 = 3 * LPE + LPE / 2;
+/// When late joiners start in `late-joiner`: after 2 epochs.
+const LATE_START_LAYER: u32 = 2 * LPE;
+/// When crashes happen in `crash-restart`, in seconds: epochs 1 to 3.
+const CRASHES_SECS: Range<u64> = 80..300;
+/// How long a crashed node stays down, in seconds: up to two layers, short enough that an ATX
+/// it still has to publish goes out well before the epoch ends.
+const DOWN_SECS: Range<u64> = 5..21;
+
+/// The mesh expectations shared by every scenario, with `liveness_bound` layers of slack.
+pub(crate) fn mesh_expect(liveness_bound: u32) -> MeshExpect {
+    MeshExpect { first_layer: hare::FIRST, liveness_bound, reverts_allowed: None, sync: false }
+}
+
+/// The hare checks of these scenarios: those of `hare`, except that a block may lack its
+/// certificate. The certify committee has 20 expected seats and needs 11, so about one layer in
+/// a hundred draws too few seats for any certificate (`hare` fails on seed 1 with 60 nodes and
+/// 40 layers for this reason); the tortoise, not the certificate, decides such a layer.
+pub(crate) fn hare_expect(layers: u32) -> HareExpect {
+    HareExpect { certificates: false, ..hare::expect(layers) }
+}
+
+/// The start of `layer` in simulated time.
+fn at(layer: u32) -> SimTime {
+    SimTime::from_secs(u64::from(layer) * LAYER_DURATION_SECS)
+}
+
+/// Balancing attackers: slots 0 and 3 of every 7 (2/7 of the nodes, a bit under a third of the
+/// weight).
+fn attacker(slot: u32) -> bool {
+    matches!(slot % 7, 0 | 3)
+}
+
+/// Late joiners: one slot in 10.
+fn late(slot: u32) -> bool {
+    slot % 10 == 9
+}
+
+/// A mesh scenario: its name, description and what makes it different.
+#[derive(Debug, Clone, Copy)]
+pub struct MeshScenario {
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    PartitionHeal,
+    Balancing,
+    LateJoiner,
+    CrashRestart,
+}
+
+impl MeshScenario {
+    /// `partition-heal`.
+    pub const PARTITION_HEAL: MeshScenario = MeshScenario { kind: Kind::PartitionHeal };
+    /// `balancing-attack`.
+    pub const BALANCING: MeshScenario = MeshScenario { kind: Kind::Balancing };
+    /// `late-joiner`.
+    pub const LATE_JOINER: MeshScenario = MeshScenario { kind: Kind::LateJoiner };
+    /// `crash-restart`.
+    pub const CRASH_RESTART: MeshScenario = MeshScenario { kind: Kind::CrashRestart };
+}
+
+impl Scenario for MeshScenario {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::PartitionHeal => "partition-heal",
+            Kind::Balancing => "balancing-attack",
+            Kind::LateJoiner => "late-joiner",
+            Kind::CrashRestart => "crash-restart",
+        }
+    }
+
+    fn description(&self) -> &'static str {
+        match self.kind {
+            Kind::PartitionHeal => {
+                "a 60/40 split for 4 layers with ballots, then a heal: no safety loss outside the split, the tortoise converges, everyone live"
+            }
+            Kind::Balancing => {
+                "identities of 2/7 of the weight cast balancing votes for 12 layers: honest nodes agree, never revert a verified layer, stay live"
+            }
+            Kind::LateJoiner => {
+                "10% of the nodes start after 2 epochs: they sync to the same verified layers and state hashes"
+            }
+            Kind::CrashRestart => {
+                "20% of the nodes crash once and restart from their disk: they sync to the same verified layers and state hashes"
+            }
+        }
+    }
+
+    fn default_nodes(&self) -> u32 {
+        1000
+    }
+
+    fn default_layers(&self) -> u32 {
+        5 * LPE
+    }
+
+    fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
+        let (nodes, layers) = sizes(self, p, 10, 5)?;
+        let rt = runtime(p);
+        let kind = self.kind;
+        let balancing = Voting::Balancing { until: LayerId(BALANCING_UNTIL) };
+        let cluster = smeshers(nodes, p.seed, &rt)
+            .customize(move |slot, cfg, rng| {
+                random_units(cfg, rng);
+                if kind == Kind::Balancing && attacker(slot) {
+                    if let Some(c) = cfg.consensus.as_mut() {
+                        c.voting = balancing;
+                    }
+                }
+            })
+            .build();
+        let outages = outages(kind, nodes, p.seed);
+        let part_time: BTreeSet<NodeIdx> = outages.iter().map(|o| o.node).collect();
+        let all: BTreeSet<NodeIdx> = cluster.honest_ids().values().copied().collect();
+        let always_up: BTreeSet<NodeIdx> = all.difference(&part_time).copied().collect();
+        let mut mesh = mesh_expect(LIVENESS_LAYERS);
+        let mut epochs = expectations(nodes, layers, &rt);
+        scope_epochs(&mut epochs, &cluster, &part_time);
+        let mut checks = Checks::new();
+        let judged = match kind {
+            Kind::PartitionHeal => {
+                mesh.reverts_allowed = Some(RevertWindow {
+                    from: at(PARTITION.start),
+                    until: at(PARTITION.end + HEALING_LAYERS),
+                });
+                all
+            }
+            Kind::Balancing => {
+                let voters: BTreeSet<NodeIdx> =
+                    all.into_iter().filter(|n| !attacker(n.0)).collect();
+                checks = checks.with(HareChecker::new(voters.clone(), hare_expect(layers)));
+                voters
+            }
+            Kind::LateJoiner | Kind::CrashRestart => {
+                mesh.sync = true;
+                let mut hare = hare_expect(layers);
+                if kind == Kind::CrashRestart {
+                    // While nodes are down their committee seats are silent, as in
+                    // `hare-offline`, and an output may lack proposals; from the second layer
+                    // after every node is back it must hold them all again.
+                    let back = (CRASHES_SECS.end + DOWN_SECS.end).div_ceil(LAYER_DURATION_SECS);
+                    hare.validity = Some((back as u32 + 1)..=layers.saturating_sub(2));
+                }
+                checks = checks.with(HareChecker::new(always_up, hare));
+                all
+            }
+        };
+        let checks = checks
+            .with(EpochsChecker::new(cluster.honest_ids(), epochs))
+            .with(MeshChecker::new(judged, mesh));
+        let mut run = into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt);
+        for o in outages {
+            run.sim.schedule_fault(o.down, Fault::Crash(o.node));
+            run.sim.schedule_fault(o.up, Fault::Restart(o.node));
+        }
+        if kind == Kind::PartitionHeal {
+            split(&mut run, nodes);
+        }
+        Ok(run)
+    }
+}
+
+/// A node that is down for a while: crashed at `down`, restarted from its disk at `up`.
+#[derive(Debug, Clone, Copy)]
+struct Outage {
+    node: NodeIdx,
+    down: SimTime,
+    up: SimTime,
+}
+
+/// The outages of a scenario: late joiners are down from time zero to their start; in
+/// `crash-restart` a fifth of the nodes, drawn from the run's seed, is down once.
+fn outages(kind: Kind, nodes: u32, seed: u64) -> Vec<Outage> {
+    match kind {
+        Kind::LateJoiner => (0..nodes)
+            .filter(|s| late(*s))
+            .map(|s| Outage { node: NodeIdx(s), down: SimTime::ZERO, up: at(LATE_START_LAYER) })
+            .collect(),
+        Kind::CrashRestart => {
+            let mut rng = RngTree::new(seed).workload();
+            let slots: Vec<u32> = (0..nodes).collect();
+            let mut crashed: Vec<u32> =
+                slots.choose_multiple(&mut rng, nodes as usize / 5).copied().collect();
+            crashed.sort_unstable();
+            let ms = |r: &Range<u64>| (r.start * 1000)..(r.end * 1000);
+            crashed
+                .into_iter()
+                .map(|slot| {
+                    let down = SimTime::from_millis(rng.random_range(ms(&CRASHES_SECS)));
+                    let up = down + SimDuration::from_millis(rng.random_range(ms(&DOWN_SECS)));
+                    Outage { node: NodeIdx(slot), down, up }
+                })
+                .collect()
+        }
+        Kind::PartitionHeal | Kind::Balancing => Vec::new(),
+    }
+}
+
+/// Splits the network for the `PARTITION` layers: the first `MAJORITY_PERCENT` of the node
+/// slots with the first PoET, the rest with the second (PoETs take the slots after the nodes).
+fn split(run: &mut Run, nodes: u32) {
+    let majority = nodes * MAJORITY_PERCENT / 100;
+    let mut a: Vec<NodeIdx> = (0..majority).map(NodeIdx).collect();
+    let mut b: Vec<NodeIdx> = (majority..nodes).map(NodeIdx).collect();
+    a.push(NodeIdx(nodes));
+    b.push(NodeIdx(nodes + 1));
+    run.sim.schedule_fault(at(PARTITION.start), Fault::Partition(vec![a, b]));
+    run.sim.schedule_fault(at(PARTITION.end), Fault::Heal);
+}
+
+/// Scopes the epoch checks to the nodes that are up all the time. The others are judged like
+/// suspects that never act (`acting_only`, with `equivocation_epoch` left at never): they need
+/// not publish an ATX every epoch nor observe every ATX, active set and beacon, the ATXs they do
+/// publish must enter the next active set, and nobody may accuse them.
+fn scope_epochs(epochs: &mut EpochsExpect, cluster: &Cluster, part_time: &BTreeSet<NodeIdx>) {
+    if part_time.is_empty() {
+        return;
+    }
+    epochs.equivocators = part_time.iter().filter_map(|n| cluster.node_ids[n.0 as usize]).collect();
+    epochs.acting_only = true;
+}
