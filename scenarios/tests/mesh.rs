@@ -1,10 +1,8 @@
 //! Scenario tests of the mesh, by seed at small sizes: `mainnet-like`, `partition-heal`,
 //! `balancing-attack`, `late-joiner` and `crash-restart`.
 //!
-//! The mesh checks need the node to apply layers, verify them with the tortoise and sync, which
-//! core does not emit yet: the tests that demand every check are ignored until then. What the
-//! scenarios already show (the epoch and hare checks, scoped to the nodes that are up all the
-//! time, and the faults they inject) is tested now.
+//! Each scenario passes every check, the mesh ones included, on two seeds; a 20-node pass
+//! also checks that each scenario injects its faults.
 
 use spacemesh_scenarios::{DEFAULT_SCENARIO, RunParams, RunReport, find};
 
@@ -65,7 +63,6 @@ fn mesh_scenarios_pass_their_epoch_and_hare_checks() {
 
 /// `mainnet-like` passes every check, the mesh ones included, for several seeds.
 #[test]
-#[ignore = "needs tortoise/mesh/sync wiring in core"]
 fn mainnet_like_passes() {
     for seed in [1, 2] {
         let report = run("mainnet-like", 30, seed);
@@ -77,7 +74,6 @@ fn mainnet_like_passes() {
 
 /// After a 60/40 split in layers 20-23 the tortoise converges: every check passes.
 #[test]
-#[ignore = "needs tortoise/mesh/sync wiring in core"]
 fn partition_heal_passes() {
     for seed in [1, 2] {
         let report = run("partition-heal", 30, seed);
@@ -88,7 +84,6 @@ fn partition_heal_passes() {
 
 /// Balancing votes of a bit under a third of the weight neither split nor stall honest nodes.
 #[test]
-#[ignore = "needs tortoise/mesh/sync wiring in core"]
 fn balancing_attack_passes() {
     for seed in [1, 2] {
         let report = run("balancing-attack", 28, seed);
@@ -99,7 +94,6 @@ fn balancing_attack_passes() {
 
 /// Nodes that start after 2 epochs sync to the same verified layers and state hashes.
 #[test]
-#[ignore = "needs tortoise/mesh/sync wiring in core"]
 fn late_joiner_passes() {
     for seed in [1, 2] {
         let report = run("late-joiner", 30, seed);
@@ -111,7 +105,6 @@ fn late_joiner_passes() {
 /// Nodes that crash and restart from their disk sync to the same verified layers and state
 /// hashes.
 #[test]
-#[ignore = "needs tortoise/mesh/sync wiring in core"]
 fn crash_restart_passes() {
     for seed in [1, 2] {
         let report = run("crash-restart", 30, seed);

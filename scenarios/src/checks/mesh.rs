@@ -5,8 +5,10 @@
 //! Safety is judged on verified layers. A node may apply a layer and later revert it while the
 //! tortoise has not verified it (a hare output can lose to later votes), but:
 //! 1. two honest nodes that both verified a layer hold the same block and state hash for it
-//!    (`mesh-agreement`) and the same opinion hash (`opinion-agreement`), compared at the end of
-//!    the run, where the latest application of a layer counts;
+//!    (`mesh-agreement`), compared at the end of the run, where the latest application of a
+//!    layer counts; and two honest nodes whose last verified layer is the same report the same
+//!    chained opinion hash for it (`opinion-agreement`: the hash covers every earlier layer;
+//!    opinions reported on the way may differ while votes are still arriving);
 //! 2. a node never undoes a layer it verified (`no-verified-revert`).
 //!
 //! Property 2 needs a connected network. During a partition each side verifies on its own
@@ -64,7 +66,6 @@ pub struct RevertWindow {
 struct Applied {
     block: Option<BlockId>,
     state: Hash32,
-    opinion: Hash32,
     issued: u64,
 }
 
@@ -75,6 +76,8 @@ struct NodeMesh {
     applied: BTreeMap<u32, Applied>,
     /// The last verified layer it reported since its last start.
     verified: Option<u32>,
+    /// The chained opinion hash it reported with it.
+    verified_opinion: Hash32,
     /// The highest layer it verified that no tolerated revert has undone since. It outlives
     /// restarts: a layer verified before a crash must not be undone after it either. Tracked
     /// apart from `verified` so that a revert is judged the same whether the node reports its
@@ -117,10 +120,11 @@ impl MeshChecker {
         }
     }
 
-    fn on_verified(&mut self, time: SimTime, node: NodeIdx, layer: u32) {
+    fn on_verified(&mut self, time: SimTime, node: NodeIdx, layer: u32, opinion: Hash32) {
         let before_fault = self.expect.reverts_allowed.is_some_and(|w| time < w.from);
         let m = self.nodes.entry(node).or_default();
         m.verified = Some(layer);
+        m.verified_opinion = opinion;
         m.verified_high = m.verified_high.max(Some(layer));
         if before_fault {
             m.verified_before_fault = m.verified_before_fault.max(Some(layer));
@@ -226,14 +230,40 @@ impl MeshChecker {
         );
         v.outcomes.push(("mesh-agreement".into(), o));
         v.violations.extend(viol);
-        let opinions = self.views(|a| a.opinion);
-        let f = self.disagreements(end, "opinion-agreement", &opinions, |a| {
-            format!("opinion {}", short(&a.opinion))
-        });
+        let mut opinions: BTreeMap<u32, BTreeMap<Hash32, Vec<NodeIdx>>> = BTreeMap::new();
+        for (node, m) in &self.nodes {
+            if let Some(layer) = m.verified {
+                opinions
+                    .entry(layer)
+                    .or_default()
+                    .entry(m.verified_opinion)
+                    .or_default()
+                    .push(*node);
+            }
+        }
+        let mut f = Vec::new();
+        for (layer, by_opinion) in &opinions {
+            let mut groups = by_opinion.iter();
+            let (Some((oa, a)), Some((ob, b))) = (groups.next(), groups.next()) else { continue };
+            f.push(Violation {
+                check: "opinion-agreement".into(),
+                time_s: end.as_secs_f64(),
+                node: Some(b[0].0),
+                message: format!(
+                    "last verified layer {layer}: {} holds opinion {}, {} holds {} ({} views among {} nodes)",
+                    a[0],
+                    short(oa),
+                    b[0],
+                    short(ob),
+                    by_opinion.len(),
+                    by_opinion.values().map(Vec::len).sum::<usize>()
+                ),
+            });
+        }
         let (o, viol) = outcome(
             f,
             format!(
-                "honest nodes hold the same opinion hash in every layer they verified ({} layers)",
+                "honest nodes with the same last verified layer hold the same opinion hash ({} such layers)",
                 opinions.len()
             ),
         );
@@ -382,13 +412,14 @@ impl Checker for MeshChecker {
             _ => return,
         };
         match e {
-            ConsensusEvent::LayerApplied { layer, block, state, opinion, issued } => {
+            ConsensusEvent::LayerApplied { layer, block, state, issued, .. } => {
                 self.applies += 1;
-                let a =
-                    Applied { block: *block, state: *state, opinion: *opinion, issued: *issued };
+                let a = Applied { block: *block, state: *state, issued: *issued };
                 self.nodes.entry(node).or_default().applied.insert(layer.0, a);
             }
-            ConsensusEvent::Verified { layer } => self.on_verified(time, node, layer.0),
+            ConsensusEvent::Verified { layer, opinion } => {
+                self.on_verified(time, node, layer.0, *opinion)
+            }
             ConsensusEvent::Reverted { from, to } => self.on_reverted(time, node, from.0, to.0),
             ConsensusEvent::Sync { synced: true, .. } => {
                 self.nodes.entry(node).or_default().synced = true;
@@ -450,7 +481,8 @@ mod tests {
     }
 
     fn verify(c: &mut MeshChecker, t: SimTime, node: u32, layer: u32) {
-        consensus(c, t, node, ConsensusEvent::Verified { layer: LayerId(layer) });
+        let opinion = Hash32([layer as u8; 32]);
+        consensus(c, t, node, ConsensusEvent::Verified { layer: LayerId(layer), opinion });
     }
 
     fn revert(c: &mut MeshChecker, t: SimTime, node: u32, from: u32, to: u32) {
@@ -520,17 +552,19 @@ mod tests {
         assert!(outcome_of(&v, "opinion-agreement").passed, "the opinions are equal");
     }
 
-    /// The same block and state with another opinion hash fails `opinion-agreement` only.
+    /// The same block and state with another opinion hash for the same last verified layer
+    /// fails `opinion-agreement` only.
     #[test]
     fn split_opinion_fails_opinion_agreement() {
         let mut c = agreeing(3, 22, expect());
-        apply(&mut c, secs(300), 1, 20, 20, 0x77);
+        let opinion = Hash32([0x77; 32]);
+        consensus(&mut c, secs(300), 1, ConsensusEvent::Verified { layer: LayerId(21), opinion });
         let v = c.judge(end_of(22), |_| true);
         assert!(outcome_of(&v, "mesh-agreement").passed);
         let o = outcome_of(&v, "opinion-agreement");
         assert!(!o.passed);
         assert!(
-            o.detail.contains("layer 20") && o.detail.contains("opinion 77777777"),
+            o.detail.contains("layer 21") && o.detail.contains("holds 77777777"),
             "{}",
             o.detail
         );

@@ -12,6 +12,9 @@
 //!   (optimistically), and the mesh stops at the first layer with no decision yet. When a
 //!   decision changes for an applied layer, the mesh reverts to the layer before it and
 //!   re-applies. A valid block this node does not hold is fetched by id.
+//! - Blocks that ballots vote for and this node lacks are fetched by id (after a partition
+//!   each side lacks the other's hare blocks, and the tortoise votes against a block it does
+//!   not hold).
 //! - This node's ballot votes are the tortoise's encoded opinion; a balancing attacker (see
 //!   [`Voting`]) turns its support of the previous layer's blocks into votes against on every
 //!   other layer.
@@ -56,6 +59,13 @@ impl Consensus {
             };
             match self.tortoise.on_ballot(input) {
                 Ok(()) => {
+                    // A block voted for that this node lacks is fetched: the tortoise votes
+                    // against blocks without data, which would keep a healed split apart.
+                    for v in r.votes.support.iter() {
+                        if !self.block_data.contains_key(&(v.layer, v.id)) {
+                            self.fetcher.want(Hint::Block, block_key(&v.id), peer);
+                        }
+                    }
                     if let Some(waiting) = self.waiting_ballots.remove(&r.id) {
                         work.extend(waiting);
                     }

@@ -30,7 +30,7 @@ use crate::activation::store::ActiveSet;
 use crate::activation::wire::AtxId;
 use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
-use crate::ballot::handler::{BallotHandler, BallotOutput};
+use crate::ballot::handler::{BallotHandler, BallotOutput, BallotReject};
 use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, opinion_hash};
 use crate::beacon::{
     BeaconConfig, BeaconMessage, BeaconOutput, BeaconTally, EpochBeacon, LocalIdentity,
@@ -62,6 +62,9 @@ mod mesh;
 mod sync;
 
 pub use sync::{IDS_MAX, IdList};
+
+/// Early proposals held, at most.
+const EARLY_MAX: usize = 1024;
 
 /// Layers whose block ids are kept.
 const BLOCKS_KEPT: usize = 64;
@@ -472,6 +475,8 @@ pub struct Consensus {
     verified: LayerId,
     /// Sync status and progress.
     sync: sync::SyncState,
+    /// Gossiped proposals of an epoch that has not started here yet, judged when it does.
+    early: Vec<(MsgId, Bytes, PeerId)>,
     outputs: VecDeque<ConsensusOutput>,
 }
 
@@ -527,6 +532,7 @@ impl Consensus {
             waiting_ballots: BTreeMap::new(),
             verified: genesis_layer,
             sync: sync::SyncState::default(),
+            early: Vec::new(),
             outputs: VecDeque::new(),
         }
     }
@@ -685,6 +691,9 @@ impl Consensus {
         }
         self.own = None;
         self.compute_own(epoch);
+        for (id, data, from) in std::mem::take(&mut self.early) {
+            self.on_proposal(now, id, &data, from);
+        }
     }
 
     fn start_beacon(&mut self, now: Time, epoch: EpochId, start: Time, set: &ActiveSet) {
@@ -864,6 +873,14 @@ impl Consensus {
     fn on_proposal(&mut self, now: Time, id: MsgId, data: &Bytes, from: PeerId) {
         let verdict = match self.take_proposal(now, data, from) {
             Ok(()) => Verdict::Accept,
+            Err(BallotReject::UnknownActiveSet)
+                if self.early_epoch(now, data) && self.early.len() < EARLY_MAX =>
+            {
+                // A ballot of an epoch whose active set this node freezes soon (the sender's
+                // clock runs a little ahead): judged when the epoch starts here.
+                self.early.push((id, data.clone(), from));
+                return;
+            }
             Err(e) if e.penalize() => Verdict::Reject,
             Err(_) => Verdict::Ignore,
         };
@@ -871,12 +888,7 @@ impl Consensus {
     }
 
     /// Validates a proposal (from gossip or fetched from `from`) and feeds its ballot on.
-    fn take_proposal(
-        &mut self,
-        now: Time,
-        data: &Bytes,
-        from: PeerId,
-    ) -> Result<(), crate::ballot::handler::BallotReject> {
+    fn take_proposal(&mut self, now: Time, data: &Bytes, from: PeerId) -> Result<(), BallotReject> {
         let active_sets = &self.active_sets;
         let result = self.ballots.on_proposal(
             now,
@@ -889,7 +901,7 @@ impl Consensus {
         while let Some(BallotOutput::Malfeasance(proof)) = self.ballots.poll_output() {
             self.on_detected(now, proof);
         }
-        if matches!(result, Err(crate::ballot::handler::BallotReject::UnknownActiveSet)) {
+        if matches!(result, Err(BallotReject::UnknownActiveSet)) && !self.early_epoch(now, data) {
             self.want_declared_set(data);
         }
         let (layer, record) = result?;
@@ -897,6 +909,17 @@ impl Consensus {
         self.tally(epoch, &record);
         self.feed_ballot(layer, &record, Some(from));
         Ok(())
+    }
+
+    /// Whether a proposal is of an epoch whose active set this node has not frozen yet because
+    /// the epoch has not started here (or its grade delay has not passed).
+    fn early_epoch(&self, now: Time, data: &Bytes) -> bool {
+        let Ok(p) = decode_shared::<Proposal>(data) else { return false };
+        let epoch = self.cfg.clock.epoch_of(p.ballot.inner.layer);
+        let current = self.cfg.clock.epoch_at(now);
+        self.sync.synced
+            && (epoch.0 == current.0 + 1
+                || (epoch == current && !self.active_sets.contains_key(&epoch)))
     }
 
     /// Records a ballot's declared beacon for the fallback. A node without a beacon for the
@@ -1396,6 +1419,7 @@ impl Consensus {
         assert!(self.beacons.len() <= 8, "beacons are pruned to eight epochs");
         assert!(self.committees.len() <= 3, "committees are pruned to three epochs");
         assert!(self.hare_blocks.len() <= BLOCKS_KEPT, "hare blocks are pruned");
+        assert!(self.early.len() <= EARLY_MAX, "early proposals are bounded");
         assert!(
             self.waiting_ballots.values().map(Vec::len).sum::<usize>() <= mesh::WAITING_MAX,
             "waiting ballots are bounded"

@@ -1,7 +1,7 @@
 //! Sync: how a node that was down, crashed or joins late catches up with its peers.
 //!
-//! A node is *synced* when it holds the ballots of every layer up to the previous one and its
-//! mesh has applied everything the tortoise verified. A node that starts after the first layer
+//! A node is *synced* when it holds the ATXs it was told about and the ballots of every layer
+//! up to the previous one. A node that starts after the first layer
 //! with ballots (or restarts) is not synced; until it is, it neither votes, nor joins hare
 //! sessions, nor certifies. Every [`SYNC_INTERVAL`] it:
 //! 1. asks peers for the ATX ids of every epoch once (`Hint::EpochAtxs`) and fetches the ATXs
@@ -22,8 +22,11 @@
 //! declare, fetched by hash (`Hint::ActiveSet`, content-addressed, so a peer can only answer
 //! with the set that was declared) once every ATX in it is known and targets the epoch.
 //!
-//! A synced node that falls [`LAG_MAX`] layers behind (its mesh stops applying) becomes
-//! unsynced again. Each change of status is reported as [`ConsensusEvent::Sync`].
+//! Being synced is about data, not agreement: a node that holds every layer's ballots keeps
+//! voting even while its tortoise cannot verify (behind a partition its votes are what heals
+//! the split). A synced node whose last verified layer falls more than [`LAG_MAX`] layers
+//! behind syncs again (it may have missed ballots that gossip no longer carries), at most once
+//! per `LAG_MAX` layers. Each change of status is reported as [`ConsensusEvent::Sync`].
 //!
 //! Fetch requests go through the node's [`crate::fetch::Fetcher`] (batching, timeouts, retries
 //! on other peers).
@@ -48,8 +51,9 @@ pub(super) const SYNC_INTERVAL: Duration = Duration::from_secs(2);
 pub(super) const LAYERS_IN_FLIGHT: u32 = 8;
 /// Rounds a layer is asked for before the ballots still missing are given up.
 pub(super) const LAYER_ATTEMPTS: u32 = 4;
-/// Layers a synced node's mesh may fall behind the current layer before it resyncs.
-pub(super) const LAG_MAX: u32 = 6;
+/// Layers a synced node's verified layer may fall behind the current layer before it syncs
+/// again (two epochs at sim scale).
+pub(super) const LAG_MAX: u32 = 16;
 /// Most ids in one served list (ATXs of an epoch, ballots of a layer, an active set).
 pub const IDS_MAX: usize = 16 * 1024;
 
@@ -94,6 +98,8 @@ pub(super) struct SyncState {
     certificates_asked: BTreeSet<LayerId>,
     /// Whether the malicious identities were asked for.
     malicious_asked: bool,
+    /// When the node last fell behind and synced again.
+    resynced: Option<LayerId>,
 }
 
 #[derive(Debug, Default)]
@@ -114,12 +120,11 @@ fn key_number(hash: &Hash32) -> u32 {
 }
 
 impl Consensus {
-    /// Decides at start (or restart) whether this node must sync: it must once the first layer
-    /// with ballots has begun.
+    /// Decides at start (or restart) whether this node must sync: a node that starts after
+    /// the first layer has missed gossip (ATXs at least) and must.
     pub(super) fn start_sync(&mut self, now: Time) {
         let clock = self.cfg.clock;
-        let first = LayerId(clock.effective_genesis().0 + 1);
-        self.sync.synced = clock.layer_at(now) <= first;
+        self.sync.synced = now < clock.layer_start(LayerId(1));
         self.sync.done = clock.effective_genesis();
         self.sync.next = now;
         self.report_sync(now);
@@ -147,8 +152,10 @@ impl Consensus {
         let clock = self.cfg.clock;
         let current = clock.layer_at(now);
         if self.sync.synced {
-            let behind = current.0.saturating_sub(self.mesh.applied().0);
-            if current.0 > clock.effective_genesis().0 + LAG_MAX && behind > LAG_MAX {
+            let behind = current.0.saturating_sub(self.tortoise.latest_verified().0);
+            let quiet = self.sync.resynced.is_none_or(|l| current.0 >= l.0 + LAG_MAX);
+            if current.0 > clock.effective_genesis().0 + LAG_MAX && behind > LAG_MAX && quiet {
+                self.sync.resynced = Some(current);
                 self.sync.synced = false;
                 self.sync.done = self.mesh.applied().min(self.tortoise.latest_verified());
                 self.sync.layers.clear();
@@ -220,7 +227,7 @@ impl Consensus {
                 self.fetcher.want(Hint::MaliciousIds, Hash32::default(), None);
             }
         }
-        if self.sync.done >= last && self.mesh.applied() >= self.tortoise.latest_verified() {
+        if self.sync.done >= last {
             self.sync.synced = true;
             self.sync.layers.clear();
             self.report_sync(now);
