@@ -6,11 +6,12 @@
 //! is evicted first. The XOR fingerprint of each bucket is updated on every insert and eviction,
 //! so a reconciliation request costs no scan.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::id_index::IdIndex;
 use super::message::{BUCKETS, BucketSummary, MsgId, Topic, bucket_of};
 use crate::types::{PeerId, Time};
 
@@ -38,88 +39,10 @@ struct Entry {
     state: SeenState,
 }
 
-/// The first eight bytes of an id, big-endian, so that key order is id order.
-fn prefix(id: &MsgId) -> u64 {
-    u64::from_be_bytes(id.0[..8].try_into().expect("8 bytes"))
-}
-
-/// Ids to entries: a B-tree of 8-byte id prefixes pointing into a slab.
-///
-/// Every received message costs one lookup here, in a cache as large as the number of
-/// messages seen lately, once per node: with whole 32-byte ids and entries inside the tree,
-/// that lookup was the largest cost of a thousand-node simulation (cache misses on wide tree
-/// nodes). Prefix keys keep tree nodes small. Two different ids with one prefix can only come
-/// from a sender grinding about 2^32 hashes against its own messages (hitting a given id's
-/// prefix takes 2^64): the later one is then treated as already seen and dropped, which only
-/// hurts that sender.
-#[derive(Debug, Default)]
-struct IdIndex {
-    tree: BTreeMap<u64, u32>,
-    slab: Vec<Option<(MsgId, Entry)>>,
-    free: Vec<u32>,
-}
-
-impl IdIndex {
-    fn contains_prefix(&self, id: &MsgId) -> bool {
-        self.tree.contains_key(&prefix(id))
-    }
-
-    fn slot(&self, id: &MsgId) -> Option<usize> {
-        let slot = *self.tree.get(&prefix(id))? as usize;
-        let (full, _) = self.slab[slot].as_ref().expect("indexed slot is live");
-        (full == id).then_some(slot)
-    }
-
-    fn get(&self, id: &MsgId) -> Option<&Entry> {
-        self.slot(id).map(|s| &self.slab[s].as_ref().expect("live").1)
-    }
-
-    fn get_mut(&mut self, id: &MsgId) -> Option<&mut Entry> {
-        let s = self.slot(id)?;
-        Some(&mut self.slab[s].as_mut().expect("live").1)
-    }
-
-    /// Inserts an id whose prefix is not present.
-    fn insert(&mut self, id: MsgId, entry: Entry) {
-        let item = Some((id, entry));
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slab[s as usize] = item;
-                s
-            }
-            None => {
-                self.slab.push(item);
-                (self.slab.len() - 1) as u32
-            }
-        };
-        let old = self.tree.insert(prefix(&id), slot);
-        debug_assert!(old.is_none(), "prefix already indexed");
-    }
-
-    fn remove(&mut self, id: &MsgId) -> Option<Entry> {
-        let slot = self.slot(id)?;
-        self.tree.remove(&prefix(id));
-        self.free.push(slot as u32);
-        self.slab[slot].take().map(|(_, e)| e)
-    }
-
-    fn len(&self) -> usize {
-        self.tree.len()
-    }
-
-    /// Entries whose prefix is at least `from`, in id order.
-    fn range_from(&self, from: u64) -> impl Iterator<Item = (&MsgId, &Entry)> + '_ {
-        self.tree.range(from..).map(|(_, s)| {
-            let (id, e) = self.slab[*s as usize].as_ref().expect("live");
-            (id, e)
-        })
-    }
-}
-
 /// Bounded dedup cache plus retained-message store.
 #[derive(Debug)]
 pub(crate) struct SeenCache {
-    entries: IdIndex,
+    entries: IdIndex<Entry>,
     /// Ids in insertion order with their insertion time, for `seen_ttl` expiry and count eviction.
     order: VecDeque<(Time, MsgId)>,
     /// Accepted ids in acceptance order, for `retain_duration` expiry and count eviction.
@@ -132,10 +55,11 @@ pub(crate) struct SeenCache {
 }
 
 impl SeenCache {
-    pub(crate) fn new(seen_max: usize, retained_max: usize) -> Self {
+    /// A cache; `key` is a per-node secret that mixes the id index's table positions.
+    pub(crate) fn new(seen_max: usize, retained_max: usize, key: u64) -> Self {
         assert!(seen_max >= retained_max, "retained messages must fit the seen cache");
         SeenCache {
-            entries: IdIndex::default(),
+            entries: IdIndex::new(key),
             order: VecDeque::new(),
             retained_order: VecDeque::new(),
             retained: 0,
@@ -146,7 +70,7 @@ impl SeenCache {
         }
     }
 
-    /// Whether the id (or, see [`IdIndex`], an id with its prefix) was seen.
+    /// Whether the id (or, see [`super::id_index`], an id with its prefix) was seen.
     pub(crate) fn contains(&self, id: &MsgId) -> bool {
         self.entries.contains_prefix(id)
     }
@@ -178,13 +102,7 @@ impl SeenCache {
 
     /// Retained ids in bucket `index`, in id order.
     pub(crate) fn bucket_ids(&self, index: usize) -> impl Iterator<Item = MsgId> + '_ {
-        self.entries
-            .range_from(((index as u64) << 2) << 56)
-            .take_while(move |(id, _)| bucket_of(id) == index)
-            .filter(|(_, e)| {
-                matches!(e.state, SeenState::Accepted { frame: Some(_), reconciled: true })
-            })
-            .map(|(id, _)| *id)
+        self.entries.listed_in_bucket(index).copied()
     }
 
     /// Records a new id. The caller has checked `!contains(id)`.
@@ -248,6 +166,7 @@ impl SeenCache {
         } else {
             b.count -= 1;
         }
+        self.entries.set_listed(id, insert);
     }
 
     /// Drops the frame of the oldest retained message (the id stays seen).
@@ -323,13 +242,15 @@ impl SeenCache {
         self.check_invariants();
         let mut buckets = [BucketSummary::default(); BUCKETS];
         let (mut retained, mut validating) = (0, 0);
-        for (id, e) in self.entries.range_from(0) {
+        let mut listed = Vec::new();
+        for (id, e) in self.entries.entries() {
             match &e.state {
                 SeenState::Accepted { frame: Some(_), reconciled } => {
                     retained += 1;
                     if !reconciled {
                         continue;
                     }
+                    listed.push(*id);
                     let b = &mut buckets[bucket_of(id)];
                     b.count += 1;
                     for (x, y) in b.xor.0.iter_mut().zip(id.0.iter()) {
@@ -343,6 +264,9 @@ impl SeenCache {
         assert_eq!(retained, self.retained, "retained count drifted");
         assert_eq!(validating, self.validating, "validating count drifted");
         assert_eq!(buckets, self.buckets, "bucket fingerprints drifted");
+        self.entries.check_invariants_deep();
+        listed.sort_unstable();
+        assert!(self.entries.listed().copied().eq(listed), "listing drifted");
     }
 }
 
@@ -362,7 +286,7 @@ mod tests {
     /// The cache never grows past its bound: the oldest entry goes first.
     #[test]
     fn bounded_by_count() {
-        let mut c = SeenCache::new(3, 2);
+        let mut c = SeenCache::new(3, 2, 0);
         for n in 0..5 {
             c.insert(Time(u64::from(n)), id(n), accepted());
             c.check_invariants_deep();
@@ -377,7 +301,7 @@ mod tests {
     /// Frames expire after the retain duration, ids after the seen ttl.
     #[test]
     fn expiry_by_time() {
-        let mut c = SeenCache::new(10, 10);
+        let mut c = SeenCache::new(10, 10, 0);
         c.insert(Time(0), id(1), accepted());
         c.expire(Time(5), Duration::from_micros(10), Duration::from_micros(5));
         assert!(c.contains(&id(1)) && c.retained_frame(&id(1)).is_none());
@@ -390,7 +314,7 @@ mod tests {
     /// Resolving a validating entry accepts or drops it once; a second resolve does nothing.
     #[test]
     fn resolve_once() {
-        let mut c = SeenCache::new(10, 10);
+        let mut c = SeenCache::new(10, 10, 0);
         let from = PeerId([1; 32]);
         let frame = Bytes::from_static(b"f");
         c.insert(Time(0), id(1), SeenState::Validating { from, frame, topic: Topic::Heartbeat });
@@ -406,7 +330,7 @@ mod tests {
     /// first one's entry.
     #[test]
     fn prefix_collision_is_treated_as_seen() {
-        let mut c = SeenCache::new(10, 10);
+        let mut c = SeenCache::new(10, 10, 0);
         let a = MsgId::from([7u8; 32]);
         let mut b_bytes = [7u8; 32];
         b_bytes[31] = 8;
@@ -423,7 +347,7 @@ mod tests {
     /// anti-entropy fingerprints and listings, through acceptance and release.
     #[test]
     fn unreconciled_topics_stay_out_of_buckets() {
-        let mut c = SeenCache::new(10, 10);
+        let mut c = SeenCache::new(10, 10, 0);
         let from = PeerId([1; 32]);
         let frame = Bytes::from_static(b"f");
         c.insert(Time(0), id(1), SeenState::Validating { from, frame, topic: Topic::Hare });
@@ -445,7 +369,7 @@ mod tests {
     /// Bucket listing returns exactly the retained ids of that bucket.
     #[test]
     fn bucket_listing() {
-        let mut c = SeenCache::new(100, 100);
+        let mut c = SeenCache::new(100, 100, 0);
         for n in 0..60 {
             c.insert(Time(0), id(n), accepted());
         }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
+use rand::RngCore;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,9 @@ impl Default for GossipConfig {
         }
     }
 }
+
+/// The ChaCha stream (XORed into the gossip stream's number) of the seen cache's table key.
+const SEEN_KEY_STREAM: u64 = 0x5eed_cace;
 
 /// The owner's judgement of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,8 +228,12 @@ impl Gossip {
         assert!(!cfg.heartbeat_interval.is_zero(), "heartbeat interval must be positive");
         let cfg_windows =
             cfg.ask_timeout.as_micros().div_ceil(cfg.heartbeat_interval.as_micros()) as usize;
+        // The seen cache's table key comes from a separate stream of the same seed, so drawing it
+        // leaves this component's own stream (and every choice made from it) unchanged.
+        let mut key_rng = rng.clone();
+        key_rng.set_stream(rng.get_stream() ^ SEEN_KEY_STREAM);
         Gossip {
-            seen: SeenCache::new(cfg.seen_max, cfg.retained_max),
+            seen: SeenCache::new(cfg.seen_max, cfg.retained_max, key_rng.next_u64()),
             cfg,
             rng,
             peers: BTreeMap::new(),
