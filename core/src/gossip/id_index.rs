@@ -17,7 +17,9 @@
 
 use std::collections::BTreeMap;
 
-use super::message::{MsgId, bucket_of};
+use bytes::Bytes;
+
+use super::message::{MsgId, Topic, bucket_of, message_id};
 
 /// The first eight bytes of an id, big-endian, so that key order is id order.
 pub(super) fn prefix(id: &MsgId) -> u64 {
@@ -254,6 +256,44 @@ impl<E> IdIndex<E> {
     }
 }
 
+/// Ids of recently received payloads, direct-mapped by the payload's address.
+///
+/// A gossiped message reaches a node once per peer that forwards it, and every copy is a slice
+/// of one shared allocation (frames are forwarded byte for byte, zero-copy): hashing each copy
+/// again to find its id (and that it is a duplicate) was a tenth of a simulation's time. An entry
+/// holds a clone of its payload, so the allocation stays alive and immutable while cached: the
+/// same address, length and topic therefore mean the same message, and a hit returns exactly
+/// the id that hashing would. Addresses differ between processes and runs, which only changes
+/// which lookups hit, never an id.
+#[derive(Debug)]
+pub(super) struct IdMemo {
+    slots: Vec<Option<(Bytes, Topic, MsgId)>>,
+}
+
+/// Entries of [`IdMemo`] (a power of two).
+const ID_MEMO_SLOTS: usize = 256;
+
+impl IdMemo {
+    pub(super) fn new() -> Self {
+        IdMemo { slots: vec![None; ID_MEMO_SLOTS] }
+    }
+
+    /// `message_id(topic, data)`, from the memo when this allocation was seen lately.
+    pub(super) fn id(&mut self, topic: Topic, data: &Bytes) -> MsgId {
+        let addr = data.as_ptr() as usize as u64;
+        let at = (addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % ID_MEMO_SLOTS;
+        if let Some((cached, t, id)) = &self.slots[at] {
+            if cached.as_ptr() == data.as_ptr() && cached.len() == data.len() && *t == topic {
+                debug_assert_eq!(*id, message_id(topic, data));
+                return *id;
+            }
+        }
+        let id = message_id(topic, data);
+        self.slots[at] = Some((data.clone(), topic, id));
+        id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +323,19 @@ mod tests {
             assert_eq!(index.get(id).copied(), present.then_some(n as u32));
         }
         assert_eq!(index.len(), ids.len() - ids.len().div_ceil(3));
+    }
+
+    /// A memoized id equals the hashed one, for repeated and for different payloads.
+    #[test]
+    fn id_memo_agrees_with_hashing() {
+        let mut memo = IdMemo::new();
+        let a = Bytes::from_static(b"payload a");
+        let b = Bytes::copy_from_slice(b"payload a");
+        for _ in 0..2 {
+            assert_eq!(memo.id(Topic::Hare, &a), message_id(Topic::Hare, &a));
+            assert_eq!(memo.id(Topic::Atx, &a), message_id(Topic::Atx, &a));
+            assert_eq!(memo.id(Topic::Hare, &b.slice(1..)), message_id(Topic::Hare, &b[1..]));
+        }
     }
 
     /// The listing is in id order, per bucket, and forgets unlisted ids.

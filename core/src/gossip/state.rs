@@ -9,6 +9,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::id_index::IdMemo;
 use super::message::{
     BUCKET_IDS_MAX, BUCKETS, BUCKETS_LISTED_MAX, BucketIds, BucketSummary, GossipMessage, IDS_MAX,
     MsgId, Topic, message_id,
@@ -204,6 +205,8 @@ pub struct Gossip {
     peers: BTreeMap<PeerId, PeerBudget>,
     mesh: BTreeSet<PeerId>,
     seen: SeenCache,
+    /// Ids of recently received payloads (duplicates arrive as the same allocation).
+    ids: IdMemo,
     /// Accepted ids with the heartbeat they were accepted in, for IHAVE.
     recent: VecDeque<(u64, MsgId)>,
     /// Ids asked for with IWANT and when, so they are not asked again at once.
@@ -234,6 +237,7 @@ impl Gossip {
         key_rng.set_stream(rng.get_stream() ^ SEEN_KEY_STREAM);
         Gossip {
             seen: SeenCache::new(cfg.seen_max, cfg.retained_max, key_rng.next_u64()),
+            ids: IdMemo::new(),
             cfg,
             rng,
             peers: BTreeMap::new(),
@@ -346,7 +350,8 @@ impl Gossip {
             self.outputs.push_back(GossipOutput::Penalize { peer, penalty: Penalty::Oversized });
             return;
         }
-        let id = message_id(topic, &data);
+        let data = data.into_inner();
+        let id = self.ids.id(topic, &data);
         if self.seen.contains(&id) {
             self.stats.duplicates += 1;
             return;
@@ -359,7 +364,6 @@ impl Gossip {
         if self.asked.remove(&id).is_some() {
             self.stats.recovered += 1;
         }
-        let data = data.into_inner();
         self.seen.insert(now, id, SeenState::Validating { from: peer, frame, topic });
         self.outputs.push_back(GossipOutput::Validate { id, topic, data, from: peer });
     }
