@@ -180,6 +180,21 @@ impl<E> IdIndex<E> {
         Some(&mut self.slab[s].as_mut().expect("live").1)
     }
 
+    /// The id and entry under `prefix`.
+    pub(super) fn get_by_prefix_mut(&mut self, prefix: u64) -> Option<(MsgId, &mut E)> {
+        let slot = self.table.get(prefix)? as usize;
+        let (id, e) = self.slab[slot].as_mut().expect("indexed slot is live");
+        Some((*id, e))
+    }
+
+    /// Removes the unlisted id under `prefix`; returns it with its entry.
+    pub(super) fn remove_by_prefix(&mut self, prefix: u64) -> Option<(MsgId, E)> {
+        let slot = self.table.remove(prefix)?;
+        debug_assert!(!self.listed.contains_key(&prefix), "removing a listed id");
+        self.free.push(slot);
+        self.slab[slot as usize].take()
+    }
+
     /// Inserts an id whose prefix is not present.
     pub(super) fn insert(&mut self, id: MsgId, entry: E) {
         let item = Some((id, entry));
@@ -194,15 +209,6 @@ impl<E> IdIndex<E> {
             }
         };
         self.table.insert(prefix(&id), slot);
-    }
-
-    /// Removes an unlisted id; returns its entry.
-    pub(super) fn remove(&mut self, id: &MsgId) -> Option<E> {
-        let slot = self.slot(id)?;
-        self.table.remove(prefix(id));
-        debug_assert!(!self.listed.contains_key(&prefix(id)), "removing a listed id");
-        self.free.push(slot as u32);
-        self.slab[slot].take().map(|(_, e)| e)
     }
 
     /// Adds a present id to the ordered listing, or takes it out.
@@ -314,7 +320,7 @@ mod tests {
             index.insert(*id, n as u32);
         }
         for id in ids.iter().step_by(3) {
-            assert!(index.remove(id).is_some());
+            assert!(index.remove_by_prefix(prefix(id)).is_some());
         }
         index.check_invariants_deep();
         for (n, id) in ids.iter().enumerate() {
@@ -348,7 +354,7 @@ mod tests {
             index.set_listed(id, true);
         }
         index.set_listed(&ids[2], false);
-        index.remove(&ids[2]);
+        index.remove_by_prefix(prefix(&ids[2]));
         let listed: Vec<MsgId> = index.listed_in_bucket(0).copied().collect();
         assert_eq!(listed, vec![ids[1], ids[3], ids[0]]);
         assert_eq!(index.listed_in_bucket(1).count(), 0);

@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::id_index::IdIndex;
+use std::collections::BTreeMap;
+
+use super::id_index::{IdIndex, prefix};
 use super::message::{BUCKETS, BucketSummary, MsgId, Topic, bucket_of};
 use crate::types::{PeerId, Time};
 
-/// Where a seen message stands.
+/// Where a newly seen message stands (ignored or rejected messages are stored as dropped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SeenState {
     /// Handed to the topic's owner; the verdict is pending.
@@ -30,23 +32,35 @@ pub(crate) enum SeenState {
     /// Accepted; `frame` is kept while retained. Only `reconciled` messages (see
     /// [`Topic::reconciled`]) count in the anti-entropy buckets.
     Accepted { frame: Option<Bytes>, reconciled: bool },
-    /// Ignored or rejected by its owner.
-    Dropped,
 }
 
+/// What the cache keeps per id: [`SeenState`] without the validating sender, which waits in
+/// [`SeenCache::senders`] (at most `validating_max` of them), so that every entry stays small:
+/// the cache holds every message of the last `seen_ttl`, the largest per-node state of a
+/// simulation.
 #[derive(Debug)]
-struct Entry {
-    state: SeenState,
+enum Stored {
+    Validating { frame: Bytes, topic: Topic },
+    Accepted { frame: Option<Bytes>, reconciled: bool },
+    Dropped,
 }
 
 /// Bounded dedup cache plus retained-message store.
 #[derive(Debug)]
 pub(crate) struct SeenCache {
-    entries: IdIndex<Entry>,
-    /// Ids in insertion order with their insertion time, for `seen_ttl` expiry and count eviction.
-    order: VecDeque<(Time, MsgId)>,
-    /// Accepted ids in acceptance order, for `retain_duration` expiry and count eviction.
-    retained_order: VecDeque<(Time, MsgId)>,
+    entries: IdIndex<Stored>,
+    /// The peer each validating message first came from, by id prefix.
+    senders: BTreeMap<u64, PeerId>,
+    /// Id prefixes in insertion order with their insertion time, for `seen_ttl` expiry and count
+    /// eviction. Entries leave only from the front of this queue, so it holds exactly the
+    /// entries, in order, and a prefix names its entry.
+    order: VecDeque<(Time, u64)>,
+    /// Accepted id prefixes in acceptance order, for `retain_duration` expiry and count
+    /// eviction. An element may outlive its entry (evicted by count or expired first); if the
+    /// same id is seen and accepted again, releasing by prefix releases it, as releasing by id
+    /// would (an other id with that prefix could only come from grinding, see
+    /// [`super::id_index`], and would lose its frame early).
+    retained_order: VecDeque<(Time, u64)>,
     retained: usize,
     validating: usize,
     buckets: [BucketSummary; BUCKETS],
@@ -60,6 +74,7 @@ impl SeenCache {
         assert!(seen_max >= retained_max, "retained messages must fit the seen cache");
         SeenCache {
             entries: IdIndex::new(key),
+            senders: BTreeMap::new(),
             order: VecDeque::new(),
             retained_order: VecDeque::new(),
             retained: 0,
@@ -77,8 +92,8 @@ impl SeenCache {
 
     /// The frame of a retained message.
     pub(crate) fn retained_frame(&self, id: &MsgId) -> Option<&Bytes> {
-        match self.entries.get(id).map(|e| &e.state) {
-            Some(SeenState::Accepted { frame: Some(f), .. }) => Some(f),
+        match self.entries.get(id) {
+            Some(Stored::Accepted { frame: Some(f), .. }) => Some(f),
             _ => None,
         }
     }
@@ -111,19 +126,24 @@ impl SeenCache {
         if self.entries.len() >= self.seen_max {
             self.evict_oldest();
         }
-        let accepted_frame = match &state {
-            SeenState::Validating { .. } => {
+        let (stored, accepted_frame) = match state {
+            SeenState::Validating { from, frame, topic } => {
                 self.validating += 1;
-                None
+                let old = self.senders.insert(prefix(&id), from);
+                debug_assert!(old.is_none(), "a sender for a new id");
+                (Stored::Validating { frame, topic }, None)
             }
-            SeenState::Accepted { frame, reconciled } => frame.clone().map(|f| (f, *reconciled)),
-            SeenState::Dropped => None,
+            SeenState::Accepted { frame: None, reconciled } => {
+                (Stored::Accepted { frame: None, reconciled }, None)
+            }
+            SeenState::Accepted { frame: Some(f), reconciled } => {
+                (Stored::Dropped, Some((f, reconciled)))
+            }
         };
-        self.entries.insert(id, Entry { state: SeenState::Dropped });
-        self.order.push_back((now, id));
-        match accepted_frame {
-            Some((frame, reconciled)) => self.accept(now, &id, frame, reconciled),
-            None => self.entries.get_mut(&id).expect("just inserted").state = state,
+        self.entries.insert(id, stored);
+        self.order.push_back((now, prefix(&id)));
+        if let Some((frame, reconciled)) = accepted_frame {
+            self.accept(now, &id, frame, reconciled);
         }
     }
 
@@ -131,16 +151,18 @@ impl SeenCache {
     /// Returns the validating state it had, or `None` when the id was not validating.
     pub(crate) fn resolve(&mut self, now: Time, id: &MsgId, accept: bool) -> Option<SeenState> {
         let entry = self.entries.get_mut(id)?;
-        if !matches!(entry.state, SeenState::Validating { .. }) {
+        if !matches!(entry, Stored::Validating { .. }) {
             return None;
         }
-        let old = std::mem::replace(&mut entry.state, SeenState::Dropped);
+        let Stored::Validating { frame, topic } = std::mem::replace(entry, Stored::Dropped) else {
+            unreachable!()
+        };
         self.validating -= 1;
+        let from = self.senders.remove(&prefix(id)).expect("a validating id has a sender");
         if accept {
-            let SeenState::Validating { frame, topic, .. } = &old else { unreachable!() };
             self.accept(now, id, frame.clone(), topic.reconciled());
         }
-        Some(old)
+        Some(SeenState::Validating { from, frame, topic })
     }
 
     fn accept(&mut self, now: Time, id: &MsgId, frame: Bytes, reconciled: bool) {
@@ -148,9 +170,9 @@ impl SeenCache {
             self.release_oldest_retained();
         }
         let entry = self.entries.get_mut(id).expect("accepting a known id");
-        entry.state = SeenState::Accepted { frame: Some(frame), reconciled };
+        *entry = Stored::Accepted { frame: Some(frame), reconciled };
         self.retained += 1;
-        self.retained_order.push_back((now, *id));
+        self.retained_order.push_back((now, prefix(id)));
         if reconciled {
             self.toggle_bucket(id, true);
         }
@@ -171,22 +193,22 @@ impl SeenCache {
 
     /// Drops the frame of the oldest retained message (the id stays seen).
     fn release_oldest_retained(&mut self) {
-        while let Some((_, id)) = self.retained_order.pop_front() {
-            if self.release(&id) {
+        while let Some((_, p)) = self.retained_order.pop_front() {
+            if self.release(p) {
                 return;
             }
         }
     }
 
-    /// Drops the frame of `id` if it is retained; returns whether it was.
-    fn release(&mut self, id: &MsgId) -> bool {
-        let Some(entry) = self.entries.get_mut(id) else { return false };
-        match &mut entry.state {
-            SeenState::Accepted { frame, reconciled } if frame.is_some() => {
+    /// Drops the frame of the entry under `prefix` if it is retained; returns whether it was.
+    fn release(&mut self, prefix: u64) -> bool {
+        let Some((id, entry)) = self.entries.get_by_prefix_mut(prefix) else { return false };
+        match entry {
+            Stored::Accepted { frame, reconciled } if frame.is_some() => {
                 *frame = None;
                 self.retained -= 1;
                 if *reconciled {
-                    self.toggle_bucket(id, false);
+                    self.toggle_bucket(&id, false);
                 }
                 true
             }
@@ -195,36 +217,36 @@ impl SeenCache {
     }
 
     fn evict_oldest(&mut self) {
-        if let Some((_, id)) = self.order.pop_front() {
-            self.remove(&id);
+        if let Some((_, p)) = self.order.pop_front() {
+            self.remove(p);
         }
     }
 
-    fn remove(&mut self, id: &MsgId) {
-        self.release(id);
-        if let Some(entry) = self.entries.remove(id) {
-            if matches!(entry.state, SeenState::Validating { .. }) {
-                self.validating -= 1;
-            }
+    fn remove(&mut self, prefix: u64) {
+        self.release(prefix);
+        let (_, entry) = self.entries.remove_by_prefix(prefix).expect("an ordered id is present");
+        if matches!(entry, Stored::Validating { .. }) {
+            self.validating -= 1;
+            self.senders.remove(&prefix);
         }
     }
 
     /// Expires entries older than `seen_ttl` and frames older than `retain`. Returns the ids of
     /// validating entries that expired (their verdict will never be used).
     pub(crate) fn expire(&mut self, now: Time, seen_ttl: Duration, retain: Duration) {
-        while let Some(&(at, id)) = self.retained_order.front() {
+        while let Some(&(at, p)) = self.retained_order.front() {
             if at + retain > now {
                 break;
             }
             self.retained_order.pop_front();
-            self.release(&id);
+            self.release(p);
         }
-        while let Some(&(at, id)) = self.order.front() {
+        while let Some(&(at, p)) = self.order.front() {
             if at + seen_ttl > now {
                 break;
             }
             self.order.pop_front();
-            self.remove(&id);
+            self.remove(p);
         }
     }
 
@@ -233,7 +255,8 @@ impl SeenCache {
         assert!(self.entries.len() <= self.seen_max, "seen cache over its bound");
         assert!(self.retained <= self.retained_max, "retained store over its bound");
         assert!(self.validating <= self.entries.len(), "more validating than seen");
-        assert!(self.order.len() >= self.entries.len(), "every entry has an order slot");
+        assert_eq!(self.order.len(), self.entries.len(), "every entry has one order slot");
+        assert_eq!(self.senders.len(), self.validating, "every validating id has a sender");
     }
 
     /// Recomputes counts and fingerprints from scratch and compares them with the incremental
@@ -244,8 +267,8 @@ impl SeenCache {
         let (mut retained, mut validating) = (0, 0);
         let mut listed = Vec::new();
         for (id, e) in self.entries.entries() {
-            match &e.state {
-                SeenState::Accepted { frame: Some(_), reconciled } => {
+            match e {
+                Stored::Accepted { frame: Some(_), reconciled } => {
                     retained += 1;
                     if !reconciled {
                         continue;
@@ -257,7 +280,7 @@ impl SeenCache {
                         *x ^= *y;
                     }
                 }
-                SeenState::Validating { .. } => validating += 1,
+                Stored::Validating { .. } => validating += 1,
                 _ => {}
             }
         }
