@@ -10,7 +10,7 @@ use spacemesh_core::PeerId;
 use spacemesh_sim::engine::Ctx;
 use spacemesh_sim::{NodeIdx, SimDuration};
 
-use crate::driver::{Local, Wire};
+use crate::driver::{Local, SimFrame, Wire};
 
 /// The effects an agent may have.
 pub struct AgentIo<'a, 'c> {
@@ -64,7 +64,7 @@ impl<'a, 'c> AgentIo<'a, 'c> {
     pub fn send_frame(&mut self, to: NodeIdx, bytes: Bytes) {
         if self.links.contains(&to) {
             let size = bytes.len() as u32 + 4;
-            self.ctx.send(self.me, to, Wire::Frame(bytes), size);
+            self.ctx.send(self.me, to, Wire::Frame(SimFrame::new(bytes)), size);
         }
     }
 
@@ -101,7 +101,7 @@ impl<'a, 'c> AgentIo<'a, 'c> {
                 self.links.remove(&from);
                 None
             }
-            Wire::Frame(bytes) => self.links.contains(&from).then_some(bytes),
+            Wire::Frame(frame) => self.links.contains(&from).then_some(frame.into_bytes()),
             // Agents are not PoET clients or servers.
             Wire::PoetRequest(..) | Wire::PoetResponse(..) => None,
         }

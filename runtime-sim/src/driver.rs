@@ -20,27 +20,89 @@ use crate::memo::{MemoLabels, MemoVerifier};
 use crate::poet_host::{PoetHost, PoetSpec};
 use crate::wal::{WalError, read_log, record};
 
+/// A frame in flight, with the fingerprint of its bytes for the trace.
+///
+/// One gossiped frame is shared by every forward (hundreds of sends of one allocation in a
+/// hundred-node run), so the driver fingerprints each allocation once ([`FramePrints`]) rather
+/// than once per delivery.
+#[derive(Debug, Clone)]
+pub struct SimFrame {
+    bytes: Bytes,
+    fingerprint: u64,
+}
+
+impl SimFrame {
+    /// A frame of `bytes` (fingerprinted now).
+    pub fn new(bytes: Bytes) -> Self {
+        let fingerprint = fingerprint(&bytes);
+        SimFrame { bytes, fingerprint }
+    }
+
+    /// The frame's bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The frame's bytes, by value.
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes
+    }
+}
+
+/// Fingerprints of recently sent frame allocations, direct-mapped by address.
+///
+/// An entry holds a clone of its `Bytes`, so the allocation stays alive and immutable while it
+/// is cached: the same address and length therefore mean the same bytes, and a hit gives exactly
+/// the fingerprint a fresh computation would. Addresses differ between processes, which only
+/// changes which sends hit, never a fingerprint.
+struct FramePrints {
+    slots: Vec<Option<(Bytes, u64)>>,
+}
+
+/// Entries of [`FramePrints`] (a power of two).
+const FRAME_PRINTS: usize = 1024;
+
+impl FramePrints {
+    fn new() -> Self {
+        FramePrints { slots: vec![None; FRAME_PRINTS] }
+    }
+
+    fn frame(&mut self, bytes: Bytes) -> SimFrame {
+        let addr = bytes.as_ptr() as usize as u64;
+        let at = (addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % FRAME_PRINTS;
+        if let Some((cached, fp)) = &self.slots[at] {
+            if cached.as_ptr() == bytes.as_ptr() && cached.len() == bytes.len() {
+                return SimFrame { bytes, fingerprint: *fp };
+            }
+        }
+        let frame = SimFrame::new(bytes);
+        self.slots[at] = Some((frame.bytes.clone(), frame.fingerprint));
+        frame
+    }
+}
+
 /// What travels between simulated nodes: frames on a connection, and connection control.
 #[derive(Debug, Clone)]
 pub enum Wire {
     /// A frame on an established connection.
-    Frame(Bytes),
+    Frame(SimFrame),
     /// Open a connection.
     Dial,
     /// The dialed side accepted.
     DialAck,
     /// The connection is closed (by a `Disconnect`, or by the OS when the process dies).
     Close,
-    /// A request to a PoET server.
-    PoetRequest(u64, PoetRequest),
+    /// A request to a PoET server (boxed, like every large payload, to keep queued events
+    /// small: the event queue moves them on every push and pop).
+    PoetRequest(u64, Box<PoetRequest>),
     /// A PoET server's answer.
-    PoetResponse(u64, PoetResponse),
+    PoetResponse(u64, Box<PoetResponse>),
 }
 
 impl Traced for Wire {
     fn fingerprint(&self) -> u64 {
         match self {
-            Wire::Frame(b) => fingerprint(b),
+            Wire::Frame(f) => f.fingerprint,
             Wire::Dial => 1,
             Wire::DialAck => 2,
             Wire::Close => 3,
@@ -57,8 +119,8 @@ pub enum Local {
     Start,
     /// A timer armed from `poll_timeout`; stale generations are ignored.
     Timer(u64),
-    /// A job's modelled duration has passed.
-    JobDone(JobId, JobResult),
+    /// A job's modelled duration has passed (the result boxed to keep queued events small).
+    JobDone(JobId, Box<JobResult>),
     /// The write-ahead log sync requested for a `Persist` completed.
     Synced,
     /// An agent's own timer.
@@ -72,13 +134,15 @@ impl Traced for Local {
         match self {
             Local::Start => 1,
             Local::Timer(g) => 2 ^ (g << 8),
-            Local::JobDone(id, JobResult::SignaturesVerified(v)) => {
-                let bits = v.iter().fold(0u64, |acc, b| acc.rotate_left(1) ^ u64::from(*b));
-                3 ^ (id.0 << 8) ^ bits.rotate_left(32)
-            }
-            Local::JobDone(id, other) => {
-                3 ^ (id.0 << 8) ^ fingerprint(format!("{other:?}").as_bytes()).rotate_left(32)
-            }
+            Local::JobDone(id, result) => match &**result {
+                JobResult::SignaturesVerified(v) => {
+                    let bits = v.iter().fold(0u64, |acc, b| acc.rotate_left(1) ^ u64::from(*b));
+                    3 ^ (id.0 << 8) ^ bits.rotate_left(32)
+                }
+                other => {
+                    3 ^ (id.0 << 8) ^ fingerprint(format!("{other:?}").as_bytes()).rotate_left(32)
+                }
+            },
             Local::Synced => 4,
             Local::AgentTick(n) => 5 ^ (n << 8),
             Local::PoetTick(n) => 6 ^ (n << 8),
@@ -200,6 +264,7 @@ pub struct SimNet<O> {
     failures: Vec<StartupFailure>,
     stats: RuntimeStats,
     feeds: u64,
+    frame_prints: FramePrints,
 }
 
 /// One step in this many runs a node's linear-time invariant checks too.
@@ -269,6 +334,7 @@ impl<O: Observer> SimNet<O> {
             failures: Vec::new(),
             stats: RuntimeStats::default(),
             feeds: 0,
+            frame_prints: FramePrints::new(),
         }
     }
 
@@ -475,7 +541,11 @@ impl<O: Observer> SimNet<O> {
                         }
                     };
                     let micros = job.modelled_duration().as_micros() as u64;
-                    ctx.schedule_after(idx, SimDuration(micros), Local::JobDone(id, result));
+                    ctx.schedule_after(
+                        idx,
+                        SimDuration(micros),
+                        Local::JobDone(id, Box::new(result)),
+                    );
                     self.stats.jobs += 1;
                 }
                 Output::Event(event) => {
@@ -486,7 +556,7 @@ impl<O: Observer> SimNet<O> {
                     // An unknown PoET is unreachable: the node's own timeout handles it.
                     if let Some(to) = self.poets.get(&poet).copied() {
                         let size = request.encode().len() as u32 + 64;
-                        ctx.send(idx, to, Wire::PoetRequest(id, request), size);
+                        ctx.send(idx, to, Wire::PoetRequest(id, Box::new(request)), size);
                     }
                 }
             }
@@ -505,7 +575,8 @@ impl<O: Observer> SimNet<O> {
                 self.stats.frames_sent += 1;
                 // Four bytes of length prefix, as on a real connection.
                 let size = bytes.len() as u32 + 4;
-                ctx.send(from, to, Wire::Frame(bytes), size);
+                let frame = self.frame_prints.frame(bytes);
+                ctx.send(from, to, Wire::Frame(frame), size);
             }
             _ => self.stats.frames_unlinked += 1,
         }
@@ -561,7 +632,7 @@ impl<O: Observer> SimNet<O> {
         host.on_tick(now);
         let response = host.handle(now, &request, self.verifier.as_ref());
         let size = response.encode().len() as u32 + 64;
-        ctx.send(at, from, Wire::PoetResponse(id, response), size);
+        ctx.send(at, from, Wire::PoetResponse(id, Box::new(response)), size);
         self.poet_tick(ctx, at, None);
     }
 
@@ -599,17 +670,17 @@ impl<O: Observer> World for SimNet<O> {
             return;
         }
         if let Wire::PoetRequest(id, request) = msg {
-            return self.on_poet_request(ctx, to, from, id, request);
+            return self.on_poet_request(ctx, to, from, id, *request);
         }
         let peer = self.peer_ids[from.0 as usize];
         match msg {
             Wire::PoetRequest(..) => unreachable!("handled above"),
             Wire::PoetResponse(id, response) => {
-                self.feed(ctx, to, Input::PoetResponse { id, response });
+                self.feed(ctx, to, Input::PoetResponse { id, response: *response });
             }
-            Wire::Frame(bytes) => {
+            Wire::Frame(frame) => {
                 if self.links[t].contains(&from) {
-                    self.feed(ctx, to, Input::Message { peer, bytes });
+                    self.feed(ctx, to, Input::Message { peer, bytes: frame.into_bytes() });
                 } else {
                     self.stats.frames_unlinked += 1;
                 }
@@ -637,7 +708,9 @@ impl<O: Observer> World for SimNet<O> {
         match ev {
             Local::Start => self.boot(ctx, node),
             Local::Timer(generation) => self.on_timer(ctx, node, generation),
-            Local::JobDone(id, result) => self.feed(ctx, node, Input::JobDone { id, result }),
+            Local::JobDone(id, result) => {
+                self.feed(ctx, node, Input::JobDone { id, result: *result })
+            }
             Local::Synced => {
                 if let Slot::Honest(h) = &mut self.slots[node.0 as usize] {
                     h.syncing = false;

@@ -26,7 +26,8 @@ mod wal;
 
 pub use agent::{Agent, AgentIo, GarbageSender};
 pub use driver::{
-    Local, NodeSpec, Observer, RuntimeConfig, RuntimeStats, SimNet, SlotSpec, StartupFailure, Wire,
+    Local, NodeSpec, Observer, RuntimeConfig, RuntimeStats, SimFrame, SimNet, SlotSpec,
+    StartupFailure, Wire,
 };
 pub use memo::{MemoLabels, MemoVerifier};
 pub use poet_host::PoetSpec;

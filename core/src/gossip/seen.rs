@@ -6,15 +6,18 @@
 //! is evicted first. The XOR fingerprint of each bucket is updated on every insert and eviction,
 //! so a reconciliation request costs no scan.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use std::collections::BTreeMap;
+
+use super::id_index::{IdIndex, prefix};
 use super::message::{BUCKETS, BucketSummary, MsgId, Topic, bucket_of};
 use crate::types::{PeerId, Time};
 
-/// Where a seen message stands.
+/// Where a newly seen message stands (ignored or rejected messages are stored as dropped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SeenState {
     /// Handed to the topic's owner; the verdict is pending.
@@ -29,101 +32,35 @@ pub(crate) enum SeenState {
     /// Accepted; `frame` is kept while retained. Only `reconciled` messages (see
     /// [`Topic::reconciled`]) count in the anti-entropy buckets.
     Accepted { frame: Option<Bytes>, reconciled: bool },
-    /// Ignored or rejected by its owner.
-    Dropped,
 }
 
+/// What the cache keeps per id: [`SeenState`] without the validating sender, which waits in
+/// [`SeenCache::senders`] (at most `validating_max` of them), so that every entry stays small:
+/// the cache holds every message of the last `seen_ttl`, the largest per-node state of a
+/// simulation.
 #[derive(Debug)]
-struct Entry {
-    state: SeenState,
-}
-
-/// The first eight bytes of an id, big-endian, so that key order is id order.
-fn prefix(id: &MsgId) -> u64 {
-    u64::from_be_bytes(id.0[..8].try_into().expect("8 bytes"))
-}
-
-/// Ids to entries: a B-tree of 8-byte id prefixes pointing into a slab.
-///
-/// Every received message costs one lookup here, in a cache as large as the number of
-/// messages seen lately, once per node: with whole 32-byte ids and entries inside the tree,
-/// that lookup was the largest cost of a thousand-node simulation (cache misses on wide tree
-/// nodes). Prefix keys keep tree nodes small. Two different ids with one prefix can only come
-/// from a sender grinding about 2^32 hashes against its own messages (hitting a given id's
-/// prefix takes 2^64): the later one is then treated as already seen and dropped, which only
-/// hurts that sender.
-#[derive(Debug, Default)]
-struct IdIndex {
-    tree: BTreeMap<u64, u32>,
-    slab: Vec<Option<(MsgId, Entry)>>,
-    free: Vec<u32>,
-}
-
-impl IdIndex {
-    fn contains_prefix(&self, id: &MsgId) -> bool {
-        self.tree.contains_key(&prefix(id))
-    }
-
-    fn slot(&self, id: &MsgId) -> Option<usize> {
-        let slot = *self.tree.get(&prefix(id))? as usize;
-        let (full, _) = self.slab[slot].as_ref().expect("indexed slot is live");
-        (full == id).then_some(slot)
-    }
-
-    fn get(&self, id: &MsgId) -> Option<&Entry> {
-        self.slot(id).map(|s| &self.slab[s].as_ref().expect("live").1)
-    }
-
-    fn get_mut(&mut self, id: &MsgId) -> Option<&mut Entry> {
-        let s = self.slot(id)?;
-        Some(&mut self.slab[s].as_mut().expect("live").1)
-    }
-
-    /// Inserts an id whose prefix is not present.
-    fn insert(&mut self, id: MsgId, entry: Entry) {
-        let item = Some((id, entry));
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slab[s as usize] = item;
-                s
-            }
-            None => {
-                self.slab.push(item);
-                (self.slab.len() - 1) as u32
-            }
-        };
-        let old = self.tree.insert(prefix(&id), slot);
-        debug_assert!(old.is_none(), "prefix already indexed");
-    }
-
-    fn remove(&mut self, id: &MsgId) -> Option<Entry> {
-        let slot = self.slot(id)?;
-        self.tree.remove(&prefix(id));
-        self.free.push(slot as u32);
-        self.slab[slot].take().map(|(_, e)| e)
-    }
-
-    fn len(&self) -> usize {
-        self.tree.len()
-    }
-
-    /// Entries whose prefix is at least `from`, in id order.
-    fn range_from(&self, from: u64) -> impl Iterator<Item = (&MsgId, &Entry)> + '_ {
-        self.tree.range(from..).map(|(_, s)| {
-            let (id, e) = self.slab[*s as usize].as_ref().expect("live");
-            (id, e)
-        })
-    }
+enum Stored {
+    Validating { frame: Bytes, topic: Topic },
+    Accepted { frame: Option<Bytes>, reconciled: bool },
+    Dropped,
 }
 
 /// Bounded dedup cache plus retained-message store.
 #[derive(Debug)]
 pub(crate) struct SeenCache {
-    entries: IdIndex,
-    /// Ids in insertion order with their insertion time, for `seen_ttl` expiry and count eviction.
-    order: VecDeque<(Time, MsgId)>,
-    /// Accepted ids in acceptance order, for `retain_duration` expiry and count eviction.
-    retained_order: VecDeque<(Time, MsgId)>,
+    entries: IdIndex<Stored>,
+    /// The peer each validating message first came from, by id prefix.
+    senders: BTreeMap<u64, PeerId>,
+    /// Id prefixes in insertion order with their insertion time, for `seen_ttl` expiry and count
+    /// eviction. Entries leave only from the front of this queue, so it holds exactly the
+    /// entries, in order, and a prefix names its entry.
+    order: VecDeque<(Time, u64)>,
+    /// Accepted id prefixes in acceptance order, for `retain_duration` expiry and count
+    /// eviction. An element may outlive its entry (evicted by count or expired first); if the
+    /// same id is seen and accepted again, releasing by prefix releases it, as releasing by id
+    /// would (an other id with that prefix could only come from grinding, see
+    /// [`super::id_index`], and would lose its frame early).
+    retained_order: VecDeque<(Time, u64)>,
     retained: usize,
     validating: usize,
     buckets: [BucketSummary; BUCKETS],
@@ -132,10 +69,12 @@ pub(crate) struct SeenCache {
 }
 
 impl SeenCache {
-    pub(crate) fn new(seen_max: usize, retained_max: usize) -> Self {
+    /// A cache; `key` is a per-node secret that mixes the id index's table positions.
+    pub(crate) fn new(seen_max: usize, retained_max: usize, key: u64) -> Self {
         assert!(seen_max >= retained_max, "retained messages must fit the seen cache");
         SeenCache {
-            entries: IdIndex::default(),
+            entries: IdIndex::new(key),
+            senders: BTreeMap::new(),
             order: VecDeque::new(),
             retained_order: VecDeque::new(),
             retained: 0,
@@ -146,15 +85,15 @@ impl SeenCache {
         }
     }
 
-    /// Whether the id (or, see [`IdIndex`], an id with its prefix) was seen.
+    /// Whether the id (or, see [`super::id_index`], an id with its prefix) was seen.
     pub(crate) fn contains(&self, id: &MsgId) -> bool {
         self.entries.contains_prefix(id)
     }
 
     /// The frame of a retained message.
     pub(crate) fn retained_frame(&self, id: &MsgId) -> Option<&Bytes> {
-        match self.entries.get(id).map(|e| &e.state) {
-            Some(SeenState::Accepted { frame: Some(f), .. }) => Some(f),
+        match self.entries.get(id) {
+            Some(Stored::Accepted { frame: Some(f), .. }) => Some(f),
             _ => None,
         }
     }
@@ -178,13 +117,7 @@ impl SeenCache {
 
     /// Retained ids in bucket `index`, in id order.
     pub(crate) fn bucket_ids(&self, index: usize) -> impl Iterator<Item = MsgId> + '_ {
-        self.entries
-            .range_from(((index as u64) << 2) << 56)
-            .take_while(move |(id, _)| bucket_of(id) == index)
-            .filter(|(_, e)| {
-                matches!(e.state, SeenState::Accepted { frame: Some(_), reconciled: true })
-            })
-            .map(|(id, _)| *id)
+        self.entries.listed_in_bucket(index).copied()
     }
 
     /// Records a new id. The caller has checked `!contains(id)`.
@@ -193,19 +126,24 @@ impl SeenCache {
         if self.entries.len() >= self.seen_max {
             self.evict_oldest();
         }
-        let accepted_frame = match &state {
-            SeenState::Validating { .. } => {
+        let (stored, accepted_frame) = match state {
+            SeenState::Validating { from, frame, topic } => {
                 self.validating += 1;
-                None
+                let old = self.senders.insert(prefix(&id), from);
+                debug_assert!(old.is_none(), "a sender for a new id");
+                (Stored::Validating { frame, topic }, None)
             }
-            SeenState::Accepted { frame, reconciled } => frame.clone().map(|f| (f, *reconciled)),
-            SeenState::Dropped => None,
+            SeenState::Accepted { frame: None, reconciled } => {
+                (Stored::Accepted { frame: None, reconciled }, None)
+            }
+            SeenState::Accepted { frame: Some(f), reconciled } => {
+                (Stored::Dropped, Some((f, reconciled)))
+            }
         };
-        self.entries.insert(id, Entry { state: SeenState::Dropped });
-        self.order.push_back((now, id));
-        match accepted_frame {
-            Some((frame, reconciled)) => self.accept(now, &id, frame, reconciled),
-            None => self.entries.get_mut(&id).expect("just inserted").state = state,
+        self.entries.insert(id, stored);
+        self.order.push_back((now, prefix(&id)));
+        if let Some((frame, reconciled)) = accepted_frame {
+            self.accept(now, &id, frame, reconciled);
         }
     }
 
@@ -213,16 +151,18 @@ impl SeenCache {
     /// Returns the validating state it had, or `None` when the id was not validating.
     pub(crate) fn resolve(&mut self, now: Time, id: &MsgId, accept: bool) -> Option<SeenState> {
         let entry = self.entries.get_mut(id)?;
-        if !matches!(entry.state, SeenState::Validating { .. }) {
+        if !matches!(entry, Stored::Validating { .. }) {
             return None;
         }
-        let old = std::mem::replace(&mut entry.state, SeenState::Dropped);
+        let Stored::Validating { frame, topic } = std::mem::replace(entry, Stored::Dropped) else {
+            unreachable!()
+        };
         self.validating -= 1;
+        let from = self.senders.remove(&prefix(id)).expect("a validating id has a sender");
         if accept {
-            let SeenState::Validating { frame, topic, .. } = &old else { unreachable!() };
             self.accept(now, id, frame.clone(), topic.reconciled());
         }
-        Some(old)
+        Some(SeenState::Validating { from, frame, topic })
     }
 
     fn accept(&mut self, now: Time, id: &MsgId, frame: Bytes, reconciled: bool) {
@@ -230,9 +170,9 @@ impl SeenCache {
             self.release_oldest_retained();
         }
         let entry = self.entries.get_mut(id).expect("accepting a known id");
-        entry.state = SeenState::Accepted { frame: Some(frame), reconciled };
+        *entry = Stored::Accepted { frame: Some(frame), reconciled };
         self.retained += 1;
-        self.retained_order.push_back((now, *id));
+        self.retained_order.push_back((now, prefix(id)));
         if reconciled {
             self.toggle_bucket(id, true);
         }
@@ -248,26 +188,27 @@ impl SeenCache {
         } else {
             b.count -= 1;
         }
+        self.entries.set_listed(id, insert);
     }
 
     /// Drops the frame of the oldest retained message (the id stays seen).
     fn release_oldest_retained(&mut self) {
-        while let Some((_, id)) = self.retained_order.pop_front() {
-            if self.release(&id) {
+        while let Some((_, p)) = self.retained_order.pop_front() {
+            if self.release(p) {
                 return;
             }
         }
     }
 
-    /// Drops the frame of `id` if it is retained; returns whether it was.
-    fn release(&mut self, id: &MsgId) -> bool {
-        let Some(entry) = self.entries.get_mut(id) else { return false };
-        match &mut entry.state {
-            SeenState::Accepted { frame, reconciled } if frame.is_some() => {
+    /// Drops the frame of the entry under `prefix` if it is retained; returns whether it was.
+    fn release(&mut self, prefix: u64) -> bool {
+        let Some((id, entry)) = self.entries.get_by_prefix_mut(prefix) else { return false };
+        match entry {
+            Stored::Accepted { frame, reconciled } if frame.is_some() => {
                 *frame = None;
                 self.retained -= 1;
                 if *reconciled {
-                    self.toggle_bucket(id, false);
+                    self.toggle_bucket(&id, false);
                 }
                 true
             }
@@ -276,36 +217,36 @@ impl SeenCache {
     }
 
     fn evict_oldest(&mut self) {
-        if let Some((_, id)) = self.order.pop_front() {
-            self.remove(&id);
+        if let Some((_, p)) = self.order.pop_front() {
+            self.remove(p);
         }
     }
 
-    fn remove(&mut self, id: &MsgId) {
-        self.release(id);
-        if let Some(entry) = self.entries.remove(id) {
-            if matches!(entry.state, SeenState::Validating { .. }) {
-                self.validating -= 1;
-            }
+    fn remove(&mut self, prefix: u64) {
+        self.release(prefix);
+        let (_, entry) = self.entries.remove_by_prefix(prefix).expect("an ordered id is present");
+        if matches!(entry, Stored::Validating { .. }) {
+            self.validating -= 1;
+            self.senders.remove(&prefix);
         }
     }
 
     /// Expires entries older than `seen_ttl` and frames older than `retain`. Returns the ids of
     /// validating entries that expired (their verdict will never be used).
     pub(crate) fn expire(&mut self, now: Time, seen_ttl: Duration, retain: Duration) {
-        while let Some(&(at, id)) = self.retained_order.front() {
+        while let Some(&(at, p)) = self.retained_order.front() {
             if at + retain > now {
                 break;
             }
             self.retained_order.pop_front();
-            self.release(&id);
+            self.release(p);
         }
-        while let Some(&(at, id)) = self.order.front() {
+        while let Some(&(at, p)) = self.order.front() {
             if at + seen_ttl > now {
                 break;
             }
             self.order.pop_front();
-            self.remove(&id);
+            self.remove(p);
         }
     }
 
@@ -314,7 +255,8 @@ impl SeenCache {
         assert!(self.entries.len() <= self.seen_max, "seen cache over its bound");
         assert!(self.retained <= self.retained_max, "retained store over its bound");
         assert!(self.validating <= self.entries.len(), "more validating than seen");
-        assert!(self.order.len() >= self.entries.len(), "every entry has an order slot");
+        assert_eq!(self.order.len(), self.entries.len(), "every entry has one order slot");
+        assert_eq!(self.senders.len(), self.validating, "every validating id has a sender");
     }
 
     /// Recomputes counts and fingerprints from scratch and compares them with the incremental
@@ -323,26 +265,31 @@ impl SeenCache {
         self.check_invariants();
         let mut buckets = [BucketSummary::default(); BUCKETS];
         let (mut retained, mut validating) = (0, 0);
-        for (id, e) in self.entries.range_from(0) {
-            match &e.state {
-                SeenState::Accepted { frame: Some(_), reconciled } => {
+        let mut listed = Vec::new();
+        for (id, e) in self.entries.entries() {
+            match e {
+                Stored::Accepted { frame: Some(_), reconciled } => {
                     retained += 1;
                     if !reconciled {
                         continue;
                     }
+                    listed.push(*id);
                     let b = &mut buckets[bucket_of(id)];
                     b.count += 1;
                     for (x, y) in b.xor.0.iter_mut().zip(id.0.iter()) {
                         *x ^= *y;
                     }
                 }
-                SeenState::Validating { .. } => validating += 1,
+                Stored::Validating { .. } => validating += 1,
                 _ => {}
             }
         }
         assert_eq!(retained, self.retained, "retained count drifted");
         assert_eq!(validating, self.validating, "validating count drifted");
         assert_eq!(buckets, self.buckets, "bucket fingerprints drifted");
+        self.entries.check_invariants_deep();
+        listed.sort_unstable();
+        assert!(self.entries.listed().copied().eq(listed), "listing drifted");
     }
 }
 
@@ -362,7 +309,7 @@ mod tests {
     /// The cache never grows past its bound: the oldest entry goes first.
     #[test]
     fn bounded_by_count() {
-        let mut c = SeenCache::new(3, 2);
+        let mut c = SeenCache::new(3, 2, 0);
         for n in 0..5 {
             c.insert(Time(u64::from(n)), id(n), accepted());
             c.check_invariants_deep();
@@ -377,7 +324,7 @@ mod tests {
     /// Frames expire after the retain duration, ids after the seen ttl.
     #[test]
     fn expiry_by_time() {
-        let mut c = SeenCache::new(10, 10);
+        let mut c = SeenCache::new(10, 10, 0);
         c.insert(Time(0), id(1), accepted());
         c.expire(Time(5), Duration::from_micros(10), Duration::from_micros(5));
         assert!(c.contains(&id(1)) && c.retained_frame(&id(1)).is_none());
@@ -390,7 +337,7 @@ mod tests {
     /// Resolving a validating entry accepts or drops it once; a second resolve does nothing.
     #[test]
     fn resolve_once() {
-        let mut c = SeenCache::new(10, 10);
+        let mut c = SeenCache::new(10, 10, 0);
         let from = PeerId([1; 32]);
         let frame = Bytes::from_static(b"f");
         c.insert(Time(0), id(1), SeenState::Validating { from, frame, topic: Topic::Heartbeat });
@@ -406,7 +353,7 @@ mod tests {
     /// first one's entry.
     #[test]
     fn prefix_collision_is_treated_as_seen() {
-        let mut c = SeenCache::new(10, 10);
+        let mut c = SeenCache::new(10, 10, 0);
         let a = MsgId::from([7u8; 32]);
         let mut b_bytes = [7u8; 32];
         b_bytes[31] = 8;
@@ -423,7 +370,7 @@ mod tests {
     /// anti-entropy fingerprints and listings, through acceptance and release.
     #[test]
     fn unreconciled_topics_stay_out_of_buckets() {
-        let mut c = SeenCache::new(10, 10);
+        let mut c = SeenCache::new(10, 10, 0);
         let from = PeerId([1; 32]);
         let frame = Bytes::from_static(b"f");
         c.insert(Time(0), id(1), SeenState::Validating { from, frame, topic: Topic::Hare });
@@ -445,7 +392,7 @@ mod tests {
     /// Bucket listing returns exactly the retained ids of that bucket.
     #[test]
     fn bucket_listing() {
-        let mut c = SeenCache::new(100, 100);
+        let mut c = SeenCache::new(100, 100, 0);
         for n in 0..60 {
             c.insert(Time(0), id(n), accepted());
         }

@@ -4,10 +4,12 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
+use rand::RngCore;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::id_index::IdMemo;
 use super::message::{
     BUCKET_IDS_MAX, BUCKETS, BUCKETS_LISTED_MAX, BucketIds, BucketSummary, GossipMessage, IDS_MAX,
     MsgId, Topic, message_id,
@@ -80,6 +82,9 @@ impl Default for GossipConfig {
         }
     }
 }
+
+/// The ChaCha stream (XORed into the gossip stream's number) of the seen cache's table key.
+const SEEN_KEY_STREAM: u64 = 0x5eed_cace;
 
 /// The owner's judgement of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +205,8 @@ pub struct Gossip {
     peers: BTreeMap<PeerId, PeerBudget>,
     mesh: BTreeSet<PeerId>,
     seen: SeenCache,
+    /// Ids of recently received payloads (duplicates arrive as the same allocation).
+    ids: IdMemo,
     /// Accepted ids with the heartbeat they were accepted in, for IHAVE.
     recent: VecDeque<(u64, MsgId)>,
     /// Ids asked for with IWANT and when, so they are not asked again at once.
@@ -224,8 +231,13 @@ impl Gossip {
         assert!(!cfg.heartbeat_interval.is_zero(), "heartbeat interval must be positive");
         let cfg_windows =
             cfg.ask_timeout.as_micros().div_ceil(cfg.heartbeat_interval.as_micros()) as usize;
+        // The seen cache's table key comes from a separate stream of the same seed, so drawing it
+        // leaves this component's own stream (and every choice made from it) unchanged.
+        let mut key_rng = rng.clone();
+        key_rng.set_stream(rng.get_stream() ^ SEEN_KEY_STREAM);
         Gossip {
-            seen: SeenCache::new(cfg.seen_max, cfg.retained_max),
+            seen: SeenCache::new(cfg.seen_max, cfg.retained_max, key_rng.next_u64()),
+            ids: IdMemo::new(),
             cfg,
             rng,
             peers: BTreeMap::new(),
@@ -338,7 +350,8 @@ impl Gossip {
             self.outputs.push_back(GossipOutput::Penalize { peer, penalty: Penalty::Oversized });
             return;
         }
-        let id = message_id(topic, &data);
+        let data = data.into_inner();
+        let id = self.ids.id(topic, &data);
         if self.seen.contains(&id) {
             self.stats.duplicates += 1;
             return;
@@ -351,7 +364,6 @@ impl Gossip {
         if self.asked.remove(&id).is_some() {
             self.stats.recovered += 1;
         }
-        let data = data.into_inner();
         self.seen.insert(now, id, SeenState::Validating { from: peer, frame, topic });
         self.outputs.push_back(GossipOutput::Validate { id, topic, data, from: peer });
     }
