@@ -499,7 +499,7 @@ impl Consensus {
         });
         let hare = Hare::new(cfg.hare.clone(), cfg.clock, genesis, seed);
         let certifier = Certifier::new(cfg.certifier, genesis);
-        let (cfg_tortoise, cfg_mesh) = (cfg.tortoise, cfg.mesh.clone());
+        let (cfg_tortoise, cfg_mesh) = (cfg.tortoise, cfg.mesh);
         let genesis_layer = cfg.clock.effective_genesis();
         Consensus {
             ballots: BallotHandler::new(cfg.ballot, cfg.clock, genesis),
@@ -558,9 +558,8 @@ impl Consensus {
         if let Some(v) = snapshot.get(LAST_BALLOT_KEY) {
             self.last_ballot = Some(decode_exact(v).map_err(|e| format!("last ballot: {e}"))?);
         }
-        self.mesh =
-            Mesh::restore(self.cfg.mesh.clone(), self.cfg.clock.effective_genesis(), snapshot)
-                .map_err(|e| format!("mesh: {e}"))?;
+        self.mesh = Mesh::restore(self.cfg.mesh, self.cfg.clock.effective_genesis(), snapshot)
+            .map_err(|e| format!("mesh: {e}"))?;
         self.next_layer = self.cfg.clock.layer_at(now);
         self.drain_builder(now);
         Ok(())
