@@ -123,7 +123,7 @@ impl Consensus {
     }
 
     /// Builds the layer's block from the hare output and certifies it.
-    fn build_block(&mut self, now: Time, layer: LayerId, proposals: &[ProposalId]) {
+    pub(super) fn build_block(&mut self, now: Time, layer: LayerId, proposals: &[ProposalId]) {
         let by_proposal: BTreeMap<ProposalId, &crate::ballot::handler::BallotRecord> = self
             .ballots
             .layer(layer)
@@ -150,6 +150,11 @@ impl Consensus {
             }
         }
         if missing > 0 {
+            // Built again when the missing proposals arrive (sync, or a late ballot).
+            self.unbuilt.insert(layer, proposals.to_vec());
+            while self.unbuilt.len() > super::BLOCKS_KEPT {
+                self.unbuilt.pop_first();
+            }
             let reason =
                 format!("{missing} of {} proposals of the output unknown", proposals.len());
             return self
@@ -164,6 +169,7 @@ impl Consensus {
                 ));
             }
         };
+        self.unbuilt.remove(&layer);
         let id = built.as_ref().map(|b| b.id());
         let rewards = built.as_ref().map_or(0, |b| b.inner.rewards.len() as u32);
         if let Some(b) = built {

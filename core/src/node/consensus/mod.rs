@@ -477,6 +477,8 @@ pub struct Consensus {
     sync: sync::SyncState,
     /// Gossiped proposals of an epoch that has not started here yet, judged when it does.
     early: Vec<(MsgId, Bytes, PeerId)>,
+    /// Hare outputs whose block could not be built yet (proposals missing), by layer.
+    unbuilt: BTreeMap<LayerId, Vec<ProposalId>>,
     outputs: VecDeque<ConsensusOutput>,
 }
 
@@ -533,6 +535,7 @@ impl Consensus {
             verified: genesis_layer,
             sync: sync::SyncState::default(),
             early: Vec::new(),
+            unbuilt: BTreeMap::new(),
             outputs: VecDeque::new(),
         }
     }
@@ -907,6 +910,10 @@ impl Consensus {
         let epoch = self.cfg.clock.epoch_of(layer);
         self.tally(epoch, &record);
         self.feed_ballot(layer, &record, Some(from));
+        let output = self.unbuilt.get(&layer).filter(|p| p.contains(&record.proposal)).cloned();
+        if let Some(proposals) = output {
+            self.build_block(now, layer, &proposals);
+        }
         Ok(())
     }
 
@@ -1369,7 +1376,7 @@ impl Consensus {
                             Hint::LayerBallots => self.on_layer_ballots(&hash, &data),
                             Hint::Certificate => self.on_certificate(&data, peer),
                             Hint::MaliciousIds => self.on_malicious_ids(&data, peer),
-                            _ => self.on_active_set(&hash, &data),
+                            _ => self.on_active_set(now, &hash, &data),
                         };
                         if !ok {
                             self.outputs
@@ -1419,6 +1426,7 @@ impl Consensus {
         assert!(self.committees.len() <= 3, "committees are pruned to three epochs");
         assert!(self.hare_blocks.len() <= BLOCKS_KEPT, "hare blocks are pruned");
         assert!(self.early.len() <= EARLY_MAX, "early proposals are bounded");
+        assert!(self.unbuilt.len() <= BLOCKS_KEPT, "unbuilt outputs are bounded");
         assert!(
             self.waiting_ballots.values().map(Vec::len).sum::<usize>() <= mesh::WAITING_MAX,
             "waiting ballots are bounded"

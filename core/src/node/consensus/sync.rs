@@ -100,6 +100,9 @@ pub(super) struct SyncState {
     malicious_asked: bool,
     /// When the node last fell behind and synced again.
     resynced: Option<LayerId>,
+    /// Layers up to this one must be synced before the node is (set when an active set is
+    /// adopted: ballots of its epoch refused before were lost to gossip).
+    until: LayerId,
 }
 
 #[derive(Debug, Default)]
@@ -173,7 +176,7 @@ impl Consensus {
                 self.fetcher.want(Hint::EpochAtxs, number_key(e), None);
             }
         }
-        self.retry_active_sets();
+        self.retry_active_sets(now);
         // Layers once the ATXs are in: the tortoise takes an epoch's ATX heights when it
         // processes the epoch's first layer.
         if self.sync.epochs_answered.len() < self.sync.epochs_asked.len() || self.atxs.pending() > 0
@@ -212,7 +215,7 @@ impl Consensus {
         if self.sync.done > clock.effective_genesis() {
             self.tally_layers(self.sync.done);
         }
-        if self.sync.done >= last {
+        if self.sync.done >= last.max(self.sync.until) {
             let hdist = self.cfg.tortoise.hdist;
             let from = LayerId(last.0.saturating_sub(hdist).max(clock.effective_genesis().0 + 1));
             for l in from.0..=last.0 {
@@ -227,7 +230,7 @@ impl Consensus {
                 self.fetcher.want(Hint::MaliciousIds, Hash32::default(), None);
             }
         }
-        if self.sync.done >= last {
+        if self.sync.done >= last.max(self.sync.until) {
             self.sync.synced = true;
             self.sync.layers.clear();
             self.report_sync(now);
@@ -334,7 +337,7 @@ impl Consensus {
     }
 
     /// An active set fetched by hash.
-    pub(super) fn on_active_set(&mut self, hash: &Hash32, data: &Bytes) -> bool {
+    pub(super) fn on_active_set(&mut self, now: Time, hash: &Hash32, data: &Bytes) -> bool {
         let Ok(IdList(ids)) = decode_shared::<IdList<AtxId>>(data) else { return false };
         let mut atxs = ids.into_inner();
         atxs.sort();
@@ -349,12 +352,12 @@ impl Consensus {
             }
         }
         self.sync.pending_sets.insert(*hash, set.atxs);
-        self.retry_active_sets();
+        self.retry_active_sets(now);
         true
     }
 
     /// Adopts every fetched active set whose ATXs are all known and target one ungraded epoch.
-    fn retry_active_sets(&mut self) {
+    fn retry_active_sets(&mut self, now: Time) {
         let hashes: Vec<Hash32> = self.sync.pending_sets.keys().copied().collect();
         for hash in hashes {
             let ids = &self.sync.pending_sets[&hash];
@@ -371,6 +374,17 @@ impl Consensus {
             }
             self.active_sets.insert(epoch, ActiveSet { atxs, weight });
             self.committees.remove(&epoch);
+            // Ballots of the epoch refused until now are fetched again.
+            let first = LayerId(epoch.0 * self.cfg.clock.layers_per_epoch);
+            self.sync.done = self.sync.done.min(LayerId(first.0.saturating_sub(1)));
+            self.sync.done = self.sync.done.max(self.cfg.clock.effective_genesis());
+            self.sync.layers.retain(|l, _| *l > self.sync.done);
+            self.sync.until = self.sync.until.max(self.cfg.clock.layer_at(now));
+            if self.sync.synced {
+                self.sync.synced = false;
+                self.sync.next = now;
+                self.report_sync(now);
+            }
             if self.own.as_ref().is_some_and(|o| o.epoch == epoch) {
                 self.own = None;
             }
