@@ -178,30 +178,28 @@ impl MeshChecker {
         views
     }
 
-    /// The violations of one agreement property: every layer whose verified views differ,
-    /// naming one node of each of the first two views.
+    /// The violations of one agreement property: every layer whose views differ, naming one
+    /// node of each of the first two views.
     fn disagreements<K: Ord>(
-        &self,
         end: SimTime,
         check: &str,
         views: &BTreeMap<u32, BTreeMap<K, Vec<NodeIdx>>>,
-        describe: impl Fn(&Applied) -> String,
+        describe: impl Fn(u32, &K, NodeIdx) -> String,
     ) -> Vec<Violation> {
         let mut f = Vec::new();
         for (layer, by_value) in views {
-            let mut groups = by_value.values();
-            let (Some(a), Some(b)) = (groups.next(), groups.next()) else { continue };
-            let view = |n: &NodeIdx| describe(&self.nodes[n].applied[layer]);
+            let mut groups = by_value.iter();
+            let (Some((ka, a)), Some((kb, b))) = (groups.next(), groups.next()) else { continue };
             f.push(Violation {
                 check: check.into(),
                 time_s: end.as_secs_f64(),
                 node: Some(b[0].0),
                 message: format!(
-                    "layer {layer}: {} holds {}, {} holds {} ({} views among {} nodes that verified it)",
+                    "layer {layer}: {} holds {}, {} holds {} ({} views among {} nodes)",
                     a[0],
-                    view(&a[0]),
+                    describe(*layer, ka, a[0]),
                     b[0],
-                    view(&b[0]),
+                    describe(*layer, kb, b[0]),
                     by_value.len(),
                     by_value.values().map(Vec::len).sum::<usize>()
                 ),
@@ -216,7 +214,8 @@ impl MeshChecker {
 
         // Agreement on block and state, then on the opinion, of every layer verified twice.
         let blocks = self.views(|a| (a.block, a.state));
-        let f = self.disagreements(end, "mesh-agreement", &blocks, |a| {
+        let f = Self::disagreements(end, "mesh-agreement", &blocks, |layer, _, n| {
+            let a = &self.nodes[&n].applied[&layer];
             format!("block {} state {}", block_name(a.block), short(&a.state))
         });
         let agreed: Vec<u32> =
@@ -241,25 +240,9 @@ impl MeshChecker {
                     .push(*node);
             }
         }
-        let mut f = Vec::new();
-        for (layer, by_opinion) in &opinions {
-            let mut groups = by_opinion.iter();
-            let (Some((oa, a)), Some((ob, b))) = (groups.next(), groups.next()) else { continue };
-            f.push(Violation {
-                check: "opinion-agreement".into(),
-                time_s: end.as_secs_f64(),
-                node: Some(b[0].0),
-                message: format!(
-                    "last verified layer {layer}: {} holds opinion {}, {} holds {} ({} views among {} nodes)",
-                    a[0],
-                    short(oa),
-                    b[0],
-                    short(ob),
-                    by_opinion.len(),
-                    by_opinion.values().map(Vec::len).sum::<usize>()
-                ),
-            });
-        }
+        let f = Self::disagreements(end, "opinion-agreement", &opinions, |_, o, _| {
+            format!("opinion {} as its last verified layer", short(o))
+        });
         let (o, viol) = outcome(
             f,
             format!(
@@ -564,7 +547,7 @@ mod tests {
         let o = outcome_of(&v, "opinion-agreement");
         assert!(!o.passed);
         assert!(
-            o.detail.contains("layer 21") && o.detail.contains("holds 77777777"),
+            o.detail.contains("layer 21") && o.detail.contains("holds opinion 77777777"),
             "{}",
             o.detail
         );
