@@ -33,10 +33,6 @@ impl Scenario for BeaconPartitionScenario {
         "a partition during the beacon protocol, healed before the next epoch: nodes agree on the beacon"
     }
 
-    fn default_nodes(&self) -> u32 {
-        1000
-    }
-
     fn default_layers(&self) -> u32 {
         5 * LPE
     }

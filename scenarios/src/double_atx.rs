@@ -30,10 +30,6 @@ impl Scenario for DoubleAtxScenario {
         "identities publish two ATXs in one epoch: every honest node proves and excludes them"
     }
 
-    fn default_nodes(&self) -> u32 {
-        1000
-    }
-
     fn default_layers(&self) -> u32 {
         5 * LPE
     }

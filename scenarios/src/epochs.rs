@@ -26,10 +26,6 @@ impl Scenario for EpochsScenario {
         "smeshing nodes and PoETs: one ATX per node and epoch, agreed active sets and beacons, ballots at the configured rate"
     }
 
-    fn default_nodes(&self) -> u32 {
-        1000
-    }
-
     fn default_layers(&self) -> u32 {
         5 * LPE
     }

@@ -55,10 +55,6 @@ impl Scenario for GossipScenario {
         "nodes gossip signed heartbeats through a clean phase, 10% loss and a healed partition, with garbage senders"
     }
 
-    fn default_nodes(&self) -> u32 {
-        1000
-    }
-
     fn default_layers(&self) -> u32 {
         90
     }

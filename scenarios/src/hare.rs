@@ -117,10 +117,6 @@ impl Scenario for HareScenario {
         }
     }
 
-    fn default_nodes(&self) -> u32 {
-        1000
-    }
-
     fn default_layers(&self) -> u32 {
         4 * LPE
     }

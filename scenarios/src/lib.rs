@@ -109,8 +109,10 @@ pub trait Scenario: Sync {
     fn name(&self) -> &'static str;
     /// One line on what it tests.
     fn description(&self) -> &'static str;
-    /// Default node count.
-    fn default_nodes(&self) -> u32;
+    /// Default node count: a thousand, the size every scenario is built to pass at.
+    fn default_nodes(&self) -> u32 {
+        1000
+    }
     /// Default length in layers.
     fn default_layers(&self) -> u32;
     /// Builds a run.

@@ -48,10 +48,6 @@ impl Scenario for MainnetScenario {
         "the full stack on a lossy, jittery network for 3 consensus epochs: epochs, hare and mesh agree, layers keep being verified"
     }
 
-    fn default_nodes(&self) -> u32 {
-        1000
-    }
-
     fn default_layers(&self) -> u32 {
         5 * LPE
     }

@@ -159,10 +159,6 @@ impl Scenario for MeshScenario {
         }
     }
 
-    fn default_nodes(&self) -> u32 {
-        1000
-    }
-
     fn default_layers(&self) -> u32 {
         5 * LPE
     }
