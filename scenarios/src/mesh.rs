@@ -2,8 +2,9 @@
 //! when an attacker balances its votes, and when nodes join late or crash (setup as `epochs`:
 //! smeshing nodes with 1-4 units, two PoETs, 20-150 ms hops; 5 epochs by default).
 //!
-//! Ballots start at layer 16 (epoch 2). Every scenario runs the mesh checks (the block, state
-//! hash and opinion of every layer two honest nodes verified agree; no verified layer is
+//! Ballots start at layer 16 (epoch 2). Every scenario runs the mesh checks (the block and
+//! state hash of every layer two honest nodes verified agree, and so does the chained opinion
+//! of nodes with the same last verified layer; no verified layer is
 //! reverted; at the end every honest node that is up has verified a layer at most
 //! [`LIVENESS_LAYERS`] behind the current one and applied every layer up to it) and the
 //! `epochs` checks, scoped to the nodes that are up all the time:
