@@ -264,11 +264,19 @@ pub struct SimNet<O> {
     failures: Vec<StartupFailure>,
     stats: RuntimeStats,
     feeds: u64,
+    deep_every: u64,
     frame_prints: FramePrints,
 }
 
-/// One step in this many runs a node's linear-time invariant checks too.
+/// One step in this many runs a node's linear-time invariant checks too, per hundred nodes: a
+/// node's state (ATXs, seen ids) grows with the cluster, so the interval does too, which keeps
+/// the deep checks a fixed share of the run at every size.
 const DEEP_CHECK_EVERY: u64 = 1024;
+
+/// The deep-check interval of a cluster of `nodes` (see [`DEEP_CHECK_EVERY`]).
+fn deep_check_every(nodes: usize) -> u64 {
+    DEEP_CHECK_EVERY * (nodes as u64 / 100).max(1)
+}
 
 impl<O> std::fmt::Debug for SimNet<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -334,6 +342,7 @@ impl<O: Observer> SimNet<O> {
             failures: Vec::new(),
             stats: RuntimeStats::default(),
             feeds: 0,
+            deep_every: deep_check_every(n),
             frame_prints: FramePrints::new(),
         }
     }
@@ -478,7 +487,7 @@ impl<O: Observer> SimNet<O> {
         if self.cfg.check_invariants {
             self.feeds += 1;
             // Cheap bounds after every step; the linear-time checks on a rotating sample.
-            if self.feeds % DEEP_CHECK_EVERY == 0 {
+            if self.feeds % self.deep_every == 0 {
                 h.node.check_invariants_deep();
             } else {
                 h.node.check_invariants();

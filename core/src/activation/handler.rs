@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::activation::pending::{Pending, PendingAtxs};
 use crate::activation::store::{AtxHeader, AtxStore};
 use crate::activation::wire::{Atx, AtxId, golden_atx};
 use crate::codec::decode_shared;
@@ -166,17 +167,6 @@ pub enum HandlerOutput {
 }
 
 #[derive(Debug, Clone)]
-struct Pending {
-    id: AtxId,
-    atx: Atx,
-    bytes: Bytes,
-    gossip: Option<MsgId>,
-    peer: Option<PeerId>,
-    since: Time,
-    checking: bool,
-}
-
-#[derive(Debug, Clone)]
 struct PoetRecord {
     statement: Hash32,
     leaves: u64,
@@ -196,7 +186,7 @@ pub struct AtxHandler {
     raw: BTreeMap<AtxId, Bytes>,
     /// Signatures of stored ATXs, for double-publish proofs.
     poet_proofs: BTreeMap<Hash32, PoetRecord>,
-    pending: BTreeMap<AtxId, Pending>,
+    pending: PendingAtxs,
     fetching: BTreeSet<(Hint, Hash32)>,
     /// The epoch raw bytes were last pruned at.
     pruned_at: EpochId,
@@ -219,7 +209,7 @@ impl AtxHandler {
             store: AtxStore::default(),
             raw: BTreeMap::new(),
             poet_proofs: BTreeMap::new(),
-            pending: BTreeMap::new(),
+            pending: PendingAtxs::default(),
             fetching: BTreeSet::new(),
             pruned_at: EpochId(0),
             outputs: VecDeque::new(),
@@ -253,11 +243,7 @@ impl AtxHandler {
 
     /// When the oldest pending ATX times out.
     pub fn poll_timeout(&self) -> Option<Time> {
-        self.pending
-            .values()
-            .filter(|p| !p.checking)
-            .map(|p| p.since + self.cfg.dependency_timeout)
-            .min()
+        self.pending.oldest_waiting().map(|since| since + self.cfg.dependency_timeout)
     }
 
     /// Number of ATXs waiting.
@@ -283,7 +269,7 @@ impl AtxHandler {
         };
         let id = atx.id();
         self.fetching.remove(&(Hint::Atx, id));
-        if self.store.contains(&id) || self.pending.contains_key(&id) {
+        if self.store.contains(&id) || self.pending.contains(&id) {
             return self.verdict(gossip, Verdict::Ignore);
         }
         if let Err(reason) = self.syntactic(now, &atx) {
@@ -292,8 +278,7 @@ impl AtxHandler {
         if self.pending.len() >= self.cfg.pending_max {
             return self.verdict(gossip, Verdict::Ignore);
         }
-        self.pending
-            .insert(id, Pending { id, atx, bytes, gossip, peer, since: now, checking: false });
+        self.pending.insert(Pending { id, atx, bytes, gossip, peer, since: now, checking: false });
         self.advance(now, id);
     }
 
@@ -336,9 +321,9 @@ impl AtxHandler {
         let _ = now;
         let waiting: Vec<AtxId> = self
             .pending
-            .iter()
-            .filter(|(_, p)| !p.checking && self.missing(&p.atx).contains(&(hint, hash)))
-            .map(|(id, _)| *id)
+            .waiting()
+            .filter(|p| self.missing(&p.atx).contains(&(hint, hash)))
+            .map(|p| p.id)
             .collect();
         for id in waiting {
             let p = self.pending.remove(&id).expect("listed");
@@ -349,12 +334,7 @@ impl AtxHandler {
     /// Time passed: drop ATXs that waited too long for dependencies.
     pub fn on_tick(&mut self, now: Time) {
         let timeout = self.cfg.dependency_timeout;
-        let expired: Vec<AtxId> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| !p.checking && now >= p.since + timeout)
-            .map(|(id, _)| *id)
-            .collect();
+        let expired = self.pending.expired(now, timeout);
         for id in expired {
             let p = self.pending.remove(&id).expect("listed");
             self.verdict(p.gossip, Verdict::Ignore);
@@ -369,8 +349,7 @@ impl AtxHandler {
     }
 
     fn retry_waiting(&mut self, now: Time) {
-        let ids: Vec<AtxId> =
-            self.pending.iter().filter(|(_, p)| !p.checking).map(|(id, _)| *id).collect();
+        let ids: Vec<AtxId> = self.pending.waiting().map(|p| p.id).collect();
         for id in ids {
             self.advance(now, id);
         }
@@ -457,8 +436,7 @@ impl AtxHandler {
         let atx = p.atx.clone();
         match self.contextual(&atx) {
             Ok(commitment_atx) => {
-                let p = self.pending.get_mut(&id).expect("pending");
-                p.checking = true;
+                self.pending.start_checking(&id);
                 let subset_seed = (!self.cfg.verify_all_indices).then_some(self.subset_seed);
                 self.outputs.push_back(HandlerOutput::Check(Box::new(AtxCheck {
                     id,
@@ -625,5 +603,6 @@ impl AtxHandler {
     pub fn check_invariants(&self) {
         self.check_bounds();
         self.store.check_invariants();
+        self.pending.check_invariants();
     }
 }

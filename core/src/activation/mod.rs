@@ -3,11 +3,12 @@
 //!
 //! - [`wire`]: the ATX format, id and signature.
 //! - [`store`]: valid ATX headers, weights, heights and active sets.
-//! - [`handler`]: the validation pipeline.
+//! - [`handler`]: the validation pipeline; `pending`: the ATXs it has no verdict on yet.
 //! - [`builder`]: the NIPoST builder (PoET registration, proof, PoST, publish).
 
 pub mod builder;
 pub mod handler;
+mod pending;
 pub mod store;
 pub mod wire;
 

@@ -412,6 +412,13 @@ impl Hare {
             self.signed.len() <= self.cfg.sessions_max * rounds,
             "signed-message records are pruned with their sessions"
         );
+    }
+
+    /// [`Hare::check_invariants`] plus the per-session message bounds (a walk over every
+    /// session's state).
+    pub fn check_invariants_deep(&self) {
+        self.check_invariants();
+        let rounds = usize::from(self.cfg.iterations_limit) * 8 + 1;
         for s in self.sessions.values() {
             let senders = s.committee.weights.len();
             assert!(

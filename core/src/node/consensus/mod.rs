@@ -1446,6 +1446,7 @@ impl Consensus {
     /// Every invariant, including the linear-time index checks of each part.
     pub fn check_invariants_deep(&self) {
         self.check_invariants();
+        self.hare.check_invariants_deep();
         self.atxs.check_invariants();
         self.ballots.check_invariants();
         self.fetcher.check_invariants();
