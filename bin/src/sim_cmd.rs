@@ -141,6 +141,15 @@ fn run_with_progress(run: &mut spacemesh_scenarios::Run, started: Instant) {
             run.sim.stats().events
         );
     }
+    let scheduled = run.end;
+    run.settle();
+    if run.end > scheduled {
+        let _ = write!(
+            std::io::stderr(),
+            "\r      liveness phase: {:.0} more simulated s until the stack converged",
+            (run.end.as_micros() - scheduled.as_micros()) as f64 / 1e6
+        );
+    }
     let _ = writeln!(std::io::stderr());
 }
 

@@ -122,6 +122,14 @@ impl Scenario for GossipScenario {
         let rest: Vec<NodeIdx> = (nodes / 2..nodes).map(NodeIdx).collect();
         sim.schedule_fault(at(50), Fault::Partition(vec![half, rest]));
         sim.schedule_fault(at(70), Fault::Heal);
-        Ok(Run { scenario: self.name(), nodes, seed: p.seed, layers, end: total, sim })
+        Ok(Run {
+            scenario: self.name(),
+            nodes,
+            seed: p.seed,
+            layers,
+            end: total,
+            settle: None,
+            sim,
+        })
     }
 }

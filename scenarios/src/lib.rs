@@ -29,8 +29,8 @@ pub use mesh::MeshScenario;
 pub use report::{RunReport, repro_line};
 
 use spacemesh_runtime_sim::SimNet;
-use spacemesh_sim::SimTime;
 use spacemesh_sim::engine::Sim;
+use spacemesh_sim::{SimDuration, SimTime};
 use thiserror::Error;
 
 /// Sim-scale layer duration (protocol.md section 16): the unit of `--layers`.
@@ -85,16 +85,48 @@ pub struct Run {
     pub seed: u64,
     /// Layers simulated.
     pub layers: u32,
-    /// When the run ends.
+    /// When the run ends: the scheduled end, then later if the liveness phase went on.
     pub end: SimTime,
+    /// The liveness phase after the scheduled end (`None`: the run ends on schedule).
+    pub settle: Option<Settle>,
     /// The simulation.
     pub sim: Sim<SimNet<Checks>>,
 }
 
+/// The liveness phase of a run: after its scheduled end the run goes on, one `step` at a time
+/// and at most `steps_max` steps, until every checker's eventual properties hold (a hare
+/// session that needed a second iteration or drew too few seats late in the run leaves the
+/// tortoise a few layers to recover, as it would on a real network). Checkers judge at the
+/// actual end; a run that never settles fails its liveness checks there ("no convergence").
+#[derive(Debug, Clone, Copy)]
+pub struct Settle {
+    /// One step (a layer).
+    pub step: SimDuration,
+    /// Most steps.
+    pub steps_max: u32,
+    /// Steps taken (set by [`Run::settle`]).
+    pub steps: u32,
+}
+
 impl Run {
-    /// Runs to the end.
+    /// Runs to the scheduled end, then through the liveness phase.
     pub fn run_to_end(&mut self) {
         self.sim.run_until(self.end);
+        self.settle();
+    }
+
+    /// The liveness phase (call once the scheduled end is reached; see [`Settle`]).
+    pub fn settle(&mut self) {
+        let Some(settle) = self.settle.as_mut() else { return };
+        while settle.steps < settle.steps_max {
+            let world = self.sim.world();
+            if world.observer().settled(self.end, world) {
+                break;
+            }
+            self.end += settle.step;
+            settle.steps += 1;
+            self.sim.run_until(self.end);
+        }
     }
 
     /// Judges the run (call after `run_to_end`).

@@ -45,7 +45,7 @@ pub fn repro_line(scenario: &str, nodes: u32, seed: u64, layers: u32) -> String 
 }
 
 pub(crate) fn build(run: Run) -> RunReport {
-    let Run { scenario, nodes, seed, layers, end, sim } = run;
+    let Run { scenario, nodes, seed, layers, end, settle, sim } = run;
     let stats = *sim.stats();
     let world = sim.world();
     let (checks, violations, mut figures) = world.observer().finish(end, world);
@@ -60,6 +60,9 @@ pub(crate) fn build(run: Run) -> RunReport {
     figures.insert("restarts".into(), rt.restarts as f64);
     figures.insert("signature_cache_hits".into(), world.verifier().hits() as f64);
     figures.insert("signature_cache_misses".into(), world.verifier().misses() as f64);
+    if let Some(s) = settle {
+        figures.insert("liveness_phase_layers".into(), f64::from(s.steps));
+    }
     RunReport {
         scenario: scenario.to_string(),
         seed,

@@ -21,10 +21,15 @@ use spacemesh_sim::engine::SimConfig;
 
 use crate::checks::{Checks, EpochsChecker, EpochsExpect};
 use crate::cluster::{Cluster, ClusterBuilder};
-use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
+use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError, Settle};
 
 /// Layers per epoch at sim scale.
 pub(crate) const LPE: u32 = 8;
+
+/// Longest liveness phase, in layers: enough for the tortoise to leave a late or empty hare
+/// output behind (hdist 4, then the full mode's catch-up) and a little more; a stack that has
+/// not converged after it fails its liveness checks.
+pub(crate) const SETTLE_LAYERS_MAX: u32 = 8;
 
 /// The network of smeshing scenarios.
 pub(crate) const GENESIS: GenesisId = GenesisId(*b"smesh-simulation-net");
@@ -179,5 +184,10 @@ pub(crate) fn into_run_checked(
     let sim_cfg = SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
     let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
     let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);
-    Run { scenario, nodes, seed: p.seed, layers, end, sim }
+    let settle = Settle {
+        step: SimDuration::from_secs(LAYER_DURATION_SECS),
+        steps_max: SETTLE_LAYERS_MAX,
+        steps: 0,
+    };
+    Run { scenario, nodes, seed: p.seed, layers, end, settle: Some(settle), sim }
 }

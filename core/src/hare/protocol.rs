@@ -305,6 +305,15 @@ impl Protocol {
         self.stored
     }
 
+    /// Seats of the preround messages received (an equivocator's kept message only): what the
+    /// preround's values were measured against. Below [`Protocol::threshold`] no proposal can
+    /// pass it, so the output misses honest proposals however synchronous the network was.
+    pub fn preround_seats(&self) -> u32 {
+        self.messages
+            .get(&IterRound::new(0, Round::Preround))
+            .map_or(0, |m| m.values().map(|s| u32::from(s.input.count)).sum())
+    }
+
     /// Graded gossip for one validated message (signature, eligibility and shape are the
     /// caller's checks). [`Received::New`] and [`Received::Equivocation`] mean "relay".
     pub fn on_input(&mut self, input: Input) -> Received {

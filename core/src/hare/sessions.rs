@@ -132,6 +132,10 @@ pub enum HareOutput {
         proposals: Vec<ProposalId>,
         /// The iteration whose hardlock produced it.
         iteration: u8,
+        /// Seats of the preround messages received (see [`Protocol::preround_seats`]).
+        preround_seats: u32,
+        /// The session's threshold, in seats.
+        threshold: u16,
     },
     /// This node (an adversary) signed two different messages for one round.
     Equivocated {
@@ -267,10 +271,19 @@ impl Hare {
             self.outputs.push_back(HareOutput::Coin { layer, coin });
         }
         if let Some(proposals) = out.result {
+            let (mut preround_seats, mut threshold) = (0, 0);
             if let Some(s) = self.sessions.get_mut(&layer) {
                 s.output = true;
+                preround_seats = s.protocol.preround_seats();
+                threshold = s.protocol.threshold();
             }
-            self.outputs.push_back(HareOutput::Output { layer, proposals, iteration: ir.iter });
+            self.outputs.push_back(HareOutput::Output {
+                layer,
+                proposals,
+                iteration: ir.iter,
+                preround_seats,
+                threshold,
+            });
         }
         if let Some((msg_round, value)) = out.message {
             self.send(layer, msg_round, value);

@@ -414,6 +414,10 @@ impl Checker for MeshChecker {
     fn finish(&self, end: SimTime, world: &SimNet<Checks>) -> Verdict {
         self.judge(end, |n| world.node(n).is_some())
     }
+
+    fn settled(&self, now: SimTime, world: &SimNet<Checks>) -> bool {
+        self.liveness(now, &|n| world.node(n).is_some()).0.passed
+    }
 }
 
 /// A violation of `check` at `node`, found at the end of the run.

@@ -64,6 +64,13 @@ pub trait Checker: fmt::Debug {
     fn on_event(&mut self, time: SimTime, node: NodeIdx, event: &NodeEvent);
     /// The verdict at the end of the run.
     fn finish(&self, end: SimTime, world: &SimNet<Checks>) -> Verdict;
+    /// Whether the checker's eventual properties (liveness) hold at `now`, so that the run may
+    /// end there; the run's liveness phase goes on while one does not (see
+    /// [`crate::Run::settle`]). Safety properties are not asked: they hold at every moment or the
+    /// run fails anyway.
+    fn settled(&self, _now: SimTime, _world: &SimNet<Checks>) -> bool {
+        true
+    }
 }
 
 /// Most violations kept per check (the first ones are the interesting ones).
@@ -118,6 +125,13 @@ impl Checks {
             message: f.error.to_string(),
         }));
         (outcomes, violations, stats)
+    }
+}
+
+impl Checks {
+    /// Whether every checker's eventual properties hold at `now`.
+    pub fn settled(&self, now: SimTime, world: &SimNet<Checks>) -> bool {
+        self.checkers.iter().all(|c| c.settled(now, world))
     }
 }
 

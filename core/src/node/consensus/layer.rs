@@ -100,11 +100,13 @@ impl Consensus {
                     self.outputs
                         .push_back(ConsensusOutput::Event(ConsensusEvent::WeakCoin { layer, coin }))
                 }
-                HareOutput::Output { layer, proposals, iteration } => {
+                HareOutput::Output { layer, proposals, iteration, preround_seats, threshold } => {
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::HareOutput {
                         layer,
                         proposals: proposals.clone(),
                         iteration,
+                        preround_seats,
+                        threshold,
                     }));
                     self.build_block(now, layer, &proposals);
                 }

@@ -277,6 +277,11 @@ pub enum ConsensusEvent {
         proposals: Vec<ProposalId>,
         /// The iteration whose hardlock output it.
         iteration: u8,
+        /// Seats of the preround messages this node received: below `threshold` no proposal
+        /// could pass the preround, so the output may miss honest proposals under synchrony.
+        preround_seats: u32,
+        /// The hare threshold, in seats.
+        threshold: u16,
     },
     /// A hare session ended.
     HareEnded {
