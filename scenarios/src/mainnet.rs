@@ -10,8 +10,8 @@
 //! epochs. Checks: everything `epochs` and `hare` check (except that a block may lack its
 //! certificate, see [`hare_expect`]), and the mesh: agreement on the block and state hash of
 //! every verified layer and on the opinion at the last one, no verified layer reverted, and
-//! every node within
-//! [`LIVENESS_LAYERS`] layers of the current one at the end.
+//! every node within [`LIVENESS_LAYERS`] layers of the current one at the end, after the
+//! liveness phase (see [`crate::Settle`]).
 
 use std::collections::BTreeSet;
 
