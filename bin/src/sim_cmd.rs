@@ -250,11 +250,20 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
         record_trace: false,
         check_invariants: false,
     };
-    let a = scenario.build(&params)?;
-    let b = scenario.build(&params)?;
-    let (end, nodes, layers) = (a.end, a.nodes, a.layers);
+    let mut a = scenario.build(&params)?;
+    let mut b = scenario.build(&params)?;
+    let (nodes, layers) = (a.nodes, a.layers);
     let started = Instant::now();
-    let digest = match check_lockstep(a.sim, b.sim, end) {
+    // To the scheduled end, then through the liveness phase a step at a time: both runs must
+    // decide alike whether to go on.
+    let mut checked = check_lockstep(&mut a.sim, &mut b.sim, a.end);
+    while checked.is_ok() && a.extend() {
+        if !b.extend() || a.end != b.end {
+            bail!("the two runs' liveness phases differ at {:?}", a.end);
+        }
+        checked = check_lockstep(&mut a.sim, &mut b.sim, a.end);
+    }
+    let digest = match checked {
         Ok(d) => hex(&d),
         Err(divergence) => {
             out!("NOT deterministic: {divergence}");

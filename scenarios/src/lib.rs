@@ -117,16 +117,26 @@ impl Run {
 
     /// The liveness phase (call once the scheduled end is reached; see [`Settle`]).
     pub fn settle(&mut self) {
-        let Some(settle) = self.settle.as_mut() else { return };
-        while settle.steps < settle.steps_max {
-            let world = self.sim.world();
-            if world.observer().settled(self.end, world) {
-                break;
-            }
-            self.end += settle.step;
-            settle.steps += 1;
+        while self.extend() {
             self.sim.run_until(self.end);
         }
+    }
+
+    /// One step of the liveness phase: when a checker is not settled at `end` and steps are
+    /// left, moves `end` one step later and returns true (run the simulation to the new end,
+    /// then ask again).
+    pub fn extend(&mut self) -> bool {
+        let Some(settle) = self.settle.as_mut() else { return false };
+        if settle.steps >= settle.steps_max {
+            return false;
+        }
+        let world = self.sim.world();
+        if world.observer().settled(self.end, world) {
+            return false;
+        }
+        self.end += settle.step;
+        settle.steps += 1;
+        true
     }
 
     /// Judges the run (call after `run_to_end`).

@@ -84,9 +84,9 @@ fn epochs_is_deterministic() {
         p.record_trace = true;
         find("epochs").unwrap().build(&p).unwrap().sim
     };
-    let (a, b) = (build(), build());
+    let (mut a, mut b) = (build(), build());
     let end = SimTime::from_secs(400);
-    if let Err(d) = check_lockstep(a, b, end) {
+    if let Err(d) = check_lockstep(&mut a, &mut b, end) {
         panic!("diverged at event {}: {:?} vs {:?}", d.index, d.a, d.b);
     }
 }

@@ -111,7 +111,8 @@ fn nondeterministic_node_is_caught() {
             Default::default(),
         )
     };
-    let divergence = check_lockstep(build(), build(), SimTime::from_secs(30)).unwrap_err();
+    let divergence =
+        check_lockstep(&mut build(), &mut build(), SimTime::from_secs(30)).unwrap_err();
     let text = divergence.to_string();
     assert!(divergence.index > 0, "{text}");
     let a = divergence.a.expect("first run has the event");
@@ -126,5 +127,5 @@ fn nondeterministic_node_is_caught() {
             Default::default(),
         )
     };
-    assert!(check_lockstep(honest(), honest(), SimTime::from_secs(30)).is_ok());
+    assert!(check_lockstep(&mut honest(), &mut honest(), SimTime::from_secs(30)).is_ok());
 }

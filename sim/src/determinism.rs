@@ -52,9 +52,12 @@ impl fmt::Display for Divergence {
 
 /// Runs `a` and `b` up to `until` in lockstep, comparing every trace record (time, node, kind,
 /// fingerprint) as it is produced. Returns the common digest, or the first difference.
+///
+/// Both runs may be continued afterwards and checked again up to a later bound (a run whose end
+/// is decided as it goes, such as a scenario's liveness phase, is checked in segments).
 pub fn check_lockstep<W: World>(
-    mut a: Sim<W>,
-    mut b: Sim<W>,
+    a: &mut Sim<W>,
+    b: &mut Sim<W>,
     until: SimTime,
 ) -> Result<[u8; 32], Divergence> {
     if a.trace_events() != b.trace_events() || a.digest() != b.digest() {
@@ -64,8 +67,8 @@ pub fn check_lockstep<W: World>(
     let mut side_a = Side::default();
     let mut side_b = Side::default();
     loop {
-        side_a.refill(&mut a, until);
-        side_b.refill(&mut b, until);
+        side_a.refill(a, until);
+        side_b.refill(b, until);
         match (side_a.pending.front(), side_b.pending.front()) {
             (None, None) => break,
             (Some(x), Some(y)) if x == y => {

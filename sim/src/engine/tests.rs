@@ -574,7 +574,10 @@ fn lockstep_passes_for_a_deterministic_world() {
     };
     let mut reference = build();
     reference.run_until(SimTime::from_secs(2));
-    assert_eq!(check_lockstep(build(), build(), SimTime::from_secs(2)), Ok(reference.digest()));
+    assert_eq!(
+        check_lockstep(&mut build(), &mut build(), SimTime::from_secs(2)),
+        Ok(reference.digest())
+    );
 }
 
 static GLOBAL_PICKS: AtomicU64 = AtomicU64::new(0);
@@ -614,7 +617,7 @@ fn lockstep_finds_the_first_divergence() {
         sim.schedule_local(n(0), ms(100), 0);
         sim
     };
-    let d = check_lockstep(build(), build(), SimTime::from_secs(1)).unwrap_err();
+    let d = check_lockstep(&mut build(), &mut build(), SimTime::from_secs(1)).unwrap_err();
     // Record 0 is the first timer (identical in both runs); what it sent differs, so record 1,
     // the first delivery 1 ms later, is the first difference: same time and kind, other node.
     let (a, b) = (d.a.expect("a has the event"), d.b.expect("b has the event"));
