@@ -21,6 +21,11 @@ pub(crate) enum SimCommand {
     Run(RunArgs),
     /// Run a scenario twice in lockstep (and once more in a fresh process) and compare traces.
     CheckDeterminism(DeterminismArgs),
+    /// Run many seeds of a scenario (in parallel processes with --jobs): a table, the failing
+    /// seeds with their first violation and a repro line, and a JSON summary.
+    Explore(crate::explore::ExploreArgs),
+    /// Combine the JSON summaries of `explore` shards.
+    Merge(crate::explore::MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +80,8 @@ pub(crate) fn run(cmd: SimCommand) -> Result<ExitCode> {
         SimCommand::List => list(),
         SimCommand::Run(args) => run_one(args),
         SimCommand::CheckDeterminism(args) => check_determinism(args),
+        SimCommand::Explore(args) => crate::explore::explore(args),
+        SimCommand::Merge(args) => crate::explore::merge(args),
     }
 }
 

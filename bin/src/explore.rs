@@ -1,0 +1,393 @@
+//! `smesh sim explore` and `smesh sim merge`: many seeds of one scenario, each in its own
+//! process (so a crash or an abort in one run is that seed's failure, not the explorer's), a
+//! table as runs finish, and a JSON summary of the failing seeds with their first violation and
+//! repro line. `--shard K/N` keeps every N-th seed from the K-th, so that a CI matrix or a batch
+//! scheduler spreads one range over machines; `merge` combines their summaries.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use spacemesh_scenarios::{DEFAULT_SCENARIO, repro_line};
+
+#[derive(Debug, Args)]
+pub(crate) struct ExploreArgs {
+    /// Scenario name (see `smesh sim list`).
+    #[arg(long, default_value = DEFAULT_SCENARIO)]
+    scenario: String,
+    /// Seeds: `A..B` (B excluded) or `A..=B`.
+    #[arg(long)]
+    seeds: String,
+    /// Runs at once, each in its own process.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Only every N-th seed of the range, from the K-th (`K/N`, K from 0).
+    #[arg(long)]
+    shard: Option<String>,
+    /// Number of nodes (scenario default when omitted).
+    #[arg(long)]
+    nodes: Option<u32>,
+    /// Length in layers (scenario default when omitted).
+    #[arg(long)]
+    layers: Option<u32>,
+    /// Write the JSON summary to this file (for `smesh sim merge`).
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// Print the JSON summary instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// JSON summaries written by `smesh sim explore --summary`.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// One seed's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SeedResult {
+    pub seed: u64,
+    pub passed: bool,
+    /// The trace digest (empty when the run produced no report).
+    pub digest: String,
+    pub events: u64,
+    pub wall_seconds: f64,
+    /// The first violation, or what went wrong with the process.
+    pub first_violation: Option<String>,
+    pub repro: String,
+}
+
+/// What `explore` writes and `merge` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Summary {
+    pub scenario: String,
+    pub nodes: Option<u32>,
+    pub layers: Option<u32>,
+    pub runs: usize,
+    pub passed: usize,
+    /// The failing seeds, in seed order.
+    pub failed: Vec<SeedResult>,
+    /// Every seed, in seed order.
+    pub results: Vec<SeedResult>,
+}
+
+impl Summary {
+    fn new(
+        scenario: &str,
+        nodes: Option<u32>,
+        layers: Option<u32>,
+        mut results: Vec<SeedResult>,
+    ) -> Self {
+        results.sort_by_key(|r| r.seed);
+        results.dedup_by_key(|r| r.seed);
+        let failed: Vec<SeedResult> = results.iter().filter(|r| !r.passed).cloned().collect();
+        Summary {
+            scenario: scenario.to_string(),
+            nodes,
+            layers,
+            runs: results.len(),
+            passed: results.len() - failed.len(),
+            failed,
+            results,
+        }
+    }
+}
+
+/// Parses `A..B` (B excluded) or `A..=B` into the seeds it names.
+pub(crate) fn parse_seeds(s: &str) -> Result<Vec<u64>> {
+    let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
+        (a, b, true)
+    } else if let Some((a, b)) = s.split_once("..") {
+        (a, b, false)
+    } else {
+        bail!("--seeds {s:?}: expected A..B (B excluded) or A..=B, for example 1..201");
+    };
+    let parse = |x: &str| {
+        x.trim().parse::<u64>().with_context(|| format!("--seeds {s:?}: {x:?} is not a seed"))
+    };
+    let (a, b) = (parse(a)?, parse(b)?);
+    let end =
+        if inclusive { b.checked_add(1).context("--seeds: range end overflows")? } else { b };
+    if end <= a {
+        bail!("--seeds {s:?} names no seed");
+    }
+    Ok((a..end).collect())
+}
+
+/// Parses `K/N` and keeps the seeds at positions K, K+N, K+2N, ... of the range.
+pub(crate) fn shard(seeds: Vec<u64>, spec: &str) -> Result<Vec<u64>> {
+    let Some((k, n)) = spec.split_once('/') else {
+        bail!("--shard {spec:?}: expected K/N, for example 0/4");
+    };
+    let k: usize = k.trim().parse().with_context(|| format!("--shard {spec:?}: bad K"))?;
+    let n: usize = n.trim().parse().with_context(|| format!("--shard {spec:?}: bad N"))?;
+    if n == 0 || k >= n {
+        bail!("--shard {spec:?}: needs 0 <= K < N");
+    }
+    Ok(seeds.into_iter().skip(k).step_by(n).collect())
+}
+
+/// Reads one child's `sim run --json` output into a result.
+fn result_of(
+    seed: u64,
+    repro: String,
+    output: std::io::Result<std::process::Output>,
+    wall: f64,
+) -> SeedResult {
+    let failed = |why: String| SeedResult {
+        seed,
+        passed: false,
+        digest: String::new(),
+        events: 0,
+        wall_seconds: wall,
+        first_violation: Some(why),
+        repro: repro.clone(),
+    };
+    let output = match output {
+        Ok(o) => o,
+        Err(e) => return failed(format!("could not start the run: {e}")),
+    };
+    let Ok(json) = serde_json::from_slice::<Value>(&output.stdout) else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        return failed(format!("run ended without a report ({}): {last}", output.status));
+    };
+    let passed = json["passed"].as_bool().unwrap_or(false) && output.status.success();
+    let first_violation = json["violations"].as_array().and_then(|v| v.first()).map(|v| {
+        format!(
+            "[{}] t={:.1}s node={}: {}",
+            v["check"].as_str().unwrap_or("?"),
+            v["time_s"].as_f64().unwrap_or(0.0),
+            v["node"].as_u64().map_or("-".to_string(), |n| n.to_string()),
+            v["message"].as_str().unwrap_or("")
+        )
+    });
+    SeedResult {
+        seed,
+        passed,
+        digest: json["digest"].as_str().unwrap_or("").to_string(),
+        events: json["events"].as_u64().unwrap_or(0),
+        wall_seconds: wall,
+        first_violation: if passed {
+            None
+        } else {
+            first_violation.or(Some("a check failed".into()))
+        },
+        repro,
+    }
+}
+
+pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
+    let scenario = spacemesh_scenarios::find(&args.scenario)?;
+    let mut seeds = parse_seeds(&args.seeds)?;
+    if let Some(spec) = &args.shard {
+        seeds = shard(seeds, spec)?;
+    }
+    if args.jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    let nodes = args.nodes.unwrap_or(scenario.default_nodes());
+    let layers = args.layers.unwrap_or(scenario.default_layers());
+    let exe = std::env::current_exe().context("locating the smesh binary")?;
+    let queue = Arc::new(Mutex::new(seeds.iter().rev().copied().collect::<Vec<u64>>()));
+    let (tx, rx) = mpsc::channel();
+    let mut workers = Vec::new();
+    for _ in 0..args.jobs.min(seeds.len()) {
+        let (queue, tx, exe, name) =
+            (queue.clone(), tx.clone(), exe.clone(), args.scenario.clone());
+        workers.push(std::thread::spawn(move || {
+            loop {
+                let Some(seed) = queue.lock().expect("queue").pop() else { return };
+                let started = Instant::now();
+                let output = Command::new(&exe)
+                    .args(["sim", "run", "--json", "--scenario", &name])
+                    .args(["--seed", &seed.to_string(), "--nodes", &nodes.to_string()])
+                    .args(["--layers", &layers.to_string()])
+                    .output();
+                let repro = repro_line(&name, nodes, seed, layers);
+                let r = result_of(seed, repro, output, started.elapsed().as_secs_f64());
+                if tx.send(r).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let started = Instant::now();
+    if !args.json {
+        out!(
+            "{:>8}  {:<6}  {:>10}  {:>8}  {:<16}  first violation",
+            "seed",
+            "result",
+            "events",
+            "wall s",
+            "digest"
+        );
+    }
+    let mut results = Vec::new();
+    for r in rx {
+        if !args.json {
+            out!(
+                "{:>8}  {:<6}  {:>10}  {:>8.1}  {:<16}  {}",
+                r.seed,
+                if r.passed { "ok" } else { "FAIL" },
+                r.events,
+                r.wall_seconds,
+                r.digest.get(..16).unwrap_or(""),
+                r.first_violation.as_deref().unwrap_or("")
+            );
+            let _ = std::io::stdout().flush();
+        }
+        results.push(r);
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    let summary = Summary::new(&args.scenario, Some(nodes), Some(layers), results);
+    finish(&summary, args.summary.as_ref(), args.json, started.elapsed().as_secs_f64())
+}
+
+/// Writes or prints the summary; exit 0 only when every seed passed.
+fn finish(summary: &Summary, file: Option<&PathBuf>, json: bool, wall: f64) -> Result<ExitCode> {
+    let text = serde_json::to_string_pretty(summary)?;
+    if let Some(path) = file {
+        std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if json {
+        out!("{text}");
+    } else {
+        out!(
+            "{}: {} of {} seeds passed ({:.0} s)",
+            summary.scenario,
+            summary.passed,
+            summary.runs,
+            wall
+        );
+        for f in &summary.failed {
+            out!("  seed {}: {}", f.seed, f.first_violation.as_deref().unwrap_or(""));
+            out!("    repro: {}", f.repro);
+        }
+    }
+    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub(crate) fn merge(args: MergeArgs) -> Result<ExitCode> {
+    let mut parts = Vec::new();
+    for path in &args.files {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let s: Summary = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not an explore summary", path.display()))?;
+        parts.push(s);
+    }
+    let merged = merge_summaries(parts)?;
+    finish(&merged, None, true, 0.0)
+}
+
+/// Combines shard summaries of one scenario and size; a seed run twice must agree.
+pub(crate) fn merge_summaries(parts: Vec<Summary>) -> Result<Summary> {
+    let Some(first) = parts.first() else { bail!("nothing to merge") };
+    let (scenario, nodes, layers) = (first.scenario.clone(), first.nodes, first.layers);
+    let mut by_seed: BTreeMap<u64, SeedResult> = BTreeMap::new();
+    for p in parts {
+        if (p.scenario.as_str(), p.nodes, p.layers) != (scenario.as_str(), nodes, layers) {
+            bail!(
+                "cannot merge {} ({:?} nodes, {:?} layers) with {scenario} ({nodes:?} nodes, {layers:?} layers)",
+                p.scenario,
+                p.nodes,
+                p.layers
+            );
+        }
+        for r in p.results {
+            if let Some(old) = by_seed.get(&r.seed)
+                && (old.digest != r.digest || old.passed != r.passed)
+            {
+                bail!(
+                    "seed {} differs between summaries (digest {} vs {})",
+                    r.seed,
+                    old.digest,
+                    r.digest
+                );
+            }
+            by_seed.insert(r.seed, r);
+        }
+    }
+    Ok(Summary::new(&scenario, nodes, layers, by_seed.into_values().collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_ranges() {
+        assert_eq!(parse_seeds("1..4").unwrap(), vec![1, 2, 3]);
+        assert_eq!(parse_seeds("1..=4").unwrap(), vec![1, 2, 3, 4]);
+        assert!(parse_seeds("4..4").is_err());
+        assert!(parse_seeds("a..4").unwrap_err().to_string().contains("not a seed"));
+        assert!(parse_seeds("7").unwrap_err().to_string().contains("A..B"));
+    }
+
+    #[test]
+    fn shards_partition_the_range() {
+        let seeds = parse_seeds("10..20").unwrap();
+        let mut all: Vec<u64> =
+            (0..3).flat_map(|k| shard(seeds.clone(), &format!("{k}/3")).unwrap()).collect();
+        assert_eq!(shard(seeds.clone(), "1/3").unwrap(), vec![11, 14, 17]);
+        all.sort();
+        assert_eq!(all, seeds);
+        assert!(shard(seeds.clone(), "3/3").is_err());
+        assert!(shard(seeds, "1").is_err());
+    }
+
+    fn result(seed: u64, passed: bool, digest: &str) -> SeedResult {
+        SeedResult {
+            seed,
+            passed,
+            digest: digest.into(),
+            events: 10,
+            wall_seconds: 1.0,
+            first_violation: (!passed).then(|| "[x] t=1.0s node=-: broken".to_string()),
+            repro: repro_line("gossip", 7, seed, 3),
+        }
+    }
+
+    #[test]
+    fn merge_combines_shards_and_refuses_conflicts() {
+        let a = Summary::new(
+            "gossip",
+            Some(7),
+            Some(3),
+            vec![result(2, true, "aa"), result(0, false, "bb")],
+        );
+        let b = Summary::new("gossip", Some(7), Some(3), vec![result(1, true, "cc")]);
+        let m = merge_summaries(vec![a.clone(), b]).unwrap();
+        assert_eq!(m.results.iter().map(|r| r.seed).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!((m.runs, m.passed, m.failed.len()), (3, 2, 1));
+        assert_eq!(m.failed[0].seed, 0);
+        let other = Summary::new("epochs", Some(7), Some(3), vec![]);
+        assert!(merge_summaries(vec![a.clone(), other]).is_err());
+        let conflicting = Summary::new("gossip", Some(7), Some(3), vec![result(2, true, "zz")]);
+        assert!(merge_summaries(vec![a, conflicting]).unwrap_err().to_string().contains("seed 2"));
+    }
+
+    #[test]
+    fn a_run_without_a_report_is_a_failure_with_its_last_words() {
+        let output = std::process::Command::new("sh")
+            .args(["-c", "echo 'thread main panicked: boom' >&2; exit 101"])
+            .output();
+        let r = result_of(5, "repro".into(), output, 0.5);
+        assert!(!r.passed);
+        assert!(r.first_violation.unwrap().contains("panicked: boom"));
+    }
+}
