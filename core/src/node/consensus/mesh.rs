@@ -115,6 +115,14 @@ impl Consensus {
             self.decisions.insert(u.layer, d);
         }
         let verified = self.tortoise.latest_verified();
+        let keep_from = LayerId(verified.0.saturating_sub(self.cfg.tortoise.window));
+        while self.decisions.first_key_value().is_some_and(|(l, _)| *l < keep_from) {
+            self.decisions.pop_first();
+        }
+        // Apply first, then report: a layer verified for the first time may revert what the
+        // hare's block applied optimistically, and that revert belongs to the layers before
+        // they are verified, not after.
+        self.apply_decisions(updates.first().map(|u| u.layer));
         if verified != self.verified {
             self.verified = verified;
             let opinion = self.tortoise.opinion(verified).unwrap_or_default();
@@ -123,11 +131,6 @@ impl Consensus {
                 opinion,
             }));
         }
-        let keep_from = LayerId(verified.0.saturating_sub(self.cfg.tortoise.window));
-        while self.decisions.first_key_value().is_some_and(|(l, _)| *l < keep_from) {
-            self.decisions.pop_first();
-        }
-        self.apply_decisions(updates.first().map(|u| u.layer));
     }
 
     fn decide(&self, u: &LayerUpdate) -> Decision {
