@@ -89,7 +89,6 @@ impl Summary {
         mut results: Vec<SeedResult>,
     ) -> Self {
         results.sort_by_key(|r| r.seed);
-        results.dedup_by_key(|r| r.seed);
         let failed: Vec<SeedResult> = results.iter().filter(|r| !r.passed).cloned().collect();
         Summary {
             scenario: scenario.to_string(),

@@ -271,12 +271,13 @@ impl Hare {
             self.outputs.push_back(HareOutput::Coin { layer, coin });
         }
         if let Some(proposals) = out.result {
-            let (mut preround_seats, mut threshold) = (0, 0);
-            if let Some(s) = self.sessions.get_mut(&layer) {
-                s.output = true;
-                preround_seats = s.protocol.preround_seats();
-                threshold = s.protocol.threshold();
-            }
+            let (preround_seats, threshold) = match self.sessions.get_mut(&layer) {
+                Some(s) => {
+                    s.output = true;
+                    (s.protocol.preround_seats(), s.protocol.threshold())
+                }
+                None => (0, 0),
+            };
             self.outputs.push_back(HareOutput::Output {
                 layer,
                 proposals,
@@ -420,18 +421,23 @@ impl Hare {
     /// Panics if a bound is broken.
     pub fn check_invariants(&self) {
         assert!(self.sessions.len() <= self.cfg.sessions_max, "hare sessions are bounded");
-        let rounds = usize::from(self.cfg.iterations_limit) * 8 + 1;
+        let rounds = self.rounds_max();
         assert!(
             self.signed.len() <= self.cfg.sessions_max * rounds,
             "signed-message records are pruned with their sessions"
         );
     }
 
+    /// Rounds a session can run through: every round of every iteration, plus the preround.
+    fn rounds_max(&self) -> usize {
+        usize::from(self.cfg.iterations_limit) * 8 + 1
+    }
+
     /// [`Hare::check_invariants`] plus the per-session message bounds (a walk over every
     /// session's state).
     pub fn check_invariants_deep(&self) {
         self.check_invariants();
-        let rounds = usize::from(self.cfg.iterations_limit) * 8 + 1;
+        let rounds = self.rounds_max();
         for s in self.sessions.values() {
             let senders = s.committee.weights.len();
             assert!(

@@ -94,6 +94,11 @@ impl Checks {
         self
     }
 
+    /// Whether every checker's eventual properties hold at `now`.
+    pub fn settled(&self, now: SimTime, world: &SimNet<Checks>) -> bool {
+        self.checkers.iter().all(|c| c.settled(now, world))
+    }
+
     /// Every verdict, plus the storage check every scenario has: no node failed to start from
     /// its disk.
     pub fn finish(
@@ -125,13 +130,6 @@ impl Checks {
             message: f.error.to_string(),
         }));
         (outcomes, violations, stats)
-    }
-}
-
-impl Checks {
-    /// Whether every checker's eventual properties hold at `now`.
-    pub fn settled(&self, now: SimTime, world: &SimNet<Checks>) -> bool {
-        self.checkers.iter().all(|c| c.settled(now, world))
     }
 }
 
