@@ -44,6 +44,9 @@ pub(crate) struct ExploreArgs {
     /// Print the JSON summary instead of the table.
     #[arg(long)]
     json: bool,
+    /// Switch on a planted bug in every run (see `smesh sim canary --list`).
+    #[arg(long)]
+    canary: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +139,33 @@ pub(crate) fn shard(seeds: Vec<u64>, spec: &str) -> Result<Vec<u64>> {
     Ok(seeds.into_iter().skip(k).step_by(n).collect())
 }
 
+/// One seed of a scenario, run as a child `smesh sim run --json` process.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeedRun<'a> {
+    pub scenario: &'a str,
+    pub nodes: u32,
+    pub layers: u32,
+    /// A planted bug to switch on.
+    pub canary: Option<&'a str>,
+}
+
+impl SeedRun<'_> {
+    /// Runs `seed` with the binary `exe` and reads its report.
+    pub(crate) fn run(&self, exe: &std::path::Path, seed: u64) -> SeedResult {
+        let started = Instant::now();
+        let mut cmd = Command::new(exe);
+        cmd.args(["sim", "run", "--json", "--scenario", self.scenario])
+            .args(["--seed", &seed.to_string(), "--nodes", &self.nodes.to_string()])
+            .args(["--layers", &self.layers.to_string()]);
+        let mut repro = repro_line(self.scenario, self.nodes, seed, self.layers);
+        if let Some(c) = self.canary {
+            cmd.args(["--canary", c]);
+            repro += &format!(" --canary {c}");
+        }
+        result_of(seed, repro, cmd.output(), started.elapsed().as_secs_f64())
+    }
+}
+
 /// Reads one child's `sim run --json` output into a result.
 fn result_of(
     seed: u64,
@@ -195,6 +225,9 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
+    if let Some(name) = &args.canary {
+        crate::canary_cmd::check_available(name)?;
+    }
     let nodes = args.nodes.unwrap_or(scenario.default_nodes());
     let layers = args.layers.unwrap_or(scenario.default_layers());
     let exe = std::env::current_exe().context("locating the smesh binary")?;
@@ -202,20 +235,13 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
     let (tx, rx) = mpsc::channel();
     let mut workers = Vec::new();
     for _ in 0..args.jobs.min(seeds.len()) {
-        let (queue, tx, exe, name) =
-            (queue.clone(), tx.clone(), exe.clone(), args.scenario.clone());
+        let (queue, tx, exe, name, canary) =
+            (queue.clone(), tx.clone(), exe.clone(), args.scenario.clone(), args.canary.clone());
         workers.push(std::thread::spawn(move || {
             loop {
                 let Some(seed) = queue.lock().expect("queue").pop() else { return };
-                let started = Instant::now();
-                let output = Command::new(&exe)
-                    .args(["sim", "run", "--json", "--scenario", &name])
-                    .args(["--seed", &seed.to_string(), "--nodes", &nodes.to_string()])
-                    .args(["--layers", &layers.to_string()])
-                    .output();
-                let repro = repro_line(&name, nodes, seed, layers);
-                let r = result_of(seed, repro, output, started.elapsed().as_secs_f64());
-                if tx.send(r).is_err() {
+                let run = SeedRun { scenario: &name, nodes, layers, canary: canary.as_deref() };
+                if tx.send(run.run(&exe, seed)).is_err() {
                     return;
                 }
             }

@@ -14,6 +14,7 @@ mod bench;
 mod bench_poet;
 mod bench_post;
 mod bench_verify;
+mod canary_cmd;
 mod explore;
 mod html;
 mod post_cmd;

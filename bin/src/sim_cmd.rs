@@ -26,6 +26,9 @@ pub(crate) enum SimCommand {
     Explore(crate::explore::ExploreArgs),
     /// Combine the JSON summaries of `explore` shards.
     Merge(crate::explore::MergeArgs),
+    /// Hunt every planted bug with the scenario that should catch it (needs a build with
+    /// `--features canary`); fails if one goes uncaught.
+    Canary(crate::canary_cmd::CanaryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +57,10 @@ pub(crate) struct RunArgs {
     /// Skip the per-step invariant checks of every node (faster; checkers still run).
     #[arg(long)]
     no_invariants: bool,
+    /// Switch on a planted bug (see `smesh sim canary --list`; needs a build with
+    /// `--features canary`).
+    #[arg(long)]
+    canary: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +89,7 @@ pub(crate) fn run(cmd: SimCommand) -> Result<ExitCode> {
         SimCommand::CheckDeterminism(args) => check_determinism(args),
         SimCommand::Explore(args) => crate::explore::explore(args),
         SimCommand::Merge(args) => crate::explore::merge(args),
+        SimCommand::Canary(args) => crate::canary_cmd::run(args),
     }
 }
 
@@ -100,6 +108,9 @@ fn list() -> Result<ExitCode> {
 
 fn run_one(args: RunArgs) -> Result<ExitCode> {
     let scenario = spacemesh_scenarios::find(&args.scenario)?;
+    if let Some(name) = &args.canary {
+        crate::canary_cmd::activate(name)?;
+    }
     let params = RunParams {
         nodes: args.nodes,
         seed: args.seed,
@@ -115,7 +126,12 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
     }
     let report = run.finish();
     let wall = started.elapsed().as_secs_f64();
-    let json = report_json(&report, wall);
+    let mut json = report_json(&report, wall);
+    if let Some(name) = &args.canary {
+        json["canary"] = Value::from(name.as_str());
+        json["repro"] =
+            Value::from(format!("{} --canary {name}", json["repro"].as_str().unwrap_or("")));
+    }
     if let Some(path) = &args.report {
         std::fs::write(path, crate::html::report(&json))
             .with_context(|| format!("writing report {}", path.display()))?;

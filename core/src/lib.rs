@@ -54,6 +54,7 @@ pub mod activation;
 pub mod ballot;
 pub mod beacon;
 pub mod block;
+pub mod canary;
 pub mod certifier;
 pub mod codec;
 pub mod crypto;

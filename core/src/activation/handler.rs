@@ -562,7 +562,11 @@ impl AtxHandler {
             signature: atx.signature,
             received: now,
         };
-        if let Some(first) = self.store.insert(header.clone()) {
+        let first = self.store.insert(header.clone());
+        #[cfg(feature = "canary")]
+        let first =
+            first.filter(|_| !crate::canary::active(crate::canary::Canary::DoubleAtxUnproven));
+        if let Some(first) = first {
             let first_sig = self.store.get(&first).expect("stored").signature;
             let first_meta =
                 crate::activation::wire::AtxMetadata { publish_epoch: c.publish_epoch, id: first };

@@ -74,7 +74,12 @@ impl OwnEligibility {
         let count = slot_count(cfg, layers_per_epoch, weight, info.active_set.weight);
         let first = info.epoch.first_layer(layers_per_epoch);
         let mut layers: BTreeMap<LayerId, Vec<VotingEligibility>> = BTreeMap::new();
-        for j in 0..count {
+        #[cfg(feature = "canary")]
+        let count_proven =
+            count + u32::from(crate::canary::active(crate::canary::Canary::EligibilityOverclaim));
+        #[cfg(not(feature = "canary"))]
+        let count_proven = count;
+        for j in 0..count_proven {
             let sig = vrf::prove(seed, &slot_message(info.beacon, info.epoch, vrf_nonce, j));
             if let Some(layer) = slot_layer(&sig, first, layers_per_epoch) {
                 layers.entry(layer).or_default().push(VotingEligibility { j, sig });

@@ -309,6 +309,9 @@ pub struct EpochBeacon {
     valid: BTreeSet<Proposal>,
     potentially_valid: BTreeSet<Proposal>,
     margins: BTreeMap<Proposal, i128>,
+    /// Proposals in the order they arrived (only for [`crate::canary::Canary::BeaconArrivalOrder`]).
+    #[cfg(feature = "canary")]
+    arrival: Vec<Proposal>,
     lists: Vec<RefList>,
     list_ids: BTreeMap<Vec<Proposal>, u32>,
     first_lists: BTreeMap<NodeId, u32>,
@@ -393,6 +396,8 @@ impl EpochBeacon {
             valid: BTreeSet::new(),
             potentially_valid: BTreeSet::new(),
             margins: BTreeMap::new(),
+            #[cfg(feature = "canary")]
+            arrival: Vec::new(),
             lists: Vec::new(),
             list_ids: BTreeMap::new(),
             first_lists: BTreeMap::new(),
@@ -785,6 +790,14 @@ impl EpochBeacon {
         let result = match self.failure {
             Some(f) => Err(f),
             None if self.own_support.is_empty() => Err(BeaconFailure::NoSupportedProposals),
+            #[cfg(feature = "canary")]
+            None if crate::canary::active(crate::canary::Canary::BeaconArrivalOrder) => {
+                let support = &self.own_support;
+                let bytes: Vec<u8> =
+                    self.arrival.iter().filter(|p| support.contains(p)).flat_map(|p| p.0).collect();
+                let h = hash(&bytes);
+                Ok(Beacon([h.0[0], h.0[1], h.0[2], h.0[3]]))
+            }
             None => Ok(beacon_of(&self.own_support)),
         };
         assert!(self.result.is_none(), "the protocol decides once");

@@ -163,6 +163,12 @@ impl Certifier {
         let tally = state.tallies.entry(msg.block).or_insert(0);
         *tally += u64::from(msg.count);
         let reached = *tally >= threshold;
+        #[cfg(feature = "canary")]
+        let reached = if crate::canary::active(crate::canary::Canary::CertifierThresholdStrict) {
+            *tally > threshold
+        } else {
+            reached
+        };
         state.messages.insert(msg.smesher, msg);
         if !reached || state.certificate.is_some() {
             return None;

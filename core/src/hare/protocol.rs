@@ -283,6 +283,10 @@ impl Protocol {
     pub fn on_initial(&mut self, mut proposals: Vec<ProposalId>) {
         proposals.sort_unstable();
         proposals.dedup();
+        #[cfg(feature = "canary")]
+        if crate::canary::active(crate::canary::Canary::HareDropsLastProposal) {
+            proposals.pop();
+        }
         self.initial = proposals;
     }
 

@@ -405,6 +405,12 @@ impl Hare {
             Received::New => Ok(()),
             Received::Duplicate => Err(HareReject::Duplicate),
             Received::Ignored => Err(HareReject::Equivocator),
+            #[cfg(feature = "canary")]
+            Received::Equivocation { .. }
+                if crate::canary::active(crate::canary::Canary::HareEquivocationUnproven) =>
+            {
+                Ok(())
+            }
             Received::Equivocation { first, second } => {
                 let signed = |r: SignedRef| SignedHareMetadata {
                     metadata: HareMetadata { layer, round: meta.round, msg_hash: r.msg_hash },

@@ -354,6 +354,10 @@ impl Node {
             },
             Err(_) => {
                 self.stats.malformed_frames += 1;
+                #[cfg(feature = "canary")]
+                if crate::canary::active(crate::canary::Canary::GarbageUnpenalized) {
+                    return;
+                }
                 self.penalize(now, peer, Penalty::Malformed);
             }
         }

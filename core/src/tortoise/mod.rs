@@ -466,6 +466,12 @@ impl Tortoise {
         if layer <= self.evicted || self.ballot_index.contains_key(&ballot.id) {
             return Ok(());
         }
+        #[cfg(feature = "canary")]
+        if crate::canary::active(crate::canary::Canary::TortoiseIgnoresLateBallots)
+            && layer.0.saturating_add(1) < self.last.0
+        {
+            return Ok(());
+        }
         if !self.accepts_layer(layer) {
             return Err(TortoiseReject::TooFarAhead { layer, last: self.last });
         }

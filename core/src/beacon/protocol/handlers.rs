@@ -66,6 +66,10 @@ impl EpochBeacon {
         if set.len() >= self.cfg.proposals_max.min(PROPOSALS_MAX) && !set.contains(&p) {
             return Err(BeaconReject::ProposalsFull);
         }
+        #[cfg(feature = "canary")]
+        if !set.contains(&p) {
+            self.arrival.push(p);
+        }
         set.insert(p);
         // Two proposers can share a 4-byte value; the margin is kept (go-spacemesh resets it).
         self.margins.entry(p).or_insert(0);

@@ -679,6 +679,12 @@ impl Consensus {
             .filter(|n| self.malicious.known_by(n, start))
             .copied()
             .collect();
+        #[cfg(feature = "canary")]
+        let malicious = if crate::canary::active(crate::canary::Canary::ActiveSetKeepsMalicious) {
+            BTreeSet::new()
+        } else {
+            malicious
+        };
         // Graded: ATXs received a grade delay before the epoch starts, of identities with no
         // malfeasance proof known by then.
         let set = self.atxs.store().active_set(epoch, start - self.cfg.grade_delay, &malicious);
