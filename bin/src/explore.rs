@@ -47,6 +47,9 @@ pub(crate) struct ExploreArgs {
     /// Switch on a planted bug in every run (see `smesh sim canary --list`).
     #[arg(long)]
     canary: Option<String>,
+    /// Each seed also draws its fault mix within the scenario's bounds (`sim run --swarm`).
+    #[arg(long)]
+    swarm: bool,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +150,8 @@ pub(crate) struct SeedRun<'a> {
     pub layers: u32,
     /// A planted bug to switch on.
     pub canary: Option<&'a str>,
+    /// Draw a fault mix per seed.
+    pub swarm: bool,
 }
 
 impl SeedRun<'_> {
@@ -158,6 +163,10 @@ impl SeedRun<'_> {
             .args(["--seed", &seed.to_string(), "--nodes", &self.nodes.to_string()])
             .args(["--layers", &self.layers.to_string()]);
         let mut repro = repro_line(self.scenario, self.nodes, seed, self.layers);
+        if self.swarm {
+            cmd.arg("--swarm");
+            repro += " --swarm";
+        }
         if let Some(c) = self.canary {
             cmd.args(["--canary", c]);
             repro += &format!(" --canary {c}");
@@ -229,6 +238,10 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
         crate::canary_cmd::check_available(name)?;
     }
     let nodes = args.nodes.unwrap_or(scenario.default_nodes());
+    let swarm = args.swarm;
+    if swarm && scenario.swarm_bounds(scenario.default_layers()).is_none() {
+        bail!("{} takes no swarm: its checks assume exactly its own faults", args.scenario);
+    }
     let layers = args.layers.unwrap_or(scenario.default_layers());
     let exe = std::env::current_exe().context("locating the smesh binary")?;
     let queue = Arc::new(Mutex::new(seeds.iter().rev().copied().collect::<Vec<u64>>()));
@@ -240,7 +253,8 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
         workers.push(std::thread::spawn(move || {
             loop {
                 let Some(seed) = queue.lock().expect("queue").pop() else { return };
-                let run = SeedRun { scenario: &name, nodes, layers, canary: canary.as_deref() };
+                let run =
+                    SeedRun { scenario: &name, nodes, layers, canary: canary.as_deref(), swarm };
                 if tx.send(run.run(&exe, seed)).is_err() {
                     return;
                 }

@@ -61,6 +61,10 @@ pub(crate) struct RunArgs {
     /// `--features canary`).
     #[arg(long)]
     canary: Option<String>,
+    /// Also draw a fault mix (network, clock skews, clogs, crashes, disk faults) from the seed
+    /// within the scenario's bounds; the run then ends with its liveness phase.
+    #[arg(long)]
+    swarm: bool,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +84,9 @@ pub(crate) struct DeterminismArgs {
     /// Skip the comparison with a run in a fresh process.
     #[arg(long)]
     in_process_only: bool,
+    /// Also draw a fault mix from the seed (see `sim run --swarm`).
+    #[arg(long)]
+    swarm: bool,
 }
 
 pub(crate) fn run(cmd: SimCommand) -> Result<ExitCode> {
@@ -117,6 +124,8 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
         layers: args.layers,
         record_trace: args.trace.is_some(),
         check_invariants: !args.no_invariants,
+        swarm: args.swarm,
+        ..RunParams::default()
     };
     let started = Instant::now();
     let mut run = scenario.build(&params)?;
@@ -127,11 +136,17 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
     let report = run.finish();
     let wall = started.elapsed().as_secs_f64();
     let mut json = report_json(&report, wall);
+    let mut repro = json["repro"].as_str().unwrap_or("").to_string();
+    if args.swarm {
+        repro += " --swarm";
+    }
     if let Some(name) = &args.canary {
         json["canary"] = Value::from(name.as_str());
-        json["repro"] =
-            Value::from(format!("{} --canary {name}", json["repro"].as_str().unwrap_or("")));
+        repro += &format!(" --canary {name}");
     }
+    json["repro"] = Value::from(repro);
+    json["swarm"] = Value::from(args.swarm);
+    json["fault_episodes"] = Value::from(report.plan.episodes.len());
     if let Some(path) = &args.report {
         std::fs::write(path, crate::html::report(&json))
             .with_context(|| format!("writing report {}", path.display()))?;
@@ -259,7 +274,7 @@ fn write_summary(out: &mut impl Write, r: &RunReport, j: &Value) -> std::io::Res
         )?;
     }
     if !r.passed() {
-        writeln!(out, "repro: {}", repro_line(&r.scenario, r.nodes, r.seed, r.layers))?;
+        writeln!(out, "repro: {}", j["repro"].as_str().unwrap_or(""))?;
     }
     Ok(())
 }
@@ -272,6 +287,8 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
         layers: args.layers,
         record_trace: false,
         check_invariants: false,
+        swarm: args.swarm,
+        ..RunParams::default()
     };
     let mut a = scenario.build(&params)?;
     let mut b = scenario.build(&params)?;

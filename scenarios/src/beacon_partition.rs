@@ -12,7 +12,8 @@
 use spacemesh_sim::engine::Fault;
 use spacemesh_sim::{NodeIdx, SimTime};
 
-use crate::smeshing::{LPE, expectations, into_run, runtime, sizes, smeshers};
+use crate::smeshing::{LPE, expectations, fault_plan, into_run, runtime, sizes, smeshers};
+use crate::swarm::FaultPlan;
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
 
 /// The epoch during whose beacon protocol the network is split.
@@ -42,15 +43,21 @@ impl Scenario for BeaconPartitionScenario {
         let rt = runtime(p);
         let cluster = smeshers(nodes, p.seed, &rt).build();
         let expect = expectations(nodes, layers, &rt);
-        let mut run = into_run(self.name(), p, nodes, layers, cluster, expect, rt);
         // PoETs take the slots after the nodes: one per half.
         let mut a: Vec<NodeIdx> = (0..nodes / 2).map(NodeIdx).collect();
         let mut b: Vec<NodeIdx> = (nodes / 2..nodes).map(NodeIdx).collect();
         a.push(NodeIdx(nodes));
         b.push(NodeIdx(nodes + 1));
         let split = u64::from(SPLIT_EPOCH * LPE) * LAYER_DURATION_SECS;
-        run.sim.schedule_fault(SimTime::from_secs(split), Fault::Partition(vec![a, b]));
-        run.sim.schedule_fault(SimTime::from_secs(split + SPLIT_SECS), Fault::Heal);
-        Ok(run)
+        let mut own = FaultPlan::default();
+        own.push(
+            "beacon split",
+            vec![
+                (SimTime::from_secs(split), Fault::Partition(vec![a, b])),
+                (SimTime::from_secs(split + SPLIT_SECS), Fault::Heal),
+            ],
+        );
+        let plan = fault_plan(self, p, nodes, layers, own)?;
+        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt).with_plan(plan, p))
     }
 }

@@ -11,7 +11,10 @@ use std::collections::BTreeSet;
 use spacemesh_core::EpochId;
 use spacemesh_sim::SimTime;
 
-use crate::smeshing::{LPE, expectations, into_run, random_units, runtime, sizes, smeshers};
+use crate::smeshing::{
+    LPE, expectations, fault_plan, into_run, random_units, runtime, sizes, smeshers,
+};
+use crate::swarm::FaultPlan;
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
 
 /// The epoch the equivocators double-publish in.
@@ -56,6 +59,7 @@ impl Scenario for DoubleAtxScenario {
         expect.equivocation_epoch = EQUIVOCATION_EPOCH;
         expect.equivocation_deadline =
             SimTime::from_secs(u64::from((EQUIVOCATION_EPOCH + 1) * LPE) * LAYER_DURATION_SECS);
-        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt))
+        let plan = fault_plan(self, p, nodes, layers, FaultPlan::default())?;
+        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt).with_plan(plan, p))
     }
 }

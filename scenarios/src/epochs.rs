@@ -10,7 +10,8 @@
 //! `beacon-agreement`); eligibilities per layer stay near the configured average
 //! (`proposals-per-layer`); nobody is accused (`malfeasance`).
 
-use crate::smeshing::{LPE, expectations, into_run, runtime, sizes, smeshers};
+use crate::smeshing::{LPE, expectations, fault_plan, into_run, runtime, sizes, smeshers};
+use crate::swarm::FaultPlan;
 use crate::{Run, RunParams, Scenario, ScenarioError};
 
 /// The epochs scenario.
@@ -35,6 +36,7 @@ impl Scenario for EpochsScenario {
         let rt = runtime(p);
         let cluster = smeshers(nodes, p.seed, &rt).build();
         let expect = expectations(nodes, layers, &rt);
-        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt))
+        let plan = fault_plan(self, p, nodes, layers, FaultPlan::default())?;
+        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt).with_plan(plan, p))
     }
 }

@@ -25,6 +25,7 @@ use crate::checks::{
     Checks, DeliveryChecker, DeliveryWindow, HeartbeatEquivocationChecker, MisbehaviourChecker,
 };
 use crate::cluster::ClusterBuilder;
+use crate::swarm::{FaultPlan, SwarmBounds};
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
 
 /// Heartbeat period of every node in this scenario.
@@ -115,21 +116,39 @@ impl Scenario for GossipScenario {
         let sim_cfg =
             SimConfig { link: Self::link(), record_trace: p.record_trace, ..SimConfig::default() };
         let rt = RuntimeConfig { check_invariants: p.check_invariants, ..RuntimeConfig::default() };
-        let mut sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
+        let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
         let lossy = LinkConfig { loss: 0.10, ..Self::link() };
-        sim.schedule_fault(clean_end, Fault::SetLink { link: lossy, between: None });
         let half: Vec<NodeIdx> = (0..nodes / 2).map(NodeIdx).collect();
         let rest: Vec<NodeIdx> = (nodes / 2..nodes).map(NodeIdx).collect();
-        sim.schedule_fault(at(50), Fault::Partition(vec![half, rest]));
-        sim.schedule_fault(at(70), Fault::Heal);
-        Ok(Run {
+        let mut own = FaultPlan::default();
+        own.push("10% loss", vec![(clean_end, Fault::SetLink { link: lossy, between: None })]);
+        own.push(
+            "split in halves",
+            vec![(at(50), Fault::Partition(vec![half, rest])), (at(70), Fault::Heal)],
+        );
+        let plan = crate::fault_plan(self, p, (layers, nodes, nodes), own)?;
+        let run = Run {
             scenario: self.name(),
             nodes,
             seed: p.seed,
             layers,
             end: total,
             settle: None,
+            plan: FaultPlan::default(),
             sim,
+        };
+        Ok(run.with_plan(plan, p))
+    }
+
+    /// Clogs: up to 5% of the nodes have their traffic held for up to 5 s, in the lossy part of
+    /// the run and at least 90 s before its end (messages still arrive by the deadline).
+    fn swarm_bounds(&self, layers: u32) -> Option<SwarmBounds> {
+        let total = u64::from(layers) * LAYER_DURATION_SECS;
+        let start = SimTime::from_secs(total * 40 / 100);
+        Some(SwarmBounds {
+            clog_percent_max: 5,
+            clog_max: SimDuration::from_secs(5),
+            ..SwarmBounds::none(start..SimTime::from_secs(total.saturating_sub(90)))
         })
     }
 }

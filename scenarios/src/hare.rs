@@ -27,8 +27,9 @@ use spacemesh_sim::{SimDuration, SimTime};
 
 use crate::checks::{Checks, EpochsChecker, HareChecker, HareExpect};
 use crate::smeshing::{
-    LPE, expectations, into_run_checked, link, random_units, runtime, sizes, smeshers,
+    LPE, expectations, fault_plan, into_run_checked, link, random_units, runtime, sizes, smeshers,
 };
+use crate::swarm::FaultPlan;
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
 
 /// The first layer with ballots (and so hare sessions).
@@ -172,7 +173,7 @@ impl Scenario for HareScenario {
         let checks = Checks::new()
             .with(EpochsChecker::new(cluster.honest_ids(), epochs))
             .with(HareChecker::new(honest, hare));
-        let mut run = into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt);
+        let mut own = FaultPlan::default();
         if kind == Kind::Delays {
             let slow = LinkConfig {
                 latency: Latency::Uniform {
@@ -182,13 +183,15 @@ impl Scenario for HareScenario {
                 ..link()
             };
             let at = |l: u32| SimTime::from_secs(u64::from(l) * LAYER_DURATION_SECS);
-            run.sim
-                .schedule_fault(at(*DELAYED.start()), Fault::SetLink { link: slow, between: None });
-            run.sim.schedule_fault(
-                at(DELAYED.end() + 1),
-                Fault::SetLink { link: link(), between: None },
+            own.push(
+                "slow hops",
+                vec![
+                    (at(*DELAYED.start()), Fault::SetLink { link: slow, between: None }),
+                    (at(DELAYED.end() + 1), Fault::SetLink { link: link(), between: None }),
+                ],
             );
         }
-        Ok(run)
+        let plan = fault_plan(self, p, nodes, layers, own)?;
+        Ok(into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt).with_plan(plan, p))
     }
 }

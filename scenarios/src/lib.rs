@@ -16,6 +16,7 @@ mod mainnet;
 mod mesh;
 mod report;
 mod smeshing;
+pub mod swarm;
 
 pub use beacon_partition::BeaconPartitionScenario;
 pub use checks::{CheckOutcome, Checker, Checks, Violation};
@@ -27,6 +28,7 @@ pub use hare::HareScenario;
 pub use mainnet::MainnetScenario;
 pub use mesh::MeshScenario;
 pub use report::{RunReport, repro_line};
+pub use swarm::{FaultPlan, SwarmBounds};
 
 use spacemesh_runtime_sim::SimNet;
 use spacemesh_sim::engine::Sim;
@@ -49,6 +51,14 @@ pub struct RunParams {
     pub record_trace: bool,
     /// Call `check_invariants` after every step.
     pub check_invariants: bool,
+    /// Also draw a fault mix from the seed within the scenario's [`SwarmBounds`].
+    pub swarm: bool,
+    /// Run exactly this fault plan instead of the scenario's own (and any swarm draw): replay
+    /// files and the shrinker set it.
+    pub plan: Option<FaultPlan>,
+    /// Stop the run at the start of this layer, without a liveness phase (the shrinker cuts
+    /// runs short this way: the run is a prefix of the full one).
+    pub stop_at_layer: Option<u32>,
 }
 
 impl Default for RunParams {
@@ -59,6 +69,9 @@ impl Default for RunParams {
             layers: None,
             record_trace: false,
             check_invariants: true,
+            swarm: false,
+            plan: None,
+            stop_at_layer: None,
         }
     }
 }
@@ -89,6 +102,8 @@ pub struct Run {
     pub end: SimTime,
     /// The liveness phase after the scheduled end (`None`: the run ends on schedule).
     pub settle: Option<Settle>,
+    /// The faults scheduled (the scenario's own, then the swarm's).
+    pub plan: FaultPlan,
     /// The simulation.
     pub sim: Sim<SimNet<Checks>>,
 }
@@ -159,6 +174,53 @@ pub trait Scenario: Sync {
     fn default_layers(&self) -> u32;
     /// Builds a run.
     fn build(&self, params: &RunParams) -> Result<Run, ScenarioError>;
+    /// What `--swarm` may draw for a run of `layers` layers (`None`: this scenario's checks
+    /// assume exactly its own faults, and it refuses a swarm).
+    fn swarm_bounds(&self, _layers: u32) -> Option<SwarmBounds> {
+        None
+    }
+}
+
+impl Run {
+    /// Schedules `own` faults, or the plan `p` asks for, plus the swarm's draw when asked;
+    /// records the plan and applies `p.stop_at_layer`. Scenario builders call this once the
+    /// simulation exists, with the plan they got from [`fault_plan`].
+    pub(crate) fn with_plan(mut self, plan: FaultPlan, p: &RunParams) -> Run {
+        plan.schedule(&mut self.sim);
+        self.plan = plan;
+        if let Some(stop) = p.stop_at_layer {
+            self.end = self.end.min(SimTime::from_secs(u64::from(stop) * LAYER_DURATION_SECS));
+            self.settle = None;
+        }
+        self
+    }
+}
+
+/// The faults of a run of `scenario` with `nodes` nodes in its first slots (PoETs and others
+/// after them, `slots` in all): `p.plan` when given (checked against the slots), else the
+/// scenario's `own` plan followed by the swarm's draw over the nodes when `p.swarm`.
+pub(crate) fn fault_plan(
+    scenario: &dyn Scenario,
+    p: &RunParams,
+    (layers, nodes, slots): (u32, u32, u32),
+    own: FaultPlan,
+) -> Result<FaultPlan, ScenarioError> {
+    if let Some(plan) = &p.plan {
+        plan.validate(slots).map_err(ScenarioError::BadParams)?;
+        return Ok(plan.clone());
+    }
+    let mut plan = own;
+    if p.swarm {
+        let Some(bounds) = scenario.swarm_bounds(layers) else {
+            return Err(ScenarioError::BadParams(format!(
+                "{} takes no swarm: its checks assume exactly its own faults (swarm scenarios: {})",
+                scenario.name(),
+                all().iter().filter(|s| s.swarm_bounds(s.default_layers()).is_some()).map(|s| s.name()).collect::<Vec<_>>().join(", ")
+            )));
+        };
+        plan.episodes.extend(swarm::draw(&bounds, nodes, p.seed));
+    }
+    Ok(plan)
 }
 
 static GOSSIP: GossipScenario = GossipScenario;

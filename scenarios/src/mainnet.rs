@@ -20,7 +20,10 @@ use spacemesh_sim::net::{Latency, LinkConfig};
 
 use crate::checks::{Checks, EpochsChecker, HareChecker, MeshChecker};
 use crate::mesh::{LIVENESS_LAYERS, hare_expect, mesh_expect};
-use crate::smeshing::{LPE, expectations, into_run_checked, runtime, sizes, smeshers};
+use crate::smeshing::{
+    LPE, expectations, fault_plan, into_run_checked, runtime, sizes, smeshers, swarm_bounds,
+};
+use crate::swarm::{FaultPlan, SwarmBounds};
 use crate::{Run, RunParams, Scenario, ScenarioError};
 
 /// The mainnet-like scenario.
@@ -55,6 +58,7 @@ impl Scenario for MainnetScenario {
 
     fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
         let (nodes, layers) = sizes(self, p, 10, 5)?;
+        let plan = fault_plan(self, p, nodes, layers, FaultPlan::default())?;
         let rt = runtime(p);
         let cluster = smeshers(nodes, p.seed, &rt).build();
         let honest: BTreeSet<_> = cluster.honest_ids().values().copied().collect();
@@ -65,6 +69,10 @@ impl Scenario for MainnetScenario {
         let mut run = into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt);
         // Before the first event, so that every message of the run crosses this network.
         run.sim.network_mut().set_default(link());
-        Ok(run)
+        Ok(run.with_plan(plan, p))
+    }
+
+    fn swarm_bounds(&self, layers: u32) -> Option<SwarmBounds> {
+        Some(swarm_bounds(layers, link()))
     }
 }

@@ -53,8 +53,10 @@ use crate::checks::{
 use crate::cluster::Cluster;
 use crate::hare;
 use crate::smeshing::{
-    LPE, expectations, into_run_checked, random_units, runtime, sizes, smeshers,
+    LPE, expectations, fault_plan, into_run_checked, link, random_units, runtime, sizes, smeshers,
+    swarm_bounds,
 };
+use crate::swarm::{FaultPlan, SwarmBounds};
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
 
 /// How far behind the current layer an honest node's verified layer may be at the end. At the
@@ -179,8 +181,16 @@ impl Scenario for MeshScenario {
                 }
             })
             .build();
-        let outages = outages(kind, nodes, p.seed);
-        let part_time: BTreeSet<NodeIdx> = outages.iter().map(|o| o.node).collect();
+        let mut own = FaultPlan::default();
+        for o in outages(kind, nodes, p.seed) {
+            let what = format!("down n{}", o.node.0);
+            own.push(what, vec![(o.down, Fault::Crash(o.node)), (o.up, Fault::Restart(o.node))]);
+        }
+        if kind == Kind::PartitionHeal {
+            own.push("60/40 split", split(nodes));
+        }
+        let plan = fault_plan(self, p, nodes, layers, own)?;
+        let part_time = plan.crashed();
         let all: BTreeSet<NodeIdx> = cluster.honest_ids().values().copied().collect();
         let always_up: BTreeSet<NodeIdx> = all.difference(&part_time).copied().collect();
         let mut mesh = mesh_expect(LIVENESS_LAYERS);
@@ -218,15 +228,20 @@ impl Scenario for MeshScenario {
         let checks = checks
             .with(EpochsChecker::new(cluster.honest_ids(), epochs))
             .with(MeshChecker::new(judged, mesh));
-        let mut run = into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt);
-        for o in outages {
-            run.sim.schedule_fault(o.down, Fault::Crash(o.node));
-            run.sim.schedule_fault(o.up, Fault::Restart(o.node));
+        Ok(into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt).with_plan(plan, p))
+    }
+
+    /// The network mix and clock skews of every consensus scenario; in `crash-restart` also
+    /// up to 10% more nodes that crash once (down 5-20 s) and the disk fault mix. Nodes the
+    /// swarm crashes are judged as part-time nodes, like the scenario's own.
+    fn swarm_bounds(&self, layers: u32) -> Option<SwarmBounds> {
+        let mut b = swarm_bounds(layers, link());
+        if self.kind == Kind::CrashRestart {
+            b.crash_percent_max = 10;
+            b.down = SimDuration::from_secs(DOWN_SECS.start)..SimDuration::from_secs(DOWN_SECS.end);
+            b.disk = true;
         }
-        if kind == Kind::PartitionHeal {
-            split(&mut run, nodes);
-        }
-        Ok(run)
+        Some(b)
     }
 }
 
@@ -268,14 +283,13 @@ fn outages(kind: Kind, nodes: u32, seed: u64) -> Vec<Outage> {
 
 /// Splits the network for the `PARTITION` layers: the first `MAJORITY_PERCENT` of the node
 /// slots with the first PoET, the rest with the second (PoETs take the slots after the nodes).
-fn split(run: &mut Run, nodes: u32) {
+fn split(nodes: u32) -> Vec<(SimTime, Fault)> {
     let majority = nodes * MAJORITY_PERCENT / 100;
     let mut a: Vec<NodeIdx> = (0..majority).map(NodeIdx).collect();
     let mut b: Vec<NodeIdx> = (majority..nodes).map(NodeIdx).collect();
     a.push(NodeIdx(nodes));
     b.push(NodeIdx(nodes + 1));
-    run.sim.schedule_fault(at(PARTITION.start), Fault::Partition(vec![a, b]));
-    run.sim.schedule_fault(at(PARTITION.end), Fault::Heal);
+    vec![(at(PARTITION.start), Fault::Partition(vec![a, b])), (at(PARTITION.end), Fault::Heal)]
 }
 
 /// Scopes the epoch checks to the nodes that are up all the time. The others are judged like

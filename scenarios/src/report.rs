@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::Run;
 use crate::checks::{CheckOutcome, Violation};
+use crate::swarm::FaultPlan;
 
 /// Everything known about a finished run. The CLI adds wall-clock figures.
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +31,8 @@ pub struct RunReport {
     pub violations: Vec<Violation>,
     /// Scenario-specific figures (deliveries, latencies, drops...).
     pub stats: BTreeMap<String, f64>,
+    /// The faults the run had (the scenario's own and the swarm's).
+    pub plan: FaultPlan,
 }
 
 impl RunReport {
@@ -45,10 +48,10 @@ pub fn repro_line(scenario: &str, nodes: u32, seed: u64, layers: u32) -> String 
 }
 
 pub(crate) fn build(run: Run) -> RunReport {
-    let Run { scenario, nodes, seed, layers, end, settle, sim } = run;
+    let Run { scenario, nodes, seed, layers, end, settle, plan, sim } = run;
     let stats = *sim.stats();
     let world = sim.world();
-    let (checks, violations, mut figures) = world.observer().finish(end, world);
+    let (mut checks, mut violations, mut figures) = world.observer().finish(end, world);
     figures.insert("delivered".into(), stats.delivered as f64);
     figures.insert("dropped_loss".into(), stats.dropped_loss as f64);
     figures.insert("dropped_partition".into(), stats.dropped_partition as f64);
@@ -62,6 +65,30 @@ pub(crate) fn build(run: Run) -> RunReport {
     figures.insert("signature_cache_misses".into(), world.verifier().misses() as f64);
     if let Some(s) = settle {
         figures.insert("liveness_phase_layers".into(), f64::from(s.steps));
+        let converged = world.observer().settled(end, world);
+        checks.insert(
+            "convergence".into(),
+            CheckOutcome {
+                passed: converged,
+                detail: if converged {
+                    format!("eventual properties held after {} layers of liveness phase", s.steps)
+                } else {
+                    format!("no convergence within {} layers of liveness phase", s.steps)
+                },
+            },
+        );
+        if !converged {
+            violations.push(Violation {
+                check: "convergence".into(),
+                time_s: end.as_secs_f64(),
+                node: None,
+                message: format!(
+                    "no convergence: liveness checks still fail {} layers after the scheduled \
+                     end with every fault over (seed {seed})",
+                    s.steps
+                ),
+            });
+        }
     }
     RunReport {
         scenario: scenario.to_string(),
@@ -74,6 +101,7 @@ pub(crate) fn build(run: Run) -> RunReport {
         checks,
         violations,
         stats: figures,
+        plan,
     }
 }
 

@@ -21,6 +21,7 @@ use spacemesh_sim::engine::SimConfig;
 
 use crate::checks::{Checks, EpochsChecker, EpochsExpect};
 use crate::cluster::{Cluster, ClusterBuilder};
+use crate::swarm::{FaultPlan, SwarmBounds};
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError, Settle};
 
 /// Layers per epoch at sim scale.
@@ -171,6 +172,31 @@ pub(crate) fn into_run(
     into_run_checked(scenario, p, nodes, layers, cluster, checks, rt)
 }
 
+/// The faults of a smeshing run (nodes, then the PoETs' slots): see [`crate::fault_plan`].
+pub(crate) fn fault_plan(
+    scenario: &dyn Scenario,
+    p: &RunParams,
+    nodes: u32,
+    layers: u32,
+    own: FaultPlan,
+) -> Result<FaultPlan, ScenarioError> {
+    let slots = nodes + POET_SPEEDS.len() as u32;
+    crate::fault_plan(scenario, p, (layers, nodes, slots), own)
+}
+
+/// What a swarm may draw in a consensus scenario of `layers` layers with the network `base`:
+/// from epoch 1 until an epoch before the end, another latency shape with up to 1% more loss
+/// and some reordering, and constant clock skews of up to 50 ms.
+pub(crate) fn swarm_bounds(layers: u32, base: LinkConfig) -> SwarmBounds {
+    let at = |l: u32| SimTime::from_secs(u64::from(l) * LAYER_DURATION_SECS);
+    SwarmBounds {
+        network: Some(base),
+        loss_max: 0.01,
+        skew_max_ms: 50,
+        ..SwarmBounds::none(at(LPE)..at(layers.saturating_sub(LPE).max(LPE + 1)))
+    }
+}
+
 /// Like [`into_run`], with the checkers given.
 pub(crate) fn into_run_checked(
     scenario: &'static str,
@@ -189,5 +215,14 @@ pub(crate) fn into_run_checked(
         steps_max: SETTLE_LAYERS_MAX,
         steps: 0,
     };
-    Run { scenario, nodes, seed: p.seed, layers, end, settle: Some(settle), sim }
+    Run {
+        scenario,
+        nodes,
+        seed: p.seed,
+        layers,
+        end,
+        settle: Some(settle),
+        plan: FaultPlan::default(),
+        sim,
+    }
 }

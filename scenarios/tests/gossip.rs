@@ -13,6 +13,7 @@ fn params(nodes: u32, seed: u64) -> RunParams {
         layers: Some(30),
         record_trace: false,
         check_invariants: true,
+        ..RunParams::default()
     }
 }
 

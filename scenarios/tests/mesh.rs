@@ -17,6 +17,7 @@ fn run(name: &str, nodes: u32, seed: u64) -> RunReport {
         layers: None,
         record_trace: false,
         check_invariants: true,
+        ..RunParams::default()
     };
     let mut run = find(name).expect("registered").build(&params).unwrap();
     run.run_to_end();
