@@ -18,6 +18,7 @@ mod canary_cmd;
 mod explore;
 mod html;
 mod post_cmd;
+mod shrink;
 mod sim_cmd;
 
 use std::process::ExitCode;

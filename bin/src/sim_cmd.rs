@@ -26,6 +26,11 @@ pub(crate) enum SimCommand {
     Explore(crate::explore::ExploreArgs),
     /// Combine the JSON summaries of `explore` shards.
     Merge(crate::explore::MergeArgs),
+    /// Minimize a failing run (its length and fault plan) and write a replay file.
+    Shrink(crate::shrink::ShrinkArgs),
+    /// Run a replay file written by `shrink`: exit 0 when it gives the recorded violation and
+    /// trace digest.
+    Replay(crate::shrink::ReplayArgs),
     /// Hunt every planted bug with the scenario that should catch it (needs a build with
     /// `--features canary`); fails if one goes uncaught.
     Canary(crate::canary_cmd::CanaryArgs),
@@ -97,6 +102,8 @@ pub(crate) fn run(cmd: SimCommand) -> Result<ExitCode> {
         SimCommand::Explore(args) => crate::explore::explore(args),
         SimCommand::Merge(args) => crate::explore::merge(args),
         SimCommand::Canary(args) => crate::canary_cmd::run(args),
+        SimCommand::Shrink(args) => crate::shrink::shrink(args),
+        SimCommand::Replay(args) => crate::shrink::replay(args),
     }
 }
 

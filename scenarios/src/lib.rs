@@ -215,7 +215,12 @@ pub(crate) fn fault_plan(
             return Err(ScenarioError::BadParams(format!(
                 "{} takes no swarm: its checks assume exactly its own faults (swarm scenarios: {})",
                 scenario.name(),
-                all().iter().filter(|s| s.swarm_bounds(s.default_layers()).is_some()).map(|s| s.name()).collect::<Vec<_>>().join(", ")
+                all()
+                    .iter()
+                    .filter(|s| s.swarm_bounds(s.default_layers()).is_some())
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         };
         plan.episodes.extend(swarm::draw(&bounds, nodes, p.seed));

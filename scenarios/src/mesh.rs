@@ -218,7 +218,9 @@ impl Scenario for MeshScenario {
                     // While nodes are down their committee seats are silent, as in
                     // `hare-offline`, and an output may lack proposals; from the second layer
                     // after every node is back it must hold them all again.
-                    let back = (CRASHES_SECS.end + DOWN_SECS.end).div_ceil(LAYER_DURATION_SECS);
+                    let own_back = SimTime::from_secs(CRASHES_SECS.end + DOWN_SECS.end);
+                    let back = plan.last_restart().map_or(own_back, |t| t.max(own_back));
+                    let back = back.as_micros().div_ceil(LAYER_DURATION_SECS * 1_000_000);
                     hare.validity = Some((back as u32 + 1)..=layers.saturating_sub(2));
                 }
                 checks = checks.with(HareChecker::new(always_up, hare));

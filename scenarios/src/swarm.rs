@@ -77,6 +77,14 @@ impl FaultPlan {
             .collect()
     }
 
+    /// When the last crashed node comes back.
+    pub fn last_restart(&self) -> Option<SimTime> {
+        self.faults()
+            .filter(|t| matches!(t.fault, Fault::Restart(_)))
+            .map(|t| SimTime(t.at_us))
+            .max()
+    }
+
     /// Every fault.
     pub fn faults(&self) -> impl Iterator<Item = &Timed> {
         self.episodes.iter().flat_map(|e| e.faults.iter())
@@ -110,7 +118,10 @@ fn episode(what: impl Into<String>, drawn: bool, faults: Vec<(SimTime, Fault)>) 
     Episode {
         what: what.into(),
         drawn,
-        faults: faults.into_iter().map(|(at, fault)| Timed { at_us: at.as_micros(), fault }).collect(),
+        faults: faults
+            .into_iter()
+            .map(|(at, fault)| Timed { at_us: at.as_micros(), fault })
+            .collect(),
     }
 }
 

@@ -57,26 +57,30 @@ impl MisbehaviourChecker {
     }
 
     /// The violation, if any, of a connection that was open from `open.since` until `until`.
+    /// A connection that outlived the limit is reported at the moment it did, with words that
+    /// do not depend on how much longer it lasted (a run cut short shows the same violation).
     fn judge(&self, node: NodeIdx, bad: NodeIdx, open: Open, until: SimTime) -> Option<Violation> {
-        let lasted = until - open.since;
-        let message = if open.penalties > self.penalties_max {
-            format!(
+        let (time, message) = if open.penalties > self.penalties_max {
+            let message = format!(
                 "honest node {} penalized garbage node {} {} times without disconnecting it",
                 node.0, bad.0, open.penalties
-            )
-        } else if lasted > self.lifetime_max {
-            format!(
-                "honest node {} stayed connected to garbage node {} for {:.1}s",
+            );
+            (until, message)
+        } else if until - open.since > self.lifetime_max {
+            let message = format!(
+                "honest node {} kept garbage node {} connected past the {:.0}s limit (connected at {:.1}s)",
                 node.0,
                 bad.0,
-                lasted.as_secs_f64()
-            )
+                self.lifetime_max.as_secs_f64(),
+                open.since.as_secs_f64()
+            );
+            (open.since + self.lifetime_max, message)
         } else {
             return None;
         };
         Some(Violation {
             check: "garbage-disconnected".into(),
-            time_s: until.as_secs_f64(),
+            time_s: time.as_secs_f64(),
             node: Some(node.0),
             message,
         })
@@ -137,6 +141,8 @@ impl Checker for MisbehaviourChecker {
         slow.extend(
             self.open.iter().filter_map(|((node, bad), open)| self.judge(*node, *bad, *open, end)),
         );
+        // Earliest first: the first violation is the first thing that went wrong.
+        slow.sort_by(|a, b| a.time_s.total_cmp(&b.time_s).then(a.node.cmp(&b.node)));
         let bad_nodes: Vec<NodeIdx> = (0..self.honest.len())
             .filter(|i| !self.honest[*i])
             .map(|i| NodeIdx(i as u32))
