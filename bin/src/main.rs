@@ -18,6 +18,7 @@ mod explore;
 mod html;
 mod post_cmd;
 mod sim_cmd;
+mod trace_file;
 
 use std::process::ExitCode;
 

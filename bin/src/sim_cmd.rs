@@ -45,7 +45,7 @@ pub(crate) struct RunArgs {
     /// Print one JSON object instead of a summary.
     #[arg(long)]
     json: bool,
-    /// Write the event trace (one line per event) to this file.
+    /// Write the event trace to this file: one JSON object per line (see the README).
     #[arg(long)]
     trace: Option<PathBuf>,
     /// Write a self-contained HTML report to this file.
@@ -105,19 +105,20 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
         seed: args.seed,
         layers: args.layers,
         record_trace: args.trace.is_some(),
+        record_timeline: args.report.is_some(),
         check_invariants: !args.no_invariants,
     };
     let started = Instant::now();
     let mut run = scenario.build(&params)?;
     run_with_progress(&mut run, started);
     if let Some(path) = &args.trace {
-        write_trace(path, &run)?;
+        crate::trace_file::write(path, run.sim.trace_records())?;
     }
     let report = run.finish();
     let wall = started.elapsed().as_secs_f64();
     let json = report_json(&report, wall);
     if let Some(path) = &args.report {
-        std::fs::write(path, crate::html::report(&json))
+        std::fs::write(path, crate::html::report(&json, report.timeline.as_ref()))
             .with_context(|| format!("writing report {}", path.display()))?;
     }
     if args.json {
@@ -158,26 +159,6 @@ fn run_with_progress(run: &mut spacemesh_scenarios::Run, started: Instant) {
         );
     }
     let _ = writeln!(std::io::stderr());
-}
-
-fn write_trace(path: &PathBuf, run: &spacemesh_scenarios::Run) -> Result<()> {
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("creating trace {}", path.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    writeln!(out, "# index time_us node kind fingerprint")?;
-    for r in run.sim.trace_records() {
-        writeln!(
-            out,
-            "{} {} {} {} {:016x}",
-            r.index,
-            r.time.as_micros(),
-            r.node.0,
-            r.kind,
-            r.fingerprint
-        )?;
-    }
-    out.flush()?;
-    Ok(())
 }
 
 /// The JSON object of DESIGN.md's `sim run --json`.
@@ -255,6 +236,7 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
         seed: args.seed,
         layers: args.layers,
         record_trace: false,
+        record_timeline: false,
         check_invariants: false,
     };
     let mut a = scenario.build(&params)?;

@@ -49,8 +49,8 @@ impl Scenario for BeaconPartitionScenario {
         a.push(NodeIdx(nodes));
         b.push(NodeIdx(nodes + 1));
         let split = u64::from(SPLIT_EPOCH * LPE) * LAYER_DURATION_SECS;
-        run.sim.schedule_fault(SimTime::from_secs(split), Fault::Partition(vec![a, b]));
-        run.sim.schedule_fault(SimTime::from_secs(split + SPLIT_SECS), Fault::Heal);
+        run.schedule_fault(SimTime::from_secs(split), Fault::Partition(vec![a, b]));
+        run.schedule_fault(SimTime::from_secs(split + SPLIT_SECS), Fault::Heal);
         Ok(run)
     }
 }

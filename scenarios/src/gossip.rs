@@ -111,18 +111,13 @@ impl Scenario for GossipScenario {
                 4,
                 SimDuration::from_secs(90),
             ))
-            .with(HeartbeatEquivocationChecker::new(cluster.honest_ids()));
+            .with(HeartbeatEquivocationChecker::new(cluster.honest_ids()))
+            .with_timeline(crate::timeline(p, nodes, layers));
         let sim_cfg =
             SimConfig { link: Self::link(), record_trace: p.record_trace, ..SimConfig::default() };
         let rt = RuntimeConfig { check_invariants: p.check_invariants, ..RuntimeConfig::default() };
-        let mut sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
-        let lossy = LinkConfig { loss: 0.10, ..Self::link() };
-        sim.schedule_fault(clean_end, Fault::SetLink { link: lossy, between: None });
-        let half: Vec<NodeIdx> = (0..nodes / 2).map(NodeIdx).collect();
-        let rest: Vec<NodeIdx> = (nodes / 2..nodes).map(NodeIdx).collect();
-        sim.schedule_fault(at(50), Fault::Partition(vec![half, rest]));
-        sim.schedule_fault(at(70), Fault::Heal);
-        Ok(Run {
+        let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
+        let mut run = Run {
             scenario: self.name(),
             nodes,
             seed: p.seed,
@@ -130,6 +125,13 @@ impl Scenario for GossipScenario {
             end: total,
             settle: None,
             sim,
-        })
+        };
+        let lossy = LinkConfig { loss: 0.10, ..Self::link() };
+        run.schedule_fault(clean_end, Fault::SetLink { link: lossy, between: None });
+        let half: Vec<NodeIdx> = (0..nodes / 2).map(NodeIdx).collect();
+        let rest: Vec<NodeIdx> = (nodes / 2..nodes).map(NodeIdx).collect();
+        run.schedule_fault(at(50), Fault::Partition(vec![half, rest]));
+        run.schedule_fault(at(70), Fault::Heal);
+        Ok(run)
     }
 }

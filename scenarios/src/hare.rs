@@ -182,9 +182,8 @@ impl Scenario for HareScenario {
                 ..link()
             };
             let at = |l: u32| SimTime::from_secs(u64::from(l) * LAYER_DURATION_SECS);
-            run.sim
-                .schedule_fault(at(*DELAYED.start()), Fault::SetLink { link: slow, between: None });
-            run.sim.schedule_fault(
+            run.schedule_fault(at(*DELAYED.start()), Fault::SetLink { link: slow, between: None });
+            run.schedule_fault(
                 at(DELAYED.end() + 1),
                 Fault::SetLink { link: link(), between: None },
             );

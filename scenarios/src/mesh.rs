@@ -220,8 +220,8 @@ impl Scenario for MeshScenario {
             .with(MeshChecker::new(judged, mesh));
         let mut run = into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt);
         for o in outages {
-            run.sim.schedule_fault(o.down, Fault::Crash(o.node));
-            run.sim.schedule_fault(o.up, Fault::Restart(o.node));
+            run.schedule_fault(o.down, Fault::Crash(o.node));
+            run.schedule_fault(o.up, Fault::Restart(o.node));
         }
         if kind == Kind::PartitionHeal {
             split(&mut run, nodes);
@@ -274,8 +274,8 @@ fn split(run: &mut Run, nodes: u32) {
     let mut b: Vec<NodeIdx> = (majority..nodes).map(NodeIdx).collect();
     a.push(NodeIdx(nodes));
     b.push(NodeIdx(nodes + 1));
-    run.sim.schedule_fault(at(PARTITION.start), Fault::Partition(vec![a, b]));
-    run.sim.schedule_fault(at(PARTITION.end), Fault::Heal);
+    run.schedule_fault(at(PARTITION.start), Fault::Partition(vec![a, b]));
+    run.schedule_fault(at(PARTITION.end), Fault::Heal);
 }
 
 /// Scopes the epoch checks to the nodes that are up all the time. The others are judged like

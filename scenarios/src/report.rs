@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::Run;
 use crate::checks::{CheckOutcome, Violation};
+use crate::timeline::TimelineReport;
 
 /// Everything known about a finished run. The CLI adds wall-clock figures.
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +31,9 @@ pub struct RunReport {
     pub violations: Vec<Violation>,
     /// Scenario-specific figures (deliveries, latencies, drops...).
     pub stats: BTreeMap<String, f64>,
+    /// What every node did in every layer (only when [`crate::RunParams::record_timeline`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<TimelineReport>,
 }
 
 impl RunReport {
@@ -74,6 +78,7 @@ pub(crate) fn build(run: Run) -> RunReport {
         checks,
         violations,
         stats: figures,
+        timeline: world.observer().timeline().map(|t| t.finish(end)),
     }
 }
 

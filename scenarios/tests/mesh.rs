@@ -16,6 +16,7 @@ fn run(name: &str, nodes: u32, seed: u64) -> RunReport {
         seed,
         layers: None,
         record_trace: false,
+        record_timeline: false,
         check_invariants: true,
     };
     let mut run = find(name).expect("registered").build(&params).unwrap();
