@@ -31,6 +31,7 @@ pub(super) enum State {
     Empty,
     Output,
     VerifiedEmpty,
+    VerifiedWithout,
     Verified,
     Malfeasance,
     Reverted,
@@ -39,11 +40,12 @@ pub(super) enum State {
 
 impl State {
     /// Every state, in legend order.
-    pub(super) const ALL: [State; 9] = [
+    pub(super) const ALL: [State; 10] = [
         State::Output,
         State::Empty,
         State::Verified,
         State::VerifiedEmpty,
+        State::VerifiedWithout,
         State::Reverted,
         State::Malfeasance,
         State::Down,
@@ -63,6 +65,7 @@ impl State {
             State::Malfeasance => "s6",
             State::Reverted => "s7",
             State::Down => "s8",
+            State::VerifiedWithout => "s9",
         }
     }
 
@@ -75,6 +78,7 @@ impl State {
             State::Output => "#4292c6",
             State::VerifiedEmpty => "#a1d99b",
             State::Verified => "#238b45",
+            State::VerifiedWithout => "#d9b44a",
             State::Malfeasance => "#8c6bb1",
             State::Reverted => "#e31a1c",
             State::Down => "#404040",
@@ -90,6 +94,7 @@ impl State {
             State::Output => "hare output (not verified)",
             State::VerifiedEmpty => "verified, empty hare output",
             State::Verified => "verified",
+            State::VerifiedWithout => "verified, no hare output of its own",
             State::Malfeasance => "learned a malfeasance proof",
             State::Reverted => "reverted",
             State::Down => "node down (crashed or paused)",
@@ -107,7 +112,11 @@ pub(super) fn state(c: &Cell) -> State {
     } else if c.malfeasance > 0 {
         State::Malfeasance
     } else if c.verified_in.is_some() {
-        if empty { State::VerifiedEmpty } else { State::Verified }
+        match c.hare {
+            None => State::VerifiedWithout,
+            Some(_) if empty => State::VerifiedEmpty,
+            Some(_) => State::Verified,
+        }
     } else if c.hare.is_some() {
         if empty { State::Empty } else { State::Output }
     } else if c.flags & UNSYNCED != 0 {

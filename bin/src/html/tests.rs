@@ -24,11 +24,12 @@ fn output(layer: u32) -> NodeEvent {
     })
 }
 
-/// Three nodes, six layers: all verify layers 0-2 in layer 3, node 1 has an empty hare output in
+/// Three nodes, six layers: all verify layers 0-2 (with no hare output of their own) by layer 3, node 1 has an empty hare output in
 /// layer 3, node 2 is down in layers 4-5, and the network is split in layers 2-4.
 fn small() -> TimelineReport {
     let mut t = Timeline::new(3, 8, SimDuration::from_secs(10));
     for n in 0..3 {
+        t.on_event(SimTime::from_secs(5), NodeIdx(n), &verified(0));
         t.on_event(SimTime::from_secs(31), NodeIdx(n), &verified(2));
     }
     t.on_event(SimTime::from_secs(35), NodeIdx(1), &output(3));
@@ -48,11 +49,11 @@ fn rows_are_runs_of_states() {
     let page = report(&summary(), Some(&small()));
     assert_eq!(page.matches("<g class=\"row\"").count(), 3);
     assert!(page.contains(
-        "<g class=\"row\" data-row=\"1\"><rect class=\"s5\" x=\"84\" y=\"58\" width=\"72\" height=\"14\"/>\
+        "<g class=\"row\" data-row=\"1\"><rect class=\"s9\" x=\"84\" y=\"58\" width=\"72\" height=\"14\"/>\
          <rect class=\"s2\" x=\"156\" y=\"58\" width=\"24\" height=\"14\"/></g>"
     ), "{page}");
     assert!(page.contains(
-        "<g class=\"row\" data-row=\"2\"><rect class=\"s5\" x=\"84\" y=\"72\" width=\"72\" height=\"14\"/>\
+        "<g class=\"row\" data-row=\"2\"><rect class=\"s9\" x=\"84\" y=\"72\" width=\"72\" height=\"14\"/>\
          <rect class=\"s8\" x=\"180\" y=\"72\" width=\"48\" height=\"14\"/></g>"
     ));
     assert!(page.contains("data-rows=\"3\" data-cols=\"6\""));
@@ -98,4 +99,25 @@ fn buckets_and_no_timeline() {
     let bare = report(&summary(), None);
     assert!(!bare.contains("<svg"));
     assert!(bare.contains("<h2>Checks</h2>"));
+}
+
+// A 1000-node, 50-layer run with cells that change every layer (the worst case for drawing runs
+// of equal cells) stays under 5 MB.
+#[test]
+fn thousand_nodes_stay_small() {
+    let mut t = Timeline::new(1000, 50, SimDuration::from_secs(10));
+    for n in 0..1000u32 {
+        for layer in 0..50u32 {
+            let at = SimTime::from_secs(u64::from(layer) * 10 + 5);
+            if (n + layer) % 3 == 0 {
+                t.on_event(at, NodeIdx(n), &output(layer));
+            }
+            if (n + layer) % 2 == 0 {
+                t.on_event(at, NodeIdx(n), &verified(layer));
+            }
+        }
+    }
+    let page = report(&summary(), Some(&t.finish(SimTime::from_secs(500))));
+    assert_eq!(page.matches("<g class=\"row\"").count(), 200);
+    assert!(page.len() < 5_000_000, "{} bytes", page.len());
 }

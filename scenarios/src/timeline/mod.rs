@@ -197,18 +197,23 @@ impl Timeline {
     }
 
     /// The last verified layer moved to `layer`: every layer up to it that the node had not
-    /// verified before is verified now (it may also move back, during sync).
+    /// verified before is verified now (it may also move back, during sync). The first time,
+    /// only `layer` and the layers the node applied or had a hare output for count: the layers
+    /// before the first ballots are verified by definition, which tells a reader nothing.
     fn on_verified(&mut self, now: u32, node: NodeIdx, layer: u32) {
         let Some(last) = self.last_verified.get_mut(node.index()) else {
             self.ignored += 1;
             return;
         };
+        let first = last.is_none();
         let from = last.map_or(0, |l| l + 1);
         *last = Some(layer);
         let now = u16::try_from(now).unwrap_or(u16::MAX);
         for l in from..=layer.min(self.layers_max.saturating_sub(1)) {
             if let Some(c) = self.cell_mut(node, l) {
-                c.verified_in.get_or_insert(now);
+                if !first || l == layer || c.applied.is_some() || c.hare.is_some() {
+                    c.verified_in.get_or_insert(now);
+                }
             }
         }
     }

@@ -55,10 +55,12 @@ fn hare_outputs() {
 }
 
 // A verified layer is every layer up to it, each stamped with the layer it was first verified
-// in; moving back and forward again keeps the first stamp.
+// in; moving back and forward again keeps the first stamp. The first time, layers the node did
+// nothing in (before the first ballots) are left alone.
 #[test]
 fn verified_layers() {
     let mut t = timeline();
+    t.on_event(secs(5), NodeIdx(0), &applied(0, 1));
     t.on_event(secs(25), NodeIdx(0), &verified(1));
     t.on_event(secs(41), NodeIdx(0), &verified(3));
     t.on_event(secs(55), NodeIdx(0), &verified(2));
@@ -66,6 +68,9 @@ fn verified_layers() {
     let stamps: Vec<Option<u16>> = (0..6).map(|l| t.cell(0, l).unwrap().verified_in).collect();
     assert_eq!(stamps, [Some(2), Some(2), Some(4), Some(4), Some(6), None]);
     assert_eq!(t.cell(1, 1).unwrap().verified_in, None);
+    t.on_event(secs(35), NodeIdx(1), &verified(3));
+    let stamps: Vec<Option<u16>> = (0..5).map(|l| t.cell(1, l).unwrap().verified_in).collect();
+    assert_eq!(stamps, [None, None, None, Some(3), None]);
 }
 
 // Reverts count per layer; malfeasance and restarts go to the layer their time falls in.
