@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use spacemesh_scenarios::timeline::{LayerSummary, TimelineReport};
 
-/// The table; rows where nodes reverted or disagree are highlighted.
+/// The table; rows where nodes reverted or disagree are highlighted, quiet layers left out.
 pub(super) fn table(t: &TimelineReport) -> String {
     let mut s = String::from(
         "<table class=\"layers\"><tr><th>layer</th><th>hare outputs</th><th>empty outputs</th>\
@@ -14,10 +14,11 @@ pub(super) fn table(t: &TimelineReport) -> String {
          <th>reverted at</th><th>applied by</th><th>block + state agreement</th>\
          <th>certified by</th><th>malfeasance proofs learned</th><th>nodes down</th></tr>\n",
     );
-    for l in &t.per_layer {
+    let quiet = |l: &LayerSummary| *l == LayerSummary { layer: l.layer, ..LayerSummary::default() };
+    for l in t.per_layer.iter().filter(|l| !quiet(l)) {
         row(&mut s, l, t.nodes);
     }
-    s += "</table>\n";
+    s += "</table>\n<p class=\"note\">Layers in which nothing was recorded are left out.</p>\n";
     s
 }
 
