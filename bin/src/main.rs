@@ -20,6 +20,7 @@ mod html;
 mod post_cmd;
 mod shrink;
 mod sim_cmd;
+mod trace_file;
 
 use std::process::ExitCode;
 

@@ -53,7 +53,7 @@ pub(crate) struct RunArgs {
     /// Print one JSON object instead of a summary.
     #[arg(long)]
     json: bool,
-    /// Write the event trace (one line per event) to this file.
+    /// Write the event trace to this file: one JSON object per line (see the README).
     #[arg(long)]
     trace: Option<PathBuf>,
     /// Write a self-contained HTML report to this file.
@@ -130,6 +130,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
         seed: args.seed,
         layers: args.layers,
         record_trace: args.trace.is_some(),
+        record_timeline: args.report.is_some(),
         check_invariants: !args.no_invariants,
         swarm: args.swarm,
         ..RunParams::default()
@@ -138,7 +139,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
     let mut run = scenario.build(&params)?;
     run_with_progress(&mut run, started);
     if let Some(path) = &args.trace {
-        write_trace(path, &run)?;
+        crate::trace_file::write(path, run.sim.trace_records())?;
     }
     let report = run.finish();
     let wall = started.elapsed().as_secs_f64();
@@ -155,7 +156,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
     json["swarm"] = Value::from(args.swarm);
     json["fault_episodes"] = Value::from(report.plan.episodes.len());
     if let Some(path) = &args.report {
-        std::fs::write(path, crate::html::report(&json))
+        std::fs::write(path, crate::html::report(&json, report.timeline.as_ref()))
             .with_context(|| format!("writing report {}", path.display()))?;
     }
     if args.json {
@@ -196,26 +197,6 @@ fn run_with_progress(run: &mut spacemesh_scenarios::Run, started: Instant) {
         );
     }
     let _ = writeln!(std::io::stderr());
-}
-
-fn write_trace(path: &PathBuf, run: &spacemesh_scenarios::Run) -> Result<()> {
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("creating trace {}", path.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    writeln!(out, "# index time_us node kind fingerprint")?;
-    for r in run.sim.trace_records() {
-        writeln!(
-            out,
-            "{} {} {} {} {:016x}",
-            r.index,
-            r.time.as_micros(),
-            r.node.0,
-            r.kind,
-            r.fingerprint
-        )?;
-    }
-    out.flush()?;
-    Ok(())
 }
 
 /// The JSON object of DESIGN.md's `sim run --json`.
@@ -293,6 +274,7 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
         seed: args.seed,
         layers: args.layers,
         record_trace: false,
+        record_timeline: false,
         check_invariants: false,
         swarm: args.swarm,
         ..RunParams::default()

@@ -16,6 +16,7 @@ use spacemesh_sim::trace::{Traced, fingerprint};
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
 use crate::agent::{Agent, AgentIo};
+use crate::detail::event_detail;
 use crate::memo::{MemoLabels, MemoVerifier};
 use crate::poet_host::{PoetHost, PoetSpec};
 use crate::wal::{WalError, read_log, record};
@@ -558,7 +559,12 @@ impl<O: Observer> SimNet<O> {
                     self.stats.jobs += 1;
                 }
                 Output::Event(event) => {
-                    ctx.trace(idx, event.kind(), event_fingerprint(&event));
+                    ctx.trace_detailed(
+                        idx,
+                        event.kind(),
+                        event_fingerprint(&event),
+                        event_detail(&event),
+                    );
                     self.observer.on_event(ctx.now(), idx, &event);
                 }
                 Output::Poet { poet, id, request } => {

@@ -19,6 +19,7 @@
 //!   [`Observer`] (the checkers) and to the trace digest.
 
 mod agent;
+mod detail;
 mod driver;
 mod memo;
 mod poet_host;

@@ -112,7 +112,8 @@ impl Scenario for GossipScenario {
                 4,
                 SimDuration::from_secs(90),
             ))
-            .with(HeartbeatEquivocationChecker::new(cluster.honest_ids()));
+            .with(HeartbeatEquivocationChecker::new(cluster.honest_ids()))
+            .with_timeline(crate::timeline(p, nodes, layers));
         let sim_cfg =
             SimConfig { link: Self::link(), record_trace: p.record_trace, ..SimConfig::default() };
         let rt = RuntimeConfig { check_invariants: p.check_invariants, ..RuntimeConfig::default() };

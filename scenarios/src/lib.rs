@@ -17,6 +17,7 @@ mod mesh;
 mod report;
 mod smeshing;
 pub mod swarm;
+pub mod timeline;
 
 pub use beacon_partition::BeaconPartitionScenario;
 pub use checks::{CheckOutcome, Checker, Checks, Violation};
@@ -31,12 +32,24 @@ pub use report::{RunReport, repro_line};
 pub use swarm::{FaultPlan, SwarmBounds};
 
 use spacemesh_runtime_sim::SimNet;
-use spacemesh_sim::engine::Sim;
+use spacemesh_sim::engine::{Fault, Sim};
 use spacemesh_sim::{SimDuration, SimTime};
 use thiserror::Error;
 
 /// Sim-scale layer duration (protocol.md section 16): the unit of `--layers`.
 pub const LAYER_DURATION_SECS: u64 = 10;
+
+/// Layers a timeline keeps beyond a run's scheduled length: the liveness phase (at most 8
+/// layers) and a spare one.
+const TIMELINE_SPARE_LAYERS: u32 = 9;
+
+/// The timeline recorder a run of `nodes` nodes and `layers` layers gets, if `p` asks for one.
+pub(crate) fn timeline(p: &RunParams, nodes: u32, layers: u32) -> Option<timeline::Timeline> {
+    p.record_timeline.then(|| {
+        let duration = SimDuration::from_secs(LAYER_DURATION_SECS);
+        timeline::Timeline::new(nodes, layers + TIMELINE_SPARE_LAYERS, duration)
+    })
+}
 
 /// What a run of a scenario is asked for.
 #[derive(Debug, Clone)]
@@ -49,6 +62,8 @@ pub struct RunParams {
     pub layers: Option<u32>,
     /// Keep trace records (for `--trace`).
     pub record_trace: bool,
+    /// Record the timeline of every node and layer (for `--report`).
+    pub record_timeline: bool,
     /// Call `check_invariants` after every step.
     pub check_invariants: bool,
     /// Also draw a fault mix from the seed within the scenario's [`SwarmBounds`].
@@ -68,6 +83,7 @@ impl Default for RunParams {
             seed: 1,
             layers: None,
             record_trace: false,
+            record_timeline: false,
             check_invariants: true,
             swarm: false,
             plan: None,
@@ -124,6 +140,14 @@ pub struct Settle {
 }
 
 impl Run {
+    /// Schedules a fault at `at` and notes it for the timeline (scenarios schedule every fault
+    /// through here, so that the report can show crash and partition windows).
+    pub fn schedule_fault(&mut self, at: SimTime, fault: Fault) {
+        let at_or_now = at.max(self.sim.now());
+        self.sim.world_mut().observer_mut().note_fault(at_or_now, &fault);
+        self.sim.schedule_fault(at, fault);
+    }
+
     /// Runs to the scheduled end, then through the liveness phase.
     pub fn run_to_end(&mut self) {
         self.sim.run_until(self.end);
@@ -186,7 +210,9 @@ impl Run {
     /// records the plan and applies `p.stop_at_layer`. Scenario builders call this once the
     /// simulation exists, with the plan they got from [`fault_plan`].
     pub(crate) fn with_plan(mut self, plan: FaultPlan, p: &RunParams) -> Run {
-        plan.schedule(&mut self.sim);
+        for t in plan.faults() {
+            self.schedule_fault(SimTime(t.at_us), t.fault.clone());
+        }
         self.plan = plan;
         if let Some(stop) = p.stop_at_layer {
             self.end = self.end.min(SimTime::from_secs(u64::from(stop) * LAYER_DURATION_SECS));

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::Run;
 use crate::checks::{CheckOutcome, Violation};
 use crate::swarm::FaultPlan;
+use crate::timeline::TimelineReport;
 
 /// Everything known about a finished run. The CLI adds wall-clock figures.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +34,9 @@ pub struct RunReport {
     pub stats: BTreeMap<String, f64>,
     /// The faults the run had (the scenario's own and the swarm's).
     pub plan: FaultPlan,
+    /// What every node did in every layer (only when [`crate::RunParams::record_timeline`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<TimelineReport>,
 }
 
 impl RunReport {
@@ -102,6 +106,7 @@ pub(crate) fn build(run: Run) -> RunReport {
         violations,
         stats: figures,
         plan,
+        timeline: world.observer().timeline().map(|t| t.finish(end)),
     }
 }
 

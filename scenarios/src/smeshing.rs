@@ -208,6 +208,7 @@ pub(crate) fn into_run_checked(
     rt: RuntimeConfig,
 ) -> Run {
     let sim_cfg = SimConfig { link: link(), record_trace: p.record_trace, ..SimConfig::default() };
+    let checks = checks.with_timeline(crate::timeline(p, nodes, layers));
     let sim = cluster.into_sim(checks, p.seed, sim_cfg, rt);
     let end = SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS);
     let settle = Settle {

@@ -19,7 +19,7 @@ use rand::seq::IndexedRandom;
 use serde::{Deserialize, Serialize};
 use spacemesh_sim::clock::NodeClock;
 use spacemesh_sim::disk::DiskFaults;
-use spacemesh_sim::engine::{Fault, Sim, World};
+use spacemesh_sim::engine::Fault;
 use spacemesh_sim::net::{Latency, LinkConfig};
 use spacemesh_sim::rng::RngTree;
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
@@ -56,15 +56,6 @@ impl FaultPlan {
     /// Adds a scenario episode.
     pub fn push(&mut self, what: impl Into<String>, faults: Vec<(SimTime, Fault)>) {
         self.episodes.push(episode(what, false, faults));
-    }
-
-    /// Schedules every fault, in plan order.
-    pub fn schedule<W: World>(&self, sim: &mut Sim<W>) {
-        for e in &self.episodes {
-            for t in &e.faults {
-                sim.schedule_fault(SimTime(t.at_us), t.fault.clone());
-            }
-        }
     }
 
     /// Nodes that crash at some point (checks judge them as part-time nodes).

@@ -12,6 +12,7 @@ fn params(nodes: u32, seed: u64) -> RunParams {
         seed,
         layers: Some(30),
         record_trace: false,
+        record_timeline: false,
         check_invariants: true,
         ..RunParams::default()
     }

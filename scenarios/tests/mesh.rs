@@ -11,11 +11,16 @@ const MESH_CHECKS: [&str; 5] =
     ["mesh-agreement", "opinion-agreement", "no-verified-revert", "mesh-liveness", "sync"];
 
 fn run(name: &str, nodes: u32, seed: u64) -> RunReport {
+    run_recorded(name, nodes, seed, false)
+}
+
+fn run_recorded(name: &str, nodes: u32, seed: u64, record_timeline: bool) -> RunReport {
     let params = RunParams {
         nodes: Some(nodes),
         seed,
         layers: None,
         record_trace: false,
+        record_timeline,
         check_invariants: true,
         ..RunParams::default()
     };
@@ -104,12 +109,38 @@ fn late_joiner_passes() {
 }
 
 /// Nodes that crash and restart from their disk sync to the same verified layers and state
-/// hashes.
+/// hashes; the timeline of seed 1 shows each crash as a down window.
 #[test]
 fn crash_restart_passes() {
     for seed in [1, 2] {
-        let report = run("crash-restart", 30, seed);
+        let report = run_recorded("crash-restart", 30, seed, seed == 1);
         assert!(report.passed(), "seed {seed}: {:#?}\n{:#?}", report.checks, report.violations);
         assert_eq!(report.stats["restarts"], 6.0, "a fifth of 30 nodes");
+        if let Some(t) = &report.timeline {
+            let down = t.node_windows.iter().filter(|w| w.kind == "down").count();
+            assert_eq!(down, 6, "{:?}", t.node_windows);
+        }
     }
+}
+
+/// Recording the timeline changes neither the digest nor a verdict, and the timeline of
+/// `partition-heal` has the split of layers 20-23 and every node's hare outputs and verified
+/// layers.
+#[test]
+fn timeline_is_only_an_observer() {
+    let plain = run_recorded("partition-heal", 20, 1, false);
+    let recorded = run_recorded("partition-heal", 20, 1, true);
+    assert!(plain.timeline.is_none());
+    assert_eq!(plain.digest, recorded.digest);
+    assert_eq!(plain.checks, recorded.checks);
+    let t = recorded.timeline.expect("recorded");
+    assert_eq!((t.nodes, t.ignored), (20, 0));
+    assert_eq!(t.net_windows.len(), 1);
+    assert_eq!((t.net_windows[0].from_s, t.net_windows[0].to_s), (200.0, 240.0));
+    assert_eq!(t.net_windows[0].detail, "12 | 8 nodes");
+    for node in 0..20 {
+        assert!(t.cell(node, 18).hare.is_some(), "node {node} has a hare output in layer 18");
+        assert!(t.cell(node, 30).verified_in.is_some(), "node {node} verified layer 30");
+    }
+    assert_eq!(t.per_layer[30].verified, 20);
 }

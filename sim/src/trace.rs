@@ -28,6 +28,18 @@ pub struct TraceRecord {
     pub kind: &'static str,
     /// Fingerprint of its content.
     pub fingerprint: u64,
+    /// What the world says the event is about, for trace files. Not folded into the digest:
+    /// it is derived from the event the fingerprint covers.
+    pub detail: Option<TraceDetail>,
+}
+
+/// What a traced event is about (kept small: records are compared in lockstep checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TraceDetail {
+    /// A layer.
+    Layer(u32),
+    /// An epoch.
+    Epoch(u32),
 }
 
 /// Content that can be fingerprinted for the trace. Two runs that should be identical must give
@@ -144,6 +156,18 @@ impl Trace {
         kind: &'static str,
         fingerprint: u64,
     ) -> TraceRecord {
+        self.record_detailed(time, node, kind, fingerprint, None)
+    }
+
+    /// Like [`Trace::record`], with a detail kept in the record but not folded into the digest.
+    pub fn record_detailed(
+        &mut self,
+        time: SimTime,
+        node: NodeIdx,
+        kind: &'static str,
+        fingerprint: u64,
+        detail: Option<TraceDetail>,
+    ) -> TraceRecord {
         assert!(kind.len() <= usize::from(u8::MAX), "trace kind longer than 255 bytes: {kind}");
         self.pending.extend_from_slice(&time.0.to_le_bytes());
         self.pending.extend_from_slice(&node.0.to_le_bytes());
@@ -154,7 +178,7 @@ impl Trace {
             self.hasher.update(&self.pending);
             self.pending.clear();
         }
-        let r = TraceRecord { index: self.count, time, node, kind, fingerprint };
+        let r = TraceRecord { index: self.count, time, node, kind, fingerprint, detail };
         self.count += 1;
         if self.records.len() < self.records_max {
             self.records.push(r);
@@ -241,5 +265,18 @@ mod tests {
         assert_eq!(t.records().len(), 3, "recording is bounded");
         assert_eq!(t.records()[2].index, 2);
         assert_eq!(hex(&[0xab; 32]).len(), 64);
+    }
+
+    // A detail is kept in the record and leaves the digest alone.
+    #[test]
+    fn detail_is_not_digested() {
+        let mut plain = Trace::new(1);
+        let mut detailed = Trace::new(1);
+        plain.record(SimTime(1), NodeIdx(0), "hare-output", 9);
+        let detail = Some(TraceDetail::Layer(23));
+        detailed.record_detailed(SimTime(1), NodeIdx(0), "hare-output", 9, detail);
+        assert_eq!(plain.digest(), detailed.digest());
+        assert_eq!(plain.records()[0].detail, None);
+        assert_eq!(detailed.records()[0].detail, detail);
     }
 }

@@ -23,7 +23,10 @@ use std::fmt;
 use serde::Serialize;
 use spacemesh_core::NodeEvent;
 use spacemesh_runtime_sim::{Observer, SimNet};
+use spacemesh_sim::engine::Fault;
 use spacemesh_sim::{NodeIdx, SimTime};
+
+use crate::timeline::Timeline;
 
 /// The verdict of one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,10 +79,11 @@ pub trait Checker: fmt::Debug {
 /// Most violations kept per check (the first ones are the interesting ones).
 pub const VIOLATIONS_PER_CHECK_MAX: usize = 20;
 
-/// A scenario's checkers.
+/// A scenario's checkers, and the timeline recorder when a report is asked for.
 #[derive(Debug, Default)]
 pub struct Checks {
     checkers: Vec<Box<dyn Checker>>,
+    timeline: Option<Timeline>,
 }
 
 impl Checks {
@@ -92,6 +96,25 @@ impl Checks {
     pub fn with(mut self, checker: impl Checker + 'static) -> Self {
         self.checkers.push(Box::new(checker));
         self
+    }
+
+    /// Records the run's timeline too (it sees every event after the checkers and judges
+    /// nothing, so verdicts are the same with and without it).
+    pub fn with_timeline(mut self, timeline: Option<Timeline>) -> Self {
+        self.timeline = timeline;
+        self
+    }
+
+    /// The timeline recorder, if one was asked for.
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.as_ref()
+    }
+
+    /// Notes a fault the scenario scheduled at `at` (for the timeline).
+    pub fn note_fault(&mut self, at: SimTime, fault: &Fault) {
+        if let Some(t) = &mut self.timeline {
+            t.note_fault(at, fault);
+        }
     }
 
     /// Whether every checker's eventual properties hold at `now`.
@@ -137,6 +160,9 @@ impl Observer for Checks {
     fn on_event(&mut self, time: SimTime, node: NodeIdx, event: &NodeEvent) {
         for c in &mut self.checkers {
             c.on_event(time, node, event);
+        }
+        if let Some(t) = &mut self.timeline {
+            t.on_event(time, node, event);
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::idx::NodeIdx;
 use crate::net::Network;
 use crate::rng::RngTree;
 use crate::time::{SimDuration, SimTime};
-use crate::trace::Traced;
+use crate::trace::{TraceDetail, Traced};
 
 /// A borrowed view of the engine, handed to every [`World`](super::World) callback: the current
 /// time, node clocks and disks, and the ways to cause future events.
@@ -104,6 +104,18 @@ impl<M: Clone + Traced, L: Traced> Ctx<'_, M, L> {
     /// Folds an extra record (an observable node event) into the trace digest.
     pub fn trace(&mut self, node: NodeIdx, kind: &'static str, fingerprint: u64) {
         self.core.record(node, kind, fingerprint);
+    }
+
+    /// Like [`Ctx::trace`], with a detail kept in recorded trace records (for trace files) but
+    /// not folded into the digest.
+    pub fn trace_detailed(
+        &mut self,
+        node: NodeIdx,
+        kind: &'static str,
+        fingerprint: u64,
+        detail: Option<TraceDetail>,
+    ) {
+        self.core.record_detailed(node, kind, fingerprint, detail);
     }
 
     /// Schedules a fault (an adversary may, for example, clog its victim).

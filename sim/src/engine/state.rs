@@ -12,7 +12,7 @@ use crate::net::{DropReason, Network};
 use crate::queue::EventQueue;
 use crate::rng::RngTree;
 use crate::time::SimTime;
-use crate::trace::{Trace, TraceRecord, Traced, combine, fingerprint};
+use crate::trace::{Trace, TraceDetail, TraceRecord, Traced, combine, fingerprint};
 
 /// A queued event. Payload-carrying variants are the hot ones and stay unboxed; faults are rare
 /// and boxed so they do not widen every slab slot.
@@ -96,7 +96,18 @@ impl<M, L> Core<M, L> {
 
     /// Folds a record at the current time into the trace and the current step.
     pub(super) fn record(&mut self, node: NodeIdx, kind: &'static str, fp: u64) -> TraceRecord {
-        let r = self.trace.record(self.now, node, kind, fp);
+        self.record_detailed(node, kind, fp, None)
+    }
+
+    /// Like [`Core::record`], with a detail for trace files (not digested).
+    pub(super) fn record_detailed(
+        &mut self,
+        node: NodeIdx,
+        kind: &'static str,
+        fp: u64,
+        detail: Option<TraceDetail>,
+    ) -> TraceRecord {
+        let r = self.trace.record_detailed(self.now, node, kind, fp, detail);
         self.step_records.push(r);
         r
     }
