@@ -10,6 +10,14 @@ macro_rules! out {
     }};
 }
 
+/// Prints a progress line to stderr; a closed stderr is not an error.
+macro_rules! progress {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod bench_poet;
 mod bench_post;

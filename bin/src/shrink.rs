@@ -138,7 +138,7 @@ impl Shrinker<'_> {
             RunParams { plan: Some(plan.clone()), stop_at_layer: stop, ..self.base.clone() };
         let same = trial(self.scenario, &params)
             .is_ok_and(|o| first_of(&o, &self.check).as_deref() == Some(self.violation.as_str()));
-        eprintln!(
+        progress!(
             "  trial {:>3}: {} episodes, {} -> {}",
             self.trials,
             plan.episodes.len(),
@@ -229,7 +229,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
             }
         },
     };
-    eprintln!(
+    progress!(
         "original: {:.0} s simulated, {} fault episodes, first violation [{check}] {violation}",
         original.sim_seconds,
         original.plan.episodes.len()

@@ -227,6 +227,7 @@ pub(crate) fn report_json(r: &RunReport, wall_seconds: f64) -> Value {
         "passed": r.passed(),
         "repro": repro_line(&r.scenario, r.nodes, r.seed, r.layers),
         "stats": r.stats,
+        "coverage": r.coverage,
     })
 }
 

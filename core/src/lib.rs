@@ -57,6 +57,7 @@ pub mod block;
 pub mod canary;
 pub mod certifier;
 pub mod codec;
+pub mod coverage;
 pub mod crypto;
 pub mod eligibility;
 pub mod fetch;

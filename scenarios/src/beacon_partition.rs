@@ -9,6 +9,7 @@
 //! on every epoch's beacon by the end of the run (`beacon-agreement`), and everything else
 //! `epochs` checks.
 
+use spacemesh_core::coverage;
 use spacemesh_sim::engine::Fault;
 use spacemesh_sim::{NodeIdx, SimTime};
 
@@ -58,6 +59,16 @@ impl Scenario for BeaconPartitionScenario {
             ],
         );
         let plan = fault_plan(self, p, nodes, layers, own)?;
-        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt).with_plan(plan, p))
+        Ok(into_run(
+            self.name(),
+            p,
+            nodes,
+            layers,
+            cluster,
+            expect,
+            rt,
+            &[coverage::BEACON_FALLBACK],
+        )
+        .with_plan(plan, p))
     }
 }

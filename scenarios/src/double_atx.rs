@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use spacemesh_core::EpochId;
+use spacemesh_core::{EpochId, coverage};
 use spacemesh_sim::SimTime;
 
 use crate::smeshing::{
@@ -60,6 +60,16 @@ impl Scenario for DoubleAtxScenario {
         expect.equivocation_deadline =
             SimTime::from_secs(u64::from((EQUIVOCATION_EPOCH + 1) * LPE) * LAYER_DURATION_SECS);
         let plan = fault_plan(self, p, nodes, layers, FaultPlan::default())?;
-        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt).with_plan(plan, p))
+        Ok(into_run(
+            self.name(),
+            p,
+            nodes,
+            layers,
+            cluster,
+            expect,
+            rt,
+            &[coverage::MALFEASANCE_PROOF],
+        )
+        .with_plan(plan, p))
     }
 }

@@ -37,6 +37,6 @@ impl Scenario for EpochsScenario {
         let cluster = smeshers(nodes, p.seed, &rt).build();
         let expect = expectations(nodes, layers, &rt);
         let plan = fault_plan(self, p, nodes, layers, FaultPlan::default())?;
-        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt).with_plan(plan, p))
+        Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt, &[]).with_plan(plan, p))
     }
 }

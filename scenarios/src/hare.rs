@@ -19,13 +19,13 @@
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 
-use spacemesh_core::LayerId;
 use spacemesh_core::hare::{HareBehavior, HareConfig};
+use spacemesh_core::{LayerId, coverage};
 use spacemesh_sim::engine::Fault;
 use spacemesh_sim::net::{Latency, LinkConfig};
 use spacemesh_sim::{SimDuration, SimTime};
 
-use crate::checks::{Checks, EpochsChecker, HareChecker, HareExpect};
+use crate::checks::{Checks, CoverageChecker, EpochsChecker, HareChecker, HareExpect};
 use crate::smeshing::{
     LPE, expectations, fault_plan, into_run_checked, link, random_units, runtime, sizes, smeshers,
 };
@@ -170,9 +170,15 @@ impl Scenario for HareScenario {
                 hare.certificates = false;
             }
         }
+        let marks: &[&str] = match kind {
+            Kind::Equivocation => &[coverage::MALFEASANCE_PROOF],
+            Kind::Delays => &[coverage::HARE_LATER_ITERATION],
+            Kind::Sync | Kind::Offline => &[],
+        };
         let checks = Checks::new()
             .with(EpochsChecker::new(cluster.honest_ids(), epochs))
-            .with(HareChecker::new(honest, hare));
+            .with(HareChecker::new(honest, hare))
+            .with(CoverageChecker::new(marks));
         let mut own = FaultPlan::default();
         if kind == Kind::Delays {
             let slow = LinkConfig {

@@ -206,10 +206,11 @@ pub trait Scenario: Sync {
 }
 
 impl Run {
-    /// Schedules `own` faults, or the plan `p` asks for, plus the swarm's draw when asked;
-    /// records the plan and applies `p.stop_at_layer`. Scenario builders call this once the
-    /// simulation exists, with the plan they got from [`fault_plan`].
+    /// Schedules the run's fault plan (from [`fault_plan`]), records it and applies
+    /// `p.stop_at_layer`; the last step of every scenario's build, so it also starts the run's
+    /// own coverage counts.
     pub(crate) fn with_plan(mut self, plan: FaultPlan, p: &RunParams) -> Run {
+        spacemesh_core::coverage::take();
         for t in plan.faults() {
             self.schedule_fault(SimTime(t.at_us), t.fault.clone());
         }

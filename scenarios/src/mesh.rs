@@ -40,15 +40,15 @@ use std::ops::Range;
 
 use rand::Rng;
 use rand::seq::IndexedRandom;
-use spacemesh_core::LayerId;
 use spacemesh_core::node::Voting;
+use spacemesh_core::{LayerId, coverage};
 use spacemesh_sim::engine::Fault;
 use spacemesh_sim::rng::RngTree;
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
 use crate::checks::{
-    Checks, EpochsChecker, EpochsExpect, HareChecker, HareExpect, MeshChecker, MeshExpect,
-    RevertWindow,
+    Checks, CoverageChecker, EpochsChecker, EpochsExpect, HareChecker, HareExpect, MeshChecker,
+    MeshExpect, RevertWindow,
 };
 use crate::cluster::Cluster;
 use crate::hare;
@@ -227,9 +227,15 @@ impl Scenario for MeshScenario {
                 all
             }
         };
+        let marks: &[&str] = match kind {
+            Kind::PartitionHeal | Kind::Balancing => &[coverage::TORTOISE_FULL_MODE],
+            Kind::LateJoiner => &[coverage::SYNC_CATCH_UP],
+            Kind::CrashRestart => &[coverage::RESTART_RECOVERY, coverage::SYNC_CATCH_UP],
+        };
         let checks = checks
             .with(EpochsChecker::new(cluster.honest_ids(), epochs))
-            .with(MeshChecker::new(judged, mesh));
+            .with(MeshChecker::new(judged, mesh))
+            .with(CoverageChecker::new(marks));
         Ok(into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt).with_plan(plan, p))
     }
 

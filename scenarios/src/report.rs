@@ -34,6 +34,8 @@ pub struct RunReport {
     pub stats: BTreeMap<String, f64>,
     /// The faults the run had (the scenario's own and the swarm's).
     pub plan: FaultPlan,
+    /// How often the run passed each rare path (`spacemesh_core::coverage`).
+    pub coverage: BTreeMap<String, u64>,
     /// What every node did in every layer (only when [`crate::RunParams::record_timeline`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<TimelineReport>,
@@ -106,6 +108,10 @@ pub(crate) fn build(run: Run) -> RunReport {
         violations,
         stats: figures,
         plan,
+        coverage: spacemesh_core::coverage::take()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         timeline: world.observer().timeline().map(|t| t.finish(end)),
     }
 }

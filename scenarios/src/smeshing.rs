@@ -19,7 +19,7 @@ use std::time::Duration;
 use spacemesh_sim::SimTime;
 use spacemesh_sim::engine::SimConfig;
 
-use crate::checks::{Checks, EpochsChecker, EpochsExpect};
+use crate::checks::{Checks, CoverageChecker, EpochsChecker, EpochsExpect};
 use crate::cluster::{Cluster, ClusterBuilder};
 use crate::swarm::{FaultPlan, SwarmBounds};
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError, Settle};
@@ -167,8 +167,11 @@ pub(crate) fn into_run(
     cluster: Cluster,
     expect: EpochsExpect,
     rt: RuntimeConfig,
+    marks: &[&'static str],
 ) -> Run {
-    let checks = Checks::new().with(EpochsChecker::new(cluster.honest_ids(), expect));
+    let checks = Checks::new()
+        .with(EpochsChecker::new(cluster.honest_ids(), expect))
+        .with(CoverageChecker::new(marks));
     into_run_checked(scenario, p, nodes, layers, cluster, checks, rt)
 }
 

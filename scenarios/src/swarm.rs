@@ -24,6 +24,9 @@ use spacemesh_sim::net::{Latency, LinkConfig};
 use spacemesh_sim::rng::RngTree;
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
+/// The path of the swarm's stream in a seed's RNG tree ("SWARM" in ASCII).
+const SWARM_STREAM: u64 = 0x0053_5741_524d;
+
 /// One fault at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timed {
@@ -160,7 +163,7 @@ impl SwarmBounds {
 /// Draws the swarm episodes of a run of `nodes` honest-or-not slots from `seed` (its own
 /// stream of the seed's tree, so that the rest of the run draws what it would without them).
 pub fn draw(bounds: &SwarmBounds, nodes: u32, seed: u64) -> Vec<Episode> {
-    let mut rng = RngTree::new(seed).stream(&[0x5357_4152_4d]);
+    let mut rng = RngTree::new(seed).stream(&[SWARM_STREAM]);
     let mut out = Vec::new();
     let (start, end) = (bounds.window.start.as_micros(), bounds.window.end.as_micros());
     if end <= start || nodes == 0 {

@@ -293,12 +293,16 @@ impl Fetcher {
             }
             let batch = batches.entry((peer, *hint)).or_default();
             if batch.len() < BATCH_MAX {
+                if !want.tried.is_empty() {
+                    crate::coverage::mark(crate::coverage::FETCH_RETRY);
+                }
                 want.in_flight = true;
                 want.tried.push(peer);
                 batch.push(*hash);
             }
         }
         for (hint, hash) in failed {
+            crate::coverage::mark(crate::coverage::FETCH_FAILED);
             self.wanted.remove(&(hint, hash));
             self.outputs.push_back(FetchOutput::Failed { hint, hash });
         }

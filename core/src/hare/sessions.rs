@@ -271,6 +271,9 @@ impl Hare {
             self.outputs.push_back(HareOutput::Coin { layer, coin });
         }
         if let Some(proposals) = out.result {
+            if ir.iter > 1 {
+                crate::coverage::mark(crate::coverage::HARE_LATER_ITERATION);
+            }
             let (preround_seats, threshold) = match self.sessions.get_mut(&layer) {
                 Some(s) => {
                     s.output = true;
@@ -293,6 +296,9 @@ impl Hare {
             Some(SessionEnd::Terminated)
         } else if ir.iter >= self.cfg.iterations_limit && ir.round == Round::Hardlock {
             let output = self.sessions.get(&layer).is_some_and(|s| s.output);
+            if !output {
+                crate::coverage::mark(crate::coverage::HARE_ITERATION_LIMIT);
+            }
             Some(if output { SessionEnd::Terminated } else { SessionEnd::IterationLimit })
         } else {
             None

@@ -285,6 +285,9 @@ impl Node {
     fn on_restore(&mut self, now: Time, snapshot: &Snapshot) {
         assert!(!self.restored, "Restore comes once");
         self.restored = true;
+        if !snapshot.is_empty() {
+            crate::coverage::mark(crate::coverage::RESTART_RECOVERY);
+        }
         // A corrupt sequence number must stop the node, not restart its sequence at zero (which
         // would make it equivocate): the runtime checks the store before handing it over, so
         // reaching this is a broken runtime.

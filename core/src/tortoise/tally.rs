@@ -184,6 +184,7 @@ impl Tortoise {
         if self.mode == Mode::Verifying {
             self.mode = Mode::Full;
             self.full_mode_entries += 1;
+            crate::coverage::mark(crate::coverage::TORTOISE_FULL_MODE);
             let start = self.full_counted.0.max(self.evicted.0) + 1;
             for l in start..=self.processed.0 {
                 for r in self.ballot_refs(LayerId(l)) {

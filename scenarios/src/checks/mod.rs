@@ -3,6 +3,7 @@
 //! Each checker watches events as they happen and renders its verdict at the end. [`Checks`]
 //! bundles a scenario's checkers and is the observer the simulated world reports to.
 
+mod coverage;
 mod delivery;
 mod epochs;
 mod equivocation;
@@ -10,6 +11,7 @@ mod hare;
 mod mesh;
 mod misbehaviour;
 
+pub use coverage::CoverageChecker;
 pub use delivery::{DeliveryChecker, DeliveryWindow};
 pub use epochs::{EpochsChecker, EpochsExpect};
 pub use equivocation::HeartbeatEquivocationChecker;

@@ -197,6 +197,7 @@ impl Consensus {
     }
 
     fn revert_to(&mut self, to: LayerId) {
+        crate::coverage::mark(crate::coverage::MESH_REVERT);
         let from = self.mesh.applied();
         match self.mesh.revert(to) {
             Ok(batch) => {

@@ -749,6 +749,9 @@ impl Consensus {
         if self.beacons.contains_key(&epoch) {
             return;
         }
+        if source == BeaconSource::Fallback {
+            crate::coverage::mark(crate::coverage::BEACON_FALLBACK);
+        }
         self.beacons.insert(epoch, beacon);
         self.tortoise.on_beacon(epoch, beacon);
         while self.beacons.len() > 8 {
@@ -1178,6 +1181,7 @@ impl Consensus {
                 let (smesher, kind) = (proof.smesher, proof.kind());
                 match self.malicious.insert(now, proof) {
                     Some(batch) => {
+                        crate::coverage::mark(crate::coverage::MALFEASANCE_PROOF);
                         self.outputs.push_back(ConsensusOutput::Persist(batch));
                         self.outputs.push_back(ConsensusOutput::Event(
                             ConsensusEvent::Malfeasance { smesher, kind, detected: false },

@@ -232,6 +232,7 @@ impl Consensus {
         }
         if self.sync.done >= last.max(self.sync.until) {
             self.sync.synced = true;
+            crate::coverage::mark(crate::coverage::SYNC_CATCH_UP);
             self.sync.layers.clear();
             self.report_sync(now);
         }
