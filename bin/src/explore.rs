@@ -71,6 +71,18 @@ pub(crate) struct SeedResult {
     /// The first violation, or what went wrong with the process.
     pub first_violation: Option<String>,
     pub repro: String,
+    /// Coverage marks of the run (`spacemesh_core::coverage`).
+    #[serde(default)]
+    pub coverage: BTreeMap<String, u64>,
+}
+
+/// A coverage mark summed over runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct MarkSum {
+    /// Runs that went through the path.
+    pub runs: usize,
+    /// Passes in all.
+    pub total: u64,
 }
 
 /// What `explore` writes and `merge` reads.
@@ -85,6 +97,9 @@ pub(crate) struct Summary {
     pub failed: Vec<SeedResult>,
     /// Every seed, in seed order.
     pub results: Vec<SeedResult>,
+    /// Coverage marks summed over the runs.
+    #[serde(default)]
+    pub coverage: BTreeMap<String, MarkSum>,
 }
 
 impl Summary {
@@ -96,6 +111,12 @@ impl Summary {
     ) -> Self {
         results.sort_by_key(|r| r.seed);
         let failed: Vec<SeedResult> = results.iter().filter(|r| !r.passed).cloned().collect();
+        let mut coverage: BTreeMap<String, MarkSum> = BTreeMap::new();
+        for (mark, n) in results.iter().flat_map(|r| r.coverage.iter()) {
+            let sum = coverage.entry(mark.clone()).or_default();
+            sum.runs += 1;
+            sum.total += n;
+        }
         Summary {
             scenario: scenario.to_string(),
             nodes,
@@ -104,6 +125,7 @@ impl Summary {
             passed: results.len() - failed.len(),
             failed,
             results,
+            coverage,
         }
     }
 }
@@ -190,6 +212,7 @@ fn result_of(
         wall_seconds: wall,
         first_violation: Some(why),
         repro: repro.clone(),
+        coverage: BTreeMap::new(),
     };
     let output = match output {
         Ok(o) => o,
@@ -222,6 +245,7 @@ fn result_of(
             first_violation.or(Some("a check failed".into()))
         },
         repro,
+        coverage: serde_json::from_value(json["coverage"].clone()).unwrap_or_default(),
     }
 }
 
@@ -312,6 +336,9 @@ fn finish(summary: &Summary, file: Option<&PathBuf>, json: bool, wall: f64) -> R
             summary.runs,
             wall
         );
+        for (mark, sum) in &summary.coverage {
+            out!("  coverage {mark}: {} of {} runs, {} passes", sum.runs, summary.runs, sum.total);
+        }
         for f in &summary.failed {
             out!("  seed {}: {}", f.seed, f.first_violation.as_deref().unwrap_or(""));
             out!("    repro: {}", f.repro);
@@ -398,7 +425,19 @@ mod tests {
             wall_seconds: 1.0,
             first_violation: (!passed).then(|| "[x] t=1.0s node=-: broken".to_string()),
             repro: repro_line("gossip", 7, seed, 3),
+            coverage: BTreeMap::from([("fetch-retry".to_string(), seed)]),
         }
+    }
+
+    #[test]
+    fn coverage_is_summed_over_runs() {
+        let s = Summary::new(
+            "gossip",
+            Some(7),
+            Some(3),
+            vec![result(2, true, "a"), result(3, true, "b")],
+        );
+        assert_eq!(s.coverage["fetch-retry"], MarkSum { runs: 2, total: 5 });
     }
 
     #[test]
