@@ -92,7 +92,10 @@ impl BallotReject {
     }
 }
 
-/// What is kept of an accepted ballot.
+/// What is kept of an accepted ballot. Its votes are not kept: [`BallotHandler::on_proposal`]
+/// hands them over once, for the tortoise, which keeps its own deduplicated form; `raw` still
+/// holds them for peers. (Every node keeps every ballot of the window, so a decoded copy of the
+/// votes per record was a large share of a simulation's memory.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BallotRecord {
     /// The smesher.
@@ -113,8 +116,6 @@ pub struct BallotRecord {
     pub signed: SignedBallotMetadata,
     /// The ballot id.
     pub id: BallotId,
-    /// The ballot's votes (for the tortoise).
-    pub votes: Votes,
     /// The encoded proposal, as received (served to syncing peers).
     pub raw: Bytes,
 }
@@ -173,7 +174,8 @@ impl BallotHandler {
         self.outputs.pop_front()
     }
 
-    /// Validates a proposal; on success stores its ballot and returns its layer and record.
+    /// Validates a proposal; on success stores its ballot and returns its layer, its record and
+    /// its votes.
     #[allow(clippy::too_many_arguments)]
     pub fn on_proposal(
         &mut self,
@@ -183,7 +185,7 @@ impl BallotHandler {
         malicious: &MaliciousSet,
         active_set: impl Fn(EpochId) -> Option<(crate::types::Hash32, u64)>,
         verifier: &dyn Verifier,
-    ) -> Result<(LayerId, BallotRecord), BallotReject> {
+    ) -> Result<(LayerId, BallotRecord, Votes), BallotReject> {
         let p: Proposal = decode_shared(bytes).map_err(|e| BallotReject::Decode(e.to_string()))?;
         let b = &p.ballot;
         let layer = b.inner.layer;
@@ -287,13 +289,12 @@ impl BallotHandler {
             slots: data.eligibility_count,
             signed,
             id,
-            votes: b.votes.clone(),
             raw: bytes.clone(),
         };
         self.by_smesher.insert((layer, b.smesher), id);
         self.layers.entry(layer).or_default().insert(id, record.clone());
         self.prune(current);
-        Ok((layer, record))
+        Ok((layer, record, p.ballot.votes))
     }
 
     /// Records this node's own ballot (it was built valid).
@@ -321,7 +322,6 @@ impl BallotHandler {
                 slots,
                 signed: SignedBallotMetadata { metadata: b.metadata(), signature: b.signature },
                 id,
-                votes: b.votes.clone(),
                 raw: proposal.encode().into(),
             },
         );
@@ -448,7 +448,7 @@ mod tests {
         f: &mut Fixture,
         layer: LayerId,
         bytes: &Bytes,
-    ) -> Result<(LayerId, BallotRecord), BallotReject> {
+    ) -> Result<(LayerId, BallotRecord, Votes), BallotReject> {
         let now = f.handler.clock.layer_start(layer);
         let set = (f.info.active_set_hash, f.info.active_set.weight);
         let malicious = MaliciousSet::default();
@@ -463,7 +463,7 @@ mod tests {
         assert_eq!(f.own.count, 100, "w·L·E/W = 10·50·8/40");
         let layer = *f.own.layers.keys().next().expect("some slot");
         let first = proposal(&f, layer, 1);
-        let (l, record) = judge(&mut f, layer, &first).unwrap();
+        let (l, record, _) = judge(&mut f, layer, &first).unwrap();
         assert_eq!(l, layer);
         assert_eq!(record.slots, f.own.count);
         assert_eq!(judge(&mut f, layer, &first), Err(BallotReject::Duplicate));

@@ -31,7 +31,7 @@ use crate::activation::wire::AtxId;
 use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
 use crate::ballot::handler::{BallotHandler, BallotOutput, BallotReject};
-use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, opinion_hash};
+use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, Votes, opinion_hash};
 use crate::beacon::{
     BeaconConfig, BeaconMessage, BeaconOutput, BeaconTally, EpochBeacon, LocalIdentity,
     Participant, ballot_weight, genesis_beacon,
@@ -483,7 +483,8 @@ pub struct Consensus {
     /// What the mesh applies per layer, from the tortoise's updates.
     decisions: BTreeMap<LayerId, Option<Option<BlockId>>>,
     /// Ballots waiting for their base ballot, by base.
-    waiting_ballots: BTreeMap<BallotId, Vec<(LayerId, crate::ballot::handler::BallotRecord)>>,
+    waiting_ballots:
+        BTreeMap<BallotId, Vec<(LayerId, crate::ballot::handler::BallotRecord, Votes)>>,
     /// The tortoise's last verified layer, as last reported.
     verified: LayerId,
     /// Sync status and progress.
@@ -858,7 +859,7 @@ impl Consensus {
         self.ballots.insert_own(&proposal);
         let own = self.ballots.layer(layer).and_then(|l| l.get(&proposal.ballot.id())).cloned();
         if let Some(record) = own {
-            self.feed_ballot(layer, &record, None);
+            self.feed_ballot(layer, &record, proposal.ballot.votes.clone(), None);
         }
         self.outputs.push_back(ConsensusOutput::Publish(Topic::Proposal, proposal.encode().into()));
         self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::ProposalPublished {
@@ -919,10 +920,10 @@ impl Consensus {
         if matches!(result, Err(BallotReject::UnknownActiveSet)) && !self.early_epoch(now, data) {
             self.want_declared_set(data);
         }
-        let (layer, record) = result?;
+        let (layer, record, votes) = result?;
         let epoch = self.cfg.clock.epoch_of(layer);
         self.tally(epoch, &record);
-        self.feed_ballot(layer, &record, Some(from));
+        self.feed_ballot(layer, &record, votes, Some(from));
         let output = self.unbuilt.get(&layer).filter(|p| p.contains(&record.proposal)).cloned();
         if let Some(proposals) = output {
             self.build_block(now, layer, &proposals);
