@@ -94,8 +94,9 @@ impl BallotReject {
 
 /// What is kept of an accepted ballot. Its votes are not kept: [`BallotHandler::on_proposal`]
 /// hands them over once, for the tortoise, which keeps its own deduplicated form; `raw` still
-/// holds them for peers. (Every node keeps every ballot of the window, so a decoded copy of the
-/// votes per record was a large share of a simulation's memory.)
+/// holds them for peers, and the signed metadata that an equivocation proof needs. (Every node
+/// keeps every ballot of the window, so decoded copies per record were a large share of a
+/// simulation's memory.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BallotRecord {
     /// The smesher.
@@ -112,8 +113,6 @@ pub struct BallotRecord {
     pub beacon: crate::types::Beacon,
     /// The smesher's slot count in the epoch (from its ref ballot).
     pub slots: u32,
-    /// Signed metadata, for equivocation proofs.
-    pub signed: SignedBallotMetadata,
     /// The ballot id.
     pub id: BallotId,
     /// The encoded proposal, as received (served to syncing peers).
@@ -268,11 +267,14 @@ impl BallotHandler {
         }
         let signed = SignedBallotMetadata { metadata: meta, signature: b.signature };
         if let Some(existing) = self.by_smesher.get(&(layer, b.smesher)) {
-            let first = &self.layers[&layer][existing];
+            let first: Proposal = decode_shared(&self.layers[&layer][existing].raw)
+                .expect("a stored proposal decodes");
+            let first = SignedBallotMetadata {
+                metadata: first.ballot.metadata(),
+                signature: first.ballot.signature,
+            };
             self.outputs.push_back(BallotOutput::Malfeasance(MalfeasanceProof::multiple_ballots(
-                b.smesher,
-                first.signed,
-                signed,
+                b.smesher, first, signed,
             )));
             return Err(BallotReject::Equivocation);
         }
@@ -287,7 +289,6 @@ impl BallotHandler {
             eligibilities: b.eligibilities.len() as u32,
             beacon: data.beacon,
             slots: data.eligibility_count,
-            signed,
             id,
             raw: bytes.clone(),
         };
@@ -320,7 +321,6 @@ impl BallotHandler {
                 eligibilities: b.eligibilities.len() as u32,
                 beacon,
                 slots,
-                signed: SignedBallotMetadata { metadata: b.metadata(), signature: b.signature },
                 id,
                 raw: proposal.encode().into(),
             },
