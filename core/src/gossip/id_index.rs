@@ -1,17 +1,17 @@
-//! The tables of the seen cache: seen id prefixes, and message ids to their live entries, by
-//! 8-byte id prefix.
+//! The table of the seen cache: every seen message id, by 8-byte id prefix, with a slab slot
+//! for the ids that have a live entry (validating or retained).
 //!
 //! Every received message and every id of every IHAVE costs one lookup here, in a cache as
 //! large as the number of messages seen lately, once per node: that lookup was the largest cost
 //! of a large simulation, first with whole ids in a B-tree and then with prefixes in one (a
 //! B-tree search is a chain of dependent cache misses). Lookups now go through an
-//! open-addressing table (linear probing, backward-shift deletion) whose cells hold only the
-//! prefix (the set of seen ids) or the prefix and a slab slot (the index of live entries): one
-//! cache miss in the common case. The table halves when expiry empties it, so memory follows the
-//! cache's size rather than its peak. The tables are never iterated, so their
-//! layout cannot leak into behaviour; the only ordered view, the reconciled retained ids that
-//! anti-entropy lists by bucket, is kept in a B-tree of its own (far fewer ids: retained,
-//! reconciled topics only).
+//! open-addressing table (linear probing, backward-shift deletion) of prefixes, with the slab
+//! slots in a parallel array: a membership probe reads only prefixes, one cache miss in the
+//! common case. Only live ids have a slab entry (full id and state); an id that is merely
+//! remembered costs its 12-byte cell. The table halves when expiry empties it, so memory follows
+//! the cache's size rather than its peak. The table is never iterated, so its layout cannot leak
+//! into behaviour; the only ordered view, the reconciled retained ids that anti-entropy lists by
+//! bucket, is kept in a B-tree of its own (far fewer ids: retained, reconciled topics only).
 //!
 //! Two different ids with one prefix can only come from a sender grinding about 2^32 hashes
 //! against its own messages (hitting a given id's prefix takes 2^64): the later one is then
