@@ -90,7 +90,9 @@ impl ActiveSet {
 /// Valid ATX headers.
 #[derive(Debug, Default)]
 pub struct AtxStore {
-    by_id: BTreeMap<AtxId, AtxHeader>,
+    /// Boxed: every node keeps every ATX, and a B-tree node of 11 inline headers of about 250
+    /// bytes each is mostly slack when the tree is not full (ids arrive in random order).
+    by_id: BTreeMap<AtxId, Box<AtxHeader>>,
     by_epoch: BTreeMap<(EpochId, NodeId), AtxId>,
 }
 
@@ -104,13 +106,13 @@ impl AtxStore {
         if existing.is_none() {
             self.by_epoch.insert(key, id);
         }
-        self.by_id.insert(id, header);
+        self.by_id.insert(id, Box::new(header));
         existing.filter(|first| *first != id)
     }
 
     /// A header by id.
     pub fn get(&self, id: &AtxId) -> Option<&AtxHeader> {
-        self.by_id.get(id)
+        self.by_id.get(id).map(Box::as_ref)
     }
 
     /// Whether the id is known.
@@ -120,21 +122,20 @@ impl AtxStore {
 
     /// The ATX `smesher` published in `epoch` (the first one seen).
     pub fn by_smesher(&self, epoch: EpochId, smesher: &NodeId) -> Option<&AtxHeader> {
-        self.by_epoch.get(&(epoch, *smesher)).and_then(|id| self.by_id.get(id))
+        self.by_epoch.get(&(epoch, *smesher)).and_then(|id| self.get(id))
     }
 
     /// ATXs published in `epoch`, in identity order.
     pub fn published_in(&self, epoch: EpochId) -> impl Iterator<Item = &AtxHeader> {
         self.by_epoch
             .range((epoch, NodeId([0; 32]))..=(epoch, NodeId([0xff; 32])))
-            .filter_map(|(_, id)| self.by_id.get(id))
+            .filter_map(|(_, id)| self.get(id))
     }
 
     /// The highest ATX (by tick height, ties by id) published before `epoch`: the positioning
     /// ATX a builder chooses.
     pub fn highest_before(&self, epoch: EpochId) -> Option<&AtxHeader> {
-        self.by_id
-            .values()
+        self.iter()
             .filter(|h| h.publish_epoch < epoch)
             .max_by(|a, b| a.height().cmp(&b.height()).then(b.id.cmp(&a.id)))
     }
@@ -156,6 +157,8 @@ impl AtxStore {
             }
         }
         set.atxs.sort();
+        // Kept for the epoch (and compared by hash): no growth slack.
+        set.atxs.shrink_to_fit();
         set
     }
 
@@ -171,7 +174,7 @@ impl AtxStore {
 
     /// Every header, in id order (for persistence and checks).
     pub fn iter(&self) -> impl Iterator<Item = &AtxHeader> {
-        self.by_id.values()
+        self.by_id.values().map(Box::as_ref)
     }
 
     /// Panics if the indexes disagree.

@@ -92,7 +92,11 @@ impl BallotReject {
     }
 }
 
-/// What is kept of an accepted ballot.
+/// What is kept of an accepted ballot. Its votes are not kept: [`BallotHandler::on_proposal`]
+/// hands them over once, for the tortoise, which keeps its own deduplicated form; `raw` still
+/// holds them for peers, and the signed metadata that an equivocation proof needs. (Every node
+/// keeps every ballot of the window, so decoded copies per record were a large share of a
+/// simulation's memory.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BallotRecord {
     /// The smesher.
@@ -109,12 +113,8 @@ pub struct BallotRecord {
     pub beacon: crate::types::Beacon,
     /// The smesher's slot count in the epoch (from its ref ballot).
     pub slots: u32,
-    /// Signed metadata, for equivocation proofs.
-    pub signed: SignedBallotMetadata,
     /// The ballot id.
     pub id: BallotId,
-    /// The ballot's votes (for the tortoise).
-    pub votes: Votes,
     /// The encoded proposal, as received (served to syncing peers).
     pub raw: Bytes,
 }
@@ -173,7 +173,8 @@ impl BallotHandler {
         self.outputs.pop_front()
     }
 
-    /// Validates a proposal; on success stores its ballot and returns its layer and record.
+    /// Validates a proposal; on success stores its ballot and returns its layer, its record and
+    /// its votes.
     #[allow(clippy::too_many_arguments)]
     pub fn on_proposal(
         &mut self,
@@ -183,7 +184,7 @@ impl BallotHandler {
         malicious: &MaliciousSet,
         active_set: impl Fn(EpochId) -> Option<(crate::types::Hash32, u64)>,
         verifier: &dyn Verifier,
-    ) -> Result<(LayerId, BallotRecord), BallotReject> {
+    ) -> Result<(LayerId, BallotRecord, Votes), BallotReject> {
         let p: Proposal = decode_shared(bytes).map_err(|e| BallotReject::Decode(e.to_string()))?;
         let b = &p.ballot;
         let layer = b.inner.layer;
@@ -266,11 +267,14 @@ impl BallotHandler {
         }
         let signed = SignedBallotMetadata { metadata: meta, signature: b.signature };
         if let Some(existing) = self.by_smesher.get(&(layer, b.smesher)) {
-            let first = &self.layers[&layer][existing];
+            let first: Proposal = decode_shared(&self.layers[&layer][existing].raw)
+                .expect("a stored proposal decodes");
+            let first = SignedBallotMetadata {
+                metadata: first.ballot.metadata(),
+                signature: first.ballot.signature,
+            };
             self.outputs.push_back(BallotOutput::Malfeasance(MalfeasanceProof::multiple_ballots(
-                b.smesher,
-                first.signed,
-                signed,
+                b.smesher, first, signed,
             )));
             return Err(BallotReject::Equivocation);
         }
@@ -285,15 +289,13 @@ impl BallotHandler {
             eligibilities: b.eligibilities.len() as u32,
             beacon: data.beacon,
             slots: data.eligibility_count,
-            signed,
             id,
-            votes: b.votes.clone(),
             raw: bytes.clone(),
         };
         self.by_smesher.insert((layer, b.smesher), id);
         self.layers.entry(layer).or_default().insert(id, record.clone());
         self.prune(current);
-        Ok((layer, record))
+        Ok((layer, record, p.ballot.votes))
     }
 
     /// Records this node's own ballot (it was built valid).
@@ -319,9 +321,7 @@ impl BallotHandler {
                 eligibilities: b.eligibilities.len() as u32,
                 beacon,
                 slots,
-                signed: SignedBallotMetadata { metadata: b.metadata(), signature: b.signature },
                 id,
-                votes: b.votes.clone(),
                 raw: proposal.encode().into(),
             },
         );
@@ -448,7 +448,7 @@ mod tests {
         f: &mut Fixture,
         layer: LayerId,
         bytes: &Bytes,
-    ) -> Result<(LayerId, BallotRecord), BallotReject> {
+    ) -> Result<(LayerId, BallotRecord, Votes), BallotReject> {
         let now = f.handler.clock.layer_start(layer);
         let set = (f.info.active_set_hash, f.info.active_set.weight);
         let malicious = MaliciousSet::default();
@@ -463,7 +463,7 @@ mod tests {
         assert_eq!(f.own.count, 100, "w·L·E/W = 10·50·8/40");
         let layer = *f.own.layers.keys().next().expect("some slot");
         let first = proposal(&f, layer, 1);
-        let (l, record) = judge(&mut f, layer, &first).unwrap();
+        let (l, record, _) = judge(&mut f, layer, &first).unwrap();
         assert_eq!(l, layer);
         assert_eq!(record.slots, f.own.count);
         assert_eq!(judge(&mut f, layer, &first), Err(BallotReject::Duplicate));

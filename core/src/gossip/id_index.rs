@@ -1,14 +1,17 @@
-//! The id index of the seen cache: message ids to their entries, by 8-byte id prefix.
+//! The table of the seen cache: every seen message id, by 8-byte id prefix, with a slab slot
+//! for the ids that have a live entry (validating or retained).
 //!
 //! Every received message and every id of every IHAVE costs one lookup here, in a cache as
 //! large as the number of messages seen lately, once per node: that lookup was the largest cost
 //! of a large simulation, first with whole ids in a B-tree and then with prefixes in one (a
 //! B-tree search is a chain of dependent cache misses). Lookups now go through an
-//! open-addressing table (linear probing, backward-shift deletion) whose cells hold only the
-//! prefix and a slab slot: one cache miss in the common case. The table is never iterated, so its
-//! layout cannot leak into behaviour; the only ordered view, the reconciled retained ids that
-//! anti-entropy lists by bucket, is kept in a B-tree of its own (far fewer ids: retained,
-//! reconciled topics only).
+//! open-addressing table (linear probing, backward-shift deletion) of prefixes, with the slab
+//! slots in a parallel array: a membership probe reads only prefixes, one cache miss in the
+//! common case. Only live ids have a slab entry (full id and state); an id that is merely
+//! remembered costs its 12-byte cell. The table halves when expiry empties it, so memory follows
+//! the cache's size rather than its peak. The table is never iterated, so its layout cannot leak
+//! into behaviour; the only ordered view, the reconciled retained ids that anti-entropy lists by
+//! bucket, is kept in a B-tree of its own (far fewer ids: retained, reconciled topics only).
 //!
 //! Two different ids with one prefix can only come from a sender grinding about 2^32 hashes
 //! against its own messages (hitting a given id's prefix takes 2^64): the later one is then
@@ -26,41 +29,53 @@ pub(super) fn prefix(id: &MsgId) -> u64 {
     u64::from_be_bytes(id.0[..8].try_into().expect("8 bytes"))
 }
 
-/// A free cell of the table.
-const EMPTY: u32 = u32::MAX;
+/// The prefix that marks a free cell; a real prefix equal to it lives in [`PrefixTable::zero`].
+const FREE: u64 = 0;
 /// The smallest table (cells); a power of two.
 const CELLS_MIN: usize = 16;
 
-#[derive(Debug, Clone, Copy)]
-struct Cell {
-    prefix: u64,
-    slot: u32,
-}
-
-const FREE_CELL: Cell = Cell { prefix: 0, slot: EMPTY };
-
-/// Prefixes to slab slots, in an open-addressing table at most three quarters full.
+/// Prefixes to values `V` in an open-addressing table between one eighth and three quarters
+/// full: it doubles when it fills and halves when expiry empties it, so a cache that shrinks
+/// gives its memory back. Prefixes and values sit in two arrays, so that a membership probe
+/// reads only prefixes (8 bytes a cell) and a value costs 4 more.
 #[derive(Debug)]
-struct PrefixTable {
-    cells: Vec<Cell>,
-    len: usize,
+pub(super) struct PrefixTable<V> {
+    prefixes: Vec<u64>,
+    values: Vec<V>,
+    /// The value of the prefix [`FREE`], which cannot sit in a cell.
+    zero: Option<V>,
+    /// Occupied cells (not counting `zero`).
+    used: usize,
     /// 64 minus log2 of the cell count: a position is the top bits of the mixed prefix.
     shift: u32,
     key: u64,
 }
 
-impl PrefixTable {
-    fn new(key: u64) -> Self {
+impl<V: Copy + Default> PrefixTable<V> {
+    /// An empty table; `key` mixes positions (a per-node secret).
+    pub(super) fn new(key: u64) -> Self {
         PrefixTable {
-            cells: vec![FREE_CELL; CELLS_MIN],
-            len: 0,
+            prefixes: vec![FREE; CELLS_MIN],
+            values: vec![V::default(); CELLS_MIN],
+            zero: None,
+            used: 0,
             shift: 64 - CELLS_MIN.trailing_zeros(),
             key,
         }
     }
 
+    pub(super) fn len(&self) -> usize {
+        self.used + usize::from(self.zero.is_some())
+    }
+
+    /// Cells allocated.
+    #[cfg(test)]
+    pub(super) fn capacity(&self) -> usize {
+        self.prefixes.len()
+    }
+
     fn mask(&self) -> usize {
-        self.cells.len() - 1
+        self.prefixes.len() - 1
     }
 
     /// Fibonacci hashing of the keyed prefix.
@@ -68,82 +83,142 @@ impl PrefixTable {
         ((prefix ^ self.key).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
     }
 
-    /// The cell holding `prefix`, if any.
+    /// The cell holding `prefix` (not [`FREE`]), if any.
     fn find(&self, prefix: u64) -> Option<usize> {
+        debug_assert_ne!(prefix, FREE);
         let mask = self.mask();
         let mut i = self.home(prefix);
         loop {
-            let cell = self.cells[i];
-            if cell.slot == EMPTY {
-                return None;
-            }
-            if cell.prefix == prefix {
+            let p = self.prefixes[i];
+            if p == prefix {
                 return Some(i);
+            }
+            if p == FREE {
+                return None;
             }
             i = (i + 1) & mask;
         }
     }
 
-    fn get(&self, prefix: u64) -> Option<u32> {
-        self.find(prefix).map(|i| self.cells[i].slot)
+    pub(super) fn get(&self, prefix: u64) -> Option<V> {
+        if prefix == FREE {
+            return self.zero;
+        }
+        self.find(prefix).map(|i| self.values[i])
+    }
+
+    pub(super) fn contains(&self, prefix: u64) -> bool {
+        if prefix == FREE { self.zero.is_some() } else { self.find(prefix).is_some() }
+    }
+
+    /// Replaces the value of a present prefix; returns whether it was present.
+    pub(super) fn set(&mut self, prefix: u64, value: V) -> bool {
+        if prefix == FREE {
+            return self.zero.as_mut().map(|v| *v = value).is_some();
+        }
+        self.find(prefix).map(|i| self.values[i] = value).is_some()
     }
 
     /// Inserts a prefix that is not present.
-    fn insert(&mut self, prefix: u64, slot: u32) {
-        debug_assert_ne!(slot, EMPTY);
-        if (self.len + 1) * 4 > self.cells.len() * 3 {
-            self.grow();
+    pub(super) fn insert(&mut self, prefix: u64, value: V) {
+        if prefix == FREE {
+            assert!(self.zero.is_none(), "prefix already present");
+            self.zero = Some(value);
+            return;
         }
-        let mask = self.mask();
-        let mut i = self.home(prefix);
-        while self.cells[i].slot != EMPTY {
-            debug_assert_ne!(self.cells[i].prefix, prefix, "prefix already indexed");
-            i = (i + 1) & mask;
+        if (self.used + 1) * 4 > self.prefixes.len() * 3 {
+            self.resize(self.prefixes.len() * 2);
         }
-        self.cells[i] = Cell { prefix, slot };
-        self.len += 1;
+        self.place(prefix, value);
     }
 
-    /// Removes a prefix; returns its slot.
-    fn remove(&mut self, prefix: u64) -> Option<u32> {
+    /// Puts a prefix that is not present into a table with room for it.
+    fn place(&mut self, prefix: u64, value: V) {
+        let mask = self.mask();
+        let mut i = self.home(prefix);
+        while self.prefixes[i] != FREE {
+            debug_assert_ne!(self.prefixes[i], prefix, "prefix already present");
+            i = (i + 1) & mask;
+        }
+        self.prefixes[i] = prefix;
+        self.values[i] = value;
+        self.used += 1;
+    }
+
+    /// Removes a prefix; returns its value.
+    pub(super) fn remove(&mut self, prefix: u64) -> Option<V> {
+        if prefix == FREE {
+            return self.zero.take();
+        }
         let mut hole = self.find(prefix)?;
-        let slot = self.cells[hole].slot;
+        let value = self.values[hole];
         let mask = self.mask();
         // Backward shift: pull later cells of the probe run into the hole when the hole lies
         // between their home and their cell, so that no lookup meets a gap before its cell.
         let mut j = hole;
         loop {
             j = (j + 1) & mask;
-            let cell = self.cells[j];
-            if cell.slot == EMPTY {
+            let p = self.prefixes[j];
+            if p == FREE {
                 break;
             }
-            let home = self.home(cell.prefix);
+            let home = self.home(p);
             if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
-                self.cells[hole] = cell;
+                self.prefixes[hole] = p;
+                self.values[hole] = self.values[j];
                 hole = j;
             }
         }
-        self.cells[hole] = FREE_CELL;
-        self.len -= 1;
-        Some(slot)
+        self.prefixes[hole] = FREE;
+        self.used -= 1;
+        if self.prefixes.len() > CELLS_MIN && self.used * 8 < self.prefixes.len() {
+            self.resize(self.prefixes.len() / 2);
+        }
+        Some(value)
     }
 
-    fn grow(&mut self) {
-        let cells = self.cells.len() * 2;
-        let old = std::mem::replace(&mut self.cells, vec![FREE_CELL; cells]);
-        self.shift -= 1;
-        self.len = 0;
-        for cell in old.into_iter().filter(|c| c.slot != EMPTY) {
-            self.insert(cell.prefix, cell.slot);
+    /// Rehashes into `cells` cells (a power of two with room for every prefix).
+    fn resize(&mut self, cells: usize) {
+        debug_assert!(cells.is_power_of_two() && cells >= CELLS_MIN && self.used < cells);
+        let prefixes = std::mem::replace(&mut self.prefixes, vec![FREE; cells]);
+        let values = std::mem::replace(&mut self.values, vec![V::default(); cells]);
+        self.shift = 64 - cells.trailing_zeros();
+        self.used = 0;
+        for (p, v) in prefixes.into_iter().zip(values).filter(|(p, _)| *p != FREE) {
+            self.place(p, v);
+        }
+    }
+
+    /// Every cell count, probe run and the load bounds (linear: for tests and deep checks).
+    pub(super) fn check_invariants_deep(&self) {
+        let cells = self.prefixes.len();
+        assert!(cells.is_power_of_two() && cells >= CELLS_MIN && self.values.len() == cells);
+        let used = self.prefixes.iter().filter(|p| **p != FREE).count();
+        assert_eq!(used, self.used, "cell count drifted");
+        assert!(used * 4 <= cells * 3, "table over three quarters full");
+        for (i, p) in self.prefixes.iter().enumerate().filter(|(_, p)| **p != FREE) {
+            assert_eq!(self.find(*p), Some(i), "a prefix is not found where it is");
         }
     }
 }
 
-/// Ids to entries: a prefix table pointing into a slab, plus the ordered listing.
+/// Pushes onto a vector that grows by a quarter (not by doubling) when full: the seen cache's
+/// arrays are the largest per-node state, and a doubled array is on average a third empty.
+pub(super) fn push_gently<T>(v: &mut Vec<T>, item: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len() / 4 + 16);
+    }
+    v.push(item);
+}
+
+/// The cell value of a seen id without a live entry.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Every seen id prefix, and the live entries of some ids: a prefix table whose value is a slot
+/// of the slab of live entries (or [`NO_SLOT`]), plus the ordered listing of live ids.
 #[derive(Debug)]
 pub(super) struct IdIndex<E> {
-    table: PrefixTable,
+    table: PrefixTable<u32>,
     slab: Vec<Option<(MsgId, E)>>,
     free: Vec<u32>,
     /// Prefixes of the listed ids (retained, of reconciled topics), in id order.
@@ -161,42 +236,62 @@ impl<E> IdIndex<E> {
         }
     }
 
-    pub(super) fn contains_prefix(&self, id: &MsgId) -> bool {
-        self.table.find(prefix(id)).is_some()
+    /// Whether an id with this prefix is seen.
+    pub(super) fn contains(&self, prefix: u64) -> bool {
+        self.table.contains(prefix)
+    }
+
+    /// Seen ids.
+    pub(super) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Cells of the prefix table.
+    #[cfg(test)]
+    pub(super) fn table_capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// Seen ids with a live entry.
+    pub(super) fn live(&self) -> usize {
+        self.slab.len() - self.free.len()
+    }
+
+    /// Records a prefix that is not seen, without a live entry.
+    pub(super) fn insert(&mut self, prefix: u64) {
+        self.table.insert(prefix, NO_SLOT);
+    }
+
+    /// Forgets a seen prefix that has no live entry; returns whether it was seen.
+    pub(super) fn remove(&mut self, prefix: u64) -> bool {
+        let Some(slot) = self.table.remove(prefix) else { return false };
+        assert_eq!(slot, NO_SLOT, "forgetting an id with a live entry");
+        true
+    }
+
+    fn slot_by_prefix(&self, prefix: u64) -> Option<usize> {
+        self.table.get(prefix).filter(|s| *s != NO_SLOT).map(|s| s as usize)
     }
 
     fn slot(&self, id: &MsgId) -> Option<usize> {
-        let slot = self.table.get(prefix(id))? as usize;
+        let slot = self.slot_by_prefix(prefix(id))?;
         let (full, _) = self.slab[slot].as_ref().expect("indexed slot is live");
         (full == id).then_some(slot)
     }
 
+    /// The live entry of exactly this id.
     pub(super) fn get(&self, id: &MsgId) -> Option<&E> {
         self.slot(id).map(|s| &self.slab[s].as_ref().expect("live").1)
     }
 
-    pub(super) fn get_mut(&mut self, id: &MsgId) -> Option<&mut E> {
-        let s = self.slot(id)?;
-        Some(&mut self.slab[s].as_mut().expect("live").1)
+    /// The id and live entry under `prefix`.
+    pub(super) fn get_by_prefix(&self, prefix: u64) -> Option<(&MsgId, &E)> {
+        let slot = self.slot_by_prefix(prefix)?;
+        self.slab[slot].as_ref().map(|(id, e)| (id, e))
     }
 
-    /// The id and entry under `prefix`.
-    pub(super) fn get_by_prefix_mut(&mut self, prefix: u64) -> Option<(MsgId, &mut E)> {
-        let slot = self.table.get(prefix)? as usize;
-        let (id, e) = self.slab[slot].as_mut().expect("indexed slot is live");
-        Some((*id, e))
-    }
-
-    /// Removes the unlisted id under `prefix`; returns it with its entry.
-    pub(super) fn remove_by_prefix(&mut self, prefix: u64) -> Option<(MsgId, E)> {
-        let slot = self.table.remove(prefix)?;
-        debug_assert!(!self.listed.contains_key(&prefix), "removing a listed id");
-        self.free.push(slot);
-        self.slab[slot as usize].take()
-    }
-
-    /// Inserts an id whose prefix is not present.
-    pub(super) fn insert(&mut self, id: MsgId, entry: E) {
+    /// Gives a seen id without a live entry its live entry.
+    pub(super) fn insert_live(&mut self, id: MsgId, entry: E) {
         let item = Some((id, entry));
         let slot = match self.free.pop() {
             Some(s) => {
@@ -204,16 +299,27 @@ impl<E> IdIndex<E> {
                 s
             }
             None => {
-                self.slab.push(item);
+                push_gently(&mut self.slab, item);
                 u32::try_from(self.slab.len() - 1).expect("slab below u32::MAX")
             }
         };
-        self.table.insert(prefix(&id), slot);
+        debug_assert_eq!(self.table.get(prefix(&id)), Some(NO_SLOT), "live twice or not seen");
+        assert_ne!(slot, NO_SLOT, "slab below u32::MAX");
+        self.table.set(prefix(&id), slot);
     }
 
-    /// Adds a present id to the ordered listing, or takes it out.
+    /// Takes the unlisted live entry under `prefix` (the id stays seen).
+    pub(super) fn remove_live(&mut self, prefix: u64) -> Option<(MsgId, E)> {
+        let slot = self.slot_by_prefix(prefix)?;
+        debug_assert!(!self.listed.contains_key(&prefix), "removing a listed id");
+        self.table.set(prefix, NO_SLOT);
+        self.free.push(slot as u32);
+        self.slab[slot].take()
+    }
+
+    /// Adds a live id to the ordered listing, or takes it out.
     pub(super) fn set_listed(&mut self, id: &MsgId, listed: bool) {
-        let slot = self.slot(id).expect("listing a present id") as u32;
+        let slot = self.slot(id).expect("listing a live id") as u32;
         if listed {
             let old = self.listed.insert(prefix(id), slot);
             debug_assert!(old.is_none(), "listed twice");
@@ -221,10 +327,6 @@ impl<E> IdIndex<E> {
             let old = self.listed.remove(&prefix(id));
             debug_assert_eq!(old, Some(slot), "unlisting an unlisted id");
         }
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.table.len
     }
 
     /// Listed ids of bucket `index`, in id order.
@@ -240,20 +342,24 @@ impl<E> IdIndex<E> {
         self.listed.values().map(|s| &self.slab[*s as usize].as_ref().expect("live").0)
     }
 
-    /// Every entry, in slab order (for recounts: the order carries no meaning).
+    /// Every live entry, in slab order (for recounts: the order carries no meaning).
     pub(super) fn entries(&self) -> impl Iterator<Item = (&MsgId, &E)> + '_ {
         self.slab.iter().flatten().map(|(id, e)| (id, e))
     }
 
     /// Linear-time consistency of table, slab and listing.
     pub(super) fn check_invariants_deep(&self) {
+        self.table.check_invariants_deep();
         let live = self.slab.iter().flatten().count();
-        assert_eq!(live, self.table.len, "slab and table disagree");
+        assert!(live <= self.table.len(), "more live entries than seen ids");
         assert_eq!(live + self.free.len(), self.slab.len(), "free list leaks slots");
         for (slot, item) in self.slab.iter().enumerate() {
             if let Some((id, _)) = item {
                 assert_eq!(self.table.get(prefix(id)), Some(slot as u32), "slot not indexed");
             }
+        }
+        for s in &self.free {
+            assert!(self.slab[*s as usize].is_none(), "a free slot is in use");
         }
         for (p, s) in &self.listed {
             let (id, _) = self.slab[*s as usize].as_ref().expect("listed slot is live");
@@ -302,6 +408,8 @@ impl IdMemo {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn id_with_prefix(p: u64, tail: u8) -> MsgId {
@@ -310,25 +418,101 @@ mod tests {
         MsgId::from(b)
     }
 
-    /// Inserting and removing many ids in mixed order keeps every remaining id findable, with
-    /// prefixes chosen to share table homes (a zero key and equal low bits).
+    /// Inserting and removing many ids and live entries in mixed order keeps every remaining
+    /// id findable and its entry exact, with prefixes chosen to share table homes (a zero key
+    /// and equal low bits).
     #[test]
     fn insert_remove_keeps_lookups_exact() {
         let mut index: IdIndex<u32> = IdIndex::new(0);
         let ids: Vec<MsgId> = (0..2000u64).map(|n| id_with_prefix(n << 40 | n, n as u8)).collect();
         for (n, id) in ids.iter().enumerate() {
-            index.insert(*id, n as u32);
+            index.insert(prefix(id));
+            if n % 2 == 0 {
+                index.insert_live(*id, n as u32);
+            }
         }
-        for id in ids.iter().step_by(3) {
-            assert!(index.remove_by_prefix(prefix(id)).is_some());
+        for (n, id) in ids.iter().enumerate().filter(|(n, _)| n % 3 == 0) {
+            assert_eq!(index.remove_live(prefix(id)).is_some(), n % 2 == 0);
+            assert!(index.remove(prefix(id)));
+            assert!(!index.remove(prefix(id)), "removed twice");
         }
         index.check_invariants_deep();
         for (n, id) in ids.iter().enumerate() {
-            let present = n % 3 != 0;
-            assert_eq!(index.contains_prefix(id), present);
-            assert_eq!(index.get(id).copied(), present.then_some(n as u32));
+            let seen = n % 3 != 0;
+            assert_eq!(index.contains(prefix(id)), seen);
+            assert_eq!(index.get(id).copied(), (seen && n % 2 == 0).then_some(n as u32));
         }
         assert_eq!(index.len(), ids.len() - ids.len().div_ceil(3));
+        assert_eq!(index.live(), (0..2000).filter(|n| n % 3 != 0 && n % 2 == 0).count());
+    }
+
+    /// A live entry answers only its exact id: another id with the same prefix is seen but
+    /// finds no entry.
+    #[test]
+    fn live_entries_match_full_ids() {
+        let mut index: IdIndex<u8> = IdIndex::new(3);
+        let (a, b) = (id_with_prefix(42, 1), id_with_prefix(42, 2));
+        index.insert(prefix(&a));
+        index.insert_live(a, 7);
+        assert!(index.contains(prefix(&b)));
+        assert_eq!((index.get(&a), index.get(&b)), (Some(&7), None));
+        assert_eq!(index.get_by_prefix(42), Some((&a, &7)));
+        assert_eq!(index.remove_live(42), Some((a, 7)));
+        assert!(index.contains(prefix(&a)) && index.get(&a).is_none());
+        index.check_invariants_deep();
+    }
+
+    /// The prefix table agrees with a B-tree set through inserts and removes, including the
+    /// prefix that marks free cells and prefixes that share homes, and halves as it empties.
+    #[test]
+    fn prefix_table_matches_a_set() {
+        let mut table: PrefixTable<()> = PrefixTable::new(0);
+        let mut model = BTreeSet::new();
+        // n = 0 gives the free marker itself.
+        let prefixes: Vec<u64> =
+            (0..3000u64).map(|n| (n % 7) << 60 | n).chain([u64::MAX]).collect();
+        for &p in &prefixes {
+            table.insert(p, ());
+            model.insert(p);
+        }
+        table.check_invariants_deep();
+        let full = table.capacity();
+        for &p in prefixes.iter().filter(|p| **p % 20 != 1) {
+            assert_eq!(table.remove(p), Some(()));
+            assert_eq!(table.remove(p), None, "removed twice");
+            model.remove(&p);
+        }
+        table.check_invariants_deep();
+        assert!(table.capacity() * 4 <= full, "an emptied table shrinks");
+        assert_eq!(table.len(), model.len());
+        for &p in &prefixes {
+            assert_eq!(table.contains(p), model.contains(&p), "prefix {p:#x}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Arbitrary inserts and removes of a few prefixes (so that they collide and the free
+        /// marker 0 occurs) keep the table equal to a map, with a key that clusters homes.
+        #[test]
+        fn prefix_table_ops(ops in proptest::collection::vec((0u64..40, proptest::bool::ANY), 1..400)) {
+            let mut table: PrefixTable<u32> = PrefixTable::new(0);
+            let mut model = BTreeMap::new();
+            for (n, (p, insert)) in ops.into_iter().enumerate() {
+                let p = p << 58 | (p & 3);
+                if insert && !model.contains_key(&p) {
+                    table.insert(p, n as u32);
+                    model.insert(p, n as u32);
+                } else {
+                    proptest::prop_assert_eq!(table.remove(p), model.remove(&p));
+                }
+                table.check_invariants_deep();
+                proptest::prop_assert_eq!(table.len(), model.len());
+                for q in 0..40u64 {
+                    let q = q << 58 | (q & 3);
+                    proptest::prop_assert_eq!(table.get(q), model.get(&q).copied());
+                }
+            }
+        }
     }
 
     /// A memoized id equals the hashed one, for repeated and for different payloads.
@@ -350,11 +534,12 @@ mod tests {
         let mut index: IdIndex<()> = IdIndex::new(7);
         let ids: Vec<MsgId> = [5u64, 1, 9, 3].iter().map(|p| id_with_prefix(*p, 0)).collect();
         for id in &ids {
-            index.insert(*id, ());
+            index.insert(prefix(id));
+            index.insert_live(*id, ());
             index.set_listed(id, true);
         }
         index.set_listed(&ids[2], false);
-        index.remove_by_prefix(prefix(&ids[2]));
+        index.remove_live(prefix(&ids[2]));
         let listed: Vec<MsgId> = index.listed_in_bucket(0).copied().collect();
         assert_eq!(listed, vec![ids[1], ids[3], ids[0]]);
         assert_eq!(index.listed_in_bucket(1).count(), 0);

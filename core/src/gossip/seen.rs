@@ -5,6 +5,13 @@
 //! they can be served to IWANT and to anti-entropy). Both are bounded by count; the oldest entry
 //! is evicted first. The XOR fingerprint of each bucket is updated on every insert and eviction,
 //! so a reconciliation request costs no scan.
+//!
+//! The cache holds every message of the last `seen_ttl`, the largest per-node state of a
+//! simulation, so it is kept in two layers: every seen id prefix (12 bytes a table cell, plus 16
+//! in the insertion-order queue), which is all a message needs once it is neither validating nor
+//! retained, and live entries (full id, frame) for validating and retained messages only, at
+//! most `validating_max + retained_max` of them. Dedup is by prefix (see [`super::id_index`] for
+//! why a prefix collision is safe); serving and verdicts match full ids.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -34,29 +41,28 @@ pub(crate) enum SeenState {
     Accepted { frame: Option<Bytes>, reconciled: bool },
 }
 
-/// What the cache keeps per id: [`SeenState`] without the validating sender, which waits in
-/// [`SeenCache::senders`] (at most `validating_max` of them), so that every entry stays small:
-/// the cache holds every message of the last `seen_ttl`, the largest per-node state of a
-/// simulation.
+/// What the cache keeps of a validating or retained id: [`SeenState`] without the validating
+/// sender, which waits in [`SeenCache::senders`], so that retained entries stay small. Every
+/// other seen id (dropped, or accepted and released) is only a prefix in [`SeenCache::entries`].
 #[derive(Debug)]
-enum Stored {
+enum Live {
     Validating { frame: Bytes, topic: Topic },
-    Accepted { frame: Option<Bytes>, reconciled: bool },
-    Dropped,
+    Retained { frame: Bytes, reconciled: bool },
 }
 
 /// Bounded dedup cache plus retained-message store.
 #[derive(Debug)]
 pub(crate) struct SeenCache {
-    entries: IdIndex<Stored>,
+    /// Every seen id prefix, with the live entry of validating and retained ids.
+    entries: IdIndex<Live>,
     /// The peer each validating message first came from, by id prefix.
     senders: BTreeMap<u64, PeerId>,
     /// Id prefixes in insertion order with their insertion time, for `seen_ttl` expiry and count
     /// eviction. Entries leave only from the front of this queue, so it holds exactly the
-    /// entries, in order, and a prefix names its entry.
+    /// seen prefixes, in order, and a prefix names its entry.
     order: VecDeque<(Time, u64)>,
     /// Accepted id prefixes in acceptance order, for `retain_duration` expiry and count
-    /// eviction. An element may outlive its entry (evicted by count or expired first); if the
+    /// eviction. An element may outlive its live entry (evicted by count or expired first); if the
     /// same id is seen and accepted again, releasing by prefix releases it, as releasing by id
     /// would (an other id with that prefix could only come from grinding, see
     /// [`super::id_index`], and would lose its frame early).
@@ -87,13 +93,13 @@ impl SeenCache {
 
     /// Whether the id (or, see [`super::id_index`], an id with its prefix) was seen.
     pub(crate) fn contains(&self, id: &MsgId) -> bool {
-        self.entries.contains_prefix(id)
+        self.entries.contains(prefix(id))
     }
 
     /// The frame of a retained message.
     pub(crate) fn retained_frame(&self, id: &MsgId) -> Option<&Bytes> {
         match self.entries.get(id) {
-            Some(Stored::Accepted { frame: Some(f), .. }) => Some(f),
+            Some(Live::Retained { frame, .. }) => Some(frame),
             _ => None,
         }
     }
@@ -126,55 +132,50 @@ impl SeenCache {
         if self.entries.len() >= self.seen_max {
             self.evict_oldest();
         }
-        let (stored, accepted_frame) = match state {
+        self.entries.insert(prefix(&id));
+        push_back_gently(&mut self.order, (now, prefix(&id)));
+        match state {
             SeenState::Validating { from, frame, topic } => {
                 self.validating += 1;
                 let old = self.senders.insert(prefix(&id), from);
                 debug_assert!(old.is_none(), "a sender for a new id");
-                (Stored::Validating { frame, topic }, None)
+                self.entries.insert_live(id, Live::Validating { frame, topic });
             }
-            SeenState::Accepted { frame: None, reconciled } => {
-                (Stored::Accepted { frame: None, reconciled }, None)
+            SeenState::Accepted { frame: None, .. } => {}
+            SeenState::Accepted { frame: Some(frame), reconciled } => {
+                self.accept(now, id, frame, reconciled);
             }
-            SeenState::Accepted { frame: Some(f), reconciled } => {
-                (Stored::Dropped, Some((f, reconciled)))
-            }
-        };
-        self.entries.insert(id, stored);
-        self.order.push_back((now, prefix(&id)));
-        if let Some((frame, reconciled)) = accepted_frame {
-            self.accept(now, &id, frame, reconciled);
         }
     }
 
     /// Resolves a validating entry: `Some(frame)` accepts and retains it, `None` drops it.
     /// Returns the validating state it had, or `None` when the id was not validating.
     pub(crate) fn resolve(&mut self, now: Time, id: &MsgId, accept: bool) -> Option<SeenState> {
-        let entry = self.entries.get_mut(id)?;
-        if !matches!(entry, Stored::Validating { .. }) {
+        if !matches!(self.entries.get(id), Some(Live::Validating { .. })) {
             return None;
         }
-        let Stored::Validating { frame, topic } = std::mem::replace(entry, Stored::Dropped) else {
-            unreachable!()
+        let Some((_, Live::Validating { frame, topic })) = self.entries.remove_live(prefix(id))
+        else {
+            unreachable!("checked above")
         };
         self.validating -= 1;
         let from = self.senders.remove(&prefix(id)).expect("a validating id has a sender");
         if accept {
-            self.accept(now, id, frame.clone(), topic.reconciled());
+            self.accept(now, *id, frame.clone(), topic.reconciled());
         }
         Some(SeenState::Validating { from, frame, topic })
     }
 
-    fn accept(&mut self, now: Time, id: &MsgId, frame: Bytes, reconciled: bool) {
+    /// Retains the frame of a seen id that has no live entry.
+    fn accept(&mut self, now: Time, id: MsgId, frame: Bytes, reconciled: bool) {
         if self.retained >= self.retained_max {
             self.release_oldest_retained();
         }
-        let entry = self.entries.get_mut(id).expect("accepting a known id");
-        *entry = Stored::Accepted { frame: Some(frame), reconciled };
+        self.entries.insert_live(id, Live::Retained { frame, reconciled });
         self.retained += 1;
-        self.retained_order.push_back((now, prefix(id)));
+        push_back_gently(&mut self.retained_order, (now, prefix(&id)));
         if reconciled {
-            self.toggle_bucket(id, true);
+            self.toggle_bucket(&id, true);
         }
     }
 
@@ -202,18 +203,16 @@ impl SeenCache {
 
     /// Drops the frame of the entry under `prefix` if it is retained; returns whether it was.
     fn release(&mut self, prefix: u64) -> bool {
-        let Some((id, entry)) = self.entries.get_by_prefix_mut(prefix) else { return false };
-        match entry {
-            Stored::Accepted { frame, reconciled } if frame.is_some() => {
-                *frame = None;
-                self.retained -= 1;
-                if *reconciled {
-                    self.toggle_bucket(&id, false);
-                }
-                true
-            }
-            _ => false,
+        let Some((&id, &Live::Retained { reconciled, .. })) = self.entries.get_by_prefix(prefix)
+        else {
+            return false;
+        };
+        self.retained -= 1;
+        if reconciled {
+            self.toggle_bucket(&id, false);
         }
+        self.entries.remove_live(prefix).expect("a retained entry is live");
+        true
     }
 
     fn evict_oldest(&mut self) {
@@ -223,12 +222,12 @@ impl SeenCache {
     }
 
     fn remove(&mut self, prefix: u64) {
-        self.release(prefix);
-        let (_, entry) = self.entries.remove_by_prefix(prefix).expect("an ordered id is present");
-        if matches!(entry, Stored::Validating { .. }) {
+        if !self.release(prefix) && self.entries.remove_live(prefix).is_some() {
+            // Live but not retained: still validating.
             self.validating -= 1;
             self.senders.remove(&prefix);
         }
+        assert!(self.entries.remove(prefix), "an ordered id is present");
     }
 
     /// Expires entries older than `seen_ttl` and frames older than `retain`. Returns the ids of
@@ -248,13 +247,16 @@ impl SeenCache {
             self.order.pop_front();
             self.remove(p);
         }
+        shrink_gently(&mut self.order);
+        shrink_gently(&mut self.retained_order);
     }
 
     /// Checks the bounds in constant time (the simulator calls this after every step).
     pub(crate) fn check_invariants(&self) {
         assert!(self.entries.len() <= self.seen_max, "seen cache over its bound");
         assert!(self.retained <= self.retained_max, "retained store over its bound");
-        assert!(self.validating <= self.entries.len(), "more validating than seen");
+        assert!(self.entries.live() <= self.entries.len(), "more live entries than seen ids");
+        assert_eq!(self.entries.live(), self.retained + self.validating, "live miscounted");
         assert_eq!(self.order.len(), self.entries.len(), "every entry has one order slot");
         assert_eq!(self.senders.len(), self.validating, "every validating id has a sender");
     }
@@ -268,7 +270,7 @@ impl SeenCache {
         let mut listed = Vec::new();
         for (id, e) in self.entries.entries() {
             match e {
-                Stored::Accepted { frame: Some(_), reconciled } => {
+                Live::Retained { reconciled, .. } => {
                     retained += 1;
                     if !reconciled {
                         continue;
@@ -280,8 +282,7 @@ impl SeenCache {
                         *x ^= *y;
                     }
                 }
-                Stored::Validating { .. } => validating += 1,
-                _ => {}
+                Live::Validating { .. } => validating += 1,
             }
         }
         assert_eq!(retained, self.retained, "retained count drifted");
@@ -290,6 +291,27 @@ impl SeenCache {
         self.entries.check_invariants_deep();
         listed.sort_unstable();
         assert!(self.entries.listed().copied().eq(listed), "listing drifted");
+        let mut ordered: Vec<u64> = self.order.iter().map(|(_, p)| *p).collect();
+        assert!(self.order.iter().zip(self.order.iter().skip(1)).all(|(a, b)| a.0 <= b.0));
+        assert!(ordered.iter().all(|p| self.entries.contains(*p)), "an ordered id is not seen");
+        ordered.sort_unstable();
+        ordered.dedup();
+        assert_eq!(ordered.len(), self.entries.len(), "an id is ordered twice");
+    }
+}
+
+/// Pushes onto a queue that grows by a quarter when full (see [`super::id_index::push_gently`]).
+fn push_back_gently<T>(q: &mut VecDeque<T>, item: T) {
+    if q.len() == q.capacity() {
+        q.reserve_exact(q.len() / 4 + 16);
+    }
+    q.push_back(item);
+}
+
+/// Gives back most of a queue's memory once it is less than half full.
+fn shrink_gently<T>(q: &mut VecDeque<T>) {
+    if q.capacity() > 64 && q.len() * 2 < q.capacity() {
+        q.shrink_to(q.len() + q.len() / 4 + 16);
     }
 }
 
@@ -386,6 +408,44 @@ mod tests {
         c.check_invariants_deep();
         c.expire(Time(10), Duration::from_micros(100), Duration::from_micros(5));
         assert!(c.retained_frame(&id(1)).is_none());
+        c.check_invariants_deep();
+    }
+
+    /// Expiry gives memory back: live entries go with their frames, and the table of seen
+    /// prefixes shrinks as the ids expire.
+    #[test]
+    fn expiry_frees_memory() {
+        let mut c = SeenCache::new(10_000, 10_000, 5);
+        for n in 0..4000 {
+            c.insert(Time(u64::from(n)), id(n), accepted());
+        }
+        let full = c.entries.table_capacity();
+        c.expire(Time(4009), Duration::from_micros(5000), Duration::from_micros(10));
+        assert_eq!((c.retained(), c.entries.live(), c.len()), (0, 0, 4000));
+        c.check_invariants_deep();
+        c.expire(Time(8990), Duration::from_micros(5000), Duration::from_micros(10));
+        assert_eq!(c.len(), 9);
+        assert!(c.entries.table_capacity() * 64 <= full, "the seen table shrank");
+        assert!(c.order.capacity() * 64 <= 4000, "the order queue shrank");
+        assert!((3991..4000).all(|n| c.contains(&id(n))) && !c.contains(&id(3990)));
+        c.check_invariants_deep();
+    }
+
+    /// An id whose prefix is the table's free marker (zero) is seen, retained and expired like
+    /// any other.
+    #[test]
+    fn zero_prefix_id() {
+        let mut c = SeenCache::new(10, 10, 0);
+        let mut bytes = [0u8; 32];
+        bytes[31] = 1;
+        let zero = MsgId::from(bytes);
+        c.insert(Time(0), zero, accepted());
+        c.insert(Time(1), id(1), accepted());
+        assert!(c.contains(&zero) && c.retained_frame(&zero).is_some());
+        assert_eq!(c.bucket_ids(0).next(), Some(zero));
+        c.check_invariants_deep();
+        c.expire(Time(10), Duration::from_micros(10), Duration::from_micros(5));
+        assert!(!c.contains(&zero) && c.contains(&id(1)));
         c.check_invariants_deep();
     }
 

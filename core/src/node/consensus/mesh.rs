@@ -37,16 +37,17 @@ pub(super) const WAITING_MAX: usize = 4096;
 type Decision = Option<Option<BlockId>>;
 
 impl Consensus {
-    /// Gives an accepted ballot to the tortoise; one whose base is unknown waits for it (and
-    /// is asked of `peer`).
+    /// Gives an accepted ballot and its votes to the tortoise; one whose base is unknown waits
+    /// for it (and is asked of `peer`).
     pub(super) fn feed_ballot(
         &mut self,
         layer: LayerId,
         record: &BallotRecord,
+        votes: Votes,
         peer: Option<PeerId>,
     ) {
-        let mut work = vec![(layer, record.clone())];
-        while let Some((layer, r)) = work.pop() {
+        let mut work = vec![(layer, record.clone(), votes)];
+        while let Some((layer, r, votes)) = work.pop() {
             let input = crate::tortoise::BallotInput {
                 id: r.id,
                 layer,
@@ -55,13 +56,13 @@ impl Consensus {
                 eligibilities: r.eligibilities,
                 slots: r.slots,
                 beacon: r.beacon,
-                votes: &r.votes,
+                votes: &votes,
             };
             match self.tortoise.on_ballot(input) {
                 Ok(()) => {
                     // A block voted for that this node lacks is fetched: the tortoise votes
                     // against blocks without data, which would keep a healed split apart.
-                    for v in r.votes.support.iter() {
+                    for v in votes.support.iter() {
                         if !self.block_data.contains_key(&(v.layer, v.id)) {
                             self.fetcher.want(Hint::Block, block_key(&v.id), peer);
                         }
@@ -72,7 +73,7 @@ impl Consensus {
                 }
                 Err(TortoiseReject::UnknownBase { base }) => {
                     if self.waiting_ballots.values().map(Vec::len).sum::<usize>() < WAITING_MAX {
-                        self.waiting_ballots.entry(base).or_default().push((layer, r));
+                        self.waiting_ballots.entry(base).or_default().push((layer, r, votes));
                         self.fetcher.want(Hint::Ballot, ballot_key(&base), peer);
                     }
                 }

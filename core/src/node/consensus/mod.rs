@@ -31,7 +31,7 @@ use crate::activation::wire::AtxId;
 use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
 use crate::ballot::handler::{BallotHandler, BallotOutput, BallotReject};
-use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, opinion_hash};
+use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, Votes, opinion_hash};
 use crate::beacon::{
     BeaconConfig, BeaconMessage, BeaconOutput, BeaconTally, EpochBeacon, LocalIdentity,
     Participant, ballot_weight, genesis_beacon,
@@ -483,7 +483,8 @@ pub struct Consensus {
     /// What the mesh applies per layer, from the tortoise's updates.
     decisions: BTreeMap<LayerId, Option<Option<BlockId>>>,
     /// Ballots waiting for their base ballot, by base.
-    waiting_ballots: BTreeMap<BallotId, Vec<(LayerId, crate::ballot::handler::BallotRecord)>>,
+    waiting_ballots:
+        BTreeMap<BallotId, Vec<(LayerId, crate::ballot::handler::BallotRecord, Votes)>>,
     /// The tortoise's last verified layer, as last reported.
     verified: LayerId,
     /// Sync status and progress.
@@ -867,7 +868,7 @@ impl Consensus {
         self.ballots.insert_own(&proposal);
         let own = self.ballots.layer(layer).and_then(|l| l.get(&proposal.ballot.id())).cloned();
         if let Some(record) = own {
-            self.feed_ballot(layer, &record, None);
+            self.feed_ballot(layer, &record, proposal.ballot.votes.clone(), None);
         }
         self.outputs.push_back(ConsensusOutput::Publish(Topic::Proposal, proposal.encode().into()));
         self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::ProposalPublished {
@@ -928,10 +929,10 @@ impl Consensus {
         if matches!(result, Err(BallotReject::UnknownActiveSet)) && !self.early_epoch(now, data) {
             self.want_declared_set(data);
         }
-        let (layer, record) = result?;
+        let (layer, record, votes) = result?;
         let epoch = self.cfg.clock.epoch_of(layer);
         self.tally(epoch, &record);
-        self.feed_ballot(layer, &record, Some(from));
+        self.feed_ballot(layer, &record, votes, Some(from));
         let output = self.unbuilt.get(&layer).filter(|p| p.contains(&record.proposal)).cloned();
         if let Some(proposals) = output {
             self.build_block(now, layer, &proposals);
@@ -965,7 +966,8 @@ impl Consensus {
         let tally =
             self.tallies.entry(epoch).or_insert_with(|| BeaconTally::new(epoch, units, max));
         let mut key = [0u8; 32];
-        key[..20].copy_from_slice(&record.signed.metadata.msg_hash.0[..20]);
+        // The ballot id is the first 20 bytes of the hash of its signed metadata.
+        key[..20].copy_from_slice(&record.id.0);
         let w = ballot_weight(weight, record.slots.max(1), record.eligibilities);
         let _ = tally.record(epoch, Hash32(key), record.beacon, w, record.eligibilities);
         let (plurality, majority) = (tally.beacon(), tally.majority());
