@@ -62,6 +62,9 @@ pub(crate) struct ReplayArgs {
     /// Print the run's JSON report instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Also write the event trace as JSON lines (see `sim run --trace`).
+    #[arg(long)]
+    trace: Option<PathBuf>,
 }
 
 /// What a replay must show.
@@ -96,13 +99,22 @@ const PANIC: &str = "panic";
 /// How one run ended: its report, or the message of the panic that stopped it.
 type Outcome = std::result::Result<RunReport, String>;
 
-/// One run, in this process (an error only when the run cannot be built).
-fn trial(scenario: &dyn Scenario, params: &RunParams) -> Result<Outcome> {
-    let mut run = scenario.build(params)?;
+/// One run, in this process (an error only when the run cannot be built), writing its trace to
+/// `trace` when given.
+fn trial(scenario: &dyn Scenario, params: &RunParams, trace: Option<&Path>) -> Result<Outcome> {
+    let params = RunParams { record_trace: trace.is_some(), ..params.clone() };
+    let mut run = scenario.build(&params)?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         run.run_to_end();
-        run.finish()
+        if let Some(path) = trace {
+            crate::trace_file::write(path, run.sim.trace_records())?;
+        }
+        Ok::<_, anyhow::Error>(run.finish())
     }));
+    let outcome = match outcome {
+        Ok(written) => Ok(written?),
+        Err(panic) => Err(panic),
+    };
     Ok(outcome.map_err(|p| {
         p.downcast_ref::<String>()
             .cloned()
@@ -136,7 +148,7 @@ impl Shrinker<'_> {
         self.trials += 1;
         let params =
             RunParams { plan: Some(plan.clone()), stop_at_layer: stop, ..self.base.clone() };
-        let same = trial(self.scenario, &params)
+        let same = trial(self.scenario, &params, None)
             .is_ok_and(|o| first_of(&o, &self.check).as_deref() == Some(self.violation.as_str()));
         progress!(
             "  trial {:>3}: {} episodes, {} -> {}",
@@ -216,7 +228,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
     }
     let started = Instant::now();
     let (base, nodes, layers) = base_params(scenario, args.nodes, args.seed, args.layers);
-    let original = trial(scenario, &RunParams { swarm: args.swarm, ..base.clone() })?;
+    let original = trial(scenario, &RunParams { swarm: args.swarm, ..base.clone() }, None)?;
     let (check, violation, original) = match original {
         Err(panic) => bail!(
             "the original run panicked ({panic}): shrink needs its fault plan from a report; \
@@ -246,7 +258,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
         stop = Some(s.shortest(&plan, 1, cut));
     }
     let params = RunParams { plan: Some(plan.clone()), stop_at_layer: stop, ..base };
-    let shrunk = match trial(scenario, &params)? {
+    let shrunk = match trial(scenario, &params, None)? {
         Ok(r) => r,
         Err(panic) => bail!("the shrunk run panicked: {panic}"),
     };
@@ -311,7 +323,7 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let (base, _, _) = base_params(scenario, Some(r.nodes), r.seed, Some(r.layers));
     let params = RunParams { plan: Some(r.plan.clone()), stop_at_layer: r.stop_at_layer, ..base };
     let started = Instant::now();
-    let report = match trial(scenario, &params)? {
+    let report = match trial(scenario, &params, args.trace.as_deref())? {
         Ok(report) => report,
         Err(panic) => bail!("the replayed run panicked: {panic}"),
     };

@@ -65,6 +65,11 @@ pub use sync::{IDS_MAX, IdList};
 
 /// Early proposals held, at most.
 const EARLY_MAX: usize = 1024;
+/// Early beacon messages held, at most.
+const EARLY_BEACON_MAX: usize = 8192;
+/// How long before an epoch starts here its beacon messages are held rather than ignored: the
+/// clock skew between nodes that the beacon protocol tolerates.
+const EARLY_BEACON_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Layers whose block ids are kept.
 const BLOCKS_KEPT: usize = 64;
@@ -491,6 +496,9 @@ pub struct Consensus {
     sync: sync::SyncState,
     /// Gossiped proposals of an epoch that has not started here yet, judged when it does.
     early: Vec<(MsgId, Bytes, PeerId)>,
+    /// Beacon messages of the epoch about to start here (a sender whose clock runs ahead), fed
+    /// to its protocol when it starts.
+    early_beacon: Vec<(MsgId, Bytes)>,
     /// Hare outputs whose block could not be built yet (proposals missing), by layer.
     unbuilt: BTreeMap<LayerId, Vec<ProposalId>>,
     outputs: VecDeque<ConsensusOutput>,
@@ -549,6 +557,7 @@ impl Consensus {
             verified: genesis_layer,
             sync: sync::SyncState::default(),
             early: Vec::new(),
+            early_beacon: Vec::new(),
             unbuilt: BTreeMap::new(),
             outputs: VecDeque::new(),
         }
@@ -715,6 +724,9 @@ impl Consensus {
         self.compute_own(epoch);
         for (id, data, from) in std::mem::take(&mut self.early) {
             self.on_proposal(now, id, &data, from);
+        }
+        for (id, data) in std::mem::take(&mut self.early_beacon) {
+            self.on_beacon(now, id, &data);
         }
     }
 
@@ -982,7 +994,13 @@ impl Consensus {
             }
             Some(own) => {
                 if let Some(b) = majority.filter(|b| b != own) {
+                    // What was derived from the replaced beacon goes with it: the hare and
+                    // certify committees and this node's ballot eligibilities.
                     self.beacons.remove(&epoch);
+                    self.committees.remove(&epoch);
+                    if self.own.as_ref().is_some_and(|o| o.epoch == epoch) {
+                        self.own = None;
+                    }
                     self.decide_beacon(epoch, b, BeaconSource::Fallback);
                 }
             }
@@ -996,6 +1014,8 @@ impl Consensus {
                 return self.outputs.push_back(ConsensusOutput::Verdict(id, Verdict::Reject));
             }
         };
+        let early = self.early_beacon_epoch(now, msg.epoch())
+            && self.early_beacon.len() < EARLY_BEACON_MAX;
         let verdict = match &mut self.beacon_run {
             Some(run) if run.epoch() == msg.epoch() => {
                 match run.on_message(now, &msg, self.verifier.as_ref()) {
@@ -1003,10 +1023,24 @@ impl Consensus {
                     Err(e) => e.verdict(),
                 }
             }
+            _ if early => {
+                // The sender's epoch started a little earlier than ours: judged when ours does
+                // (ignoring it would leave this node with another set of proposals, so another
+                // beacon, whenever clocks differ by more than the network's latency).
+                self.early_beacon.push((id, data.clone()));
+                return;
+            }
             _ => Verdict::Ignore,
         };
         self.outputs.push_back(ConsensusOutput::Verdict(id, verdict));
         self.drain_beacon();
+    }
+
+    /// Whether `epoch` is the next one and starts here within [`EARLY_BEACON_WINDOW`].
+    fn early_beacon_epoch(&self, now: Time, epoch: EpochId) -> bool {
+        let clock = self.cfg.clock;
+        epoch.0 == clock.epoch_at(now).0 + 1
+            && clock.epoch_start(epoch) <= now + EARLY_BEACON_WINDOW
     }
 
     fn on_malfeasance_gossip(&mut self, id: MsgId, data: &Bytes) {
@@ -1451,6 +1485,7 @@ impl Consensus {
         assert!(self.committees.len() <= 3, "committees are pruned to three epochs");
         assert!(self.hare_blocks.len() <= BLOCKS_KEPT, "hare blocks are pruned");
         assert!(self.early.len() <= EARLY_MAX, "early proposals are bounded");
+        assert!(self.early_beacon.len() <= EARLY_BEACON_MAX, "early beacon messages are bounded");
         assert!(self.unbuilt.len() <= BLOCKS_KEPT, "unbuilt outputs are bounded");
         assert!(
             self.waiting_ballots.values().map(Vec::len).sum::<usize>() <= mesh::WAITING_MAX,
