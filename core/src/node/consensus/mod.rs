@@ -994,13 +994,11 @@ impl Consensus {
             }
             Some(own) => {
                 if let Some(b) = majority.filter(|b| b != own) {
-                    // What was derived from the replaced beacon goes with it: the hare and
-                    // certify committees and this node's ballot eligibilities.
+                    // The hare and certify committees judge others' messages by the beacon, so
+                    // they follow it. This node's ballot eligibilities stay: its ref ballot has
+                    // declared them, and proving new ones would use more slots than declared.
                     self.beacons.remove(&epoch);
                     self.committees.remove(&epoch);
-                    if self.own.as_ref().is_some_and(|o| o.epoch == epoch) {
-                        self.own = None;
-                    }
                     self.decide_beacon(epoch, b, BeaconSource::Fallback);
                 }
             }
