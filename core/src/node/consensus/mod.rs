@@ -1012,8 +1012,8 @@ impl Consensus {
                 return self.outputs.push_back(ConsensusOutput::Verdict(id, Verdict::Reject));
             }
         };
-        let early = self.early_beacon_epoch(now, msg.epoch())
-            && self.early_beacon.len() < EARLY_BEACON_MAX;
+        let early =
+            self.early_beacon_epoch(now, msg.epoch()) && self.early_beacon.len() < EARLY_BEACON_MAX;
         let verdict = match &mut self.beacon_run {
             Some(run) if run.epoch() == msg.epoch() => {
                 match run.on_message(now, &msg, self.verifier.as_ref()) {
