@@ -4,7 +4,10 @@
 //! Each scenario passes every check, the mesh ones included, on two seeds; a 20-node pass
 //! also checks that each scenario injects its faults.
 
-use spacemesh_scenarios::{DEFAULT_SCENARIO, RunParams, RunReport, find};
+use spacemesh_scenarios::{DEFAULT_SCENARIO, FaultPlan, RunParams, RunReport, find};
+use spacemesh_sim::clock::NodeClock;
+use spacemesh_sim::engine::Fault;
+use spacemesh_sim::{NodeIdx, SimTime};
 
 /// The checks that need layers applied, verified and synced by the node.
 const MESH_CHECKS: [&str; 5] =
@@ -143,4 +146,20 @@ fn timeline_is_only_an_observer() {
         assert!(t.cell(node, 30).verified_in.is_some(), "node {node} verified layer 30");
     }
     assert_eq!(t.per_layer[30].verified, 20);
+}
+
+/// One node whose clock is 50 ms behind the others: it must take part like everybody. Before
+/// beacon messages of an epoch about to start were held, it ignored the ones that arrived
+/// before its epoch began, decided another beacon and had no hare output for a whole epoch
+/// (found by `sim explore --swarm`, narrowed by `sim shrink`).
+#[test]
+fn mainnet_like_tolerates_a_node_50ms_behind() {
+    let mut plan = FaultPlan::default();
+    let behind = Fault::SetClock { node: NodeIdx(5), clock: NodeClock::new(-50_000, 0) };
+    plan.push("n5 50 ms behind", vec![(SimTime::ZERO, behind)]);
+    let params = RunParams { nodes: Some(30), seed: 1, plan: Some(plan), ..RunParams::default() };
+    let mut run = find("mainnet-like").expect("registered").build(&params).unwrap();
+    run.run_to_end();
+    let report = run.finish();
+    assert!(report.passed(), "{:#?}\n{:#?}", report.checks, report.violations);
 }
