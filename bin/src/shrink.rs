@@ -126,9 +126,14 @@ fn trial(scenario: &dyn Scenario, params: &RunParams, trace: Option<&Path>) -> R
 /// The first violation of `check` in an outcome.
 fn first_of(o: &Outcome, check: &str) -> Option<String> {
     match o {
-        Ok(r) => r.violations.iter().find(|v| v.check == check).map(|v| v.message.clone()),
+        Ok(r) => first_in(r, check),
         Err(panic) => (check == PANIC).then(|| panic.clone()),
     }
+}
+
+/// The first violation of `check` in a report.
+fn first_in(r: &RunReport, check: &str) -> Option<String> {
+    r.violations.iter().find(|v| v.check == check).map(|v| v.message.clone())
 }
 
 struct Shrinker<'a> {
@@ -262,7 +267,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
         Ok(r) => r,
         Err(panic) => bail!("the shrunk run panicked: {panic}"),
     };
-    let Some(found) = first_of(&Ok(shrunk.clone()), &s.check) else {
+    let Some(found) = first_in(&shrunk, &s.check) else {
         bail!("the shrunk run no longer fails [{}]: the failure is not reproducible", s.check);
     };
     let replay = Replay {
@@ -327,7 +332,7 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
         Ok(report) => report,
         Err(panic) => bail!("the replayed run panicked: {panic}"),
     };
-    let found = first_of(&Ok(report.clone()), &r.expect.check);
+    let found = first_in(&report, &r.expect.check);
     let same_violation = found.as_deref() == Some(r.expect.violation.as_str());
     let same_digest = report.digest == r.expect.digest;
     if args.json {
