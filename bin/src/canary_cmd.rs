@@ -114,7 +114,8 @@ impl Outcome {
 fn chase(exe: &Path, c: Canary, seeds_max: u64) -> Outcome {
     let started = Instant::now();
     let Hunt { scenario, nodes, layers } = hunt(c);
-    let planted = SeedRun { scenario, nodes, layers, canary: Some(c.name()), swarm: false };
+    let planted =
+        SeedRun { scenario, nodes, layers, canary: Some(c.name()), swarm: false, adversaries: &[] };
     let mut out = Outcome {
         canary: c.name(),
         scenario,

@@ -50,6 +50,9 @@ pub(crate) struct ExploreArgs {
     /// Each seed also draws its fault mix within the scenario's bounds (`sim run --swarm`).
     #[arg(long)]
     swarm: bool,
+    /// Cast adversaries from the byzantine catalogue in every run (`sim run --adversary`).
+    #[arg(long = "adversary", value_name = "NAME[:N]", value_parser = spacemesh_scenarios::Adversary::parse_request)]
+    adversary: Vec<(spacemesh_scenarios::Adversary, u32)>,
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +177,8 @@ pub(crate) struct SeedRun<'a> {
     pub canary: Option<&'a str>,
     /// Draw a fault mix per seed.
     pub swarm: bool,
+    /// Adversaries to cast.
+    pub adversaries: &'a [(spacemesh_scenarios::Adversary, u32)],
 }
 
 impl SeedRun<'_> {
@@ -189,6 +194,9 @@ impl SeedRun<'_> {
             cmd.arg("--swarm");
             repro += " --swarm";
         }
+        let cast = crate::sim_cmd::adversary_flags(self.adversaries);
+        cmd.args(cast.split_whitespace());
+        repro += &cast;
         if let Some(c) = self.canary {
             cmd.args(["--canary", c]);
             repro += &format!(" --canary {c}");
@@ -272,13 +280,25 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
     let (tx, rx) = mpsc::channel();
     let mut workers = Vec::new();
     for _ in 0..args.jobs.min(seeds.len()) {
-        let (queue, tx, exe, name, canary) =
-            (queue.clone(), tx.clone(), exe.clone(), args.scenario.clone(), args.canary.clone());
+        let (queue, tx, exe, name, canary, cast) = (
+            queue.clone(),
+            tx.clone(),
+            exe.clone(),
+            args.scenario.clone(),
+            args.canary.clone(),
+            args.adversary.clone(),
+        );
         workers.push(std::thread::spawn(move || {
             loop {
                 let Some(seed) = queue.lock().expect("queue").pop() else { return };
-                let run =
-                    SeedRun { scenario: &name, nodes, layers, canary: canary.as_deref(), swarm };
+                let run = SeedRun {
+                    scenario: &name,
+                    nodes,
+                    layers,
+                    canary: canary.as_deref(),
+                    swarm,
+                    adversaries: &cast,
+                };
                 if tx.send(run.run(&exe, seed)).is_err() {
                     return;
                 }

@@ -50,6 +50,9 @@ pub(crate) struct ShrinkArgs {
     /// The run had this planted bug switched on.
     #[arg(long)]
     canary: Option<String>,
+    /// The run cast these adversaries (`sim run --adversary`); the cast is kept whole.
+    #[arg(long = "adversary", value_name = "NAME[:N]", value_parser = spacemesh_scenarios::Adversary::parse_request)]
+    adversary: Vec<(spacemesh_scenarios::Adversary, u32)>,
     /// Where to write the replay file.
     #[arg(long, default_value = "shrunk.replay.json")]
     out: PathBuf,
@@ -233,7 +236,9 @@ pub(crate) fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
     }
     let started = Instant::now();
     let (base, nodes, layers) = base_params(scenario, args.nodes, args.seed, args.layers);
-    let original = trial(scenario, &RunParams { swarm: args.swarm, ..base.clone() }, None)?;
+    let asked =
+        RunParams { swarm: args.swarm, adversaries: args.adversary.clone(), ..base.clone() };
+    let original = trial(scenario, &asked, None)?;
     let (check, violation, original) = match original {
         Err(panic) => bail!(
             "the original run panicked ({panic}): shrink needs its fault plan from a report; \

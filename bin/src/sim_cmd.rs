@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use spacemesh_scenarios::{DEFAULT_SCENARIO, RunParams, RunReport, repro_line};
+use spacemesh_scenarios::{Adversary, DEFAULT_SCENARIO, RunParams, RunReport, repro_line};
 use spacemesh_sim::determinism::check_lockstep;
 
 use crate::peak_rss_bytes;
@@ -17,6 +17,8 @@ use crate::peak_rss_bytes;
 pub(crate) enum SimCommand {
     /// List the scenarios.
     List,
+    /// List the byzantine agent catalogue (`--adversary NAME[:N]` on run, explore, shrink).
+    Adversaries,
     /// Run one scenario with one seed.
     Run(RunArgs),
     /// Run a scenario twice in lockstep (and once more in a fresh process) and compare traces.
@@ -70,6 +72,10 @@ pub(crate) struct RunArgs {
     /// within the scenario's bounds; the run then ends with its liveness phase.
     #[arg(long)]
     swarm: bool,
+    /// Cast adversaries from the byzantine catalogue: `NAME` or `NAME:N` (N slots; repeat the
+    /// flag for several; see `smesh sim adversaries`).
+    #[arg(long = "adversary", value_name = "NAME[:N]", value_parser = Adversary::parse_request)]
+    adversary: Vec<(Adversary, u32)>,
 }
 
 #[derive(Debug, Args)]
@@ -92,11 +98,16 @@ pub(crate) struct DeterminismArgs {
     /// Also draw a fault mix from the seed (see `sim run --swarm`).
     #[arg(long)]
     swarm: bool,
+    /// Cast adversaries from the byzantine catalogue: `NAME` or `NAME:N` (N slots; repeat the
+    /// flag for several; see `smesh sim adversaries`).
+    #[arg(long = "adversary", value_name = "NAME[:N]", value_parser = Adversary::parse_request)]
+    adversary: Vec<(Adversary, u32)>,
 }
 
 pub(crate) fn run(cmd: SimCommand) -> Result<ExitCode> {
     match cmd {
         SimCommand::List => list(),
+        SimCommand::Adversaries => adversaries(),
         SimCommand::Run(args) => run_one(args),
         SimCommand::CheckDeterminism(args) => check_determinism(args),
         SimCommand::Explore(args) => crate::explore::explore(args),
@@ -133,6 +144,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
         record_timeline: args.report.is_some(),
         check_invariants: !args.no_invariants,
         swarm: args.swarm,
+        adversaries: args.adversary.clone(),
         ..RunParams::default()
     };
     let started = Instant::now();
@@ -148,6 +160,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
     if args.swarm {
         repro += " --swarm";
     }
+    repro += &adversary_flags(&args.adversary);
     if let Some(name) = &args.canary {
         json["canary"] = Value::from(name.as_str());
         repro += &format!(" --canary {name}");
@@ -155,6 +168,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
     json["repro"] = Value::from(repro);
     json["swarm"] = Value::from(args.swarm);
     json["fault_episodes"] = Value::from(report.plan.episodes.len());
+    json["cast"] = serde_json::to_value(&report.plan.cast)?;
     if let Some(path) = &args.report {
         std::fs::write(path, crate::html::report(&json, report.timeline.as_ref()))
             .with_context(|| format!("writing report {}", path.display()))?;
@@ -165,6 +179,19 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
         print_summary(&report, &json);
     }
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The `--adversary` flags that ask for `requests` again (for repro lines).
+pub(crate) fn adversary_flags(requests: &[(Adversary, u32)]) -> String {
+    requests.iter().map(|(a, n)| format!(" --adversary {}:{n}", a.name())).collect()
+}
+
+/// The byzantine agent catalogue, as `smesh sim adversaries` prints it.
+fn adversaries() -> Result<ExitCode> {
+    for a in Adversary::ALL {
+        out!("{:<20} {}", a.name(), a.description());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs to the end; on a terminal, shows progress on stderr (simulated time, speed, events).
@@ -278,6 +305,7 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
         record_timeline: false,
         check_invariants: false,
         swarm: args.swarm,
+        adversaries: args.adversary.clone(),
         ..RunParams::default()
     };
     let mut a = scenario.build(&params)?;
@@ -323,6 +351,8 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
             "--layers",
             &layers.to_string(),
         ])
+        .args(args.swarm.then_some("--swarm"))
+        .args(adversary_flags(&args.adversary).split_whitespace())
         .output()
         .context("running the scenario in a fresh process")?;
     let other: Value =

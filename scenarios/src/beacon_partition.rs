@@ -42,7 +42,6 @@ impl Scenario for BeaconPartitionScenario {
     fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
         let (nodes, layers) = sizes(self, p, 10, SPLIT_EPOCH + 2)?;
         let rt = runtime(p);
-        let cluster = smeshers(nodes, p.seed, &rt).build();
         let expect = expectations(nodes, layers, &rt);
         // PoETs take the slots after the nodes: one per half.
         let mut a: Vec<NodeIdx> = (0..nodes / 2).map(NodeIdx).collect();
@@ -59,6 +58,7 @@ impl Scenario for BeaconPartitionScenario {
             ],
         );
         let plan = fault_plan(self, p, nodes, layers, own)?;
+        let cluster = smeshers(nodes, p.seed, &rt).cast(plan.cast.clone()).build();
         Ok(into_run(
             self.name(),
             p,
@@ -70,5 +70,9 @@ impl Scenario for BeaconPartitionScenario {
             &[coverage::BEACON_FALLBACK],
         )
         .with_plan(plan, p))
+    }
+
+    fn takes_adversaries(&self) -> bool {
+        true
     }
 }

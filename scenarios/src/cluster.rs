@@ -13,6 +13,7 @@ use spacemesh_sim::NodeIdx;
 use spacemesh_sim::engine::{Sim, SimConfig};
 use spacemesh_sim::rng::RngTree;
 
+use crate::adversary::{Adversary, Cast};
 use crate::checks::Checks;
 
 /// RNG stream tags of the cluster builder (components of `RngTree::node`).
@@ -34,6 +35,7 @@ pub struct ClusterBuilder {
     agents: BTreeMap<u32, AgentFactory>,
     customize: Option<NodeCustomizer>,
     poets: Vec<PoetSpec>,
+    cast: Cast,
 }
 
 impl std::fmt::Debug for ClusterBuilder {
@@ -55,6 +57,8 @@ pub struct Cluster {
     pub node_ids: Vec<Option<NodeId>>,
     /// Whether each node slot is honest (PoET slots come after the nodes and are not listed).
     pub honest: Vec<bool>,
+    /// The adversaries cast on node slots (their slots are not honest).
+    pub cast: Cast,
     slots: Vec<SlotSpec>,
 }
 
@@ -72,7 +76,16 @@ impl ClusterBuilder {
             agents: BTreeMap::new(),
             customize: None,
             poets: Vec::new(),
+            cast: Cast::default(),
         }
+    }
+
+    /// Casts adversaries from the catalogue on node slots: their configuration is bent after
+    /// [`ClusterBuilder::customize`], twins get their target's identity key, and eclipsers are
+    /// nobody's bootstrap peer.
+    pub fn cast(mut self, cast: Cast) -> Self {
+        self.cast = cast;
+        self
     }
 
     /// Adjusts each honest node's configuration (slot, config, the slot's own RNG stream).
@@ -136,9 +149,23 @@ impl ClusterBuilder {
             peer_ids.push(PeerId(Signer::from_seed(k.p2p_seed, self.node_cfg.genesis).node_id().0));
             keys.push((k, seed));
         }
-        let honest: Vec<bool> = (0..self.nodes).map(|i| !self.agents.contains_key(&i)).collect();
-        let honest_peers: Vec<PeerId> =
-            (0..n).filter(|i| honest[*i]).map(|i| peer_ids[i]).collect();
+        let byzantine: BTreeMap<u32, Adversary> = self.cast.byzantine_slots();
+        let honest: Vec<bool> = (0..self.nodes)
+            .map(|i| !self.agents.contains_key(&i) && !byzantine.contains_key(&i))
+            .collect();
+        let eclipsers = self.cast.eclipsers();
+        let honest_peers: Vec<PeerId> = (0..n)
+            .filter(|i| {
+                !self.agents.contains_key(&(*i as u32)) && !eclipsers.contains(&(*i as u32))
+            })
+            .map(|i| peer_ids[i])
+            .collect();
+        // Twins run their target's identity key (with their own p2p key).
+        for slot in byzantine.keys() {
+            if let Some(target) = self.cast.twin_of(*slot) {
+                keys[*slot as usize].0.identity_seed = keys[target as usize].0.identity_seed;
+            }
+        }
         let mut layout = tree.stream(&[LAYOUT_STREAM]);
         let mut slots = Vec::with_capacity(n);
         let mut node_ids = Vec::with_capacity(n);
@@ -163,6 +190,7 @@ impl ClusterBuilder {
                 let mut rng = tree.stream(&[0, i as u64, CUSTOMIZE_STREAM]);
                 f(i as u32, &mut cfg, &mut rng);
             }
+            self.cast.configure(i as u32, &mut cfg, &peer_ids);
             node_ids.push(Some(Signer::from_seed(k.identity_seed, cfg.genesis).node_id()));
             slots.push(SlotSpec::Honest(NodeSpec { cfg, keys: k, seed }));
         }
@@ -170,7 +198,7 @@ impl ClusterBuilder {
             peer_ids.push(PeerId(p.id.0));
             slots.push(SlotSpec::Poet(p));
         }
-        Cluster { peer_ids, node_ids, honest, slots }
+        Cluster { peer_ids, node_ids, honest, cast: self.cast, slots }
     }
 }
 
@@ -180,11 +208,12 @@ impl Cluster {
         self.peer_ids.iter().enumerate().map(|(i, p)| (*p, NodeIdx(i as u32))).collect()
     }
 
-    /// Slot of every honest smeshing identity.
+    /// Slot of every honest smeshing identity (adversaries cast on the cluster excluded).
     pub fn honest_ids(&self) -> BTreeMap<NodeId, NodeIdx> {
         self.node_ids
             .iter()
             .enumerate()
+            .filter(|(i, _)| self.honest.get(*i).copied().unwrap_or(false))
             .filter_map(|(i, id)| id.map(|id| (id, NodeIdx(i as u32))))
             .collect()
     }

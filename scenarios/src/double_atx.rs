@@ -44,6 +44,7 @@ impl Scenario for DoubleAtxScenario {
         let stride = nodes / count;
         let slots: BTreeSet<u32> = (0..count).map(|i| i * stride + stride / 2).collect();
         let cheaters = slots.clone();
+        let plan = fault_plan(self, p, nodes, layers, FaultPlan::default())?;
         let cluster = smeshers(nodes, p.seed, &rt)
             .customize(move |slot, cfg, rng| {
                 random_units(cfg, rng);
@@ -53,13 +54,13 @@ impl Scenario for DoubleAtxScenario {
                     }
                 }
             })
+            .cast(plan.cast.clone())
             .build();
         let mut expect = expectations(nodes, layers, &rt);
         expect.equivocators = slots.iter().filter_map(|s| cluster.node_ids[*s as usize]).collect();
         expect.equivocation_epoch = EQUIVOCATION_EPOCH;
         expect.equivocation_deadline =
             SimTime::from_secs(u64::from((EQUIVOCATION_EPOCH + 1) * LPE) * LAYER_DURATION_SECS);
-        let plan = fault_plan(self, p, nodes, layers, FaultPlan::default())?;
         Ok(into_run(
             self.name(),
             p,
@@ -71,5 +72,9 @@ impl Scenario for DoubleAtxScenario {
             &[coverage::MALFEASANCE_PROOF],
         )
         .with_plan(plan, p))
+    }
+
+    fn takes_adversaries(&self) -> bool {
+        true
     }
 }

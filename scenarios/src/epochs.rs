@@ -34,9 +34,13 @@ impl Scenario for EpochsScenario {
     fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
         let (nodes, layers) = sizes(self, p, 4, 4)?;
         let rt = runtime(p);
-        let cluster = smeshers(nodes, p.seed, &rt).build();
-        let expect = expectations(nodes, layers, &rt);
         let plan = fault_plan(self, p, nodes, layers, FaultPlan::default())?;
+        let cluster = smeshers(nodes, p.seed, &rt).cast(plan.cast.clone()).build();
+        let expect = expectations(nodes, layers, &rt);
         Ok(into_run(self.name(), p, nodes, layers, cluster, expect, rt, &[]).with_plan(plan, p))
+    }
+
+    fn takes_adversaries(&self) -> bool {
+        true
     }
 }

@@ -27,7 +27,8 @@ use spacemesh_sim::{SimDuration, SimTime};
 
 use crate::checks::{Checks, CoverageChecker, EpochsChecker, HareChecker, HareExpect};
 use crate::smeshing::{
-    LPE, expectations, fault_plan, into_run_checked, link, random_units, runtime, sizes, smeshers,
+    LPE, expectations, fault_plan, into_run_checked, judge_cast, link, random_units, runtime,
+    sizes, smeshers,
 };
 use crate::swarm::FaultPlan;
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
@@ -131,6 +132,7 @@ impl Scenario for HareScenario {
             // Sessions of epoch 2 that end before epoch 3's active set is frozen.
             last: LayerId(3 * LPE - 2),
         };
+        let plan = fault_plan(self, p, nodes, layers, own_plan(kind))?;
         let cluster = smeshers(nodes, p.seed, &rt)
             .customize(move |slot, cfg, rng| {
                 random_units(cfg, rng);
@@ -141,8 +143,10 @@ impl Scenario for HareScenario {
                     _ => {}
                 }
             })
+            .cast(plan.cast.clone())
             .build();
         let mut epochs = expectations(nodes, layers, &rt);
+        judge_cast(&mut epochs, &cluster);
         let mut hare = expect(layers);
         let mut honest: BTreeSet<_> = cluster.honest_ids().values().copied().collect();
         match kind {
@@ -175,29 +179,38 @@ impl Scenario for HareScenario {
             Kind::Delays => &[coverage::HARE_LATER_ITERATION],
             Kind::Sync | Kind::Offline => &[],
         };
+        cluster.cast.relax_hare(&mut hare, layers);
         let checks = Checks::new()
             .with(EpochsChecker::new(cluster.honest_ids(), epochs))
             .with(HareChecker::new(honest, hare))
             .with(CoverageChecker::new(marks));
-        let mut own = FaultPlan::default();
-        if kind == Kind::Delays {
-            let slow = LinkConfig {
-                latency: Latency::Uniform {
-                    min: SimDuration::from_millis(1200),
-                    max: SimDuration::from_millis(2000),
-                },
-                ..link()
-            };
-            let at = |l: u32| SimTime::from_secs(u64::from(l) * LAYER_DURATION_SECS);
-            own.push(
-                "slow hops",
-                vec![
-                    (at(*DELAYED.start()), Fault::SetLink { link: slow, between: None }),
-                    (at(DELAYED.end() + 1), Fault::SetLink { link: link(), between: None }),
-                ],
-            );
-        }
-        let plan = fault_plan(self, p, nodes, layers, own)?;
         Ok(into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt).with_plan(plan, p))
     }
+
+    fn takes_adversaries(&self) -> bool {
+        true
+    }
+}
+
+/// The scenario's own faults: slow hops in `hare-delays`.
+fn own_plan(kind: Kind) -> FaultPlan {
+    let mut own = FaultPlan::default();
+    if kind == Kind::Delays {
+        let slow = LinkConfig {
+            latency: Latency::Uniform {
+                min: SimDuration::from_millis(1200),
+                max: SimDuration::from_millis(2000),
+            },
+            ..link()
+        };
+        let at = |l: u32| SimTime::from_secs(u64::from(l) * LAYER_DURATION_SECS);
+        own.push(
+            "slow hops",
+            vec![
+                (at(*DELAYED.start()), Fault::SetLink { link: slow, between: None }),
+                (at(DELAYED.end() + 1), Fault::SetLink { link: link(), between: None }),
+            ],
+        );
+    }
+    own
 }

@@ -5,6 +5,7 @@
 //! never a node's internals. Every scenario runs from the CLI (`smesh sim run --scenario NAME`)
 //! and from tests, and every failure carries its repro line.
 
+pub mod adversary;
 mod beacon_partition;
 pub mod checks;
 mod cluster;
@@ -19,6 +20,7 @@ mod smeshing;
 pub mod swarm;
 pub mod timeline;
 
+pub use adversary::{Adversary, Cast};
 pub use beacon_partition::BeaconPartitionScenario;
 pub use checks::{CheckOutcome, Checker, Checks, Violation};
 pub use cluster::{Cluster, ClusterBuilder};
@@ -74,6 +76,8 @@ pub struct RunParams {
     /// Stop the run at the start of this layer, without a liveness phase (the shrinker cuts
     /// runs short this way: the run is a prefix of the full one).
     pub stop_at_layer: Option<u32>,
+    /// Adversaries from the catalogue to cast, with their counts (`--adversary NAME[:N]`).
+    pub adversaries: Vec<(Adversary, u32)>,
 }
 
 impl Default for RunParams {
@@ -88,6 +92,7 @@ impl Default for RunParams {
             swarm: false,
             plan: None,
             stop_at_layer: None,
+            adversaries: Vec::new(),
         }
     }
 }
@@ -203,6 +208,10 @@ pub trait Scenario: Sync {
     fn swarm_bounds(&self, _layers: u32) -> Option<SwarmBounds> {
         None
     }
+    /// Whether adversaries from the catalogue can be cast on its nodes (`--adversary`).
+    fn takes_adversaries(&self) -> bool {
+        false
+    }
 }
 
 impl Run {
@@ -234,9 +243,20 @@ pub(crate) fn fault_plan(
 ) -> Result<FaultPlan, ScenarioError> {
     if let Some(plan) = &p.plan {
         plan.validate(slots).map_err(ScenarioError::BadParams)?;
+        plan.cast.validate(nodes).map_err(ScenarioError::BadParams)?;
+        if !plan.cast.is_empty() && !scenario.takes_adversaries() {
+            return Err(no_adversaries(scenario));
+        }
         return Ok(plan.clone());
     }
     let mut plan = own;
+    if !p.adversaries.is_empty() {
+        if !scenario.takes_adversaries() {
+            return Err(no_adversaries(scenario));
+        }
+        plan.cast =
+            Cast::assign(&p.adversaries, nodes, p.seed).map_err(ScenarioError::BadParams)?;
+    }
     if p.swarm {
         let Some(bounds) = scenario.swarm_bounds(layers) else {
             return Err(ScenarioError::BadParams(format!(
@@ -251,8 +271,26 @@ pub(crate) fn fault_plan(
             )));
         };
         plan.episodes.extend(swarm::draw(&bounds, nodes, p.seed));
+        if p.adversaries.is_empty() {
+            plan.cast =
+                Cast::draw(&bounds.adversaries, bounds.adversary_percent_max, nodes, p.seed);
+        }
     }
     Ok(plan)
+}
+
+/// The error for adversaries asked of a scenario that cannot cast them.
+fn no_adversaries(scenario: &dyn Scenario) -> ScenarioError {
+    ScenarioError::BadParams(format!(
+        "{} takes no adversaries from the catalogue (scenarios that do: {})",
+        scenario.name(),
+        all()
+            .iter()
+            .filter(|s| s.takes_adversaries())
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 static GOSSIP: GossipScenario = GossipScenario;

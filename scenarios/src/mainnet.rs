@@ -18,10 +18,12 @@ use std::collections::BTreeSet;
 use spacemesh_sim::SimDuration;
 use spacemesh_sim::net::{Latency, LinkConfig};
 
+use crate::adversary::Adversary;
 use crate::checks::{Checks, EpochsChecker, HareChecker, MeshChecker};
 use crate::mesh::{LIVENESS_LAYERS, hare_expect, mesh_expect};
 use crate::smeshing::{
-    LPE, expectations, fault_plan, into_run_checked, runtime, sizes, smeshers, swarm_bounds,
+    LPE, expectations, fault_plan, into_run_checked, judge_cast, runtime, sizes, smeshers,
+    swarm_bounds,
 };
 use crate::swarm::{FaultPlan, SwarmBounds};
 use crate::{Run, RunParams, Scenario, ScenarioError};
@@ -60,11 +62,15 @@ impl Scenario for MainnetScenario {
         let (nodes, layers) = sizes(self, p, 10, 5)?;
         let plan = fault_plan(self, p, nodes, layers, FaultPlan::default())?;
         let rt = runtime(p);
-        let cluster = smeshers(nodes, p.seed, &rt).build();
+        let cluster = smeshers(nodes, p.seed, &rt).cast(plan.cast.clone()).build();
         let honest: BTreeSet<_> = cluster.honest_ids().values().copied().collect();
+        let mut epochs = expectations(nodes, layers, &rt);
+        judge_cast(&mut epochs, &cluster);
+        let mut hare = hare_expect(layers);
+        cluster.cast.relax_hare(&mut hare, layers);
         let checks = Checks::new()
-            .with(EpochsChecker::new(cluster.honest_ids(), expectations(nodes, layers, &rt)))
-            .with(HareChecker::new(honest.clone(), hare_expect(layers)))
+            .with(EpochsChecker::new(cluster.honest_ids(), epochs))
+            .with(HareChecker::new(honest.clone(), hare))
             .with(MeshChecker::new(honest, mesh_expect(LIVENESS_LAYERS)));
         let mut run = into_run_checked(self.name(), p, nodes, layers, cluster, checks, rt);
         // Before the first event, so that every message of the run crosses this network.
@@ -72,7 +78,17 @@ impl Scenario for MainnetScenario {
         Ok(run.with_plan(plan, p))
     }
 
+    /// The network mix, clock skews, and up to 10% of the nodes cast as adversaries from the
+    /// catalogue.
     fn swarm_bounds(&self, layers: u32) -> Option<SwarmBounds> {
-        Some(swarm_bounds(layers, link()))
+        Some(SwarmBounds {
+            adversaries: Adversary::ALL.to_vec(),
+            adversary_percent_max: 10,
+            ..swarm_bounds(layers, link())
+        })
+    }
+
+    fn takes_adversaries(&self) -> bool {
+        true
     }
 }

@@ -53,8 +53,8 @@ use crate::checks::{
 use crate::cluster::Cluster;
 use crate::hare;
 use crate::smeshing::{
-    LPE, expectations, fault_plan, into_run_checked, link, random_units, runtime, sizes, smeshers,
-    swarm_bounds,
+    LPE, expectations, fault_plan, into_run_checked, judge_cast, link, random_units, runtime,
+    sizes, smeshers, swarm_bounds,
 };
 use crate::swarm::{FaultPlan, SwarmBounds};
 use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
@@ -171,16 +171,6 @@ impl Scenario for MeshScenario {
         let rt = runtime(p);
         let kind = self.kind;
         let balancing = Voting::Balancing { until: LayerId(BALANCING_UNTIL) };
-        let cluster = smeshers(nodes, p.seed, &rt)
-            .customize(move |slot, cfg, rng| {
-                random_units(cfg, rng);
-                if kind == Kind::Balancing && attacker(slot) {
-                    if let Some(c) = cfg.consensus.as_mut() {
-                        c.voting = balancing;
-                    }
-                }
-            })
-            .build();
         let mut own = FaultPlan::default();
         for o in outages(kind, nodes, p.seed) {
             let what = format!("down n{}", o.node.0);
@@ -190,12 +180,24 @@ impl Scenario for MeshScenario {
             own.push("60/40 split", split(nodes));
         }
         let plan = fault_plan(self, p, nodes, layers, own)?;
+        let cluster = smeshers(nodes, p.seed, &rt)
+            .customize(move |slot, cfg, rng| {
+                random_units(cfg, rng);
+                if kind == Kind::Balancing && attacker(slot) {
+                    if let Some(c) = cfg.consensus.as_mut() {
+                        c.voting = balancing;
+                    }
+                }
+            })
+            .cast(plan.cast.clone())
+            .build();
         let part_time = plan.crashed();
         let all: BTreeSet<NodeIdx> = cluster.honest_ids().values().copied().collect();
         let always_up: BTreeSet<NodeIdx> = all.difference(&part_time).copied().collect();
         let mut mesh = mesh_expect(LIVENESS_LAYERS);
         let mut epochs = expectations(nodes, layers, &rt);
         scope_epochs(&mut epochs, &cluster, &part_time);
+        judge_cast(&mut epochs, &cluster);
         let mut checks = Checks::new();
         let judged = match kind {
             Kind::PartitionHeal => {
@@ -208,7 +210,9 @@ impl Scenario for MeshScenario {
             Kind::Balancing => {
                 let voters: BTreeSet<NodeIdx> =
                     all.into_iter().filter(|n| !attacker(n.0)).collect();
-                checks = checks.with(HareChecker::new(voters.clone(), hare_expect(layers)));
+                let mut hare = hare_expect(layers);
+                cluster.cast.relax_hare(&mut hare, layers);
+                checks = checks.with(HareChecker::new(voters.clone(), hare));
                 voters
             }
             Kind::LateJoiner | Kind::CrashRestart => {
@@ -223,6 +227,7 @@ impl Scenario for MeshScenario {
                     let back = back.as_micros().div_ceil(LAYER_DURATION_SECS * 1_000_000);
                     hare.validity = Some((back as u32 + 1)..=layers.saturating_sub(2));
                 }
+                cluster.cast.relax_hare(&mut hare, layers);
                 checks = checks.with(HareChecker::new(always_up, hare));
                 all
             }
@@ -250,6 +255,10 @@ impl Scenario for MeshScenario {
             b.disk = true;
         }
         Some(b)
+    }
+
+    fn takes_adversaries(&self) -> bool {
+        true
     }
 }
 

@@ -13,7 +13,7 @@ use spacemesh_runtime_sim::{PoetSpec, RuntimeConfig};
 use spacemesh_sim::SimDuration;
 use spacemesh_sim::net::{Latency, LinkConfig};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use spacemesh_sim::SimTime;
@@ -154,6 +154,7 @@ pub(crate) fn expectations(nodes: u32, layers: u32, rt: &RuntimeConfig) -> Epoch
         equivocation_epoch: u32::MAX,
         equivocation_deadline: SimTime::from_secs(u64::from(layers) * LAYER_DURATION_SECS),
         acting_only: false,
+        byzantine: BTreeMap::new(),
     }
 }
 
@@ -169,10 +170,17 @@ pub(crate) fn into_run(
     rt: RuntimeConfig,
     marks: &[&'static str],
 ) -> Run {
+    let mut expect = expect;
+    judge_cast(&mut expect, &cluster);
     let checks = Checks::new()
         .with(EpochsChecker::new(cluster.honest_ids(), expect))
         .with(CoverageChecker::new(marks));
     into_run_checked(scenario, p, nodes, layers, cluster, checks, rt)
+}
+
+/// Judges the adversaries cast on `cluster` by their roles in the epoch checks.
+pub(crate) fn judge_cast(expect: &mut EpochsExpect, cluster: &Cluster) {
+    expect.byzantine = cluster.cast.roles(&cluster.node_ids);
 }
 
 /// The faults of a smeshing run (nodes, then the PoETs' slots): see [`crate::fault_plan`].

@@ -24,6 +24,8 @@ use spacemesh_sim::net::{Latency, LinkConfig};
 use spacemesh_sim::rng::RngTree;
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
+use crate::adversary::{Adversary, Cast};
+
 /// The path of the swarm's stream in a seed's RNG tree ("SWARM" in ASCII).
 const SWARM_STREAM: u64 = 0x0053_5741_524d;
 
@@ -53,6 +55,9 @@ pub struct Episode {
 pub struct FaultPlan {
     /// Episodes, scheduled in this order.
     pub episodes: Vec<Episode>,
+    /// Adversaries from the catalogue, cast before the run starts.
+    #[serde(default, skip_serializing_if = "Cast::is_empty")]
+    pub cast: Cast,
 }
 
 impl FaultPlan {
@@ -94,6 +99,7 @@ impl FaultPlan {
                 .filter(|(i, _)| keep(*i))
                 .map(|(_, e)| e.clone())
                 .collect(),
+            cast: self.cast.clone(),
         }
     }
 
@@ -141,6 +147,10 @@ pub struct SwarmBounds {
     pub down: Range<SimDuration>,
     /// Whether the disk fault mix (torn and corrupted unsynced tails) is drawn.
     pub disk: bool,
+    /// Adversaries from the catalogue the swarm may cast (see [`Cast::draw`]).
+    pub adversaries: Vec<Adversary>,
+    /// Most node slots, in percent, the drawn adversaries run on.
+    pub adversary_percent_max: u32,
 }
 
 impl SwarmBounds {
@@ -156,6 +166,8 @@ impl SwarmBounds {
             crash_percent_max: 0,
             down: SimDuration::ZERO..SimDuration::ZERO,
             disk: false,
+            adversaries: Vec::new(),
+            adversary_percent_max: 0,
         }
     }
 }
@@ -273,6 +285,8 @@ mod tests {
             crash_percent_max: 20,
             down: SimDuration::from_secs(5)..SimDuration::from_secs(20),
             disk: true,
+            adversaries: Vec::new(),
+            adversary_percent_max: 0,
         }
     }
 
@@ -286,7 +300,7 @@ mod tests {
     fn drawn_faults_stay_in_bounds() {
         for seed in 0..50 {
             let b = bounds();
-            let plan = FaultPlan { episodes: draw(&b, 50, seed) };
+            let plan = FaultPlan { episodes: draw(&b, 50, seed), ..FaultPlan::default() };
             plan.validate(50).expect("valid faults");
             let crashes = plan.crashed().len();
             assert!(crashes <= 10, "seed {seed}: {crashes} crashes");
@@ -325,7 +339,7 @@ mod tests {
 
     #[test]
     fn plans_round_trip_through_json_and_filter_by_episode() {
-        let plan = FaultPlan { episodes: draw(&bounds(), 30, 3) };
+        let plan = FaultPlan { episodes: draw(&bounds(), 30, 3), ..FaultPlan::default() };
         let text = serde_json::to_string(&plan).expect("json");
         assert_eq!(serde_json::from_str::<FaultPlan>(&text).expect("parse"), plan);
         let first = plan.only(|i| i == 0);

@@ -140,6 +140,14 @@ pub enum GossipMessage {
     ReconcileIds(BoundedVec<BucketIds, BUCKETS_LISTED_MAX>),
 }
 
+impl GossipMessage {
+    /// Whether this message only maintains the mesh (GRAFT, PRUNE) rather than carrying,
+    /// announcing or asking for messages.
+    pub fn is_mesh_upkeep(&self) -> bool {
+        matches!(self, GossipMessage::Graft | GossipMessage::Prune)
+    }
+}
+
 impl Encode for GossipMessage {
     fn encode_to(&self, out: &mut Vec<u8>) {
         match self {

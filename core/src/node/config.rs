@@ -35,6 +35,11 @@ pub struct NodeConfig {
     /// The epoch machinery (ATXs, beacon, ballots); `None` runs gossip and heartbeats only.
     #[serde(skip)]
     pub consensus: Option<ConsensusConfig>,
+    /// Adversary knob (simulations; a real node leaves it false): keep connections alive and
+    /// take part in mesh upkeep, but drop every gossip message, announcement, request and
+    /// fetch from peers unseen, so that nothing sent to this node goes further (an eclipser).
+    #[serde(skip)]
+    pub black_hole: bool,
 }
 
 impl Default for NodeConfig {
@@ -50,6 +55,7 @@ impl Default for NodeConfig {
             verify_jobs_max: 2,
             heartbeat_offset: None,
             consensus: None,
+            black_hole: false,
         }
     }
 }

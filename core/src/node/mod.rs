@@ -15,7 +15,7 @@ pub mod consensus;
 mod event;
 
 pub use config::{NodeConfig, NodeKeys};
-pub use consensus::{Consensus, ConsensusConfig, ConsensusEvent, Voting};
+pub use consensus::{Consensus, ConsensusConfig, ConsensusEvent, Misbehavior, Voting};
 pub use event::NodeEvent;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -347,6 +347,8 @@ impl Node {
         }
         self.peers.handle(now, PeersInput::Activity(peer));
         match Frame::decode_bounded(&bytes, self.cfg.frame_max) {
+            Ok(Frame::Gossip(msg)) if self.cfg.black_hole && !msg.is_mesh_upkeep() => {}
+            Ok(Frame::Fetch(_)) if self.cfg.black_hole => {}
             Ok(Frame::Gossip(msg)) => {
                 self.gossip.handle(now, GossipInput::Message { peer, msg, frame: bytes })
             }

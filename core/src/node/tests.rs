@@ -29,13 +29,22 @@ struct Net {
 
 impl Net {
     fn new(n: u8) -> Net {
+        Net::bent(n, |_, _| {})
+    }
+
+    /// `n` nodes whose configurations `bend` adjusts (node index, config).
+    fn bent(n: u8, bend: impl Fn(u8, &mut NodeConfig)) -> Net {
         let ids: Vec<PeerId> = (0..n)
             .map(|i| {
                 Node::new(config(vec![]), &keys(i), [0; 32], Arc::new(Ed25519Verifier)).peer_id()
             })
             .collect();
         let nodes = (0..n)
-            .map(|i| Node::new(config(ids.clone()), &keys(i), [i; 32], Arc::new(Ed25519Verifier)))
+            .map(|i| {
+                let mut cfg = config(ids.clone());
+                bend(i, &mut cfg);
+                Node::new(cfg, &keys(i), [i; 32], Arc::new(Ed25519Verifier))
+            })
             .collect();
         let mut net = Net {
             nodes,
@@ -121,6 +130,29 @@ fn heartbeats_reach_every_node() {
         assert_eq!(Heartbeat::restored_seq(&net.stores[i]), Ok(3), "next seq persisted");
     }
     assert!(net.nodes[0].stats().jobs_started > 0);
+}
+
+/// A black hole (an eclipser) stays connected and its own heartbeats go out, but it takes in
+/// and passes on nothing: nobody's heartbeat reaches it, and the others hear each other only
+/// directly.
+#[test]
+fn a_black_hole_stays_connected_and_passes_nothing_on() {
+    let mut net = Net::bent(3, |i, cfg| cfg.black_hole = i == 1);
+    net.run_for(Duration::from_secs(65));
+    let received = |net: &Net, i: usize| {
+        net.events
+            .iter()
+            .filter(|(n, e)| {
+                *n == i && matches!(e, NodeEvent::Heartbeat(HeartbeatEvent::Received { .. }))
+            })
+            .count()
+    };
+    assert_eq!(received(&net, 1), 0, "the black hole took in a heartbeat");
+    // Three publishes (t = 0, 30, 60 s) by each of the two others, the black hole's included.
+    assert_eq!((received(&net, 0), received(&net, 2)), (6, 6));
+    let hole = net.nodes[1].peer_id();
+    assert!(net.nodes[0].peers().is_connected(&hole), "its connections outlive the peer timeout");
+    assert_eq!(net.nodes[1].stats().malformed_frames, 0);
 }
 
 /// Garbage frames are penalized and, repeated, get the sender disconnected and banned.

@@ -38,6 +38,34 @@ pub struct EpochsExpect {
     /// chance (for example never drawn into a hare committee) and are judged as honest in the
     /// malfeasance and active-set checks.
     pub acting_only: bool,
+    /// Identities under adversarial control (the byzantine agent catalogue), by slot, and how
+    /// each is judged. Their slots are not honest; twins share one identity over two slots.
+    pub byzantine: BTreeMap<NodeIdx, (NodeId, Role)>,
+}
+
+/// How the epoch checks judge an identity under adversarial control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Role {
+    /// The adversary, for messages.
+    pub what: &'static str,
+    /// An ATX it published in epoch `e - 1` must be in the active set of epoch `e` for every
+    /// `e` below this (0: never, `u32::MAX`: always), and in none from it on.
+    pub counted_before: u32,
+    /// Whether it may also be missing where it would be counted.
+    pub uncertain: bool,
+    /// What honest nodes must do about it.
+    pub accused: Accused,
+}
+
+/// Whether honest nodes must prove an adversarial identity malicious.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accused {
+    /// Never: it never signs two conflicting messages, so a proof would be forged.
+    Never,
+    /// Either way.
+    Maybe,
+    /// Every honest node by this time.
+    By(SimTime),
 }
 
 /// Judges the epoch machinery.
@@ -99,6 +127,37 @@ impl EpochsChecker {
     }
 }
 
+impl EpochsChecker {
+    /// How many ATXs of adversarial identities the active set of `epoch` holds at least and
+    /// at most, by their roles (twins count once).
+    fn byzantine_counted(&self, epoch: u32) -> (u32, u32) {
+        let mut ids: BTreeMap<NodeId, (Role, bool)> = BTreeMap::new();
+        for (slot, (id, role)) in &self.expect.byzantine {
+            let published = self.published.contains_key(&(*slot, epoch - 1));
+            let e = ids.entry(*id).or_insert((*role, false));
+            e.1 |= published;
+        }
+        let mut range = (0, 0);
+        for (role, published) in ids.values() {
+            if *published && epoch < role.counted_before {
+                range.0 += u32::from(!role.uncertain);
+                range.1 += 1;
+            }
+        }
+        range
+    }
+}
+
+/// How the adversarial identities fared, for the malfeasance check's detail: how many there
+/// were and how many were accused anywhere.
+fn byzantine_summary(
+    byzantine: &BTreeMap<NodeId, Role>,
+    accusations: &BTreeMap<NodeId, BTreeMap<NodeIdx, SimTime>>,
+) -> String {
+    let accused = byzantine.keys().filter(|id| accusations.contains_key(*id)).count();
+    format!("{} adversarial identities, {accused} of them accused", byzantine.len())
+}
+
 impl Checker for EpochsChecker {
     fn on_event(&mut self, time: SimTime, node: NodeIdx, event: &NodeEvent) {
         if let NodeEvent::MessageAccepted { topic, own: true, .. } = event {
@@ -106,6 +165,12 @@ impl Checker for EpochsChecker {
             return;
         }
         let NodeEvent::Consensus(e) = event else { return };
+        if self.expect.byzantine.contains_key(&node) {
+            if let ConsensusEvent::AtxPublished { epoch, id } = e {
+                self.published.entry((node, epoch.0)).or_default().insert(*id);
+            }
+            return;
+        }
         if self.equivocator_slots.contains(&node) {
             match e {
                 ConsensusEvent::AtxPublished { epoch, id } => {
@@ -263,11 +328,18 @@ impl Checker for EpochsChecker {
                 idle.iter().filter(|s| self.published.contains_key(&(**s, epoch - 1))).count()
                     as u32
             };
-            if size != honest_prev + before {
+            let (byz_min, byz_max) = self.byzantine_counted(epoch);
+            let expected = honest_prev + before;
+            if size < expected + byz_min || size > expected + byz_max {
+                let byz = if byz_min == byz_max {
+                    format!("{byz_min}")
+                } else {
+                    format!("{byz_min}-{byz_max}")
+                };
                 f.push(at(
                     None,
                     format!(
-                        "epoch {epoch}: active set has {size} ATXs, expected {honest_prev} honest and {before} from identities not yet proven malicious"
+                        "epoch {epoch}: active set has {size} ATXs, expected {honest_prev} honest, {before} from identities not yet proven malicious and {byz} from adversaries"
                     ),
                     "active-set-agreement",
                 ));
@@ -372,8 +444,48 @@ impl Checker for EpochsChecker {
         }
         // Malfeasance: equivocators proven everywhere in time, honest never accused.
         let mut f = Vec::new();
+        let byzantine: BTreeMap<NodeId, Role> =
+            x.byzantine.values().map(|(id, role)| (*id, *role)).collect();
+        for (smesher, role) in &byzantine {
+            let by = self.accusations.get(smesher);
+            match role.accused {
+                Accused::Never => {
+                    if let Some(by) = by {
+                        f.push(at(
+                            by.keys().next().copied(),
+                            format!(
+                                "{} {smesher} accused by {} nodes, though it never signs two conflicting messages",
+                                role.what,
+                                by.len()
+                            ),
+                            "malfeasance",
+                        ));
+                    }
+                }
+                Accused::Maybe => {}
+                Accused::By(deadline) => {
+                    let in_time = by.map_or(0, |b| {
+                        b.iter()
+                            .filter(|(n, t)| self.honest_slots.contains(n) && **t <= deadline)
+                            .count()
+                    });
+                    if in_time < self.honest.len() {
+                        f.push(at(
+                            None,
+                            format!(
+                                "{} {smesher} proven at only {in_time} of {} honest nodes by {:.0} s",
+                                role.what,
+                                self.honest.len(),
+                                deadline.as_secs_f64()
+                            ),
+                            "malfeasance",
+                        ));
+                    }
+                }
+            }
+        }
         for (smesher, by) in &self.accusations {
-            if !guilty.contains(smesher) {
+            if !guilty.contains(smesher) && !byzantine.contains_key(smesher) {
                 f.push(at(
                     by.keys().next().copied(),
                     format!("honest identity {smesher} accused by {} nodes", by.len()),
@@ -404,8 +516,9 @@ impl Checker for EpochsChecker {
         let (o, viol) = outcome(
             f,
             format!(
-                "{} equivocators proven at every honest node; no honest identity accused",
-                guilty.len()
+                "{} equivocators proven at every honest node; {}; no honest identity accused",
+                guilty.len(),
+                byzantine_summary(&byzantine, &self.accusations)
             ),
         );
         v.outcomes.push(("malfeasance".into(), o));

@@ -13,7 +13,7 @@ mod misbehaviour;
 
 pub use coverage::CoverageChecker;
 pub use delivery::{DeliveryChecker, DeliveryWindow};
-pub use epochs::{EpochsChecker, EpochsExpect};
+pub use epochs::{Accused, EpochsChecker, EpochsExpect, Role};
 pub use equivocation::HeartbeatEquivocationChecker;
 pub use hare::{HareChecker, HareExpect};
 pub use mesh::{MeshChecker, MeshExpect, RevertWindow};

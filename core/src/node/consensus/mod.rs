@@ -59,8 +59,10 @@ use crate::types::{
 
 mod layer;
 mod mesh;
+mod misbehavior;
 mod sync;
 
+pub use misbehavior::Misbehavior;
 pub use sync::{IDS_MAX, IdList};
 
 /// Early proposals held, at most.
@@ -112,6 +114,8 @@ pub struct ConsensusConfig {
     pub grade_delay: Duration,
     /// How this node's ballots vote (adversaries: see [`Voting`]).
     pub voting: Voting,
+    /// How this node bends the publishing of its own messages (adversaries only).
+    pub misbehavior: Misbehavior,
 }
 
 /// How a node fills the votes of its ballots.
@@ -164,6 +168,7 @@ impl ConsensusConfig {
             verify_all_indices: true,
             grade_delay: Duration::from_secs(1),
             voting: Voting::Honest,
+            misbehavior: Misbehavior::default(),
         }
     }
 }
@@ -501,6 +506,8 @@ pub struct Consensus {
     early_beacon: Vec<(MsgId, Bytes)>,
     /// Hare outputs whose block could not be built yet (proposals missing), by layer.
     unbuilt: BTreeMap<LayerId, Vec<ProposalId>>,
+    /// Own messages an adversary holds back (see [`Misbehavior`]).
+    held: misbehavior::Held,
     outputs: VecDeque<ConsensusOutput>,
 }
 
@@ -559,6 +566,7 @@ impl Consensus {
             early: Vec::new(),
             early_beacon: Vec::new(),
             unbuilt: BTreeMap::new(),
+            held: misbehavior::Held::default(),
             outputs: VecDeque::new(),
         }
     }
@@ -640,6 +648,7 @@ impl Consensus {
             self.fetcher.poll_timeout(),
             self.hare.poll_timeout(),
             self.sync_timeout(),
+            self.held.next_due(),
         ]
         .into_iter()
         .flatten()
@@ -674,6 +683,7 @@ impl Consensus {
             b.on_tick(now, |e| atxs.store().highest_before(e).map(|h| (h.id, h.height())));
         }
         self.drain_builder(now);
+        self.release_held(now);
         self.drain_atxs(now);
         self.tick_sync(now);
         self.fetcher.dispatch(now, connected);
@@ -882,13 +892,79 @@ impl Consensus {
         if let Some(record) = own {
             self.feed_ballot(layer, &record, proposal.ballot.votes.clone(), None);
         }
-        self.outputs.push_back(ConsensusOutput::Publish(Topic::Proposal, proposal.encode().into()));
+        let twin =
+            self.cfg.misbehavior.doubles_ballot(layer).then(|| self.twin_proposal(&proposal));
+        self.publish_proposal(now, proposal.encode().into());
+        if let Some(twin) = twin {
+            self.publish_proposal(now, twin.encode().into());
+            self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Equivocated { layer }));
+        }
         self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::ProposalPublished {
             layer,
             id: proposal.id(),
             eligibilities: n,
             slots: count,
         }));
+    }
+
+    /// Publishes an own proposal, or holds it back when this node withholds.
+    fn publish_proposal(&mut self, now: Time, bytes: Bytes) {
+        match self.cfg.misbehavior.withhold_proposals {
+            Some(hold) => self.held.hold(now + hold, Topic::Proposal, bytes),
+            None => self.outputs.push_back(ConsensusOutput::Publish(Topic::Proposal, bytes)),
+        }
+    }
+
+    /// A second proposal for the layer of `proposal` with a ballot that abstains on the layer
+    /// before instead of voting on it: same eligibilities, another opinion (an equivocation).
+    fn twin_proposal(&self, proposal: &Proposal) -> Proposal {
+        let ballot = &proposal.ballot;
+        let last = LayerId(ballot.inner.layer.0.saturating_sub(1));
+        let mut votes = ballot.votes.clone();
+        votes.support = BoundedVec::truncating(
+            votes.support.iter().filter(|v| v.layer != last).cloned().collect(),
+        );
+        votes.against = BoundedVec::truncating(
+            votes.against.iter().filter(|v| v.layer != last).cloned().collect(),
+        );
+        if !votes.abstain.contains(&last) {
+            let mut abstain = votes.abstain.to_vec();
+            abstain.push(last);
+            votes.abstain = BoundedVec::truncating(abstain);
+        }
+        let inner = InnerBallot { opinion_hash: opinion_hash(&votes), ..ballot.inner.clone() };
+        let twin = Ballot::sign(&self.signer, inner, votes, ballot.eligibilities.clone());
+        Proposal::sign(&self.signer, twin, BoundedVec::default(), Hash32::default())
+    }
+
+    /// Publishes the held-back own messages that are due (an ATX enters this node's own view
+    /// only when it goes out, as it would for anyone else).
+    fn release_held(&mut self, now: Time) {
+        for (topic, bytes) in self.held.take_due(now) {
+            if topic == Topic::Atx {
+                self.publish_atx(bytes);
+                continue;
+            }
+            self.outputs.push_back(ConsensusOutput::Publish(topic, bytes));
+        }
+        if !self.own_atxs.is_empty() {
+            for bytes in std::mem::take(&mut self.own_atxs) {
+                self.atxs.on_atx(now, bytes, None, None);
+            }
+            self.drain_atxs(now);
+        }
+    }
+
+    /// Announces and publishes an own ATX, and queues it for this node's own view.
+    fn publish_atx(&mut self, bytes: Bytes) {
+        if let Ok(atx) = decode_shared::<crate::activation::wire::Atx>(&bytes) {
+            self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::AtxPublished {
+                epoch: atx.publish_epoch(),
+                id: atx.id(),
+            }));
+        }
+        self.outputs.push_back(ConsensusOutput::Publish(Topic::Atx, bytes.clone()));
+        self.own_atxs.push(bytes);
     }
 
     /// A gossip message on one of the consensus topics.
@@ -1334,12 +1410,14 @@ impl Consensus {
                 }
                 BuilderOutput::Publish(atx) => {
                     let bytes: Bytes = atx.encode().into();
-                    self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::AtxPublished {
-                        epoch: atx.publish_epoch(),
-                        id: atx.id(),
-                    }));
-                    self.outputs.push_back(ConsensusOutput::Publish(Topic::Atx, bytes.clone()));
-                    self.own_atxs.push(bytes);
+                    match self.cfg.misbehavior.late_atx {
+                        Some(before) => {
+                            let target = EpochId(atx.publish_epoch().0 + 1);
+                            let at = self.cfg.clock.epoch_start(target) - before;
+                            self.held.hold(at.max(now), Topic::Atx, bytes);
+                        }
+                        None => self.publish_atx(bytes),
+                    }
                 }
                 BuilderOutput::Event(e) => {
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Builder(e)))
