@@ -181,10 +181,26 @@ impl Shrinker<'_> {
         hi
     }
 
+    /// Drops the adversaries the failure does not need, one member at a time (casts are small).
+    fn fewest_adversaries(&mut self, mut plan: FaultPlan, stop: Option<u32>) -> FaultPlan {
+        for i in (0..plan.cast.members.len()).rev() {
+            let mut candidate = plan.clone();
+            candidate.cast.members.remove(i);
+            if self.same(&candidate, stop) {
+                plan = candidate;
+            }
+        }
+        plan
+    }
+
     /// ddmin over episodes: the smallest plan found that still fails the same way.
     fn fewest(&mut self, mut plan: FaultPlan, stop: Option<u32>) -> FaultPlan {
-        if plan.episodes.is_empty() || self.same(&FaultPlan::default(), stop) {
-            return FaultPlan::default();
+        if plan.episodes.is_empty() {
+            return plan;
+        }
+        let none = plan.only(|_| false);
+        if self.same(&none, stop) {
+            return none;
         }
         let mut n = 2usize;
         while plan.episodes.len() > 1 {
@@ -264,6 +280,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
         stop = None;
     }
     let plan = s.fewest(full, stop);
+    let plan = s.fewest_adversaries(plan, stop);
     if let Some(cut) = stop {
         stop = Some(s.shortest(&plan, 1, cut));
     }
@@ -307,6 +324,21 @@ pub(crate) fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
         replay.original_episodes,
         replay.plan.episodes.len()
     );
+    if !original.plan.cast.is_empty() {
+        out!(
+            "adversaries: {} -> {} ({})",
+            original.plan.cast.members.len(),
+            replay.plan.cast.members.len(),
+            replay
+                .plan
+                .cast
+                .members
+                .iter()
+                .map(|m| format!("{} x{}", m.adversary.name(), m.slots.len()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     out!("[{}] {}", replay.expect.check, replay.expect.violation);
     out!("replay: smesh sim replay {}", args.out.display());
     Ok(ExitCode::SUCCESS)

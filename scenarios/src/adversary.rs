@@ -232,10 +232,17 @@ impl Cast {
         let mut free: Vec<u32> = (0..nodes).collect();
         free.shuffle(&mut rng);
         let needed: u32 = requests.iter().map(|(a, n)| n + a.extra_slots(*n)).sum();
+        let adversarial: u32 =
+            requests.iter().map(|(a, n)| if *a == Adversary::Twins { 2 * n } else { *n }).sum();
         // Keep a two-thirds honest majority of the slots.
-        if needed * 3 > nodes {
+        if adversarial * 3 > nodes {
             return Err(format!(
-                "the adversaries need {needed} of {nodes} slots; at most a third may be adversarial"
+                "the adversaries take {adversarial} of {nodes} slots; at most a third may be adversarial"
+            ));
+        }
+        if needed > nodes {
+            return Err(format!(
+                "the adversaries and their victims need {needed} slots, the network has {nodes}"
             ));
         }
         let mut take = |n: u32| -> Vec<u32> {
