@@ -63,6 +63,12 @@ pub enum DecodeError {
     TrailingBytes(usize),
 }
 
+/// The first buffer of [`Encode::encode`]: room for a ballot, a hare message or an ATX
+/// header without growing.
+const ENCODE_CAPACITY: usize = 512;
+/// Unused bytes [`Encode::encode`] leaves in its buffer before trimming it.
+const ENCODE_SLACK: usize = 32;
+
 /// A type with a SCALE encoding.
 pub trait Encode {
     /// Appends the encoding of `self` to `out`.
@@ -70,8 +76,13 @@ pub trait Encode {
 
     /// The encoding of `self` in a new vector.
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // One allocation for most messages instead of a doubling series; encodings are often
+        // kept (as frames, in stores), so a much larger buffer is trimmed (in place).
+        let mut out = Vec::with_capacity(ENCODE_CAPACITY);
         self.encode_to(&mut out);
+        if out.capacity() - out.len() > ENCODE_SLACK {
+            out.shrink_to_fit();
+        }
         out
     }
 

@@ -140,6 +140,22 @@ impl Sortition {
     ) -> Result<(VrfSignature, u16), EligibilityError> {
         let proof = crate::vrf::prove(seed, &self.vrf_message());
         let count = committee_count(weight, self.committee_size, self.total_weight, &proof)?;
+        Ok((proof, count))
+    }
+
+    /// Like [`Sortition::draw`], for an identity that only needs its proof when it holds seats
+    /// (`public_key`: its node id): the seat count is read from Γ alone, a quarter of the work
+    /// of a proof, and the proof is built only for a count above zero (`None`: no seat).
+    pub fn draw_if_seated(
+        &self,
+        seed: &[u8; 32],
+        public_key: &[u8; 32],
+        weight: u64,
+    ) -> Result<Option<(VrfSignature, u16)>, EligibilityError> {
+        let mut prefix = [0u8; 80];
+        prefix[..32].copy_from_slice(&crate::vrf::gamma(seed, public_key, &self.vrf_message()));
+        let count =
+            committee_count(weight, self.committee_size, self.total_weight, &VrfSignature(prefix))?;
         #[cfg(feature = "canary")]
         let count = if count > 0 && crate::canary::active(crate::canary::Canary::HareSeatOverclaim)
         {
@@ -147,7 +163,12 @@ impl Sortition {
         } else {
             count
         };
-        Ok((proof, count))
+        if count == 0 {
+            return Ok(None);
+        }
+        let proof = crate::vrf::prove(seed, &self.vrf_message());
+        debug_assert_eq!(proof.0[..32], prefix[..32], "Γ is the proof's first half");
+        Ok(Some((proof, count)))
     }
 
     /// Whether `smesher` of `weight` holds `count > 0` seats with `proof`: the VRF proof checks

@@ -319,10 +319,9 @@ impl Hare {
         let me = self.signer.node_id();
         let Some(&weight) = s.committee.weights.get(&me) else { return };
         let sortition = self.sortition(&s.committee, layer, ir);
-        let Ok((proof, count)) = sortition.draw(&self.seed, weight) else { return };
-        if count == 0 {
+        let Ok(Some((proof, count))) = sortition.draw_if_seated(&self.seed, &me.0, weight) else {
             return;
-        }
+        };
         let eligibility = HareEligibility { proof, count };
         let msg = HareMessage::sign(
             &self.signer,

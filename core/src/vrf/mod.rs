@@ -76,6 +76,28 @@ pub fn prove(seed: &[u8; 32], message: &[u8]) -> VrfSignature {
     VrfSignature(out)
 }
 
+/// Γ = x·H of the proof of `message` by the identity with secret `seed` and public key
+/// `public_key` (its node id): the first 32 bytes of π, so it carries the eligibility prefix
+/// ([`VrfSignature::le_u64_prefix`]). It takes one scalar multiplication where the whole proof
+/// takes four, so a node reads whether it is eligible first and proves only when it is.
+pub fn gamma(seed: &[u8; 32], public_key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    use curve25519_dalek_vrf::{EdwardsPoint, Scalar, scalar::clamp_integer};
+    use sha2_vrf::{Digest, Sha512};
+    let hashed = Sha512::digest(seed);
+    let mut x_bytes = [0u8; 32];
+    x_bytes.copy_from_slice(&hashed[..32]);
+    // The VRF crate's secret scalar: the clamped, unreduced ed25519 one (H is in the prime-order
+    // subgroup, so reducing it would not change x·H).
+    #[allow(deprecated)]
+    let x = Scalar::from_bits(clamp_integer(x_bytes));
+    // RFC 9381 ECVRF_encode_to_curve with the ELL2 suite: salt (the public key) then α, under
+    // "ECVRF_" ‖ h2c suite id ‖ suite byte 0x04.
+    let input = [public_key.as_slice(), message].concat();
+    let dst = [b"ECVRF_".as_slice(), b"edwards25519_XMD:SHA-512_ELL2_NU_", &[0x04]].concat();
+    let h = EdwardsPoint::encode_to_curve::<Sha512>(&[&input], &[&dst]);
+    (x * h).compress().to_bytes()
+}
+
 /// Verifies that `proof` is the ECVRF proof of `message` by `public_key` (a node id).
 ///
 /// Rejects, without panicking: non-canonical or small-order public keys, points that do not

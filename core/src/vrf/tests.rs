@@ -153,6 +153,16 @@ proptest! {
         prop_assert!(!verify(&pk, &msg, &bad));
     }
 
+    /// Γ alone is the first 32 bytes of the full proof, for any key and message.
+    #[test]
+    fn gamma_is_the_proofs_first_half(
+        seed in any::<[u8; 32]>(),
+        msg in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let proof = prove(&seed, &msg);
+        prop_assert_eq!(&gamma(&seed, &public_key(&seed), &msg)[..], &proof.0[..32]);
+    }
+
     /// Arbitrary bytes never panic and (with overwhelming probability) never verify.
     #[test]
     fn garbage_rejected(pk in any::<[u8; 32]>(), msg in any::<[u8; 8]>(), pi in any::<[[u8; 40]; 2]>()) {

@@ -204,10 +204,9 @@ impl Consensus {
         }
         let size = self.cfg.certifier.committee_size;
         let sortition = committee.sortition(layer, CERTIFY_ROUND, size);
-        let Ok((proof, count)) = sortition.draw(&self.seed, weight) else { return };
-        if count == 0 {
+        let Ok(Some((proof, count))) = sortition.draw_if_seated(&self.seed, &me.0, weight) else {
             return;
-        }
+        };
         let msg = CertifyMessage::sign(&self.signer, layer, block, count, proof);
         self.outputs.push_back(ConsensusOutput::Publish(Topic::Certify, msg.encode().into()));
         let _ = self.take_certify(now, msg);
