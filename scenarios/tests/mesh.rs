@@ -163,3 +163,25 @@ fn mainnet_like_tolerates_a_node_50ms_behind() {
     let report = run.finish();
     assert!(report.passed(), "{:#?}\n{:#?}", report.checks, report.violations);
 }
+
+/// One node restarted 3 s before an epoch starts (crash-restart seed 3, node 24: down from
+/// 140.2 s to 157.0 s, synced at 159.0 s, the cutoff of epoch 2 at 159 s): it re-fetched every
+/// ATX after the cutoff, so grading them by receipt time left it an active set of its own ATX
+/// alone. It refused every peer's ref ballot (and every ballot built on theirs), its tortoise
+/// never verified a layer again and the liveness phase could not converge (found by
+/// `sim run --swarm`, narrowed by `sim shrink` to this one episode). It must see that its
+/// grades are unusable and take the set its peers declare.
+#[test]
+fn crash_restart_node_resynced_at_the_cutoff_verifies() {
+    let mut plan = FaultPlan::default();
+    let (down, up) = (SimTime::from_micros(140_221_000), SimTime::from_micros(157_015_000));
+    plan.push(
+        "down n24",
+        vec![(down, Fault::Crash(NodeIdx(24))), (up, Fault::Restart(NodeIdx(24)))],
+    );
+    let params = RunParams { nodes: Some(40), seed: 3, plan: Some(plan), ..RunParams::default() };
+    let mut run = find("crash-restart").expect("registered").build(&params).unwrap();
+    run.run_to_end();
+    let report = run.finish();
+    assert!(report.passed(), "{:#?}\n{:#?}", report.checks, report.violations);
+}

@@ -162,6 +162,30 @@ impl AtxStore {
         set
     }
 
+    /// Whether the receipt times this node graded `target`'s ATXs by can be trusted, given the
+    /// active set `on_time` that [`AtxStore::active_set`] made with `malicious`: not when more
+    /// than `100 − good_percent` percent of the epoch's honest ATXs (by count) missed the
+    /// cutoff. A node that was not listening while they were published (down, restarted,
+    /// joining) holds them with the time it fetched them, not the time the network saw them,
+    /// and would freeze an active set (nearly) nobody else declares, refuse every peer's ref
+    /// ballot and so every ballot built on them. go-spacemesh's proposal builder
+    /// (`generateActiveSet`, `MinerGoodAtxsPercent`, 90 by default) drops such a set the
+    /// same way and takes the set its peers declared.
+    pub fn grades_usable(
+        &self,
+        target: EpochId,
+        on_time: &ActiveSet,
+        malicious: &BTreeSet<NodeId>,
+        good_percent: u32,
+    ) -> bool {
+        let Some(publish) = target.0.checked_sub(1) else { return true };
+        let total =
+            self.published_in(EpochId(publish)).filter(|h| !malicious.contains(&h.smesher)).count();
+        let omitted = total.saturating_sub(on_time.atxs.len()) as u64;
+        let allowed = u64::from(100u32.saturating_sub(good_percent.min(100)));
+        total == 0 || omitted * 100 <= allowed * total as u64
+    }
+
     /// Number of stored ATXs.
     pub fn len(&self) -> usize {
         self.by_id.len()
@@ -228,5 +252,35 @@ mod tests {
         assert_eq!(s.active_set(EpochId(2), Time(100), &bad).weight, 20);
         assert_eq!(s.highest_before(EpochId(2)).map(|h| h.id), Some(Hash32([3; 32])));
         assert_ne!(set.hash(), all.hash());
+    }
+
+    /// Grades are trusted while at most `100 − good_percent` percent of the epoch's honest
+    /// ATXs missed the cutoff. A node restarted just before the cutoff re-fetches every ATX
+    /// after it: its graded set holds only the ATXs it received in time (here one of four),
+    /// which its peers do not declare, so it must not use it (crash-restart seed 3: node 24
+    /// froze a one-ATX set for epoch 2, refused every peer's ballot and never verified again).
+    #[test]
+    fn grades_unusable_when_most_atxs_missed_the_cutoff() {
+        let mut s = AtxStore::default();
+        for (i, received) in [(1u8, 5u64), (2, 6), (3, 7), (4, 8)] {
+            assert_eq!(s.insert(header(i, i, 1, 10, received)), None);
+        }
+        let none = BTreeSet::new();
+        let all = s.active_set(EpochId(2), Time(10), &none);
+        assert!(s.grades_usable(EpochId(2), &all, &none, 90));
+        // One of four late (25%): too many for 90% good, fine for 70%.
+        let three = s.active_set(EpochId(2), Time(7), &none);
+        assert_eq!(three.atxs.len(), 3);
+        assert!(!s.grades_usable(EpochId(2), &three, &none, 90));
+        assert!(s.grades_usable(EpochId(2), &three, &none, 70));
+        // Restarted just before the cutoff: only its own ATX (re-published) is on time.
+        let own = s.active_set(EpochId(2), Time(5), &none);
+        assert_eq!(own.atxs.len(), 1);
+        assert!(!s.grades_usable(EpochId(2), &own, &none, 90));
+        // Malicious identities count neither way; an epoch without ATXs has nothing to judge.
+        let bad: BTreeSet<NodeId> = [2u8, 3, 4].into_iter().map(|i| NodeId([i; 32])).collect();
+        let honest = s.active_set(EpochId(2), Time(5), &bad);
+        assert!(s.grades_usable(EpochId(2), &honest, &bad, 90));
+        assert!(s.grades_usable(EpochId(3), &ActiveSet::default(), &none, 90));
     }
 }

@@ -5,7 +5,8 @@
 //! fetch frames, PoET answers and job results here, and turns [`ConsensusOutput`]s into its own
 //! outputs. Timing comes from [`LayerClock`]:
 //! - at each epoch start (plus a grade delay) the active set of the epoch is frozen: ATXs
-//!   targeting it, received before the epoch start, of identities with no malfeasance proof;
+//!   targeting it, received before the epoch start, of identities with no malfeasance proof
+//!   (unless the node cannot grade them: then it takes the set its peers declare, `sync.rs`);
 //! - the beacon protocol runs during epoch E among E's active identities and decides E+1's
 //!   beacon; if it fails, the beacons declared in E+1's ref ballots decide (fallback); the
 //!   first epoch with ballots uses the genesis beacon;
@@ -112,6 +113,9 @@ pub struct ConsensusConfig {
     pub verify_all_indices: bool,
     /// ATXs count in an epoch's active set only if received this long before it starts.
     pub grade_delay: Duration,
+    /// The least share (percent, by count) of an epoch's ATXs that must have arrived in time
+    /// for this node's grading to be trusted; below it the epoch is ungraded (see `sync.rs`).
+    pub good_atx_percent: u32,
     /// How this node's ballots vote (adversaries: see [`Voting`]).
     pub voting: Voting,
     /// How this node bends the publishing of its own messages (adversaries only).
@@ -167,6 +171,8 @@ impl ConsensusConfig {
             // verify each ATX once for everyone.
             verify_all_indices: true,
             grade_delay: Duration::from_secs(1),
+            // go-spacemesh's default `MinerGoodAtxsPercent`.
+            good_atx_percent: 90,
             voting: Voting::Honest,
             misbehavior: Misbehavior::default(),
         }
@@ -469,6 +475,8 @@ pub struct Consensus {
     tallies: BTreeMap<EpochId, BeaconTally>,
     active_sets: BTreeMap<EpochId, ActiveSet>,
     own: Option<OwnEligibility>,
+    /// The epoch started last (its active set frozen): the only one `own` is computed for.
+    current_epoch: EpochId,
     last_ballot: Option<LayerId>,
     /// Next layer whose start this node acts on.
     next_layer: LayerId,
@@ -548,6 +556,7 @@ impl Consensus {
             tallies: BTreeMap::new(),
             active_sets: BTreeMap::new(),
             own: None,
+            current_epoch: EpochId(0),
             last_ballot: None,
             next_layer: LayerId(0),
             pending_proofs: BTreeMap::new(),
@@ -714,16 +723,26 @@ impl Consensus {
             size: set.atxs.len() as u32,
             weight: set.weight,
         }));
+        // Grades need receipt times this node saw while listening: not when it was not synced,
+        // nor when most ATXs arrived only after the cutoff (fetched after a restart).
+        let graded = self.sync.synced
+            && self.atxs.store().grades_usable(epoch, &set, &malicious, self.cfg.good_atx_percent);
         let first_ballot_epoch = clock.effective_genesis().epoch(clock.layers_per_epoch).0 + 1;
         if epoch.0 == first_ballot_epoch && !self.beacons.contains_key(&epoch) {
             self.decide_beacon(epoch, genesis_beacon(&self.genesis), BeaconSource::Genesis);
         }
-        // The beacon protocol of this epoch decides the next epoch's beacon.
+        // The beacon protocol of this epoch decides the next epoch's beacon, among the active
+        // set's identities. When only the grades are unusable, every ATX of the epoch this node
+        // holds is its best view of them (its graded set may hold little more than its own
+        // ATX, and the beacon it decided with that would be its own).
         let next = EpochId(epoch.0 + 1);
-        if !set.atxs.is_empty() && !self.beacons.contains_key(&next) {
-            self.start_beacon(now, epoch, start, &set);
+        let held = (self.sync.synced && !graded)
+            .then(|| self.atxs.store().active_set(epoch, now, &malicious));
+        let participants = held.as_ref().unwrap_or(&set);
+        if !participants.atxs.is_empty() && !self.beacons.contains_key(&next) {
+            self.start_beacon(now, epoch, start, participants);
         }
-        if !self.sync.synced {
+        if !graded {
             self.sync.ungraded.insert(epoch);
         }
         self.active_sets.insert(epoch, set);
@@ -731,6 +750,7 @@ impl Consensus {
             self.active_sets.pop_first();
         }
         self.own = None;
+        self.current_epoch = epoch;
         self.compute_own(epoch);
         for (id, data, from) in std::mem::take(&mut self.early) {
             self.on_proposal(now, id, &data, from);
@@ -793,9 +813,17 @@ impl Consensus {
         self.compute_own(epoch);
     }
 
-    /// Computes this node's ballot slots of `epoch` once the active set and beacon are known.
+    /// Computes this node's ballot slots of `epoch` once the active set and beacon are known,
+    /// for the current epoch only (an active set adopted for a past epoch must not take the
+    /// place of the current one's). Not while the epoch is ungraded: a ref ballot declaring a
+    /// set its peers do not hold would be refused everywhere, and with it every later ballot
+    /// of the epoch.
     fn compute_own(&mut self, epoch: EpochId) {
-        if self.own.is_some() || self.builder.is_none() {
+        if self.own.is_some()
+            || self.builder.is_none()
+            || epoch != self.current_epoch
+            || self.sync.ungraded.contains(&epoch)
+        {
             return;
         }
         let (Some(set), Some(beacon)) = (self.active_sets.get(&epoch), self.beacons.get(&epoch))
@@ -1019,6 +1047,7 @@ impl Consensus {
         }
         let (layer, record, votes) = result?;
         let epoch = self.cfg.clock.epoch_of(layer);
+        self.confirm_active_set(epoch);
         self.tally(epoch, &record);
         self.feed_ballot(layer, &record, votes, Some(from));
         let output = self.unbuilt.get(&layer).filter(|p| p.contains(&record.proposal)).cloned();

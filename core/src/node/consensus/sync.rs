@@ -17,10 +17,15 @@
 //!    the hare's output, which the node missed) and for the identities with malfeasance proofs
 //!    (`Hint::MaliciousIds`), whose proofs it fetches and verifies like gossiped ones.
 //!
-//! An epoch whose active set was frozen while the node was not synced is *ungraded*: the node
-//! did not see when its ATXs arrived. Its active set is the one the epoch's ref ballots
-//! declare, fetched by hash (`Hint::ActiveSet`, content-addressed, so a peer can only answer
-//! with the set that was declared) once every ATX in it is known and targets the epoch.
+//! An epoch whose active set was frozen while the node was not synced, or with more than
+//! `100 − good_atx_percent` percent of its ATXs received after the cutoff (a node restarted
+//! shortly before the epoch re-fetches them all then), is *ungraded*: the node did not see when
+//! its ATXs arrived. Its active set is the one the epoch's ref ballots declare, fetched by hash
+//! (`Hint::ActiveSet`, content-addressed, so a peer can only answer with the set that was
+//! declared) once every ATX in it is known and targets the epoch, or its own if a peer's ref
+//! ballot declares that one. Until then the node publishes no ballot of the epoch (a ref
+//! ballot declaring a set nobody else holds would be refused everywhere); go-spacemesh's
+//! proposal builder likewise takes the set its peers declared in the epoch's first block.
 //!
 //! Being synced is about data, not agreement: a node that holds every layer's ballots keeps
 //! voting even while its tortoise cannot verify (behind a partition its votes are what heals
@@ -335,6 +340,13 @@ impl Consensus {
                 self.fetcher.want(Hint::ActiveSet, d.active_set_hash, None);
             }
         }
+    }
+
+    /// A peer's ballot of `epoch` was accepted, so its ref ballot declared the active set this
+    /// node holds: an ungraded epoch's set is settled, and this node votes in it from the next
+    /// layer on.
+    pub(super) fn confirm_active_set(&mut self, epoch: EpochId) {
+        self.sync.ungraded.remove(&epoch);
     }
 
     /// An active set fetched by hash.
