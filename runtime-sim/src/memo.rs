@@ -10,14 +10,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
 
+use spacemesh_core::activation::AtxHeader;
+use spacemesh_core::activation::wire::AtxId;
 use spacemesh_core::crypto::{Ed25519Verifier, Signature, Verifier};
 use spacemesh_core::job::{ComputedLabels, LabelSource, PostData};
 use spacemesh_core::vrf::{self, VrfSignature};
 
-/// A memoizing ed25519 verifier with a bounded cache.
+/// A memoizing ed25519 verifier with a bounded cache, which also hands every node the same
+/// allocation of an ATX header.
 #[derive(Debug)]
 pub struct MemoVerifier {
     cache: Mutex<BTreeMap<[u8; 32], bool>>,
+    /// One allocation per ATX header, shared by every node that stores it (a 1000-node run
+    /// otherwise holds a million copies of a few thousand headers).
+    headers: Mutex<BTreeMap<AtxId, Arc<AtxHeader>>>,
     cache_max: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -29,6 +35,7 @@ impl MemoVerifier {
     pub fn new(cache_max: usize) -> Self {
         MemoVerifier {
             cache: Mutex::new(BTreeMap::new()),
+            headers: Mutex::new(BTreeMap::new()),
             cache_max,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -64,6 +71,21 @@ impl MemoVerifier {
 }
 
 impl Verifier for MemoVerifier {
+    /// The first node's allocation for an equal header (a header is a function of its ATX, so
+    /// any other is a bug that must not be hidden: it then gets its own allocation).
+    fn share_atx_header(&self, header: AtxHeader) -> Arc<AtxHeader> {
+        let mut headers = self.headers.lock().expect("single-threaded");
+        match headers.get(&header.id) {
+            Some(shared) if **shared == header => Arc::clone(shared),
+            Some(_) => Arc::new(header),
+            None => {
+                let shared = Arc::new(header);
+                headers.insert(shared.id, Arc::clone(&shared));
+                shared
+            }
+        }
+    }
+
     fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {
         let mut h = blake3::Hasher::new();
         h.update(b"ed25519");
@@ -159,5 +181,31 @@ mod tests {
             assert!(v.verify(&s.node_id().0, &msg, &sig));
         }
         assert_eq!((v.hits(), v.misses()), (2, 1));
+    }
+
+    /// Equal headers share one allocation; a header that differs keeps its own.
+    #[test]
+    fn equal_atx_headers_share_one_allocation() {
+        let h = AtxHeader {
+            id: spacemesh_core::Hash32([7; 32]),
+            smesher: spacemesh_core::NodeId([1; 32]),
+            publish_epoch: spacemesh_core::EpochId(1),
+            sequence: 0,
+            coinbase: Default::default(),
+            num_units: 2,
+            base_height: 0,
+            ticks: 10,
+            weight: 20,
+            vrf_nonce: 5,
+            commitment_atx: spacemesh_core::Hash32::default(),
+            signature: Signature([0; 64]),
+        };
+        let v = MemoVerifier::new(16);
+        let a = v.share_atx_header(h.clone());
+        let b = v.share_atx_header(h.clone());
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = v.share_atx_header(AtxHeader { weight: 21, ..h });
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(c.weight, 21);
     }
 }

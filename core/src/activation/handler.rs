@@ -15,6 +15,7 @@
 //!    a PoST index that fails yields an `InvalidPostIndex` proof.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,6 +24,7 @@ use crate::activation::pending::{Pending, PendingAtxs};
 use crate::activation::store::{AtxHeader, AtxStore};
 use crate::activation::wire::{Atx, AtxId, golden_atx};
 use crate::codec::decode_shared;
+use crate::crypto::Verifier;
 use crate::fetch::Hint;
 use crate::gossip::{MsgId, Verdict};
 use crate::layers::LayerClock;
@@ -154,7 +156,7 @@ pub enum HandlerOutput {
         statement: Hash32,
     },
     /// A valid ATX was stored.
-    Accepted(AtxHeader),
+    Accepted(Arc<AtxHeader>),
     /// An ATX was rejected (for the trace; the verdict is separate).
     Rejected {
         /// Its id.
@@ -182,6 +184,8 @@ pub struct AtxHandler {
     golden: AtxId,
     subset_seed: [u8; 32],
     store: AtxStore,
+    /// Where headers are allocated ([`Verifier::share_atx_header`]).
+    shared: Arc<dyn Verifier>,
     /// Raw ATX bytes (zero-copy slices of frames), to serve fetches and build proofs.
     raw: BTreeMap<AtxId, Bytes>,
     /// Signatures of stored ATXs, for double-publish proofs.
@@ -194,12 +198,14 @@ pub struct AtxHandler {
 }
 
 impl AtxHandler {
-    /// A handler for the network `genesis`; `subset_seed` seeds this node's K3 choice.
+    /// A handler for the network `genesis`; `subset_seed` seeds this node's K3 choice;
+    /// `shared` allocates the stored headers.
     pub fn new(
         cfg: HandlerConfig,
         clock: LayerClock,
         genesis: &GenesisId,
         subset_seed: [u8; 32],
+        shared: Arc<dyn Verifier>,
     ) -> Self {
         AtxHandler {
             cfg,
@@ -207,6 +213,7 @@ impl AtxHandler {
             golden: golden_atx(genesis),
             subset_seed,
             store: AtxStore::default(),
+            shared,
             raw: BTreeMap::new(),
             poet_proofs: BTreeMap::new(),
             pending: PendingAtxs::default(),
@@ -560,9 +567,9 @@ impl AtxHandler {
             vrf_nonce,
             commitment_atx,
             signature: atx.signature,
-            received: now,
         };
-        let first = self.store.insert(header.clone());
+        let header = self.shared.share_atx_header(header);
+        let first = self.store.insert(header.clone(), now);
         #[cfg(feature = "canary")]
         let first =
             first.filter(|_| !crate::canary::active(crate::canary::Canary::DoubleAtxUnproven));

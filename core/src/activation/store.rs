@@ -2,6 +2,7 @@
 //! (publish epoch, identity), plus the derived values consensus uses (weight, height).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::activation::wire::{Address, AtxId};
 use crate::codec::Encode;
@@ -9,7 +10,8 @@ use crate::crypto::{Signature, hash};
 use crate::impl_codec_struct;
 use crate::types::{EpochId, Hash32, NodeId, Time};
 
-/// The derived facts of one valid ATX.
+/// The derived facts of one valid ATX: a function of the ATX and the ATXs it references, the
+/// same at every node (when this node received it is kept beside it, in [`AtxStore`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AtxHeader {
     /// Its id.
@@ -36,8 +38,6 @@ pub struct AtxHeader {
     pub commitment_atx: AtxId,
     /// The ATX's signature (for double-publish proofs).
     pub signature: Signature,
-    /// When this node received it (local clock).
-    pub received: Time,
 }
 impl_codec_struct!(AtxHeader {
     id,
@@ -51,8 +51,7 @@ impl_codec_struct!(AtxHeader {
     weight,
     vrf_nonce,
     commitment_atx,
-    signature,
-    received
+    signature
 });
 
 impl AtxHeader {
@@ -90,29 +89,42 @@ impl ActiveSet {
 /// Valid ATX headers.
 #[derive(Debug, Default)]
 pub struct AtxStore {
-    /// Boxed: every node keeps every ATX, and a B-tree node of 11 inline headers of about 250
-    /// bytes each is mostly slack when the tree is not full (ids arrive in random order).
-    by_id: BTreeMap<AtxId, Box<AtxHeader>>,
+    /// Shared headers: every node keeps every ATX, and a header is the same everywhere, so a
+    /// runtime that hosts many nodes may hand them one allocation (see
+    /// [`crate::crypto::Verifier::share_atx_header`]); also keeps the B-tree nodes small.
+    by_id: BTreeMap<AtxId, Stored>,
     by_epoch: BTreeMap<(EpochId, NodeId), AtxId>,
+}
+
+/// A stored header and when this node received the ATX (local clock).
+#[derive(Debug)]
+struct Stored {
+    header: Arc<AtxHeader>,
+    received: Time,
 }
 
 impl AtxStore {
     /// Adds a header. Returns the id already stored for this identity and epoch, if different
     /// (the caller turns that into a malfeasance proof; the first one stays indexed).
-    pub fn insert(&mut self, header: AtxHeader) -> Option<AtxId> {
+    pub fn insert(&mut self, header: Arc<AtxHeader>, received: Time) -> Option<AtxId> {
         let key = (header.publish_epoch, header.smesher);
         let id = header.id;
         let existing = self.by_epoch.get(&key).copied();
         if existing.is_none() {
             self.by_epoch.insert(key, id);
         }
-        self.by_id.insert(id, Box::new(header));
+        self.by_id.insert(id, Stored { header, received });
         existing.filter(|first| *first != id)
     }
 
     /// A header by id.
     pub fn get(&self, id: &AtxId) -> Option<&AtxHeader> {
-        self.by_id.get(id).map(Box::as_ref)
+        self.by_id.get(id).map(|s| s.header.as_ref())
+    }
+
+    /// When this node received the ATX `id`.
+    pub fn received(&self, id: &AtxId) -> Option<Time> {
+        self.by_id.get(id).map(|s| s.received)
     }
 
     /// Whether the id is known.
@@ -151,7 +163,8 @@ impl AtxStore {
         let Some(publish) = target.0.checked_sub(1) else { return ActiveSet::default() };
         let mut set = ActiveSet::default();
         for h in self.published_in(EpochId(publish)) {
-            if h.received <= cutoff && !malicious.contains(&h.smesher) {
+            let received = self.received(&h.id).expect("a published ATX is stored");
+            if received <= cutoff && !malicious.contains(&h.smesher) {
                 set.atxs.push(h.id);
                 set.weight = set.weight.saturating_add(h.weight);
             }
@@ -198,13 +211,13 @@ impl AtxStore {
 
     /// Every header, in id order (for persistence and checks).
     pub fn iter(&self) -> impl Iterator<Item = &AtxHeader> {
-        self.by_id.values().map(Box::as_ref)
+        self.by_id.values().map(|s| s.header.as_ref())
     }
 
     /// Panics if the indexes disagree.
     pub fn check_invariants(&self) {
         for ((epoch, smesher), id) in &self.by_epoch {
-            let h = self.by_id.get(id).expect("epoch index points at a stored ATX");
+            let h = &self.by_id.get(id).expect("epoch index points at a stored ATX").header;
             assert_eq!((h.publish_epoch, h.smesher), (*epoch, *smesher), "epoch index mismatch");
         }
     }
@@ -214,8 +227,13 @@ impl AtxStore {
 mod tests {
     use super::*;
 
-    fn header(id: u8, smesher: u8, epoch: u32, weight: u64, received: u64) -> AtxHeader {
-        AtxHeader {
+    /// Stores a header received at `received` (the store's answer to the insert).
+    fn put(s: &mut AtxStore, (header, received): (AtxHeader, u64)) -> Option<AtxId> {
+        s.insert(Arc::new(header), Time(received))
+    }
+
+    fn header(id: u8, smesher: u8, epoch: u32, weight: u64, received: u64) -> (AtxHeader, u64) {
+        let h = AtxHeader {
             id: Hash32([id; 32]),
             smesher: NodeId([smesher; 32]),
             publish_epoch: EpochId(epoch),
@@ -228,8 +246,8 @@ mod tests {
             vrf_nonce: 0,
             commitment_atx: Hash32::default(),
             signature: Signature([0; 64]),
-            received: Time(received),
-        }
+        };
+        (h, received)
     }
 
     /// A second ATX of one identity in one epoch is reported; the active set counts the
@@ -237,10 +255,10 @@ mod tests {
     #[test]
     fn double_publish_and_active_set() {
         let mut s = AtxStore::default();
-        assert_eq!(s.insert(header(1, 1, 1, 10, 5)), None);
-        assert_eq!(s.insert(header(2, 2, 1, 20, 50)), None);
-        assert_eq!(s.insert(header(3, 1, 1, 30, 6)), Some(Hash32([1; 32])));
-        assert_eq!(s.insert(header(4, 3, 2, 5, 5)), None);
+        assert_eq!(put(&mut s, header(1, 1, 1, 10, 5)), None);
+        assert_eq!(put(&mut s, header(2, 2, 1, 20, 50)), None);
+        assert_eq!(put(&mut s, header(3, 1, 1, 30, 6)), Some(Hash32([1; 32])));
+        assert_eq!(put(&mut s, header(4, 3, 2, 5, 5)), None);
         s.check_invariants();
         let none = BTreeSet::new();
         let set = s.active_set(EpochId(2), Time(10), &none);
@@ -263,7 +281,7 @@ mod tests {
     fn grades_unusable_when_most_atxs_missed_the_cutoff() {
         let mut s = AtxStore::default();
         for (i, received) in [(1u8, 5u64), (2, 6), (3, 7), (4, 8)] {
-            assert_eq!(s.insert(header(i, i, 1, 10, received)), None);
+            assert_eq!(put(&mut s, header(i, i, 1, 10, received)), None);
         }
         let none = BTreeSet::new();
         let all = s.active_set(EpochId(2), Time(10), &none);

@@ -169,6 +169,7 @@ fn builds_one_chained_atx_per_epoch() {
         clock(),
         &GENESIS,
         [0; 32],
+        std::sync::Arc::new(crate::crypto::Ed25519Verifier),
     );
     for atx in &h.published {
         let round = atx.publish_epoch().0 as u64 - 1;
@@ -240,6 +241,7 @@ fn handler_rejects_malformed() {
         clock(),
         &GENESIS,
         [0; 32],
+        std::sync::Arc::new(crate::crypto::Ed25519Verifier),
     );
     let t = Time::from_secs(1_110);
     let cases: Vec<(&str, Atx)> = vec![

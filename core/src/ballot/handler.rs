@@ -417,9 +417,8 @@ mod tests {
             vrf_nonce: 5,
             commitment_atx: Hash32::default(),
             signature: Signature([0; 64]),
-            received: Time::ZERO,
         };
-        atxs.insert(header);
+        atxs.insert(std::sync::Arc::new(header), Time::ZERO);
         let set = ActiveSet { atxs: vec![Hash32([7; 32])], weight: 40 };
         let info = EpochInfo::new(EpochId(2), Beacon([1, 2, 3, 4]), set);
         let own = OwnEligibility::compute(&cfg, 8, &info, &[1; 32], 10, 5);

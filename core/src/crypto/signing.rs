@@ -116,6 +116,17 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         crate::vrf::verify(public_key, message, proof)
     }
 
+    /// The header every node derives from one valid ATX, as an allocation to keep: a runtime
+    /// that hosts many nodes in one process may return the same allocation to all of them for
+    /// equal headers (the header is a function of the ATX, so each node holds what it would
+    /// have built). A real node keeps its own.
+    fn share_atx_header(
+        &self,
+        header: crate::activation::AtxHeader,
+    ) -> std::sync::Arc<crate::activation::AtxHeader> {
+        std::sync::Arc::new(header)
+    }
+
     /// Whether `count` is the committee seat count that the (already verified) VRF `proof`
     /// gives an identity of `weight` out of `total_weight` for a committee of
     /// `committee_size` (see [`crate::eligibility::hare::validate_count`]). Pure like the

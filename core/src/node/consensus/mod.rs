@@ -532,7 +532,7 @@ impl Consensus {
         let signer = Signer::from_seed(seed, genesis);
         let mut hcfg = HandlerConfig::new(cfg.post, cfg.poet);
         hcfg.verify_all_indices = cfg.verify_all_indices;
-        let atxs = AtxHandler::new(hcfg, cfg.clock, &genesis, subset_seed);
+        let atxs = AtxHandler::new(hcfg, cfg.clock, &genesis, subset_seed, verifier.clone());
         let builder = cfg.builder.clone().map(|b| {
             Builder::new(b, cfg.post, cfg.clock, Signer::from_seed(seed, genesis), atxs.golden())
         });
@@ -764,8 +764,8 @@ impl Consensus {
         let participants: Vec<Participant> = set
             .atxs
             .iter()
-            .filter_map(|id| self.atxs.store().get(id))
-            .map(|h| participant(h, &self.malicious))
+            .filter_map(|id| self.atxs.store().get(id).zip(self.atxs.store().received(id)))
+            .map(|(h, received)| participant(h, received, &self.malicious))
             .collect();
         let local = self.builder.as_ref().map(|_| LocalIdentity::new(self.seed, self.genesis));
         match EpochBeacon::new(
@@ -1375,7 +1375,8 @@ impl Consensus {
                     );
                     if let Some(run) = &mut self.beacon_run {
                         if h.target_epoch() == run.epoch() {
-                            let _ = run.add_participant(participant(&h, &self.malicious));
+                            let received = self.atxs.store().received(&h.id).unwrap_or(now);
+                            let _ = run.add_participant(participant(&h, received, &self.malicious));
                         }
                     }
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::AtxAccepted {
@@ -1616,14 +1617,18 @@ impl Consensus {
 }
 
 /// An ATX's identity as a beacon participant.
-fn participant(h: &crate::activation::store::AtxHeader, malicious: &MaliciousSet) -> Participant {
+fn participant(
+    h: &crate::activation::store::AtxHeader,
+    received: Time,
+    malicious: &MaliciousSet,
+) -> Participant {
     Participant {
         node_id: h.smesher,
         atx_id: h.id,
         weight: h.weight,
         vrf_nonce: h.vrf_nonce,
         num_units: h.num_units,
-        atx_received: h.received,
+        atx_received: received,
         malicious: malicious.contains(&h.smesher),
     }
 }
