@@ -416,8 +416,10 @@ impl Tortoise {
         Ok(())
     }
 
-    /// The beacon of `epoch`; the first one given is kept. Ballots of the epoch are counted
-    /// only once it is known.
+    /// The beacon of `epoch`. Ballots of the epoch are counted only once it is known. A later
+    /// one replaces it (the node adopted its ballots' majority beacon): ballots judged from
+    /// then on are judged against it, those judged before keep their verdict (as
+    /// go-spacemesh's tortoise, which overwrites the epoch's beacon).
     pub fn on_beacon(&mut self, epoch: EpochId, beacon: Beacon) {
         let first = epoch.0 as u64 * u64::from(self.cfg.layers_per_epoch);
         let end = first + u64::from(self.cfg.layers_per_epoch) - 1;
@@ -426,7 +428,7 @@ impl Tortoise {
         {
             return;
         }
-        self.epochs.entry(epoch).or_default().beacon.get_or_insert(beacon);
+        self.epochs.entry(epoch).or_default().beacon = Some(beacon);
     }
 
     /// `node` is malicious: its ballots (stored or future) carry no weight and its ATXs leave

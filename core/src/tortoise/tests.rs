@@ -729,6 +729,28 @@ fn bad_beacons_and_missing_beacons() {
     assert!(t.ballot(r).full_counted);
 }
 
+/// A replaced beacon judges the ballots that come after it; earlier verdicts stay.
+#[test]
+fn a_replaced_beacon_judges_later_ballots() {
+    let mut t = Tortoise::new(cfg(), GENESIS);
+    for i in 0..2 {
+        t.on_atx(EpochId(2), atx_id(i, 2), node_id(i), 10, atx_height(2)).unwrap();
+    }
+    let l1 = LayerId(GENESIS.0 + 1);
+    let other = Beacon([9; 4]);
+    t.on_beacon(EpochId(2), other);
+    let early = BallotData::new(0, l1, Votes::default());
+    t.on_ballot(early.input()).unwrap();
+    t.tally_votes(l1);
+    assert_eq!(t.ballot(t.ballot_index[&early.id]).bad_beacon, Some(true));
+    t.on_beacon(EpochId(2), BEACON);
+    let late = BallotData::new(1, l1, Votes::default());
+    t.on_ballot(late.input()).unwrap();
+    t.tally_votes(l1);
+    assert_eq!(t.ballot(t.ballot_index[&late.id]).bad_beacon, Some(false));
+    assert_eq!(t.ballot(t.ballot_index[&early.id]).bad_beacon, Some(true));
+}
+
 /// The weak coin decides the node's vote on a layer beyond hdist that the full tally leaves
 /// undecided, and a missing coin is an encode error.
 #[test]
