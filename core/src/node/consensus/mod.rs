@@ -1100,10 +1100,16 @@ impl Consensus {
             Some(own) => {
                 if let Some(b) = majority.filter(|b| b != own) {
                     // The hare and certify committees judge others' messages by the beacon, so
-                    // they follow it. This node's ballot eligibilities stay: its ref ballot has
-                    // declared them, and proving new ones would use more slots than declared.
+                    // they follow it. This node's ballot eligibilities stay once its ref ballot
+                    // declared them (proving new ones would use more slots than declared);
+                    // before that they are proven again with the beacon the ref ballot will
+                    // declare, or peers would refuse it.
                     self.beacons.remove(&epoch);
                     self.committees.remove(&epoch);
+                    let me = self.signer.node_id();
+                    if self.ballots.ref_ballot(epoch, &me).is_none() {
+                        self.own = None;
+                    }
                     self.decide_beacon(epoch, b, BeaconSource::Fallback);
                 }
             }
