@@ -3,14 +3,18 @@
 //! A run's random decisions are its seed (everything inside the nodes and the network draws
 //! from the seed's tree) and its fault plan (the scenario's own episodes and the swarm's, plain
 //! data). The shrinker keeps the seed, which pins the rest, and minimizes what a person has to
-//! read: the run length and the fault plan. A candidate counts as the same failure when the
-//! target check (the one the original run failed first) fails again with exactly the same first
-//! violation. It
+//! read: the run length, the fault plan and the cast of adversaries. A candidate counts as the
+//! same failure when the target check (the one the original run failed first) fails again with
+//! exactly the same first violation; without an adversary, of the same shape: the same words,
+//! numbers aside (a run without one adversary judges one node more, so "104 eligibilities used,
+//! 67 slots declared" and "99 ..., 64 ..." are the same failure; a cut run may fail a check
+//! that judges the end in the same words for another reason, so cuts need the exact words). It
 //! 1. cuts the run short (`stop_at_layer`, a prefix of the full run: same events up to the cut)
 //!    at the earliest layer that still shows the violation (binary search), then
 //! 2. removes fault episodes by delta debugging (ddmin: halves, then quarters, ... of the
 //!    episodes; an episode, such as a crash and its restart, is removed whole), then
-//! 3. cuts the length again, since fewer faults may fail sooner,
+//! 3. removes the adversaries the failure does not need, one cast member at a time,
+//! 4. cuts the length again, since fewer faults may fail sooner,
 //!
 //! and writes a replay file (JSON) with the scenario, size, seed, canary, plan, cut, and the
 //! violation and trace digest expected. `replay` runs the file and exits 0 only when it gives the
@@ -126,6 +130,25 @@ fn trial(scenario: &dyn Scenario, params: &RunParams, trace: Option<&Path>) -> R
     }))
 }
 
+/// A violation's words with every number masked: what two runs' violations must share to
+/// count as the same failure.
+fn shape(violation: &str) -> String {
+    let mut out = String::with_capacity(violation.len());
+    let mut in_number = false;
+    for c in violation.chars() {
+        if c.is_ascii_digit() || (in_number && c == '.') {
+            if !in_number {
+                out.push('#');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The first violation of `check` in an outcome.
 fn first_of(o: &Outcome, check: &str) -> Option<String> {
     match o {
@@ -144,24 +167,41 @@ struct Shrinker<'a> {
     base: RunParams,
     check: String,
     violation: String,
+    /// The target check's first violation in the last trial that matched.
+    found: Option<String>,
     trials: u32,
 }
 
 impl Shrinker<'_> {
     /// Whether the run with `plan` cut at `stop` shows the same violation.
     fn same(&mut self, plan: &FaultPlan, stop: Option<u32>) -> bool {
+        self.same_as(plan, stop, |found, wanted| found == wanted)
+    }
+
+    /// Whether the run with `plan` cut at `stop` shows a violation `matches` accepts.
+    fn same_as(
+        &mut self,
+        plan: &FaultPlan,
+        stop: Option<u32>,
+        matches: impl Fn(&str, &str) -> bool,
+    ) -> bool {
         if self.trials >= TRIALS_MAX {
             return false;
         }
         self.trials += 1;
         let params =
             RunParams { plan: Some(plan.clone()), stop_at_layer: stop, ..self.base.clone() };
-        let same = trial(self.scenario, &params, None)
-            .is_ok_and(|o| first_of(&o, &self.check).as_deref() == Some(self.violation.as_str()));
+        let found = trial(self.scenario, &params, None)
+            .ok()
+            .and_then(|o| first_of(&o, &self.check))
+            .filter(|v| matches(v, &self.violation));
+        let same = found.is_some();
+        self.found = found;
         progress!(
-            "  trial {:>3}: {} episodes, {} -> {}",
+            "  trial {:>3}: {} episodes, {} adversaries, {} -> {}",
             self.trials,
             plan.episodes.len(),
+            plan.cast.members.len(),
             stop.map_or("full length".into(), |s| format!("cut at layer {s}")),
             if same { "same failure" } else { "different" }
         );
@@ -186,8 +226,10 @@ impl Shrinker<'_> {
         for i in (0..plan.cast.members.len()).rev() {
             let mut candidate = plan.clone();
             candidate.cast.members.remove(i);
-            if self.same(&candidate, stop) {
+            if self.same_as(&candidate, stop, |found, wanted| shape(found) == shape(wanted)) {
                 plan = candidate;
+                // Later steps look for this run's own words.
+                self.violation = self.found.take().expect("a match has a violation");
             }
         }
         plan
@@ -272,7 +314,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
         original.sim_seconds,
         original.plan.episodes.len()
     );
-    let mut s = Shrinker { scenario, base: base.clone(), check, violation, trials: 0 };
+    let mut s = Shrinker { scenario, base: base.clone(), check, violation, found: None, trials: 0 };
     let full = original.plan.clone();
     let mut stop = Some(s.shortest(&full, 1, layers));
     if stop == Some(layers) && !s.same(&full, stop) {
@@ -402,4 +444,19 @@ pub(crate) fn replay(args: ReplayArgs) -> Result<ExitCode> {
         );
     }
     Ok(if same_violation && same_digest { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shape;
+
+    #[test]
+    fn shapes_mask_numbers_only() {
+        assert_eq!(
+            shape("epoch 2: 104 eligibilities used, 67 slots declared"),
+            shape("epoch 2: 99 eligibilities used, 64 slots declared")
+        );
+        assert_eq!(shape("node 3 verified 4.5 layers"), "node # verified # layers");
+        assert_ne!(shape("3 ATXs rejected"), shape("3 ATXs accepted"));
+    }
 }
