@@ -1,12 +1,15 @@
-//! Drives spacemesh-core nodes on real clocks and threads.
+//! Drives spacemesh-core nodes on real clocks, sockets, disks and threads.
 //!
 //! This crate is the production shell around the same [`spacemesh_core::Node`] the simulator
-//! runs. So far it holds the pieces that do not need a network stack: the wall clock that feeds
-//! a node its `Time` (never backwards), and the worker pool that runs a node's jobs on OS
-//! threads. The transport, storage and API listeners come with the node issue.
+//! runs: the wall clock that feeds a node its `Time` (never backwards), the worker pool that runs
+//! a node's jobs on OS threads, the authenticated transport, the on-disk store and the PoET
+//! service and client.
 
 mod clock;
 mod jobs;
+pub mod poet;
+pub mod store;
+pub mod transport;
 
 pub use clock::WallClock;
 pub use jobs::{JobPool, JobPoolClosed};

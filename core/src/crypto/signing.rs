@@ -28,6 +28,8 @@ pub enum Domain {
     BeaconFollowupMsg = 11,
     /// Signed node heartbeats gossiped on the heartbeat topic.
     Heartbeat = 128,
+    /// The transport handshake: a node's p2p key vouching for its encrypted session.
+    P2pHandshake = 129,
 }
 
 /// An ed25519 signature.

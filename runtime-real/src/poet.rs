@@ -1,0 +1,1 @@
+//! The PoET service over HTTP and the client a node reaches it with.

@@ -1,0 +1,1 @@
+//! The authenticated, encrypted TCP transport between nodes.
