@@ -280,15 +280,15 @@ fn verify_atx(
     };
     let meta = data.metadata();
     let pow = pow_verifier();
-    if let Some(initial) = &atx.inner.challenge.initial_post {
-        if let Err(e) = post::verify(initial, &[0u8; 32], &meta, config, VerifyMode::All, &pow) {
-            return AtxCheckOutcome::BadPost(format!("initial PoST: {e}"));
-        }
+    if let Some(initial) = &atx.inner.challenge.initial_post
+        && let Err(e) = post::verify(initial, &[0u8; 32], &meta, config, VerifyMode::All, &pow)
+    {
+        return AtxCheckOutcome::BadPost(format!("initial PoST: {e}"));
     }
-    if let Some(nonce) = atx.inner.vrf_nonce {
-        if !post::verify_vrf_nonce(&data.commitment(), nonce, data.num_labels(), &config.scrypt) {
-            return AtxCheckOutcome::BadVrfNonce;
-        }
+    if let Some(nonce) = atx.inner.vrf_nonce
+        && !post::verify_vrf_nonce(&data.commitment(), nonce, data.num_labels(), &config.scrypt)
+    {
+        return AtxCheckOutcome::BadVrfNonce;
     }
     let mode = match check.subset_seed {
         None => VerifyMode::All,

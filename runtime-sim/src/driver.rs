@@ -71,10 +71,11 @@ impl FramePrints {
     fn frame(&mut self, bytes: Bytes) -> SimFrame {
         let addr = bytes.as_ptr() as usize as u64;
         let at = (addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % FRAME_PRINTS;
-        if let Some((cached, fp)) = &self.slots[at] {
-            if cached.as_ptr() == bytes.as_ptr() && cached.len() == bytes.len() {
-                return SimFrame { bytes, fingerprint: *fp };
-            }
+        if let Some((cached, fp)) = &self.slots[at]
+            && cached.as_ptr() == bytes.as_ptr()
+            && cached.len() == bytes.len()
+        {
+            return SimFrame { bytes, fingerprint: *fp };
         }
         let frame = SimFrame::new(bytes);
         self.slots[at] = Some((frame.bytes.clone(), frame.fingerprint));
@@ -488,7 +489,7 @@ impl<O: Observer> SimNet<O> {
         if self.cfg.check_invariants {
             self.feeds += 1;
             // Cheap bounds after every step; the linear-time checks on a rotating sample.
-            if self.feeds % self.deep_every == 0 {
+            if self.feeds.is_multiple_of(self.deep_every) {
                 h.node.check_invariants_deep();
             } else {
                 h.node.check_invariants();
@@ -518,10 +519,10 @@ impl<O: Observer> SimNet<O> {
                     }
                 }
                 Output::Disconnect { peer, .. } => {
-                    if let Some(to) = self.index_of(&peer) {
-                        if self.links[i].remove(&to) {
-                            ctx.send(idx, to, Wire::Close, 32);
-                        }
+                    if let Some(to) = self.index_of(&peer)
+                        && self.links[i].remove(&to)
+                    {
+                        ctx.send(idx, to, Wire::Close, 32);
                     }
                 }
                 Output::Persist(batch) => {

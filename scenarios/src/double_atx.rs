@@ -48,10 +48,10 @@ impl Scenario for DoubleAtxScenario {
         let cluster = smeshers(nodes, p.seed, &rt)
             .customize(move |slot, cfg, rng| {
                 random_units(cfg, rng);
-                if cheaters.contains(&slot) {
-                    if let Some(b) = cfg.consensus.as_mut().and_then(|c| c.builder.as_mut()) {
-                        b.double_publish = Some(EpochId(EQUIVOCATION_EPOCH));
-                    }
+                if cheaters.contains(&slot)
+                    && let Some(b) = cfg.consensus.as_mut().and_then(|c| c.builder.as_mut())
+                {
+                    b.double_publish = Some(EpochId(EQUIVOCATION_EPOCH));
                 }
             })
             .cast(plan.cast.clone())

@@ -183,10 +183,11 @@ impl Scenario for MeshScenario {
         let cluster = smeshers(nodes, p.seed, &rt)
             .customize(move |slot, cfg, rng| {
                 random_units(cfg, rng);
-                if kind == Kind::Balancing && attacker(slot) {
-                    if let Some(c) = cfg.consensus.as_mut() {
-                        c.voting = balancing;
-                    }
+                if kind == Kind::Balancing
+                    && attacker(slot)
+                    && let Some(c) = cfg.consensus.as_mut()
+                {
+                    c.voting = balancing;
                 }
             })
             .cast(plan.cast.clone())

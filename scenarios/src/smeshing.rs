@@ -127,7 +127,7 @@ pub(crate) fn sizes(
             "{name} needs at least {min_nodes} nodes, got {nodes}"
         )));
     }
-    if layers < min_epochs * LPE || layers % LPE != 0 {
+    if layers < min_epochs * LPE || !layers.is_multiple_of(LPE) {
         return Err(ScenarioError::BadParams(format!(
             "{name} needs whole epochs of {LPE} layers, at least {min_epochs} (ATXs from epoch 1, ballots and beacons from epoch 2), got {layers}"
         )));

@@ -200,10 +200,10 @@ impl BallotHandler {
         }
         let meta = b.metadata();
         let id = BallotId(meta.msg_hash.0[..20].try_into().expect("20 bytes"));
-        if let Some(existing) = self.by_smesher.get(&(layer, b.smesher)) {
-            if *existing == id {
-                return Err(BallotReject::Duplicate);
-            }
+        if let Some(existing) = self.by_smesher.get(&(layer, b.smesher))
+            && *existing == id
+        {
+            return Err(BallotReject::Duplicate);
         }
         let epoch = layer.epoch(lpe);
         let atx = atxs.get(&b.inner.atx).ok_or(BallotReject::UnknownAtx)?;

@@ -256,10 +256,11 @@ impl Cluster {
                 continue;
             }
             let mut base = self.now;
-            if let Some(p) = &self.partition {
-                if p.side[from] != p.side[to] && (p.from..p.until).contains(&self.now) {
-                    base = p.until;
-                }
+            if let Some(p) = &self.partition
+                && p.side[from] != p.side[to]
+                && (p.from..p.until).contains(&self.now)
+            {
+                base = p.until;
             }
             let delay = self.rng.random_range(50_000..300_000u64);
             self.seq += 1;

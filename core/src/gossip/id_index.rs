@@ -394,11 +394,13 @@ impl IdMemo {
     pub(super) fn id(&mut self, topic: Topic, data: &Bytes) -> MsgId {
         let addr = data.as_ptr() as usize as u64;
         let at = (addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % ID_MEMO_SLOTS;
-        if let Some((cached, t, id)) = &self.slots[at] {
-            if cached.as_ptr() == data.as_ptr() && cached.len() == data.len() && *t == topic {
-                debug_assert_eq!(*id, message_id(topic, data));
-                return *id;
-            }
+        if let Some((cached, t, id)) = &self.slots[at]
+            && cached.as_ptr() == data.as_ptr()
+            && cached.len() == data.len()
+            && *t == topic
+        {
+            debug_assert_eq!(*id, message_id(topic, data));
+            return *id;
         }
         let id = message_id(topic, data);
         self.slots[at] = Some((data.clone(), topic, id));

@@ -170,7 +170,7 @@ impl PostConfig {
             return Err(ConfigError::IndicesTooLong { k2: self.k2, bits, max: INDICES_MAX });
         }
         if self.nonces_per_pass == 0
-            || self.nonces_per_pass % NONCES_PER_AES != 0
+            || !self.nonces_per_pass.is_multiple_of(NONCES_PER_AES)
             || self.nonces_per_pass > NONCES_MAX
         {
             return Err(ConfigError::BadNonces(self.nonces_per_pass));

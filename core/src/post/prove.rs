@@ -217,7 +217,7 @@ impl Prover {
         cfg.validate()?;
         let num_labels = meta.check(cfg)?;
         let end = nonce_start.checked_add(cfg.nonces_per_pass);
-        if nonce_start % NONCES_PER_AES != 0 || end.is_none_or(|e| e > NONCES_MAX) {
+        if !nonce_start.is_multiple_of(NONCES_PER_AES) || end.is_none_or(|e| e > NONCES_MAX) {
             return Err(ProveError::BadNonceStart(nonce_start));
         }
         let target = scale_pow_difficulty(&cfg.pow_difficulty, meta.num_units);
@@ -266,7 +266,7 @@ impl Prover {
         if self.finished {
             return Err(ProveError::Finished);
         }
-        if labels.len() % LABEL_BYTES != 0 {
+        if !labels.len().is_multiple_of(LABEL_BYTES) {
             return Err(ProveError::NotWholeLabels(labels.len()));
         }
         if first_index != self.next_index {

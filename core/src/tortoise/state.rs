@@ -178,7 +178,7 @@ pub(super) fn median(mut heights: Vec<u64>) -> u64 {
     }
     heights.sort_unstable();
     let mid = heights.len() / 2;
-    if heights.len() % 2 == 0 {
+    if heights.len().is_multiple_of(2) {
         // Average without overflow.
         let (a, b) = (heights[mid - 1], heights[mid]);
         a / 2 + b / 2 + (a % 2 + b % 2) / 2

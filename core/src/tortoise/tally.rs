@@ -136,7 +136,7 @@ impl Tortoise {
     }
 
     fn process_layer(&mut self, process: LayerId) {
-        if process.0 % self.cfg.layers_per_epoch == 0 {
+        if process.0.is_multiple_of(self.cfg.layers_per_epoch) {
             self.compute_epoch_height(process);
         }
         self.ensure_layer(process);

@@ -827,7 +827,7 @@ fn replay(
                     &(i as u64).to_le_bytes(),
                     &(j as u64).to_le_bytes(),
                 ]);
-                h.0[0] % 4 == 0
+                h.0[0].is_multiple_of(4)
             });
             // Only ballots are delayed: a late hare output is a different run, not a reorder.
             if matches!(e, Event::Ballot(_)) && late && i + 1 < history.len() {

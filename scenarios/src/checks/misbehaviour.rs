@@ -125,10 +125,10 @@ impl Checker for MisbehaviourChecker {
                     if *reason == DisconnectReason::Misbehaving {
                         *self.disconnects.entry(other).or_default() += 1;
                     }
-                    if let Some(open) = self.open.remove(&(node, other)) {
-                        if let Some(v) = self.judge(node, other, open, time) {
-                            self.slow.push(v);
-                        }
+                    if let Some(open) = self.open.remove(&(node, other))
+                        && let Some(v) = self.judge(node, other, open, time)
+                    {
+                        self.slow.push(v);
                     }
                 }
             }

@@ -210,10 +210,10 @@ impl Timeline {
         *last = Some(layer);
         let now = u16::try_from(now).unwrap_or(u16::MAX);
         for l in from..=layer.min(self.layers_max.saturating_sub(1)) {
-            if let Some(c) = self.cell_mut(node, l) {
-                if !first || l == layer || c.applied.is_some() || c.hare.is_some() {
-                    c.verified_in.get_or_insert(now);
-                }
+            if let Some(c) = self.cell_mut(node, l)
+                && (!first || l == layer || c.applied.is_some() || c.hare.is_some())
+            {
+                c.verified_in.get_or_insert(now);
             }
         }
     }

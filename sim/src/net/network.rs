@@ -182,10 +182,10 @@ impl Network {
             return now;
         }
         let mut t = now.max(self.clog_out[from.index()]).max(self.clog_in[to.index()]);
-        if !self.clog_links.is_empty() {
-            if let Some(&until) = self.clog_links.get(&(from, to)) {
-                t = t.max(until);
-            }
+        if !self.clog_links.is_empty()
+            && let Some(&until) = self.clog_links.get(&(from, to))
+        {
+            t = t.max(until);
         }
         t
     }

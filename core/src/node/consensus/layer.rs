@@ -51,10 +51,10 @@ impl Consensus {
     /// Starts the hare session of a layer that just began.
     pub(super) fn start_hare(&mut self, now: Time, layer: LayerId) {
         let epoch = self.cfg.clock.epoch_of(layer);
-        if let Some(committee) = self.committee(epoch) {
-            if committee.total_weight > 0 {
-                self.hare.start(now, layer, committee);
-            }
+        if let Some(committee) = self.committee(epoch)
+            && committee.total_weight > 0
+        {
+            self.hare.start(now, layer, committee);
         }
     }
 

@@ -229,17 +229,18 @@ impl Consensus {
             Ok(o) => o.votes,
             Err(_) => return None,
         };
-        if let Voting::Balancing { until } = self.cfg.voting {
-            if layer < until && layer.0 % 2 == 0 {
-                let prev = LayerId(layer.0 - 1);
-                let (moved, kept): (Vec<_>, Vec<_>) =
-                    votes.support.iter().cloned().partition(|v| v.layer == prev);
-                let mut against = votes.against.to_vec();
-                against.extend(moved);
-                against.sort_by_key(|v| (v.layer, v.height, v.id));
-                votes.support = BoundedVec::truncating(kept);
-                votes.against = BoundedVec::truncating(against);
-            }
+        if let Voting::Balancing { until } = self.cfg.voting
+            && layer < until
+            && layer.0.is_multiple_of(2)
+        {
+            let prev = LayerId(layer.0 - 1);
+            let (moved, kept): (Vec<_>, Vec<_>) =
+                votes.support.iter().cloned().partition(|v| v.layer == prev);
+            let mut against = votes.against.to_vec();
+            against.extend(moved);
+            against.sort_by_key(|v| (v.layer, v.height, v.id));
+            votes.support = BoundedVec::truncating(kept);
+            votes.against = BoundedVec::truncating(against);
         }
         Some(votes)
     }

@@ -850,17 +850,18 @@ impl Consensus {
     fn on_layer(&mut self, now: Time, layer: LayerId) {
         let clock = self.cfg.clock;
         // Report the finished layer's ballots.
-        if let Some(prev) = layer.0.checked_sub(1).map(LayerId) {
-            if prev > clock.effective_genesis() {
-                let (ballots, eligibilities) = self.ballots.layer(prev).map_or((0, 0), |l| {
-                    (l.len() as u32, l.values().map(|r| r.eligibilities).sum())
-                });
-                self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::LayerBallots {
-                    layer: prev,
-                    ballots,
-                    eligibilities,
-                }));
-            }
+        if let Some(prev) = layer.0.checked_sub(1).map(LayerId)
+            && prev > clock.effective_genesis()
+        {
+            let (ballots, eligibilities) = self
+                .ballots
+                .layer(prev)
+                .map_or((0, 0), |l| (l.len() as u32, l.values().map(|r| r.eligibilities).sum()));
+            self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::LayerBallots {
+                layer: prev,
+                ballots,
+                eligibilities,
+            }));
         }
         if let Some(prev) = layer.0.checked_sub(1).map(LayerId) {
             // An unsynced node tallies only the layers sync has completed.
@@ -1379,11 +1380,11 @@ impl Consensus {
                         h.weight,
                         h.height(),
                     );
-                    if let Some(run) = &mut self.beacon_run {
-                        if h.target_epoch() == run.epoch() {
-                            let received = self.atxs.store().received(&h.id).unwrap_or(now);
-                            let _ = run.add_participant(participant(&h, received, &self.malicious));
-                        }
+                    if let Some(run) = &mut self.beacon_run
+                        && h.target_epoch() == run.epoch()
+                    {
+                        let received = self.atxs.store().received(&h.id).unwrap_or(now);
+                        let _ = run.add_participant(participant(&h, received, &self.malicious));
                     }
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::AtxAccepted {
                         id: h.id,
@@ -1530,11 +1531,11 @@ impl Consensus {
                         if !named {
                             self.outputs
                                 .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
-                        } else if let Err(e) = self.take_proposal(now, &data, peer) {
-                            if e.penalize() {
-                                self.outputs
-                                    .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
-                            }
+                        } else if let Err(e) = self.take_proposal(now, &data, peer)
+                            && e.penalize()
+                        {
+                            self.outputs
+                                .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
                         }
                     }
                     Hint::EpochAtxs

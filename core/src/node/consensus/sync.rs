@@ -335,10 +335,10 @@ impl Consensus {
             return;
         }
         self.sync.ungraded.insert(epoch);
-        if let Some(d) = &p.ballot.inner.epoch_data {
-            if !self.sync.pending_sets.contains_key(&d.active_set_hash) {
-                self.fetcher.want(Hint::ActiveSet, d.active_set_hash, None);
-            }
+        if let Some(d) = &p.ballot.inner.epoch_data
+            && !self.sync.pending_sets.contains_key(&d.active_set_hash)
+        {
+            self.fetcher.want(Hint::ActiveSet, d.active_set_hash, None);
         }
     }
 
