@@ -23,8 +23,11 @@ mod bench_poet;
 mod bench_post;
 mod bench_verify;
 mod canary_cmd;
+mod devnet_cmd;
 mod explore;
 mod html;
+mod node_cmd;
+mod poet_cmd;
 mod post_cmd;
 mod shrink;
 mod sim_cmd;
@@ -53,6 +56,14 @@ enum Command {
     /// PoST tools.
     #[command(subcommand)]
     Post(post_cmd::PostCommand),
+    /// Run a node: real clock, TCP peers, a store on disk.
+    Node(node_cmd::NodeArgs),
+    /// A PoET service.
+    #[command(subcommand)]
+    Poet(poet_cmd::PoetCommand),
+    /// A network of node processes and a PoET on this machine.
+    #[command(subcommand)]
+    Devnet(devnet_cmd::DevnetCommand),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +72,9 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Post(cmd) => post_cmd::run(cmd),
+        Command::Node(args) => node_cmd::run(args),
+        Command::Poet(cmd) => poet_cmd::run(cmd),
+        Command::Devnet(cmd) => devnet_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

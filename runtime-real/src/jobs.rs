@@ -19,20 +19,42 @@ type Work = (JobId, Job);
 #[derive(Debug)]
 pub struct JobPool {
     work: Option<Sender<Work>>,
-    done: Receiver<(JobId, JobResult)>,
+    /// Results, for a pool started without a sink.
+    done: Option<Receiver<(JobId, JobResult)>>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl JobPool {
-    /// Starts `threads` workers (at least one).
+    /// Starts `threads` workers (at least one); results are read with [`JobPool::recv`].
     pub fn new(threads: usize, verifier: Arc<dyn Verifier>) -> Self {
-        let (work_tx, work_rx) = mpsc::channel::<Work>();
         let (done_tx, done) = mpsc::channel();
+        let sink = move |id, result| done_tx.send((id, result)).is_ok();
+        JobPool::start(threads, verifier, sink, Some(done))
+    }
+
+    /// Starts `threads` workers (at least one) that hand each result to `sink` as it finishes
+    /// (an async runtime passes a channel sender); a worker stops when `sink` returns false.
+    pub fn with_sink(
+        threads: usize,
+        verifier: Arc<dyn Verifier>,
+        sink: impl Fn(JobId, JobResult) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        JobPool::start(threads, verifier, sink, None)
+    }
+
+    fn start(
+        threads: usize,
+        verifier: Arc<dyn Verifier>,
+        sink: impl Fn(JobId, JobResult) -> bool + Send + Sync + 'static,
+        done: Option<Receiver<(JobId, JobResult)>>,
+    ) -> Self {
+        let (work_tx, work_rx) = mpsc::channel::<Work>();
         let work_rx = Arc::new(Mutex::new(work_rx));
+        let sink = Arc::new(sink);
         let workers = (0..threads.max(1))
             .map(|i| {
                 let work_rx = Arc::clone(&work_rx);
-                let done_tx = done_tx.clone();
+                let sink = Arc::clone(&sink);
                 let verifier = Arc::clone(&verifier);
                 std::thread::Builder::new()
                     .name(format!("smesh-job-{i}"))
@@ -40,10 +62,7 @@ impl JobPool {
                         loop {
                             let next = work_rx.lock().map(|rx| rx.recv());
                             let Ok(Ok((id, job))) = next else { return };
-                            if done_tx
-                                .send((id, job.run(&JobEnv::computing(verifier.as_ref()))))
-                                .is_err()
-                            {
+                            if !sink(id, job.run(&JobEnv::computing(verifier.as_ref()))) {
                                 return;
                             }
                         }
@@ -59,14 +78,14 @@ impl JobPool {
         self.work.as_ref().ok_or(JobPoolClosed)?.send((id, job)).map_err(|_| JobPoolClosed)
     }
 
-    /// Waits for the next finished job.
+    /// Waits for the next finished job (closed at once for a pool with a sink).
     pub fn recv(&self) -> Result<(JobId, JobResult), JobPoolClosed> {
-        self.done.recv().map_err(|_| JobPoolClosed)
+        self.done.as_ref().ok_or(JobPoolClosed)?.recv().map_err(|_| JobPoolClosed)
     }
 
     /// A finished job, if one is ready.
     pub fn try_recv(&self) -> Option<(JobId, JobResult)> {
-        self.done.try_recv().ok()
+        self.done.as_ref()?.try_recv().ok()
     }
 }
 

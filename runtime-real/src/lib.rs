@@ -6,8 +6,12 @@
 //! service and client.
 
 mod clock;
+pub mod config;
 mod jobs;
+pub mod keyfile;
+pub mod node;
 pub mod poet;
+pub mod status;
 pub mod store;
 pub mod transport;
 

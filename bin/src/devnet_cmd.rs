@@ -1,0 +1,471 @@
+//! `smesh devnet up`: a network of real node processes and a PoET on loopback.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use spacemesh_core::crypto::Signer;
+use spacemesh_runtime_real::config::{self, ConfigFile, Preset};
+use spacemesh_runtime_real::keyfile;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DevnetCommand {
+    /// Start N node processes and a PoET on loopback; stop them all on Ctrl-C, or, with
+    /// `--layers`, once every node applied that many layers (exit 0 only when all agree).
+    Up(UpArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// Node processes.
+    #[arg(long, default_value_t = 4)]
+    nodes: u32,
+    /// Run until every node applied this layer, print each node's layers and state, and stop.
+    #[arg(long)]
+    layers: Option<u32>,
+    /// Print the start and the result as JSON objects.
+    #[arg(long)]
+    json: bool,
+    /// Timing preset of the network (fastnet: 5 s layers; local: 10 s layers).
+    #[arg(long, default_value = "fastnet")]
+    preset: Preset,
+    /// Where the nodes keep their data and logs (default: a new directory under the system's
+    /// temporary directory, removed at the end unless --keep).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Keep the data directory.
+    #[arg(long)]
+    keep: bool,
+    /// Give up on `--layers` after this many seconds (default: three times the layers' time).
+    #[arg(long)]
+    timeout: Option<u64>,
+}
+
+/// One node process.
+struct Member {
+    index: u32,
+    peer_id: String,
+    listen: SocketAddr,
+    metrics: SocketAddr,
+    dir: PathBuf,
+    child: Child,
+}
+
+/// The part of a node's `/status` the launcher reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Status {
+    applied_layer: Option<u32>,
+    verified_layer: Option<u32>,
+    synced: bool,
+    peers: u64,
+    layers: BTreeMap<u32, LayerStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+struct LayerStatus {
+    block: Option<String>,
+    state: String,
+}
+
+pub(crate) fn run(cmd: DevnetCommand) -> Result<ExitCode> {
+    let DevnetCommand::Up(args) = cmd;
+    if args.nodes == 0 {
+        bail!("--nodes must be at least 1");
+    }
+    if !matches!(args.preset, Preset::Local | Preset::Fastnet) {
+        bail!("--preset {}: a devnet runs the local or fastnet preset", args.preset.name());
+    }
+    crate::node_cmd::init_logs();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(up(args))
+}
+
+async fn up(args: UpArgs) -> Result<ExitCode> {
+    let (dir, temporary) = match &args.dir {
+        Some(d) => (d.clone(), false),
+        None => {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            (
+                std::env::temp_dir().join(format!("smesh-devnet-{}-{stamp}", std::process::id())),
+                true,
+            )
+        }
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut net = Devnet { members: Vec::new(), poet: None };
+    let result = net.run(&args, &dir).await;
+    net.stop().await;
+    if temporary && !args.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        progress!("devnet data and logs kept in {}", dir.display());
+    }
+    result
+}
+
+struct Devnet {
+    members: Vec<Member>,
+    poet: Option<Child>,
+}
+
+impl Devnet {
+    async fn run(&mut self, args: &UpArgs, dir: &Path) -> Result<ExitCode> {
+        let exe = std::env::current_exe().context("finding the smesh executable")?;
+        let ports = free_ports(2 * args.nodes as usize + 1)?;
+        let startup = 8 + u64::from(args.nodes) / 4;
+        let genesis_time = unix_now()? + startup;
+        let extra = "devnet".to_string();
+        let genesis = config::genesis_id(genesis_time, &extra);
+
+        // The PoET, first: the nodes need its key.
+        let poet_listen: SocketAddr = ([127, 0, 0, 1], ports[0]).into();
+        let poet_dir = dir.join("poet");
+        std::fs::create_dir_all(&poet_dir)?;
+        let (poet, poet_id) = crate::poet_cmd::spawn_for_devnet(
+            &exe,
+            &poet_dir,
+            poet_listen,
+            args.preset,
+            genesis_time,
+            &extra,
+        )
+        .await?;
+        self.poet = Some(poet);
+
+        // Keys first, so that every node's bootstrap list can name every other node.
+        let mut peers = Vec::new();
+        for i in 0..args.nodes {
+            let node_dir = dir.join(format!("node-{i}"));
+            let (seed, _) = keyfile::load_or_create(&node_dir.join("keys/p2p.key"))?;
+            let peer = Signer::from_seed(seed, genesis).node_id().0;
+            let listen: SocketAddr = ([127, 0, 0, 1], ports[1 + 2 * i as usize]).into();
+            let metrics: SocketAddr = ([127, 0, 0, 1], ports[2 + 2 * i as usize]).into();
+            peers.push((node_dir, peer, listen, metrics));
+        }
+        for (i, (node_dir, peer, listen, metrics)) in peers.iter().enumerate() {
+            let mut file = ConfigFile { preset: Some(args.preset), ..ConfigFile::default() };
+            file.data_dir = Some(node_dir.clone());
+            file.network.genesis_time = Some(genesis_time);
+            file.network.genesis_extra = Some(extra.clone());
+            file.network.identities = Some(args.nodes);
+            file.p2p.listen = Some(*listen);
+            file.p2p.bootstrap = Some(
+                peers
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, (_, p, a, _))| config::keyed_addr(p, *a))
+                    .collect(),
+            );
+            file.poet.servers = Some(vec![format!("{poet_id}@{poet_listen}")]);
+            file.metrics.listen = Some(*metrics);
+            let path = node_dir.join("node.toml");
+            std::fs::write(&path, file.to_toml())
+                .with_context(|| format!("writing {}", path.display()))?;
+            let log = std::fs::File::create(node_dir.join("node.log"))?;
+            let out = std::fs::File::create(node_dir.join("node.out"))?;
+            let child = Command::new(&exe)
+                .arg("node")
+                .arg("--config")
+                .arg(&path)
+                .arg("--json")
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(log)
+                .kill_on_drop(true)
+                .spawn()
+                .context("starting a node process")?;
+            self.members.push(Member {
+                index: i as u32,
+                peer_id: hex(peer),
+                listen: *listen,
+                metrics: *metrics,
+                dir: node_dir.clone(),
+                child,
+            });
+        }
+        for m in &mut self.members {
+            wait_until_serving(m).await?;
+        }
+        let started = serde_json::json!({
+            "genesis": genesis.to_string(),
+            "genesis_time": genesis_time,
+            "preset": args.preset.name(),
+            "dir": dir.display().to_string(),
+            "poet": format!("{poet_id}@{poet_listen}"),
+            "nodes": self.members.iter().map(|m| serde_json::json!({
+                "index": m.index, "peer_id": m.peer_id, "listen": m.listen.to_string(),
+                "status": format!("http://{}/status", m.metrics),
+                "metrics": format!("http://{}/metrics", m.metrics),
+            })).collect::<Vec<_>>(),
+        });
+        if args.json {
+            progress!("{started}");
+        } else {
+            out!(
+                "devnet of {} nodes, genesis {genesis} in {startup} s; PoET {poet_listen}",
+                args.nodes
+            );
+            for m in &self.members {
+                out!(
+                    "node {} {} listening on {}, status http://{}/status",
+                    m.index,
+                    m.peer_id,
+                    m.listen,
+                    m.metrics
+                );
+            }
+        }
+        let Some(target) = args.layers else {
+            progress!("running; Ctrl-C stops every process");
+            tokio::select! {
+                () = crate::node_cmd::stop_signal() => {}
+                exited = self.first_exit() => bail!("{exited}"),
+            }
+            return Ok(ExitCode::SUCCESS);
+        };
+        let layer_secs = if args.preset == Preset::Fastnet { 5 } else { 10 };
+        let timeout = Duration::from_secs(
+            args.timeout.unwrap_or(startup + 3 * layer_secs * (u64::from(target) + 2) + 60),
+        );
+        let deadline = Instant::now() + timeout;
+        let mut last_print = Instant::now();
+        let statuses = loop {
+            let statuses = self.statuses().await;
+            let done = statuses
+                .iter()
+                .all(|s| s.as_ref().is_some_and(|s| s.applied_layer >= Some(target)));
+            if done || Instant::now() >= deadline {
+                break statuses;
+            }
+            if last_print.elapsed() >= Duration::from_secs(10) {
+                last_print = Instant::now();
+                let applied: Vec<String> = statuses
+                    .iter()
+                    .map(|s| {
+                        s.as_ref()
+                            .and_then(|s| s.applied_layer)
+                            .map_or("-".into(), |l| l.to_string())
+                    })
+                    .collect();
+                progress!("applied layers: {} (target {target})", applied.join(" "));
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = crate::node_cmd::stop_signal() => bail!("interrupted"),
+                exited = self.first_exit() => bail!("{exited}"),
+            }
+        };
+        let report = verdict(&self.members, &statuses, target);
+        if args.json {
+            out!("{}", serde_json::to_string(&report.json).expect("json"));
+        } else {
+            for line in &report.lines {
+                out!("{line}");
+            }
+        }
+        if report.agree {
+            Ok(ExitCode::SUCCESS)
+        } else {
+            progress!("{}", report.why);
+            Ok(ExitCode::from(1))
+        }
+    }
+
+    async fn statuses(&self) -> Vec<Option<Status>> {
+        let mut out = Vec::new();
+        for m in &self.members {
+            let s = http_get(m.metrics, "/status")
+                .await
+                .ok()
+                .and_then(|b| serde_json::from_str(&b).ok());
+            out.push(s);
+        }
+        out
+    }
+
+    /// Resolves when some process exits, with which and how.
+    async fn first_exit(&mut self) -> String {
+        loop {
+            for m in &mut self.members {
+                if let Ok(Some(status)) = m.child.try_wait() {
+                    return format!(
+                        "node {} exited ({status}); its log: {}",
+                        m.index,
+                        m.dir.join("node.log").display()
+                    );
+                }
+            }
+            if let Some(Ok(Some(status))) = self.poet.as_mut().map(|p| p.try_wait()) {
+                return format!("the PoET exited ({status})");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// SIGTERM to every process, then SIGKILL to those still running after 10 s.
+    async fn stop(&mut self) {
+        let children = self.members.iter_mut().map(|m| &mut m.child).chain(self.poet.as_mut());
+        let mut children: Vec<&mut Child> = children.collect();
+        for c in &children {
+            if let Some(pid) = c.id() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for c in &mut children {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if tokio::time::timeout(left, c.wait()).await.is_err() {
+                let _ = c.kill().await;
+            }
+        }
+    }
+}
+
+/// Whether the nodes agree, as lines for people and one JSON object.
+struct Verdict {
+    agree: bool,
+    why: String,
+    lines: Vec<String>,
+    json: serde_json::Value,
+}
+
+fn verdict(members: &[Member], statuses: &[Option<Status>], target: u32) -> Verdict {
+    let mut why = Vec::new();
+    let mut nodes = Vec::new();
+    let mut lines = Vec::new();
+    let reference = statuses.iter().flatten().find_map(|s| s.layers.get(&target)).cloned();
+    for (m, s) in members.iter().zip(statuses) {
+        let s = s.clone().unwrap_or_default();
+        let at_target = s.layers.get(&target);
+        if s.applied_layer < Some(target) {
+            why.push(format!("node {} applied only {:?}", m.index, s.applied_layer));
+        } else if at_target != reference.as_ref() {
+            why.push(format!("node {} has another state at layer {target}", m.index));
+        }
+        // Every layer two nodes both still hold must agree.
+        for (other, o) in members.iter().zip(statuses).skip(m.index as usize + 1) {
+            let Some(o) = o else { continue };
+            for (layer, l) in &s.layers {
+                if o.layers.get(layer).is_some_and(|ol| ol != l) && *layer <= target {
+                    why.push(format!(
+                        "nodes {} and {} differ at layer {layer}",
+                        m.index, other.index
+                    ));
+                }
+            }
+        }
+        let state = at_target.map(|l| l.state.clone());
+        lines.push(format!(
+            "node {} applied {} verified {} synced {} peers {} state@{target} {}",
+            m.index,
+            s.applied_layer.map_or("-".into(), |l| l.to_string()),
+            s.verified_layer.map_or("-".into(), |l| l.to_string()),
+            s.synced,
+            s.peers,
+            state.as_deref().unwrap_or("-"),
+        ));
+        nodes.push(serde_json::json!({
+            "index": m.index, "peer_id": m.peer_id, "applied_layer": s.applied_layer,
+            "verified_layer": s.verified_layer, "synced": s.synced, "peers": s.peers,
+            "layer": target, "state_hash": state,
+            "block": at_target.and_then(|l| l.block.clone()),
+        }));
+    }
+    let agree = why.is_empty();
+    lines.push(if agree {
+        format!("all {} nodes agree on layers up to {target}", members.len())
+    } else {
+        format!("the nodes do not agree: {}", why.join("; "))
+    });
+    Verdict {
+        agree,
+        why: why.join("; "),
+        lines,
+        json: serde_json::json!({ "layer": target, "agree": agree, "nodes": nodes, "problems": why }),
+    }
+}
+
+/// Waits until a node answers `/status`, or fails with the tail of its log.
+async fn wait_until_serving(m: &mut Member) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if http_get(m.metrics, "/status").await.is_ok() {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = m.child.try_wait() {
+            let log = std::fs::read_to_string(m.dir.join("node.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(10).collect();
+            bail!(
+                "node {} exited at start ({status}):\n{}",
+                m.index,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "node {} did not serve its status within 30 s (log: {})",
+                m.index,
+                m.dir.join("node.log").display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A plain HTTP/1.1 GET on loopback; the body on 200.
+pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> Result<String> {
+    let io = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).await?;
+        Ok::<_, std::io::Error>(buf)
+    };
+    let text = tokio::time::timeout(Duration::from_secs(5), io).await.context("timed out")??;
+    let (head, body) = text.split_once("\r\n\r\n").context("no HTTP header")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        bail!("{}", head.lines().next().unwrap_or_default());
+    }
+    Ok(body.to_string())
+}
+
+/// Distinct free loopback ports (bound then released; a port may be taken again in between,
+/// which then fails that process's start with a clear error).
+fn free_ports(n: usize) -> Result<Vec<u16>> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<_>>()
+        .context("finding free loopback ports")?;
+    listeners.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+}
+
+fn unix_now() -> Result<u64> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_secs())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
