@@ -15,6 +15,8 @@ use spacemesh_runtime_real::keyfile;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
+use crate::devnet_faults::{Action, KillSpec, OfflineSpec, Schedule};
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum DevnetCommand {
     /// Start N node processes and a PoET on loopback; stop them all on Ctrl-C, or, with
@@ -46,6 +48,17 @@ pub(crate) struct UpArgs {
     /// Give up on `--layers` after this many seconds (default: three times the layers' time).
     #[arg(long)]
     timeout: Option<u64>,
+    /// SIGKILL node NODE COUNT times at random moments before layer L-4, restarting it at
+    /// once from its data directory each time (repeatable; needs --layers).
+    #[arg(long = "kill", value_name = "NODE:COUNT")]
+    kills: Vec<KillSpec>,
+    /// Stop node NODE gracefully at layer FROM and restart it at layer TO; its catch-up time is
+    /// reported (repeatable; needs --layers).
+    #[arg(long = "offline", value_name = "NODE:FROM:TO")]
+    offline: Vec<OfflineSpec>,
+    /// Seed of the kill moments (default: drawn from the clock and printed).
+    #[arg(long)]
+    fault_seed: Option<u64>,
 }
 
 /// One node process.
@@ -56,6 +69,13 @@ struct Member {
     metrics: SocketAddr,
     dir: PathBuf,
     child: Child,
+    /// Stopped on purpose (an offline span).
+    down: bool,
+    /// SIGKILLs survived.
+    kills: u32,
+    /// When it was last restarted after an offline span, and when it then caught up.
+    restarted: Option<Instant>,
+    caught_up: Option<Duration>,
 }
 
 /// The part of a node's `/status` the launcher reads.
@@ -65,6 +85,7 @@ struct Status {
     verified_layer: Option<u32>,
     synced: bool,
     peers: u64,
+    resident_bytes: u64,
     layers: BTreeMap<u32, LayerStatus>,
 }
 
@@ -78,6 +99,26 @@ pub(crate) fn run(cmd: DevnetCommand) -> Result<ExitCode> {
     let DevnetCommand::Up(args) = cmd;
     if args.nodes == 0 {
         bail!("--nodes must be at least 1");
+    }
+    for k in &args.kills {
+        if k.node >= args.nodes || args.layers.is_none() {
+            bail!(
+                "--kill {}:{}: needs --layers and a node below --nodes {}",
+                k.node,
+                k.count,
+                args.nodes
+            );
+        }
+    }
+    for o in &args.offline {
+        if o.node >= args.nodes || args.layers.is_none_or(|l| o.to + 2 > l) {
+            bail!(
+                "--offline {}:{}:{}: needs a node below --nodes and --layers at least 2 past the restart",
+                o.node,
+                o.from,
+                o.to
+            );
+        }
     }
     if !matches!(args.preset, Preset::Local | Preset::Fastnet) {
         bail!("--preset {}: a devnet runs the local or fastnet preset", args.preset.name());
@@ -175,26 +216,17 @@ impl Devnet {
             let path = node_dir.join("node.toml");
             std::fs::write(&path, file.to_toml())
                 .with_context(|| format!("writing {}", path.display()))?;
-            let log = std::fs::File::create(node_dir.join("node.log"))?;
-            let out = std::fs::File::create(node_dir.join("node.out"))?;
-            let child = Command::new(&exe)
-                .arg("node")
-                .arg("--config")
-                .arg(&path)
-                .arg("--json")
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(log)
-                .kill_on_drop(true)
-                .spawn()
-                .context("starting a node process")?;
             self.members.push(Member {
                 index: i as u32,
                 peer_id: hex(peer),
                 listen: *listen,
                 metrics: *metrics,
                 dir: node_dir.clone(),
-                child,
+                child: spawn_node(&exe, node_dir)?,
+                down: false,
+                kills: 0,
+                restarted: None,
+                caught_up: None,
             });
         }
         for m in &mut self.members {
@@ -212,7 +244,9 @@ impl Devnet {
                 "metrics": format!("http://{}/metrics", m.metrics),
             })).collect::<Vec<_>>(),
         });
-        if args.json {
+        if args.json && args.layers.is_none() {
+            out!("{started}");
+        } else if args.json {
             progress!("{started}");
         } else {
             out!(
@@ -242,9 +276,47 @@ impl Devnet {
             args.timeout.unwrap_or(startup + 3 * layer_secs * (u64::from(target) + 2) + 60),
         );
         let deadline = Instant::now() + timeout;
+        let fault_seed = args.fault_seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+        let layer = Duration::from_secs(layer_secs);
+        let window = (f64::from(target.saturating_sub(4)) * layer.as_secs_f64()).max(0.0);
+        let mut plan = Schedule::plan(&args.kills, &args.offline, layer, window, 4.0, fault_seed)
+            .actions
+            .into_iter()
+            .peekable();
+        if plan.peek().is_some() {
+            progress!(
+                "faults: {} actions, seed {fault_seed} (--fault-seed to replay the moments)",
+                plan.len()
+            );
+        }
+        let genesis_at =
+            Instant::now() + Duration::from_secs(genesis_time.saturating_sub(unix_now()?));
         let mut last_print = Instant::now();
         let statuses = loop {
+            let since_genesis = Instant::now().saturating_duration_since(genesis_at).as_secs_f64()
+                - genesis_at.saturating_duration_since(Instant::now()).as_secs_f64();
+            while let Some((_, action)) = plan.next_if(|(t, _)| *t <= since_genesis) {
+                self.act(&exe, action).await?;
+            }
             let statuses = self.statuses().await;
+            let current = (since_genesis.max(0.0) / layer.as_secs_f64()) as u32;
+            for (m, s) in self.members.iter_mut().zip(&statuses) {
+                if let (Some(at), None, Some(s)) = (m.restarted, m.caught_up, s)
+                    && s.synced
+                    && s.applied_layer.is_some_and(|a| a + 1 >= current)
+                {
+                    m.caught_up = Some(at.elapsed());
+                    progress!(
+                        "node {} caught up {:.1} s after its restart",
+                        m.index,
+                        at.elapsed().as_secs_f64()
+                    );
+                }
+            }
             let done = statuses
                 .iter()
                 .all(|s| s.as_ref().is_some_and(|s| s.applied_layer >= Some(target)));
@@ -264,7 +336,7 @@ impl Devnet {
                 progress!("applied layers: {} (target {target})", applied.join(" "));
             }
             tokio::select! {
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
                 () = crate::node_cmd::stop_signal() => bail!("interrupted"),
                 exited = self.first_exit() => bail!("{exited}"),
             }
@@ -285,6 +357,33 @@ impl Devnet {
         }
     }
 
+    /// Carries out one fault action.
+    async fn act(&mut self, exe: &Path, action: Action) -> Result<()> {
+        let (Action::Kill(i) | Action::Stop(i) | Action::Start(i)) = action;
+        let m = &mut self.members[i as usize];
+        match action {
+            Action::Kill(_) => {
+                m.child.kill().await.with_context(|| format!("killing node {i}"))?;
+                m.kills += 1;
+                m.child = spawn_node(exe, &m.dir)?;
+            }
+            Action::Stop(_) => {
+                signal(&m.child, nix::sys::signal::Signal::SIGTERM);
+                let _ = tokio::time::timeout(Duration::from_secs(10), m.child.wait()).await;
+                let _ = m.child.kill().await;
+                m.down = true;
+                progress!("node {i} stopped");
+            }
+            Action::Start(_) => {
+                m.child = spawn_node(exe, &m.dir)?;
+                m.down = false;
+                m.restarted = Some(Instant::now());
+                progress!("node {i} restarted");
+            }
+        }
+        Ok(())
+    }
+
     async fn statuses(&self) -> Vec<Option<Status>> {
         let mut out = Vec::new();
         for m in &self.members {
@@ -300,7 +399,7 @@ impl Devnet {
     /// Resolves when some process exits, with which and how.
     async fn first_exit(&mut self) -> String {
         loop {
-            for m in &mut self.members {
+            for m in self.members.iter_mut().filter(|m| !m.down) {
                 if let Ok(Some(status)) = m.child.try_wait() {
                     return format!(
                         "node {} exited ({status}); its log: {}",
@@ -321,12 +420,7 @@ impl Devnet {
         let children = self.members.iter_mut().map(|m| &mut m.child).chain(self.poet.as_mut());
         let mut children: Vec<&mut Child> = children.collect();
         for c in &children {
-            if let Some(pid) = c.id() {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-            }
+            signal(c, nix::sys::signal::Signal::SIGTERM);
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         for c in &mut children {
@@ -373,19 +467,27 @@ fn verdict(members: &[Member], statuses: &[Option<Status>], target: u32) -> Verd
         }
         let state = at_target.map(|l| l.state.clone());
         lines.push(format!(
-            "node {} applied {} verified {} synced {} peers {} state@{target} {}",
+            "node {} applied {} verified {} synced {} peers {} rss {} MB state@{target} {}{}{}",
             m.index,
             s.applied_layer.map_or("-".into(), |l| l.to_string()),
             s.verified_layer.map_or("-".into(), |l| l.to_string()),
             s.synced,
             s.peers,
+            s.resident_bytes / 1_000_000,
             state.as_deref().unwrap_or("-"),
+            if m.kills > 0 { format!(" (killed {} times)", m.kills) } else { String::new() },
+            m.caught_up
+                .map(|d| format!(" (caught up {:.1} s after its restart)", d.as_secs_f64()))
+                .unwrap_or_default(),
         ));
         nodes.push(serde_json::json!({
             "index": m.index, "peer_id": m.peer_id, "applied_layer": s.applied_layer,
             "verified_layer": s.verified_layer, "synced": s.synced, "peers": s.peers,
             "layer": target, "state_hash": state,
             "block": at_target.and_then(|l| l.block.clone()),
+            "kills": m.kills,
+            "resident_bytes": s.resident_bytes,
+            "catch_up_seconds": m.caught_up.map(|d| d.as_secs_f64()),
         }));
     }
     let agree = why.is_empty();
@@ -399,6 +501,30 @@ fn verdict(members: &[Member], statuses: &[Option<Status>], target: u32) -> Verd
         why: why.join("; "),
         lines,
         json: serde_json::json!({ "layer": target, "agree": agree, "nodes": nodes, "problems": why }),
+    }
+}
+
+/// Starts `smesh node` on the config in `dir`, appending to its logs.
+fn spawn_node(exe: &Path, dir: &Path) -> Result<Child> {
+    let append =
+        |name: &str| std::fs::File::options().create(true).append(true).open(dir.join(name));
+    Command::new(exe)
+        .arg("node")
+        .arg("--config")
+        .arg(dir.join("node.toml"))
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stdout(append("node.out")?)
+        .stderr(append("node.log")?)
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting a node process")
+}
+
+/// Sends a signal to a running child (nothing if it already exited).
+fn signal(child: &Child, sig: nix::sys::signal::Signal) {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
     }
 }
 

@@ -24,6 +24,7 @@ mod bench_post;
 mod bench_verify;
 mod canary_cmd;
 mod devnet_cmd;
+mod devnet_faults;
 mod explore;
 mod html;
 mod node_cmd;

@@ -161,10 +161,14 @@ fn claim_data_dir(settings: &NodeSettings) -> Result<()> {
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: info).
 pub(crate) fn init_logs() {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Resolves on SIGINT or SIGTERM.

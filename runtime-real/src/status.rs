@@ -64,6 +64,8 @@ pub struct NodeStatus {
     pub penalties: u64,
     /// Coins issued in applied layers.
     pub issued: u64,
+    /// Resident memory of the process, read when the status is served (0 where unknown).
+    pub resident_bytes: u64,
     /// The last applied layers, by layer.
     pub layers: BTreeMap<u32, LayerStatus>,
 }
@@ -147,6 +149,12 @@ impl NodeStatus {
         metric("malfeasance_total", "counter", "Malfeasance proofs.", self.malfeasance);
         metric("peer_penalties_total", "counter", "Peers penalized.", self.penalties);
         metric("issued_total", "counter", "Coins issued in applied layers.", self.issued);
+        metric(
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory of the node process.",
+            self.resident_bytes,
+        );
         out
     }
 }
@@ -176,14 +184,30 @@ pub async fn serve(
     Ok(addr)
 }
 
+/// The status now, with the process's memory read.
+fn snapshot(status: &SharedStatus) -> NodeStatus {
+    let mut doc = status.lock().map(|s| s.clone()).unwrap_or_default();
+    doc.resident_bytes = resident_bytes();
+    doc
+}
+
 async fn status_json(State(status): State<SharedStatus>) -> impl IntoResponse {
-    let doc = status.lock().map(|s| s.clone()).unwrap_or_default();
-    axum::Json(doc)
+    axum::Json(snapshot(&status))
 }
 
 async fn metrics_text(State(status): State<SharedStatus>) -> impl IntoResponse {
-    let text = status.lock().map(|s| s.metrics()).unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], snapshot(&status).metrics())
+}
+
+/// Resident set size of this process from `/proc/self/status` (Linux; 0 elsewhere).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 #[cfg(test)]
