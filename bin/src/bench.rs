@@ -22,6 +22,8 @@ pub(crate) enum BenchCommand {
     Verify(crate::bench_verify::VerifyArgs),
     /// PoST label rate on one core against scrypt-jane's and the ChaCha20/8 floor.
     PostInit(crate::bench_post::PostInitArgs),
+    /// PoST initialization onto disk (`smesh post init`'s path) against the same labels in memory.
+    PostInitDisk(crate::bench_post::PostInitDiskArgs),
     /// PoST scan rate on one core against raw AES-128 per nonce group.
     PostProve(crate::bench_post::PostProveArgs),
 }
@@ -50,6 +52,7 @@ pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Poet(args) => crate::bench_poet::run(&args),
         BenchCommand::Verify(args) => crate::bench_verify::run(&args),
         BenchCommand::PostInit(args) => crate::bench_post::post_init(&args),
+        BenchCommand::PostInitDisk(args) => crate::bench_post::post_init_disk(&args),
         BenchCommand::PostProve(args) => crate::bench_post::post_prove(&args),
     }
 }

@@ -31,6 +31,22 @@ pub(crate) struct PostInitArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct PostInitDiskArgs {
+    /// Labels to compute, in memory and then on disk.
+    #[arg(long, default_value_t = 1 << 20)]
+    labels: u64,
+    /// scrypt N (the fastnet and local presets use 2; mainnet 8192).
+    #[arg(long, default_value_t = 2)]
+    scrypt_n: u32,
+    /// Directory for the data (default: a new temporary directory, removed afterwards).
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct PostProveArgs {
     /// MiB of labels to scan per nonce count.
     #[arg(long, default_value_t = 256)]
@@ -138,6 +154,73 @@ pub(crate) fn post_init(args: &PostInitArgs) -> Result<ExitCode> {
             "  ChaCha20/8 core {:.1} ns/block -> floor {floor_labels_per_second:.0} labels/s ({blocks_per_label} blocks/label); labels reach {:.2}x of it",
             block_seconds * 1e9,
             labels_per_second / floor_labels_per_second
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `smesh bench post-init-disk`: the initializer into memory, then the same labels written to
+/// PoST data files with checkpoints (`smesh post init`'s path), one thread, wall time.
+pub(crate) fn post_init_disk(args: &PostInitDiskArgs) -> Result<ExitCode> {
+    use spacemesh_core::post::Initializer;
+    use spacemesh_runtime_real::post_data::PostDataInit;
+    let params = ScryptParams::new(args.scrypt_n, 1, 1).context("--scrypt-n")?;
+    if args.labels == 0 {
+        bail!("--labels must be positive");
+    }
+    let metadata = PostMetadata {
+        node_id: NodeId([7; 32]),
+        commitment_atx_id: Hash32([9; 32]),
+        num_units: 1,
+        labels_per_unit: args.labels,
+    };
+    let mut memory = Vec::with_capacity(args.labels as usize * 16);
+    let mut init = Initializer::new(metadata.commitment(), args.labels, params);
+    let start = Instant::now();
+    while !init.step(1024, &mut |_, label| memory.extend_from_slice(label)).is_complete() {}
+    let memory_secs = start.elapsed().as_secs_f64();
+    black_box(&memory);
+    let temp = tempfile::tempdir().context("a temporary directory")?;
+    let dir = args.dir.clone().unwrap_or_else(|| temp.path().join("post"));
+    if dir.exists() {
+        bail!("{} exists: the bench writes fresh data", dir.display());
+    }
+    let start = Instant::now();
+    let mut data = PostDataInit::open(&dir, metadata, params, 1 << 26)?;
+    let mut checkpointed = Instant::now();
+    while !data.step(1024)?.is_complete() {
+        if checkpointed.elapsed().as_secs() >= 2 {
+            data.checkpoint()?;
+            checkpointed = Instant::now();
+        }
+    }
+    data.checkpoint()?;
+    let disk_secs = start.elapsed().as_secs_f64();
+    let written = std::fs::read(dir.join(spacemesh_runtime_real::post_data::data_file(0)))?;
+    if written != memory {
+        bail!("the labels on disk differ from the labels in memory");
+    }
+    let (mem_rate, disk_rate) = (args.labels as f64 / memory_secs, args.labels as f64 / disk_secs);
+    if args.json {
+        out!(
+            "{}",
+            json!({
+                "bench": "post-init-disk", "scrypt_n": params.n(), "labels": args.labels,
+                "memory_labels_per_second": mem_rate, "disk_labels_per_second": disk_rate,
+                "disk_vs_memory": disk_rate / mem_rate,
+            })
+        );
+    } else {
+        out!(
+            "post-init-disk: one thread, scrypt N={}, {} labels ({} MiB)",
+            params.n(),
+            args.labels,
+            (args.labels * 16) >> 20
+        );
+        out!("  into memory:            {mem_rate:.0} labels/s");
+        out!(
+            "  onto disk, checkpointed: {disk_rate:.0} labels/s = {:.2}x the in-memory rate",
+            disk_rate / mem_rate
         );
     }
     Ok(ExitCode::SUCCESS)

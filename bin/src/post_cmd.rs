@@ -2,14 +2,58 @@
 
 use std::process::ExitCode;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use spacemesh_core::post::{ScryptParams, label};
+use spacemesh_core::activation::golden_atx;
+use spacemesh_core::crypto::Signer;
+use spacemesh_core::post::{PostMetadata, ScryptParams, label};
+use spacemesh_core::{Hash32, NodeId};
+use spacemesh_runtime_real::config::{ConfigFile, Preset};
+use spacemesh_runtime_real::keyfile;
+use spacemesh_runtime_real::post_data::PostDataInit;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum PostCommand {
     /// Print the full 32-byte label of one index as hex (the stored label is its first half).
     Label(LabelArgs),
+    /// Initialize PoST data in a directory: resumable after a crash or Ctrl-C, with a progress
+    /// bar (rate and ETA); run the same command again to resume.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Directory of the PoST data.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Space units to initialize.
+    #[arg(long)]
+    units: u32,
+    /// PoST parameters of this preset (labels per unit, scrypt N): mainnet, testnet, fastnet
+    /// or local.
+    #[arg(long, default_value = "local")]
+    preset: Preset,
+    /// The smeshing identity, 64 hex digits (default: the identity key of the node data
+    /// directory --data-dir, created there if it has none).
+    #[arg(long)]
+    node_id: Option<String>,
+    /// Node data directory whose identity is used (default: ~/.smesh/<preset>).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The commitment ATX, 64 hex digits (default: the golden ATX of --genesis-time).
+    #[arg(long)]
+    commitment_atx: Option<String>,
+    /// The network's genesis time, Unix seconds (gives the golden ATX).
+    #[arg(long)]
+    genesis_time: Option<u64>,
+    /// Labels per data file.
+    #[arg(long, default_value_t = 1 << 26)]
+    labels_per_file: u64,
 }
 
 #[derive(Debug, Args)]
@@ -28,6 +72,7 @@ pub(crate) struct LabelArgs {
 pub(crate) fn run(cmd: PostCommand) -> Result<ExitCode> {
     match cmd {
         PostCommand::Label(args) => print_label(&args),
+        PostCommand::Init(args) => init(&args),
     }
 }
 
@@ -40,4 +85,111 @@ fn print_label(args: &LabelArgs) -> Result<ExitCode> {
     let params = ScryptParams::new(args.scrypt_n, 1, 1).context("--scrypt-n")?;
     out!("{}", hex::encode(label(&commitment, args.index, &params)));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Labels computed between checks of the clock and the stop flag.
+const STEP_LABELS: u64 = 1024;
+/// Longest time between checkpoints.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
+
+fn init(args: &InitArgs) -> Result<ExitCode> {
+    let settings = {
+        let mut file = ConfigFile { preset: Some(args.preset), ..ConfigFile::default() };
+        file.smeshing.enabled = Some(false);
+        file.resolve(None, Some(args.genesis_time.unwrap_or(0)))?
+    };
+    let post = settings.post;
+    if args.units < post.min_units || args.units > post.max_units {
+        bail!(
+            "--units {}: the {} preset allows {}..={} units",
+            args.units,
+            args.preset.name(),
+            post.min_units,
+            post.max_units
+        );
+    }
+    if args.labels_per_file == 0 {
+        bail!("--labels-per-file must be positive");
+    }
+    let node_id = match &args.node_id {
+        Some(hex) => NodeId::from_hex(hex).context("--node-id must be 64 hex digits")?,
+        None => {
+            let dir = args.data_dir.clone().unwrap_or_else(|| args.preset.default_data_dir());
+            let (seed, _) = keyfile::load_or_create(&dir.join("keys/identity.key"))?;
+            // The identity key does not depend on the network: any genesis gives the same key.
+            Signer::from_seed(seed, settings.genesis).node_id()
+        }
+    };
+    let commitment_atx = match (&args.commitment_atx, args.genesis_time) {
+        (Some(hex), _) => {
+            Hash32::from_hex(hex).context("--commitment-atx must be 64 hex digits")?
+        }
+        (None, Some(_)) => golden_atx(&settings.genesis),
+        (None, None) => bail!(
+            "say which ATX the data commits to: --commitment-atx HEX, or --genesis-time T for the network's golden ATX"
+        ),
+    };
+    let metadata = PostMetadata {
+        node_id,
+        commitment_atx_id: commitment_atx,
+        num_units: args.units,
+        labels_per_unit: post.labels_per_unit,
+    };
+    let mut data = PostDataInit::open(&args.dir, metadata, post.scrypt, args.labels_per_file)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    watch_for_stop(Arc::clone(&stop));
+    let start = data.progress();
+    let bar = indicatif::ProgressBar::new(start.total).with_position(start.done);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} labels ({percent}%), {per_sec}, ETA {eta}",
+        )
+        .expect("a valid template"),
+    );
+    if start.done > 0 {
+        bar.println(format!("resuming at label {} of {}", start.done, start.total));
+    }
+    let began = Instant::now();
+    let mut checkpointed = Instant::now();
+    let mut progress = start;
+    while !progress.is_complete() && !stop.load(Ordering::Relaxed) {
+        progress = data.step(STEP_LABELS)?;
+        bar.set_position(progress.done);
+        if checkpointed.elapsed() >= CHECKPOINT_EVERY {
+            data.checkpoint()?;
+            checkpointed = Instant::now();
+        }
+    }
+    data.checkpoint()?;
+    bar.finish_and_clear();
+    let labels = progress.done - start.done;
+    let secs = began.elapsed().as_secs_f64();
+    let rate = labels as f64 / secs.max(1e-9);
+    if !progress.is_complete() {
+        progress!(
+            "stopped at label {} of {} ({rate:.0} labels/s); run the same command to resume",
+            progress.done,
+            progress.total
+        );
+        return Ok(ExitCode::from(130));
+    }
+    out!(
+        "PoST data complete in {}: {} labels for identity {node_id} ({} units), VRF nonce {}; {labels} labels this run at {rate:.0} labels/s",
+        args.dir.display(),
+        progress.total,
+        args.units,
+        data.vrf_nonce().map_or("none".into(), |n| n.to_string())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets `stop` on SIGINT or SIGTERM (a thread with its own small runtime).
+fn watch_for_stop(stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        rt.block_on(crate::node_cmd::stop_signal());
+        stop.store(true, Ordering::Relaxed);
+    });
 }

@@ -42,3 +42,36 @@ fn bad_input_is_explained() {
         assert!(err.contains(needle), "{err}");
     }
 }
+
+/// `post init` writes the data, a second run finds it complete without computing again, and
+/// other parameters for the same directory are refused with a message that says what to do.
+#[test]
+fn init_completes_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("post");
+    let data = data.to_str().unwrap();
+    let id = "11".repeat(32);
+    let atx = "22".repeat(32);
+    let base = ["post", "init", "--dir", data, "--node-id", &id, "--commitment-atx", &atx];
+    let run = |units: &str| {
+        let mut args = base.to_vec();
+        args.extend(["--units", units, "--labels-per-file", "100"]);
+        smesh(&args)
+    };
+    let out = run("3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("192 labels"), "{text}");
+    let files: u64 =
+        (0..2).map(|i| std::fs::metadata(format!("{data}/postdata_{i}.bin")).unwrap().len()).sum();
+    assert_eq!(files, 192 * 16);
+    let again = run("3");
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 labels this run"));
+    let other = run("2");
+    assert_eq!(other.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(err.contains("use another directory"), "{err}");
+    let bad = smesh(&["post", "init", "--dir", data, "--units", "9", "--node-id", &id]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--units 9"), "units are checked first");
+}

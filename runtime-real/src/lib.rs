@@ -11,6 +11,7 @@ mod jobs;
 pub mod keyfile;
 pub mod node;
 pub mod poet;
+pub mod post_data;
 pub mod status;
 pub mod store;
 pub mod transport;
