@@ -87,8 +87,8 @@ fn print_label(args: &LabelArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Labels computed between checks of the clock and the stop flag.
-const STEP_LABELS: u64 = 1024;
+/// Most labels computed between checks of the clock and the stop flag.
+const STEP_LABELS_MAX: u64 = 1 << 16;
 /// Longest time between checkpoints.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
@@ -152,8 +152,14 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     let began = Instant::now();
     let mut checkpointed = Instant::now();
     let mut progress = start;
+    // Steps of about a tenth of a second, so that Ctrl-C and the bar answer promptly at any
+    // label cost (N = 2 labels take microseconds, N = 8192 milliseconds).
+    let mut step = 16u64;
     while !progress.is_complete() && !stop.load(Ordering::Relaxed) {
-        progress = data.step(STEP_LABELS)?;
+        let t = Instant::now();
+        progress = data.step(step)?;
+        let secs = t.elapsed().as_secs_f64().max(1e-6);
+        step = ((step as f64 * 0.1 / secs) as u64).clamp(4, STEP_LABELS_MAX);
         bar.set_position(progress.done);
         if checkpointed.elapsed() >= CHECKPOINT_EVERY {
             data.checkpoint()?;

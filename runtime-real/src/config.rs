@@ -17,6 +17,9 @@ use spacemesh_core::post::PostConfig;
 use spacemesh_core::types::{GenesisId, NodeId, PeerId, Time};
 use thiserror::Error;
 
+/// Layers of ballots a real node keeps and accepts from the past (its whole history).
+const HISTORY_LAYERS: u32 = 1_000_000;
+
 /// A named set of defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -434,6 +437,13 @@ impl NodeSettings {
             self.identities.div_ceil(lpe).max(1),
         );
         (c.hare.preround_delay, c.hare.round_duration) = self.hare_timing;
+        // Keep the whole history (ballots and ATX bytes) to serve peers that were away for any
+        // length, and accept old ballots while catching up. The simulator keeps a window to
+        // bound the memory of a thousand nodes in one process; a real node's history is small
+        // on the presets a devnet runs (its memory grows with it: keeping it on disk instead
+        // is still to be built).
+        c.ballot.window_layers = HISTORY_LAYERS;
+        c.atx_epochs_kept = u32::MAX;
         // Real PoETs answer over HTTP on a network, not in simulated milliseconds.
         if let Some(b) = c.builder.as_mut() {
             b.poet_request_timeout = Duration::from_secs(5);

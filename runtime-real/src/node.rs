@@ -314,7 +314,7 @@ impl Driver {
             NodeEvent::PeerPenalized { peer, penalty } => {
                 tracing::debug!(%peer, ?penalty, "penalized")
             }
-            _ => tracing::trace!(kind = event.kind(), "event"),
+            _ => tracing::trace!(?event, "event"),
         }
         if let Ok(mut s) = self.status.lock() {
             s.on_event(event);

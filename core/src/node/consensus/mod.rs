@@ -120,6 +120,9 @@ pub struct ConsensusConfig {
     pub voting: Voting,
     /// How this node bends the publishing of its own messages (adversaries only).
     pub misbehavior: Misbehavior,
+    /// Publish epochs of ATX bytes kept to serve syncing peers (older ones are pruned; a peer
+    /// away for longer cannot catch up from this node).
+    pub atx_epochs_kept: u32,
 }
 
 /// How a node fills the votes of its ballots.
@@ -175,6 +178,7 @@ impl ConsensusConfig {
             good_atx_percent: 90,
             voting: Voting::Honest,
             misbehavior: Misbehavior::default(),
+            atx_epochs_kept: 4,
         }
     }
 }
@@ -532,6 +536,7 @@ impl Consensus {
         let signer = Signer::from_seed(seed, genesis);
         let mut hcfg = HandlerConfig::new(cfg.post, cfg.poet);
         hcfg.verify_all_indices = cfg.verify_all_indices;
+        hcfg.epochs_kept = cfg.atx_epochs_kept;
         let atxs = AtxHandler::new(hcfg, cfg.clock, &genesis, subset_seed, verifier.clone());
         let builder = cfg.builder.clone().map(|b| {
             Builder::new(b, cfg.post, cfg.clock, Signer::from_seed(seed, genesis), atxs.golden())
