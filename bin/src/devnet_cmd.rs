@@ -124,11 +124,7 @@ pub(crate) fn run(cmd: DevnetCommand) -> Result<ExitCode> {
         bail!("--preset {}: a devnet runs the local or fastnet preset", args.preset.name());
     }
     crate::node_cmd::init_logs();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::node_cmd::runtime()?;
     runtime.block_on(up(args))
 }
 

@@ -65,11 +65,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<ExitCode> {
     let settings = file.resolve(Some(preset), Some(genesis_time))?;
     claim_data_dir(&settings)?;
     init_logs();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::node_cmd::runtime()?;
     runtime.block_on(serve(settings, args.json))
 }
 
@@ -157,6 +153,15 @@ fn claim_data_dir(settings: &NodeSettings) -> Result<()> {
         }
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
+}
+
+/// The async runtime of the real-node commands: two worker threads (jobs have their own).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: info).

@@ -121,11 +121,7 @@ fn serve(args: &ServeArgs) -> Result<ExitCode> {
     let settings = network(args)?;
     let cfg = server_config(&settings, &args.dir, args.listen, args.leaves_per_round)?;
     crate::node_cmd::init_logs();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::node_cmd::runtime()?;
     runtime.block_on(async {
         let mut poet = PoetServer::start(cfg).await?;
         let id = poet.id();
