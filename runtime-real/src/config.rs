@@ -444,6 +444,7 @@ impl NodeSettings {
         // is still to be built).
         c.ballot.window_layers = HISTORY_LAYERS;
         c.atx_epochs_kept = u32::MAX;
+        c.active_sets_kept = u32::MAX;
         // Real PoETs answer over HTTP on a network, not in simulated milliseconds.
         if let Some(b) = c.builder.as_mut() {
             b.poet_request_timeout = Duration::from_secs(5);

@@ -123,6 +123,9 @@ pub struct ConsensusConfig {
     /// Publish epochs of ATX bytes kept to serve syncing peers (older ones are pruned; a peer
     /// away for longer cannot catch up from this node).
     pub atx_epochs_kept: u32,
+    /// Epochs of active sets kept, to judge ballots and to serve peers that adopt a declared
+    /// set (a peer away for longer cannot fetch the sets of the epochs it missed from this node).
+    pub active_sets_kept: u32,
 }
 
 /// How a node fills the votes of its ballots.
@@ -179,6 +182,7 @@ impl ConsensusConfig {
             voting: Voting::Honest,
             misbehavior: Misbehavior::default(),
             atx_epochs_kept: 4,
+            active_sets_kept: 3,
         }
     }
 }
@@ -751,7 +755,7 @@ impl Consensus {
             self.sync.ungraded.insert(epoch);
         }
         self.active_sets.insert(epoch, set);
-        while self.active_sets.len() > 3 {
+        while self.active_sets.len() > self.cfg.active_sets_kept.max(1) as usize {
             self.active_sets.pop_first();
         }
         self.own = None;
