@@ -102,7 +102,7 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
     std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
     let (identity_seed, _) = keyfile::load_or_create(&dir.join("keys/identity.key"))?;
     let (p2p_seed, _) = keyfile::load_or_create(&dir.join("keys/p2p.key"))?;
-    let store = NodeStore::open(&dir.join("store"))?;
+    let store = NodeStore::open(&store_dir(dir))?;
     let snapshot = store.load()?;
 
     let mut cfg = NodeConfig {
