@@ -52,8 +52,9 @@ pub(crate) struct UpArgs {
     /// once from its data directory each time (repeatable; needs --layers).
     #[arg(long = "kill", value_name = "NODE:COUNT")]
     kills: Vec<KillSpec>,
-    /// Stop node NODE gracefully at layer FROM and restart it at layer TO; its catch-up time is
-    /// reported (repeatable; needs --layers).
+    /// Stop node NODE gracefully at layer FROM and restart it at layer TO; the run then also
+    /// waits for it to catch up (synced, applied up to the current layer) and reports the time
+    /// that took (repeatable; needs --layers).
     #[arg(long = "offline", value_name = "NODE:FROM:TO")]
     offline: Vec<OfflineSpec>,
     /// Seed of the kill moments (default: drawn from the clock and printed).
@@ -313,9 +314,12 @@ impl Devnet {
                     );
                 }
             }
+            // Done when every node applied the target, and every node restarted after an
+            // offline span caught up (its catch-up time is a figure the run reports).
             let done = statuses
                 .iter()
-                .all(|s| s.as_ref().is_some_and(|s| s.applied_layer >= Some(target)));
+                .all(|s| s.as_ref().is_some_and(|s| s.applied_layer >= Some(target)))
+                && self.members.iter().all(|m| m.restarted.is_none() || m.caught_up.is_some());
             if done || Instant::now() >= deadline {
                 break statuses;
             }
@@ -444,6 +448,9 @@ fn verdict(members: &[Member], statuses: &[Option<Status>], target: u32) -> Verd
     for (m, s) in members.iter().zip(statuses) {
         let s = s.clone().unwrap_or_default();
         let at_target = s.layers.get(&target);
+        if m.restarted.is_some() && m.caught_up.is_none() {
+            why.push(format!("node {} did not catch up after its restart", m.index));
+        }
         if s.applied_layer < Some(target) {
             why.push(format!("node {} applied only {:?}", m.index, s.applied_layer));
         } else if at_target != reference.as_ref() {

@@ -7,7 +7,7 @@ use spacemesh_core::crypto::Signer;
 use spacemesh_core::frame::Frame;
 use spacemesh_core::gossip::{BucketIds, BucketSummary, GossipMessage, Topic};
 use spacemesh_core::heartbeat::HeartbeatMsg;
-use spacemesh_core::p2p::PeerMessage;
+use spacemesh_core::p2p::{PeerAddr, PeerMessage, PeerRecord};
 use spacemesh_core::store::Batch;
 use spacemesh_core::{GenesisId, Hash32, PeerId, Time};
 
@@ -51,6 +51,19 @@ fn frames() -> Vec<(&'static str, Frame)> {
         (
             "peers",
             Frame::Peers(PeerMessage::Peers(BoundedVec::new(vec![PeerId([0x44; 32])]).unwrap())),
+        ),
+        (
+            "addressed-peers",
+            Frame::Peers(PeerMessage::Addressed(
+                BoundedVec::new(vec![
+                    PeerRecord {
+                        peer: PeerId([0x66; 32]),
+                        addr: PeerAddr::new(Bytes::from_static(b"127.0.0.1:7000")).unwrap(),
+                    },
+                    PeerRecord { peer: PeerId([0x77; 32]), addr: PeerAddr::default() },
+                ])
+                .unwrap(),
+            )),
         ),
     ]
 }

@@ -214,7 +214,7 @@ pub struct MetricsFile {
 
 /// A peer to dial: its key and address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerAddr {
+pub struct BootstrapPeer {
     /// The peer's p2p key.
     pub id: PeerId,
     /// Where it listens.
@@ -264,7 +264,7 @@ pub struct NodeSettings {
     /// Listen address for peers.
     pub listen: SocketAddr,
     /// Peers to dial first.
-    pub bootstrap: Vec<PeerAddr>,
+    pub bootstrap: Vec<BootstrapPeer>,
     /// Most connections.
     pub connections_max: usize,
     /// PoET servers (empty on a `local` node: it runs its own).
@@ -357,7 +357,7 @@ impl ConfigFile {
             .map(|(i, s)| {
                 let (id, addr) =
                     parse_keyed_addr(s).map_err(|m| bad(format!("p2p.bootstrap[{i}]"), m))?;
-                Ok(PeerAddr { id: PeerId(id), addr })
+                Ok(BootstrapPeer { id: PeerId(id), addr })
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
         let poets = self
@@ -445,6 +445,7 @@ impl NodeSettings {
         c.ballot.window_layers = HISTORY_LAYERS;
         c.atx_epochs_kept = u32::MAX;
         c.active_sets_kept = u32::MAX;
+        c.layers_kept = u32::MAX;
         // Real PoETs answer over HTTP on a network, not in simulated milliseconds.
         if let Some(b) = c.builder.as_mut() {
             b.poet_request_timeout = Duration::from_secs(5);

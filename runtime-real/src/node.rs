@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use spacemesh_core::crypto::{Ed25519Verifier, Signer, Verifier};
 use spacemesh_core::job::{JobId, JobResult};
-use spacemesh_core::node::NodeConfig;
+use spacemesh_core::node::{Command, NodeConfig};
+use spacemesh_core::p2p::PeerAddr;
 use spacemesh_core::poet::PoetResponse;
 use spacemesh_core::{Input, Node, NodeEvent, NodeKeys, Output, PeerId};
 use thiserror::Error;
@@ -82,7 +83,6 @@ struct Driver {
     poet_client: PoetClient,
     poet_tx: mpsc::UnboundedSender<(u64, PoetResponse)>,
     poets: HashMap<spacemesh_core::NodeId, SocketAddr>,
-    book: HashMap<PeerId, SocketAddr>,
     status: SharedStatus,
     layer_clock: spacemesh_core::layers::LayerClock,
     /// Inputs the runtime owes the node, fed once the current outputs are acted on.
@@ -168,10 +168,10 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
         poet_client: PoetClient::new(Duration::from_secs(10)),
         poet_tx,
         poets: poets.iter().map(|p| (p.id, p.addr)).collect(),
-        book: settings.bootstrap.iter().map(|p| (p.id, p.addr)).collect(),
         status,
         layer_clock: settings.clock,
-        owed: Vec::new(),
+        // The bootstrap addresses, fed right after the restore (before any tick can dial).
+        owed: settings.bootstrap.iter().rev().map(|p| peer_address(p.id, p.addr)).collect(),
     };
     let inputs = Inputs { transport: transport_rx, jobs: jobs_rx, poet: poet_rx };
     let run = async move {
@@ -210,8 +210,9 @@ impl Driver {
                 }
                 Some(event) = inputs.transport.recv() => match event {
                     TransportEvent::Up { peer, outbound, addr } => {
-                        if outbound || !self.book.contains_key(&peer) {
-                            self.book.insert(peer, addr);
+                        // Where it listens (a dialed address, or its IP and announced port).
+                        if addr.port() != 0 {
+                            self.owed.push(peer_address(peer, addr));
                         }
                         Input::PeerUp { peer, outbound }
                     }
@@ -253,14 +254,20 @@ impl Driver {
     fn act(&mut self, output: Output) -> Result<(), NodeError> {
         match output {
             Output::Send { peer, bytes } => self.transport.send(peer, bytes),
-            Output::Connect { peer } => match self.book.get(&peer) {
-                Some(addr) => self.transport.dial(peer, *addr),
-                None => {
-                    // No address known: the dial fails at once, as an unreachable peer would.
-                    tracing::debug!(%peer, "no address for peer");
-                    self.owed.push(Input::PeerDown { peer });
+            Output::Connect { peer, addr } => {
+                let target = addr
+                    .as_deref()
+                    .and_then(|a| std::str::from_utf8(a).ok()?.parse::<SocketAddr>().ok());
+                match target {
+                    Some(target) => self.transport.dial(peer, target),
+                    // No usable address (none known, or a peer sent garbage): the dial fails
+                    // at once, as an unreachable peer's would, and backs off.
+                    _ => {
+                        tracing::debug!(%peer, "no usable address for peer");
+                        self.owed.push(Input::PeerDown { peer });
+                    }
                 }
-            },
+            }
             Output::Disconnect { peer, reason } => {
                 tracing::debug!(%peer, ?reason, "disconnecting");
                 self.transport.disconnect(peer);
@@ -320,6 +327,13 @@ impl Driver {
             s.on_event(event);
         }
     }
+}
+
+/// Tells the node where `peer` listens (core keeps addresses as opaque `ip:port` text).
+fn peer_address(peer: PeerId, addr: SocketAddr) -> Input {
+    let text = bytes::Bytes::from(addr.to_string());
+    let addr = PeerAddr::new(text).expect("a socket address is shorter than PEER_ADDR_MAX");
+    Input::Command(Command::PeerAddress { peer, addr })
 }
 
 /// The data directory's layout, for tools that look inside.

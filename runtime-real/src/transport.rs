@@ -36,6 +36,8 @@
 
 mod conn;
 mod frames;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 mod rate;
 mod registry;

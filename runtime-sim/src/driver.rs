@@ -513,7 +513,7 @@ impl<O: Observer> SimNet<O> {
             let Some(out) = h.held.pop_front() else { return };
             match out {
                 Output::Send { peer, bytes } => self.send_frame(ctx, idx, peer, bytes),
-                Output::Connect { peer } => {
+                Output::Connect { peer, .. } => {
                     if let Some(to) = self.index_of(&peer) {
                         ctx.send(idx, to, Wire::Dial, 64);
                     }

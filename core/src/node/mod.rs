@@ -33,7 +33,7 @@ use crate::gossip::{Gossip, GossipInput, GossipOutput, MsgId, Topic};
 use crate::heartbeat::{Heartbeat, HeartbeatInput, HeartbeatOutput};
 use crate::job::{Job, JobId, JobResult, SignatureCheck};
 use crate::node::consensus::{ConsensusOutput, JobOwner};
-use crate::p2p::{DisconnectReason, Peers, PeersInput, PeersOutput, Penalty};
+use crate::p2p::{DisconnectReason, PeerAddr, Peers, PeersInput, PeersOutput, Penalty};
 use crate::poet::api::{PoetRequest, PoetResponse};
 use crate::store::{Batch, Snapshot};
 use crate::types::{NodeId, PeerId, Time};
@@ -87,6 +87,15 @@ pub enum Input {
 pub enum Command {
     /// Add dial candidates (bootstrap list, discovery).
     AddPeers(Vec<PeerId>),
+    /// Where the runtime reaches a peer (a bootstrap entry, a dialed address, a listen port a
+    /// peer announced): opaque to the node, shared in peer exchange and named in
+    /// [`Output::Connect`].
+    PeerAddress {
+        /// The peer.
+        peer: PeerId,
+        /// Its address.
+        addr: PeerAddr,
+    },
 }
 
 /// Everything a node asks its runtime to do.
@@ -103,6 +112,9 @@ pub enum Output {
     Connect {
         /// The peer.
         peer: PeerId,
+        /// Where to reach it, if the node learned that ([`Command::PeerAddress`] or peer
+        /// exchange); else the runtime's own book decides.
+        addr: Option<PeerAddr>,
     },
     /// Close a connection (no `PeerDown` needed: the node already forgot it).
     Disconnect {
@@ -337,6 +349,9 @@ impl Node {
             Input::Command(Command::AddPeers(list)) => {
                 self.peers.handle(now, PeersInput::AddCandidates(list))
             }
+            Input::Command(Command::PeerAddress { peer, addr }) => {
+                self.peers.handle(now, PeersInput::Address { peer, addr })
+            }
         }
     }
 
@@ -421,7 +436,9 @@ impl Node {
 
     fn route_peers(&mut self, now: Time, out: PeersOutput) {
         match out {
-            PeersOutput::Connect(peer) => self.outputs.push_back(Output::Connect { peer }),
+            PeersOutput::Connect { peer, addr } => {
+                self.outputs.push_back(Output::Connect { peer, addr })
+            }
             PeersOutput::Disconnect { peer, reason } => {
                 self.outputs.push_back(Output::Disconnect { peer, reason })
             }

@@ -73,7 +73,7 @@ impl Net {
                     Output::Send { peer, bytes } => {
                         queue.insert(0, (self.index(peer), Input::Message { peer: me, bytes }))
                     }
-                    Output::Connect { peer } => {
+                    Output::Connect { peer, .. } => {
                         let j = self.index(peer);
                         queue.insert(0, (j, Input::PeerUp { peer: me, outbound: false }));
                         queue.insert(0, (i, Input::PeerUp { peer, outbound: true }));

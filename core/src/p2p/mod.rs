@@ -13,11 +13,18 @@
 //! 1. At most `peers_max` connected peers; never a banned peer, never self.
 //! 2. A peer is never both connected and being dialed.
 //! 3. The address book holds at most `address_book_max` candidates.
+//!
+//! Addresses are the runtime's and opaque here. The runtime tells the addresses it knows
+//! ([`PeersInput::Address`]: bootstrap entries, peers it dialed or that announced their listen
+//! port), peer exchange forwards them ([`PeerMessage::Addressed`]), and a dial names the address
+//! learned for the peer. An address the runtime gave is never replaced by one from a peer; a
+//! wrong address from a peer only costs failed dials and their backoff. A runtime that never
+//! tells addresses (the simulator's) exchanges bare peer ids, as before.
 
 mod message;
 mod state;
 
-pub use message::{PEERS_LIST_MAX, PeerMessage};
+pub use message::{PEER_ADDR_MAX, PEERS_LIST_MAX, PeerAddr, PeerMessage, PeerRecord};
 pub use state::{DisconnectReason, Peers, PeersConfig, PeersInput, PeersOutput, Penalty};
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::message::{PEERS_LIST_MAX, PeerMessage};
+use super::message::{PEERS_LIST_MAX, PeerAddr, PeerMessage, PeerRecord};
 use crate::codec::{BoundedVec, Encode};
 use crate::frame::Frame;
 use crate::types::{PeerId, Time};
@@ -156,6 +156,14 @@ pub enum PeersInput {
     },
     /// New candidates for the address book (bootstrap list, discovery).
     AddCandidates(Vec<PeerId>),
+    /// Where the runtime reaches a peer (bootstrap list, a dial, an announced listen port);
+    /// it replaces any address learned from peer exchange.
+    Address {
+        /// The peer.
+        peer: PeerId,
+        /// Its address.
+        addr: PeerAddr,
+    },
     /// Time passed.
     Tick,
 }
@@ -164,7 +172,12 @@ pub enum PeersInput {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PeersOutput {
     /// Ask the runtime to dial.
-    Connect(PeerId),
+    Connect {
+        /// The peer.
+        peer: PeerId,
+        /// Its address, if one is known (else the runtime's own book decides).
+        addr: Option<PeerAddr>,
+    },
     /// Ask the runtime to close a connection.
     Disconnect {
         /// The peer.
@@ -210,6 +223,7 @@ struct Candidate {
     failures: u32,
     next_attempt: Time,
     banned_until: Option<Time>,
+    addr: Option<PeerAddr>,
 }
 
 /// Peer upkeep for one node.
@@ -267,6 +281,7 @@ impl Peers {
             }
             PeersInput::Penalize { peer, penalty } => self.on_penalty(now, peer, penalty),
             PeersInput::AddCandidates(peers) => self.add_candidates(peers),
+            PeersInput::Address { peer, addr } => self.learn_address(peer, addr, true),
             PeersInput::Tick => {
                 if self.next_tick.is_some_and(|t| now >= t) {
                     self.on_tick(now);
@@ -372,13 +387,25 @@ impl Peers {
                     self.connected.keys().filter(|p| **p != peer).copied().collect();
                 let list: Vec<PeerId> =
                     others.choose_multiple(&mut self.rng, self.cfg.exchange_max).copied().collect();
-                self.send(peer, PeerMessage::Peers(BoundedVec::truncating(list)));
+                let answer = self.peers_answer(list);
+                self.send(peer, answer);
             }
             PeerMessage::Peers(list) => {
                 if !std::mem::take(&mut conn.asked_peers) {
                     return; // unsolicited
                 }
                 self.add_candidates(list.into_inner());
+            }
+            PeerMessage::Addressed(list) => {
+                if !std::mem::take(&mut conn.asked_peers) {
+                    return; // unsolicited
+                }
+                for record in list.into_inner() {
+                    self.add_candidates(vec![record.peer]);
+                    if !record.addr.is_empty() {
+                        self.learn_address(record.peer, record.addr, false);
+                    }
+                }
             }
         }
     }
@@ -389,6 +416,31 @@ impl Peers {
         if conn.score <= self.cfg.score_disconnect {
             self.book.entry(peer).or_default().banned_until = Some(now + self.cfg.ban_duration);
             self.disconnect(peer, DisconnectReason::Misbehaving);
+        }
+    }
+
+    /// The answer to a peer-exchange request for `list`: with addresses once any is known.
+    fn peers_answer(&self, list: Vec<PeerId>) -> PeerMessage {
+        let addr = |p: &PeerId| self.book.get(p).and_then(|c| c.addr.clone());
+        if !list.iter().any(|p| addr(p).is_some()) {
+            return PeerMessage::Peers(BoundedVec::truncating(list));
+        }
+        let records = list
+            .into_iter()
+            .map(|peer| PeerRecord { peer, addr: addr(&peer).unwrap_or_default() })
+            .collect();
+        PeerMessage::Addressed(BoundedVec::truncating(records))
+    }
+
+    /// Records where `peer` is reached: `own` addresses (the runtime's) replace any other,
+    /// exchanged ones only fill a gap (so a peer cannot redirect dials to a known peer).
+    fn learn_address(&mut self, peer: PeerId, addr: PeerAddr, own: bool) {
+        if own {
+            self.add_candidates(vec![peer]);
+        }
+        let Some(c) = self.book.get_mut(&peer) else { return };
+        if own || c.addr.is_none() {
+            c.addr = Some(addr);
         }
     }
 
@@ -509,7 +561,8 @@ impl Peers {
         let chosen: Vec<PeerId> = eligible.choose_multiple(&mut self.rng, n).copied().collect();
         for peer in chosen {
             self.dialing.insert(peer, now);
-            self.outputs.push_back(PeersOutput::Connect(peer));
+            let addr = self.book.get(&peer).and_then(|c| c.addr.clone());
+            self.outputs.push_back(PeersOutput::Connect { peer, addr });
         }
     }
 

@@ -24,7 +24,7 @@ fn drain(p: &mut Peers) -> Vec<PeersOutput> {
 
 fn connects(out: &[PeersOutput]) -> Vec<PeerId> {
     out.iter()
-        .filter_map(|o| if let PeersOutput::Connect(p) = o { Some(*p) } else { None })
+        .filter_map(|o| if let PeersOutput::Connect { peer: p, .. } = o { Some(*p) } else { None })
         .collect()
 }
 
@@ -161,6 +161,89 @@ fn peer_exchange() {
     p.handle(Time(2), PeersInput::Message { peer: peer(2), msg: PeerMessage::GetPeers });
     p.handle(Time(2), PeersInput::Message { peer: peer(2), msg: PeerMessage::GetPeers });
     assert_eq!(drain(&mut p).len(), 1, "one answer per tick");
+}
+
+fn addr(text: &str) -> PeerAddr {
+    PeerAddr::new(bytes::Bytes::copy_from_slice(text.as_bytes())).unwrap()
+}
+
+fn sent_to(out: &[PeersOutput], to: PeerId) -> Vec<PeerMessage> {
+    out.iter()
+        .filter_map(|o| match o {
+            PeersOutput::Send { peer, frame } if *peer == to => {
+                match decode_exact::<Frame>(frame) {
+                    Ok(Frame::Peers(m)) => Some(m),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Addresses travel with peer exchange: known ones are answered, learned ones are dialed, and
+/// an address the runtime gave is never replaced by one a peer sends.
+#[test]
+fn peer_exchange_carries_addresses() {
+    let mut p = peers(PeersConfig { peers_target: 8, ..PeersConfig::default() });
+    p.handle(Time(0), PeersInput::Address { peer: peer(1), addr: addr("10.0.0.1:7000") });
+    p.handle(Time(0), PeersInput::Address { peer: peer(2), addr: addr("10.0.0.2:7000") });
+    p.handle(Time(0), PeersInput::Up { peer: peer(1), outbound: true });
+    p.handle(Time(0), PeersInput::Up { peer: peer(2), outbound: false });
+    p.handle(Time(0), PeersInput::Up { peer: peer(3), outbound: false });
+    drain(&mut p);
+
+    // Peer 3 asks: the answer names peers 1 and 2 with their addresses (3 has none: empty).
+    p.handle(Time(1), PeersInput::Message { peer: peer(3), msg: PeerMessage::GetPeers });
+    let answers = sent_to(&drain(&mut p), peer(3));
+    let [PeerMessage::Addressed(list)] = answers.as_slice() else { panic!("{answers:?}") };
+    let mut got: Vec<(PeerId, Vec<u8>)> = list.iter().map(|r| (r.peer, r.addr.to_vec())).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![(peer(1), b"10.0.0.1:7000".to_vec()), (peer(2), b"10.0.0.2:7000".to_vec())]
+    );
+
+    // Peer 1 (asked on connect) answers with a new peer 9 and a lie about peer 2.
+    let lie = PeerMessage::Addressed(
+        BoundedVec::new(vec![
+            PeerRecord { peer: peer(9), addr: addr("10.0.0.9:7000") },
+            PeerRecord { peer: peer(2), addr: addr("6.6.6.6:1") },
+            PeerRecord { peer: peer(5), addr: PeerAddr::default() },
+        ])
+        .unwrap(),
+    );
+    p.handle(Time(2), PeersInput::Message { peer: peer(1), msg: lie });
+    p.handle(Time(3), PeersInput::Down(peer(2)));
+    for t in 3..40u64 {
+        p.handle(Time(t * SEC), PeersInput::Tick);
+    }
+    let dials: Vec<(PeerId, Option<Vec<u8>>)> = drain(&mut p)
+        .into_iter()
+        .filter_map(|o| match o {
+            PeersOutput::Connect { peer, addr } => Some((peer, addr.map(|a| a.to_vec()))),
+            _ => None,
+        })
+        .collect();
+    assert!(dials.contains(&(peer(9), Some(b"10.0.0.9:7000".to_vec()))), "{dials:?}");
+    assert!(dials.contains(&(peer(5), None)), "no address known: {dials:?}");
+    for (peer_id, a) in &dials {
+        if *peer_id == peer(2) {
+            assert_eq!(a.as_deref(), Some(&b"10.0.0.2:7000"[..]), "own address kept");
+        }
+    }
+}
+
+/// Without any address known, the answer is the bare list (what the simulator exchanges).
+#[test]
+fn peer_exchange_without_addresses_is_bare() {
+    let mut p = peers(PeersConfig::default());
+    p.handle(Time(0), PeersInput::Up { peer: peer(1), outbound: false });
+    p.handle(Time(0), PeersInput::Up { peer: peer(2), outbound: false });
+    drain(&mut p);
+    p.handle(Time(1), PeersInput::Message { peer: peer(2), msg: PeerMessage::GetPeers });
+    let answers = sent_to(&drain(&mut p), peer(2));
+    assert_eq!(answers, vec![PeerMessage::Peers(BoundedVec::new(vec![peer(1)]).unwrap())]);
 }
 
 /// Rotation dials a new peer while at target, and drops the oldest outbound one near the max.

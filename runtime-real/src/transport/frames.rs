@@ -190,23 +190,8 @@ impl Opener {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::fuzzing::session_pair;
     use tokio::io::AsyncWriteExt;
-
-    /// A finished NN session (no static keys needed to test the framing itself).
-    fn session_pair() -> ((Sealer, Opener), (Sealer, Opener)) {
-        let params: snow::params::NoiseParams =
-            "Noise_NN_25519_ChaChaPoly_BLAKE2s".parse().expect("noise params");
-        let mut a = snow::Builder::new(params.clone()).build_initiator().expect("initiator");
-        let mut b = snow::Builder::new(params).build_responder().expect("responder");
-        let (mut m, mut p) = ([0u8; 1024], [0u8; 1024]);
-        let n = a.write_message(&[], &mut m).expect("msg1");
-        b.read_message(&m[..n], &mut p).expect("read msg1");
-        let n = b.write_message(&[], &mut m).expect("msg2");
-        a.read_message(&m[..n], &mut p).expect("read msg2");
-        let a = split(a.into_stateless_transport_mode().expect("a transport"));
-        let b = split(b.into_stateless_transport_mode().expect("b transport"));
-        (a, b)
-    }
 
     fn body(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 31 % 251) as u8).collect()

@@ -240,7 +240,7 @@ where
 }
 
 /// Reads and checks the peer's auth message: its identity and listen port.
-async fn recv_auth<S>(
+pub(crate) async fn recv_auth<S>(
     io: &mut S,
     opener: &mut Opener,
     me: &Identity,

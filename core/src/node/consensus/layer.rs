@@ -154,7 +154,7 @@ impl Consensus {
         if missing > 0 {
             // Built again when the missing proposals arrive (sync, or a late ballot).
             self.unbuilt.insert(layer, proposals.to_vec());
-            while self.unbuilt.len() > super::BLOCKS_KEPT {
+            while self.unbuilt.len() > self.layers_kept() {
                 self.unbuilt.pop_first();
             }
             let reason =

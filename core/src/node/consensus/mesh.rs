@@ -87,7 +87,7 @@ impl Consensus {
         let (id, layer) = (block.id(), block.inner.layer);
         self.tortoise.on_block(id, layer, block.inner.tick_height);
         self.block_data.insert((layer, id), block);
-        let oldest = LayerId(self.mesh.applied().0.saturating_sub(super::BLOCKS_KEPT as u32));
+        let oldest = LayerId(self.mesh.applied().0.saturating_sub(self.cfg.layers_kept));
         while self.block_data.first_key_value().is_some_and(|((l, _), _)| *l < oldest) {
             self.block_data.pop_first();
         }
@@ -96,7 +96,7 @@ impl Consensus {
     /// The hare's (or a certificate's) block of a layer.
     pub(super) fn hare_block(&mut self, layer: LayerId, block: Option<BlockId>) {
         self.hare_blocks.insert(layer, block);
-        while self.hare_blocks.len() > super::BLOCKS_KEPT {
+        while self.hare_blocks.len() > self.layers_kept() {
             self.hare_blocks.pop_first();
         }
         self.tortoise.on_hare_output(layer, block);

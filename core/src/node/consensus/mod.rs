@@ -74,8 +74,9 @@ const EARLY_BEACON_MAX: usize = 8192;
 /// clock skew between nodes that the beacon protocol tolerates.
 const EARLY_BEACON_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Layers whose block ids are kept.
-const BLOCKS_KEPT: usize = 64;
+/// Beacons kept, in epochs, at least (more when ATXs are kept longer: a peer catching up on
+/// those epochs needs their beacons to judge their ballots).
+const BEACONS_KEPT_MIN: u32 = 8;
 
 /// Store key prefix of decided beacons.
 const BEACON_KEY: &[u8] = b"beacon/";
@@ -126,6 +127,9 @@ pub struct ConsensusConfig {
     /// Epochs of active sets kept, to judge ballots and to serve peers that adopt a declared
     /// set (a peer away for longer cannot fetch the sets of the epochs it missed from this node).
     pub active_sets_kept: u32,
+    /// Layers of blocks and hare outputs kept behind the applied layer, to serve syncing peers
+    /// (a peer away for longer cannot fetch the blocks of the layers it missed from this node).
+    pub layers_kept: u32,
 }
 
 /// How a node fills the votes of its ballots.
@@ -183,6 +187,7 @@ impl ConsensusConfig {
             misbehavior: Misbehavior::default(),
             atx_epochs_kept: 4,
             active_sets_kept: 3,
+            layers_kept: 64,
         }
     }
 }
@@ -806,7 +811,7 @@ impl Consensus {
         }
         self.beacons.insert(epoch, beacon);
         self.tortoise.on_beacon(epoch, beacon);
-        while self.beacons.len() > 8 {
+        while self.beacons.len() > self.beacons_kept() {
             self.beacons.pop_first();
         }
         let mut key = BEACON_KEY.to_vec();
@@ -1595,6 +1600,17 @@ impl Consensus {
         self.atxs.on_poet_proof(now, served.proof.encode().into(), served.statement, false);
     }
 
+    /// Layers of blocks and hare outputs kept (see [`ConsensusConfig::layers_kept`]).
+    fn layers_kept(&self) -> usize {
+        usize::try_from(self.cfg.layers_kept).unwrap_or(usize::MAX).max(1)
+    }
+
+    /// Epochs of beacons kept: at least [`BEACONS_KEPT_MIN`], and as many as ATX epochs.
+    fn beacons_kept(&self) -> usize {
+        let epochs = self.cfg.atx_epochs_kept.max(BEACONS_KEPT_MIN);
+        usize::try_from(epochs).unwrap_or(usize::MAX)
+    }
+
     /// Panics if a bound of any part is broken. Cheap: constant time.
     pub fn check_invariants(&self) {
         self.atxs.check_bounds();
@@ -1602,13 +1618,14 @@ impl Consensus {
         if let Some(b) = &self.builder {
             b.check_invariants();
         }
-        assert!(self.active_sets.len() <= 3, "active sets are pruned to three epochs");
-        assert!(self.beacons.len() <= 8, "beacons are pruned to eight epochs");
+        let sets_kept = self.cfg.active_sets_kept.max(1) as usize;
+        assert!(self.active_sets.len() <= sets_kept, "active sets are pruned");
+        assert!(self.beacons.len() <= self.beacons_kept(), "beacons are pruned");
         assert!(self.committees.len() <= 3, "committees are pruned to three epochs");
-        assert!(self.hare_blocks.len() <= BLOCKS_KEPT, "hare blocks are pruned");
+        assert!(self.hare_blocks.len() <= self.layers_kept(), "hare blocks are pruned");
         assert!(self.early.len() <= EARLY_MAX, "early proposals are bounded");
         assert!(self.early_beacon.len() <= EARLY_BEACON_MAX, "early beacon messages are bounded");
-        assert!(self.unbuilt.len() <= BLOCKS_KEPT, "unbuilt outputs are bounded");
+        assert!(self.unbuilt.len() <= self.layers_kept(), "unbuilt outputs are bounded");
         assert!(
             self.waiting_ballots.values().map(Vec::len).sum::<usize>() <= mesh::WAITING_MAX,
             "waiting ballots are bounded"
