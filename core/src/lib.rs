@@ -50,6 +50,7 @@
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
 
+pub mod account;
 pub mod activation;
 pub mod ballot;
 pub mod beacon;
@@ -76,6 +77,7 @@ pub mod post;
 pub mod rewards;
 pub mod store;
 pub mod tortoise;
+pub mod tx;
 pub mod types;
 pub mod vrf;
 
