@@ -75,6 +75,7 @@ pub mod p2p;
 pub mod poet;
 pub mod post;
 pub mod rewards;
+pub mod state;
 pub mod store;
 pub mod tortoise;
 pub mod tx;

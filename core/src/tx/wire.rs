@@ -349,10 +349,23 @@ pub struct ParsedTx {
     pub signatures: Signatures,
     /// Bytes the signatures cover.
     pub signed_len: usize,
+    /// Gas the principal's balance must cover for the transaction to be considered at all
+    /// (its base gas and data).
+    pub intrinsic_gas: u64,
     /// Gas charged up front.
     pub max_gas: u64,
     /// Most coins it moves out of the principal (besides the fee).
     pub max_spend: u64,
+}
+
+/// The principal of `raw`, read before its state is looked up for [`parse`].
+pub fn principal_of(raw: &[u8]) -> Result<Address, TxError> {
+    let mut r = Reader::new(raw);
+    let version = field("version", decode_compact(&mut r))?;
+    if version != 0 {
+        return Err(TxError::Version(version));
+    }
+    field("principal", r.array().map(Address))
 }
 
 /// Reads `raw` as a transaction whose principal is `state` (its template and immutable state
@@ -443,6 +456,7 @@ pub fn parse(raw: &[u8], state: Option<&Spawned>) -> Result<ParsedTx, TxError> {
         self_spawn,
         signatures,
         signed_len,
+        intrinsic_gas: gas::max_gas(base, 0, raw.len()),
         max_gas: gas::max_gas(base, fixed, raw.len()),
         max_spend,
     })
