@@ -1,7 +1,8 @@
 //! A cluster of five real nodes and one PoET server on the madsim simulator: the production
-//! node loop, transport (TCP + Noise), store (fjall, on the real file system), PoET server
-//! and client (HTTP/1) and status, built with `--cfg madsim` so that tokio's sockets, clock,
-//! timers, tasks and randomness are madsim's, seeded.
+//! node loop, transport (TCP + Noise), store (fjall, on the real file system), and PoET server
+//! and client (HTTP/1), built with `--cfg madsim` so that tokio's sockets, clock, timers, tasks
+//! and randomness are madsim's, seeded. The nodes' status is read in process (no status
+//! listener is started).
 //!
 //! Each seed runs a timeline on the `fastnet` preset (5-second layers, 8 per epoch): the nodes
 //! connect, gossip and verify layers with blocks; the network splits into two groups for four
@@ -14,6 +15,9 @@
 //!
 //! Run: `RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test -p
 //! spacemesh-runtime-real --test madsim_cluster`; `SMESH_MADSIM_SEEDS=7,8` picks the seeds.
+//! Seed 6 fails today: node 4, killed at the start of epoch 4 and back two layers later, never
+//! decides epoch 5's beacon (no protocol run, no fallback from ballots), counts no ballots in
+//! layers 40 to 47, and never verifies past layer 36 or applies past 39.
 #![cfg(madsim)]
 
 use std::collections::BTreeMap;
