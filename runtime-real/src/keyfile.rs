@@ -47,7 +47,7 @@ pub fn load_or_create(path: &Path) -> Result<([u8; 32], bool), KeyFileError> {
         Ok(text) => parse(path, &text).map(|seed| (seed, false)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed).map_err(|e| KeyFileError::Randomness {
+            crate::random::fill(&mut seed).map_err(|e| KeyFileError::Randomness {
                 path: path.to_owned(),
                 error: e.to_string(),
             })?;

@@ -5,13 +5,21 @@
 //! a node's jobs on OS threads, the authenticated transport, the on-disk store and the PoET
 //! service and client.
 
+// madsim marks `spawn_blocking` deprecated because the closure stops the simulated clock while
+// it runs; that is what this crate wants of its blocking work (disk, PoET rounds, jobs) there.
+#![cfg_attr(madsim, allow(deprecated))]
+
 mod clock;
 pub mod config;
+mod http;
 mod jobs;
 pub mod keyfile;
 pub mod node;
 pub mod poet;
 pub mod post_data;
+mod random;
+#[cfg(madsim)]
+mod sim_jobs;
 pub mod status;
 pub mod store;
 pub mod transport;

@@ -23,13 +23,18 @@ use spacemesh_core::{Input, Node, NodeEvent, NodeKeys, Output, PeerId};
 use thiserror::Error;
 use tokio::sync::mpsc;
 
+#[cfg(not(madsim))]
+use crate::JobPool;
+use crate::WallClock;
 use crate::config::{NodeSettings, PoetAddr};
 use crate::keyfile::{self, KeyFileError};
 use crate::poet::PoetClient;
 use crate::status::{NodeStatus, SharedStatus};
 use crate::store::{NodeStore, StoreError};
 use crate::transport::{Transport, TransportConfig, TransportEvent};
-use crate::{JobPool, WallClock};
+// Under madsim, jobs are simulator tasks (worker threads would make results arrive in real time).
+#[cfg(madsim)]
+use crate::sim_jobs::TaskJobs as JobPool;
 
 /// The node could not start or had to stop.
 #[derive(Debug, Error)]
@@ -116,7 +121,7 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
     let keys = NodeKeys { identity_seed, p2p_seed };
     let verifier: Arc<dyn Verifier> = Arc::new(Ed25519Verifier);
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| NodeError::Io {
+    crate::random::fill(&mut seed).map_err(|e| NodeError::Io {
         what: "drawing the node's random seed".into(),
         error: std::io::Error::other(e.to_string()),
     })?;

@@ -176,7 +176,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        let served = crate::http::serve(listener, app, shutdown).await;
         if let Err(e) = served {
             tracing::warn!(error = %e, "the status listener stopped");
         }

@@ -8,8 +8,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::StatusCode;
 use hyper::header::CONTENT_TYPE;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+#[cfg(not(madsim))]
+use hyper_util::client::legacy::{Client, connect::HttpConnector};
+#[cfg(not(madsim))]
 use hyper_util::rt::TokioExecutor;
 use spacemesh_core::codec::{DecodeError, Encode as _, decode_exact};
 use spacemesh_core::poet::{PoetRequest, PoetResponse};
@@ -76,9 +77,11 @@ pub(crate) struct RawAnswer {
     pub(crate) body: Bytes,
 }
 
-/// An HTTP/1 client for PoET services, reusing connections. Cheap to clone.
+/// An HTTP/1 client for PoET services, reusing connections (in a `--cfg madsim` build: one
+/// simulated connection per request). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct PoetClient {
+    #[cfg(not(madsim))]
     http: Client<HttpConnector, Full<Bytes>>,
     timeout: Duration,
 }
@@ -86,11 +89,18 @@ pub struct PoetClient {
 impl PoetClient {
     /// A client that gives up on a request after `timeout` (connecting included).
     pub fn new(timeout: Duration) -> PoetClient {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
-        connector.set_nodelay(true);
-        let http = Client::builder(TokioExecutor::new()).build(connector);
-        PoetClient { http, timeout }
+        #[cfg(not(madsim))]
+        let http = {
+            let mut connector = HttpConnector::new();
+            connector.set_connect_timeout(Some(timeout));
+            connector.set_nodelay(true);
+            Client::builder(TokioExecutor::new()).build(connector)
+        };
+        PoetClient {
+            #[cfg(not(madsim))]
+            http,
+            timeout,
+        }
     }
 
     /// Sends `request` to the service at `addr` and decodes its answer. A [`PoetResponse::Error`]
@@ -124,13 +134,7 @@ impl PoetClient {
             .body(Full::new(body))
             .map_err(|e| PoetClientError::Transport { addr, detail: e.to_string() })?;
         let exchange = async {
-            let response = self.http.request(request).await.map_err(|e| {
-                if e.is_connect() {
-                    PoetClientError::Unreachable { addr, detail: error_chain(&e) }
-                } else {
-                    PoetClientError::Transport { addr, detail: error_chain(&e) }
-                }
-            })?;
+            let response = self.send(addr, request).await?;
             let status = response.status();
             let body = Limited::new(response.into_body(), RESPONSE_BODY_MAX)
                 .collect()
@@ -145,6 +149,35 @@ impl PoetClient {
         tokio::time::timeout(self.timeout, exchange)
             .await
             .map_err(|_| PoetClientError::Timeout { addr, after: self.timeout })?
+    }
+
+    /// One exchange on the pooled client.
+    #[cfg(not(madsim))]
+    async fn send(
+        &self,
+        addr: SocketAddr,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, PoetClientError> {
+        self.http.request(request).await.map_err(|e| {
+            if e.is_connect() {
+                PoetClientError::Unreachable { addr, detail: error_chain(&e) }
+            } else {
+                PoetClientError::Transport { addr, detail: error_chain(&e) }
+            }
+        })
+    }
+
+    /// One exchange on a new simulated connection.
+    #[cfg(madsim)]
+    async fn send(
+        &self,
+        addr: SocketAddr,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, PoetClientError> {
+        crate::http::send(addr, request).await.map_err(|e| match e {
+            Ok(e) => PoetClientError::Unreachable { addr, detail: error_chain(&e) },
+            Err(e) => PoetClientError::Transport { addr, detail: error_chain(&e) },
+        })
     }
 }
 

@@ -516,11 +516,10 @@ impl PoetServer {
             .with_state(Arc::clone(&shared));
         let mut serve_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = serve_stop.wait_for(|stop| *stop).await;
-                })
-                .await
+            let stopped = async move {
+                let _ = serve_stop.wait_for(|stop| *stop).await;
+            };
+            crate::http::serve(listener, router, stopped).await
         });
         let ticker = tokio::spawn(ticker(Arc::clone(&shared), results_rx, stop_rx));
         info!(id = %id, addr = %local_addr, dir = %cfg.dir.display(), "PoET serving");

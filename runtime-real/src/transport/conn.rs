@@ -13,6 +13,7 @@ use bytes::Bytes;
 use spacemesh_core::types::PeerId;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+#[cfg(not(madsim))]
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
 
@@ -26,6 +27,20 @@ use super::{DownReason, Shared, SocketSlot, TransportEvent, is_hangup};
 const WRITE_BATCH: usize = 256 * 1024;
 /// Read buffer size: many small frames per system call.
 const READ_BUFFER: usize = 64 * 1024;
+
+// madsim's simulated stream has no owned halves: it is split through a lock instead.
+#[cfg(madsim)]
+type OwnedReadHalf = tokio::io::ReadHalf<TcpStream>;
+#[cfg(madsim)]
+type OwnedWriteHalf = tokio::io::WriteHalf<TcpStream>;
+
+/// The stream's two halves, for the reader and the writer task.
+fn split(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
+    #[cfg(not(madsim))]
+    return stream.into_split();
+    #[cfg(madsim)]
+    return tokio::io::split(stream);
+}
 
 /// Waits for a reason to stop: the connection's own close or the transport's shutdown.
 #[derive(Debug)]
@@ -94,7 +109,7 @@ pub(super) async fn run(
             }
         }
     }
-    let (rd, wr) = stream.into_split();
+    let (rd, wr) = split(stream);
     let writer = write_loop(wr, sealer, queue_rx, ctl.clone(), Stop::new(&shared, &ctl));
     shared.runtime.spawn(writer);
     let reason =
@@ -245,8 +260,9 @@ async fn write(
     ctl: &watch::Sender<Ctl>,
     stop: &mut Stop,
 ) -> Option<()> {
+    // The flush is what sends a buffering stream's bytes (madsim's); a socket half's is a no-op.
     let written = tokio::select! {
-        r = wr.write_all(wire) => r,
+        r = async { wr.write_all(wire).await?; wr.flush().await } => r,
         _ = stop.wait() => return None,
     };
     if let Err(e) = written {

@@ -197,6 +197,7 @@ where
     let n = noise.write_message(&[], &mut msg[2..])?;
     msg[..2].copy_from_slice(&(n as u16).to_be_bytes());
     io.write_all(&msg[..2 + n]).await?;
+    io.flush().await?;
     Ok(())
 }
 
@@ -236,6 +237,7 @@ where
     let mut wire = Vec::new();
     sealer.seal_chunk(&auth, &mut wire)?;
     io.write_all(&wire).await?;
+    io.flush().await?;
     Ok(())
 }
 
