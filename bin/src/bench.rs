@@ -26,6 +26,8 @@ pub(crate) enum BenchCommand {
     PostInitDisk(crate::bench_post::PostInitDiskArgs),
     /// PoST scan rate on one core against raw AES-128 per nonce group.
     PostProve(crate::bench_post::PostProveArgs),
+    /// Wallet spends executed per second on one core against bare signature verification.
+    TxExec(crate::bench_tx::TxExecArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +56,7 @@ pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::PostInit(args) => crate::bench_post::post_init(&args),
         BenchCommand::PostInitDisk(args) => crate::bench_post::post_init_disk(&args),
         BenchCommand::PostProve(args) => crate::bench_post::post_prove(&args),
+        BenchCommand::TxExec(args) => crate::bench_tx::run(&args),
     }
 }
 

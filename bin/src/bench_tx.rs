@@ -1,0 +1,119 @@
+//! `smesh bench tx-exec`: wallet spends executed per second on one core (parse, ed25519
+//! verification, gas, state update), against the bare ed25519 verification of the same
+//! transactions measured in the same run: signature checking is the floor execution sits on.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Result, ensure};
+use clap::Args;
+use spacemesh_core::account::{Template, principal};
+use spacemesh_core::crypto::{Ed25519Verifier, Verifier};
+use spacemesh_core::state::{Accounts, ExecContext, Outcome, execute_block};
+use spacemesh_core::tx::{Call, SpawnArgs, Spend, TxBody, TxKey, parse, signing_body};
+use spacemesh_core::types::{GenesisId, LayerId};
+
+#[derive(Debug, Args)]
+pub(crate) struct TxExecArgs {
+    /// Wallets; each spends once per round.
+    #[arg(long, default_value_t = 2000)]
+    wallets: usize,
+    /// Rounds of spends (a block per round).
+    #[arg(long, default_value_t = 5)]
+    rounds: u64,
+}
+
+const GENESIS: GenesisId = GenesisId([0x42; 20]);
+
+fn key(i: usize) -> TxKey {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    seed[8] = 0x7e;
+    TxKey::from_seed(seed)
+}
+
+pub(crate) fn run(args: &TxExecArgs) -> Result<ExitCode> {
+    ensure!(args.wallets >= 2 && args.rounds >= 1, "need at least 2 wallets and 1 round");
+    let keys: Vec<TxKey> = (0..args.wallets).map(key).collect();
+    let spawn_args: Vec<SpawnArgs> =
+        keys.iter().map(|k| SpawnArgs::Wallet { public_key: k.public_key() }).collect();
+    let addrs: Vec<_> =
+        spawn_args.iter().map(|a| principal(Template::Wallet, &a.encode())).collect();
+    let mut accounts = Accounts::new();
+    for a in &addrs {
+        accounts.credit(*a, 1_000_000_000_000);
+    }
+    let ctx = ExecContext {
+        layer: LayerId(1),
+        genesis: GENESIS,
+        gas_limit: u64::MAX,
+        verifier: &Ed25519Verifier,
+    };
+    let spawns: Vec<Vec<u8>> = (0..args.wallets)
+        .map(|i| {
+            let body = TxBody {
+                principal: addrs[i],
+                nonce: 0,
+                gas_price: 1,
+                call: Call::Spawn { template: Template::Wallet, args: spawn_args[i].clone() },
+            };
+            keys[i].sign_single(&GENESIS, &body.encode())
+        })
+        .collect();
+    let refs: Vec<&[u8]> = spawns.iter().map(Vec::as_slice).collect();
+    execute_block(&mut accounts, &ctx, &refs);
+
+    let blocks: Vec<Vec<Vec<u8>>> = (1..=args.rounds)
+        .map(|round| {
+            (0..args.wallets)
+                .map(|i| {
+                    let body = TxBody {
+                        principal: addrs[i],
+                        nonce: round,
+                        gas_price: 1,
+                        call: Call::Spend(Spend {
+                            destination: addrs[(i + 1) % args.wallets],
+                            amount: 1_000,
+                        }),
+                    };
+                    keys[i].sign_single(&GENESIS, &body.encode())
+                })
+                .collect()
+        })
+        .collect();
+    let total = (args.wallets as u64 * args.rounds) as f64;
+
+    // The floor: verifying the same signatures over the same messages, nothing else.
+    let started = Instant::now();
+    let mut verified = 0u64;
+    for block in &blocks {
+        for (i, raw) in block.iter().enumerate() {
+            let state = accounts.get(&addrs[i]).spawned;
+            let tx = parse(raw, state.as_ref()).expect("bench transactions parse");
+            let body = signing_body(&GENESIS, &raw[..tx.signed_len]);
+            let sig = spacemesh_core::crypto::Signature(raw[tx.signed_len..].try_into()?);
+            verified += u64::from(Ed25519Verifier.verify(&keys[i].public_key(), &body, &sig));
+        }
+    }
+    let floor = total / started.elapsed().as_secs_f64();
+    ensure!(verified as f64 == total, "every bench signature verifies");
+
+    let started = Instant::now();
+    let mut executed = 0u64;
+    for block in &blocks {
+        let refs: Vec<&[u8]> = block.iter().map(Vec::as_slice).collect();
+        let out = execute_block(&mut accounts, &ctx, &refs);
+        executed += out
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Executed { result: Ok(()), .. }))
+            .count() as u64;
+    }
+    let rate = total / started.elapsed().as_secs_f64();
+    ensure!(executed as f64 == total, "every bench spend executes ({executed} of {total})");
+    println!("wallet spends, one core ({} wallets x {} blocks):", args.wallets, args.rounds);
+    println!("  executed (parse, verify, gas, state)  {:>10.0} tx/s", rate);
+    println!("  ed25519 verification alone            {:>10.0} tx/s", floor);
+    println!("  execution / verification floor        {:>10.2}x", rate / floor);
+    Ok(ExitCode::SUCCESS)
+}
