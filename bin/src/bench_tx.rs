@@ -111,9 +111,9 @@ pub(crate) fn run(args: &TxExecArgs) -> Result<ExitCode> {
     }
     let rate = total / started.elapsed().as_secs_f64();
     ensure!(executed as f64 == total, "every bench spend executes ({executed} of {total})");
-    println!("wallet spends, one core ({} wallets x {} blocks):", args.wallets, args.rounds);
-    println!("  executed (parse, verify, gas, state)  {:>10.0} tx/s", rate);
-    println!("  ed25519 verification alone            {:>10.0} tx/s", floor);
-    println!("  execution / verification floor        {:>10.2}x", rate / floor);
+    out!("wallet spends, one core ({} wallets x {} blocks):", args.wallets, args.rounds);
+    out!("  executed (parse, verify, gas, state)  {:>10.0} tx/s", rate);
+    out!("  ed25519 verification alone            {:>10.0} tx/s", floor);
+    out!("  execution / verification floor        {:>10.2}x", rate / floor);
     Ok(ExitCode::SUCCESS)
 }
