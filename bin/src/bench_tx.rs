@@ -1,6 +1,7 @@
 //! `smesh bench tx-exec`: wallet spends executed per second on one core (parse, ed25519
 //! verification, gas, state update), against the bare ed25519 verification of the same
 //! transactions measured in the same run: signature checking is the floor execution sits on.
+//! Then the state root's update cost per touched account, in bare blake3 node hashes.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -9,7 +10,7 @@ use anyhow::{Result, ensure};
 use clap::Args;
 use spacemesh_core::account::{Template, principal};
 use spacemesh_core::crypto::{Ed25519Verifier, Verifier};
-use spacemesh_core::state::{Accounts, ExecContext, Outcome, execute_block};
+use spacemesh_core::state::{Account, Accounts, ExecContext, Outcome, StateTree, execute_block};
 use spacemesh_core::tx::{Call, SpawnArgs, Spend, TxBody, TxKey, parse, signing_body};
 use spacemesh_core::types::{GenesisId, LayerId};
 
@@ -115,5 +116,32 @@ pub(crate) fn run(args: &TxExecArgs) -> Result<ExitCode> {
     out!("  executed (parse, verify, gas, state)  {:>10.0} tx/s", rate);
     out!("  ed25519 verification alone            {:>10.0} tx/s", floor);
     out!("  execution / verification floor        {:>10.2}x", rate / floor);
+
+    // State root: every wallet touched once per round, in a tree of all accounts, against a
+    // bare blake3 of one internal node (64 bytes) measured in the same run.
+    let mut tree = StateTree::new();
+    let all: Vec<_> = accounts.iter().map(|(a, acc)| (*a, acc.clone())).collect();
+    tree.update(all.iter().map(|(a, acc)| (a, Some(acc))));
+    let started = Instant::now();
+    for round in 0..args.rounds {
+        let touched: Vec<_> = all
+            .iter()
+            .map(|(a, acc)| (*a, Account { balance: acc.balance + round + 1, ..acc.clone() }))
+            .collect();
+        tree.update(touched.iter().map(|(a, acc)| (a, Some(acc))));
+    }
+    let per_account = started.elapsed().as_secs_f64() / (all.len() as u64 * args.rounds) as f64;
+    let node = [7u8; 64];
+    let started = Instant::now();
+    let mut h = [0u8; 32];
+    let hashes = 200_000u32;
+    for _ in 0..hashes {
+        h = *blake3::hash(&[&h[..], &node[32..]].concat()).as_bytes();
+    }
+    let per_hash = started.elapsed().as_secs_f64() / f64::from(hashes);
+    out!("state root update, {} accounts in the tree:", tree.len());
+    out!("  per touched account                   {:>10.2} µs", per_account * 1e6);
+    out!("  bare blake3 of a 64-byte node         {:>10.3} µs", per_hash * 1e6);
+    out!("  cost in node hashes per account       {:>10.1}", per_account / per_hash);
     Ok(ExitCode::SUCCESS)
 }

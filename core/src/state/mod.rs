@@ -15,8 +15,14 @@ use crate::crypto::Verifier;
 use crate::tx::{self, Call, ParsedTx, SpawnArgs, Spawned, TxError, VaultArgs};
 use crate::types::{GenesisId, LayerId};
 
+mod tree;
+
+pub use tree::{AccountProof, EMPTY_ROOT, StateTree, key_of, leaf_hash, verify_proof};
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tree_tests;
 
 /// One account.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
