@@ -12,6 +12,7 @@ pub mod keyfile;
 pub mod node;
 pub mod poet;
 pub mod post_data;
+pub mod post_labels;
 pub mod status;
 pub mod store;
 pub mod transport;
