@@ -26,6 +26,9 @@ pub(crate) enum BenchCommand {
     PostInitDisk(crate::bench_post::PostInitDiskArgs),
     /// PoST scan rate on one core against raw AES-128 per nonce group.
     PostProve(crate::bench_post::PostProveArgs),
+    /// PoST proving from the data files on disk (the node's path) against the same labels in
+    /// memory.
+    PostProveDisk(crate::bench_post_disk::PostProveDiskArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +57,7 @@ pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::PostInit(args) => crate::bench_post::post_init(&args),
         BenchCommand::PostInitDisk(args) => crate::bench_post::post_init_disk(&args),
         BenchCommand::PostProve(args) => crate::bench_post::post_prove(&args),
+        BenchCommand::PostProveDisk(args) => crate::bench_post_disk::post_prove_disk(&args),
     }
 }
 
