@@ -19,8 +19,7 @@ use spacemesh_core::job::{LabelReader, LabelSource, NO_VRF_NONCE, PostData};
 use spacemesh_core::post::{InitProgress, LABEL_BYTES};
 
 use crate::post_data::{
-    DEFAULT_LABELS_PER_FILE, PostDataError, PostDataInfo, PostDataInit, STATE_FILE, data_file,
-    describe,
+    DEFAULT_LABELS_PER_FILE, PostDataError, PostDataInfo, PostDataInit, data_file, describe,
 };
 use crate::status::SharedStatus;
 
@@ -70,8 +69,9 @@ impl DiskLabels {
         }
     }
 
-    /// Initializes (or resumes, or reuses) the data of `data` and returns its VRF nonce.
-    fn initialize_dir(&self, data: &PostData) -> Result<u64, PostDataError> {
+    /// Initializes (or resumes, or reuses) the data of `data` and returns its VRF nonce, if any
+    /// label qualifies.
+    fn initialize_dir(&self, data: &PostData) -> Result<Option<u64>, PostDataError> {
         let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let dir = &self.dir;
         // Resume or reuse with the layout the directory already has (`smesh post init` may have
@@ -81,17 +81,7 @@ impl DiskLabels {
         let mut init = PostDataInit::open(dir, data.metadata(), data.config.scrypt, per_file)?;
         let start = init.progress();
         self.report(start);
-        match start.done {
-            d if d == start.total => {
-                tracing::info!(dir = %dir.display(), labels = start.total, "PoST data complete: reusing it");
-            }
-            0 => {
-                tracing::info!(dir = %dir.display(), labels = start.total, "PoST initialization starting")
-            }
-            d => {
-                tracing::info!(dir = %dir.display(), done = d, labels = start.total, "PoST initialization resuming")
-            }
-        }
+        log_start(dir, start);
         let (began, mut checkpointed) = (Instant::now(), Instant::now());
         let mut progress = start;
         let mut tenths = progress.done * 10 / progress.total.max(1);
@@ -119,10 +109,18 @@ impl DiskLabels {
         if progress.done > start.done {
             init.checkpoint()?;
         }
-        init.vrf_nonce().ok_or_else(|| PostDataError::Damaged {
-            path: dir.join(STATE_FILE),
-            what: NO_VRF_NONCE.into(),
-        })
+        Ok(init.vrf_nonce())
+    }
+}
+
+fn log_start(dir: &Path, start: InitProgress) {
+    let dir = dir.display();
+    match start.done {
+        d if d == start.total => {
+            tracing::info!(%dir, labels = d, "PoST data complete: reusing it")
+        }
+        0 => tracing::info!(%dir, labels = start.total, "PoST initialization starting"),
+        d => tracing::info!(%dir, done = d, labels = start.total, "PoST initialization resuming"),
     }
 }
 
@@ -141,7 +139,11 @@ fn log_progress(progress: InitProgress, start: InitProgress, elapsed: Duration) 
 
 impl LabelSource for DiskLabels {
     fn initialize(&self, data: &PostData) -> Result<u64, String> {
-        self.initialize_dir(data).map_err(|e| e.to_string())
+        match self.initialize_dir(data) {
+            Ok(Some(nonce)) => Ok(nonce),
+            Ok(None) => Err(format!("{}: {NO_VRF_NONCE}", self.dir.display())),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     fn reader(&self, data: &PostData) -> Result<Box<dyn LabelReader + '_>, String> {
@@ -255,6 +257,7 @@ mod tests {
 
     use super::*;
     use crate::JobPool;
+    use crate::post_data::STATE_FILE;
 
     fn data(node: u8) -> PostData {
         PostData {
