@@ -78,6 +78,18 @@ pub enum PostDataError {
         /// How far it is.
         progress: InitProgress,
     },
+    /// The filesystem has less free space than the labels still to write.
+    #[error(
+        "{dir} needs {} MiB more for its PoST data, but its filesystem has {} MiB free: free some space, or put the data on a larger disk (smeshing.post_dir, --post-dir)", need >> 20, free >> 20
+    )]
+    NoSpace {
+        /// The directory.
+        dir: PathBuf,
+        /// Bytes still to write.
+        need: u64,
+        /// Bytes free for this user.
+        free: u64,
+    },
     /// Initialization was asked to stop (the node is shutting down) and checkpointed.
     #[error(
         "PoST initialization in {dir} stopped at label {} of {}; it resumes from there on the next start", progress.done, progress.total

@@ -82,6 +82,9 @@ impl DiskLabels {
         let start = init.progress();
         self.report(start);
         log_start(dir, start);
+        if !start.is_complete() {
+            check_space(dir, start)?;
+        }
         let (began, mut checkpointed) = (Instant::now(), Instant::now());
         let mut progress = start;
         let mut tenths = progress.done * 10 / progress.total.max(1);
@@ -111,6 +114,29 @@ impl DiskLabels {
         }
         Ok(init.vrf_nonce())
     }
+}
+
+/// Refuses to start when the filesystem of `dir` cannot hold the labels still to write (better
+/// now than hours later, when the disk is full).
+#[cfg(unix)]
+fn check_space(dir: &Path, progress: InitProgress) -> Result<(), PostDataError> {
+    let need = (progress.total - progress.done).saturating_mul(LABEL_BYTES as u64);
+    let stat = nix::sys::statvfs::statvfs(dir).map_err(|e| PostDataError::Io {
+        path: dir.to_owned(),
+        error: std::io::Error::from_raw_os_error(e as i32),
+    })?;
+    #[allow(clippy::unnecessary_cast, reason = "the field types differ between platforms")]
+    let free = (stat.blocks_available() as u64).saturating_mul(stat.fragment_size() as u64);
+    if need > free {
+        return Err(PostDataError::NoSpace { dir: dir.to_owned(), need, free });
+    }
+    Ok(())
+}
+
+/// Free space is not checked where `statvfs` is unavailable: a full disk fails the write.
+#[cfg(not(unix))]
+fn check_space(_dir: &Path, _progress: InitProgress) -> Result<(), PostDataError> {
+    Ok(())
 }
 
 fn log_start(dir: &Path, start: InitProgress) {
@@ -352,6 +378,18 @@ mod tests {
         assert_eq!(labels.initialize(&d), Ok(nonce.unwrap()));
         assert_eq!(read(&labels, &d, 0, 192).unwrap(), all);
         assert_eq!(PostDataInfo::read(dir.path()).unwrap().unwrap().labels_per_file, 64);
+    }
+
+    /// Data larger than the filesystem's free space is refused before any label is written.
+    #[cfg(unix)]
+    #[test]
+    fn refuses_data_the_disk_cannot_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = PostConfig { labels_per_unit: 1 << 40, ..PostConfig::sim() };
+        let huge = PostData { config, num_units: 1, ..data(1) };
+        let e = DiskLabels::new(dir.path().to_owned()).initialize(&huge).unwrap_err();
+        assert!(e.contains("needs 16777216 MiB more") && e.contains("MiB free"), "{e}");
+        assert!(!dir.path().join(data_file(0)).exists());
     }
 
     fn run(pool: &JobPool, job: Job) -> JobResult {
