@@ -28,6 +28,9 @@ pub(crate) enum BenchCommand {
     PostProve(crate::bench_post::PostProveArgs),
     /// Wallet spends executed per second on one core against bare signature verification.
     TxExec(crate::bench_tx::TxExecArgs),
+    /// PoST proving from the data files on disk (the node's path) against the same labels in
+    /// memory.
+    PostProveDisk(crate::bench_post_disk::PostProveDiskArgs),
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +60,7 @@ pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::PostInitDisk(args) => crate::bench_post::post_init_disk(&args),
         BenchCommand::PostProve(args) => crate::bench_post::post_prove(&args),
         BenchCommand::TxExec(args) => crate::bench_tx::run(&args),
+        BenchCommand::PostProveDisk(args) => crate::bench_post_disk::post_prove_disk(&args),
     }
 }
 

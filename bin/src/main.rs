@@ -21,6 +21,7 @@ macro_rules! progress {
 mod bench;
 mod bench_poet;
 mod bench_post;
+mod bench_post_disk;
 mod bench_tx;
 mod bench_verify;
 mod canary_cmd;

@@ -45,6 +45,10 @@ pub(crate) struct NodeArgs {
     /// Follow the network without smeshing.
     #[arg(long)]
     no_smeshing: bool,
+    /// PoST data directory (default: post in the data directory); data `smesh post init`
+    /// wrote there for the same identity and units is used as it is.
+    #[arg(long)]
+    post_dir: Option<PathBuf>,
     /// Print where the node listens as one JSON object.
     #[arg(long)]
     json: bool,
@@ -100,6 +104,9 @@ fn overlay(file: &mut ConfigFile, args: &NodeArgs) {
     }
     if args.no_smeshing {
         file.smeshing.enabled = Some(false);
+    }
+    if args.post_dir.is_some() {
+        file.smeshing.post_dir.clone_from(&args.post_dir);
     }
 }
 
@@ -218,6 +225,7 @@ async fn serve(settings: NodeSettings, json: bool) -> Result<ExitCode> {
         "listen": handle.listen.to_string(),
         "metrics": handle.metrics.map(|a| a.to_string()),
         "data_dir": settings.data_dir.display().to_string(),
+        "post_dir": settings.post_dir.display().to_string(),
         "preset": settings.preset.name(),
         "genesis": settings.genesis.to_string(),
         "poets": poets.iter().map(|p| format!("{}@{}", p.id, p.addr)).collect::<Vec<_>>(),

@@ -15,7 +15,7 @@ use spacemesh_core::post::{PostMetadata, ScryptParams, label};
 use spacemesh_core::{Hash32, NodeId};
 use spacemesh_runtime_real::config::{ConfigFile, Preset};
 use spacemesh_runtime_real::keyfile;
-use spacemesh_runtime_real::post_data::PostDataInit;
+use spacemesh_runtime_real::post_data::{DEFAULT_LABELS_PER_FILE, PostDataInit};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum PostCommand {
@@ -28,9 +28,10 @@ pub(crate) enum PostCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
-    /// Directory of the PoST data.
+    /// Directory of the PoST data (default: post in the node data directory --data-dir, where
+    /// a node with that data directory looks for it).
     #[arg(long)]
-    dir: PathBuf,
+    dir: Option<PathBuf>,
     /// Space units to initialize.
     #[arg(long)]
     units: u32,
@@ -52,7 +53,7 @@ pub(crate) struct InitArgs {
     #[arg(long)]
     genesis_time: Option<u64>,
     /// Labels per data file.
-    #[arg(long, default_value_t = 1 << 26)]
+    #[arg(long, default_value_t = DEFAULT_LABELS_PER_FILE)]
     labels_per_file: u64,
 }
 
@@ -111,11 +112,12 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     if args.labels_per_file == 0 {
         bail!("--labels-per-file must be positive");
     }
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| args.preset.default_data_dir());
+    let dir = args.dir.clone().unwrap_or_else(|| data_dir.join("post"));
     let node_id = match &args.node_id {
         Some(hex) => NodeId::from_hex(hex).context("--node-id must be 64 hex digits")?,
         None => {
-            let dir = args.data_dir.clone().unwrap_or_else(|| args.preset.default_data_dir());
-            let (seed, _) = keyfile::load_or_create(&dir.join("keys/identity.key"))?;
+            let (seed, _) = keyfile::load_or_create(&data_dir.join("keys/identity.key"))?;
             // The identity key does not depend on the network: any genesis gives the same key.
             Signer::from_seed(seed, settings.genesis).node_id()
         }
@@ -135,7 +137,7 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
         num_units: args.units,
         labels_per_unit: post.labels_per_unit,
     };
-    let mut data = PostDataInit::open(&args.dir, metadata, post.scrypt, args.labels_per_file)?;
+    let mut data = PostDataInit::open(&dir, metadata, post.scrypt, args.labels_per_file)?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_for_stop(Arc::clone(&stop));
     let start = data.progress();
@@ -181,7 +183,7 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     }
     out!(
         "PoST data complete in {}: {} labels for identity {node_id} ({} units), VRF nonce {}; {labels} labels this run at {rate:.0} labels/s",
-        args.dir.display(),
+        dir.display(),
         progress.total,
         args.units,
         data.vrf_nonce().map_or("none".into(), |n| n.to_string())

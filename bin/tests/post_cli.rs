@@ -75,3 +75,59 @@ fn init_completes_and_keeps_its_data() {
     let bad = smesh(&["post", "init", "--dir", data, "--units", "9", "--node-id", &id]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--units 9"), "units are checked first");
 }
+
+/// A smeshing node initializes its PoST data on disk (in --post-dir) for its own identity and
+/// the golden ATX, and `smesh post init` with the same data directory and genesis time finds
+/// that data complete: the node and the tool write the same thing in the same place.
+#[test]
+fn node_initializes_post_data_that_post_init_recognizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let post = dir.path().join("post");
+    let genesis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let (data_s, post_s) = (data.to_str().unwrap(), post.to_str().unwrap());
+    let mut node = Command::new(env!("CARGO_BIN_EXE_smesh"))
+        .args(["node", "--data-dir", data_s, "--post-dir", post_s, "--genesis-time", &genesis])
+        .args(["--listen", "127.0.0.1:0", "--json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting smesh node");
+    // The local preset's one unit is 64 labels: the node writes them within its first tick.
+    let state = post.join("postdata_state.bin");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let complete = loop {
+        let info = spacemesh_runtime_real::post_data::PostDataInfo::read(&post).ok().flatten();
+        if info.as_ref().is_some_and(|i| i.progress().is_complete()) {
+            break info;
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = node.kill();
+    let _ = node.wait();
+    let info = complete.unwrap_or_else(|| panic!("no complete PoST data in {post_s} after 60 s"));
+    assert_eq!(info.progress().total, 64);
+    assert!(state.exists());
+    let out = smesh(&[
+        "post",
+        "init",
+        "--dir",
+        post_s,
+        "--data-dir",
+        data_s,
+        "--genesis-time",
+        &genesis,
+        "--units",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("64 labels") && text.contains("0 labels this run"), "{text}");
+}

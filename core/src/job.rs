@@ -64,27 +64,112 @@ impl PostData {
     }
 }
 
+/// Labels read per chunk when proving (4 MiB): proving never holds more of an identity's
+/// labels in memory than this, whatever the size of its PoST data.
+pub const PROVE_CHUNK_LABELS: u64 = 1 << 18;
+
 /// Where a runtime keeps the labels of its identities: computes them (simulation, tests) or
-/// reads them from the files written by initialization (real node).
+/// writes them to files and reads them back (real node).
 pub trait LabelSource: Send + Sync + std::fmt::Debug {
-    /// All labels of `data`, 16 bytes each, in index order.
-    fn labels(&self, data: &PostData) -> Result<Arc<Vec<u8>>, String>;
+    /// Makes the labels of `data` available to [`LabelSource::reader`] (computing whatever is
+    /// not there yet) and returns the index of its VRF nonce.
+    fn initialize(&self, data: &PostData) -> Result<u64, String>;
+
+    /// A reader over the labels of `data`, which [`LabelSource::initialize`] has made available;
+    /// an error (naming what is missing or wrong) when they are not.
+    fn reader(&self, data: &PostData) -> Result<Box<dyn LabelReader + '_>, String>;
 }
 
-/// Computes labels on demand (fine for simulation-sized data).
+/// Reads the labels of one identity, in chunks.
+pub trait LabelReader {
+    /// Fills `buf` (whole 16-byte labels) with the labels from `first_index` on.
+    fn read(&mut self, first_index: u64, buf: &mut [u8]) -> Result<(), String>;
+}
+
+/// The VRF nonce of `data` and all its labels, from one pass of the initializer.
+pub fn initialize_in_memory(data: &PostData) -> (Option<u64>, Vec<u8>) {
+    let n = data.num_labels();
+    let mut init = post::Initializer::new(data.commitment(), n, data.config.scrypt);
+    let mut labels = Vec::with_capacity(n as usize * post::LABEL_BYTES);
+    init.step(n, &mut |_, label| labels.extend_from_slice(label));
+    (init.vrf_nonce(), labels)
+}
+
+/// Why initialization found no VRF nonce (one of the labels is below the threshold but for a
+/// vanishing chance).
+pub const NO_VRF_NONCE: &str = "no label below the VRF difficulty";
+
+/// Computes labels on demand (fine for simulation-sized data): initialization only finds the
+/// VRF nonce, and every read computes its labels again.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ComputedLabels;
 
 impl LabelSource for ComputedLabels {
-    fn labels(&self, data: &PostData) -> Result<Arc<Vec<u8>>, String> {
-        let commitment = data.commitment();
+    fn initialize(&self, data: &PostData) -> Result<u64, String> {
         let n = data.num_labels();
-        let mut out = Vec::with_capacity(n as usize * 16);
-        for i in 0..n {
-            out.extend_from_slice(&post::label(&commitment, i, &data.config.scrypt)[..16]);
-        }
-        Ok(Arc::new(out))
+        let mut init = post::Initializer::new(data.commitment(), n, data.config.scrypt);
+        init.step(n, &mut |_, _| {});
+        init.vrf_nonce().ok_or_else(|| NO_VRF_NONCE.to_string())
     }
+
+    fn reader(&self, data: &PostData) -> Result<Box<dyn LabelReader + '_>, String> {
+        Ok(Box::new(ComputingReader {
+            labeler: post::Labeler::new(data.commitment(), data.config.scrypt),
+            num_labels: data.num_labels(),
+        }))
+    }
+}
+
+/// Computes the labels each read asks for.
+struct ComputingReader {
+    labeler: post::Labeler,
+    num_labels: u64,
+}
+
+impl LabelReader for ComputingReader {
+    fn read(&mut self, first_index: u64, buf: &mut [u8]) -> Result<(), String> {
+        check_range(first_index, buf.len(), self.num_labels)?;
+        let mut out = buf.chunks_exact_mut(post::LABEL_BYTES);
+        let mut index = first_index;
+        // Four at a time where possible: the initializer's rate.
+        while out.len() >= 4 {
+            for full in self.labeler.label4(index) {
+                out.next().expect("four left").copy_from_slice(&full[..post::LABEL_BYTES]);
+            }
+            index += 4;
+        }
+        for slot in out {
+            slot.copy_from_slice(&self.labeler.label(index)[..post::LABEL_BYTES]);
+            index += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Reads labels held in memory (all `16 · num_labels` bytes, in index order).
+#[derive(Debug, Clone)]
+pub struct InMemoryReader(pub Arc<Vec<u8>>);
+
+impl LabelReader for InMemoryReader {
+    fn read(&mut self, first_index: u64, buf: &mut [u8]) -> Result<(), String> {
+        let num_labels = (self.0.len() / post::LABEL_BYTES) as u64;
+        check_range(first_index, buf.len(), num_labels)?;
+        let at = first_index as usize * post::LABEL_BYTES;
+        buf.copy_from_slice(&self.0[at..at + buf.len()]);
+        Ok(())
+    }
+}
+
+/// Checks that `len` bytes from label `first_index` are whole labels below `num_labels`.
+fn check_range(first_index: u64, len: usize, num_labels: u64) -> Result<(), String> {
+    if !len.is_multiple_of(post::LABEL_BYTES) {
+        return Err(format!("{len} bytes is not a whole number of labels"));
+    }
+    let end = first_index.saturating_add((len / post::LABEL_BYTES) as u64);
+    if end > num_labels {
+        return Err(format!("labels up to index {end} asked for, but there are {num_labels}"));
+    }
+    Ok(())
 }
 
 /// What a job may use from its runtime.
@@ -198,7 +283,7 @@ impl Job {
                     env.verifier,
                 ))
             }
-            Job::PostInit(data) => JobResult::PostInitialized(post_init(data)),
+            Job::PostInit(data) => JobResult::PostInitialized(post_init(data, env.labels)),
             Job::PostProve { data, challenge } => {
                 JobResult::PostProved(post_prove(data, &challenge.0, env.labels))
             }
@@ -340,27 +425,77 @@ fn verify_malfeasance(
     }
 }
 
-/// Initializes the data (the initializer's pass finds the VRF nonce) and proves the initial
-/// PoST on the labels that pass produced, so no label is computed twice.
-fn post_init(data: &PostData) -> Result<(u64, Proof), String> {
-    let commitment = data.commitment();
-    let mut init = post::Initializer::new(commitment, data.num_labels(), data.config.scrypt);
-    let mut labels = Vec::with_capacity(data.num_labels() as usize * post::LABEL_BYTES);
-    init.step(data.num_labels(), &mut |_, label| labels.extend_from_slice(label));
-    let nonce = init.vrf_nonce().ok_or("no label below the VRF difficulty")?;
-    let proof = prove_on(data, &[0u8; 32], &labels)?;
+/// Makes the data available through the runtime's label source (which finds the VRF nonce)
+/// and proves the initial PoST on it.
+fn post_init(data: &PostData, labels: &dyn LabelSource) -> Result<(u64, Proof), String> {
+    let nonce = labels.initialize(data)?;
+    let proof = post_prove(data, &[0u8; 32], labels)?;
     Ok((nonce, proof))
 }
 
+/// Proves on labels read from `labels` in chunks of [`PROVE_CHUNK_LABELS`].
 fn post_prove(
     data: &PostData,
     challenge: &[u8; 32],
     labels: &dyn LabelSource,
 ) -> Result<Proof, String> {
-    prove_on(data, challenge, &labels.labels(data)?)
+    let mut reader = labels.reader(data)?;
+    let (config, meta) = (&data.config, &data.metadata());
+    let mut read = |first: u64, buf: &mut [u8]| reader.read(first, buf);
+    post::prove_chunked(challenge, config, meta, &pow_verifier(), PROVE_CHUNK_LABELS, &mut read)
+        .map_err(|e| e.to_string())
 }
 
-fn prove_on(data: &PostData, challenge: &[u8; 32], labels: &[u8]) -> Result<Proof, String> {
-    post::prove(challenge, &data.config, &data.metadata(), labels, &pow_verifier())
-        .map_err(|e| e.to_string())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Ed25519Verifier;
+    use crate::types::Hash32;
+
+    fn data(units: u32) -> PostData {
+        PostData {
+            node_id: NodeId([3; 32]),
+            commitment_atx: Hash32([4; 32]),
+            num_units: units,
+            config: PostConfig::sim(),
+        }
+    }
+
+    /// Computed reads give the initializer's labels for any range, and reads past the end fail.
+    #[test]
+    fn computed_reads_are_the_initializers_labels() {
+        let d = data(3);
+        let (_, all) = initialize_in_memory(&d);
+        let mut reader = ComputedLabels.reader(&d).unwrap();
+        for (first, n) in [(0u64, 192usize), (5, 7), (190, 2), (0, 1)] {
+            let mut buf = vec![0u8; n * 16];
+            reader.read(first, &mut buf).unwrap();
+            assert_eq!(buf, all[first as usize * 16..(first as usize + n) * 16]);
+        }
+        let e = reader.read(190, &mut [0u8; 48]).unwrap_err();
+        assert!(e.contains("up to index 193"), "{e}");
+        assert!(InMemoryReader(Arc::new(all)).read(0, &mut [0u8; 15]).is_err());
+    }
+
+    /// A PostInit job gives the nonce and proof of the in-memory path (initializer, then
+    /// `post::prove` over all labels), and a PostProve job the proof of `post::prove`.
+    #[test]
+    fn post_jobs_prove_what_in_memory_proving_proves() {
+        let env = JobEnv::computing(&Ed25519Verifier);
+        for units in 1..=4 {
+            let d = data(units);
+            let (nonce, labels) = initialize_in_memory(&d);
+            let pow = pow_verifier();
+            let initial = post::prove(&[0; 32], &d.config, &d.metadata(), &labels, &pow);
+            let JobResult::PostInitialized(got) = Job::PostInit(Box::new(d.clone())).run(&env)
+            else {
+                panic!("a PostInit job answers PostInitialized");
+            };
+            assert_eq!(got, Ok((nonce.unwrap(), initial.unwrap())));
+            let challenge = Hash32([units as u8; 32]);
+            let want = post::prove(&challenge.0, &d.config, &d.metadata(), &labels, &pow);
+            let job = Job::PostProve { data: Box::new(d), challenge };
+            assert_eq!(job.run(&env), JobResult::PostProved(Ok(want.unwrap())));
+        }
+    }
 }

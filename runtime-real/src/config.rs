@@ -186,6 +186,8 @@ pub struct SmeshingFile {
     pub enabled: Option<bool>,
     /// Space units committed.
     pub units: Option<u32>,
+    /// Where the PoST data lives (default: `post` in the data directory).
+    pub post_dir: Option<PathBuf>,
 }
 
 /// `[clock]` (milliseconds).
@@ -271,6 +273,8 @@ pub struct NodeSettings {
     pub poets: Vec<PoetAddr>,
     /// Whether this node smeshes, and with how many units.
     pub smeshing: Option<u32>,
+    /// The PoST data directory (initialized by the node, or by `smesh post init` beforehand).
+    pub post_dir: PathBuf,
     /// Status and metrics listener.
     pub metrics: Option<SocketAddr>,
 }
@@ -387,12 +391,6 @@ impl ConfigFile {
                         ),
                     ));
                 }
-                if preset == Preset::Mainnet {
-                    return Err(bad(
-                        "smeshing.enabled",
-                        "smeshing on the mainnet preset needs PoST data on disk (64 GiB per unit), which this version does not read yet; set smeshing.enabled = false to follow the network",
-                    ));
-                }
                 Some(units)
             }
         };
@@ -406,9 +404,11 @@ impl ConfigFile {
         if connections_max == 0 {
             return Err(bad("p2p.connections_max", "must be at least 1"));
         }
+        let data_dir = self.data_dir.clone().unwrap_or_else(|| preset.default_data_dir());
         Ok(NodeSettings {
             preset,
-            data_dir: self.data_dir.clone().unwrap_or_else(|| preset.default_data_dir()),
+            post_dir: self.smeshing.post_dir.clone().unwrap_or_else(|| data_dir.join("post")),
+            data_dir,
             genesis,
             clock,
             post,
@@ -510,6 +510,7 @@ mod tests {
         assert_eq!(s.preset, Preset::Local);
         assert_eq!(s.clock.layer_duration, Duration::from_secs(10));
         assert_eq!(s.smeshing, Some(1));
+        assert_eq!(s.post_dir, s.data_dir.join("post"));
         assert!(s.poets.is_empty());
         let c = s.consensus(Vec::new());
         assert_eq!(c.clock, s.clock);
@@ -521,7 +522,7 @@ mod tests {
     fn file_values_override_the_preset() {
         let key = "ab".repeat(32);
         let text = format!(
-            "preset = \"fastnet\"\n[clock]\nlayer_duration_ms = 3000\n[p2p]\nbootstrap = [\"{key}@127.0.0.1:7000\"]\n[poet]\nservers = [\"{key}@127.0.0.1:9000\"]\n[smeshing]\nunits = 3\n"
+            "preset = \"fastnet\"\n[clock]\nlayer_duration_ms = 3000\n[p2p]\nbootstrap = [\"{key}@127.0.0.1:7000\"]\n[poet]\nservers = [\"{key}@127.0.0.1:9000\"]\n[smeshing]\nunits = 3\npost_dir = \"/big/post\"\n"
         );
         let file = ConfigFile::parse(&text, Path::new("x")).unwrap();
         assert_eq!(ConfigFile::parse(&file.to_toml(), Path::new("x")).unwrap(), file);
@@ -531,6 +532,7 @@ mod tests {
         assert_eq!(s.clock.layers_per_epoch, 8, "the rest from the preset");
         assert_eq!(s.bootstrap[0].id, PeerId([0xab; 32]));
         assert_eq!(s.smeshing, Some(3));
+        assert_eq!(s.post_dir, Path::new("/big/post"));
     }
 
     /// Wrong values name the value and what to write instead.
@@ -550,8 +552,11 @@ mod tests {
         let e = resolve("preset = \"testnet\"").unwrap_err();
         assert_eq!(e.key, "poet.servers", "only local runs its own PoET");
         let e = resolve("preset = \"mainnet\"").unwrap_err();
-        assert_eq!(e.key, "smeshing.enabled");
+        assert_eq!(e.key, "poet.servers", "mainnet smeshing needs PoETs, and is allowed");
         assert!(resolve("preset = \"mainnet\"\n[smeshing]\nenabled = false").is_ok());
+        let poet = format!("[poet]\nservers = [\"{}@127.0.0.1:9000\"]", "ab".repeat(32));
+        let s = resolve(&format!("preset = \"mainnet\"\n{poet}")).unwrap();
+        assert_eq!(s.smeshing, Some(s.post.min_units), "PoST data on disk: mainnet smeshes");
         let e = ConfigFile::default().resolve(None, None).unwrap_err();
         assert_eq!(e.key, "network.genesis_time");
     }

@@ -17,6 +17,7 @@ pub mod keyfile;
 pub mod node;
 pub mod poet;
 pub mod post_data;
+pub mod post_labels;
 mod random;
 #[cfg(madsim)]
 mod sim_jobs;

@@ -29,6 +29,7 @@ use crate::WallClock;
 use crate::config::{NodeSettings, PoetAddr};
 use crate::keyfile::{self, KeyFileError};
 use crate::poet::PoetClient;
+use crate::post_labels::DiskLabels;
 use crate::status::{NodeStatus, SharedStatus};
 use crate::store::{NodeStore, StoreError};
 use crate::transport::{Transport, TransportConfig, TransportEvent};
@@ -158,7 +159,8 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
     };
 
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
-    let pool = JobPool::with_sink(job_threads(), Arc::clone(&verifier), move |id, result| {
+    let post = Some(DiskLabels::new(settings.post_dir.clone()).reporting_to(Arc::clone(&status)));
+    let pool = JobPool::with_sink(job_threads(), Arc::clone(&verifier), post, move |id, result| {
         jobs_tx.send((id, result)).is_ok()
     });
     let (poet_tx, poet_rx) = mpsc::unbounded_channel();

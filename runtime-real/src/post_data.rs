@@ -21,6 +21,9 @@ use thiserror::Error;
 /// The checkpoint file.
 pub const STATE_FILE: &str = "postdata_state.bin";
 
+/// Labels per data file unless told otherwise (1 GiB files).
+pub const DEFAULT_LABELS_PER_FILE: u64 = 1 << 26;
+
 /// The name of data file `i`.
 pub fn data_file(i: u64) -> String {
     format!("postdata_{i}.bin")
@@ -57,6 +60,46 @@ pub enum PostDataError {
         /// What is wrong.
         what: String,
     },
+    /// The directory has no checkpoint: initialization never ran there.
+    #[error(
+        "{dir} holds no PoST data (no {STATE_FILE}): a smeshing node initializes it when it starts, or run smesh post init"
+    )]
+    NotInitialized {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Initialization in the directory has not finished.
+    #[error(
+        "PoST initialization in {dir} is not finished: {} of {} labels; a smeshing node finishes it, or run smesh post init with the same parameters", progress.done, progress.total
+    )]
+    Unfinished {
+        /// The directory.
+        dir: PathBuf,
+        /// How far it is.
+        progress: InitProgress,
+    },
+    /// The filesystem has less free space than the labels still to write.
+    #[error(
+        "{dir} needs {} MiB more for its PoST data, but its filesystem has {} MiB free: free some space, or put the data on a larger disk (smeshing.post_dir, --post-dir)", need >> 20, free >> 20
+    )]
+    NoSpace {
+        /// The directory.
+        dir: PathBuf,
+        /// Bytes still to write.
+        need: u64,
+        /// Bytes free for this user.
+        free: u64,
+    },
+    /// Initialization was asked to stop (the node is shutting down) and checkpointed.
+    #[error(
+        "PoST initialization in {dir} stopped at label {} of {}; it resumes from there on the next start", progress.done, progress.total
+    )]
+    Stopped {
+        /// The directory.
+        dir: PathBuf,
+        /// How far it got.
+        progress: InitProgress,
+    },
 }
 
 /// A PoST data directory being initialized.
@@ -90,12 +133,10 @@ impl PostDataInit {
             found: "nothing".into(),
             wanted: "more labels than fit in 64 bits".into(),
         })?;
-        let state_path = dir.join(STATE_FILE);
-        let init = match fs::read(&state_path) {
-            Ok(bytes) => {
-                let (found, found_per_file, state) = decode_state(&state_path, &bytes)?;
+        let init = match PostDataInfo::read(dir)? {
+            Some(found) => {
                 let wanted = describe(&metadata, labels_per_file, scrypt);
-                let found_text = describe(&found, found_per_file, state.scrypt);
+                let found_text = found.describe();
                 if found_text != wanted {
                     return Err(PostDataError::OtherData {
                         dir: dir.to_owned(),
@@ -103,12 +144,9 @@ impl PostDataInit {
                         wanted,
                     });
                 }
-                Initializer::resume(state)
+                Initializer::resume(found.state)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Initializer::new(metadata.commitment(), num_labels, scrypt)
-            }
-            Err(e) => return Err(io(&state_path)(e)),
+            None => Initializer::new(metadata.commitment(), num_labels, scrypt),
         };
         let mut data =
             PostDataInit { dir: dir.to_owned(), metadata, labels_per_file, init, file: None };
@@ -217,6 +255,44 @@ impl PostDataInit {
     }
 }
 
+/// What a data directory's checkpoint says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostDataInfo {
+    /// The identity and size the data is for.
+    pub metadata: PostMetadata,
+    /// Labels per data file.
+    pub labels_per_file: u64,
+    /// The initializer's state at the checkpoint (its scrypt parameters, progress and VRF
+    /// nonce).
+    pub state: InitState,
+}
+
+impl PostDataInfo {
+    /// Reads the checkpoint of `dir`: `None` when there is none (initialization never
+    /// checkpointed there), an error when it is unreadable or damaged.
+    pub fn read(dir: &Path) -> Result<Option<PostDataInfo>, PostDataError> {
+        let path = dir.join(STATE_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let (metadata, labels_per_file, state) = decode_state(&path, &bytes)?;
+                Ok(Some(PostDataInfo { metadata, labels_per_file, state }))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(PostDataError::Io { path, error }),
+        }
+    }
+
+    /// Labels computed and labels in total at the checkpoint.
+    pub fn progress(&self) -> InitProgress {
+        InitProgress { done: self.state.next_index, total: self.state.num_labels }
+    }
+
+    /// The identity, sizes and label parameters, in words.
+    pub fn describe(&self) -> String {
+        describe(&self.metadata, self.labels_per_file, self.state.scrypt)
+    }
+}
+
 fn close(file: &mut Option<(u64, BufWriter<File>)>) -> Result<(), PostDataError> {
     if let Some((_, mut w)) = file.take() {
         w.flush().map_err(|error| PostDataError::Io { path: PathBuf::from("postdata"), error })?;
@@ -224,7 +300,8 @@ fn close(file: &mut Option<(u64, BufWriter<File>)>) -> Result<(), PostDataError>
     Ok(())
 }
 
-fn describe(m: &PostMetadata, labels_per_file: u64, scrypt: ScryptParams) -> String {
+/// The identity, sizes and label parameters of PoST data, in words.
+pub(crate) fn describe(m: &PostMetadata, labels_per_file: u64, scrypt: ScryptParams) -> String {
     format!(
         "identity {} with commitment ATX {}, {} units of {} labels, {} labels per file, scrypt {:?}",
         m.node_id, m.commitment_atx_id, m.num_units, m.labels_per_unit, labels_per_file, scrypt

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use spacemesh_core::crypto::Verifier;
-use spacemesh_core::job::{Job, JobEnv, JobId, JobResult};
+use spacemesh_core::job::{ComputedLabels, Job, JobEnv, JobId, JobResult, LabelSource};
 
 use crate::JobPoolClosed;
+use crate::post_labels::DiskLabels;
 
 /// What a finished job is handed to.
 type Sink = dyn Fn(JobId, JobResult) -> bool + Send + Sync;
@@ -19,6 +20,8 @@ type Sink = dyn Fn(JobId, JobResult) -> bool + Send + Sync;
 /// Runs each submitted job as a task of the current simulated node.
 pub(crate) struct TaskJobs {
     verifier: Arc<dyn Verifier>,
+    /// PoST data on disk, as the worker pool uses it.
+    post: Option<Arc<DiskLabels>>,
     sink: Arc<Sink>,
     /// Set once the sink refused a result (the node is gone).
     closed: Arc<AtomicBool>,
@@ -36,9 +39,15 @@ impl TaskJobs {
     pub(crate) fn with_sink(
         _threads: usize,
         verifier: Arc<dyn Verifier>,
+        post: Option<DiskLabels>,
         sink: impl Fn(JobId, JobResult) -> bool + Send + Sync + 'static,
     ) -> Self {
-        TaskJobs { verifier, sink: Arc::new(sink), closed: Arc::new(AtomicBool::new(false)) }
+        TaskJobs {
+            verifier,
+            post: post.map(Arc::new),
+            sink: Arc::new(sink),
+            closed: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// Starts `job` as a task; its result goes to the sink when it is done.
@@ -48,8 +57,14 @@ impl TaskJobs {
         }
         let (verifier, sink, closed) =
             (Arc::clone(&self.verifier), Arc::clone(&self.sink), Arc::clone(&self.closed));
+        let post = self.post.clone();
         tokio::task::spawn_blocking(move || {
-            if !sink(id, job.run(&JobEnv::computing(verifier.as_ref()))) {
+            let labels: &dyn LabelSource = match &post {
+                Some(disk) => disk.as_ref(),
+                None => &ComputedLabels,
+            };
+            let env = JobEnv { verifier: verifier.as_ref(), labels };
+            if !sink(id, job.run(&env)) {
                 closed.store(true, Ordering::Relaxed);
             }
         });

@@ -64,6 +64,10 @@ pub struct NodeStatus {
     pub penalties: u64,
     /// Coins issued in applied layers.
     pub issued: u64,
+    /// PoST labels initialized in the node's data directory (0 before initialization runs).
+    pub post_init_labels_done: u64,
+    /// PoST labels the node's data directory holds when complete.
+    pub post_init_labels_total: u64,
     /// Resident memory of the process, read when the status is served (0 where unknown).
     pub resident_bytes: u64,
     /// The last applied layers, by layer.
@@ -149,6 +153,18 @@ impl NodeStatus {
         metric("malfeasance_total", "counter", "Malfeasance proofs.", self.malfeasance);
         metric("peer_penalties_total", "counter", "Peers penalized.", self.penalties);
         metric("issued_total", "counter", "Coins issued in applied layers.", self.issued);
+        metric(
+            "post_init_labels_done",
+            "gauge",
+            "PoST labels initialized in the node's data directory.",
+            self.post_init_labels_done,
+        );
+        metric(
+            "post_init_labels_total",
+            "gauge",
+            "PoST labels the node's data directory holds when complete.",
+            self.post_init_labels_total,
+        );
         metric(
             "process_resident_memory_bytes",
             "gauge",

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use spacemesh_core::activation::AtxHeader;
 use spacemesh_core::activation::wire::AtxId;
 use spacemesh_core::crypto::{Ed25519Verifier, Signature, Verifier};
-use spacemesh_core::job::{ComputedLabels, LabelSource, PostData};
+use spacemesh_core::job::{
+    InMemoryReader, LabelReader, LabelSource, NO_VRF_NONCE, PostData, initialize_in_memory,
+};
 use spacemesh_core::vrf::{self, VrfSignature};
 
 /// A memoizing ed25519 verifier with a bounded cache, which also hands every node the same
@@ -134,26 +136,41 @@ impl Verifier for MemoVerifier {
     }
 }
 
-/// PoST labels of simulated identities, computed once per identity and kept (the simulated
-/// counterpart of the files PoST initialization writes).
+/// PoST labels of simulated identities, computed once per identity (with the VRF nonce) and
+/// kept: the simulated counterpart of the files PoST initialization writes.
 #[derive(Debug, Default)]
 pub struct MemoLabels {
-    cache: Mutex<BTreeMap<[u8; 32], Arc<Vec<u8>>>>,
+    cache: Mutex<BTreeMap<[u8; 32], MemoEntry>>,
 }
 
-impl LabelSource for MemoLabels {
-    fn labels(&self, data: &PostData) -> Result<Arc<Vec<u8>>, String> {
+/// The VRF nonce (if any label qualifies) and all labels of one identity.
+type MemoEntry = (Option<u64>, Arc<Vec<u8>>);
+
+impl MemoLabels {
+    /// The VRF nonce and labels of `data`, computed on first use.
+    fn entry(&self, data: &PostData) -> MemoEntry {
         let mut h = blake3::Hasher::new();
         h.update(&data.commitment());
         h.update(&data.num_labels().to_le_bytes());
         h.update(format!("{:?}", data.config.scrypt).as_bytes());
         let key = *h.finalize().as_bytes();
-        if let Some(l) = self.cache.lock().expect("single-threaded").get(&key) {
-            return Ok(Arc::clone(l));
+        if let Some((nonce, labels)) = self.cache.lock().expect("single-threaded").get(&key) {
+            return (*nonce, Arc::clone(labels));
         }
-        let labels = ComputedLabels.labels(data)?;
-        self.cache.lock().expect("single-threaded").insert(key, Arc::clone(&labels));
-        Ok(labels)
+        let (nonce, labels) = initialize_in_memory(data);
+        let labels = Arc::new(labels);
+        self.cache.lock().expect("single-threaded").insert(key, (nonce, Arc::clone(&labels)));
+        (nonce, labels)
+    }
+}
+
+impl LabelSource for MemoLabels {
+    fn initialize(&self, data: &PostData) -> Result<u64, String> {
+        self.entry(data).0.ok_or_else(|| NO_VRF_NONCE.to_string())
+    }
+
+    fn reader(&self, data: &PostData) -> Result<Box<dyn LabelReader + '_>, String> {
+        Ok(Box::new(InMemoryReader(self.entry(data).1)))
     }
 }
 

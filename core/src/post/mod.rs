@@ -10,7 +10,8 @@
 //! - [`config`]: [`PostConfig`] presets and [`PostMetadata`].
 //! - [`init`]: resumable [`Initializer`] and the VRF nonce.
 //! - [`difficulty`]: label difficulty, k2pow and VRF thresholds.
-//! - [`mod@prove`]: the streaming [`Prover`] and [`prove()`].
+//! - [`mod@prove`]: the streaming [`Prover`], [`prove()`] over labels in memory and
+//!   [`prove_chunked`] over labels read in bounded chunks.
 //! - [`proof`]: [`Proof`] and index packing.
 //! - [`pow`]: k2pow, the proof of work per nonce group.
 //! - [`mod@verify`]: [`verify()`], [`verify_index`] and the K3 subset choice.
@@ -32,5 +33,5 @@ pub use label::{LABEL_BYTES, Labeler, ScryptParams, ScryptParamsError, commitmen
 pub use pow::RandomXPow;
 pub use pow::{Blake3Pow, PowError, PowSolver, PowVerifier};
 pub use proof::Proof;
-pub use prove::{ProveError, Prover, prove};
+pub use prove::{ChunkedProveError, ProveError, Prover, prove, prove_chunked};
 pub use verify::{VerifyError, VerifyMode, subset_positions, verify, verify_index};

@@ -353,6 +353,22 @@ impl Prover {
     }
 }
 
+/// Why a proof read in chunks ([`prove_chunked`]) was not produced.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ChunkedProveError<E> {
+    /// Proving failed as [`prove()`] would have.
+    #[error(transparent)]
+    Prove(#[from] ProveError),
+    /// The driver could not read a chunk of labels.
+    #[error("reading labels from index {first_index}: {error}")]
+    Read {
+        /// The first label of the chunk.
+        first_index: u64,
+        /// What the driver reported.
+        error: E,
+    },
+}
+
 /// Proves over all of an identity's labels (`16 · num_labels` bytes in index order), running
 /// passes over successive nonce ranges until one succeeds or the 4096 nonces are used up.
 pub fn prove(
@@ -370,17 +386,61 @@ pub fn prove(
             want: num_labels.saturating_mul(LABEL_BYTES as u64),
         });
     }
+    run_passes(challenge, cfg, meta, pow, |prover| prover.feed(0, labels))
+}
+
+/// Proves like [`prove()`], but reads the labels through `read(first_index, buf)` in chunks of
+/// at most `chunk_labels` labels, one chunk in memory at a time, once per pass. The proof is
+/// the one [`prove()`] finds over the same labels, whatever the chunk size: the prover takes
+/// good labels in (index, nonce) order.
+pub fn prove_chunked<E>(
+    challenge: &[u8; 32],
+    cfg: &PostConfig,
+    meta: &PostMetadata,
+    pow: &dyn PowSolver,
+    chunk_labels: u64,
+    mut read: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
+) -> Result<Proof, ChunkedProveError<E>> {
+    cfg.validate().map_err(ProveError::from)?;
+    let num_labels = meta.check(cfg).map_err(ProveError::from)?;
+    let chunk = chunk_labels.clamp(1, num_labels.max(1));
+    let mut buf = vec![0u8; usize::try_from(chunk).expect("a chunk fits in memory") * LABEL_BYTES];
+    run_passes(challenge, cfg, meta, pow, |prover| {
+        let mut index = 0;
+        while index < num_labels {
+            let n = chunk.min(num_labels - index) as usize;
+            let labels = &mut buf[..n * LABEL_BYTES];
+            read(index, labels)
+                .map_err(|error| ChunkedProveError::Read { first_index: index, error })?;
+            if let Some(proof) = prover.feed(index, labels)? {
+                return Ok(Some(proof));
+            }
+            index += n as u64;
+        }
+        Ok(None)
+    })
+}
+
+/// Runs passes over successive nonce ranges, each scanning the labels with `scan`, until one
+/// finds a proof or the nonces are used up.
+fn run_passes<E: From<ProveError>>(
+    challenge: &[u8; 32],
+    cfg: &PostConfig,
+    meta: &PostMetadata,
+    pow: &dyn PowSolver,
+    mut scan: impl FnMut(&mut Prover) -> Result<Option<Proof>, E>,
+) -> Result<Proof, E> {
     let mut passes = 0;
     let mut start = 0u32;
     while start + cfg.nonces_per_pass <= NONCES_MAX {
         let mut prover = Prover::new(challenge, cfg, meta, start, pow)?;
         passes += 1;
-        if let Some(proof) = prover.feed(0, labels)? {
+        if let Some(proof) = scan(&mut prover)? {
             return Ok(proof);
         }
         start += cfg.nonces_per_pass;
     }
-    Err(ProveError::NoncesExhausted { passes })
+    Err(ProveError::NoncesExhausted { passes }.into())
 }
 
 #[cfg(test)]
@@ -399,6 +459,91 @@ mod tests {
                 (0..bytes.len()).filter(|&i| bytes[i].iter().any(|&x| x <= d)).collect();
             prop_assert_eq!(got, want);
         }
+    }
+
+    /// `len` pseudo-random label bytes from `seed` (the prover accepts any bytes as labels).
+    fn random_labels(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Proving over labels read in chunks of any size gives the proof (or the error) that
+        /// proving over all labels in memory gives, across batch boundaries and several passes.
+        #[test]
+        fn chunked_equals_in_memory(
+            challenge: [u8; 32],
+            seed: u64,
+            labels_per_unit in 200u64..3000,
+            units in 1u32..4,
+            k2 in 2u32..13,
+            nonces_per_pass in prop_oneof![Just(16u32), Just(32)],
+            chunk_labels in 1u64..9000,
+        ) {
+            let cfg = PostConfig {
+                labels_per_unit,
+                min_units: 1,
+                max_units: 4,
+                k2,
+                k3: 1,
+                nonces_per_pass,
+                ..PostConfig::fastnet()
+            };
+            let meta = PostMetadata {
+                node_id: crate::types::NodeId([1; 32]),
+                commitment_atx_id: crate::types::Hash32([2; 32]),
+                num_units: units,
+                labels_per_unit,
+            };
+            let labels = random_labels(seed, (u64::from(units) * labels_per_unit) as usize * 16);
+            let pow = crate::post::Blake3Pow::default();
+            let whole = prove(&challenge, &cfg, &meta, &labels, &pow);
+            let mut reads = 0;
+            let mut read = |first: u64, buf: &mut [u8]| -> Result<(), ()> {
+                assert!(buf.len() as u64 <= chunk_labels * 16, "chunk of {} bytes", buf.len());
+                let at = first as usize * 16;
+                buf.copy_from_slice(&labels[at..at + buf.len()]);
+                reads += 1;
+                Ok(())
+            };
+            let chunked = prove_chunked(&challenge, &cfg, &meta, &pow, chunk_labels, &mut read)
+                .map_err(|e| match e {
+                    ChunkedProveError::Prove(e) => e,
+                    ChunkedProveError::Read { .. } => unreachable!("no read fails here"),
+                });
+            prop_assert_eq!(chunked, whole);
+            prop_assert!(reads >= 1);
+        }
+    }
+
+    /// A failed read stops proving with an error that names the chunk's first label.
+    #[test]
+    fn read_errors_name_the_chunk() {
+        let cfg = PostConfig::fastnet();
+        let meta = PostMetadata {
+            node_id: crate::types::NodeId([1; 32]),
+            commitment_atx_id: crate::types::Hash32([2; 32]),
+            num_units: 2,
+            labels_per_unit: cfg.labels_per_unit,
+        };
+        let pow = crate::post::Blake3Pow::default();
+        // One label per chunk: K2 = 4 good labels cannot be among the three read before.
+        let e = prove_chunked(&[0; 32], &cfg, &meta, &pow, 1, |first, buf: &mut [u8]| {
+            buf.copy_from_slice(&random_labels(first, buf.len()));
+            if first < 3 { Ok(()) } else { Err("file gone") }
+        })
+        .unwrap_err();
+        assert_eq!(e, ChunkedProveError::Read { first_index: 3, error: "file gone" });
+        assert_eq!(e.to_string(), "reading labels from index 3: file gone");
     }
 
     /// Edge thresholds: 0 finds only zero bytes, 255 finds every byte.
