@@ -8,8 +8,8 @@
 //! - `store/`: the service's rounds (a node store, see `spacemesh_runtime_real::store`).
 //!
 //! The round schedule and the proof parameters come from the same settings the nodes resolve
-//! (preset, genesis time, clock overrides), through
-//! `spacemesh_runtime_real::poet::service_config_for`, so node and PoET agree by construction.
+//! (preset, genesis time, clock overrides), through `PoetServerConfig::for_nodes`, so node and
+//! PoET agree by construction.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ use spacemesh_core::crypto::Signer;
 use spacemesh_runtime_real::config::{ConfigFile, NodeSettings, Preset};
 use spacemesh_runtime_real::keyfile;
 use spacemesh_runtime_real::poet::{
-    PoetServer, PoetServerConfig, PoetServerError, RunningPoet, WorkBudget, service_config_for,
+    PoetServer, PoetServerConfig, PoetServerError, RunningPoet, WorkBudget,
 };
 
 /// File of the key seed inside `--dir`.
@@ -104,17 +104,8 @@ fn server_config(
 ) -> Result<PoetServerConfig> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (key_seed, _) = keyfile::load_or_create(&dir.join(KEY_FILE))?;
-    let params = settings.consensus(Vec::new()).poet;
-    Ok(PoetServerConfig {
-        dir: dir.join(STORE_DIR),
-        listen,
-        service: service_config_for(&settings.clock, settings.genesis),
-        key_seed,
-        genesis: settings.genesis,
-        t: params.t,
-        nesting_depth: params.nesting_depth,
-        work: WorkBudget { leaves_per_round },
-    })
+    let work = WorkBudget { leaves_per_round };
+    Ok(PoetServerConfig::for_nodes(settings, dir.join(STORE_DIR), listen, key_seed, work))
 }
 
 fn serve(args: &ServeArgs) -> Result<ExitCode> {

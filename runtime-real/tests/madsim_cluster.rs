@@ -34,7 +34,7 @@ use spacemesh_core::layers::LayerClock;
 use spacemesh_runtime_real::config::{self, ConfigFile, NodeSettings, PoetAddr, Preset};
 use spacemesh_runtime_real::keyfile;
 use spacemesh_runtime_real::node;
-use spacemesh_runtime_real::poet::{PoetServer, PoetServerConfig, WorkBudget, service_config_for};
+use spacemesh_runtime_real::poet::{PoetServer, PoetServerConfig, WorkBudget};
 use spacemesh_runtime_real::status::{NodeStatus, SharedStatus};
 
 /// Nodes in the cluster; the first `GROUP_A` (and the PoET) are one side of the partition.
@@ -314,17 +314,8 @@ fn start_poet(
     key_seed: [u8; 32],
     listen: SocketAddr,
 ) -> NodeHandle {
-    let params = settings.consensus(Vec::new()).poet;
-    let cfg = PoetServerConfig {
-        dir: dir.join("store"),
-        listen,
-        service: service_config_for(&settings.clock, settings.genesis),
-        key_seed,
-        genesis: settings.genesis,
-        t: params.t,
-        nesting_depth: params.nesting_depth,
-        work: WorkBudget { leaves_per_round: LEAVES_PER_ROUND },
-    };
+    let work = WorkBudget { leaves_per_round: LEAVES_PER_ROUND };
+    let cfg = PoetServerConfig::for_nodes(settings, dir.join("store"), listen, key_seed, work);
     handle
         .create_node()
         .name("poet")

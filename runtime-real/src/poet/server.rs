@@ -95,6 +95,30 @@ pub struct PoetServerConfig {
     pub work: WorkBudget,
 }
 
+impl PoetServerConfig {
+    /// The server that serves nodes running on `settings` (their clock, network and PoET
+    /// parameters), keeping its store in `store`.
+    pub fn for_nodes(
+        settings: &crate::config::NodeSettings,
+        store: PathBuf,
+        listen: SocketAddr,
+        key_seed: [u8; 32],
+        work: WorkBudget,
+    ) -> Self {
+        let params = settings.consensus(Vec::new()).poet;
+        PoetServerConfig {
+            dir: store,
+            listen,
+            service: super::service_config_for(&settings.clock, settings.genesis),
+            key_seed,
+            genesis: settings.genesis,
+            t: params.t,
+            nesting_depth: params.nesting_depth,
+            work,
+        }
+    }
+}
+
 impl fmt::Debug for PoetServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoetServerConfig")
