@@ -15,8 +15,10 @@ use crate::crypto::Verifier;
 use crate::tx::{self, Call, ParsedTx, SpawnArgs, Spawned, TxError, VaultArgs};
 use crate::types::{GenesisId, LayerId};
 
+mod ledger;
 mod tree;
 
+pub use ledger::{Ledger, RevertError};
 pub use tree::{AccountProof, EMPTY_ROOT, StateTree, key_of, leaf_hash, verify_proof};
 
 #[cfg(test)]
@@ -39,6 +41,8 @@ pub struct Account {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Accounts {
     map: BTreeMap<Address, Account>,
+    /// While on, the value each changed account had before its first change.
+    journal: Option<BTreeMap<Address, Account>>,
 }
 
 impl Accounts {
@@ -54,6 +58,12 @@ impl Accounts {
 
     /// Replaces the account at `address`.
     pub fn put(&mut self, address: Address, account: Account) {
+        if let Some(journal) = &mut self.journal
+            && !journal.contains_key(&address)
+        {
+            let before = self.map.get(&address).cloned().unwrap_or_default();
+            journal.insert(address, before);
+        }
         if account == Account::default() {
             self.map.remove(&address);
         } else {
@@ -71,6 +81,16 @@ impl Accounts {
     /// Accounts in address order.
     pub fn iter(&self) -> impl Iterator<Item = (&Address, &Account)> {
         self.map.iter()
+    }
+
+    /// Starts recording the previous value of every account changed from now on.
+    fn start_journal(&mut self) {
+        self.journal = Some(BTreeMap::new());
+    }
+
+    /// Stops recording; the accounts changed since the start, with their values before.
+    fn take_journal(&mut self) -> BTreeMap<Address, Account> {
+        self.journal.take().unwrap_or_default()
     }
 
     /// The sum of all balances.
