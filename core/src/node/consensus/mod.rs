@@ -6,7 +6,8 @@
 //! outputs. Timing comes from [`LayerClock`]:
 //! - at each epoch start (plus a grade delay) the active set of the epoch is frozen: ATXs
 //!   targeting it, received before the epoch start, of identities with no malfeasance proof
-//!   (unless the node cannot grade them: then it takes the set its peers declare, `sync.rs`);
+//!   (unless the node cannot grade them: then it takes the set its peers declare; or ref
+//!   ballots of a majority of the weight declare another set: then it takes that, `sync.rs`);
 //! - the beacon protocol runs during epoch E among E's active identities and decides E+1's
 //!   beacon; if it fails, the beacons declared in E+1's ref ballots decide (fallback); the
 //!   first epoch with ballots uses the genesis beacon;

@@ -26,6 +26,10 @@
 //! ballot declares that one. Until then the node publishes no ballot of the epoch (a ref
 //! ballot declaring a set nobody else holds would be refused everywhere); go-spacemesh's
 //! proposal builder likewise takes the set its peers declared in the epoch's first block.
+//! Grades can also be usable and still differ from every peer's (its own ATX, published while
+//! no peer heard it, is on time only here): a graded epoch's set is replaced by a set that ref
+//! ballots of more than half of the epoch's ATX weight declare, fetched and adopted the same
+//! way.
 //!
 //! Being synced is about data, not agreement: a node that holds every layer's ballots keeps
 //! voting even while its tortoise cannot verify (behind a partition its votes are what heals
@@ -108,6 +112,10 @@ pub(super) struct SyncState {
     /// Layers up to this one must be synced before the node is (set when an active set is
     /// adopted: ballots of its epoch refused before were lost to gossip).
     until: LayerId,
+    /// Ref ballots of graded epochs that declared another active set than this node's: per
+    /// (epoch, smesher), the first set hash the smesher declared and its ATX weight. At most
+    /// one entry per ATX of the epoch, for the current and previous epochs.
+    declared: BTreeMap<(EpochId, NodeId), (Hash32, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -326,20 +334,79 @@ impl Consensus {
         true
     }
 
-    /// A ref ballot declared an active set this node does not hold for an ungraded epoch:
-    /// fetch it by hash.
+    /// A ref ballot declared an active set this node does not hold: fetch it by hash, for an
+    /// ungraded epoch, or for a graded one once the set is declared by more than half of the
+    /// epoch's ATX weight (see [`Consensus::declare_set`]).
     pub(super) fn want_declared_set(&mut self, data: &Bytes) {
         let Ok(p) = decode_shared::<Proposal>(data) else { return };
         let epoch = self.cfg.clock.epoch_of(p.ballot.inner.layer);
         if self.active_sets.contains_key(&epoch) && !self.sync.ungraded.contains(&epoch) {
-            return;
+            if !self.declare_set(epoch, &p) {
+                return;
+            }
+        } else {
+            self.sync.ungraded.insert(epoch);
         }
-        self.sync.ungraded.insert(epoch);
         if let Some(d) = &p.ballot.inner.epoch_data
             && !self.sync.pending_sets.contains_key(&d.active_set_hash)
         {
             self.fetcher.want(Hint::ActiveSet, d.active_set_hash, None);
         }
+    }
+
+    /// Records the active set a peer's ref ballot of graded `epoch` declares in place of this
+    /// node's; `true` once that set is declared by more than half of the weight of the epoch's
+    /// ATXs (which this node then adopts, [`Consensus::retry_active_sets`]).
+    ///
+    /// Grades are this node's own receipt times, and they can differ from every peer's. A node
+    /// restarted while its ATX for the epoch was due (crashed just before its PoET round
+    /// ended) publishes that ATX on restart, before any peer is connected: it holds its own
+    /// ATX on time, its peers receive it only after the cutoff, and its graded set has one ATX
+    /// more than the set every peer declares. Refusing each peer's ref ballot (and each ballot
+    /// built on one), it never counted a ballot of the epoch: neither the tortoise (no layer
+    /// verified again) nor the beacon fallback tally (no beacon for the epoch, if the node
+    /// missed the protocol run) ever got one. go-spacemesh validates each ballot against the
+    /// set it declares; here the node takes the set a majority declares, which a minority of
+    /// identities cannot forge (the ballot's signature and ATX are checked, one declaration
+    /// per identity counts).
+    fn declare_set(&mut self, epoch: EpochId, p: &Proposal) -> bool {
+        let b = &p.ballot;
+        let Some(d) = b.inner.epoch_data else { return false };
+        let Some(atx) = self.atxs.store().get(&b.inner.atx) else { return false };
+        // The handler refused the ballot for its active set only after checking its ATX.
+        if atx.smesher != b.smesher || atx.target_epoch() != epoch {
+            return false;
+        }
+        let weight = atx.weight;
+        let c = b.signature_check(&self.genesis);
+        if !self.verifier.verify(&c.public_key, &c.signed_message, &c.signature) {
+            return false;
+        }
+        let oldest = EpochId(self.current_epoch.0.saturating_sub(1));
+        self.sync.declared.retain(|(e, _), _| *e >= oldest);
+        self.sync.declared.entry((epoch, b.smesher)).or_insert((d.active_set_hash, weight));
+        self.declared_by_majority(epoch, &d.active_set_hash)
+    }
+
+    /// Whether ref ballots carrying more than half of the weight of `epoch`'s ATXs (of
+    /// identities not known malicious) declared the active set `hash`.
+    fn declared_by_majority(&self, epoch: EpochId, hash: &Hash32) -> bool {
+        let Some(publish) = epoch.0.checked_sub(1) else { return false };
+        let total: u128 = self
+            .atxs
+            .store()
+            .published_in(EpochId(publish))
+            .filter(|h| !self.malicious.contains(&h.smesher))
+            .map(|h| u128::from(h.weight))
+            .sum();
+        let declared: u128 = self
+            .sync
+            .declared
+            .range((epoch, NodeId([0; 32]))..=(epoch, NodeId([0xff; 32])))
+            .filter(|((_, smesher), (h, _))| h == hash && !self.malicious.contains(smesher))
+            .map(|(_, (_, w))| u128::from(*w))
+            .sum();
+        declared * 2 > total
     }
 
     /// A peer's ballot of `epoch` was accepted, so its ref ballot declared the active set this
@@ -369,7 +436,8 @@ impl Consensus {
         true
     }
 
-    /// Adopts every fetched active set whose ATXs are all known and target one ungraded epoch.
+    /// Adopts every fetched active set whose ATXs are all known and target one epoch that is
+    /// ungraded, or whose set ref ballots of a majority of its weight declared.
     fn retry_active_sets(&mut self, now: Time) {
         let hashes: Vec<Hash32> = self.sync.pending_sets.keys().copied().collect();
         for hash in hashes {
@@ -382,7 +450,9 @@ impl Consensus {
             let atxs = ids.clone();
             self.sync.pending_sets.remove(&hash);
             let Some(&epoch) = epochs.iter().next() else { continue };
-            if epochs.len() != 1 || !self.sync.ungraded.remove(&epoch) {
+            if epochs.len() != 1
+                || !(self.sync.ungraded.remove(&epoch) || self.declared_by_majority(epoch, &hash))
+            {
                 continue;
             }
             self.active_sets.insert(epoch, ActiveSet { atxs, weight });
