@@ -45,11 +45,7 @@ fn work(
     verifier: &dyn Verifier,
     post: Option<&DiskLabels>,
 ) {
-    let labels: &dyn LabelSource = match post {
-        Some(disk) => disk,
-        None => &ComputedLabels,
-    };
-    let env = JobEnv { verifier, labels };
+    let env = JobEnv { verifier, labels: label_source(post) };
     loop {
         let next = rx.lock().map(|rx| rx.recv());
         let Ok(Ok((id, job))) = next else { return };
@@ -129,8 +125,17 @@ impl JobPool {
     }
 }
 
-/// A PoST job that failed leaves the node without an ATX: the operator must hear why.
-fn log_post_failure(result: &JobResult) {
+/// Where a node's jobs read PoST labels: its data on disk, or computed (tests, no smeshing).
+pub(crate) fn label_source(post: Option<&DiskLabels>) -> &dyn LabelSource {
+    match post {
+        Some(disk) => disk,
+        None => &ComputedLabels,
+    }
+}
+
+/// Logs a PoST job that failed: it leaves the node without an ATX, and the operator must hear
+/// why.
+pub(crate) fn log_post_failure(result: &JobResult) {
     match result {
         JobResult::PostInitialized(Err(e)) => {
             tracing::warn!(error = %e, "PoST initialization did not finish")

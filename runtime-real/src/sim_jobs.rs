@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use spacemesh_core::crypto::Verifier;
-use spacemesh_core::job::{ComputedLabels, Job, JobEnv, JobId, JobResult, LabelSource};
+use spacemesh_core::job::{Job, JobEnv, JobId, JobResult};
 
 use crate::JobPoolClosed;
 use crate::post_labels::DiskLabels;
@@ -59,12 +59,10 @@ impl TaskJobs {
             (Arc::clone(&self.verifier), Arc::clone(&self.sink), Arc::clone(&self.closed));
         let post = self.post.clone();
         tokio::task::spawn_blocking(move || {
-            let labels: &dyn LabelSource = match &post {
-                Some(disk) => disk.as_ref(),
-                None => &ComputedLabels,
-            };
-            let env = JobEnv { verifier: verifier.as_ref(), labels };
-            if !sink(id, job.run(&env)) {
+            let labels = crate::jobs::label_source(post.as_deref());
+            let result = job.run(&JobEnv { verifier: verifier.as_ref(), labels });
+            crate::jobs::log_post_failure(&result);
+            if !sink(id, result) {
                 closed.store(true, Ordering::Relaxed);
             }
         });

@@ -322,9 +322,7 @@ fn run(
             }
             if s.destination != principal_addr {
                 me.balance -= s.amount;
-                let mut to = accounts.get(&s.destination);
-                to.balance = to.balance.checked_add(s.amount).expect("balances fit in u64");
-                accounts.put(s.destination, to);
+                accounts.credit(s.destination, s.amount);
             }
             Ok(())
         }
@@ -354,9 +352,7 @@ fn run(
             if d.destination == principal_addr {
                 me.balance = me.balance.checked_add(d.amount).expect("balances fit in u64");
             } else {
-                let mut to = accounts.get(&d.destination);
-                to.balance = to.balance.checked_add(d.amount).expect("balances fit in u64");
-                accounts.put(d.destination, to);
+                accounts.credit(d.destination, d.amount);
             }
             Ok(())
         }
