@@ -29,7 +29,7 @@
 //! the layer and `H` BLAKE3-256:
 //!
 //! ```text
-//! state(g)      = H("spacemesh/mesh/state/v2")
+//! state(g)      = H("spacemesh/mesh/state/v2" ‖ root(g))
 //! aggregated(g) = H("spacemesh/mesh/aggregated/v1")
 //! state(L)      = H("spacemesh/mesh/state/v2" ‖ state(L−1) ‖ le32(L) ‖ B(L) ‖ root(L)
 //!                   ‖ le64(issued) ‖ le64(fees))
@@ -45,7 +45,9 @@
 //!   transaction's result, and every account the layer changed with its value before and
 //!   after): one per applied layer, kept for the whole history; big-endian so the keys sort by
 //!   layer.
-//! - `mesh/account/` ‖ address → the encoded [`Account`], for every non-empty account.
+//! - `mesh/account/` ‖ address → the encoded [`Account`], for every account that differs from
+//!   its genesis value (genesis accounts, see [`Mesh::with_genesis`], start with a balance;
+//!   every other account starts empty).
 //! - `mesh/applied` → `le32(applied layer)`, absent while nothing is applied.
 //!
 //! An apply writes its layer record, the new value of every account it changed and the applied
@@ -63,8 +65,8 @@
 //! 1. Layers move one at a time: [`Mesh::apply`] takes exactly `applied + 1`,
 //!    [`Mesh::revert`] goes down to at least [`Mesh::revertible_to`]; a call that returns an
 //!    error changes nothing.
-//! 2. Conservation: the balances sum to [`Mesh::total_issued`] minus [`Mesh::total_fees`];
-//!    a layer never issues more than its subsidy plus its fees.
+//! 2. Conservation: the balances sum to the genesis balances plus [`Mesh::total_issued`] minus
+//!    [`Mesh::total_fees`]; a layer never issues more than its subsidy plus its fees.
 //! 3. The hash chain: the applied layer's hashes follow from its predecessor's and the
 //!    ledger's root by the formulas above, and the effective genesis has the genesis values.
 //! 4. A revert is exact: applying layers and reverting them leaves the accounts, root,
@@ -89,7 +91,7 @@ mod record;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -314,28 +316,46 @@ pub struct Mesh {
     /// most `revert_max + 1` long; the effective genesis is a pseudo-layer.
     window: VecDeque<AppliedLayer>,
     ledger: Ledger,
+    /// The genesis accounts' balances.
+    genesis: BTreeMap<Address, u64>,
     total_issued: u64,
     total_fees: u64,
 }
 
 impl Mesh {
-    /// A mesh with nothing applied after `effective_genesis`.
+    /// A mesh with nothing applied after `effective_genesis` and no genesis accounts.
     pub fn new(cfg: MeshConfig, effective_genesis: LayerId) -> Self {
-        let genesis = AppliedLayer {
+        Mesh::with_genesis(cfg, effective_genesis, &[])
+    }
+
+    /// A mesh with nothing applied after `effective_genesis` whose accounts start with the
+    /// genesis balances `accounts` (go-spacemesh's genesis accounts; an address listed twice
+    /// gets the sum).
+    pub fn with_genesis(
+        cfg: MeshConfig,
+        effective_genesis: LayerId,
+        accounts: &[(Address, u64)],
+    ) -> Self {
+        let kept = usize::try_from(cfg.revert_max).unwrap_or(usize::MAX);
+        let ledger = Ledger::with_accounts(kept, accounts);
+        let genesis: BTreeMap<Address, u64> =
+            ledger.accounts().iter().map(|(a, acc)| (*a, acc.balance)).collect();
+        let root = ledger.root();
+        let top = AppliedLayer {
             layer: effective_genesis,
             block: None,
-            state: genesis_state(),
+            state: genesis_state(&root),
             aggregated: genesis_aggregated(),
-            root: crate::state::EMPTY_ROOT,
+            root,
             issued: 0,
             fees: 0,
         };
-        let kept = usize::try_from(cfg.revert_max).unwrap_or(usize::MAX);
         Mesh {
             cfg,
             effective_genesis,
-            window: VecDeque::from([genesis]),
-            ledger: Ledger::new(kept),
+            window: VecDeque::from([top]),
+            ledger,
+            genesis,
             total_issued: 0,
             total_fees: 0,
         }
@@ -348,7 +368,13 @@ impl Mesh {
         effective_genesis: LayerId,
         snapshot: &Snapshot,
     ) -> Result<Self, MeshError> {
-        record::restore(Mesh::new(cfg, effective_genesis), snapshot)
+        Mesh::new(cfg, effective_genesis).restore_from(snapshot)
+    }
+
+    /// Rebuilds this new mesh (of [`Mesh::with_genesis`]) from what its batches made durable.
+    pub fn restore_from(self, snapshot: &Snapshot) -> Result<Self, MeshError> {
+        assert_eq!(self.applied(), self.effective_genesis, "restore starts from a new mesh");
+        record::restore(self, snapshot)
     }
 
     /// Applies `layer`, which must be the one after [`Mesh::applied`], with its valid block
@@ -425,7 +451,7 @@ impl Mesh {
         let mut batch = Batch::default();
         batch.put(&record::layer_key(next.layer), &record::encode_record(&next, &txs, &changes));
         for c in &changes {
-            record::put_account(&mut batch, &c.address, &c.after);
+            record::put_account(&mut batch, &self.genesis, &c.address, &c.after);
         }
         batch.put(APPLIED_KEY, &next.layer.0.to_le_bytes());
         self.push(next);
@@ -457,7 +483,7 @@ impl Mesh {
             self.total_fees -= layer.fees;
         }
         for (address, account) in &restored {
-            record::put_account(&mut batch, address, account);
+            record::put_account(&mut batch, &self.genesis, address, account);
         }
         // With every layer undone the store holds no mesh key, as before the first apply.
         if to == self.effective_genesis {
@@ -510,6 +536,11 @@ impl Mesh {
         self.total_issued
     }
 
+    /// Smidge of the genesis accounts.
+    pub fn genesis_total(&self) -> u64 {
+        self.genesis.values().sum()
+    }
+
     /// Smidge paid as fees in all applied layers.
     pub fn total_fees(&self) -> u64 {
         self.total_fees
@@ -527,7 +558,8 @@ impl Mesh {
         for (i, a) in self.window.iter().enumerate() {
             assert_eq!(a.layer.0, self.revertible_to().0 + i as u32, "kept layers are contiguous");
             if a.layer == self.effective_genesis {
-                assert_eq!((a.state, a.aggregated), (genesis_state(), genesis_aggregated()));
+                let state = genesis_state(&a.root);
+                assert_eq!((a.state, a.aggregated), (state, genesis_aggregated()));
                 assert!(a.block.is_none() && a.issued == 0, "the genesis is empty");
             } else {
                 let subsidy = layer_subsidy(record::subsidy_index(a.layer, self.effective_genesis));
@@ -551,10 +583,11 @@ impl Mesh {
             assert_eq!(&expected, top, "the applied layer's hashes do not chain");
         }
         let total = self.ledger.accounts().total();
+        let genesis: u128 = self.genesis.values().map(|b| u128::from(*b)).sum();
         assert_eq!(
             total + u128::from(self.total_fees),
-            u128::from(self.total_issued),
-            "balances are not the coins issued less the fees paid"
+            genesis + u128::from(self.total_issued),
+            "balances are not the genesis coins plus those issued less the fees paid"
         );
     }
 

@@ -36,9 +36,12 @@ pub const CHANGES_MAX: usize = 3 * TXS_MAX + REWARDS_MAX;
 /// Longest stored reason of a transaction's result, in bytes.
 pub const REASON_MAX: usize = 160;
 
-/// The state hash of the effective genesis.
-pub fn genesis_state() -> Hash32 {
-    hash(STATE_DOMAIN)
+/// The state hash of the effective genesis, whose accounts have state root `root`.
+pub fn genesis_state(root: &Hash32) -> Hash32 {
+    let mut h = blake3::Hasher::new();
+    h.update(STATE_DOMAIN);
+    h.update(&root.0);
+    Hash32(*h.finalize().as_bytes())
 }
 
 /// The aggregated hash of the effective genesis.
@@ -163,9 +166,15 @@ pub(super) fn account_key(address: &Address) -> Vec<u8> {
     [ACCOUNT_PREFIX, &address.0].concat()
 }
 
-/// Writes an account's value, or deletes it when empty.
-pub(super) fn put_account(batch: &mut Batch, address: &Address, account: &Account) {
-    if *account == Account::default() {
+/// Writes an account's value, or deletes it when empty (a genesis account is absent from the
+/// store while it holds its genesis value, so an emptied one is written).
+pub(super) fn put_account(
+    batch: &mut Batch,
+    genesis: &BTreeMap<Address, u64>,
+    address: &Address,
+    account: &Account,
+) {
+    if *account == genesis_account(genesis, address) {
         batch.delete(&account_key(address));
     } else {
         batch.put(&account_key(address), &account.encode());
@@ -185,6 +194,11 @@ pub(super) fn encode_record(a: &AppliedLayer, txs: &[TxResult], changes: &[Chang
         changes: BoundedVec::new(changes.to_vec()).expect("a layer changes at most CHANGES_MAX"),
     }
     .encode()
+}
+
+/// The account at `address` at genesis.
+pub(super) fn genesis_account(genesis: &BTreeMap<Address, u64>, address: &Address) -> Account {
+    Account { balance: genesis.get(address).copied().unwrap_or(0), ..Account::default() }
 }
 
 /// Which subsidy `layer` mints: 0 for the first layer after the effective genesis.
@@ -219,14 +233,17 @@ pub(super) fn restore(mut mesh: Mesh, snapshot: &Snapshot) -> Result<Mesh, MeshE
     if stored_applied.unwrap_or(mesh.effective_genesis) != replayed {
         return Err(MeshError::AppliedMismatch { stored: stored_applied, replayed });
     }
-    // The lowest address whose stored and replayed accounts differ is reported.
+    // The lowest address whose stored and replayed accounts differ is reported. An account
+    // absent from the store holds its genesis value (nothing, for most).
     let accounts = mesh.ledger.accounts();
     let mut addresses: Vec<&Address> =
-        stored.keys().chain(accounts.iter().map(|(a, _)| a)).collect();
+        stored.keys().chain(accounts.iter().map(|(a, _)| a)).chain(mesh.genesis.keys()).collect();
     addresses.sort();
     addresses.dedup();
     for address in addresses {
-        let stored = stored.get(address).cloned();
+        let absent = genesis_account(&mesh.genesis, address);
+        let stored = Some(stored.get(address).cloned().unwrap_or(absent))
+            .filter(|a| *a != Account::default());
         let replayed = Some(accounts.get(address)).filter(|a| *a != Account::default());
         if stored != replayed {
             return Err(MeshError::AccountMismatch { address: *address, stored, replayed });

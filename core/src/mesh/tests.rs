@@ -97,7 +97,10 @@ fn new_mesh_starts_at_the_genesis() {
     assert_eq!(mesh.applied(), G);
     assert_eq!(mesh.revertible_to(), G);
     let genesis = mesh.layer(G).unwrap();
-    assert_eq!((genesis.state, genesis.aggregated), (genesis_state(), genesis_aggregated()));
+    assert_eq!(
+        (genesis.state, genesis.aggregated),
+        (genesis_state(&EMPTY_ROOT), genesis_aggregated())
+    );
     assert_eq!((genesis.block, genesis.issued), (None, 0));
     assert_eq!((accounts(&mesh), mesh.total_issued()), (0, 0));
     assert_eq!(genesis.root, EMPTY_ROOT);
@@ -156,9 +159,12 @@ fn empty_layer_chains_hashes() {
     let Applied { layer: applied, batch, .. } = mesh.apply(at(1), None, &env()).unwrap();
     mesh.check_invariants();
     assert_eq!((applied.block, applied.issued, accounts(&mesh)), (None, 0, 0));
-    assert_eq!(applied.state, state_hash(&genesis_state(), at(1), None, &EMPTY_ROOT, 0, 0));
+    assert_eq!(
+        applied.state,
+        state_hash(&genesis_state(&EMPTY_ROOT), at(1), None, &EMPTY_ROOT, 0, 0)
+    );
     assert_eq!(applied.aggregated, aggregated_hash(&genesis_aggregated(), None));
-    assert_ne!(applied.state, genesis_state());
+    assert_ne!(applied.state, genesis_state(&EMPTY_ROOT));
     assert_eq!(batch.ops.len(), 2, "the record and the applied layer");
 }
 
@@ -471,7 +477,14 @@ fn restore_checks_forged_records() {
         let b = block(at(1), &[(1, 1, 1)]);
         let record = LayerRecord {
             block: Some(b.id()),
-            state: state_hash(&genesis_state(), at(1), Some(b.id()), &ledger.root(), issued, 0),
+            state: state_hash(
+                &genesis_state(&EMPTY_ROOT),
+                at(1),
+                Some(b.id()),
+                &ledger.root(),
+                issued,
+                0,
+            ),
             aggregated: aggregated_hash(&genesis_aggregated(), Some(b.id())),
             root: ledger.root(),
             issued,
@@ -696,4 +709,65 @@ fn blocks_execute_their_transactions() {
         v
     });
     assert_eq!((mesh, snapshot), (after_first, snapshot_first));
+}
+
+/// Genesis accounts start with coins; while one holds its genesis value the store has no key
+/// for it, and emptying it writes it; restore and reverts agree throughout.
+#[test]
+fn genesis_accounts_start_funded() {
+    use crate::tx::{Call, Spend, TxKey};
+    let genesis = crate::types::GenesisId([0; 20]);
+    let key = TxKey::from_seed([7; 32]);
+    let wallet = key.wallet_address();
+    let fund = [(wallet, 10_000_000), (address(5), 3)];
+    let new = || Mesh::with_genesis(cfg(5), G, &fund);
+    let mesh0 = new();
+    mesh0.check_invariants();
+    assert_eq!((mesh0.balance(&wallet), mesh0.genesis_total()), (10_000_000, 10_000_003));
+    assert_ne!(mesh0.layer(G).unwrap().root, EMPTY_ROOT);
+    assert_eq!(mesh0.layer(G).unwrap().state, genesis_state(&mesh0.ledger().root()));
+    assert_eq!(new().restore_from(&Snapshot::new()).unwrap(), mesh0);
+
+    // The wallet spawns and sends everything it can beyond the fees away.
+    let spawn = Bytes::from(key.wallet_spawn(&genesis, 0, 1));
+    let drain = Bytes::from(key.wallet_tx(
+        &genesis,
+        1,
+        1,
+        Call::Spend(Spend { destination: address(3), amount: 9_000_000 }),
+    ));
+    let known = [(crate::tx::tx_id(&spawn), spawn), (crate::tx::tx_id(&drain), drain)];
+    let lookup = |id: &Hash32| known.iter().find(|(k, _)| k == id).map(|(_, b)| b.clone());
+    let env = ApplyEnv { coinbase: &coinbase, tx: &lookup, genesis, verifier: &Ed25519Verifier };
+    let mut mesh = new();
+    let mut snapshot = Snapshot::new();
+    let mut b = block(at(1), &[(1, 1, 1)]);
+    b.inner.tx_ids = BoundedVec::new(known.iter().map(|(k, _)| *k).collect()).unwrap();
+    let applied = mesh.apply(at(1), Some(&b), &env).unwrap();
+    assert!(applied.txs.iter().all(|r| r.status == TxResult::SUCCEEDED), "{:?}", applied.txs);
+    applied.batch.apply_to(&mut snapshot);
+    mesh.check_invariants();
+    assert!(!snapshot.contains_key(&[ACCOUNT_PREFIX, &address(5).0].concat()));
+    assert_eq!(new().restore_from(&snapshot).unwrap(), mesh);
+    let (batch, _) = mesh.revert(G).unwrap();
+    batch.apply_to(&mut snapshot);
+    assert_eq!(mesh, mesh0);
+    assert!(snapshot.is_empty(), "a full revert leaves no mesh key: {snapshot:?}");
+    // A store of the accounts without the genesis ones misses the wallet's change.
+    assert!(
+        Mesh::restore(cfg(5), G, &{
+            let mut s = Snapshot::new();
+            applied_again(&mut s, &env, &b);
+            s
+        })
+        .is_err()
+    );
+}
+
+/// Applies `b` on a fresh funded mesh into `s` (for the mismatch above).
+fn applied_again(s: &mut Snapshot, env: &ApplyEnv<'_>, b: &Block) {
+    let key = crate::tx::TxKey::from_seed([7; 32]);
+    let fund = [(key.wallet_address(), 10_000_000), (address(5), 3)];
+    let mut mesh = Mesh::with_genesis(cfg(5), G, &fund);
+    mesh.apply(at(1), Some(b), env).unwrap().batch.apply_to(s);
 }

@@ -83,6 +83,18 @@ impl Ledger {
         }
     }
 
+    /// A ledger that starts from `accounts` (genesis balances), with nothing to undo.
+    pub fn with_accounts(layers_kept: usize, accounts: &[(Address, u64)]) -> Self {
+        let mut ledger = Ledger::new(layers_kept);
+        for (address, amount) in accounts {
+            ledger.accounts.credit(*address, *amount);
+        }
+        let all: Vec<(Address, Account)> =
+            ledger.accounts.iter().map(|(a, acc)| (*a, acc.clone())).collect();
+        ledger.tree.update(all.iter().map(|(a, acc)| (a, present(acc))));
+        ledger
+    }
+
     /// The accounts.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts

@@ -138,6 +138,8 @@ pub struct ConsensusConfig {
     pub mempool: MempoolConfig,
     /// Most transactions one proposal carries (go-spacemesh `TxsPerProposal`).
     pub txs_per_proposal: usize,
+    /// Accounts with coins from genesis (go-spacemesh `genesis.accounts`), in smidge.
+    pub genesis_accounts: Vec<(crate::account::Address, u64)>,
 }
 
 /// How a node fills the votes of its ballots.
@@ -198,6 +200,7 @@ impl ConsensusConfig {
             layers_kept: 64,
             mempool: MempoolConfig::default(),
             txs_per_proposal: 100,
+            genesis_accounts: Vec::new(),
         }
     }
 }
@@ -593,6 +596,7 @@ impl Consensus {
         let certifier = Certifier::new(cfg.certifier, genesis);
         let (cfg_tortoise, cfg_mesh, cfg_mempool) = (cfg.tortoise, cfg.mesh, cfg.mempool);
         let genesis_layer = cfg.clock.effective_genesis();
+        let mesh = Mesh::with_genesis(cfg_mesh, genesis_layer, &cfg.genesis_accounts);
         Consensus {
             ballots: BallotHandler::new(cfg.ballot, cfg.clock, genesis),
             fetcher: Fetcher::new(cfg.fetch.clone(), rng),
@@ -620,7 +624,7 @@ impl Consensus {
             hare_blocks: BTreeMap::new(),
             block_data: BTreeMap::new(),
             tortoise: Tortoise::new(cfg_tortoise, genesis_layer),
-            mesh: Mesh::new(cfg_mesh, genesis_layer),
+            mesh,
             decisions: BTreeMap::new(),
             waiting_ballots: BTreeMap::new(),
             verified: genesis_layer,
@@ -657,7 +661,9 @@ impl Consensus {
         if let Some(v) = snapshot.get(LAST_BALLOT_KEY) {
             self.last_ballot = Some(decode_exact(v).map_err(|e| format!("last ballot: {e}"))?);
         }
-        self.mesh = Mesh::restore(self.cfg.mesh, self.cfg.clock.effective_genesis(), snapshot)
+        let genesis_layer = self.cfg.clock.effective_genesis();
+        self.mesh = Mesh::with_genesis(self.cfg.mesh, genesis_layer, &self.cfg.genesis_accounts)
+            .restore_from(snapshot)
             .map_err(|e| format!("mesh: {e}"))?;
         self.next_layer = self.cfg.clock.layer_at(now);
         self.drain_builder(now);
