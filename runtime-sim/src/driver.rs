@@ -129,6 +129,8 @@ pub enum Local {
     AgentTick(u64),
     /// A PoET server's timer; stale generations are ignored.
     PoetTick(u64),
+    /// A wallet user sends a transaction through this node (dropped while it is down).
+    Wallet(Box<crate::WalletAction>),
 }
 
 impl Traced for Local {
@@ -148,6 +150,7 @@ impl Traced for Local {
             Local::Synced => 4,
             Local::AgentTick(n) => 5 ^ (n << 8),
             Local::PoetTick(n) => 6 ^ (n << 8),
+            Local::Wallet(a) => 7 ^ fingerprint(format!("{a:?}").as_bytes()).rotate_left(8),
         }
     }
 }
@@ -268,6 +271,7 @@ pub struct SimNet<O> {
     feeds: u64,
     deep_every: u64,
     frame_prints: FramePrints,
+    submissions: Vec<crate::Submission>,
 }
 
 /// One step in this many runs a node's linear-time invariant checks too, per hundred nodes: a
@@ -346,6 +350,7 @@ impl<O: Observer> SimNet<O> {
             feeds: 0,
             deep_every: deep_check_every(n),
             frame_prints: FramePrints::new(),
+            submissions: Vec::new(),
         }
     }
 
@@ -417,6 +422,40 @@ impl<O: Observer> SimNet<O> {
     /// Connections as this node's driver sees them.
     pub fn links(&self, idx: NodeIdx) -> &BTreeSet<NodeIdx> {
         &self.links[idx.0 as usize]
+    }
+
+    /// Signs `action` with the nonce the node projects for its account and submits it there.
+    fn on_wallet(
+        &mut self,
+        ctx: &mut Ctx<'_, Wire, Local>,
+        node: NodeIdx,
+        action: &crate::WalletAction,
+    ) {
+        let i = node.0 as usize;
+        let (Slot::Honest(h), Some(spec)) = (&self.slots[i], &self.specs[i]) else { return };
+        let principal = action.signer.address();
+        let Some(view) = h.node.account(&principal) else { return };
+        let body = spacemesh_core::tx::TxBody {
+            principal,
+            nonce: view.projected_nonce,
+            gas_price: action.gas_price,
+            call: action.call.clone(),
+        };
+        let raw = action.signer.sign(&spec.cfg.genesis, &body);
+        self.submissions.push(crate::Submission {
+            at: ctx.now(),
+            node,
+            id: spacemesh_core::tx::tx_id(&raw),
+            principal,
+            nonce: body.nonce,
+        });
+        let cmd = spacemesh_core::Command::SubmitTx(raw.into());
+        self.feed(ctx, node, Input::Command(cmd));
+    }
+
+    /// Every transaction wallet users submitted, in order.
+    pub fn submissions(&self) -> &[crate::Submission] {
+        &self.submissions
     }
 
     fn boot(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx) {
@@ -736,6 +775,7 @@ impl<O: Observer> World for SimNet<O> {
             }
             Local::AgentTick(n) => self.with_agent(ctx, node, |a, io| a.on_tick(io, n)),
             Local::PoetTick(n) => self.poet_tick(ctx, node, Some(n)),
+            Local::Wallet(action) => self.on_wallet(ctx, node, &action),
         }
     }
 
@@ -776,6 +816,7 @@ impl<O: Observer> World for SimNet<O> {
             Local::Synced => "synced",
             Local::AgentTick(_) => "agent-tick",
             Local::PoetTick(_) => "poet-tick",
+            Local::Wallet(_) => "wallet",
         }
     }
 }

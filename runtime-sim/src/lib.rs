@@ -24,6 +24,7 @@ mod driver;
 mod memo;
 mod poet_host;
 mod wal;
+mod wallet;
 
 pub use agent::{Agent, AgentIo, GarbageSender};
 pub use driver::{
@@ -33,3 +34,4 @@ pub use driver::{
 pub use memo::{MemoLabels, MemoVerifier};
 pub use poet_host::PoetSpec;
 pub use wal::{WalError, read_log, record};
+pub use wallet::{Submission, WalletAction, WalletSigner};

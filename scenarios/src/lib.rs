@@ -19,6 +19,7 @@ mod report;
 mod smeshing;
 pub mod swarm;
 pub mod timeline;
+mod transfers;
 
 pub use adversary::{Adversary, Cast};
 pub use beacon_partition::BeaconPartitionScenario;
@@ -32,6 +33,7 @@ pub use mainnet::MainnetScenario;
 pub use mesh::MeshScenario;
 pub use report::{RunReport, repro_line};
 pub use swarm::{FaultPlan, SwarmBounds};
+pub use transfers::TransfersScenario;
 
 use spacemesh_runtime_sim::SimNet;
 use spacemesh_sim::engine::{Fault, Sim};
@@ -306,6 +308,8 @@ static PARTITION_HEAL: MeshScenario = MeshScenario::PARTITION_HEAL;
 static BALANCING_ATTACK: MeshScenario = MeshScenario::BALANCING;
 static LATE_JOINER: MeshScenario = MeshScenario::LATE_JOINER;
 static CRASH_RESTART: MeshScenario = MeshScenario::CRASH_RESTART;
+static TRANSFERS: TransfersScenario = TransfersScenario::PLAIN;
+static TRANSFERS_REVERT: TransfersScenario = TransfersScenario::REVERT;
 
 /// Every scenario, in listing order.
 pub fn all() -> Vec<&'static dyn Scenario> {
@@ -323,6 +327,8 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &BALANCING_ATTACK,
         &LATE_JOINER,
         &CRASH_RESTART,
+        &TRANSFERS,
+        &TRANSFERS_REVERT,
     ]
 }
 

@@ -66,11 +66,11 @@ use crate::{LAYER_DURATION_SECS, Run, RunParams, Scenario, ScenarioError};
 pub(crate) const LIVENESS_LAYERS: u32 = 3;
 
 /// The layers the network is split in `partition-heal`.
-const PARTITION: Range<u32> = 20..24;
+pub(crate) const PARTITION: Range<u32> = 20..24;
 /// The share of the nodes on the larger side of the split, in percent.
 const MAJORITY_PERCENT: u32 = 60;
 /// How long after the heal the tortoise may still revert layers verified during the split.
-const HEALING_LAYERS: u32 = LPE;
+pub(crate) const HEALING_LAYERS: u32 = LPE;
 /// The first layer the balancing attackers vote honestly in.
 const BALANCING_UNTIL: u32 = 3 * LPE + LPE / 2;
 /// When late joiners start in `late-joiner`: after 2 epochs.
@@ -95,7 +95,7 @@ pub(crate) fn hare_expect(layers: u32) -> HareExpect {
 }
 
 /// The start of `layer` in simulated time.
-fn at(layer: u32) -> SimTime {
+pub(crate) fn at(layer: u32) -> SimTime {
     SimTime::from_secs(u64::from(layer) * LAYER_DURATION_SECS)
 }
 
@@ -301,7 +301,7 @@ fn outages(kind: Kind, nodes: u32, seed: u64) -> Vec<Outage> {
 
 /// Splits the network for the `PARTITION` layers: the first `MAJORITY_PERCENT` of the node
 /// slots with the first PoET, the rest with the second (PoETs take the slots after the nodes).
-fn split(nodes: u32) -> Vec<(SimTime, Fault)> {
+pub(crate) fn split(nodes: u32) -> Vec<(SimTime, Fault)> {
     let majority = nodes * MAJORITY_PERCENT / 100;
     let mut a: Vec<NodeIdx> = (0..majority).map(NodeIdx).collect();
     let mut b: Vec<NodeIdx> = (majority..nodes).map(NodeIdx).collect();

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::wire::{Block, InnerBlock, REWARDS_MAX, Ratio, Reward, TXS_MAX};
+use crate::account::Address;
 use crate::activation::wire::AtxId;
 use crate::codec::BoundedVec;
 use crate::hare::proposals_hash;
@@ -101,6 +102,7 @@ pub fn build(
     cfg: &BlockConfig,
     layer: LayerId,
     proposals: &[ProposalInfo],
+    header: impl Fn(&Hash32) -> Option<(Address, u64)>,
 ) -> Result<Option<Block>, BlockError> {
     if proposals.is_empty() {
         return Ok(None);
@@ -125,7 +127,8 @@ pub fn build(
         weights.into_iter().map(|(atx, weight)| Reward { atx, weight }).collect();
     let tick_height = sorted.iter().map(|p| p.atx_base_height).max().unwrap_or(0);
     let ids: Vec<ProposalId> = sorted.iter().map(|p| p.id).collect();
-    let mut tx_ids = order_transactions(&ids, sorted.iter().flat_map(|p| p.tx_ids.iter().copied()));
+    let all = sorted.iter().flat_map(|p| p.tx_ids.iter().copied());
+    let mut tx_ids = order_transactions(&ids, all, header);
     tx_ids.truncate(cfg.txs_max.min(TXS_MAX));
     let block = Block {
         inner: InnerBlock {
@@ -166,7 +169,11 @@ fn gcd(mut a: u128, mut b: u128) -> u128 {
 
 /// The transactions of a block: the union of `tx_ids`, deduplicated and sorted by id, then
 /// shuffled (Fisher–Yates) with a ChaCha8 stream seeded by the hash of the concatenated
-/// sorted proposal ids ([`proposals_hash`], go-spacemesh `CalcProposalsHash32`).
+/// sorted proposal ids ([`proposals_hash`], go-spacemesh `CalcProposalsHash32`); then each
+/// account's transactions are put back in nonce order (ties by id) into the places the shuffle
+/// gave them (go-spacemesh `ShuffleWithNonceOrder`), so that a block never runs an account's
+/// later nonce before an earlier one. `header` gives a transaction's principal and nonce
+/// ([`crate::tx::nonce_of`]); one without (bytes that do not decode) keeps its place.
 ///
 /// Differences from go-spacemesh (`getBlockTXs`), which is why blocks built here have other
 /// ids than the reference's for the same output:
@@ -174,14 +181,13 @@ fn gcd(mut a: u128, mut b: u128) -> u128 {
 /// - the reference draws from MT19937 (seeded with the hash read as LE u64 words) through Go's
 ///   `math/rand`; here the stream is ChaCha8 and the index draw is an explicit rejection
 ///   sampler, so the order cannot change with a `rand` release;
-/// - the reference keeps each account's transactions in nonce order within the shuffle
-///   (`ShuffleWithNonceOrder`) and drops infeasible ones; transactions, accounts and nonces
-///   do not exist in this crate yet, so the shuffle is over plain ids;
-/// - the reference prunes to the block gas limit; here the caller truncates to a count
-///   ([`BlockConfig::txs_max`]).
+/// - the reference also drops transactions its conservative state finds infeasible, and
+///   prunes to the block gas limit; here execution skips infeasible ones as ineffective and
+///   the caller truncates to a count ([`BlockConfig::txs_max`]).
 pub fn order_transactions(
     sorted_proposals: &[ProposalId],
     tx_ids: impl IntoIterator<Item = Hash32>,
+    header: impl Fn(&Hash32) -> Option<(Address, u64)>,
 ) -> Vec<Hash32> {
     debug_assert!(sorted_proposals.windows(2).all(|w| w[0] < w[1]), "proposals sorted");
     let mut txs: Vec<Hash32> = tx_ids.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
@@ -189,6 +195,21 @@ pub fn order_transactions(
     for i in (1..txs.len()).rev() {
         let j = uniform_below(&mut rng, i as u64 + 1);
         txs.swap(i, j as usize);
+    }
+    // Each account's places in the shuffle, and its transactions by nonce.
+    let mut accounts: BTreeMap<Address, (Vec<usize>, Vec<(u64, Hash32)>)> = BTreeMap::new();
+    for (place, id) in txs.iter().enumerate() {
+        if let Some((principal, nonce)) = header(id) {
+            let (places, by_nonce) = accounts.entry(principal).or_default();
+            places.push(place);
+            by_nonce.push((nonce, *id));
+        }
+    }
+    for (places, mut by_nonce) in accounts.into_values() {
+        by_nonce.sort_unstable();
+        for (place, (_, id)) in places.into_iter().zip(by_nonce) {
+            txs[place] = id;
+        }
     }
     txs
 }

@@ -27,7 +27,12 @@ fn info(i: u8, weight: u64, eligibilities: u32, slots: u32, txs: &[u16]) -> Prop
 }
 
 fn build_sim(proposals: &[ProposalInfo]) -> Result<Option<Block>, BlockError> {
-    build(&BlockConfig::sim(), LayerId(9), proposals)
+    build(&BlockConfig::sim(), LayerId(9), proposals, no_header)
+}
+
+/// Transactions whose bytes are not at hand (order by the shuffle alone).
+fn no_header(_: &Hash32) -> Option<(crate::account::Address, u64)> {
+    None
 }
 
 /// An empty hare output gives no block.
@@ -143,7 +148,7 @@ fn transactions_are_a_seeded_shuffle_of_the_union() {
     let other_txs = build_sim(&other).unwrap().unwrap().inner.tx_ids.to_vec();
     assert_ne!(other_txs, txs, "another proposal set seeds another order");
 
-    let short = build(&BlockConfig { txs_max: 10 }, LayerId(9), &ps).unwrap().unwrap();
+    let short = build(&BlockConfig { txs_max: 10 }, LayerId(9), &ps, no_header).unwrap().unwrap();
     assert_eq!(short.inner.tx_ids[..], txs[..10]);
 }
 
@@ -152,11 +157,37 @@ fn transactions_are_a_seeded_shuffle_of_the_union() {
 #[test]
 fn transaction_order_is_pinned() {
     let ids = [pid(1), pid(2)];
-    let order: Vec<u16> = order_transactions(&ids, (0..8).map(tx))
+    let order: Vec<u16> = order_transactions(&ids, (0..8).map(tx), no_header)
         .iter()
         .map(|h| u16::from_be_bytes([h.0[0], h.0[1]]))
         .collect();
     insta::assert_snapshot!(format!("{order:?}"), @"[2, 5, 1, 7, 6, 4, 0, 3]");
+}
+
+/// Each account's transactions keep nonce order in the places the shuffle gave them; other
+/// accounts' places and transactions without a header do not move.
+#[test]
+fn accounts_keep_nonce_order() {
+    use crate::account::Address;
+    let ids = [pid(1), pid(2)];
+    // Transactions 0..8: even ones of account A with nonce 10 − i, odd ones of account B with
+    // nonce i, and 7 without a header.
+    let header = |h: &Hash32| {
+        let i = u16::from_be_bytes([h.0[0], h.0[1]]);
+        match i {
+            7 => None,
+            i if i % 2 == 0 => Some((Address([1; 24]), 10 - u64::from(i))),
+            i => Some((Address([2; 24]), u64::from(i))),
+        }
+    };
+    let num = |v: Vec<Hash32>| -> Vec<u16> {
+        v.iter().map(|h| u16::from_be_bytes([h.0[0], h.0[1]])).collect()
+    };
+    let plain = num(order_transactions(&ids, (0..8).map(tx), no_header));
+    let ordered = num(order_transactions(&ids, (0..8).map(tx), header));
+    // The plain shuffle is [2, 5, 1, 7, 6, 4, 0, 3]: A holds places 0, 4, 5, 6; B 1, 2, 7.
+    assert_eq!(plain, [2, 5, 1, 7, 6, 4, 0, 3]);
+    assert_eq!(ordered, [6, 1, 3, 7, 4, 2, 0, 5]);
 }
 
 /// A ratio with a zero denominator does not decode; the block round-trips.

@@ -300,10 +300,10 @@ pub enum MeshError {
     AccountMismatch {
         /// The account.
         address: Address,
-        /// The stored value.
-        stored: Option<Account>,
+        /// The stored value (boxed: accounts are large, errors should not be).
+        stored: Box<Option<Account>>,
         /// The replayed value.
-        replayed: Option<Account>,
+        replayed: Box<Option<Account>>,
     },
 }
 

@@ -246,7 +246,11 @@ pub(super) fn restore(mut mesh: Mesh, snapshot: &Snapshot) -> Result<Mesh, MeshE
             .filter(|a| *a != Account::default());
         let replayed = Some(accounts.get(address)).filter(|a| *a != Account::default());
         if stored != replayed {
-            return Err(MeshError::AccountMismatch { address: *address, stored, replayed });
+            return Err(MeshError::AccountMismatch {
+                address: *address,
+                stored: Box::new(stored),
+                replayed: Box::new(replayed),
+            });
         }
     }
     Ok(mesh)

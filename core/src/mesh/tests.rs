@@ -401,8 +401,8 @@ fn restore_names_the_inconsistency() {
         }),
         MeshError::AccountMismatch {
             address: address(2),
-            stored: Some(five.clone()),
-            replayed: Some(mesh.account(&address(2))),
+            stored: Box::new(Some(five.clone())),
+            replayed: Box::new(Some(mesh.account(&address(2)))),
         }
     );
     assert_eq!(

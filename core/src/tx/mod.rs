@@ -14,7 +14,7 @@ pub use sign::{TxKey, signing_body, verify, with_parts};
 pub use wire::{
     Call, Drain, METHOD_DRAIN_VAULT, METHOD_SPAWN, METHOD_SPEND, MULTISIG_KEYS_MAX, MultisigArgs,
     ParsedTx, Part, Signatures, SpawnArgs, Spawned, Spend, TX_SIZE_MAX, TxBody, TxError, VaultArgs,
-    parse, principal_of,
+    nonce_of, parse, principal_of,
 };
 
 /// A transaction's id: the BLAKE3 hash of its bytes (go-spacemesh `types.TransactionID`).

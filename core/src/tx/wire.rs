@@ -368,6 +368,23 @@ pub fn principal_of(raw: &[u8]) -> Result<Address, TxError> {
     field("principal", r.array().map(Address))
 }
 
+/// The principal and nonce of `raw`, read without its principal's state (they come before
+/// anything the template decides): what block building orders each account's transactions by.
+pub fn nonce_of(raw: &[u8]) -> Result<(Address, u64), TxError> {
+    let mut r = Reader::new(raw);
+    let version = field("version", decode_compact(&mut r))?;
+    if version != 0 {
+        return Err(TxError::Version(version));
+    }
+    let principal_addr = field("principal", r.array().map(Address))?;
+    let method = compact8(&mut r, "method")?;
+    if method == METHOD_SPAWN {
+        let _template: Address = field("template", r.array().map(Address))?;
+    }
+    let nonce = field("nonce", decode_compact(&mut r))?;
+    Ok((principal_addr, nonce))
+}
+
 /// Reads `raw` as a transaction whose principal is `state` (its template and immutable state
 /// if it is spawned, `None` if not). Signatures are read, not verified (see
 /// [`super::verify`]).

@@ -10,6 +10,7 @@ mod equivocation;
 mod hare;
 mod mesh;
 mod misbehaviour;
+mod transfers;
 
 pub use coverage::CoverageChecker;
 pub use delivery::{DeliveryChecker, DeliveryWindow};
@@ -18,6 +19,7 @@ pub use equivocation::HeartbeatEquivocationChecker;
 pub use hare::{HareChecker, HareExpect};
 pub use mesh::{MeshChecker, MeshExpect, RevertWindow};
 pub use misbehaviour::MisbehaviourChecker;
+pub use transfers::TransfersChecker;
 
 use std::collections::BTreeMap;
 use std::fmt;

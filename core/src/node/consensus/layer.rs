@@ -24,7 +24,7 @@ use crate::codec::{Encode, decode_shared};
 use crate::gossip::{MsgId, Topic, Verdict};
 use crate::hare::wire::{HARE_MESSAGE_MAX, HareMessage};
 use crate::hare::{Committee, HareOutput};
-use crate::types::{EpochId, LayerId, ProposalId, Time};
+use crate::types::{EpochId, Hash32, LayerId, ProposalId, Time};
 
 impl Consensus {
     /// The committee of `epoch`: its beacon and active set weights, once both are known.
@@ -151,6 +151,27 @@ impl Consensus {
                 _ => missing += 1,
             }
         }
+        // Every node orders the block's transactions by their bytes (each account's by nonce),
+        // so a block is built only once all of them are here; missing ones are fetched.
+        let unknown: Vec<Hash32> = infos
+            .iter()
+            .flat_map(|p| p.tx_ids.iter())
+            .filter(|id| !self.tx_bytes.contains_key(*id))
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if missing == 0 && !unknown.is_empty() {
+            self.want_txs(&unknown, None);
+            self.unbuilt.insert(layer, proposals.to_vec());
+            while self.unbuilt.len() > self.layers_kept() {
+                self.unbuilt.pop_first();
+            }
+            let reason = format!("{} transactions of the output unknown", unknown.len());
+            return self
+                .outputs
+                .push_back(ConsensusOutput::Event(ConsensusEvent::BlockFailed { layer, reason }));
+        }
         if missing > 0 {
             // Built again when the missing proposals arrive (sync, or a late ballot).
             self.unbuilt.insert(layer, proposals.to_vec());
@@ -163,7 +184,9 @@ impl Consensus {
                 .outputs
                 .push_back(ConsensusOutput::Event(ConsensusEvent::BlockFailed { layer, reason }));
         }
-        let built = match block::build(&self.cfg.block, layer, &infos) {
+        let kept = &self.tx_bytes;
+        let header = |id: &Hash32| kept.get(id).and_then(|(raw, _)| crate::tx::nonce_of(raw).ok());
+        let built = match block::build(&self.cfg.block, layer, &infos, header) {
             Ok(b) => b,
             Err(e) => {
                 return self.outputs.push_back(ConsensusOutput::Event(

@@ -675,6 +675,11 @@ impl Consensus {
         &self.atxs
     }
 
+    /// The mesh (applied layers and accounts).
+    pub fn mesh(&self) -> &Mesh {
+        &self.mesh
+    }
+
     /// The ballot handler.
     pub fn ballots(&self) -> &BallotHandler {
         &self.ballots
@@ -1588,7 +1593,7 @@ impl Consensus {
                         }
                     }
                     Hint::Tx => {
-                        if !self.on_fetched_tx(hash, data) {
+                        if !self.on_fetched_tx(now, hash, data) {
                             self.outputs
                                 .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
                         }

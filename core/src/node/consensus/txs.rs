@@ -26,7 +26,7 @@ use crate::mempool::{MempoolReject, PoolTx};
 use crate::mesh::TxResult;
 use crate::state::{Account, Change};
 use crate::tx::{self, TX_SIZE_MAX, TxError};
-use crate::types::{Hash32, LayerId, PeerId};
+use crate::types::{Hash32, LayerId, PeerId, Time};
 
 /// Why a transaction was not taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -179,12 +179,32 @@ impl Consensus {
 
     /// A fetched transaction: kept if it hashes to the id asked for (and offered to the
     /// mempool, which may not want it).
-    pub(super) fn on_fetched_tx(&mut self, hash: Hash32, data: Bytes) -> bool {
+    pub(super) fn on_fetched_tx(&mut self, now: Time, hash: Hash32, data: Bytes) -> bool {
         if tx::tx_id(&data) != hash || data.len() > TX_SIZE_MAX {
             return false;
         }
         if self.take_tx(data.clone()).is_err() {
             self.keep_tx(hash, data);
+        }
+        // Hare outputs waiting for their transactions' bytes are built once all are here.
+        let waiting: Vec<(LayerId, Vec<crate::types::ProposalId>)> = self
+            .unbuilt
+            .iter()
+            .filter(|(_, ps)| !ps.is_empty())
+            .map(|(l, ps)| (*l, ps.clone()))
+            .collect();
+        for (layer, proposals) in waiting {
+            let complete = self
+                .ballots
+                .layer(layer)
+                .into_iter()
+                .flat_map(|r| r.values())
+                .filter(|r| proposals.contains(&r.proposal))
+                .flat_map(|r| r.tx_ids.iter())
+                .all(|id| self.tx_bytes.contains_key(id));
+            if complete {
+                self.build_block(now, layer, &proposals);
+            }
         }
         self.apply_decisions(None);
         true
