@@ -101,6 +101,16 @@ impl Preset {
         }
     }
 
+    /// The bech32 prefix of the network's addresses: `sm` on mainnet, `stest` on the others.
+    pub fn hrp(self) -> &'static str {
+        match self {
+            Preset::Mainnet => spacemesh_core::account::HRP_MAINNET,
+            Preset::Testnet | Preset::Fastnet | Preset::Local => {
+                spacemesh_core::account::HRP_TESTNET
+            }
+        }
+    }
+
     /// Where a node of this preset keeps its data by default: `~/.smesh/<preset>`.
     pub fn default_data_dir(self) -> PathBuf {
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());

@@ -150,7 +150,7 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
                 let _ = rx.wait_for(|s| *s).await;
             };
             Some(
-                crate::status::serve(addr, Arc::clone(&status), stopped)
+                crate::status::serve(addr, Arc::clone(&status), None, stopped)
                     .await
                     .map_err(io(format!("serving status and metrics on {addr}")))?,
             )
