@@ -46,6 +46,8 @@
 //! - [`tortoise`]: final, self-healing block validity from weighted ballot votes.
 //! - [`mesh`]: the valid block of each layer applied in order to coinbase balances, with state
 //!   and aggregated hashes, reverts and restore.
+//! - [`account`], [`tx`], [`state`]: genvm's accounts, transactions, execution and state root.
+//!   [`mempool`]: transactions waiting for a proposal, with each principal's projected state.
 //! - [`fetch`]: objects by hash from peers.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
@@ -69,6 +71,7 @@ pub mod heartbeat;
 pub mod job;
 pub mod layers;
 pub mod malfeasance;
+pub mod mempool;
 pub mod mesh;
 pub mod node;
 pub mod p2p;

@@ -242,6 +242,8 @@ mod tests {
             state: Hash32([state; 32]),
             opinion: Hash32([0; 32]),
             issued: 5,
+            fees: 0,
+            root: Hash32::default(),
         })
     }
 

@@ -30,6 +30,7 @@ pub(crate) fn event_detail(event: &NodeEvent) -> Option<TraceDetail> {
         | ConsensusEvent::BlockFailed { layer: l, .. }
         | ConsensusEvent::Certified { layer: l, .. }
         | ConsensusEvent::LayerApplied { layer: l, .. }
+        | ConsensusEvent::LayerTxs { layer: l, .. }
         | ConsensusEvent::Verified { layer: l, .. }
         | ConsensusEvent::Sync { layer: l, .. } => layer(l.0),
         ConsensusEvent::Reverted { from, .. } => layer(from.0),
@@ -44,6 +45,7 @@ pub(crate) fn event_detail(event: &NodeEvent) -> Option<TraceDetail> {
             | BuilderEvent::NoProof { epoch: ep },
         ) => epoch(ep.0),
         ConsensusEvent::AtxRejected { .. }
+        | ConsensusEvent::TxSubmitted { .. }
         | ConsensusEvent::Malfeasance { .. }
         | ConsensusEvent::Builder(BuilderEvent::PoetFailed { .. }) => None,
     }

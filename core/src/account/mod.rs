@@ -66,6 +66,13 @@ impl Address {
         Address(a)
     }
 
+    /// The default coinbase of an identity: its node id's hash, under the reserved prefix.
+    pub fn of_node(node: &crate::types::NodeId) -> Address {
+        let mut a = [0u8; ADDRESS_LEN];
+        a[ADDRESS_RESERVED..].copy_from_slice(&crate::crypto::hash(&node.0).0[..20]);
+        Address(a)
+    }
+
     /// Whether the 20 hash bytes are all zero.
     pub fn is_empty(&self) -> bool {
         self.0[ADDRESS_RESERVED..].iter().all(|b| *b == 0)

@@ -4,8 +4,6 @@
 //! `{publish_epoch, id}`, so two ATXs of one identity in one epoch can be proven with their
 //! metadata and signatures alone (the `MultipleAtxs` malfeasance proof).
 
-use std::fmt;
-
 use crate::codec::Encode;
 use crate::crypto::{Domain, Signature, Signer, hash, signed_message};
 use crate::impl_codec_struct;
@@ -17,40 +15,8 @@ use crate::types::{EpochId, GenesisId, Hash32, NodeId};
 /// An ATX id.
 pub type AtxId = Hash32;
 
-/// A coinbase address: 4 reserved zero bytes and 20 bytes of account hash.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Address(pub [u8; 24]);
-
-impl fmt::Debug for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Address(")?;
-        for b in &self.0[4..8] {
-            write!(f, "{b:02x}")?;
-        }
-        write!(f, "..)")
-    }
-}
-
-impl crate::codec::Encode for Address {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.0);
-    }
-}
-
-impl crate::codec::Decode for Address {
-    fn decode(r: &mut crate::codec::Reader<'_>) -> Result<Self, crate::codec::DecodeError> {
-        r.array().map(Address)
-    }
-}
-
-impl Address {
-    /// The default coinbase of an identity: its node id's hash, under the reserved prefix.
-    pub fn of_node(node: &NodeId) -> Address {
-        let mut a = [0u8; 24];
-        a[4..].copy_from_slice(&hash(&node.0).0[..20]);
-        Address(a)
-    }
-}
+/// A coinbase address: an account address (see [`crate::account`]).
+pub use crate::account::Address;
 
 /// What the smesher commits to before the PoET round: it is hashed into the PoET membership leaf.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -47,6 +47,8 @@ pub enum Hint {
     Certificate,
     /// The identities with a malfeasance proof (the hash is ignored: zero).
     MaliciousIds,
+    /// A transaction by id.
+    Tx,
 }
 
 impl Encode for Hint {
@@ -62,6 +64,7 @@ impl Encode for Hint {
             Hint::ActiveSet => 8,
             Hint::Certificate => 9,
             Hint::MaliciousIds => 10,
+            Hint::Tx => 11,
         });
     }
 }
@@ -79,6 +82,7 @@ impl Decode for Hint {
             8 => Ok(Hint::ActiveSet),
             9 => Ok(Hint::Certificate),
             10 => Ok(Hint::MaliciousIds),
+            11 => Ok(Hint::Tx),
             tag => Err(DecodeError::InvalidTag { what: "fetch hint", tag }),
         }
     }

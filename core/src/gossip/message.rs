@@ -35,19 +35,22 @@ pub enum Topic {
     Hare = 0x05,
     /// Certify messages (see [`crate::certifier`]).
     Certify = 0x06,
+    /// Transactions (see [`crate::tx`] and [`crate::mempool`]).
+    Tx = 0x07,
     /// Signed node heartbeats (see [`crate::heartbeat`]).
     Heartbeat = 0x80,
 }
 
 impl Topic {
     /// Every topic, in wire order.
-    pub const ALL: [Topic; 7] = [
+    pub const ALL: [Topic; 8] = [
         Topic::Atx,
         Topic::Proposal,
         Topic::Beacon,
         Topic::Malfeasance,
         Topic::Hare,
         Topic::Certify,
+        Topic::Tx,
         Topic::Heartbeat,
     ];
 
@@ -69,6 +72,7 @@ impl Topic {
             Topic::Malfeasance => "mp1",
             Topic::Hare => "h3",
             Topic::Certify => "cert",
+            Topic::Tx => "tx1",
             Topic::Heartbeat => "hb1",
         }
     }
@@ -89,6 +93,7 @@ impl Decode for Topic {
             0x04 => Ok(Topic::Malfeasance),
             0x05 => Ok(Topic::Hare),
             0x06 => Ok(Topic::Certify),
+            0x07 => Ok(Topic::Tx),
             0x80 => Ok(Topic::Heartbeat),
             tag => Err(DecodeError::InvalidTag { what: "Topic", tag }),
         }

@@ -7,71 +7,78 @@
 //! return the [`Batch`] that makes the change durable; [`Mesh::restore`] rebuilds the state
 //! from a [`Snapshot`] and checks everything it can recompute.
 //!
-//! # Accounts and rewards
+//! # Accounts, transactions and rewards
 //!
-//! There is no VM yet: the account state is the balance of every coinbase address, credited
-//! with layer rewards. A layer `L` with a block mints `layer_subsidy(L − g − 1)` (with `g` the
-//! effective genesis, so the first layer after it is subsidy index 0), split over the block's
-//! rewards by their exact weights ([`crate::rewards::split()`]); each share goes to the coinbase
-//! of its ATX, shares of ATXs with one coinbase are summed, and the floors' dust is burnt. An
-//! empty layer (no valid block) mints nothing, as in go-spacemesh. There are no transaction
-//! fees yet. A layer's *credits* are its `(address, amount)` pairs with a positive amount,
-//! sorted by address; its *issued* amount is their sum.
+//! The account state is a [`Ledger`] (genvm's accounts under a BLAKE3 sparse Merkle root, see
+//! [`crate::state`]). Applying a layer with a block first executes the block's transactions in
+//! order with genvm's rules ([`crate::state::execute_block`]; ineffective ones are skipped),
+//! then mints `layer_subsidy(L − g − 1)` (with `g` the effective genesis, so the first layer
+//! after it is subsidy index 0) and splits subsidy plus the fees the transactions paid over the
+//! block's rewards by their exact weights ([`crate::rewards::split()`]); each share goes to the
+//! coinbase of its ATX and the floors' dust is burnt. An empty layer (no valid block) changes
+//! nothing, as in go-spacemesh. A layer's *issued* amount is what its rewards credited; the
+//! coins in all accounts are always the issued amounts minus the fees of the applied layers.
+//!
+//! A block whose transactions are not all at hand is not applied
+//! ([`MeshError::MissingTx`]): the caller fetches them and tries again.
 //!
 //! # Hashes
 //!
 //! With `B(L)` = `0x01 ‖ block id` for a layer with a block and `0x00 ‖ 0²⁰` for an empty one
-//! (21 bytes either way), `le32`/`le64` little-endian integers and `H` BLAKE3-256:
+//! (21 bytes either way), `le32`/`le64` little-endian integers, `root(L)` the state root after
+//! the layer and `H` BLAKE3-256:
 //!
 //! ```text
-//! state(g)      = H("spacemesh/mesh/state/v1")
+//! state(g)      = H("spacemesh/mesh/state/v2")
 //! aggregated(g) = H("spacemesh/mesh/aggregated/v1")
-//! state(L)      = H("spacemesh/mesh/state/v1" ‖ state(L−1) ‖ le32(L) ‖ B(L)
-//!                   ‖ le32(#credits) ‖ (address ‖ le64(amount))* in address order)
+//! state(L)      = H("spacemesh/mesh/state/v2" ‖ state(L−1) ‖ le32(L) ‖ B(L) ‖ root(L)
+//!                   ‖ le64(issued) ‖ le64(fees))
 //! aggregated(L) = H("spacemesh/mesh/aggregated/v1" ‖ aggregated(L−1) ‖ B(L))
 //! ```
 //!
-//! So equal state hashes at a layer mean the same blocks and the same credits at every layer
-//! up to it; equal aggregated hashes mean the same block ids.
+//! So equal state hashes at a layer mean the same blocks at every layer up to it and the same
+//! accounts after it; equal aggregated hashes mean the same block ids.
 //!
 //! # Persistence
 //!
-//! - `mesh/layer/` ‖ `be32(L)` → [`LayerRecord`] (block, state, aggregated, issued, credits):
-//!   one per applied layer, kept for the whole history; big-endian so the keys sort by layer.
-//! - `mesh/account/` ‖ address → `le64(balance)`, only for positive balances.
+//! - `mesh/layer/` ‖ `be32(L)` → [`LayerRecord`] (block, hashes, root, issued, fees, each
+//!   transaction's result, and every account the layer changed with its value before and
+//!   after): one per applied layer, kept for the whole history; big-endian so the keys sort by
+//!   layer.
+//! - `mesh/account/` ‖ address → the encoded [`Account`], for every non-empty account.
 //! - `mesh/applied` → `le32(applied layer)`, absent while nothing is applied.
 //!
-//! An apply writes its layer record, the new balance of every credited account and the applied
-//! layer; a revert deletes the undone records, writes (or deletes, at zero) the balances it
-//! changed and the applied layer. Restore replays the records from `g + 1` on and refuses, with
-//! a typed [`MeshError`], a key it does not know, a value that does not decode, a gap in the
-//! layers, credits that do not add up or exceed the layer's subsidy, a hash that does not chain
-//! from its predecessor, a stored balance that differs from the replayed one, and an applied
-//! layer other than the last record's (a lost tail). It never silently resets.
+//! An apply writes its layer record, the new value of every account it changed and the applied
+//! layer; a revert deletes the undone records, writes (or deletes, when empty) the accounts it
+//! restored and the applied layer. Restore replays the records from `g + 1` on and refuses,
+//! with a typed [`MeshError`], a key it does not know, a value that does not decode, a gap in
+//! the layers, a change that does not start from the account's replayed value, coins that do
+//! not add up (a layer's balance change must be its issued amount minus its fees, and it may
+//! issue at most its subsidy plus its fees), a root or hash that does not follow, a stored
+//! account that differs from the replayed one, and an applied layer other than the last
+//! record's (a lost tail). It never silently resets.
 //!
 //! # Invariants (checked by [`Mesh::check_invariants`])
 //!
 //! 1. Layers move one at a time: [`Mesh::apply`] takes exactly `applied + 1`,
 //!    [`Mesh::revert`] goes down to at least [`Mesh::revertible_to`]; a call that returns an
 //!    error changes nothing.
-//! 2. Conservation: the balances sum to [`Mesh::total_issued`], which is the sum of the issued
-//!    amounts of the applied layers; a layer never issues more than its subsidy; only
-//!    positive balances are kept.
-//! 3. The hash chain: every kept layer's hashes follow from its predecessor's by the formulas
-//!    above, and the effective genesis has the genesis values.
-//! 4. A revert is exact: applying layers and reverting them leaves the state, balances, issuance
-//!    and hashes bit-identical to before.
-//! 5. Memory is bounded: at most `revert_max + 1` layers are kept (the newest `revert_max` with
-//!    their credits as undo information, plus the one below them as the base of their hashes);
-//!    older layers live only in the store, so [`Mesh::layer`] forgets them and a revert that
-//!    deep is a [`MeshError::RevertTooDeep`].
+//! 2. Conservation: the balances sum to [`Mesh::total_issued`] minus [`Mesh::total_fees`];
+//!    a layer never issues more than its subsidy plus its fees.
+//! 3. The hash chain: the applied layer's hashes follow from its predecessor's and the
+//!    ledger's root by the formulas above, and the effective genesis has the genesis values.
+//! 4. A revert is exact: applying layers and reverting them leaves the accounts, root,
+//!    issuance and hashes bit-identical to before.
+//! 5. Memory is bounded: at most `revert_max + 1` layers are kept (the newest `revert_max`
+//!    with their undo, plus the one below them as the base of their hashes); older layers live
+//!    only in the store, so [`Mesh::layer`] forgets them and a revert that deep is a
+//!    [`MeshError::RevertTooDeep`].
 //! 6. Determinism: ordered maps only; batches list accounts in address order.
 //!
 //! Deviations from the reference: go-spacemesh's state hash is the hash of the encoded accounts
-//! a layer changed (not chained); here it chains the previous state hash and the layer's
-//! credits, since there is no VM or account encoding yet. go-spacemesh stores the tortoise's
-//! opinion hash as the aggregated hash; here it chains the applied block ids, so it depends on
-//! the mesh alone. There are no transactions or fees; checkpoint recovery is not supported.
+//! a layer changed (not chained); here it chains the previous state hash and the state root.
+//! go-spacemesh stores the tortoise's opinion hash as the aggregated hash; here it chains the
+//! applied block ids, so it depends on the mesh alone. Checkpoint recovery is not supported.
 //!
 //! Files: `record.rs` (hashes, store keys, the persisted record and restore), `tests.rs`.
 
@@ -82,23 +89,27 @@ mod record;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use record::{
-    ACCOUNT_PREFIX, AGGREGATED_DOMAIN, APPLIED_KEY, LAYER_PREFIX, LayerRecord, STATE_DOMAIN,
-    aggregated_hash, genesis_aggregated, genesis_state, state_hash,
+    ACCOUNT_PREFIX, AGGREGATED_DOMAIN, APPLIED_KEY, CHANGES_MAX, LAYER_PREFIX, LayerRecord,
+    REASON_MAX, STATE_DOMAIN, TxResult, aggregated_hash, genesis_aggregated, genesis_state,
+    state_hash,
 };
 
-use crate::activation::wire::{Address, AtxId};
+use crate::account::Address;
+use crate::activation::wire::AtxId;
 use crate::block::Block;
 use crate::codec::DecodeError;
-use crate::impl_codec_struct;
+use crate::crypto::Verifier;
 use crate::rewards::{SplitError, layer_subsidy, split};
+use crate::state::{Account, Change, ExecContext, Ledger, Outcome, ReplayError, execute_block};
 use crate::store::{Batch, Snapshot};
-use crate::types::{BlockId, Hash32, LayerId};
+use crate::types::{BlockId, GenesisId, Hash32, LayerId};
 
 /// Mesh parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,24 +118,16 @@ pub struct MeshConfig {
     /// layer. Should cover the tortoise's window, since that is how far back it can change its
     /// mind.
     pub revert_max: u32,
+    /// Gas the transactions of one block may consume (go-spacemesh `BlockGasLimit`).
+    pub block_gas_limit: u64,
 }
 
 impl Default for MeshConfig {
-    /// 1000 layers, the tortoise's window in simulation.
+    /// 1000 layers, the tortoise's window in simulation; go-spacemesh's block gas limit.
     fn default() -> Self {
-        MeshConfig { revert_max: 1000 }
+        MeshConfig { revert_max: 1000, block_gas_limit: 100_000_000 }
     }
 }
-
-/// What one coinbase received in one layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Credit {
-    /// The coinbase.
-    pub address: Address,
-    /// The amount in smidge, positive.
-    pub amount: u64,
-}
-impl_codec_struct!(Credit { address, amount });
 
 /// The outcome of applying one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,8 +140,43 @@ pub struct AppliedLayer {
     pub state: Hash32,
     /// The aggregated hash after the layer.
     pub aggregated: Hash32,
-    /// Smidge credited to coinbases in the layer.
+    /// The state root after the layer.
+    pub root: Hash32,
+    /// Smidge credited to coinbases in the layer (subsidy and fees, less the split's dust).
     pub issued: u64,
+    /// Smidge the layer's transactions paid as fees.
+    pub fees: u64,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The layer's outcome.
+    pub layer: AppliedLayer,
+    /// One result per transaction of the block, in block order.
+    pub txs: Vec<TxResult>,
+    /// Every account the layer changed, in address order.
+    pub changes: Vec<Change>,
+    /// What makes it durable.
+    pub batch: Batch,
+}
+
+/// What applying a block needs from the rest of the node.
+pub struct ApplyEnv<'a> {
+    /// The coinbase of a reward's ATX.
+    pub coinbase: &'a dyn Fn(&AtxId) -> Option<Address>,
+    /// The bytes of a transaction by id.
+    pub tx: &'a dyn Fn(&Hash32) -> Option<Bytes>,
+    /// The network (transaction signatures cover it).
+    pub genesis: GenesisId,
+    /// Checks transaction signatures.
+    pub verifier: &'a dyn Verifier,
+}
+
+impl std::fmt::Debug for ApplyEnv<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplyEnv").field("genesis", &self.genesis).finish_non_exhaustive()
+    }
 }
 
 /// Why the mesh refused an apply, a revert or a snapshot.
@@ -169,6 +207,14 @@ pub enum MeshError {
         layer: LayerId,
         /// The ATX.
         atx: AtxId,
+    },
+    /// A transaction of the block is not at hand (fetch it and apply again).
+    #[error("{layer}: transaction {tx} is missing")]
+    MissingTx {
+        /// The layer being applied.
+        layer: LayerId,
+        /// The transaction.
+        tx: Hash32,
     },
     /// The block's reward weights cannot be split.
     #[error("{layer}: {error}")]
@@ -216,9 +262,9 @@ pub enum MeshError {
         /// Why.
         error: DecodeError,
     },
-    /// An account balance that does not decode.
-    #[error("balance of {address:?} does not decode: {error}")]
-    BadBalance {
+    /// A stored account that does not decode.
+    #[error("account {address:?} does not decode: {error}")]
+    BadAccount {
         /// The account.
         address: Address,
         /// Why.
@@ -232,30 +278,31 @@ pub enum MeshError {
         /// The layer found.
         found: LayerId,
     },
-    /// A record's credits are unsorted, zero, do not sum to its issued amount, exceed the
-    /// layer's subsidy, or belong to an empty layer.
-    #[error("credits of {0} are inconsistent")]
-    BadCredits(LayerId),
-    /// A record's state or aggregated hash does not follow from its predecessor's.
+    /// A record's changes do not fit the accounts replayed so far.
+    #[error("changes of {layer} do not replay: {error}")]
+    BadChanges {
+        /// The layer.
+        layer: LayerId,
+        /// Why.
+        error: ReplayError,
+    },
+    /// A record's coins do not add up: its balance change is not its issued amount minus its
+    /// fees, it issues more than its subsidy and fees, or an empty layer issues or charges.
+    #[error("coins of {0} do not add up")]
+    BadSupply(LayerId),
+    /// A record's root, state or aggregated hash does not follow from its predecessor's.
     #[error("hashes of {0} do not chain from the layer below")]
     HashMismatch(LayerId),
-    /// A stored balance (0 = missing) differs from the one the layer records add up to.
-    #[error("balance of {address:?} is {stored}, the layers add up to {replayed}")]
-    BalanceMismatch {
+    /// A stored account differs from the one the layer records replay to (`None`: missing).
+    #[error("account {address:?} is stored as {stored:?}, the layers replay to {replayed:?}")]
+    AccountMismatch {
         /// The account.
         address: Address,
-        /// The stored balance.
-        stored: u64,
-        /// The balance replayed from the records.
-        replayed: u64,
+        /// The stored value.
+        stored: Option<Account>,
+        /// The replayed value.
+        replayed: Option<Account>,
     },
-}
-
-/// A kept layer: its outcome and its credits (the undo information).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct LayerEntry {
-    applied: AppliedLayer,
-    credits: Vec<Credit>,
 }
 
 /// The applied layers and the account state they produced.
@@ -264,11 +311,11 @@ pub struct Mesh {
     cfg: MeshConfig,
     effective_genesis: LayerId,
     /// Contiguous kept layers, oldest first; the last is the applied layer. Never empty, at
-    /// most `revert_max + 1` long; the effective genesis is a pseudo-layer with no credits.
-    window: VecDeque<LayerEntry>,
-    /// Positive balances only.
-    balances: BTreeMap<Address, u64>,
+    /// most `revert_max + 1` long; the effective genesis is a pseudo-layer.
+    window: VecDeque<AppliedLayer>,
+    ledger: Ledger,
     total_issued: u64,
+    total_fees: u64,
 }
 
 impl Mesh {
@@ -279,14 +326,18 @@ impl Mesh {
             block: None,
             state: genesis_state(),
             aggregated: genesis_aggregated(),
+            root: crate::state::EMPTY_ROOT,
             issued: 0,
+            fees: 0,
         };
+        let kept = usize::try_from(cfg.revert_max).unwrap_or(usize::MAX);
         Mesh {
             cfg,
             effective_genesis,
-            window: VecDeque::from([LayerEntry { applied: genesis, credits: Vec::new() }]),
-            balances: BTreeMap::new(),
+            window: VecDeque::from([genesis]),
+            ledger: Ledger::new(kept),
             total_issued: 0,
+            total_fees: 0,
         }
     }
 
@@ -301,38 +352,91 @@ impl Mesh {
     }
 
     /// Applies `layer`, which must be the one after [`Mesh::applied`], with its valid block
-    /// (`None`: the layer is empty). `coinbase` gives the coinbase of a reward's ATX. Returns the
-    /// outcome and the batch to persist; on an error nothing changes.
+    /// (`None`: the layer is empty). On an error nothing changes.
     pub fn apply(
         &mut self,
         layer: LayerId,
         block: Option<&Block>,
-        coinbase: impl Fn(&AtxId) -> Option<Address>,
-    ) -> Result<(AppliedLayer, Batch), MeshError> {
+        env: &ApplyEnv<'_>,
+    ) -> Result<Applied, MeshError> {
         let applied = self.applied();
         if applied.0.checked_add(1) != Some(layer.0) {
             return Err(MeshError::NotNext { layer, applied });
         }
-        let credits = match block {
-            None => Vec::new(),
-            Some(block) => self.credits_of(layer, block, coinbase)?,
+        let Some(block) = block else {
+            // An empty layer changes no account, but the ledger keeps its (empty) undo.
+            let _ = self.ledger.apply(layer, |_| ());
+            let next = self.next_layer(layer, None, 0, 0);
+            return Ok(self.commit(next, Vec::new(), Vec::new()));
         };
-        let entry = self.next_entry(layer, block.map(Block::id), credits);
-        let mut batch = Batch::default();
-        batch.put(&record::layer_key(layer), &record::encode_record(&entry));
-        self.push(entry.clone());
-        for credit in &entry.credits {
-            let balance = self.balance(&credit.address);
-            batch.put(&record::account_key(&credit.address), &balance.to_le_bytes());
+        if block.layer() != layer {
+            return Err(MeshError::WrongBlockLayer {
+                block: block.id(),
+                block_layer: block.layer(),
+                layer,
+            });
         }
-        batch.put(APPLIED_KEY, &layer.0.to_le_bytes());
-        Ok((entry.applied, batch))
+        let mut raw = Vec::with_capacity(block.inner.tx_ids.len());
+        for id in block.inner.tx_ids.iter() {
+            raw.push((env.tx)(id).ok_or(MeshError::MissingTx { layer, tx: *id })?);
+        }
+        // Check the rewards before anything changes.
+        let subsidy = layer_subsidy(record::subsidy_index(layer, self.effective_genesis));
+        let rewards = &block.inner.rewards;
+        split(subsidy, rewards).map_err(|error| MeshError::Split { layer, error })?;
+        for r in rewards.iter() {
+            (env.coinbase)(&r.atx).ok_or(MeshError::UnknownAtx { layer, atx: r.atx })?;
+        }
+        let ctx = ExecContext {
+            layer,
+            genesis: env.genesis,
+            gas_limit: self.cfg.block_gas_limit,
+            verifier: env.verifier,
+        };
+        let ((outcome, issued), changes) = self.ledger.apply(layer, |accounts| {
+            let txs: Vec<&[u8]> = raw.iter().map(|b| &b[..]).collect();
+            let outcome = execute_block(accounts, &ctx, &txs);
+            let total = subsidy.checked_add(outcome.fees).expect("fees and subsidy fit u64");
+            // Whether weights split does not depend on the total: checked above.
+            let shares = split(total, rewards).expect("the weights split the subsidy");
+            let mut issued = 0u64;
+            for (atx, amount) in shares {
+                let address = (env.coinbase)(&atx).expect("checked above");
+                if amount > 0 {
+                    accounts.credit(address, amount);
+                    issued = issued.checked_add(amount).expect("shares sum within the total");
+                }
+            }
+            (outcome, issued)
+        });
+        let txs = block
+            .inner
+            .tx_ids
+            .iter()
+            .zip(&outcome.outcomes)
+            .map(|(id, o)| TxResult::of(*id, o))
+            .collect();
+        let next = self.next_layer(layer, Some(block.id()), issued, outcome.fees);
+        Ok(self.commit(next, txs, changes))
     }
 
-    /// Undoes every applied layer above `to`, newest first, restoring balances exactly, and
-    /// returns the batch to persist (empty when `to` is the applied layer). `to` must be at
-    /// least [`Mesh::revertible_to`]; on an error nothing changes.
-    pub fn revert(&mut self, to: LayerId) -> Result<Batch, MeshError> {
+    /// Makes a computed layer the applied one and gives the batch that persists it.
+    fn commit(&mut self, next: AppliedLayer, txs: Vec<TxResult>, changes: Vec<Change>) -> Applied {
+        let mut batch = Batch::default();
+        batch.put(&record::layer_key(next.layer), &record::encode_record(&next, &txs, &changes));
+        for c in &changes {
+            record::put_account(&mut batch, &c.address, &c.after);
+        }
+        batch.put(APPLIED_KEY, &next.layer.0.to_le_bytes());
+        self.push(next);
+        Applied { layer: next, txs, changes, batch }
+    }
+
+    /// Undoes every applied layer above `to`, newest first, restoring accounts exactly, and
+    /// returns the batch to persist (empty when `to` is the applied layer) with the accounts
+    /// restored (address order). `to` must be at least [`Mesh::revertible_to`]; on an error
+    /// nothing changes.
+    pub fn revert(&mut self, to: LayerId) -> Result<(Batch, Vec<(Address, Account)>), MeshError> {
         let applied = self.applied();
         if to > applied {
             return Err(MeshError::RevertAhead { to, applied });
@@ -342,43 +446,31 @@ impl Mesh {
             return Err(MeshError::RevertTooDeep { to, lowest });
         }
         let mut batch = Batch::default();
-        let mut touched = BTreeMap::new();
+        if to == applied {
+            return Ok((batch, Vec::new()));
+        }
+        let restored = self.ledger.revert(to).expect("the window's undo reaches down to `to`");
         while self.applied() > to {
-            let entry = self.window.pop_back().expect("the window holds every layer down to `to`");
-            batch.delete(&record::layer_key(entry.applied.layer));
-            for credit in &entry.credits {
-                let balance =
-                    self.balances.get_mut(&credit.address).expect("a credited account exists");
-                *balance = balance.checked_sub(credit.amount).expect("balance covers its credits");
-                touched.insert(credit.address, *balance);
-            }
-            self.total_issued = self
-                .total_issued
-                .checked_sub(entry.applied.issued)
-                .expect("total issued covers every layer");
+            let layer = self.window.pop_back().expect("the window holds every layer down to `to`");
+            batch.delete(&record::layer_key(layer.layer));
+            self.total_issued -= layer.issued;
+            self.total_fees -= layer.fees;
         }
-        for (address, balance) in touched {
-            if balance == 0 {
-                self.balances.remove(&address);
-                batch.delete(&record::account_key(&address));
-            } else {
-                batch.put(&record::account_key(&address), &balance.to_le_bytes());
-            }
+        for (address, account) in &restored {
+            record::put_account(&mut batch, address, account);
         }
-        if to < applied {
-            // With every layer undone the store holds no mesh key, as before the first apply.
-            if to == self.effective_genesis {
-                batch.delete(APPLIED_KEY);
-            } else {
-                batch.put(APPLIED_KEY, &to.0.to_le_bytes());
-            }
+        // With every layer undone the store holds no mesh key, as before the first apply.
+        if to == self.effective_genesis {
+            batch.delete(APPLIED_KEY);
+        } else {
+            batch.put(APPLIED_KEY, &to.0.to_le_bytes());
         }
-        Ok(batch)
+        Ok((batch, restored))
     }
 
     /// The last applied layer (the effective genesis before the first apply).
     pub fn applied(&self) -> LayerId {
-        self.top().applied.layer
+        self.top().layer
     }
 
     /// The effective genesis layer.
@@ -388,41 +480,42 @@ impl Mesh {
 
     /// The lowest layer [`Mesh::revert`] can go back to.
     pub fn revertible_to(&self) -> LayerId {
-        self.window.front().expect("the window is never empty").applied.layer
+        self.window.front().expect("the window is never empty").layer
     }
 
     /// The outcome of a kept layer (from [`Mesh::revertible_to`] to [`Mesh::applied`]; the
     /// effective genesis, while kept, has the genesis hashes).
     pub fn layer(&self, layer: LayerId) -> Option<&AppliedLayer> {
-        self.entry(layer).map(|e| &e.applied)
+        let offset = layer.0.checked_sub(self.revertible_to().0)?;
+        self.window.get(usize::try_from(offset).ok()?)
     }
 
-    /// The credits of a kept layer, in address order.
-    pub fn credits(&self, layer: LayerId) -> Option<&[Credit]> {
-        self.entry(layer).map(|e| &e.credits[..])
+    /// The account state.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// An account as of the applied layer (empty if it never held anything).
+    pub fn account(&self, address: &Address) -> Account {
+        self.ledger.accounts().get(address)
     }
 
     /// The balance of an account in smidge (0 for an unknown one).
     pub fn balance(&self, address: &Address) -> u64 {
-        self.balances.get(address).copied().unwrap_or(0)
+        self.account(address).balance
     }
 
-    /// Accounts with a positive balance, in address order.
-    pub fn balances(&self) -> impl Iterator<Item = (&Address, &u64)> {
-        self.balances.iter()
-    }
-
-    /// Number of accounts with a positive balance.
-    pub fn accounts(&self) -> usize {
-        self.balances.len()
-    }
-
-    /// Smidge issued by all applied layers (the sum of all balances).
+    /// Smidge credited by all applied layers.
     pub fn total_issued(&self) -> u64 {
         self.total_issued
     }
 
-    /// Panics if an invariant of the module docs is broken. Costs O(accounts + kept credits)
+    /// Smidge paid as fees in all applied layers.
+    pub fn total_fees(&self) -> u64 {
+        self.total_fees
+    }
+
+    /// Panics if an invariant of the module docs is broken. Costs O(accounts + kept layers)
     /// and one hash of the applied layer: only the newest link of the chain is recomputed,
     /// because older links were checked when they were newest and nothing but a revert (which
     /// only removes links) changes them.
@@ -430,107 +523,85 @@ impl Mesh {
         assert!(!self.window.is_empty(), "the window holds at least the applied layer");
         assert!(self.window.len() <= self.window_max(), "more than revert_max + 1 layers kept");
         assert!(self.revertible_to() >= self.effective_genesis, "a layer below the genesis kept");
-        let mut issued_kept = 0u64;
-        for (i, entry) in self.window.iter().enumerate() {
-            let a = &entry.applied;
+        let (mut issued_kept, mut fees_kept) = (0u64, 0u64);
+        for (i, a) in self.window.iter().enumerate() {
             assert_eq!(a.layer.0, self.revertible_to().0 + i as u32, "kept layers are contiguous");
-            record::check_credits(a, &entry.credits)
-                .unwrap_or_else(|e| panic!("kept layer breaks the credit rules: {e}"));
             if a.layer == self.effective_genesis {
                 assert_eq!((a.state, a.aggregated), (genesis_state(), genesis_aggregated()));
-                assert!(a.block.is_none() && entry.credits.is_empty(), "the genesis is empty");
+                assert!(a.block.is_none() && a.issued == 0, "the genesis is empty");
+            } else {
+                let subsidy = layer_subsidy(record::subsidy_index(a.layer, self.effective_genesis));
+                assert!(a.issued <= subsidy.saturating_add(a.fees), "a layer issued too much");
             }
-            issued_kept = issued_kept.checked_add(a.issued).expect("kept issuance fits u64");
+            issued_kept += a.issued;
+            fees_kept += a.fees;
         }
-        assert!(issued_kept <= self.total_issued, "kept layers issued more than the total");
+        assert!(issued_kept <= self.total_issued && fees_kept <= self.total_fees);
+        let top = self.top();
+        assert_eq!(top.root, self.ledger.root(), "the applied layer's root is not the ledger's");
         if self.window.len() >= 2 {
-            let top = self.top();
-            let expected =
-                self.next_entry(top.applied.layer, top.applied.block, top.credits.clone());
-            assert_eq!(expected.applied, top.applied, "the applied layer's hashes do not chain");
+            let expected = self.next_layer_at(
+                &self.window[self.window.len() - 2],
+                top.layer,
+                top.block,
+                top.root,
+                top.issued,
+                top.fees,
+            );
+            assert_eq!(&expected, top, "the applied layer's hashes do not chain");
         }
-        let mut sum = 0u64;
-        for (address, balance) in &self.balances {
-            assert!(*balance > 0, "{address:?} is kept with a zero balance");
-            sum = sum.checked_add(*balance).expect("balances sum within u64");
-        }
-        assert_eq!(sum, self.total_issued, "balances do not sum to the total issued");
+        let total = self.ledger.accounts().total();
+        assert_eq!(
+            total + u128::from(self.total_fees),
+            u128::from(self.total_issued),
+            "balances are not the coins issued less the fees paid"
+        );
     }
 
     /// The newest kept layer.
-    fn top(&self) -> &LayerEntry {
+    fn top(&self) -> &AppliedLayer {
         self.window.back().expect("the window is never empty")
     }
 
-    fn entry(&self, layer: LayerId) -> Option<&LayerEntry> {
-        let offset = layer.0.checked_sub(self.revertible_to().0)?;
-        self.window.get(usize::try_from(offset).ok()?)
-    }
-
-    /// The credits a block gives in `layer`, or why it cannot be applied.
-    fn credits_of(
-        &self,
-        layer: LayerId,
-        block: &Block,
-        coinbase: impl Fn(&AtxId) -> Option<Address>,
-    ) -> Result<Vec<Credit>, MeshError> {
-        if block.layer() != layer {
-            return Err(MeshError::WrongBlockLayer {
-                block: block.id(),
-                block_layer: block.layer(),
-                layer,
-            });
-        }
-        let subsidy = layer_subsidy(record::subsidy_index(layer, self.effective_genesis));
-        let shares = split(subsidy, &block.inner.rewards)
-            .map_err(|error| MeshError::Split { layer, error })?;
-        let mut sums: BTreeMap<Address, u64> = BTreeMap::new();
-        for (atx, amount) in shares {
-            let address = coinbase(&atx).ok_or(MeshError::UnknownAtx { layer, atx })?;
-            let sum = sums.entry(address).or_insert(0);
-            // Shares are floors of parts of the subsidy, so their sum stays within it.
-            *sum = sum.checked_add(amount).expect("shares sum within the subsidy");
-        }
-        Ok(sums
-            .into_iter()
-            .filter(|&(_, amount)| amount > 0)
-            .map(|(address, amount)| Credit { address, amount })
-            .collect())
-    }
-
-    /// The entry of `layer` on top of the applied one, with its hashes.
-    fn next_entry(
+    /// `layer` on top of the applied one, with the ledger's root.
+    fn next_layer(
         &self,
         layer: LayerId,
         block: Option<BlockId>,
-        credits: Vec<Credit>,
-    ) -> LayerEntry {
-        let prev = &self.entry(LayerId(layer.0 - 1)).expect("the layer below is kept").applied;
-        let issued = credits
-            .iter()
-            .try_fold(0u64, |acc, c| acc.checked_add(c.amount))
-            .expect("credits sum within the subsidy");
-        let applied = AppliedLayer {
-            layer,
-            block,
-            state: state_hash(&prev.state, layer, block, &credits),
-            aggregated: aggregated_hash(&prev.aggregated, block),
-            issued,
-        };
-        LayerEntry { applied, credits }
+        issued: u64,
+        fees: u64,
+    ) -> AppliedLayer {
+        self.next_layer_at(self.top(), layer, block, self.ledger.root(), issued, fees)
     }
 
-    /// Makes `entry` (checked, on top of the applied layer) the applied layer, and forgets the
-    /// oldest kept layer beyond `revert_max`.
-    fn push(&mut self, entry: LayerEntry) {
-        assert_eq!(entry.applied.layer.0, self.applied().0 + 1, "layers are pushed in order");
-        for credit in &entry.credits {
-            let balance = self.balances.entry(credit.address).or_insert(0);
-            *balance = balance.checked_add(credit.amount).expect("balances stay within the supply");
+    /// `layer` on top of `prev`.
+    fn next_layer_at(
+        &self,
+        prev: &AppliedLayer,
+        layer: LayerId,
+        block: Option<BlockId>,
+        root: Hash32,
+        issued: u64,
+        fees: u64,
+    ) -> AppliedLayer {
+        AppliedLayer {
+            layer,
+            block,
+            state: state_hash(&prev.state, layer, block, &root, issued, fees),
+            aggregated: aggregated_hash(&prev.aggregated, block),
+            root,
+            issued,
+            fees,
         }
-        self.total_issued =
-            self.total_issued.checked_add(entry.applied.issued).expect("issuance stays in u64");
-        self.window.push_back(entry);
+    }
+
+    /// Makes `next` (on top of the applied layer, its changes already in the ledger) the
+    /// applied layer, and forgets the oldest kept layer beyond `revert_max`.
+    fn push(&mut self, next: AppliedLayer) {
+        assert_eq!(next.layer.0, self.applied().0 + 1, "layers are pushed in order");
+        self.total_issued = self.total_issued.checked_add(next.issued).expect("issuance fits");
+        self.total_fees = self.total_fees.checked_add(next.fees).expect("fees fit");
+        self.window.push_back(next);
         if self.window.len() > self.window_max() {
             self.window.pop_front();
         }
@@ -539,5 +610,26 @@ impl Mesh {
     /// Most kept layers: `revert_max` undoable ones plus the one their hashes start from.
     fn window_max(&self) -> usize {
         usize::try_from(self.cfg.revert_max).unwrap_or(usize::MAX).saturating_add(1)
+    }
+}
+
+impl TxResult {
+    /// The result of transaction `id` from its outcome.
+    pub fn of(id: Hash32, outcome: &Outcome) -> TxResult {
+        let text = record::reason_text;
+        match outcome {
+            Outcome::Ineffective(why) => TxResult {
+                id,
+                status: TxResult::INEFFECTIVE,
+                fee: 0,
+                reason: text(why.to_string()),
+            },
+            Outcome::Executed { fee, result: Ok(()), .. } => {
+                TxResult { id, status: TxResult::SUCCEEDED, fee: *fee, reason: text(String::new()) }
+            }
+            Outcome::Executed { fee, result: Err(f), .. } => {
+                TxResult { id, status: TxResult::FAILED, fee: *fee, reason: text(f.to_string()) }
+            }
+        }
     }
 }

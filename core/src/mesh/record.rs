@@ -2,19 +2,22 @@
 
 use std::collections::BTreeMap;
 
-use crate::activation::wire::Address;
-use crate::block::REWARDS_MAX;
-use crate::codec::{BoundedVec, Encode, decode_exact};
+use bytes::Bytes;
+
+use crate::account::Address;
+use crate::block::{REWARDS_MAX, TXS_MAX};
+use crate::codec::{BoundedBytes, BoundedVec, Encode, decode_exact};
 use crate::crypto::hash;
 use crate::impl_codec_struct;
 use crate::rewards::layer_subsidy;
-use crate::store::Snapshot;
+use crate::state::{Account, Change};
+use crate::store::{Batch, Snapshot};
 use crate::types::{BlockId, Hash32, LayerId};
 
-use super::{AppliedLayer, Credit, LayerEntry, Mesh, MeshError};
+use super::{AppliedLayer, Mesh, MeshError};
 
 /// Domain tag of state hashes.
-pub const STATE_DOMAIN: &[u8] = b"spacemesh/mesh/state/v1";
+pub const STATE_DOMAIN: &[u8] = b"spacemesh/mesh/state/v2";
 /// Domain tag of aggregated hashes.
 pub const AGGREGATED_DOMAIN: &[u8] = b"spacemesh/mesh/aggregated/v1";
 
@@ -22,10 +25,16 @@ pub const AGGREGATED_DOMAIN: &[u8] = b"spacemesh/mesh/aggregated/v1";
 const MESH_PREFIX: &[u8] = b"mesh/";
 /// Key prefix of layer records; the layer follows as 4 big-endian bytes.
 pub const LAYER_PREFIX: &[u8] = b"mesh/layer/";
-/// Key prefix of account balances; the 24-byte address follows.
+/// Key prefix of accounts; the 24-byte address follows.
 pub const ACCOUNT_PREFIX: &[u8] = b"mesh/account/";
 /// Key of the applied layer, so that a lost tail of layer records is noticed.
 pub const APPLIED_KEY: &[u8] = b"mesh/applied";
+
+/// Most accounts one layer changes: each transaction touches at most three (its principal, a
+/// destination or spawned account, a vault), and each reward one coinbase.
+pub const CHANGES_MAX: usize = 3 * TXS_MAX + REWARDS_MAX;
+/// Longest stored reason of a transaction's result, in bytes.
+pub const REASON_MAX: usize = 160;
 
 /// The state hash of the effective genesis.
 pub fn genesis_state() -> Hash32 {
@@ -47,25 +56,24 @@ fn block_marker(block: Option<BlockId>) -> [u8; 1 + BlockId::LEN] {
     out
 }
 
-/// The state hash of `layer` from the one below it, its block and its credits (in address
-/// order).
+/// The state hash of `layer` from the one below it, its block, the state root after it, and
+/// the smidge it issued and charged.
 pub fn state_hash(
     prev: &Hash32,
     layer: LayerId,
     block: Option<BlockId>,
-    credits: &[Credit],
+    root: &Hash32,
+    issued: u64,
+    fees: u64,
 ) -> Hash32 {
     let mut h = blake3::Hasher::new();
     h.update(STATE_DOMAIN);
     h.update(&prev.0);
     h.update(&layer.0.to_le_bytes());
     h.update(&block_marker(block));
-    let count = u32::try_from(credits.len()).expect("credits are bounded by REWARDS_MAX");
-    h.update(&count.to_le_bytes());
-    for credit in credits {
-        h.update(&credit.address.0);
-        h.update(&credit.amount.to_le_bytes());
-    }
+    h.update(&root.0);
+    h.update(&issued.to_le_bytes());
+    h.update(&fees.to_le_bytes());
     Hash32(*h.finalize().as_bytes())
 }
 
@@ -78,6 +86,51 @@ pub fn aggregated_hash(prev: &Hash32, block: Option<BlockId>) -> Hash32 {
     Hash32(*h.finalize().as_bytes())
 }
 
+/// What became of one transaction of an applied block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxResult {
+    /// The transaction.
+    pub id: Hash32,
+    /// [`TxResult::SUCCEEDED`], [`TxResult::FAILED`] or [`TxResult::INEFFECTIVE`].
+    pub status: u8,
+    /// Smidge it paid.
+    pub fee: u64,
+    /// Why it failed or was ineffective (UTF-8, empty when it succeeded).
+    pub reason: BoundedBytes<REASON_MAX>,
+}
+impl_codec_struct!(TxResult { id, status, fee, reason });
+
+impl TxResult {
+    /// Executed, and its call succeeded.
+    pub const SUCCEEDED: u8 = 0;
+    /// Executed (it paid), but its call failed.
+    pub const FAILED: u8 = 1;
+    /// Skipped without effect.
+    pub const INEFFECTIVE: u8 = 2;
+
+    /// Whether it was executed (its nonce is used).
+    pub fn executed(&self) -> bool {
+        self.status != TxResult::INEFFECTIVE
+    }
+
+    /// The reason as text.
+    pub fn reason(&self) -> String {
+        String::from_utf8_lossy(&self.reason).into_owned()
+    }
+}
+
+/// A reason as stored: at most [`REASON_MAX`] bytes, cut at a character boundary.
+pub(super) fn reason_text(mut s: String) -> BoundedBytes<REASON_MAX> {
+    if s.len() > REASON_MAX {
+        let mut cut = REASON_MAX;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    BoundedBytes::new(Bytes::from(s)).expect("cut to REASON_MAX")
+}
+
 /// The persisted record of one applied layer (its layer is in the key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerRecord {
@@ -87,33 +140,49 @@ pub struct LayerRecord {
     pub state: Hash32,
     /// The aggregated hash after the layer.
     pub aggregated: Hash32,
+    /// The state root after the layer.
+    pub root: Hash32,
     /// Smidge credited in the layer.
     pub issued: u64,
-    /// The credits, in address order: at most one per reward of the block.
-    pub credits: BoundedVec<Credit, REWARDS_MAX>,
+    /// Smidge paid as fees in the layer.
+    pub fees: u64,
+    /// One result per transaction of the block, in block order.
+    pub txs: BoundedVec<TxResult, TXS_MAX>,
+    /// Every account the layer changed, in address order, before and after.
+    pub changes: BoundedVec<Change, CHANGES_MAX>,
 }
-impl_codec_struct!(LayerRecord { block, state, aggregated, issued, credits });
+impl_codec_struct!(LayerRecord { block, state, aggregated, root, issued, fees, txs, changes });
 
 /// The store key of a layer record.
 pub(super) fn layer_key(layer: LayerId) -> Vec<u8> {
     [LAYER_PREFIX, &layer.0.to_be_bytes()].concat()
 }
 
-/// The store key of an account balance.
+/// The store key of an account.
 pub(super) fn account_key(address: &Address) -> Vec<u8> {
     [ACCOUNT_PREFIX, &address.0].concat()
 }
 
-/// The encoded record of a kept layer.
-pub(super) fn encode_record(entry: &LayerEntry) -> Vec<u8> {
-    let a = &entry.applied;
+/// Writes an account's value, or deletes it when empty.
+pub(super) fn put_account(batch: &mut Batch, address: &Address, account: &Account) {
+    if *account == Account::default() {
+        batch.delete(&account_key(address));
+    } else {
+        batch.put(&account_key(address), &account.encode());
+    }
+}
+
+/// The encoded record of an applied layer.
+pub(super) fn encode_record(a: &AppliedLayer, txs: &[TxResult], changes: &[Change]) -> Vec<u8> {
     LayerRecord {
         block: a.block,
         state: a.state,
         aggregated: a.aggregated,
+        root: a.root,
         issued: a.issued,
-        credits: BoundedVec::new(entry.credits.clone())
-            .expect("one credit per coinbase, at most one coinbase per reward"),
+        fees: a.fees,
+        txs: BoundedVec::new(txs.to_vec()).expect("one result per transaction of a block"),
+        changes: BoundedVec::new(changes.to_vec()).expect("a layer changes at most CHANGES_MAX"),
     }
     .encode()
 }
@@ -121,25 +190,6 @@ pub(super) fn encode_record(entry: &LayerEntry) -> Vec<u8> {
 /// Which subsidy `layer` mints: 0 for the first layer after the effective genesis.
 pub(super) fn subsidy_index(layer: LayerId, effective_genesis: LayerId) -> u32 {
     layer.0.checked_sub(effective_genesis.0 + 1).expect("only layers after the genesis mint")
-}
-
-/// Checks that credits are positive, strictly in address order and sum to the issued amount,
-/// and that an empty layer has none.
-pub(super) fn check_credits(a: &AppliedLayer, credits: &[Credit]) -> Result<(), MeshError> {
-    let bad = MeshError::BadCredits(a.layer);
-    if a.block.is_none() && !credits.is_empty() {
-        return Err(bad);
-    }
-    if credits.iter().any(|c| c.amount == 0)
-        || credits.windows(2).any(|w| w[0].address >= w[1].address)
-    {
-        return Err(bad);
-    }
-    let sum = credits.iter().try_fold(0u64, |acc, c| acc.checked_add(c.amount));
-    if sum != Some(a.issued) {
-        return Err(bad);
-    }
-    Ok(())
 }
 
 /// Replays the mesh keys of `snapshot` onto `mesh` (a new one) and checks them.
@@ -155,9 +205,9 @@ pub(super) fn restore(mut mesh: Mesh, snapshot: &Snapshot) -> Result<Mesh, MeshE
             restore_layer(&mut mesh, layer, value)?;
         } else if let Some(rest) = key.strip_prefix(ACCOUNT_PREFIX) {
             let address = Address(rest.try_into().map_err(|_| bad_key())?);
-            let balance = decode_exact::<u64>(value)
-                .map_err(|error| MeshError::BadBalance { address, error })?;
-            stored.insert(address, balance);
+            let account = decode_exact::<Account>(value)
+                .map_err(|error| MeshError::BadAccount { address, error })?;
+            stored.insert(address, account);
         } else if key == APPLIED_KEY {
             stored_applied =
                 Some(LayerId(decode_exact::<u32>(value).map_err(MeshError::BadApplied)?));
@@ -169,14 +219,17 @@ pub(super) fn restore(mut mesh: Mesh, snapshot: &Snapshot) -> Result<Mesh, MeshE
     if stored_applied.unwrap_or(mesh.effective_genesis) != replayed {
         return Err(MeshError::AppliedMismatch { stored: stored_applied, replayed });
     }
-    // The lowest address whose stored and replayed balances differ is reported.
-    let mut addresses: Vec<&Address> = stored.keys().chain(mesh.balances.keys()).collect();
+    // The lowest address whose stored and replayed accounts differ is reported.
+    let accounts = mesh.ledger.accounts();
+    let mut addresses: Vec<&Address> =
+        stored.keys().chain(accounts.iter().map(|(a, _)| a)).collect();
     addresses.sort();
     addresses.dedup();
     for address in addresses {
-        let (stored, replayed) = (stored.get(address).copied().unwrap_or(0), mesh.balance(address));
+        let stored = stored.get(address).cloned();
+        let replayed = Some(accounts.get(address)).filter(|a| *a != Account::default());
         if stored != replayed {
-            return Err(MeshError::BalanceMismatch { address: *address, stored, replayed });
+            return Err(MeshError::AccountMismatch { address: *address, stored, replayed });
         }
     }
     Ok(mesh)
@@ -193,23 +246,46 @@ fn restore_layer(mesh: &mut Mesh, layer: LayerId, value: &[u8]) -> Result<(), Me
     }
     let record: LayerRecord =
         decode_exact(value).map_err(|error| MeshError::BadRecord { layer, error })?;
+    check_supply(mesh, layer, &record)?;
+    let changes = record.changes.into_inner();
+    mesh.ledger.replay(layer, &changes).map_err(|error| MeshError::BadChanges { layer, error })?;
+    let next = mesh.next_layer(layer, record.block, record.issued, record.fees);
     let claimed = AppliedLayer {
         layer,
         block: record.block,
         state: record.state,
         aggregated: record.aggregated,
+        root: record.root,
         issued: record.issued,
+        fees: record.fees,
     };
-    let credits = record.credits.into_inner();
-    check_credits(&claimed, &credits)?;
-    // The subsidy bounds every balance, so replaying stays within u64 even for crafted records.
-    if claimed.issued > layer_subsidy(subsidy_index(layer, mesh.effective_genesis)) {
-        return Err(MeshError::BadCredits(layer));
-    }
-    let entry = mesh.next_entry(layer, claimed.block, credits);
-    if entry.applied != claimed {
+    if next != claimed {
+        mesh.ledger.revert(applied).expect("the layer just replayed is kept");
         return Err(MeshError::HashMismatch(layer));
     }
-    mesh.push(entry);
+    mesh.push(next);
+    Ok(())
+}
+
+/// A record's coins add up: its balances change by what it issued less its fees, it issues at
+/// most its subsidy plus its fees, and an empty layer neither issues nor charges.
+fn check_supply(mesh: &Mesh, layer: LayerId, record: &LayerRecord) -> Result<(), MeshError> {
+    let bad = MeshError::BadSupply(layer);
+    if record.block.is_none() && (record.issued != 0 || record.fees != 0 || !record.txs.is_empty())
+    {
+        return Err(bad);
+    }
+    let subsidy = layer_subsidy(subsidy_index(layer, mesh.effective_genesis));
+    if u128::from(record.issued) > u128::from(subsidy) + u128::from(record.fees) {
+        return Err(bad);
+    }
+    let delta: i128 = record
+        .changes
+        .iter()
+        .map(|c| i128::from(c.after.balance) - i128::from(c.before.balance))
+        .sum();
+    if delta != i128::from(record.issued) - i128::from(record.fees) {
+        return Err(bad);
+    }
     Ok(())
 }

@@ -3,7 +3,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::block::{InnerBlock, Ratio, Reward};
 use crate::codec::{BoundedVec, Encode};
+use crate::crypto::Ed25519Verifier;
 use crate::rewards::{ONE_SMESH, layer_subsidy};
+use crate::state::{Account, EMPTY_ROOT};
 
 /// A reward of a test block: ATX, weight numerator and denominator.
 type Spec = (u8, u64, u64);
@@ -14,7 +16,21 @@ type Layer = Option<Vec<Spec>>;
 const G: LayerId = LayerId(10);
 
 fn cfg(revert_max: u32) -> MeshConfig {
-    MeshConfig { revert_max }
+    MeshConfig { revert_max, block_gas_limit: 100_000_000 }
+}
+
+fn no_tx(_: &Hash32) -> Option<Bytes> {
+    None
+}
+
+/// What blocks without transactions need.
+fn env() -> ApplyEnv<'static> {
+    ApplyEnv {
+        coinbase: &coinbase,
+        tx: &no_tx,
+        genesis: crate::types::GenesisId([0; 20]),
+        verifier: &Ed25519Verifier,
+    }
 }
 
 fn at(offset: u32) -> LayerId {
@@ -55,21 +71,21 @@ fn block(layer: LayerId, rewards: &[Spec]) -> Block {
 fn step(mesh: &mut Mesh, snapshot: &mut Snapshot, rewards: Option<&[Spec]>) -> AppliedLayer {
     let layer = LayerId(mesh.applied().0 + 1);
     let b = rewards.map(|r| block(layer, r));
-    let (applied, batch) = mesh.apply(layer, b.as_ref(), coinbase).unwrap();
-    batch.apply_to(snapshot);
+    let applied = mesh.apply(layer, b.as_ref(), &env()).unwrap();
+    applied.batch.apply_to(snapshot);
     mesh.check_invariants();
-    applied
+    applied.layer
 }
 
 /// What two meshes must agree on: applied layer, balances, issuance, and every layer both keep.
 fn assert_same(a: &Mesh, b: &Mesh) {
     assert_eq!(a.applied(), b.applied());
-    assert_eq!(a.balances().collect::<Vec<_>>(), b.balances().collect::<Vec<_>>());
-    assert_eq!(a.total_issued(), b.total_issued());
+    assert_eq!(a.ledger().accounts(), b.ledger().accounts());
+    assert_eq!(a.ledger().root(), b.ledger().root());
+    assert_eq!((a.total_issued(), a.total_fees()), (b.total_issued(), b.total_fees()));
     let lowest = a.revertible_to().max(b.revertible_to());
     for l in lowest.0..=a.applied().0 {
         assert_eq!(a.layer(LayerId(l)), b.layer(LayerId(l)), "layer {l}");
-        assert_eq!(a.credits(LayerId(l)), b.credits(LayerId(l)), "credits of layer {l}");
     }
 }
 
@@ -83,7 +99,8 @@ fn new_mesh_starts_at_the_genesis() {
     let genesis = mesh.layer(G).unwrap();
     assert_eq!((genesis.state, genesis.aggregated), (genesis_state(), genesis_aggregated()));
     assert_eq!((genesis.block, genesis.issued), (None, 0));
-    assert_eq!((mesh.accounts(), mesh.total_issued()), (0, 0));
+    assert_eq!((accounts(&mesh), mesh.total_issued()), (0, 0));
+    assert_eq!(genesis.root, EMPTY_ROOT);
     assert!(mesh.layer(at(1)).is_none());
 }
 
@@ -93,8 +110,10 @@ fn new_mesh_starts_at_the_genesis() {
 fn apply_credits_coinbases_by_weight() {
     let mut mesh = Mesh::new(cfg(5), G);
     let b = block(at(1), &[(1, 1, 3), (2, 1, 3), (4, 1, 3)]);
-    let (applied, batch) = mesh.apply(at(1), Some(&b), coinbase).unwrap();
+    let Applied { layer: applied, batch, changes, txs } =
+        mesh.apply(at(1), Some(&b), &env()).unwrap();
     mesh.check_invariants();
+    assert!(txs.is_empty());
     let subsidy = layer_subsidy(0);
     assert!(subsidy > 400 * ONE_SMESH, "a sensible subsidy: {subsidy}");
     let third = subsidy / 3;
@@ -103,14 +122,15 @@ fn apply_credits_coinbases_by_weight() {
     assert_eq!(mesh.balance(&address(3)), 0);
     assert_eq!(applied.issued, 3 * third);
     assert!(subsidy - applied.issued < 3, "less than a smidge per ATX is burnt");
-    assert_eq!((mesh.accounts(), mesh.total_issued()), (2, applied.issued));
+    assert_eq!((accounts(&mesh), mesh.total_issued()), (2, applied.issued));
     assert_eq!(applied.block, Some(b.id()));
     assert_eq!(mesh.layer(at(1)), Some(&applied));
+    let credited = |n: u64| Account { balance: n, next_nonce: 0, spawned: None };
     assert_eq!(
-        mesh.credits(at(1)).unwrap(),
-        &[
-            Credit { address: address(1), amount: 2 * third },
-            Credit { address: address(2), amount: third }
+        changes,
+        vec![
+            Change { address: address(1), before: Account::default(), after: credited(2 * third) },
+            Change { address: address(2), before: Account::default(), after: credited(third) },
         ]
     );
     // The record, two balances and the applied layer.
@@ -133,10 +153,10 @@ fn subsidy_follows_the_layer_index() {
 #[test]
 fn empty_layer_chains_hashes() {
     let mut mesh = Mesh::new(cfg(5), G);
-    let (applied, batch) = mesh.apply(at(1), None, coinbase).unwrap();
+    let Applied { layer: applied, batch, .. } = mesh.apply(at(1), None, &env()).unwrap();
     mesh.check_invariants();
-    assert_eq!((applied.block, applied.issued, mesh.accounts()), (None, 0, 0));
-    assert_eq!(applied.state, state_hash(&genesis_state(), at(1), None, &[]));
+    assert_eq!((applied.block, applied.issued, accounts(&mesh)), (None, 0, 0));
+    assert_eq!(applied.state, state_hash(&genesis_state(), at(1), None, &EMPTY_ROOT, 0, 0));
     assert_eq!(applied.aggregated, aggregated_hash(&genesis_aggregated(), None));
     assert_ne!(applied.state, genesis_state());
     assert_eq!(batch.ops.len(), 2, "the record and the applied layer");
@@ -175,11 +195,11 @@ fn refused_applies_change_nothing() {
         (next, block(next, &[]), MeshError::Split { layer: next, error: SplitError::ZeroWeight }),
     ];
     for (layer, b, expected) in cases {
-        assert_eq!(mesh.apply(layer, Some(&b), coinbase).unwrap_err(), expected);
+        assert_eq!(mesh.apply(layer, Some(&b), &env()).unwrap_err(), expected);
         assert_eq!(mesh, before);
     }
     assert_eq!(
-        mesh.apply(LayerId(0), None, coinbase).unwrap_err(),
+        mesh.apply(LayerId(0), None, &env()).unwrap_err(),
         MeshError::NotNext { layer: LayerId(0), applied: at(1) }
     );
     assert_eq!(mesh, before);
@@ -193,8 +213,7 @@ fn zero_shares_create_no_account() {
     let mut snapshot = Snapshot::new();
     let applied = step(&mut mesh, &mut snapshot, Some(&[(1, 1, 1), (2, 0, 1)]));
     assert_eq!(applied.issued, layer_subsidy(0));
-    assert_eq!(mesh.accounts(), 1);
-    assert_eq!(mesh.credits(at(1)).unwrap().len(), 1);
+    assert_eq!(accounts(&mesh), 1);
 }
 
 /// Reverting to any earlier layer gives back exactly the mesh and the store of that time.
@@ -219,12 +238,15 @@ fn revert_restores_exactly() {
     for k in (0..=5u32).rev() {
         let mut m = mesh.clone();
         let mut s = snapshot.clone();
-        m.revert(at(k)).unwrap().apply_to(&mut s);
+        m.revert(at(k)).unwrap().0.apply_to(&mut s);
         m.check_invariants();
         assert_eq!(m, meshes[k as usize], "revert to {k}");
         assert_eq!(s, snapshots[k as usize], "store after revert to {k}");
     }
-    assert!(mesh.revert(mesh.applied()).unwrap().ops.is_empty(), "reverting to the top is a no-op");
+    assert!(
+        mesh.revert(mesh.applied()).unwrap().0.ops.is_empty(),
+        "reverting to the top is a no-op"
+    );
 }
 
 /// Reverts above the applied layer, below the genesis or below the kept undo information are
@@ -366,27 +388,32 @@ fn restore_names_the_inconsistency() {
         }),
         MeshError::HashMismatch(at(3))
     );
+    let five = Account { balance: 5, next_nonce: 0, spawned: None };
     assert_eq!(
         restore(&|s| {
-            s.insert(account_key(address(2)), 5u64.to_le_bytes().to_vec());
+            s.insert(account_key(address(2)), five.encode());
         }),
-        MeshError::BalanceMismatch {
+        MeshError::AccountMismatch {
             address: address(2),
-            stored: 5,
-            replayed: mesh.balance(&address(2)),
+            stored: Some(five.clone()),
+            replayed: Some(mesh.account(&address(2))),
         }
     );
     assert_eq!(
         restore(&|s| {
-            s.insert(account_key(address(9)), 5u64.to_le_bytes().to_vec());
+            s.insert(account_key(address(9)), five.encode());
         }),
-        MeshError::BalanceMismatch { address: address(9), stored: 5, replayed: 0 }
+        MeshError::AccountMismatch {
+            address: address(9),
+            stored: Some(five.clone()),
+            replayed: None
+        }
     );
     assert!(matches!(
         restore(&|s| {
             s.insert(account_key(address(9)), vec![5]);
         }),
-        MeshError::BadBalance { .. }
+        MeshError::BadAccount { .. }
     ));
     assert_eq!(
         restore(&|s| {
@@ -414,8 +441,9 @@ fn restore_names_the_inconsistency() {
     ));
 }
 
-/// Balances of another history are refused although every record chains; a self-consistent
-/// record that issues more than its layer's subsidy is refused too.
+/// Accounts of another history are refused although every record chains; a self-consistent
+/// record that issues more than its layer's subsidy is refused, and so is one whose changes do
+/// not add up to what it issued.
 #[test]
 fn restore_checks_forged_records() {
     let mut forged = Mesh::new(cfg(5), G);
@@ -423,7 +451,7 @@ fn restore_checks_forged_records() {
     step(&mut forged, &mut snapshot, Some(&[(1, 1, 1)]));
     let mut honest = Snapshot::new();
     step(&mut Mesh::new(cfg(5), G), &mut honest, Some(&[(2, 1, 1)]));
-    // The honest record with the forged layer's balances.
+    // The honest record with the forged layer's accounts.
     let mut s = honest.clone();
     for (k, v) in &snapshot {
         if k.starts_with(ACCOUNT_PREFIX) {
@@ -433,24 +461,34 @@ fn restore_checks_forged_records() {
     s.remove(&[ACCOUNT_PREFIX, &address(2).0].concat());
     assert!(matches!(
         Mesh::restore(cfg(5), G, &s).unwrap_err(),
-        MeshError::BalanceMismatch { address: a, .. } if a == address(1)
+        MeshError::AccountMismatch { address: a, .. } if a == address(1)
     ));
 
-    // A self-consistent record that issues more than the subsidy.
-    let amount = layer_subsidy(0) + 1;
-    let credits = [Credit { address: address(1), amount }];
-    let record = LayerRecord {
-        block: None,
-        state: state_hash(&genesis_state(), at(1), None, &credits),
-        aggregated: aggregated_hash(&genesis_aggregated(), None),
-        issued: amount,
-        credits: BoundedVec::new(credits.to_vec()).unwrap(),
+    let forge = |issued: u64, balance: u64| {
+        let after = Account { balance, next_nonce: 0, spawned: None };
+        let mut ledger = crate::state::Ledger::new(1);
+        let (_, changes) = ledger.apply(at(1), |a| a.credit(address(1), balance));
+        let b = block(at(1), &[(1, 1, 1)]);
+        let record = LayerRecord {
+            block: Some(b.id()),
+            state: state_hash(&genesis_state(), at(1), Some(b.id()), &ledger.root(), issued, 0),
+            aggregated: aggregated_hash(&genesis_aggregated(), Some(b.id())),
+            root: ledger.root(),
+            issued,
+            fees: 0,
+            txs: BoundedVec::new(Vec::new()).unwrap(),
+            changes: BoundedVec::new(changes).unwrap(),
+        };
+        let mut s = Snapshot::new();
+        s.insert([LAYER_PREFIX, &at(1).0.to_be_bytes()].concat(), record.encode());
+        s.insert([ACCOUNT_PREFIX, &address(1).0].concat(), after.encode());
+        s.insert(APPLIED_KEY.to_vec(), at(1).0.to_le_bytes().to_vec());
+        Mesh::restore(cfg(5), G, &s)
     };
-    let mut s = Snapshot::new();
-    s.insert([LAYER_PREFIX, &at(1).0.to_be_bytes()].concat(), record.encode());
-    s.insert([ACCOUNT_PREFIX, &address(1).0].concat(), amount.to_le_bytes().to_vec());
-    s.insert(APPLIED_KEY.to_vec(), at(1).0.to_le_bytes().to_vec());
-    assert_eq!(Mesh::restore(cfg(5), G, &s).unwrap_err(), MeshError::BadCredits(at(1)));
+    let amount = layer_subsidy(0) + 1;
+    assert_eq!(forge(amount, amount).unwrap_err(), MeshError::BadSupply(at(1)));
+    assert_eq!(forge(5, 6).unwrap_err(), MeshError::BadSupply(at(1)));
+    forge(5, 5).unwrap().check_invariants();
 }
 
 /// Golden hashes of a fixed three-layer history: a change to the formulas, the subsidy or the
@@ -467,12 +505,13 @@ fn golden_hashes() {
             let l = mesh.layer(at(k)).unwrap();
             let block = l.block.map_or("none".to_string(), |b| b.to_string());
             format!(
-                "{}: block {block}\n  state {}\n  aggregated {}\n  issued {}",
-                l.layer, l.state, l.aggregated, l.issued
+                "{}: block {block}\n  state {}\n  aggregated {}\n  root {}\n  issued {}",
+                l.layer, l.state, l.aggregated, l.root, l.issued
             )
         })
         .collect();
-    let balances: Vec<String> = mesh.balances().map(|(a, b)| format!("{a:?}: {b}")).collect();
+    let balances: Vec<String> =
+        mesh.ledger().accounts().iter().map(|(a, acc)| format!("{a:?}: {}", acc.balance)).collect();
     insta::assert_snapshot!(format!("{}\nbalances: {}", lines.join("\n"), balances.join(", ")));
 }
 
@@ -521,7 +560,7 @@ proptest! {
             meshes.push(mesh.clone());
         }
         let full = (mesh.clone(), snapshot.clone());
-        mesh.revert(at(k as u32)).unwrap().apply_to(&mut snapshot);
+        mesh.revert(at(k as u32)).unwrap().0.apply_to(&mut snapshot);
         mesh.check_invariants();
         prop_assert_eq!(&mesh, &meshes[k]);
         apply_all(&mut mesh, &mut snapshot, &history[k..]);
@@ -543,7 +582,7 @@ proptest! {
         apply_all(&mut mesh, &mut snapshot, &first);
         let k = (mesh.revertible_to().0 - G.0) as usize
             + k.index((mesh.applied().0 - mesh.revertible_to().0) as usize + 1);
-        mesh.revert(at(k as u32)).unwrap().apply_to(&mut snapshot);
+        mesh.revert(at(k as u32)).unwrap().0.apply_to(&mut snapshot);
         mesh.check_invariants();
         apply_all(&mut mesh, &mut snapshot, &second);
 
@@ -573,7 +612,7 @@ proptest! {
                     let to = LayerId(mesh.applied().0.saturating_sub(depth));
                     let before = mesh.clone();
                     match mesh.revert(to) {
-                        Ok(batch) => batch.apply_to(&mut snapshot),
+                        Ok((batch, _)) => batch.apply_to(&mut snapshot),
                         Err(e) => {
                             prop_assert!(matches!(e, MeshError::RevertTooDeep { .. }), "{e}");
                             prop_assert_eq!(&mesh, &before);
@@ -588,4 +627,73 @@ proptest! {
             prop_assert!(restored.revertible_to() <= mesh.revertible_to());
         }
     }
+}
+
+fn accounts(mesh: &Mesh) -> usize {
+    mesh.ledger().accounts().iter().count()
+}
+
+/// A block's transactions run before its rewards: a wallet funded by a reward spawns and
+/// spends, its fees go to the layer's rewards, a missing transaction refuses the whole block,
+/// and reverts and restore give back exactly what was there.
+#[test]
+fn blocks_execute_their_transactions() {
+    use crate::tx::{Call, Spend, TxKey};
+    let genesis = crate::types::GenesisId([0; 20]);
+    let key = TxKey::from_seed([9; 32]);
+    let wallet = key.wallet_address();
+    let coinbase_9 = move |id: &AtxId| if id.0[0] == 9 { Some(wallet) } else { coinbase(id) };
+    let spawn = Bytes::from(key.wallet_spawn(&genesis, 0, 1));
+    let pay = Bytes::from(key.wallet_tx(
+        &genesis,
+        1,
+        2,
+        Call::Spend(Spend { destination: address(3), amount: 1_000 }),
+    ));
+    let (spawn_id, pay_id) = (crate::tx::tx_id(&spawn), crate::tx::tx_id(&pay));
+    let known = [(spawn_id, spawn.clone()), (pay_id, pay.clone())];
+    let lookup = |id: &Hash32| known.iter().find(|(k, _)| k == id).map(|(_, b)| b.clone());
+    let env = ApplyEnv { coinbase: &coinbase_9, tx: &lookup, genesis, verifier: &Ed25519Verifier };
+
+    let mut mesh = Mesh::new(cfg(5), G);
+    let mut snapshot = Snapshot::new();
+    let first = mesh.apply(at(1), Some(&block(at(1), &[(9, 1, 1)])), &env).unwrap();
+    first.batch.apply_to(&mut snapshot);
+    let (after_first, snapshot_first) = (mesh.clone(), snapshot.clone());
+
+    let mut b = block(at(2), &[(1, 1, 1)]);
+    b.inner.tx_ids = BoundedVec::new(vec![spawn_id, pay_id, Hash32([0xaa; 32])]).unwrap();
+    assert_eq!(
+        mesh.apply(at(2), Some(&b), &env).unwrap_err(),
+        MeshError::MissingTx { layer: at(2), tx: Hash32([0xaa; 32]) }
+    );
+    assert_eq!(mesh, after_first, "a refused block changes nothing");
+
+    b.inner.tx_ids = BoundedVec::new(vec![spawn_id, pay_id, spawn_id]).unwrap();
+    let second = mesh.apply(at(2), Some(&b), &env).unwrap();
+    second.batch.apply_to(&mut snapshot);
+    mesh.check_invariants();
+    let statuses: Vec<u8> = second.txs.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [TxResult::SUCCEEDED, TxResult::SUCCEEDED, TxResult::INEFFECTIVE]);
+    assert!(second.txs[2].reason().contains("nonce"), "{}", second.txs[2].reason());
+    let fees = second.txs[0].fee + second.txs[1].fee;
+    assert!(fees > 0);
+    assert_eq!(second.layer.fees, fees);
+    let w = mesh.account(&wallet);
+    assert_eq!((w.next_nonce, w.spawned.is_some()), (2, true));
+    assert_eq!(w.balance, first.layer.issued - fees - 1_000);
+    assert_eq!(mesh.balance(&address(3)), 1_000);
+    assert!(layer_subsidy(1) + fees - second.layer.issued < 2, "fees join the subsidy");
+    assert_eq!(mesh.total_issued() - mesh.total_fees(), mesh.ledger().accounts().total() as u64);
+
+    let restored = Mesh::restore(cfg(5), G, &snapshot).unwrap();
+    assert_eq!(restored, mesh);
+    let (batch, accounts) = mesh.revert(at(1)).unwrap();
+    batch.apply_to(&mut snapshot);
+    assert_eq!(accounts.iter().map(|(a, _)| *a).collect::<Vec<_>>(), {
+        let mut v = vec![wallet, address(1), address(3)];
+        v.sort();
+        v
+    });
+    assert_eq!((mesh, snapshot), (after_first, snapshot_first));
 }

@@ -15,7 +15,9 @@ pub mod consensus;
 mod event;
 
 pub use config::{NodeConfig, NodeKeys};
-pub use consensus::{Consensus, ConsensusConfig, ConsensusEvent, Misbehavior, Voting};
+pub use consensus::{
+    AccountView, Consensus, ConsensusConfig, ConsensusEvent, Misbehavior, TxStatus, Voting,
+};
 pub use event::NodeEvent;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -96,6 +98,10 @@ pub enum Command {
         /// Its address.
         addr: PeerAddr,
     },
+    /// A signed transaction from a wallet: checked, added to the mempool and published; the
+    /// node answers with [`ConsensusEvent::TxSubmitted`] (a node without a consensus part
+    /// ignores it).
+    SubmitTx(Bytes),
 }
 
 /// Everything a node asks its runtime to do.
@@ -289,6 +295,16 @@ impl Node {
         self.consensus.as_ref()
     }
 
+    /// What a wallet sees of an account (`None`: the node has no consensus part).
+    pub fn account(&self, address: &crate::account::Address) -> Option<AccountView> {
+        self.consensus.as_ref().map(|c| c.account_view(address))
+    }
+
+    /// Where a transaction stands (`None`: unknown here).
+    pub fn tx_status(&self, id: &crate::types::Hash32) -> Option<TxStatus> {
+        self.consensus.as_ref()?.tx_status(id)
+    }
+
     /// Node counters.
     pub fn stats(&self) -> &NodeStats {
         &self.stats
@@ -351,6 +367,11 @@ impl Node {
             }
             Input::Command(Command::PeerAddress { peer, addr }) => {
                 self.peers.handle(now, PeersInput::Address { peer, addr })
+            }
+            Input::Command(Command::SubmitTx(raw)) => {
+                if let Some(c) = &mut self.consensus {
+                    c.submit_tx(raw);
+                }
             }
         }
     }

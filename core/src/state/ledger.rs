@@ -2,11 +2,12 @@
 //! keeping the previous value of every account it touched, so that reverting recent layers
 //! (when the tortoise changes its mind) costs only what those layers changed.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use thiserror::Error;
 
 use crate::account::Address;
+use crate::impl_codec_struct;
 use crate::types::{Hash32, LayerId};
 
 use super::{Account, Accounts, StateTree};
@@ -24,8 +25,39 @@ pub enum RevertError {
     },
 }
 
+/// A replayed layer's change that does not fit the accounts it is replayed on.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ReplayError {
+    /// The change's `before` is not the account's value.
+    #[error("the change of {0:?} does not start from the account's value")]
+    Mismatch(Address),
+    /// Changes must name each account once, in address order, and change it.
+    #[error("the changes are unsorted, repeated or empty at {0:?}")]
+    Unordered(Address),
+    /// Layers replay in increasing order.
+    #[error("layer {layer} replayed after {applied}")]
+    OutOfOrder {
+        /// The layer replayed.
+        layer: LayerId,
+        /// The last applied one.
+        applied: LayerId,
+    },
+}
+
+/// One account a layer changed: its value before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The account.
+    pub address: Address,
+    /// Its value before the layer.
+    pub before: Account,
+    /// Its value after.
+    pub after: Account,
+}
+impl_codec_struct!(Change { address, before, after });
+
 /// The ledger: accounts, their root, and the undo of the last `layers_kept` layers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ledger {
     accounts: Accounts,
     tree: StateTree,
@@ -72,44 +104,86 @@ impl Ledger {
     }
 
     /// Applies `layer`'s changes (`change` runs them on the accounts: transactions, rewards),
-    /// records their undo and updates the root. Layers apply in increasing order.
-    pub fn apply<T>(&mut self, layer: LayerId, change: impl FnOnce(&mut Accounts) -> T) -> T {
+    /// records their undo and updates the root. Layers apply in increasing order. Returns
+    /// what `change` returned and every account it changed, in address order (an account put
+    /// back to its value is not listed).
+    pub fn apply<T>(
+        &mut self,
+        layer: LayerId,
+        change: impl FnOnce(&mut Accounts) -> T,
+    ) -> (T, Vec<Change>) {
         assert!(self.applied.is_none_or(|a| layer > a), "layers apply in increasing order");
         self.accounts.start_journal();
         let out = change(&mut self.accounts);
-        let before = self.accounts.take_journal();
-        let now: Vec<(Address, Account)> =
-            before.keys().map(|a| (*a, self.accounts.get(a))).collect();
-        self.tree.update(now.iter().map(|(a, acc)| (a, present(acc))));
-        self.undo.push_back((layer, before.into_iter().collect()));
+        let changes: Vec<Change> = self
+            .accounts
+            .take_journal()
+            .into_iter()
+            .map(|(address, before)| Change { address, after: self.accounts.get(&address), before })
+            .filter(|c| c.before != c.after)
+            .collect();
+        self.commit(layer, &changes);
+        (out, changes)
+    }
+
+    /// Applies a layer's recorded changes (restoring from the store): each must start from the
+    /// account's current value. On an error nothing changes.
+    pub fn replay(&mut self, layer: LayerId, changes: &[Change]) -> Result<(), ReplayError> {
+        if let Some(applied) = self.applied
+            && layer <= applied
+        {
+            return Err(ReplayError::OutOfOrder { layer, applied });
+        }
+        for (i, c) in changes.iter().enumerate() {
+            if c.before == c.after || (i > 0 && changes[i - 1].address >= c.address) {
+                return Err(ReplayError::Unordered(c.address));
+            }
+            if self.accounts.get(&c.address) != c.before {
+                return Err(ReplayError::Mismatch(c.address));
+            }
+        }
+        for c in changes {
+            self.accounts.put(c.address, c.after.clone());
+        }
+        self.commit(layer, changes);
+        Ok(())
+    }
+
+    /// Records the undo of `changes` (already made to the accounts) and updates the root.
+    fn commit(&mut self, layer: LayerId, changes: &[Change]) {
+        self.tree.update(changes.iter().map(|c| (&c.address, present(&c.after))));
+        self.undo
+            .push_back((layer, changes.iter().map(|c| (c.address, c.before.clone())).collect()));
         while self.undo.len() > self.layers_kept {
             self.dropped = self.undo.pop_front().map(|(l, _)| l);
         }
         self.applied = Some(layer);
-        out
     }
 
-    /// Undoes every layer after `to`, newest first; refused (nothing changes) when a layer
-    /// after `to` is older than the undo kept.
-    pub fn revert(&mut self, to: LayerId) -> Result<(), RevertError> {
+    /// Undoes every layer after `to`, newest first, and returns the accounts it changed with
+    /// their values now, in address order; refused (nothing changes) when a layer after `to`
+    /// is older than the undo kept.
+    pub fn revert(&mut self, to: LayerId) -> Result<Vec<(Address, Account)>, RevertError> {
         if let Some(dropped) = self.dropped
             && dropped > to
         {
             let oldest = self.undo.front().map_or(dropped.0 + 1, |(l, _)| l.0);
             return Err(RevertError::TooOld { to: to.0, oldest });
         }
+        let mut restored = BTreeMap::new();
         while let Some((layer, before)) = self.undo.back() {
             if *layer <= to {
                 break;
             }
             for (address, account) in before {
                 self.accounts.put(*address, account.clone());
+                restored.insert(*address, account.clone());
             }
             self.tree.update(before.iter().map(|(a, acc)| (a, present(acc))));
             self.undo.pop_back();
         }
         self.applied = self.undo.back().map(|(l, _)| *l).or(self.dropped);
-        Ok(())
+        Ok(restored.into_iter().collect())
     }
 }
 
@@ -163,7 +237,11 @@ mod tests {
         let p = ledger.tree().prove(&addr(3));
         assert!(verify_proof(&ledger.root(), &addr(3), Some(&ledger.accounts().get(&addr(3))), &p));
 
-        ledger.revert(LayerId(3)).unwrap();
+        let restored = ledger.revert(LayerId(3)).unwrap();
+        assert_eq!(
+            restored.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+            vec![addr(1), addr(2), addr(3)]
+        );
         assert_eq!((ledger.accounts().clone(), ledger.root()), after2);
         assert_eq!(ledger.applied(), Some(LayerId(2)));
         ledger.revert(LayerId(1)).unwrap();
@@ -173,6 +251,24 @@ mod tests {
         ledger.revert(LayerId(0)).unwrap();
         assert_eq!(ledger.root(), crate::state::EMPTY_ROOT);
         assert_eq!(ledger.applied(), None);
+    }
+
+    /// Replaying the changes a ledger recorded rebuilds it exactly; a change that does not
+    /// start from the account's value is refused.
+    #[test]
+    fn replay_rebuilds_the_ledger() {
+        let mut ledger = Ledger::new(10);
+        let mut replayed = Ledger::new(10);
+        let (_, c1) = ledger.apply(LayerId(1), |a| a.credit(addr(1), 1_000));
+        let (_, c2) = ledger.apply(LayerId(2), |a| transfer(a, 1, 2, 300));
+        replayed.replay(LayerId(1), &c1).unwrap();
+        assert!(matches!(replayed.replay(LayerId(1), &c2), Err(ReplayError::OutOfOrder { .. })));
+        replayed.replay(LayerId(2), &c2).unwrap();
+        assert_eq!((replayed.accounts(), replayed.root()), (ledger.accounts(), ledger.root()));
+        assert_eq!(replayed.replay(LayerId(3), &c2), Err(ReplayError::Mismatch(addr(1))));
+        replayed.revert(LayerId(1)).unwrap();
+        ledger.revert(LayerId(1)).unwrap();
+        assert_eq!((replayed.accounts(), replayed.root()), (ledger.accounts(), ledger.root()));
     }
 
     /// Layers older than the undo kept cannot be reverted, and the refusal changes nothing.

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 use crate::account::{Address, Template, principal};
+use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::Verifier;
 use crate::tx::{self, Call, ParsedTx, SpawnArgs, Spawned, TxError, VaultArgs};
 use crate::types::{GenesisId, LayerId};
@@ -18,7 +19,7 @@ use crate::types::{GenesisId, LayerId};
 mod ledger;
 mod tree;
 
-pub use ledger::{Ledger, RevertError};
+pub use ledger::{Change, Ledger, ReplayError, RevertError};
 pub use tree::{AccountProof, EMPTY_ROOT, StateTree, key_of, leaf_hash, verify_proof};
 
 #[cfg(test)]
@@ -35,6 +36,43 @@ pub struct Account {
     pub next_nonce: u64,
     /// Its template and immutable state, once spawned (a stub account only holds coins).
     pub spawned: Option<Spawned>,
+}
+
+impl Encode for Account {
+    /// genvm's account fields: balance, next nonce, and the template address and spawn
+    /// arguments once spawned.
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.balance.encode_to(out);
+        self.next_nonce.encode_to(out);
+        match &self.spawned {
+            None => out.push(0),
+            Some(s) => {
+                out.push(1);
+                s.template.address().encode_to(out);
+                s.args.encode_to(out);
+            }
+        }
+    }
+}
+
+impl Decode for Account {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let balance = u64::decode(r)?;
+        let next_nonce = u64::decode(r)?;
+        let spawned = match r.byte()? {
+            0 => None,
+            1 => {
+                let at = Address::decode(r)?;
+                let template =
+                    Template::at(&at).ok_or(DecodeError::InvalidValue("account template"))?;
+                let args = SpawnArgs::decode(template, r)
+                    .map_err(|_| DecodeError::InvalidValue("account spawn arguments"))?;
+                Some(Spawned { template, args })
+            }
+            tag => return Err(DecodeError::InvalidTag { what: "Account", tag }),
+        };
+        Ok(Account { balance, next_nonce, spawned })
+    }
 }
 
 /// Every account with anything in it.

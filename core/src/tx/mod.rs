@@ -17,5 +17,10 @@ pub use wire::{
     parse, principal_of,
 };
 
+/// A transaction's id: the BLAKE3 hash of its bytes (go-spacemesh `types.TransactionID`).
+pub fn tx_id(raw: &[u8]) -> crate::types::Hash32 {
+    crate::crypto::hash(raw)
+}
+
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use crate::crypto::{Signature, Verifier};
 use crate::types::GenesisId;
 
-use super::wire::{ParsedTx, Part, Signatures, SpawnArgs};
+use super::wire::{Call, ParsedTx, Part, Signatures, SpawnArgs, TxBody};
 
 /// The message a transaction's signatures sign.
 pub fn signing_body(genesis: &GenesisId, unsigned: &[u8]) -> Vec<u8> {
@@ -50,6 +50,38 @@ impl TxKey {
         let mut raw = unsigned.to_vec();
         raw.extend_from_slice(&self.sign(genesis, unsigned).0);
         raw
+    }
+}
+
+impl TxKey {
+    /// The spawn arguments of the wallet account this key owns.
+    pub fn wallet_args(&self) -> SpawnArgs {
+        SpawnArgs::Wallet { public_key: self.public_key() }
+    }
+
+    /// The address of the wallet account this key owns.
+    pub fn wallet_address(&self) -> crate::account::Address {
+        crate::account::principal(crate::account::Template::Wallet, &self.wallet_args().encode())
+    }
+
+    /// A signed transaction of this key's wallet account: `call` with `nonce` and
+    /// `gas_price` on `genesis`.
+    pub fn wallet_tx(
+        &self,
+        genesis: &GenesisId,
+        nonce: u64,
+        gas_price: u64,
+        call: Call,
+    ) -> Vec<u8> {
+        let body = TxBody { principal: self.wallet_address(), nonce, gas_price, call };
+        self.sign_single(genesis, &body.encode())
+    }
+
+    /// The wallet's self-spawn (its first transaction).
+    pub fn wallet_spawn(&self, genesis: &GenesisId, nonce: u64, gas_price: u64) -> Vec<u8> {
+        let call =
+            Call::Spawn { template: crate::account::Template::Wallet, args: self.wallet_args() };
+        self.wallet_tx(genesis, nonce, gas_price, call)
     }
 }
 

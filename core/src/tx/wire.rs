@@ -223,7 +223,7 @@ impl SpawnArgs {
         out
     }
 
-    fn decode(template: Template, r: &mut Reader<'_>) -> Result<SpawnArgs, TxError> {
+    pub(crate) fn decode(template: Template, r: &mut Reader<'_>) -> Result<SpawnArgs, TxError> {
         let args = match template {
             Template::Wallet => SpawnArgs::Wallet { public_key: field("public key", r.array())? },
             Template::Multisig | Template::Vesting => {

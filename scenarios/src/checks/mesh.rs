@@ -461,8 +461,10 @@ mod tests {
             layer: LayerId(layer),
             block: Some(BlockId([tag; 20])),
             state: Hash32([tag; 32]),
+            root: Hash32([tag; 32]),
             opinion: Hash32([opinion; 32]),
             issued: 100,
+            fees: 0,
         };
         consensus(c, t, node, e);
     }

@@ -31,6 +31,8 @@ fn applied(layer: u32, block: u8) -> NodeEvent {
         state: Hash32([7; 32]),
         opinion: Hash32([0; 32]),
         issued: 0,
+        fees: 0,
+        root: Hash32::default(),
     })
 }
 

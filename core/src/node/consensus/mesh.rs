@@ -27,6 +27,7 @@ use crate::ballot::wire::Votes;
 use crate::block::Block;
 use crate::codec::{BoundedVec, Encode, decode_exact};
 use crate::fetch::Hint;
+use crate::mesh::{ApplyEnv, MeshError};
 use crate::tortoise::{LayerUpdate, TortoiseReject};
 use crate::types::{BallotId, BlockId, Hash32, LayerId, PeerId};
 
@@ -172,19 +173,36 @@ impl Consensus {
                 },
             };
             let store = self.atxs.store();
-            let result =
-                self.mesh.apply(next, block.as_ref(), |atx| store.get(atx).map(|h| h.coinbase));
-            match result {
-                Ok((layer, batch)) => {
-                    self.outputs.push_back(ConsensusOutput::Persist(batch));
+            let coinbase =
+                |atx: &crate::activation::wire::AtxId| store.get(atx).map(|h| h.coinbase);
+            let kept = &self.tx_bytes;
+            let tx_bytes = |id: &Hash32| kept.get(id).map(|(raw, _)| raw.clone());
+            let env = ApplyEnv {
+                coinbase: &coinbase,
+                tx: &tx_bytes,
+                genesis: self.genesis,
+                verifier: self.verifier.as_ref(),
+            };
+            match self.mesh.apply(next, block.as_ref(), &env) {
+                Ok(applied) => {
+                    let layer = applied.layer;
+                    self.outputs.push_back(ConsensusOutput::Persist(applied.batch));
                     let opinion = self.tortoise.opinion(next).unwrap_or_default();
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::LayerApplied {
                         layer: next,
                         block: layer.block,
                         state: layer.state,
+                        root: layer.root,
                         opinion,
                         issued: layer.issued,
+                        fees: layer.fees,
                     }));
+                    self.after_apply(next, &applied.txs, &applied.changes);
+                }
+                Err(MeshError::MissingTx { tx, .. }) => {
+                    // Fetched from whoever has it; the apply is tried again when it arrives.
+                    self.fetcher.want(Hint::Tx, tx, None);
+                    break;
                 }
                 Err(e) => {
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::BlockFailed {
@@ -201,8 +219,9 @@ impl Consensus {
         crate::coverage::mark(crate::coverage::MESH_REVERT);
         let from = self.mesh.applied();
         match self.mesh.revert(to) {
-            Ok(batch) => {
+            Ok((batch, restored)) => {
                 self.outputs.push_back(ConsensusOutput::Persist(batch));
+                self.after_revert(to, &restored);
                 self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Reverted {
                     from: LayerId(to.0 + 1),
                     to: from,

@@ -48,6 +48,7 @@ use crate::hare::{Committee, Hare, HareConfig, SessionEnd};
 use crate::job::{Job, JobResult, PostData};
 use crate::layers::LayerClock;
 use crate::malfeasance::{MalfeasanceProof, MaliciousSet};
+use crate::mempool::{Mempool, MempoolConfig};
 use crate::mesh::{Mesh, MeshConfig};
 use crate::p2p::Penalty;
 use crate::poet::api::{PoetRequest, PoetResponse};
@@ -63,9 +64,11 @@ mod layer;
 mod mesh;
 mod misbehavior;
 mod sync;
+mod txs;
 
 pub use misbehavior::Misbehavior;
 pub use sync::{IDS_MAX, IdList};
+pub use txs::{AccountView, TxReject, TxStatus};
 
 /// Early proposals held, at most.
 const EARLY_MAX: usize = 1024;
@@ -131,6 +134,10 @@ pub struct ConsensusConfig {
     /// Layers of blocks and hare outputs kept behind the applied layer, to serve syncing peers
     /// (a peer away for longer cannot fetch the blocks of the layers it missed from this node).
     pub layers_kept: u32,
+    /// Mempool bounds.
+    pub mempool: MempoolConfig,
+    /// Most transactions one proposal carries (go-spacemesh `TxsPerProposal`).
+    pub txs_per_proposal: usize,
 }
 
 /// How a node fills the votes of its ballots.
@@ -189,6 +196,8 @@ impl ConsensusConfig {
             atx_epochs_kept: 4,
             active_sets_kept: 3,
             layers_kept: 64,
+            mempool: MempoolConfig::default(),
+            txs_per_proposal: 100,
         }
     }
 }
@@ -364,12 +373,33 @@ pub enum ConsensusEvent {
         layer: LayerId,
         /// The block applied.
         block: Option<BlockId>,
-        /// State hash after applying (balances).
+        /// State hash after applying (see [`crate::mesh`]).
         state: Hash32,
+        /// The state root of the accounts after applying.
+        root: Hash32,
         /// The tortoise's aggregated opinion hash of the layer.
         opinion: Hash32,
-        /// Coins issued to coinbases in this layer.
+        /// Coins credited to coinbases in this layer (subsidy and fees).
         issued: u64,
+        /// Fees the layer's transactions paid.
+        fees: u64,
+    },
+    /// The transactions of an applied layer's block (only for blocks with transactions).
+    LayerTxs {
+        /// Layer.
+        layer: LayerId,
+        /// Executed ones (their nonces are used), in block order.
+        executed: Vec<Hash32>,
+        /// Skipped ones, in block order.
+        ineffective: Vec<Hash32>,
+    },
+    /// A transaction this node's API submitted: taken into the mempool and published, or why
+    /// not.
+    TxSubmitted {
+        /// The transaction's id.
+        id: Hash32,
+        /// What became of it.
+        result: Result<(), String>,
     },
     /// The tortoise's last verified layer changed (it may move back while new votes arrive,
     /// for example during sync).
@@ -421,6 +451,8 @@ impl ConsensusEvent {
             ConsensusEvent::BlockFailed { .. } => "block-failed",
             ConsensusEvent::Certified { .. } => "certified",
             ConsensusEvent::LayerApplied { .. } => "layer-applied",
+            ConsensusEvent::LayerTxs { .. } => "layer-txs",
+            ConsensusEvent::TxSubmitted { .. } => "tx-submitted",
             ConsensusEvent::Verified { .. } => "verified",
             ConsensusEvent::Reverted { .. } => "reverted",
             ConsensusEvent::Sync { .. } => "sync",
@@ -530,6 +562,12 @@ pub struct Consensus {
     unbuilt: BTreeMap<LayerId, Vec<ProposalId>>,
     /// Own messages an adversary holds back (see [`Misbehavior`]).
     held: misbehavior::Held,
+    /// Transactions waiting for a proposal.
+    mempool: Mempool,
+    /// Transaction bytes kept for proposals and blocks.
+    tx_bytes: txs::TxBytes,
+    /// Results of the transactions of kept applied layers.
+    tx_results: BTreeMap<Hash32, (LayerId, crate::mesh::TxResult)>,
     outputs: VecDeque<ConsensusOutput>,
 }
 
@@ -553,7 +591,7 @@ impl Consensus {
         });
         let hare = Hare::new(cfg.hare.clone(), cfg.clock, genesis, seed);
         let certifier = Certifier::new(cfg.certifier, genesis);
-        let (cfg_tortoise, cfg_mesh) = (cfg.tortoise, cfg.mesh);
+        let (cfg_tortoise, cfg_mesh, cfg_mempool) = (cfg.tortoise, cfg.mesh, cfg.mempool);
         let genesis_layer = cfg.clock.effective_genesis();
         Consensus {
             ballots: BallotHandler::new(cfg.ballot, cfg.clock, genesis),
@@ -591,6 +629,9 @@ impl Consensus {
             early_beacon: Vec::new(),
             unbuilt: BTreeMap::new(),
             held: misbehavior::Held::default(),
+            mempool: Mempool::new(cfg_mempool),
+            tx_bytes: BTreeMap::new(),
+            tx_results: BTreeMap::new(),
             outputs: VecDeque::new(),
         }
     }
@@ -864,6 +905,7 @@ impl Consensus {
 
     fn on_layer(&mut self, now: Time, layer: LayerId) {
         let clock = self.cfg.clock;
+        self.prune_txs();
         // Report the finished layer's ballots.
         if let Some(prev) = layer.0.checked_sub(1).map(LayerId)
             && prev > clock.effective_genesis()
@@ -924,8 +966,10 @@ impl Consensus {
         let n = eligibilities.len() as u32;
         let ballot =
             Ballot::sign(&self.signer, inner, votes, BoundedVec::truncating(eligibilities));
+        let tx_ids = self.mempool.select(self.cfg.txs_per_proposal.min(crate::block::TXS_MAX));
+        self.want_txs(&tx_ids, None);
         let proposal =
-            Proposal::sign(&self.signer, ballot, BoundedVec::default(), Hash32::default());
+            Proposal::sign(&self.signer, ballot, BoundedVec::truncating(tx_ids), Hash32::default());
         // Persist the layer before signing anything else for it: a restart must not vote twice.
         self.last_ballot = Some(layer);
         let mut batch = Batch::default();
@@ -1023,6 +1067,7 @@ impl Consensus {
             Topic::Malfeasance => self.on_malfeasance_gossip(id, &data),
             Topic::Hare => self.on_hare_gossip(now, id, &data),
             Topic::Certify => self.on_certify_gossip(now, id, &data),
+            Topic::Tx => self.on_tx_gossip(id, &data),
             Topic::Heartbeat => unreachable!("heartbeats are not consensus messages"),
         }
     }
@@ -1062,6 +1107,7 @@ impl Consensus {
             self.want_declared_set(data);
         }
         let (layer, record, votes) = result?;
+        self.want_txs(&record.tx_ids, Some(from));
         let epoch = self.cfg.clock.epoch_of(layer);
         self.confirm_active_set(epoch);
         self.tally(epoch, &record);
@@ -1264,6 +1310,7 @@ impl Consensus {
             Hint::Malfeasance => self.malicious.proof(&NodeId(hash.0)).map(|p| p.encode().into()),
             Hint::Block => self.served_block(hash).map(Bytes::from),
             Hint::Ballot => self.ballots.raw(&mesh::ballot_id(hash)).cloned(),
+            Hint::Tx => self.tx_raw(hash),
             Hint::EpochAtxs
             | Hint::LayerBallots
             | Hint::ActiveSet
@@ -1534,6 +1581,12 @@ impl Consensus {
                             self.verify_malfeasance(None, proof);
                         }
                     }
+                    Hint::Tx => {
+                        if !self.on_fetched_tx(hash, data) {
+                            self.outputs
+                                .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+                        }
+                    }
                     Hint::Block => {
                         if !self.on_fetched_block(hash, &data) {
                             self.outputs
@@ -1571,7 +1624,7 @@ impl Consensus {
                         }
                     }
                 },
-                FetchOutput::Failed { hint: Hint::Block | Hint::Ballot, .. } => {}
+                FetchOutput::Failed { hint: Hint::Block | Hint::Ballot | Hint::Tx, .. } => {}
                 FetchOutput::Failed {
                     hint:
                         hint @ (Hint::EpochAtxs
@@ -1647,6 +1700,7 @@ impl Consensus {
         }
         self.certifier.check_invariants();
         self.mesh.check_invariants();
+        self.mempool.check_invariants();
     }
 }
 
