@@ -24,6 +24,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use spacemesh_core::account::Address;
+use spacemesh_core::node::{AccountView, TxStatus};
+use spacemesh_core::tx::tx_id;
 use spacemesh_core::types::{GenesisId, Hash32};
 use tokio::sync::{mpsc, oneshot};
 
@@ -51,6 +53,19 @@ pub struct AccountState {
     pub projected_nonce: u64,
     /// The last applied layer.
     pub layer: u32,
+}
+
+impl From<AccountView> for AccountState {
+    fn from(v: AccountView) -> AccountState {
+        AccountState {
+            balance: v.balance,
+            next_nonce: v.next_nonce,
+            template: v.template.map(|t| t.name().to_owned()),
+            projected_balance: v.projected_balance,
+            projected_nonce: v.projected_nonce,
+            layer: v.layer.0,
+        }
+    }
 }
 
 /// `GET /v1/accounts/{address}`.
@@ -96,6 +111,20 @@ pub enum TxStatusInfo {
         /// Why.
         reason: String,
     },
+}
+
+impl From<TxStatus> for TxStatusInfo {
+    fn from(s: TxStatus) -> TxStatusInfo {
+        match s {
+            TxStatus::Pending => TxStatusInfo::Pending,
+            TxStatus::Executed { layer, fee, failure } => {
+                TxStatusInfo::Executed { layer: layer.0, fee, failure }
+            }
+            TxStatus::Ineffective { layer, reason } => {
+                TxStatusInfo::Ineffective { layer: layer.0, reason }
+            }
+        }
+    }
 }
 
 /// `GET /v1/transactions/{id}`.
@@ -270,11 +299,6 @@ async fn submit(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) 
         }
         Err(r) => r,
     }
-}
-
-/// A transaction's id: BLAKE3 of its raw bytes (go-spacemesh's).
-pub fn tx_id(raw: &[u8]) -> Hash32 {
-    Hash32(*blake3::hash(raw).as_bytes())
 }
 
 async fn tx_status(State(state): State<ApiState>, Path(text): Path<String>) -> Response {
