@@ -20,20 +20,26 @@ impl SyncSource for Synced {
     }
 }
 
-/// A sender that pays everything, numbering its transactions.
-fn sender() -> mpsc::Sender<nonce::Payment> {
+/// A sender that fails its first `failures` payments and pays the rest, numbering them.
+fn sender(failures: u32) -> mpsc::Sender<nonce::Payment> {
     let (tx, mut rx) = mpsc::channel::<nonce::Payment>(4);
     tokio::spawn(async move {
         let mut n = 0;
         while let Some(p) = rx.recv().await {
             n += 1;
-            let _ = p.reply.send(Ok(format!("tx-{n}")));
+            let outcome =
+                if n <= failures { Err("node refused".into()) } else { Ok(format!("tx-{n}")) };
+            let _ = p.reply.send(outcome);
         }
     });
     tx
 }
 
 async fn start(dir: &std::path::Path, synced: Arc<AtomicBool>) -> SocketAddr {
+    start_with(dir, synced, 0).await
+}
+
+async fn start_with(dir: &std::path::Path, synced: Arc<AtomicBool>, failures: u32) -> SocketAddr {
     let cooldowns = cooldown::Cooldowns::open(&dir.join("cooldowns"), 3600, 0).unwrap();
     let faucet = Arc::new(Faucet {
         node: Synced(synced),
@@ -41,7 +47,7 @@ async fn start(dir: &std::path::Path, synced: Arc<AtomicBool>) -> SocketAddr {
         amount: 42,
         cooldowns: Mutex::new(cooldowns),
         log: Mutex::new(log::RequestLog::open(&dir.join("requests.jsonl")).unwrap()),
-        payments: sender(),
+        payments: sender(failures),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -107,4 +113,19 @@ async fn pays_once_per_cooldown() {
     assert_eq!(outcomes[1], "sent");
     assert_eq!(records[1].tx_id.as_deref(), Some("tx-1"));
     assert_eq!(records[1].ip, "127.0.0.1");
+}
+
+/// A payment that fails is a 502 with the reason, and it does not start a cooldown: the same
+/// address and IP are paid on the next request.
+#[tokio::test]
+async fn failed_payment_keeps_no_cooldown() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = start_with(dir.path(), Arc::new(AtomicBool::new(true)), 1).await;
+    let a = Address::from_hash_tail(&[4; 32]).to_bech32("stest");
+    let body = format!("{{\"address\": \"{a}\"}}");
+    let (code, answer) = post(addr, "application/json", body.clone()).await;
+    assert_eq!(code, 502);
+    assert!(answer.error.unwrap().contains("node refused"));
+    let (code, answer) = post(addr, "application/json", body).await;
+    assert_eq!((code, answer.tx_id.as_deref()), (200, Some("tx-2")));
 }
