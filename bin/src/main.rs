@@ -28,6 +28,8 @@ mod canary_cmd;
 mod devnet_cmd;
 mod devnet_faults;
 mod explore;
+mod faucet;
+mod faucet_cmd;
 mod html;
 mod node_cmd;
 mod poet_cmd;
@@ -35,6 +37,8 @@ mod post_cmd;
 mod shrink;
 mod sim_cmd;
 mod trace_file;
+mod wallet;
+mod wallet_cmd;
 
 use std::process::ExitCode;
 
@@ -67,6 +71,12 @@ enum Command {
     /// A network of node processes and a PoET on this machine.
     #[command(subcommand)]
     Devnet(devnet_cmd::DevnetCommand),
+    /// A BIP39 wallet: accounts, balances and transactions through a node.
+    #[command(subcommand)]
+    Wallet(wallet_cmd::WalletCommand),
+    /// A faucet that pays test coins from a wallet through a node.
+    #[command(subcommand)]
+    Faucet(faucet_cmd::FaucetCommand),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +88,8 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cmd::run(args),
         Command::Poet(cmd) => poet_cmd::run(cmd),
         Command::Devnet(cmd) => devnet_cmd::run(cmd),
+        Command::Wallet(cmd) => wallet_cmd::run(cmd),
+        Command::Faucet(cmd) => faucet_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

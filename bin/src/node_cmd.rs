@@ -45,6 +45,10 @@ pub(crate) struct NodeArgs {
     /// Follow the network without smeshing.
     #[arg(long)]
     no_smeshing: bool,
+    /// The account this node's rewards go to (bech32 of the network, e.g. a `smesh wallet`
+    /// address; default: an account of the identity that no wallet can spend from).
+    #[arg(long)]
+    coinbase: Option<String>,
     /// PoST data directory (default: post in the data directory); data `smesh post init`
     /// wrote there for the same identity and units is used as it is.
     #[arg(long)]
@@ -107,6 +111,9 @@ fn overlay(file: &mut ConfigFile, args: &NodeArgs) {
     }
     if args.post_dir.is_some() {
         file.smeshing.post_dir.clone_from(&args.post_dir);
+    }
+    if args.coinbase.is_some() {
+        file.smeshing.coinbase.clone_from(&args.coinbase);
     }
 }
 

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use spacemesh_core::account::Address;
 use spacemesh_core::layers::LayerClock;
 use spacemesh_core::node::consensus::ConsensusConfig;
 use spacemesh_core::post::PostConfig;
@@ -101,6 +102,16 @@ impl Preset {
         }
     }
 
+    /// The bech32 prefix of the network's addresses: `sm` on mainnet, `stest` on the others.
+    pub fn hrp(self) -> &'static str {
+        match self {
+            Preset::Mainnet => spacemesh_core::account::HRP_MAINNET,
+            Preset::Testnet | Preset::Fastnet | Preset::Local => {
+                spacemesh_core::account::HRP_TESTNET
+            }
+        }
+    }
+
     /// Where a node of this preset keeps its data by default: `~/.smesh/<preset>`.
     pub fn default_data_dir(self) -> PathBuf {
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
@@ -188,6 +199,9 @@ pub struct SmeshingFile {
     pub units: Option<u32>,
     /// Where the PoST data lives (default: `post` in the data directory).
     pub post_dir: Option<PathBuf>,
+    /// The account rewards go to (bech32 of the network; default: an account derived from
+    /// the identity, which no wallet holds the key of).
+    pub coinbase: Option<String>,
 }
 
 /// `[clock]` (milliseconds).
@@ -277,6 +291,8 @@ pub struct NodeSettings {
     pub post_dir: PathBuf,
     /// Status and metrics listener.
     pub metrics: Option<SocketAddr>,
+    /// Where this node's rewards go (`None`: the identity's own account).
+    pub coinbase: Option<Address>,
 }
 
 impl ConfigFile {
@@ -404,6 +420,13 @@ impl ConfigFile {
         if connections_max == 0 {
             return Err(bad("p2p.connections_max", "must be at least 1"));
         }
+        let coinbase = match &self.smeshing.coinbase {
+            None => None,
+            Some(text) => Some(
+                Address::from_bech32(text, preset.hrp())
+                    .map_err(|e| bad("smeshing.coinbase", format!("{text:?}: {e}")))?,
+            ),
+        };
         let data_dir = self.data_dir.clone().unwrap_or_else(|| preset.default_data_dir());
         Ok(NodeSettings {
             preset,
@@ -420,6 +443,7 @@ impl ConfigFile {
             poets,
             smeshing,
             metrics: self.metrics.listen,
+            coinbase,
         })
     }
 }
@@ -455,6 +479,7 @@ impl NodeSettings {
             Some(units) => {
                 if let Some(b) = c.builder.as_mut() {
                     b.num_units = units;
+                    b.coinbase = self.coinbase.map(|a| a.0);
                 }
             }
             None => c.builder = None,
@@ -559,6 +584,22 @@ mod tests {
         assert_eq!(s.smeshing, Some(s.post.min_units), "PoST data on disk: mainnet smeshes");
         let e = ConfigFile::default().resolve(None, None).unwrap_err();
         assert_eq!(e.key, "network.genesis_time");
+    }
+
+    /// A coinbase of the preset's network reaches the ATX builder; another network's address
+    /// is an error naming the key; none leaves the identity's default.
+    #[test]
+    fn coinbase_is_checked_and_used() {
+        let a = Address::from_hash_tail(&[4; 32]);
+        let s = resolve(&format!("[smeshing]\ncoinbase = \"{}\"", a.to_bech32("stest"))).unwrap();
+        assert_eq!(s.coinbase, Some(a));
+        assert_eq!(s.consensus(Vec::new()).builder.unwrap().coinbase, Some(a.0));
+        let e = resolve(&format!("[smeshing]\ncoinbase = \"{}\"", a.to_bech32("sm"))).unwrap_err();
+        assert_eq!(e.key, "smeshing.coinbase");
+        assert!(e.message.contains("network `sm`, not `stest`"), "{e}");
+        assert_eq!(resolve("").unwrap().consensus(Vec::new()).builder.unwrap().coinbase, None);
+        assert_eq!(Preset::Mainnet.hrp(), "sm");
+        assert_eq!(Preset::Fastnet.hrp(), "stest");
     }
 
     /// Different genesis data, different networks.

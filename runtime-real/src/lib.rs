@@ -9,6 +9,7 @@
 // it runs; that is what this crate wants of its blocking work (disk, PoET rounds, jobs) there.
 #![cfg_attr(madsim, allow(deprecated))]
 
+pub mod account_api;
 mod clock;
 pub mod config;
 mod http;

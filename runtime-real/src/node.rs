@@ -19,13 +19,15 @@ use spacemesh_core::job::{JobId, JobResult};
 use spacemesh_core::node::{Command, NodeConfig};
 use spacemesh_core::p2p::PeerAddr;
 use spacemesh_core::poet::PoetResponse;
+use spacemesh_core::types::Hash32;
 use spacemesh_core::{Input, Node, NodeEvent, NodeKeys, Output, PeerId};
 use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 #[cfg(not(madsim))]
 use crate::JobPool;
 use crate::WallClock;
+use crate::account_api::{self, ApiRequest, ApiState};
 use crate::config::{NodeSettings, PoetAddr};
 use crate::keyfile::{self, KeyFileError};
 use crate::poet::PoetClient;
@@ -77,6 +79,7 @@ struct Inputs {
     transport: mpsc::Receiver<TransportEvent>,
     jobs: mpsc::UnboundedReceiver<(JobId, JobResult)>,
     poet: mpsc::UnboundedReceiver<(u64, PoetResponse)>,
+    api: mpsc::Receiver<ApiRequest>,
 }
 
 /// A node being driven.
@@ -93,6 +96,8 @@ struct Driver {
     layer_clock: spacemesh_core::layers::LayerClock,
     /// Inputs the runtime owes the node, fed once the current outputs are acted on.
     owed: Vec<Input>,
+    /// API submissions waiting for the node's `TxSubmitted`, by transaction id.
+    submits: HashMap<Hash32, Vec<oneshot::Sender<Result<(), String>>>>,
 }
 
 /// Opens the node's keys and store in `settings.data_dir`, starts its listeners, and returns
@@ -143,14 +148,23 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
         ..NodeStatus::default()
     }));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (api_tx, api_rx) = mpsc::channel(account_api::REQUESTS_QUEUED_MAX);
     let metrics = match settings.metrics {
         Some(addr) => {
             let mut rx = stop_rx.clone();
             let stopped = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
+            let api = ApiState {
+                requests: api_tx,
+                status: Arc::clone(&status),
+                network: account_api::Network {
+                    hrp: settings.preset.hrp().to_owned(),
+                    genesis: settings.genesis,
+                },
+            };
             Some(
-                crate::status::serve(addr, Arc::clone(&status), stopped)
+                crate::status::serve(addr, Arc::clone(&status), Some(api), stopped)
                     .await
                     .map_err(io(format!("serving status and metrics on {addr}")))?,
             )
@@ -179,8 +193,9 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
         layer_clock: settings.clock,
         // The bootstrap addresses, fed right after the restore (before any tick can dial).
         owed: settings.bootstrap.iter().rev().map(|p| peer_address(p.id, p.addr)).collect(),
+        submits: HashMap::new(),
     };
-    let inputs = Inputs { transport: transport_rx, jobs: jobs_rx, poet: poet_rx };
+    let inputs = Inputs { transport: transport_rx, jobs: jobs_rx, poet: poet_rx, api: api_rx };
     let run = async move {
         let result = driver.run(snapshot, inputs, shutdown).await;
         driver.transport.shutdown();
@@ -234,6 +249,10 @@ impl Driver {
                     None => return Err(NodeError::Jobs),
                 },
                 Some((id, response)) = inputs.poet.recv() => Input::PoetResponse { id, response },
+                Some(request) = inputs.api.recv() => {
+                    self.answer(request)?;
+                    continue;
+                }
                 () = tokio::time::sleep(wait) => Input::Tick,
             };
             self.feed(input)?;
@@ -254,6 +273,32 @@ impl Driver {
         let layer = self.layer_clock.layer_at(now).0;
         if let Ok(mut s) = self.status.lock() {
             s.current_layer = s.current_layer.max(layer);
+        }
+        Ok(())
+    }
+
+    /// Answers a question of the account API between two inputs. A submission is fed to the
+    /// node as a command, and answered by the `TxSubmitted` event it causes.
+    fn answer(&mut self, request: ApiRequest) -> Result<(), NodeError> {
+        match request {
+            ApiRequest::Account { address, reply } => {
+                let _ = reply.send(self.node.account(&address).map(Into::into));
+            }
+            ApiRequest::TxStatus { id, reply } => {
+                let _ = reply.send(self.node.tx_status(&id).map(Into::into));
+            }
+            ApiRequest::Submit { raw, reply } => {
+                let id = spacemesh_core::tx::tx_id(&raw);
+                self.submits.entry(id).or_default().push(reply);
+                self.feed(Input::Command(Command::SubmitTx(raw)))?;
+                // The node answers while it handles the command; one without a consensus
+                // part ignores it.
+                for reply in self.submits.remove(&id).unwrap_or_default() {
+                    let _ = reply.send(Err("this node takes no transactions (it runs without \
+                                            consensus)"
+                        .into()));
+                }
+            }
         }
         Ok(())
     }
@@ -327,6 +372,12 @@ impl Driver {
             }
             NodeEvent::PeerPenalized { peer, penalty } => {
                 tracing::debug!(%peer, ?penalty, "penalized")
+            }
+            NodeEvent::Consensus(C::TxSubmitted { id, result }) => {
+                tracing::debug!(tx = %id, ?result, "transaction submitted");
+                for reply in self.submits.remove(id).unwrap_or_default() {
+                    let _ = reply.send(result.clone());
+                }
             }
             _ => tracing::trace!(?event, "event"),
         }

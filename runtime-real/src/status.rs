@@ -178,17 +178,21 @@ impl NodeStatus {
 /// The status shared between the node loop and the listener.
 pub type SharedStatus = Arc<Mutex<NodeStatus>>;
 
-/// Serves `/status` and `/metrics` on `listen` until `shutdown` resolves; returns the bound
-/// address once listening.
+/// Serves `/status` and `/metrics` on `listen` until `shutdown` resolves, and the account and
+/// transaction API when `api` is given; returns the bound address once listening.
 pub async fn serve(
     listen: SocketAddr,
     status: SharedStatus,
+    api: Option<crate::account_api::ApiState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<SocketAddr> {
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/status", get(status_json))
         .route("/metrics", get(metrics_text))
         .with_state(status);
+    if let Some(api) = api {
+        app = app.merge(crate::account_api::router(api));
+    }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {

@@ -1,0 +1,334 @@
+//! The node's account and transaction endpoints, served beside `/status` on the metrics
+//! listener (plain HTTP/1 and JSON; the gRPC/JSON gateway of a later issue replaces them):
+//!
+//! - `GET /v1/accounts/{bech32}`: [`AccountInfo`]. An address of another network or that is not
+//!   bech32 is 400; a node without account state (no consensus part) is 503.
+//! - `POST /v1/transactions`: the raw transaction as the body, or JSON `{"raw": "<hex>"}` with
+//!   `Content-Type: application/json`; the answer is [`SubmitAnswer`] (refused transactions are
+//!   answered 200 with `accepted: false` and the node's reason). Bodies over [`BODY_MAX`] bytes
+//!   are 413, bodies that are neither are 400.
+//! - `GET /v1/transactions/{hex id}`: [`TxStatusAnswer`]; an id the node does not know is 404.
+//! - `GET /v1/node`: [`NodeInfo`] (sync, layers, the network's address prefix and genesis id).
+//!
+//! The handlers only translate: the node loop owns the node, so each question travels to it as
+//! an [`ApiRequest`] over a bounded channel and the handler waits (at most [`ANSWER_TIMEOUT`])
+//! for the loop's answer. Errors are JSON `{"error": "..."}` that say what to fix.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use spacemesh_core::account::Address;
+use spacemesh_core::node::{AccountView, TxStatus};
+use spacemesh_core::tx::tx_id;
+use spacemesh_core::types::{GenesisId, Hash32};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::status::SharedStatus;
+
+/// Largest request body (a transaction is at most 1 KiB, as hex in JSON about 2 KiB).
+pub const BODY_MAX: usize = 4096;
+/// Longest a handler waits for the node loop.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Questions that may wait for the node loop at once.
+pub const REQUESTS_QUEUED_MAX: usize = 256;
+
+/// An account's state as the node sees it (everything of [`AccountInfo`] but the address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountState {
+    /// Balance after the last applied layer, in smidge.
+    pub balance: u64,
+    /// The next nonce a transaction must use, after the last applied layer.
+    pub next_nonce: u64,
+    /// The template it is spawned with (`wallet`, `multisig`, `vesting`, `vault`), if spawned.
+    pub template: Option<String>,
+    /// Balance once the node's pending transactions of this account execute.
+    pub projected_balance: u64,
+    /// The nonce after the node's pending transactions of this account.
+    pub projected_nonce: u64,
+    /// The last applied layer.
+    pub layer: u32,
+}
+
+impl From<AccountView> for AccountState {
+    fn from(v: AccountView) -> AccountState {
+        AccountState {
+            balance: v.balance,
+            next_nonce: v.next_nonce,
+            template: v.template.map(|t| t.name().to_owned()),
+            projected_balance: v.projected_balance,
+            projected_nonce: v.projected_nonce,
+            layer: v.layer.0,
+        }
+    }
+}
+
+/// `GET /v1/accounts/{address}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// The address, as bech32.
+    pub address: String,
+    /// Its state.
+    #[serde(flatten)]
+    pub state: AccountState,
+}
+
+/// `POST /v1/transactions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitAnswer {
+    /// The transaction id (BLAKE3 of the raw bytes, hex).
+    pub id: String,
+    /// Whether the node took it into its mempool.
+    pub accepted: bool,
+    /// Why not.
+    pub reason: Option<String>,
+}
+
+/// Where a transaction is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum TxStatusInfo {
+    /// In the mempool, not yet in an applied block.
+    Pending,
+    /// Executed in an applied layer: the fee was paid, and it succeeded unless `failure`.
+    Executed {
+        /// The layer.
+        layer: u32,
+        /// Fee paid, in smidge.
+        fee: u64,
+        /// Why it failed after paying its fee.
+        failure: Option<String>,
+    },
+    /// In an applied layer but changed nothing (bad nonce, balance below its gas, ...).
+    Ineffective {
+        /// The layer.
+        layer: u32,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<TxStatus> for TxStatusInfo {
+    fn from(s: TxStatus) -> TxStatusInfo {
+        match s {
+            TxStatus::Pending => TxStatusInfo::Pending,
+            TxStatus::Executed { layer, fee, failure } => {
+                TxStatusInfo::Executed { layer: layer.0, fee, failure }
+            }
+            TxStatus::Ineffective { layer, reason } => {
+                TxStatusInfo::Ineffective { layer: layer.0, reason }
+            }
+        }
+    }
+}
+
+/// `GET /v1/transactions/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxStatusAnswer {
+    /// The id (hex).
+    pub id: String,
+    /// Its status.
+    #[serde(flatten)]
+    pub status: TxStatusInfo,
+}
+
+/// `GET /v1/node`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// Whether the node considers itself synced.
+    pub synced: bool,
+    /// The layer its clock is in.
+    pub layer: u32,
+    /// The last applied layer.
+    pub applied_layer: Option<u32>,
+    /// The network's bech32 address prefix (`sm`, `stest`).
+    pub hrp: String,
+    /// The network's genesis id (hex), which transactions sign over.
+    pub genesis_id: String,
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// What went wrong and what to fix.
+    pub error: String,
+}
+
+/// A question for the node loop, with where to send its answer.
+#[derive(Debug)]
+pub enum ApiRequest {
+    /// An account's state (`None`: the node keeps no account state).
+    Account {
+        /// The account.
+        address: Address,
+        /// The answer.
+        reply: oneshot::Sender<Option<AccountState>>,
+    },
+    /// Submit a raw transaction: `Ok` when the mempool took it, else the reason.
+    Submit {
+        /// The bytes.
+        raw: Bytes,
+        /// The answer.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// A transaction's status (`None`: unknown).
+    TxStatus {
+        /// The id.
+        id: Hash32,
+        /// The answer.
+        reply: oneshot::Sender<Option<TxStatusInfo>>,
+    },
+}
+
+/// The network a node is on, as the API reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// Address prefix.
+    pub hrp: String,
+    /// Genesis id.
+    pub genesis: GenesisId,
+}
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// Questions to the node loop.
+    pub requests: mpsc::Sender<ApiRequest>,
+    /// The live status (sync and layers).
+    pub status: SharedStatus,
+    /// The network.
+    pub network: Network,
+}
+
+/// The routes of this API on `state`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/accounts/{address}", get(account))
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{id}", get(tx_status))
+        .route("/v1/node", get(node_info))
+        .layer(DefaultBodyLimit::max(BODY_MAX))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(ApiError { error: message.into() })).into_response()
+}
+
+/// Sends a question to the node loop and waits for its answer.
+async fn ask<T>(
+    state: &ApiState,
+    make: impl FnOnce(oneshot::Sender<T>) -> ApiRequest,
+) -> Result<T, Response> {
+    let (reply, answer) = oneshot::channel();
+    let unavailable = |why: &str| error(StatusCode::SERVICE_UNAVAILABLE, why);
+    let asked = async {
+        state.requests.send(make(reply)).await.map_err(|_| unavailable("the node is stopping"))?;
+        answer.await.map_err(|_| unavailable("the node dropped the question (it is stopping)"))
+    };
+    tokio::time::timeout(ANSWER_TIMEOUT, asked)
+        .await
+        .map_err(|_| unavailable("the node did not answer in time; try again"))?
+}
+
+async fn account(State(state): State<ApiState>, Path(text): Path<String>) -> Response {
+    let address = match Address::from_bech32(&text, &state.network.hrp) {
+        Ok(a) => a,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("address {text:?}: {e}")),
+    };
+    match ask(&state, |reply| ApiRequest::Account { address, reply }).await {
+        Ok(Some(state)) => axum::Json(AccountInfo { address: text, state }).into_response(),
+        Ok(None) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this node keeps no account state (it runs without consensus)",
+        ),
+        Err(r) => r,
+    }
+}
+
+/// The `{"raw": hex}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJson {
+    raw: String,
+}
+
+/// The transaction bytes of a body: JSON with hex when the content type says JSON, else the
+/// body itself.
+fn raw_of(headers: &HeaderMap, body: Bytes) -> Result<Bytes, String> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let raw = if json {
+        let parsed: RawJson = serde_json::from_slice(&body)
+            .map_err(|e| format!("the body is not JSON {{\"raw\": \"<hex>\"}}: {e}"))?;
+        let hex = parsed.raw.strip_prefix("0x").unwrap_or(&parsed.raw);
+        Bytes::from(decode_hex(hex).ok_or("\"raw\" is not an even number of hex digits")?)
+    } else {
+        body
+    };
+    if raw.is_empty() {
+        return Err("empty transaction".into());
+    }
+    Ok(raw)
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+async fn submit(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+    let raw = match raw_of(&headers, body) {
+        Ok(raw) => raw,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let id = tx_id(&raw).to_string();
+    match ask(&state, |reply| ApiRequest::Submit { raw, reply }).await {
+        Ok(Ok(())) => axum::Json(SubmitAnswer { id, accepted: true, reason: None }).into_response(),
+        Ok(Err(reason)) => {
+            axum::Json(SubmitAnswer { id, accepted: false, reason: Some(reason) }).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+async fn tx_status(State(state): State<ApiState>, Path(text): Path<String>) -> Response {
+    let Some(id) = Hash32::from_hex(&text) else {
+        return error(StatusCode::BAD_REQUEST, format!("{text:?} is not a 32-byte hex id"));
+    };
+    match ask(&state, |reply| ApiRequest::TxStatus { id, reply }).await {
+        Ok(Some(status)) => {
+            axum::Json(TxStatusAnswer { id: id.to_string(), status }).into_response()
+        }
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("the node knows no transaction {id}")),
+        Err(r) => r,
+    }
+}
+
+async fn node_info(State(state): State<ApiState>) -> Response {
+    let (synced, layer, applied_layer) = state
+        .status
+        .lock()
+        .map(|s| (s.synced, s.current_layer, s.applied_layer))
+        .unwrap_or_default();
+    axum::Json(NodeInfo {
+        synced,
+        layer,
+        applied_layer,
+        hrp: state.network.hrp.clone(),
+        genesis_id: state.network.genesis.to_string(),
+    })
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests;

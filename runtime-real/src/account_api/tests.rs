@@ -1,0 +1,164 @@
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use spacemesh_core::account::Template;
+
+use super::*;
+use crate::status::NodeStatus;
+
+const HRP: &str = "stest";
+
+/// A stand-in for the node loop: a funded wallet at `known`, every submission of a body
+/// starting with 0 accepted and the rest refused, one known transaction id.
+fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiRequest> {
+    let (tx, mut rx) = mpsc::channel(8);
+    tokio::spawn(async move {
+        while let Some(req) = rx.recv().await {
+            match req {
+                ApiRequest::Account { address, reply } => {
+                    let state = (address == known).then(|| AccountState {
+                        balance: 1_000,
+                        next_nonce: 2,
+                        template: Some(Template::Wallet.name().into()),
+                        projected_balance: 900,
+                        projected_nonce: 3,
+                        layer: 7,
+                    });
+                    let _ = reply.send(state);
+                }
+                ApiRequest::Submit { raw, reply } => {
+                    let _ = reply.send(if raw[0] == 0 { Ok(()) } else { Err("bad nonce".into()) });
+                }
+                ApiRequest::TxStatus { id, reply } => {
+                    let status = (id == known_tx).then_some(TxStatusInfo::Executed {
+                        layer: 9,
+                        fee: 12,
+                        failure: None,
+                    });
+                    let _ = reply.send(status);
+                }
+            }
+        }
+    });
+    tx
+}
+
+async fn start(requests: mpsc::Sender<ApiRequest>) -> SocketAddr {
+    let status = Arc::new(Mutex::new(NodeStatus {
+        synced: true,
+        current_layer: 11,
+        applied_layer: Some(10),
+        ..NodeStatus::default()
+    }));
+    let api = ApiState {
+        requests,
+        status: Arc::clone(&status),
+        network: Network { hrp: HRP.into(), genesis: GenesisId([7; 20]) },
+    };
+    let never = std::future::pending::<()>();
+    crate::status::serve(([127, 0, 0, 1], 0).into(), status, Some(api), never).await.unwrap()
+}
+
+async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let mut req = hyper::Request::builder().method(method).uri(format!("http://{addr}{path}"));
+    if let Some(ct) = content_type {
+        req = req.header(header::CONTENT_TYPE, ct);
+    }
+    let resp = client.request(req.body(Full::new(Bytes::from(body))).unwrap()).await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+}
+
+/// Every endpoint answers from the node loop's answers, and bad input is a 400 that says
+/// what is wrong, an unknown id a 404, an oversized body a 413.
+#[tokio::test]
+async fn endpoints_answer_and_refuse() {
+    let known = spacemesh_core::account::principal(Template::Wallet, &[3; 32]);
+    let known_tx = tx_id(&[0, 1, 2]);
+    let addr = start(fake_node(known, known_tx)).await;
+
+    let (code, body) =
+        call(addr, "GET", &format!("/v1/accounts/{}", known.to_bech32(HRP)), None, vec![]).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["balance"], 1_000);
+    assert_eq!(body["projected_nonce"], 3);
+    assert_eq!(body["template"], "wallet");
+    assert_eq!(body["address"], known.to_bech32(HRP));
+    let (code, body) =
+        call(addr, "GET", &format!("/v1/accounts/{}", known.to_bech32("sm")), None, vec![]).await;
+    assert_eq!(code, 400);
+    assert!(body["error"].as_str().unwrap().contains("network `sm`, not `stest`"), "{body}");
+    let other = Address::from_hash_tail(&[9; 32]);
+    let (code, _) =
+        call(addr, "GET", &format!("/v1/accounts/{}", other.to_bech32(HRP)), None, vec![]).await;
+    assert_eq!(code, 503, "no account state is not a zero balance");
+
+    let (code, body) = call(addr, "POST", "/v1/transactions", None, vec![0, 1, 2]).await;
+    assert_eq!(code, 200);
+    assert_eq!(body["id"], known_tx.to_string());
+    assert_eq!(body["accepted"], true);
+    let json = br#"{"raw": "050607"}"#.to_vec();
+    let (code, body) = call(addr, "POST", "/v1/transactions", Some("application/json"), json).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        (body["accepted"].clone(), body["reason"].clone()),
+        (false.into(), "bad nonce".into())
+    );
+    assert_eq!(body["id"], tx_id(&[5, 6, 7]).to_string());
+    let (code, body) = call(
+        addr,
+        "POST",
+        "/v1/transactions",
+        Some("application/json"),
+        b"{\"raw\":\"5\"}".to_vec(),
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+    let (code, _) = call(addr, "POST", "/v1/transactions", None, vec![0; BODY_MAX + 1]).await;
+    assert_eq!(code, 413);
+    let (code, _) = call(addr, "POST", "/v1/transactions", None, vec![]).await;
+    assert_eq!(code, 400);
+
+    let (code, body) =
+        call(addr, "GET", &format!("/v1/transactions/{known_tx}"), None, vec![]).await;
+    assert_eq!(code, 200);
+    assert_eq!((body["status"].clone(), body["fee"].clone()), ("executed".into(), 12.into()));
+    let (code, _) =
+        call(addr, "GET", &format!("/v1/transactions/{}", Hash32([1; 32])), None, vec![]).await;
+    assert_eq!(code, 404);
+    let (code, _) = call(addr, "GET", "/v1/transactions/xyz", None, vec![]).await;
+    assert_eq!(code, 400);
+
+    let (code, body) = call(addr, "GET", "/v1/node", None, vec![]).await;
+    assert_eq!(code, 200);
+    assert_eq!(body["synced"], true);
+    assert_eq!(body["hrp"], HRP);
+    assert_eq!(body["genesis_id"], GenesisId([7; 20]).to_string());
+}
+
+/// A node loop that stopped answering is a 503, not a hang.
+#[tokio::test]
+async fn stopped_node_is_unavailable() {
+    let (tx, rx) = mpsc::channel(1);
+    drop(rx);
+    let addr = start(tx).await;
+    let (code, body) = call(addr, "GET", "/v1/transactions/00", None, vec![]).await;
+    assert_eq!(code, 400, "input is checked before the node is asked: {body}");
+    let id = Hash32([2; 32]);
+    let (code, body) = call(addr, "GET", &format!("/v1/transactions/{id}"), None, vec![]).await;
+    assert_eq!(code, 503);
+    assert!(body["error"].as_str().unwrap().contains("stopping"), "{body}");
+}
