@@ -1,7 +1,9 @@
 //! `smesh bench tx-exec`: wallet spends executed per second on one core (parse, ed25519
 //! verification, gas, state update), against the bare ed25519 verification of the same
 //! transactions measured in the same run: signature checking is the floor execution sits on.
-//! Then the state root's update cost per touched account, in bare blake3 node hashes.
+//! Then the mempool's insert rate for the same spends (against the same floor) and the time
+//! to select a proposal's transactions, and the state root's update cost per touched
+//! account, in bare blake3 node hashes.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -10,8 +12,9 @@ use anyhow::{Result, ensure};
 use clap::Args;
 use spacemesh_core::account::{Template, principal};
 use spacemesh_core::crypto::{Ed25519Verifier, Verifier};
+use spacemesh_core::mempool::{Mempool, MempoolConfig, PoolTx};
 use spacemesh_core::state::{Account, Accounts, ExecContext, Outcome, StateTree, execute_block};
-use spacemesh_core::tx::{Call, SpawnArgs, Spend, TxBody, TxKey, parse, signing_body};
+use spacemesh_core::tx::{Call, SpawnArgs, Spend, TxBody, TxKey, parse, signing_body, tx_id};
 use spacemesh_core::types::{GenesisId, LayerId};
 
 #[derive(Debug, Args)]
@@ -116,6 +119,36 @@ pub(crate) fn run(args: &TxExecArgs) -> Result<ExitCode> {
     out!("  executed (parse, verify, gas, state)  {:>10.0} tx/s", rate);
     out!("  ed25519 verification alone            {:>10.0} tx/s", floor);
     out!("  execution / verification floor        {:>10.2}x", rate / floor);
+
+    // The mempool: the same spends inserted (parse, id, conservative state; the signature check
+    // before it is the floor above), then a proposal's selection from the full pool.
+    let fresh: Vec<Account> = addrs
+        .iter()
+        .map(|a| Account { next_nonce: 1, ..accounts.get(a) })
+        .map(|a| Account { balance: 1_000_000_000_000, ..a })
+        .collect();
+    let mut pool = Mempool::new(MempoolConfig {
+        txs_max: args.wallets * args.rounds as usize,
+        per_account_max: args.rounds as usize,
+        nonce_gap_max: args.rounds,
+    });
+    let started = Instant::now();
+    for block in &blocks {
+        for (i, raw) in block.iter().enumerate() {
+            let tx = parse(raw, fresh[i].spawned.as_ref()).expect("bench transactions parse");
+            let entry = PoolTx::new(tx_id(raw), bytes::Bytes::copy_from_slice(raw), &tx);
+            pool.insert(entry, &fresh[i]).expect("bench transactions fit the pool");
+        }
+    }
+    let inserts = total / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let picked = pool.select(700);
+    let select = started.elapsed().as_secs_f64();
+    ensure!(picked.len() == 700.min(pool.len()), "a proposal's worth is ready");
+    out!("mempool, {} transactions of {} accounts:", pool.len(), args.wallets);
+    out!("  inserted (parse, id, projection)      {:>10.0} tx/s", inserts);
+    out!("  insert / verification floor           {:>10.2}x", inserts / floor);
+    out!("  a proposal's 700 selected in          {:>10.2} ms", select * 1e3);
 
     // State root: every wallet touched once per round, in a tree of all accounts, against a
     // bare blake3 of one internal node (64 bytes) measured in the same run.

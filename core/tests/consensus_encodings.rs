@@ -207,9 +207,11 @@ fn block_and_certificate_encodings() {
     };
     let hare_output =
         [proposal(2, 300, 1, 4, &[0xa1, 0xa2, 0xa3]), proposal(1, 77, 2, 3, &[0xa3, 0xa4])];
-    let block = spacemesh_core::block::build(&BlockConfig::sim(), LayerId(17), &hare_output)
-        .unwrap()
-        .unwrap();
+    // Transactions whose bytes are not known order by the shuffle alone.
+    let block =
+        spacemesh_core::block::build(&BlockConfig::sim(), LayerId(17), &hare_output, |_| None)
+            .unwrap()
+            .unwrap();
     let msg = CertifyMessage::sign(&signer(), LayerId(17), block.id(), 3, VrfSignature([0x99; 80]));
     let cert = Certificate {
         layer: LayerId(17),

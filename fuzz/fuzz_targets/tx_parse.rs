@@ -1,10 +1,11 @@
 //! Transactions from peers and API clients: parsed against no principal and against each kind
-//! of spawned principal. Never panics; what parses re-encodes to the bytes its signatures cover.
+//! of spawned principal. Never panics; what parses re-encodes to the bytes its signatures cover,
+//! and its principal and nonce read alone (`nonce_of`, for block order) agree.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use spacemesh_core::account::{Address, Template};
-use spacemesh_core::tx::{MultisigArgs, SpawnArgs, Spawned, VaultArgs, parse};
+use spacemesh_core::tx::{MultisigArgs, SpawnArgs, Spawned, VaultArgs, nonce_of, parse};
 use spacemesh_core::types::LayerId;
 
 fuzz_target!(|data: &[u8]| {
@@ -32,6 +33,8 @@ fuzz_target!(|data: &[u8]| {
     for state in [None].into_iter().chain(states.iter().map(Some)) {
         if let Ok(tx) = parse(data, state) {
             assert_eq!(tx.body.encode(), &data[..tx.signed_len]);
+            // Block building reads the same principal and nonce without the state.
+            assert_eq!(nonce_of(data), Ok((tx.body.principal, tx.body.nonce)));
         }
     }
 });

@@ -197,7 +197,7 @@ pub fn order_transactions(
         txs.swap(i, j as usize);
     }
     // Each account's places in the shuffle, and its transactions by nonce.
-    let mut accounts: BTreeMap<Address, (Vec<usize>, Vec<(u64, Hash32)>)> = BTreeMap::new();
+    let mut accounts: BTreeMap<Address, AccountPlaces> = BTreeMap::new();
     for (place, id) in txs.iter().enumerate() {
         if let Some((principal, nonce)) = header(id) {
             let (places, by_nonce) = accounts.entry(principal).or_default();
@@ -213,6 +213,9 @@ pub fn order_transactions(
     }
     txs
 }
+
+/// An account's places in a shuffled block and its transactions as `(nonce, id)`.
+type AccountPlaces = (Vec<usize>, Vec<(u64, Hash32)>);
 
 /// A uniform draw from `0..n` (`n > 0`): rejection of the top `2^64 mod n` values of a u64, so
 /// that the rest split evenly into `n` classes.

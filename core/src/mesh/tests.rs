@@ -411,8 +411,8 @@ fn restore_names_the_inconsistency() {
         }),
         MeshError::AccountMismatch {
             address: address(9),
-            stored: Some(five.clone()),
-            replayed: None
+            stored: Box::new(Some(five.clone())),
+            replayed: Box::new(None)
         }
     );
     assert!(matches!(
