@@ -46,7 +46,7 @@ use spacemesh_core::layers::LayerClock;
 use spacemesh_core::poet::{PoetServiceConfig, RoundSchedule};
 use spacemesh_core::store::VALUE_MAX;
 
-pub use client::{PoetClient, PoetClientError, RESPONSE_BODY_MAX};
+pub use client::{PoetClient, PoetClientError, RESPONSE_BODY_MAX, error_chain};
 pub use server::{PoetServer, PoetServerConfig, PoetServerError, RunningPoet, WorkBudget};
 
 /// Path of the request endpoint.

@@ -125,7 +125,7 @@ impl NodeClient {
             .map_err(|e| ClientError::Protocol { url: url.clone(), detail: e.to_string() })?;
         let exchange = async {
             let resp = self.http.request(req).await.map_err(|e| {
-                let detail = error_chain(&e);
+                let detail = spacemesh_runtime_real::poet::error_chain(&e);
                 if e.is_connect() {
                     ClientError::Unreachable { url: url.clone(), detail }
                 } else {
@@ -192,15 +192,4 @@ impl NodeClient {
     pub(crate) async fn tx_status(&self, id: &Hash32) -> Result<TxStatusAnswer, ClientError> {
         self.call(hyper::Method::GET, &format!("/v1/transactions/{id}"), None).await
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -372,17 +372,26 @@ pub fn principal_of(raw: &[u8]) -> Result<Address, TxError> {
 /// anything the template decides): what block building orders each account's transactions by.
 pub fn nonce_of(raw: &[u8]) -> Result<(Address, u64), TxError> {
     let mut r = Reader::new(raw);
-    let version = field("version", decode_compact(&mut r))?;
+    let (principal_addr, _, _) = head(&mut r)?;
+    let nonce = field("nonce", decode_compact(&mut r))?;
+    Ok((principal_addr, nonce))
+}
+
+/// The fields every transaction starts with: the version (0), the principal, the method and,
+/// for a spawn, the template's address.
+fn head(r: &mut Reader<'_>) -> Result<(Address, u8, Option<Address>), TxError> {
+    let version = field("version", decode_compact(r))?;
     if version != 0 {
         return Err(TxError::Version(version));
     }
     let principal_addr = field("principal", r.array().map(Address))?;
-    let method = compact8(&mut r, "method")?;
-    if method == METHOD_SPAWN {
-        let _template: Address = field("template", r.array().map(Address))?;
-    }
-    let nonce = field("nonce", decode_compact(&mut r))?;
-    Ok((principal_addr, nonce))
+    let method = compact8(r, "method")?;
+    let template = if method == METHOD_SPAWN {
+        Some(field("template", r.array().map(Address))?)
+    } else {
+        None
+    };
+    Ok((principal_addr, method, template))
 }
 
 /// Reads `raw` as a transaction whose principal is `state` (its template and immutable state
@@ -393,17 +402,10 @@ pub fn parse(raw: &[u8], state: Option<&Spawned>) -> Result<ParsedTx, TxError> {
         return Err(TxError::TooLarge(raw.len()));
     }
     let mut r = Reader::new(raw);
-    let version = field("version", decode_compact(&mut r))?;
-    if version != 0 {
-        return Err(TxError::Version(version));
-    }
-    let principal_addr = field("principal", r.array().map(Address))?;
-    let method = compact8(&mut r, "method")?;
-    let template = if method == METHOD_SPAWN {
-        let addr = field("template", r.array().map(Address))?;
-        Template::at(&addr).ok_or(TxError::UnknownTemplate(addr))?
-    } else {
-        state.ok_or(TxError::NotSpawned(principal_addr))?.template
+    let (principal_addr, method, template_addr) = head(&mut r)?;
+    let template = match template_addr {
+        Some(addr) => Template::at(&addr).ok_or(TxError::UnknownTemplate(addr))?,
+        None => state.ok_or(TxError::NotSpawned(principal_addr))?.template,
     };
     let nonce = field("nonce", decode_compact(&mut r))?;
     let gas_price = field("gas price", decode_compact(&mut r))?;

@@ -181,8 +181,8 @@ impl PoetClient {
     }
 }
 
-/// An error and its sources, one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources, one line (for messages about HTTP clients' failures).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
