@@ -144,11 +144,9 @@ impl Consensus {
         if !tx::verify(&parsed, &raw, &self.genesis, self.verifier.as_ref()) {
             return Err(TxReject::Signature);
         }
-        let inserted = self
-            .mempool
+        self.mempool
             .insert(PoolTx::new(id, raw.clone(), &parsed), &account)
             .map_err(TxReject::Mempool)?;
-        let _ = inserted;
         self.keep_tx(id, raw);
         Ok(id)
     }
