@@ -60,6 +60,10 @@ pub(crate) struct UpArgs {
     /// Seed of the kill moments (default: drawn from the clock and printed).
     #[arg(long)]
     fault_seed: Option<u64>,
+    /// Every node's rewards go to this account (bech32 of the preset's network), for example
+    /// a `smesh wallet` address, so that a wallet on the devnet has coins to send.
+    #[arg(long)]
+    coinbase: Option<String>,
 }
 
 /// One node process.
@@ -123,6 +127,12 @@ pub(crate) fn run(cmd: DevnetCommand) -> Result<ExitCode> {
     }
     if !matches!(args.preset, Preset::Local | Preset::Fastnet) {
         bail!("--preset {}: a devnet runs the local or fastnet preset", args.preset.name());
+    }
+    if let Some(text) = &args.coinbase {
+        let hrp = args.preset.hrp();
+        if let Err(e) = spacemesh_core::account::Address::from_bech32(text, hrp) {
+            bail!("--coinbase {text}: {e} (an address of this network starts with {hrp}1)");
+        }
     }
     crate::node_cmd::init_logs();
     let runtime = crate::node_cmd::runtime()?;
@@ -210,6 +220,7 @@ impl Devnet {
             );
             file.poet.servers = Some(vec![format!("{poet_id}@{poet_listen}")]);
             file.metrics.listen = Some(*metrics);
+            file.smeshing.coinbase = args.coinbase.clone();
             let path = node_dir.join("node.toml");
             std::fs::write(&path, file.to_toml())
                 .with_context(|| format!("writing {}", path.display()))?;

@@ -25,6 +25,7 @@ mod sim_jobs;
 pub mod status;
 pub mod store;
 pub mod transport;
+pub mod web;
 
 pub use clock::WallClock;
 pub use jobs::{JobPool, JobPoolClosed};
