@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Deserialize;
 use spacemesh_core::crypto::Signer;
-use spacemesh_runtime_real::config::{self, ConfigFile, Preset};
+use spacemesh_runtime_real::config::{self, ApiListeners, ConfigFile, Preset};
 use spacemesh_runtime_real::keyfile;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
@@ -72,6 +72,8 @@ struct Member {
     peer_id: String,
     listen: SocketAddr,
     metrics: SocketAddr,
+    /// Its API listeners (public gRPC, private gRPC, JSON).
+    api: ApiListeners,
     dir: PathBuf,
     child: Child,
     /// Stopped on purpose (an offline span).
@@ -172,7 +174,9 @@ struct Devnet {
 impl Devnet {
     async fn run(&mut self, args: &UpArgs, dir: &Path) -> Result<ExitCode> {
         let exe = std::env::current_exe().context("finding the smesh executable")?;
-        let ports = free_ports(2 * args.nodes as usize + 1)?;
+        // Per node: p2p, metrics, and the three API listeners.
+        const PORTS_PER_NODE: usize = 5;
+        let ports = free_ports(PORTS_PER_NODE * args.nodes as usize + 1)?;
         let startup = 8 + u64::from(args.nodes) / 4;
         let genesis_time = unix_now()? + startup;
         let extra = "devnet".to_string();
@@ -199,11 +203,17 @@ impl Devnet {
             let node_dir = dir.join(format!("node-{i}"));
             let (seed, _) = keyfile::load_or_create(&node_dir.join("keys/p2p.key"))?;
             let peer = Signer::from_seed(seed, genesis).node_id().0;
-            let listen: SocketAddr = ([127, 0, 0, 1], ports[1 + 2 * i as usize]).into();
-            let metrics: SocketAddr = ([127, 0, 0, 1], ports[2 + 2 * i as usize]).into();
-            peers.push((node_dir, peer, listen, metrics));
+            let port = |k: usize| -> SocketAddr {
+                ([127, 0, 0, 1], ports[1 + PORTS_PER_NODE * i as usize + k]).into()
+            };
+            let api = ApiListeners {
+                public: Some(port(2)),
+                private: Some(port(3)),
+                json: Some(port(4)),
+            };
+            peers.push((node_dir, peer, port(0), port(1), api));
         }
-        for (i, (node_dir, peer, listen, metrics)) in peers.iter().enumerate() {
+        for (i, (node_dir, peer, listen, metrics, api)) in peers.iter().enumerate() {
             let mut file = ConfigFile { preset: Some(args.preset), ..ConfigFile::default() };
             file.data_dir = Some(node_dir.clone());
             file.network.genesis_time = Some(genesis_time);
@@ -215,11 +225,14 @@ impl Devnet {
                     .iter()
                     .enumerate()
                     .filter(|(j, _)| *j != i)
-                    .map(|(_, (_, p, a, _))| config::keyed_addr(p, *a))
+                    .map(|(_, (_, p, a, _, _))| config::keyed_addr(p, *a))
                     .collect(),
             );
             file.poet.servers = Some(vec![format!("{poet_id}@{poet_listen}")]);
             file.metrics.listen = Some(*metrics);
+            file.api.public_listen = api.public;
+            file.api.private_listen = api.private;
+            file.api.json_listen = api.json;
             file.smeshing.coinbase = args.coinbase.clone();
             let path = node_dir.join("node.toml");
             std::fs::write(&path, file.to_toml())
@@ -229,6 +242,7 @@ impl Devnet {
                 peer_id: hex(peer),
                 listen: *listen,
                 metrics: *metrics,
+                api: *api,
                 dir: node_dir.clone(),
                 child: spawn_node(&exe, node_dir)?,
                 down: false,
@@ -250,6 +264,9 @@ impl Devnet {
                 "index": m.index, "peer_id": m.peer_id, "listen": m.listen.to_string(),
                 "status": format!("http://{}/status", m.metrics),
                 "metrics": format!("http://{}/metrics", m.metrics),
+                "api_public": m.api.public.map(|a| a.to_string()),
+                "api_private": m.api.private.map(|a| a.to_string()),
+                "api_json": m.api.json.map(|a| format!("http://{a}")),
             })).collect::<Vec<_>>(),
         });
         if args.json && args.layers.is_none() {
@@ -269,6 +286,11 @@ impl Devnet {
                     m.listen,
                     m.metrics
                 );
+                if let (Some(public), Some(private), Some(json)) =
+                    (m.api.public, m.api.private, m.api.json)
+                {
+                    out!("  API: gRPC {public}, private gRPC {private}, JSON http://{json}");
+                }
             }
         }
         let Some(target) = args.layers else {

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use spacemesh_runtime_real::config::{ConfigFile, NodeSettings, PoetAddr, Preset};
+use spacemesh_runtime_real::config::{
+    ApiFile, ApiListeners, ConfigFile, NodeSettings, PoetAddr, Preset,
+};
 use spacemesh_runtime_real::node;
 
 #[derive(Debug, Args)]
@@ -53,6 +55,19 @@ pub(crate) struct NodeArgs {
     /// wrote there for the same identity and units is used as it is.
     #[arg(long)]
     post_dir: Option<PathBuf>,
+    /// Public gRPC API listener (v2alpha1 unary services; default 127.0.0.1:9092).
+    #[arg(long)]
+    api_public: Option<SocketAddr>,
+    /// Private gRPC API listener, loopback only (streams; default 127.0.0.1:9093).
+    #[arg(long)]
+    api_private: Option<SocketAddr>,
+    /// JSON gateway listener (`POST /spacemesh.v2alpha1.<Service>/<Method>`; default
+    /// 127.0.0.1:9094).
+    #[arg(long)]
+    api_json: Option<SocketAddr>,
+    /// Serve no API listeners (neither the defaults nor the config file's).
+    #[arg(long, conflicts_with_all = ["api_public", "api_private", "api_json"])]
+    no_api: bool,
     /// Print where the node listens as one JSON object.
     #[arg(long)]
     json: bool,
@@ -114,6 +129,16 @@ fn overlay(file: &mut ConfigFile, args: &NodeArgs) {
     }
     if args.coinbase.is_some() {
         file.smeshing.coinbase.clone_from(&args.coinbase);
+    }
+    let api = &mut file.api;
+    if args.no_api {
+        *api = ApiFile::default();
+    } else {
+        // Flags over the file, the file over the defaults.
+        let defaults = ApiListeners::defaults();
+        api.public_listen = args.api_public.or(api.public_listen).or(defaults.public);
+        api.private_listen = args.api_private.or(api.private_listen).or(defaults.private);
+        api.json_listen = args.api_json.or(api.json_listen).or(defaults.json);
     }
 }
 
@@ -231,6 +256,9 @@ async fn serve(settings: NodeSettings, json: bool) -> Result<ExitCode> {
         "peer_id": handle.peer_id.to_string(),
         "listen": handle.listen.to_string(),
         "metrics": handle.metrics.map(|a| a.to_string()),
+        "api_public": handle.api.public.map(|a| a.to_string()),
+        "api_private": handle.api.private.map(|a| a.to_string()),
+        "api_json": handle.api.json.map(|a| a.to_string()),
         "data_dir": settings.data_dir.display().to_string(),
         "post_dir": settings.post_dir.display().to_string(),
         "preset": settings.preset.name(),
@@ -248,6 +276,13 @@ async fn serve(settings: NodeSettings, json: bool) -> Result<ExitCode> {
             settings.preset.name(),
             settings.data_dir.display()
         );
+        let api = handle.api;
+        if let (Some(public), Some(json)) = (api.public, api.json) {
+            out!("API: gRPC {public}, JSON http://{json}");
+        }
+        if let Some(private) = api.private {
+            out!("private API (gRPC): {private}");
+        }
     }
     let mut running = tokio::spawn(running);
     let result = tokio::select! {

@@ -167,7 +167,17 @@ pub enum ApiRequest {
         /// The account.
         address: Address,
         /// The answer.
-        reply: oneshot::Sender<Option<AccountState>>,
+        reply: oneshot::Sender<Option<AccountView>>,
+    },
+    /// The applied layers the node keeps in `first..=last` (at most [`LAYERS_ANSWER_MAX`],
+    /// oldest first; empty without a consensus part), and its last verified layer.
+    Layers {
+        /// First layer asked for.
+        first: u32,
+        /// Last layer asked for.
+        last: u32,
+        /// The answer.
+        reply: oneshot::Sender<LayersAnswer>,
     },
     /// Submit a raw transaction: `Ok` when the mempool took it, else the reason.
     Submit {
@@ -183,6 +193,18 @@ pub enum ApiRequest {
         /// The answer.
         reply: oneshot::Sender<Option<TxStatusInfo>>,
     },
+}
+
+/// Most layers one [`ApiRequest::Layers`] answers with.
+pub const LAYERS_ANSWER_MAX: u32 = 1000;
+
+/// The answer to [`ApiRequest::Layers`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayersAnswer {
+    /// The kept applied layers asked for, oldest first.
+    pub layers: Vec<spacemesh_core::mesh::AppliedLayer>,
+    /// The tortoise's last verified layer (0 before any).
+    pub verified: u32,
 }
 
 /// The network a node is on, as the API reports it.
@@ -220,20 +242,29 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(ApiError { error: message.into() })).into_response()
 }
 
-/// Sends a question to the node loop and waits for its answer.
+/// Sends a question to the node loop and waits (at most [`ANSWER_TIMEOUT`]) for its answer; the
+/// error says why there is none. Every API frontend (these endpoints, gRPC, the JSON gateway)
+/// asks through here.
+pub(crate) async fn ask_node<T>(
+    requests: &mpsc::Sender<ApiRequest>,
+    make: impl FnOnce(oneshot::Sender<T>) -> ApiRequest,
+) -> Result<T, &'static str> {
+    let (reply, answer) = oneshot::channel();
+    let asked = async {
+        requests.send(make(reply)).await.map_err(|_| "the node is stopping")?;
+        answer.await.map_err(|_| "the node dropped the question (it is stopping)")
+    };
+    tokio::time::timeout(ANSWER_TIMEOUT, asked)
+        .await
+        .map_err(|_| "the node did not answer in time; try again")?
+}
+
+/// [`ask_node`], its failure as a 503 answer.
 async fn ask<T>(
     state: &ApiState,
     make: impl FnOnce(oneshot::Sender<T>) -> ApiRequest,
 ) -> Result<T, Response> {
-    let (reply, answer) = oneshot::channel();
-    let unavailable = |why: &str| error(StatusCode::SERVICE_UNAVAILABLE, why);
-    let asked = async {
-        state.requests.send(make(reply)).await.map_err(|_| unavailable("the node is stopping"))?;
-        answer.await.map_err(|_| unavailable("the node dropped the question (it is stopping)"))
-    };
-    tokio::time::timeout(ANSWER_TIMEOUT, asked)
-        .await
-        .map_err(|_| unavailable("the node did not answer in time; try again"))?
+    ask_node(&state.requests, make).await.map_err(|why| error(StatusCode::SERVICE_UNAVAILABLE, why))
 }
 
 async fn account(State(state): State<ApiState>, Path(text): Path<String>) -> Response {
@@ -242,7 +273,9 @@ async fn account(State(state): State<ApiState>, Path(text): Path<String>) -> Res
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("address {text:?}: {e}")),
     };
     match ask(&state, |reply| ApiRequest::Account { address, reply }).await {
-        Ok(Some(state)) => axum::Json(AccountInfo { address: text, state }).into_response(),
+        Ok(Some(view)) => {
+            axum::Json(AccountInfo { address: text, state: view.into() }).into_response()
+        }
         Ok(None) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "this node keeps no account state (it runs without consensus)",
@@ -331,4 +364,4 @@ async fn node_info(State(state): State<ApiState>) -> Response {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -155,6 +155,9 @@ pub struct ConfigFile {
     /// The status and metrics listener.
     #[serde(default)]
     pub metrics: MetricsFile,
+    /// The gRPC API and its JSON gateway.
+    #[serde(default)]
+    pub api: ApiFile,
 }
 
 /// `[network]`.
@@ -228,6 +231,42 @@ pub struct MetricsFile {
     pub listen: Option<SocketAddr>,
 }
 
+/// `[api]`: where the gRPC API v2alpha1 and its JSON gateway listen. Absent values are not
+/// served (`smesh node` fills in [`ApiListeners::defaults`] unless told `--no-api`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiFile {
+    /// Public gRPC (the unary services).
+    pub public_listen: Option<SocketAddr>,
+    /// Private gRPC (the streams); must be a loopback address.
+    pub private_listen: Option<SocketAddr>,
+    /// The JSON gateway (`POST /spacemesh.v2alpha1.<Service>/<Method>`).
+    pub json_listen: Option<SocketAddr>,
+}
+
+/// Where the API listens; `None`: that listener is off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApiListeners {
+    /// Public gRPC.
+    pub public: Option<SocketAddr>,
+    /// Private gRPC (a loopback address).
+    pub private: Option<SocketAddr>,
+    /// The JSON gateway.
+    pub json: Option<SocketAddr>,
+}
+
+impl ApiListeners {
+    /// The defaults of a node: public gRPC 127.0.0.1:9092, private 127.0.0.1:9093, JSON
+    /// 127.0.0.1:9094.
+    pub fn defaults() -> Self {
+        ApiListeners {
+            public: Some(([127, 0, 0, 1], 9092).into()),
+            private: Some(([127, 0, 0, 1], 9093).into()),
+            json: Some(([127, 0, 0, 1], 9094).into()),
+        }
+    }
+}
+
 /// A peer to dial: its key and address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BootstrapPeer {
@@ -293,6 +332,8 @@ pub struct NodeSettings {
     pub metrics: Option<SocketAddr>,
     /// Where this node's rewards go (`None`: the identity's own account).
     pub coinbase: Option<Address>,
+    /// The API listeners.
+    pub api: ApiListeners,
 }
 
 impl ConfigFile {
@@ -427,6 +468,12 @@ impl ConfigFile {
                     .map_err(|e| bad("smeshing.coinbase", format!("{text:?}: {e}")))?,
             ),
         };
+        if let Some(addr) = self.api.private_listen.filter(|a| !a.ip().is_loopback()) {
+            return Err(bad(
+                "api.private_listen",
+                format!("{addr} is not a loopback address (the private services stay local)"),
+            ));
+        }
         let data_dir = self.data_dir.clone().unwrap_or_else(|| preset.default_data_dir());
         Ok(NodeSettings {
             preset,
@@ -444,6 +491,11 @@ impl ConfigFile {
             smeshing,
             metrics: self.metrics.listen,
             coinbase,
+            api: ApiListeners {
+                public: self.api.public_listen,
+                private: self.api.private_listen,
+                json: self.api.json_listen,
+            },
         })
     }
 }

@@ -10,6 +10,8 @@
 #![cfg_attr(madsim, allow(deprecated))]
 
 pub mod account_api;
+#[cfg(not(madsim))]
+pub mod api;
 mod clock;
 pub mod config;
 mod http;

@@ -70,6 +70,8 @@ pub struct NodeHandle {
     pub listen: SocketAddr,
     /// Where `/status` and `/metrics` are served, if they are.
     pub metrics: Option<SocketAddr>,
+    /// Where the gRPC API and its JSON gateway listen (each `None` when off).
+    pub api: crate::config::ApiListeners,
     /// The live status.
     pub status: SharedStatus,
 }
@@ -149,6 +151,7 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
     }));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (api_tx, api_rx) = mpsc::channel(account_api::REQUESTS_QUEUED_MAX);
+    let api = serve_api(settings, &api_tx, &status, &stop_rx).await?;
     let metrics = match settings.metrics {
         Some(addr) => {
             let mut rx = stop_rx.clone();
@@ -179,7 +182,7 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
     });
     let (poet_tx, poet_rx) = mpsc::unbounded_channel();
     let handle =
-        NodeHandle { peer_id: node.peer_id(), listen, metrics, status: Arc::clone(&status) };
+        NodeHandle { peer_id: node.peer_id(), listen, metrics, api, status: Arc::clone(&status) };
     let mut driver = Driver {
         node,
         clock: WallClock::new(),
@@ -203,6 +206,45 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
         result
     };
     Ok((handle, run))
+}
+
+/// Starts the API listeners the settings ask for (none under madsim: see [`crate::api`]).
+#[cfg(not(madsim))]
+async fn serve_api(
+    settings: &NodeSettings,
+    requests: &mpsc::Sender<ApiRequest>,
+    status: &SharedStatus,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Result<crate::config::ApiListeners, NodeError> {
+    let at = settings.api;
+    if at == crate::config::ApiListeners::default() {
+        return Ok(at);
+    }
+    let clock = &settings.clock;
+    let network = crate::api::NetworkConstants {
+        genesis_time_us: clock.genesis.as_micros(),
+        layer_duration: clock.layer_duration,
+        genesis: settings.genesis,
+        hrp: settings.preset.hrp().to_owned(),
+        effective_genesis_layer: clock.effective_genesis().0,
+        layers_per_epoch: clock.layers_per_epoch,
+        labels_per_unit: settings.post.labels_per_unit,
+    };
+    let api = crate::api::V2alpha1::new(requests.clone(), Arc::clone(status), network);
+    crate::api::serve(at, api, stop.clone()).await.map_err(|error| NodeError::Io {
+        what: "starting the API listeners".into(),
+        error,
+    })
+}
+
+#[cfg(madsim)]
+async fn serve_api(
+    _: &NodeSettings,
+    _: &mpsc::Sender<ApiRequest>,
+    _: &SharedStatus,
+    _: &tokio::sync::watch::Receiver<bool>,
+) -> Result<crate::config::ApiListeners, NodeError> {
+    Ok(crate::config::ApiListeners::default())
 }
 
 /// Worker threads for jobs: all cores but one for the node loop, at least one.
@@ -282,7 +324,10 @@ impl Driver {
     fn answer(&mut self, request: ApiRequest) -> Result<(), NodeError> {
         match request {
             ApiRequest::Account { address, reply } => {
-                let _ = reply.send(self.node.account(&address).map(Into::into));
+                let _ = reply.send(self.node.account(&address));
+            }
+            ApiRequest::Layers { first, last, reply } => {
+                let _ = reply.send(self.layers(first, last));
             }
             ApiRequest::TxStatus { id, reply } => {
                 let _ = reply.send(self.node.tx_status(&id).map(Into::into));
@@ -301,6 +346,23 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// The applied layers the mesh keeps in `first..=last`, at most
+    /// [`account_api::LAYERS_ANSWER_MAX`] of them.
+    fn layers(&self, first: u32, last: u32) -> account_api::LayersAnswer {
+        let Some(consensus) = self.node.consensus() else {
+            return account_api::LayersAnswer::default();
+        };
+        let mesh = consensus.mesh();
+        let first = first.max(mesh.revertible_to().0);
+        let last = last.min(mesh.applied().0);
+        let last = last.min(first.saturating_add(account_api::LAYERS_ANSWER_MAX - 1));
+        let layers = (first..=last)
+            .filter_map(|l| mesh.layer(spacemesh_core::types::LayerId(l)).cloned())
+            .collect();
+        let verified = self.status.lock().ok().and_then(|s| s.verified_layer).unwrap_or(0);
+        account_api::LayersAnswer { layers, verified }
     }
 
     fn act(&mut self, output: Output) -> Result<(), NodeError> {

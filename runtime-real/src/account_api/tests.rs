@@ -13,22 +13,27 @@ use crate::status::NodeStatus;
 const HRP: &str = "stest";
 
 /// A stand-in for the node loop: a funded wallet at `known`, every submission of a body
-/// starting with 0 accepted and the rest refused, one known transaction id.
-fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiRequest> {
+/// starting with 0 accepted and the rest refused, one known transaction id, and applied layers
+/// 1 to 10 (block in the even ones) with layers up to 8 verified.
+pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiRequest> {
     let (tx, mut rx) = mpsc::channel(8);
     tokio::spawn(async move {
         while let Some(req) = rx.recv().await {
             match req {
                 ApiRequest::Account { address, reply } => {
-                    let state = (address == known).then(|| AccountState {
+                    let state = (address == known).then(|| AccountView {
                         balance: 1_000,
                         next_nonce: 2,
-                        template: Some(Template::Wallet.name().into()),
+                        template: Some(Template::Wallet),
                         projected_balance: 900,
                         projected_nonce: 3,
-                        layer: 7,
+                        layer: spacemesh_core::LayerId(7),
                     });
                     let _ = reply.send(state);
+                }
+                ApiRequest::Layers { first, last, reply } => {
+                    let layers = (first.max(1)..=last.min(10)).map(fake_layer).collect();
+                    let _ = reply.send(LayersAnswer { layers, verified: 8 });
                 }
                 ApiRequest::Submit { raw, reply } => {
                     let _ = reply.send(if raw[0] == 0 { Ok(()) } else { Err("bad nonce".into()) });
@@ -45,6 +50,20 @@ fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiRequest> {
         }
     });
     tx
+}
+
+/// Layer `n` of [`fake_node`]: hashes filled with `n`, `n + 1` and `n + 2`.
+pub(crate) fn fake_layer(n: u32) -> spacemesh_core::mesh::AppliedLayer {
+    let b = u8::try_from(n).expect("small layer");
+    spacemesh_core::mesh::AppliedLayer {
+        layer: spacemesh_core::LayerId(n),
+        block: n.is_multiple_of(2).then_some(spacemesh_core::types::BlockId([b; 20])),
+        state: Hash32([b; 32]),
+        aggregated: Hash32([b + 1; 32]),
+        root: Hash32([b + 2; 32]),
+        issued: 0,
+        fees: 0,
+    }
 }
 
 async fn start(requests: mpsc::Sender<ApiRequest>) -> SocketAddr {

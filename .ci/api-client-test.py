@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Queries a running node's API with clients this project did not write: grpcio with server
+reflection (the message types come from the node's reflection answers, not from our .proto
+files) over gRPC, and urllib over the JSON gateway. Exits non-zero on the first mismatch.
+
+usage: api-client-test.py PUBLIC_GRPC PRIVATE_GRPC JSON_URL [ADDRESS]
+"""
+import base64
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import grpc
+from google.protobuf import descriptor_pool, json_format, message_factory
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+PKG = "spacemesh.v2alpha1."
+PUBLIC = {PKG + s for s in ("NetworkService", "NodeService", "AccountService", "LayerService",
+                            "TransactionService")}
+
+
+class Reflected:
+    """A node's gRPC listener, its services and message types discovered by reflection."""
+
+    def __init__(self, target):
+        self.channel = grpc.insecure_channel(target)
+        grpc.channel_ready_future(self.channel).result(timeout=10)
+        self.db = ProtoReflectionDescriptorDatabase(self.channel)
+        self.pool = descriptor_pool.DescriptorPool(self.db)
+
+    def services(self):
+        return set(self.db.get_services())
+
+    def method(self, service, name):
+        m = self.pool.FindServiceByName(service).FindMethodByName(name)
+        return m, message_factory.GetMessageClass(m.input_type), \
+            message_factory.GetMessageClass(m.output_type)
+
+    def call(self, service, name, fields):
+        m, req, resp = self.method(service, name)
+        request = json_format.ParseDict(fields, req())
+        path = f"/{service}/{name}"
+        if m.server_streaming:
+            stub = self.channel.unary_stream(path, request_serializer=req.SerializeToString,
+                                             response_deserializer=resp.FromString)
+            return [json_format.MessageToDict(r) for r in stub(request, timeout=10)]
+        stub = self.channel.unary_unary(path, request_serializer=req.SerializeToString,
+                                        response_deserializer=resp.FromString)
+        return json_format.MessageToDict(stub(request, timeout=10))
+
+
+def post(url, path, body):
+    """POSTs `body` (bytes) and returns (HTTP status, JSON answer)."""
+    req = urllib.request.Request(url + path, data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def check(cond, what):
+    if not cond:
+        sys.exit(f"FAILED: {what}")
+    print("ok:", what)
+
+
+def main():
+    public_addr, private_addr, url = sys.argv[1:4]
+    address = sys.argv[4] if len(sys.argv) > 4 else None
+    public, private = Reflected(public_addr), Reflected(private_addr)
+
+    found = public.services()
+    check(PUBLIC <= found, f"public reflection lists the unary services ({sorted(found)})")
+    check(not any("Stream" in s for s in found), "public reflection lists no stream service")
+    check(PKG + "LayerStreamService" in private.services(), "private reflection lists the layer stream")
+
+    info = public.call(PKG + "NetworkService", "Info", {})
+    check(info["hrp"] and len(base64.b64decode(info["genesisId"])) == 20,
+          f"Network.Info over gRPC: hrp {info['hrp']}, layers per epoch {info.get('layersPerEpoch')}")
+    # Wait for the network to apply a few layers.
+    deadline = time.time() + 120
+    while True:
+        status = public.call(PKG + "NodeService", "Status", {})
+        if int(status.get("appliedLayer", 0)) >= 3 or time.time() > deadline:
+            break
+        time.sleep(1)
+    check(int(status.get("appliedLayer", 0)) >= 3,
+          f"Node.Status over gRPC: {status}")
+    layers = public.call(PKG + "LayerService", "List", {"startLayer": 0, "limit": 100})["layers"]
+    numbers = [l["number"] for l in layers]
+    check(numbers and numbers == sorted(numbers) and all(
+        len(base64.b64decode(l["cumulativeStateHash"])) == 32 for l in layers),
+        f"Layer.List over gRPC: layers {numbers[0]}..{numbers[-1]} with state hashes")
+    streamed = private.call(PKG + "LayerStreamService", "Stream",
+                            {"startLayer": numbers[0], "endLayer": numbers[-1]})
+    check([l["number"] for l in streamed] == numbers, "LayerStream.Stream on the private listener")
+    try:
+        public.channel.unary_stream(f"/{PKG}LayerStreamService/Stream")(b"", timeout=5).next()
+        check(False, "the layer stream must not answer on the public listener")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.UNIMPLEMENTED, f"no layer stream on the public listener ({e.code()})")
+    if address:
+        accounts = public.call(PKG + "AccountService", "List", {"addresses": [address], "limit": "1"})
+        check(accounts["accounts"][0]["address"] == address,
+              f"Account.List over gRPC: {accounts['accounts'][0]}")
+
+    # The same over JSON, compared with the gRPC answers.
+    code, jinfo = post(url, f"/{PKG}NetworkService/Info", b"{}")
+    check(code == 200 and jinfo == info, "Network.Info over JSON equals the gRPC answer")
+    code, jlayers = post(url, f"/{PKG}LayerService/List",
+                         json.dumps({"startLayer": numbers[0], "endLayer": numbers[-1], "limit": 100}).encode())
+    check(code == 200 and jlayers["layers"] == layers, "Layer.List over JSON equals the gRPC answer")
+    code, jstatus = post(url, f"/{PKG}NodeService/Status", b"")
+    check(code == 200 and "currentLayer" in jstatus, f"Node.Status over JSON: {jstatus}")
+    if address:
+        code, jaccounts = post(url, f"/{PKG}AccountService/List",
+                               json.dumps({"addresses": [address], "limit": 1}).encode())
+        balance = jaccounts["accounts"][0]["current"].get("balance", "0")
+        check(code == 200 and isinstance(balance, str), f"Account.List over JSON (balance {balance} as a string)")
+    for path, body, http, what in [
+        (f"/{PKG}AccountService/List", b"{not json", 400, "malformed JSON"),
+        (f"/{PKG}AccountService/List", b'{"addresses": 5}', 400, "a wrong type"),
+        (f"/{PKG}NoService/List", b"{}", 404, "an unknown method"),
+        (f"/{PKG}LayerStreamService/Stream", b"{}", 404, "a private service"),
+        (f"/{PKG}NodeService/Status", b" " * 100_000, 413, "an oversized body"),
+    ]:
+        code, err = post(url, path, body)
+        check(code == http and isinstance(err.get("code"), int) and err.get("message")
+              and err.get("details") == [], f"{what} over JSON: {code} {err}")
+    print("api-client-test: all checks passed")
+
+
+if __name__ == "__main__":
+    main()

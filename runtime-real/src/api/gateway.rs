@@ -1,0 +1,191 @@
+//! The JSON gateway: `POST /spacemesh.v2alpha1.<Service>/<Method>` with a JSON body in the
+//! canonical proto3 JSON mapping (lowerCamelCase names, 64-bit integers as strings, bytes as
+//! base64, enums by name), answered by the same [`V2alpha1`] value the gRPC listener serves,
+//! in process. Only the public unary methods are routed: private services are not reachable here.
+//!
+//! Errors have grpc-gateway's shape `{"code": N, "message": "...", "details": []}` (the gRPC
+//! code, and the HTTP status grpc-gateway maps it to). A body that is not JSON or does not fit
+//! the request message is 400, an unknown method 404, a body over [`BODY_MAX`] 413, and an
+//! answer that takes longer than [`TIMEOUT`] 504.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tonic::{Code, Request, Status};
+use tower_http::cors::{Any, CorsLayer};
+
+use super::proto::spacemesh::v2alpha1 as pb;
+use super::service::V2alpha1;
+use pb::account_service_server::AccountService;
+use pb::layer_service_server::LayerService;
+use pb::network_service_server::NetworkService;
+use pb::node_service_server::NodeService;
+use pb::transaction_service_server::TransactionService;
+
+/// Largest request body (a transaction is at most 1 KiB; 100 addresses about 6 KiB).
+pub const BODY_MAX: usize = 64 * 1024;
+/// Longest a request may take (go-spacemesh's gateway allows 15 s too).
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The methods this gateway answers, as `(service, method)`.
+pub const METHODS: &[(&str, &str)] = &[
+    ("spacemesh.v2alpha1.NetworkService", "Info"),
+    ("spacemesh.v2alpha1.NodeService", "Status"),
+    ("spacemesh.v2alpha1.AccountService", "List"),
+    ("spacemesh.v2alpha1.LayerService", "List"),
+    ("spacemesh.v2alpha1.TransactionService", "SubmitTransaction"),
+];
+
+/// The error body (grpc-gateway's `google.rpc.Status` as JSON).
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    code: i32,
+    message: String,
+    details: Vec<serde_json::Value>,
+}
+
+/// The HTTP status grpc-gateway answers a gRPC code with.
+pub fn http_status(code: Code) -> StatusCode {
+    match code {
+        Code::Ok => StatusCode::OK,
+        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
+            StatusCode::BAD_REQUEST
+        }
+        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn error_with(http: StatusCode, code: Code, message: impl Into<String>) -> Response {
+    let body = ErrorBody { code: code as i32, message: message.into(), details: Vec::new() };
+    (http, axum::Json(body)).into_response()
+}
+
+fn error(status: &Status) -> Response {
+    error_with(http_status(status.code()), status.code(), status.message())
+}
+
+/// The gateway's routes on `api`, with CORS open to any origin (the API is public and takes no
+/// credentials).
+pub fn router(api: V2alpha1) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([axum::http::Method::POST, axum::http::Method::OPTIONS])
+        .allow_headers(Any);
+    Router::new()
+        .route("/{method}/{name}", post(handle))
+        .fallback(not_found)
+        .layer(cors)
+        .with_state(api)
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    error_with(
+        StatusCode::NOT_FOUND,
+        Code::NotFound,
+        format!("no method at {uri}: use POST /spacemesh.v2alpha1.<Service>/<Method>"),
+    )
+}
+
+async fn handle(
+    State(api): State<V2alpha1>,
+    Path((service, method)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let body = match axum::body::to_bytes(body, BODY_MAX).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error_with(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Code::ResourceExhausted,
+                format!("the request body is over {BODY_MAX} bytes (or could not be read)"),
+            );
+        }
+    };
+    let answer = async {
+        match (service.as_str(), method.as_str()) {
+            ("spacemesh.v2alpha1.NetworkService", "Info") => {
+                call(&body, |r| NetworkService::info(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.NodeService", "Status") => {
+                call(&body, |r| NodeService::status(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.AccountService", "List") => {
+                call(&body, |r| AccountService::list(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.LayerService", "List") => {
+                call(&body, |r| LayerService::list(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.TransactionService", "SubmitTransaction") => {
+                call(&body, |r| TransactionService::submit_transaction(&api, r)).await
+            }
+            _ => error_with(
+                StatusCode::NOT_FOUND,
+                Code::NotFound,
+                format!("no method /{service}/{method} on this gateway"),
+            ),
+        }
+    };
+    match tokio::time::timeout(TIMEOUT, answer).await {
+        Ok(response) => response,
+        Err(_) => error_with(
+            StatusCode::GATEWAY_TIMEOUT,
+            Code::DeadlineExceeded,
+            format!("no answer within {} s", TIMEOUT.as_secs()),
+        ),
+    }
+}
+
+/// Decodes `body` as the request message (an empty body is the empty message), calls the
+/// method and encodes its answer.
+async fn call<Req, Resp, F, Fut>(body: &[u8], method: F) -> Response
+where
+    Req: DeserializeOwned + Default,
+    Resp: Serialize,
+    F: FnOnce(Request<Req>) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+{
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        Req::default()
+    } else {
+        match serde_json::from_slice::<Req>(body) {
+            Ok(r) => r,
+            Err(e) => {
+                return error_with(
+                    StatusCode::BAD_REQUEST,
+                    Code::InvalidArgument,
+                    format!("the body is not a valid {} in JSON: {e}", short_type::<Req>()),
+                );
+            }
+        }
+    };
+    match method(Request::new(request)).await {
+        Ok(answer) => match serde_json::to_vec(answer.get_ref()) {
+            Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+            Err(e) => error(&Status::internal(format!("encoding the answer: {e}"))),
+        },
+        Err(status) => error(&status),
+    }
+}
+
+/// The message name of `T` (`AccountRequest`), for errors.
+fn short_type<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    full.rsplit("::").next().unwrap_or(full)
+}

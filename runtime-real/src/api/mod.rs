@@ -1,0 +1,162 @@
+//! The node's gRPC API, wire-compatible with Spacemesh's public API v2alpha1 (package
+//! `spacemesh.v2alpha1`, same service, method, message and field names and numbers), and its
+//! JSON gateway. Three listeners, as in go-spacemesh:
+//!
+//! - **public** gRPC: the unary services (Network.Info, Node.Status, Account.List, Layer.List,
+//!   Transaction.SubmitTransaction) and server reflection listing only them;
+//! - **private** gRPC, loopback only: the streams (LayerStreamService.Stream) and reflection;
+//! - **JSON**: the public unary methods as `POST /spacemesh.v2alpha1.<Service>/<Method>`
+//!   ([`gateway`]).
+//!
+//! Every answer comes from the node: see [`service`]. Not built under `--cfg madsim` (tonic's
+//! HTTP/2 server runs on real tokio sockets only).
+
+pub mod gateway;
+pub mod proto;
+pub mod service;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use proto::spacemesh::v2alpha1 as pb;
+pub use crate::config::ApiListeners;
+pub use service::{NetworkConstants, V2alpha1};
+
+/// The public gRPC services, by full name (reflection on the public listener lists these).
+pub const PUBLIC_SERVICES: &[&str] = &[
+    "spacemesh.v2alpha1.NetworkService",
+    "spacemesh.v2alpha1.NodeService",
+    "spacemesh.v2alpha1.AccountService",
+    "spacemesh.v2alpha1.LayerService",
+    "spacemesh.v2alpha1.TransactionService",
+];
+
+/// The private gRPC services, by full name.
+pub const PRIVATE_SERVICES: &[&str] = &["spacemesh.v2alpha1.LayerStreamService"];
+
+/// Binds the listeners of `at` that are on and serves `api` on them until `stop` holds true (or
+/// its sender is gone). Returns the bound addresses (a port 0 becomes the one the system chose).
+pub async fn serve(
+    at: ApiListeners,
+    api: V2alpha1,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<ApiListeners> {
+    let shutdown = move || {
+        let mut stop = stop.clone();
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }
+    };
+    let mut bound = ApiListeners::default();
+    if let Some(addr) = at.public {
+        let listener = bind(addr, "public gRPC").await?;
+        bound.public = Some(listener.local_addr()?);
+        let router = tonic::service::Routes::builder()
+            .add_service(reflection_v1(PUBLIC_SERVICES)?)
+            .add_service(reflection_v1alpha(PUBLIC_SERVICES)?)
+            .add_service(pb::network_service_server::NetworkServiceServer::new(api.clone()))
+            .add_service(pb::node_service_server::NodeServiceServer::new(api.clone()))
+            .add_service(pb::account_service_server::AccountServiceServer::new(api.clone()))
+            .add_service(pb::layer_service_server::LayerServiceServer::new(api.clone()))
+            .add_service(pb::transaction_service_server::TransactionServiceServer::new(
+                api.clone(),
+            ))
+            .clone()
+            .routes();
+        spawn_grpc(listener, router, shutdown(), "public");
+    }
+    if let Some(addr) = at.private {
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::other(format!(
+                "the private API listener {addr} must be a loopback address"
+            )));
+        }
+        let listener = bind(addr, "private gRPC").await?;
+        bound.private = Some(listener.local_addr()?);
+        let router = tonic::service::Routes::builder()
+            .add_service(reflection_v1(PRIVATE_SERVICES)?)
+            .add_service(reflection_v1alpha(PRIVATE_SERVICES)?)
+            .add_service(pb::layer_stream_service_server::LayerStreamServiceServer::new(
+                api.clone(),
+            ))
+            .clone()
+            .routes();
+        spawn_grpc(listener, router, shutdown(), "private");
+    }
+    if let Some(addr) = at.json {
+        let listener = bind(addr, "JSON gateway").await?;
+        bound.json = Some(listener.local_addr()?);
+        let router = gateway::router(api);
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown()).await {
+                tracing::warn!(error = %e, "the JSON gateway stopped");
+            }
+        });
+    }
+    Ok(bound)
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{what} listener on {addr}: {e}")))
+}
+
+fn spawn_grpc<S>(listener: TcpListener, routes: tonic::service::Routes, shutdown: S, what: &str)
+where
+    S: Future<Output = ()> + Send + 'static,
+{
+    let what = what.to_owned();
+    tokio::spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "the {what} gRPC listener stopped");
+        }
+    });
+}
+
+fn reflection_error(e: tonic_reflection::server::Error) -> std::io::Error {
+    std::io::Error::other(format!("building server reflection: {e}"))
+}
+
+/// gRPC server reflection (v1) listing `services`.
+fn reflection_v1(
+    services: &[&str],
+) -> std::io::Result<
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
+> {
+    let mut b = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET);
+    for s in services {
+        b = b.with_service_name(*s);
+    }
+    b.build_v1().map_err(reflection_error)
+}
+
+/// gRPC server reflection (v1alpha, which older clients such as grpcio-reflection ask).
+fn reflection_v1alpha(
+    services: &[&str],
+) -> std::io::Result<
+    tonic_reflection::server::v1alpha::ServerReflectionServer<
+        impl tonic_reflection::server::v1alpha::ServerReflection,
+    >,
+> {
+    let mut b = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET);
+    for s in services {
+        b = b.with_service_name(*s);
+    }
+    b.build_v1alpha().map_err(reflection_error)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,325 @@
+//! The v2alpha1 services, answered from the node: constants from the settings, live status from
+//! the shared status, and everything the node owns (accounts, layers, submissions) as
+//! [`ApiRequest`]s to the node loop, the same channel the HTTP account endpoints use.
+//!
+//! Fields with no source in this node stay at their proto default; each says so where it is set.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use spacemesh_core::account::Address;
+use spacemesh_core::mesh::AppliedLayer;
+use spacemesh_core::node::AccountView;
+use spacemesh_core::types::GenesisId;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::proto::google::rpc;
+use super::proto::spacemesh::v2alpha1 as pb;
+use crate::account_api::{self, ApiRequest, LayersAnswer};
+use crate::status::SharedStatus;
+
+/// Most addresses one Account.List asks for (go-spacemesh's bound too).
+pub const ACCOUNTS_MAX: u64 = 100;
+/// Most layers one Layer.List answers with.
+pub const LAYERS_MAX: u64 = 100;
+/// How often a watching layer stream asks the node for new layers.
+const STREAM_POLL: Duration = Duration::from_millis(500);
+/// Layers a stream may have sent but its client not read yet.
+const STREAM_BUFFER: usize = 64;
+
+/// The network's constants, as Network.Info reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkConstants {
+    /// Start of layer 0, microseconds since the Unix epoch.
+    pub genesis_time_us: u64,
+    /// Length of a layer.
+    pub layer_duration: Duration,
+    /// The genesis id transactions sign over.
+    pub genesis: GenesisId,
+    /// Address prefix.
+    pub hrp: String,
+    /// The first layer after genesis.
+    pub effective_genesis_layer: u32,
+    /// Layers per epoch.
+    pub layers_per_epoch: u32,
+    /// PoST labels in a space unit.
+    pub labels_per_unit: u64,
+}
+
+/// What the services read from: the node loop's request channel, the live status and the
+/// network's constants. One value serves gRPC and the JSON gateway alike.
+#[derive(Debug, Clone)]
+pub struct V2alpha1 {
+    inner: Arc<Context>,
+}
+
+#[derive(Debug)]
+struct Context {
+    requests: mpsc::Sender<ApiRequest>,
+    status: SharedStatus,
+    network: NetworkConstants,
+}
+
+impl V2alpha1 {
+    /// Services asking `requests` (the node loop) and reading `status`.
+    pub fn new(
+        requests: mpsc::Sender<ApiRequest>,
+        status: SharedStatus,
+        network: NetworkConstants,
+    ) -> Self {
+        V2alpha1 { inner: Arc::new(Context { requests, status, network }) }
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> ApiRequest,
+    ) -> Result<T, Status> {
+        account_api::ask_node(&self.inner.requests, make).await.map_err(Status::unavailable)
+    }
+
+    /// The kept applied layers in `first..=last` (bounded by the node loop).
+    async fn layers(&self, first: u32, last: u32) -> Result<LayersAnswer, Status> {
+        self.ask(|reply| ApiRequest::Layers { first, last, reply }).await
+    }
+
+    fn address(&self, text: &str) -> Result<Address, Status> {
+        Address::from_bech32(text, &self.inner.network.hrp)
+            .map_err(|e| Status::invalid_argument(format!("address {text:?}: {e}")))
+    }
+}
+
+/// `offset` and `limit` of a list request over `len` items: the range to answer with.
+fn page(offset: u64, limit: u64, limit_max: u64, len: usize) -> Result<(usize, usize), Status> {
+    if limit == 0 {
+        return Err(Status::invalid_argument("limit must be set (1 to the maximum)"));
+    }
+    if limit > limit_max {
+        return Err(Status::invalid_argument(format!("limit is capped at {limit_max}")));
+    }
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
+    let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(len);
+    Ok((start, end))
+}
+
+fn proto_layer(l: &AppliedLayer, verified: u32) -> pb::Layer {
+    let status = if l.layer.0 <= verified {
+        pb::layer::LayerStatus::Verified
+    } else {
+        pb::layer::LayerStatus::Applied
+    };
+    pb::Layer {
+        number: l.layer.0,
+        status: status.into(),
+        // The aggregated hash: the layer's opinion, chained over the blocks since genesis.
+        consensus_hash: l.aggregated.to_string(),
+        // The accounts' state root after the layer.
+        state_hash: l.root.0.to_vec(),
+        // The state hash, chained over every layer since genesis.
+        cumulative_state_hash: l.state.0.to_vec(),
+        block: l.block.map(|b| pb::Block { id: b.0.to_vec() }),
+    }
+}
+
+fn proto_account(address: String, view: &AccountView, hrp: &str) -> pb::Account {
+    let layer = view.layer.0;
+    pb::Account {
+        address,
+        current: Some(pb::AccountState { counter: view.next_nonce, balance: view.balance, layer }),
+        projected: Some(pb::AccountState {
+            counter: view.projected_nonce,
+            balance: view.projected_balance,
+            layer,
+        }),
+        // Unspawned accounts have no template: the empty string, as in go-spacemesh.
+        template: view.template.map(|t| t.address().to_bech32(hrp)).unwrap_or_default(),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::network_service_server::NetworkService for V2alpha1 {
+    async fn info(
+        &self,
+        _: Request<pb::NetworkInfoRequest>,
+    ) -> Result<Response<pb::NetworkInfoResponse>, Status> {
+        let n = &self.inner.network;
+        let secs = n.genesis_time_us / 1_000_000;
+        let nanos = (n.genesis_time_us % 1_000_000) * 1000;
+        Ok(Response::new(pb::NetworkInfoResponse {
+            genesis_time: Some(pbjson_types::Timestamp {
+                seconds: i64::try_from(secs).unwrap_or(i64::MAX),
+                nanos: i32::try_from(nanos).unwrap_or(0),
+            }),
+            layer_duration: Some(pbjson_types::Duration {
+                seconds: i64::try_from(n.layer_duration.as_secs()).unwrap_or(i64::MAX),
+                nanos: i32::try_from(n.layer_duration.subsec_nanos()).unwrap_or(0),
+            }),
+            genesis_id: n.genesis.as_bytes().to_vec(),
+            hrp: n.hrp.clone(),
+            effective_genesis_layer: n.effective_genesis_layer,
+            layers_per_epoch: n.layers_per_epoch,
+            labels_per_unit: n.labels_per_unit,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::node_service_server::NodeService for V2alpha1 {
+    /// `latest_layer` (the newest layer seen in blocks) and `processed_layer` (the newest whose
+    /// votes the tortoise counted) have no source in this node and stay 0.
+    async fn status(
+        &self,
+        _: Request<pb::NodeStatusRequest>,
+    ) -> Result<Response<pb::NodeStatusResponse>, Status> {
+        let s = self
+            .inner
+            .status
+            .lock()
+            .map_err(|_| Status::internal("the node's status is poisoned (a thread panicked)"))?
+            .clone();
+        use pb::node_status_response::SyncStatus;
+        let sync = match (s.synced, s.peers) {
+            (true, _) => SyncStatus::Synced,
+            (false, 0) => SyncStatus::Offline,
+            (false, _) => SyncStatus::Syncing,
+        };
+        Ok(Response::new(pb::NodeStatusResponse {
+            connected_peers: s.peers,
+            status: sync.into(),
+            latest_layer: 0,
+            applied_layer: s.applied_layer.unwrap_or(0),
+            processed_layer: 0,
+            current_layer: s.current_layer,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::account_service_server::AccountService for V2alpha1 {
+    async fn list(
+        &self,
+        request: Request<pb::AccountRequest>,
+    ) -> Result<Response<pb::AccountList>, Status> {
+        let r = request.into_inner();
+        if r.addresses.is_empty() {
+            return Err(Status::invalid_argument("addresses must name at least one account"));
+        }
+        let (start, end) = page(r.offset, r.limit, ACCOUNTS_MAX, r.addresses.len())?;
+        let mut accounts = Vec::with_capacity(end - start);
+        for text in &r.addresses[start..end] {
+            let address = self.address(text)?;
+            let view = self.ask(|reply| ApiRequest::Account { address, reply }).await?;
+            let view = view.ok_or_else(|| {
+                Status::unavailable("this node keeps no account state (it runs without consensus)")
+            })?;
+            accounts.push(proto_account(text.clone(), &view, &self.inner.network.hrp));
+        }
+        Ok(Response::new(pb::AccountList { accounts }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::layer_service_server::LayerService for V2alpha1 {
+    /// Layers the node keeps in memory (its last `revert_max` applied layers); older ones are
+    /// not answered. `end_layer` 0 means up to the last applied layer.
+    async fn list(
+        &self,
+        request: Request<pb::LayerRequest>,
+    ) -> Result<Response<pb::LayerList>, Status> {
+        let r = request.into_inner();
+        let last = if r.end_layer == 0 { u32::MAX } else { r.end_layer };
+        if last < r.start_layer {
+            return Err(Status::invalid_argument("end_layer is below start_layer"));
+        }
+        let answer = self.layers(r.start_layer, last).await?;
+        let mut layers = answer.layers;
+        if r.sort_order == i32::from(pb::SortOrder::Desc) {
+            layers.reverse();
+        }
+        let (start, end) = page(r.offset, r.limit, LAYERS_MAX, layers.len())?;
+        let layers = layers[start..end].iter().map(|l| proto_layer(l, answer.verified)).collect();
+        Ok(Response::new(pb::LayerList { layers }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::transaction_service_server::TransactionService for V2alpha1 {
+    /// A transaction the node's mempool refuses is answered OK with the reason in `status`
+    /// (as go-spacemesh does); an unusable request is an error.
+    async fn submit_transaction(
+        &self,
+        request: Request<pb::SubmitTransactionRequest>,
+    ) -> Result<Response<pb::SubmitTransactionResponse>, Status> {
+        let raw = Bytes::from(request.into_inner().transaction);
+        if raw.is_empty() {
+            return Err(Status::invalid_argument("transaction is empty"));
+        }
+        let id = spacemesh_core::tx::tx_id(&raw);
+        let result = self.ask(|reply| ApiRequest::Submit { raw, reply }).await?;
+        let status = match result {
+            Ok(()) => rpc::Status { code: tonic::Code::Ok as i32, ..Default::default() },
+            Err(reason) => rpc::Status {
+                code: tonic::Code::InvalidArgument as i32,
+                message: reason,
+                details: Vec::new(),
+            },
+        };
+        Ok(Response::new(pb::SubmitTransactionResponse {
+            status: Some(status),
+            tx_id: id.0.to_vec(),
+        }))
+    }
+}
+
+type LayerStream = Pin<Box<dyn Stream<Item = Result<pb::Layer, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::layer_stream_service_server::LayerStreamService for V2alpha1 {
+    type StreamStream = LayerStream;
+
+    /// The kept layers from `start_layer` (to `end_layer`, 0: no end), then with `watch` each
+    /// layer as the node applies it. Layers reverted and applied again are not sent twice.
+    async fn stream(
+        &self,
+        request: Request<pb::LayerStreamRequest>,
+    ) -> Result<Response<LayerStream>, Status> {
+        let r = request.into_inner();
+        let last = if r.end_layer == 0 { u32::MAX } else { r.end_layer };
+        if last < r.start_layer {
+            return Err(Status::invalid_argument("end_layer is below start_layer"));
+        }
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let api = self.clone();
+        tokio::spawn(async move {
+            let mut next = r.start_layer;
+            loop {
+                let answer = match api.layers(next, last).await {
+                    Ok(a) => a,
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
+                };
+                for l in &answer.layers {
+                    if tx.send(Ok(proto_layer(l, answer.verified))).await.is_err() {
+                        return; // The client went away.
+                    }
+                    next = l.layer.0.saturating_add(1);
+                }
+                if !r.watch && answer.layers.len() < account_api::LAYERS_ANSWER_MAX as usize {
+                    return;
+                }
+                if next > last || next == u32::MAX {
+                    return;
+                }
+                if answer.layers.is_empty() {
+                    tokio::time::sleep(STREAM_POLL).await;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+}

@@ -1,0 +1,275 @@
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request as HttpRequest, StatusCode};
+use http_body_util::BodyExt as _;
+use spacemesh_core::account::Address;
+use spacemesh_core::types::{GenesisId, Hash32};
+use tokio_stream::StreamExt as _;
+use tonic::transport::Channel;
+use tower::ServiceExt as _;
+
+use super::*;
+use crate::account_api::tests::fake_node;
+use crate::status::NodeStatus;
+
+const HRP: &str = "stest";
+
+fn known() -> Address {
+    Address([5; 24])
+}
+
+/// The API on a fake node loop (a funded wallet at [`known`], layers 1 to 10).
+fn api() -> V2alpha1 {
+    let requests = fake_node(known(), Hash32([9; 32]));
+    let status = Arc::new(Mutex::new(NodeStatus {
+        synced: true,
+        peers: 3,
+        current_layer: 11,
+        applied_layer: Some(10),
+        ..NodeStatus::default()
+    }));
+    let network = NetworkConstants {
+        genesis_time_us: 1_700_000_000_500_000,
+        layer_duration: std::time::Duration::from_millis(1500),
+        genesis: GenesisId([7; 20]),
+        hrp: HRP.into(),
+        effective_genesis_layer: 3,
+        layers_per_epoch: 4,
+        labels_per_unit: 1024,
+    };
+    V2alpha1::new(requests, status, network)
+}
+
+/// All three listeners on free loopback ports.
+async fn start() -> (ApiListeners, watch::Sender<bool>) {
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let (stop, rx) = watch::channel(false);
+    let at = ApiListeners { public: Some(any), private: Some(any), json: Some(any) };
+    (serve(at, api(), rx).await.unwrap(), stop)
+}
+
+async fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+}
+
+/// Posts `body` to the gateway router and returns the status and the JSON answer.
+async fn post(path: &str, body: &str) -> (StatusCode, serde_json::Value) {
+    let request = HttpRequest::post(path).body(Body::from(body.to_owned())).unwrap();
+    let response = gateway::router(api()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn grpc_public_services_answer_from_the_node() {
+    // Each public service answers over gRPC with what the (fake) node loop and status hold.
+    let (at, _stop) = start().await;
+    let ch = channel(at.public.unwrap()).await;
+    let info = pb::network_service_client::NetworkServiceClient::new(ch.clone())
+        .info(pb::NetworkInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.hrp, HRP);
+    assert_eq!(info.genesis_id, vec![7; 20]);
+    assert_eq!(info.genesis_time.unwrap().seconds, 1_700_000_000);
+    assert_eq!(info.layer_duration.unwrap().nanos, 500_000_000);
+    assert_eq!((info.layers_per_epoch, info.effective_genesis_layer), (4, 3));
+
+    let status = pb::node_service_client::NodeServiceClient::new(ch.clone())
+        .status(pb::NodeStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.status(), pb::node_status_response::SyncStatus::Synced);
+    assert_eq!((status.connected_peers, status.applied_layer, status.current_layer), (3, 10, 11));
+
+    let address = known().to_bech32(HRP);
+    let accounts = pb::account_service_client::AccountServiceClient::new(ch.clone())
+        .list(pb::AccountRequest { addresses: vec![address.clone()], offset: 0, limit: 10 })
+        .await
+        .unwrap()
+        .into_inner()
+        .accounts;
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].address, address);
+    assert_eq!(accounts[0].current, Some(pb::AccountState { counter: 2, balance: 1000, layer: 7 }));
+    assert_eq!(accounts[0].projected.as_ref().unwrap().balance, 900);
+    assert!(accounts[0].template.starts_with(HRP));
+
+    let layers = pb::layer_service_client::LayerServiceClient::new(ch.clone())
+        .list(pb::LayerRequest {
+            start_layer: 7,
+            end_layer: 10,
+            limit: 10,
+            sort_order: pb::SortOrder::Desc.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .layers;
+    assert_eq!(layers.iter().map(|l| l.number).collect::<Vec<_>>(), [10, 9, 8, 7]);
+    assert_eq!(layers[0].status(), pb::layer::LayerStatus::Applied);
+    assert_eq!(layers[2].status(), pb::layer::LayerStatus::Verified);
+    assert_eq!(layers[0].block.as_ref().unwrap().id, vec![10; 20]);
+    assert!(layers[1].block.is_none());
+    assert_eq!(layers[0].cumulative_state_hash, vec![10; 32]);
+
+    let submitted = pb::transaction_service_client::TransactionServiceClient::new(ch)
+        .submit_transaction(pb::SubmitTransactionRequest { transaction: vec![1, 2, 3] })
+        .await
+        .unwrap()
+        .into_inner();
+    let status = submitted.status.unwrap();
+    assert_eq!((status.code, status.message.as_str()), (3, "bad nonce"));
+    assert_eq!(submitted.tx_id, spacemesh_core::tx::tx_id(&[1, 2, 3]).0.to_vec());
+}
+
+#[tokio::test]
+async fn grpc_bad_requests_are_invalid_argument() {
+    // A wrong address, a missing or too large limit are refused with what to fix.
+    let (at, _stop) = start().await;
+    let mut accounts =
+        pb::account_service_client::AccountServiceClient::new(channel(at.public.unwrap()).await);
+    let bad = |addresses: Vec<String>, limit| pb::AccountRequest { addresses, offset: 0, limit };
+    for (request, says) in [
+        (bad(vec!["sm1nothing".into()], 1), "address"),
+        (bad(vec![known().to_bech32(HRP)], 0), "limit must be set"),
+        (bad(vec![known().to_bech32(HRP)], 101), "capped at 100"),
+        (bad(vec![], 1), "at least one"),
+    ] {
+        let e = accounts.list(request).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(e.message().contains(says), "{}", e.message());
+    }
+}
+
+#[tokio::test]
+async fn private_services_only_on_the_private_listener() {
+    // The layer stream answers on the private listener and is unknown on the public one, and
+    // each listener's reflection lists only its own services.
+    let (at, _stop) = start().await;
+    let request = pb::LayerStreamRequest { start_layer: 8, end_layer: 0, watch: false };
+    let mut public = pb::layer_stream_service_client::LayerStreamServiceClient::new(
+        channel(at.public.unwrap()).await,
+    );
+    let e = public.stream(request).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unimplemented);
+    let mut private = pb::layer_stream_service_client::LayerStreamServiceClient::new(
+        channel(at.private.unwrap()).await,
+    );
+    let mut stream = private.stream(request).await.unwrap().into_inner();
+    let mut numbers = Vec::new();
+    while let Some(layer) = stream.next().await {
+        numbers.push(layer.unwrap().number);
+    }
+    assert_eq!(numbers, [8, 9, 10]);
+
+    let listed = |addr| async move {
+        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut client = ServerReflectionClient::new(channel(addr).await);
+        let mut answers =
+            client.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+        let Some(MessageResponse::ListServicesResponse(list)) =
+            answers.next().await.unwrap().unwrap().message_response
+        else {
+            panic!("not a service list");
+        };
+        let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        names.sort();
+        names
+    };
+    let public_names = listed(at.public.unwrap()).await;
+    assert!(public_names.contains(&"spacemesh.v2alpha1.AccountService".to_owned()));
+    assert!(!public_names.iter().any(|n| n.contains("Stream")), "{public_names:?}");
+    let private_names = listed(at.private.unwrap()).await;
+    assert!(private_names.contains(&"spacemesh.v2alpha1.LayerStreamService".to_owned()));
+    assert!(!private_names.contains(&"spacemesh.v2alpha1.AccountService".to_owned()));
+}
+
+#[tokio::test]
+async fn json_gateway_speaks_canonical_proto3_json() {
+    // 64-bit integers are strings, bytes base64, enums names, names lowerCamelCase.
+    let (status, info) = post("/spacemesh.v2alpha1.NetworkService/Info", "{}").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["hrp"], HRP);
+    assert_eq!(info["labelsPerUnit"], "1024");
+    assert_eq!(info["layerDuration"], "1.500s");
+    assert_eq!(info["genesisTime"], "2023-11-14T22:13:20.500Z");
+    assert_eq!(info["genesisId"], "BwcHBwcHBwcHBwcHBwcHBwcHBwc=");
+
+    let (_, node) = post("/spacemesh.v2alpha1.NodeService/Status", "").await;
+    assert_eq!(node["status"], "SYNC_STATUS_SYNCED");
+    assert_eq!(node["connectedPeers"], "3");
+
+    let body = format!(r#"{{"addresses": ["{}"], "limit": "5"}}"#, known().to_bech32(HRP));
+    let (status, list) = post("/spacemesh.v2alpha1.AccountService/List", &body).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["accounts"][0]["current"]["balance"], "1000");
+    assert_eq!(list["accounts"][0]["projected"]["counter"], "3");
+
+    let body = r#"{"startLayer": 9, "limit": 1}"#;
+    let (_, layers) = post("/spacemesh.v2alpha1.LayerService/List", body).await;
+    assert_eq!(layers["layers"][0]["number"], 9);
+    assert_eq!(layers["layers"][0]["status"], "LAYER_STATUS_APPLIED");
+
+    let body = r#"{"transaction": "AAEC"}"#;
+    let (status, tx) = post("/spacemesh.v2alpha1.TransactionService/SubmitTransaction", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tx["status"]["code"], serde_json::Value::Null, "OK is the default code: {tx}");
+}
+
+#[tokio::test]
+async fn json_gateway_bad_requests_get_clear_errors() {
+    // Malformed JSON and wrong types are 400, unknown and private methods 404, large bodies
+    // 413, service errors their mapped status; all in the {code, message, details} shape.
+    let cases = [
+        ("/spacemesh.v2alpha1.AccountService/List", "{not json".to_owned(), 400, 3, "not a valid"),
+        ("/spacemesh.v2alpha1.AccountService/List", r#"{"addresses": 5}"#.into(), 400, 3, "sequence"),
+        ("/spacemesh.v2alpha1.AccountService/List", r#"{"limit": "x"}"#.into(), 400, 3, "limit"),
+        ("/spacemesh.v2alpha1.AccountService/List", r#"{"addresses": ["x"], "limit": 1}"#.into(), 400, 3, "address"),
+        ("/spacemesh.v2alpha1.NoService/List", "{}".into(), 404, 5, "no method"),
+        ("/spacemesh.v2alpha1.LayerStreamService/Stream", "{}".into(), 404, 5, "no method"),
+        ("/nothing", "{}".into(), 404, 5, "no method"),
+        ("/spacemesh.v2alpha1.NodeService/Status", "x".repeat(gateway::BODY_MAX + 1), 413, 8, "over"),
+    ];
+    for (path, body, http, code, says) in cases {
+        let (status, answer) = post(path, &body).await;
+        assert_eq!(status.as_u16(), http, "{path} {answer}");
+        assert_eq!(answer["code"], code, "{path} {answer}");
+        assert!(answer["message"].as_str().unwrap().contains(says), "{path} {answer}");
+        assert_eq!(answer["details"], serde_json::json!([]));
+    }
+}
+
+#[tokio::test]
+async fn json_gateway_serves_cors_and_listens() {
+    // The JSON listener answers a browser's preflight and a real POST over TCP.
+    let (at, _stop) = start().await;
+    let addr = at.json.unwrap();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let preflight = HttpRequest::options(format!("http://{addr}/spacemesh.v2alpha1.NodeService/Status"))
+        .header("origin", "http://example.test")
+        .header("access-control-request-method", "POST")
+        .body(http_body_util::Full::default())
+        .unwrap();
+    let answer = client.request(preflight).await.unwrap();
+    assert_eq!(answer.headers()["access-control-allow-origin"], "*");
+    let request = HttpRequest::post(format!("http://{addr}/spacemesh.v2alpha1.NodeService/Status"))
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")))
+        .unwrap();
+    let answer = client.request(request).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+}
