@@ -164,13 +164,22 @@ where
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         Req::default()
     } else {
-        match serde_json::from_slice::<Req>(body) {
+        let mut json = serde_json::Deserializer::from_slice(body);
+        match serde_path_to_error::deserialize::<_, Req>(&mut json) {
             Ok(r) => r,
             Err(e) => {
+                let at = match e.path().to_string().as_str() {
+                    "." => String::new(),
+                    path => format!(" at {path}"),
+                };
                 return error_with(
                     StatusCode::BAD_REQUEST,
                     Code::InvalidArgument,
-                    format!("the body is not a valid {} in JSON: {e}", short_type::<Req>()),
+                    format!(
+                        "the body is not a valid {} in JSON{at}: {}",
+                        short_type::<Req>(),
+                        e.inner()
+                    ),
                 );
             }
         }
