@@ -92,7 +92,7 @@ fn node_initializes_post_data_that_post_init_recognizes() {
     let (data_s, post_s) = (data.to_str().unwrap(), post.to_str().unwrap());
     let mut node = Command::new(env!("CARGO_BIN_EXE_smesh"))
         .args(["node", "--data-dir", data_s, "--post-dir", post_s, "--genesis-time", &genesis])
-        .args(["--listen", "127.0.0.1:0", "--json"])
+        .args(["--listen", "127.0.0.1:0", "--json", "--no-api"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -169,7 +169,7 @@ where
             Ok(r) => r,
             Err(e) => {
                 let at = match e.path().to_string().as_str() {
-                    "." => String::new(),
+                    "." | "?" => String::new(),
                     path => format!(" at {path}"),
                 };
                 return error_with(
