@@ -206,11 +206,8 @@ impl Devnet {
             let port = |k: usize| -> SocketAddr {
                 ([127, 0, 0, 1], ports[1 + PORTS_PER_NODE * i as usize + k]).into()
             };
-            let api = ApiListeners {
-                public: Some(port(2)),
-                private: Some(port(3)),
-                json: Some(port(4)),
-            };
+            let api =
+                ApiListeners { public: Some(port(2)), private: Some(port(3)), json: Some(port(4)) };
             peers.push((node_dir, peer, port(0), port(1), api));
         }
         for (i, (node_dir, peer, listen, metrics, api)) in peers.iter().enumerate() {

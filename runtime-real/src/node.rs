@@ -231,10 +231,9 @@ async fn serve_api(
         labels_per_unit: settings.post.labels_per_unit,
     };
     let api = crate::api::V2alpha1::new(requests.clone(), Arc::clone(status), network);
-    crate::api::serve(at, api, stop.clone()).await.map_err(|error| NodeError::Io {
-        what: "starting the API listeners".into(),
-        error,
-    })
+    crate::api::serve(at, api, stop.clone())
+        .await
+        .map_err(|error| NodeError::Io { what: "starting the API listeners".into(), error })
 }
 
 #[cfg(madsim)]

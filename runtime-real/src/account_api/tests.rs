@@ -21,7 +21,7 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
         while let Some(req) = rx.recv().await {
             match req {
                 ApiRequest::Account { address, reply } => {
-                    let state = (address == known).then(|| AccountView {
+                    let state = (address == known).then_some(AccountView {
                         balance: 1_000,
                         next_nonce: 2,
                         template: Some(Template::Wallet),

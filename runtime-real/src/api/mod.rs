@@ -22,8 +22,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use proto::spacemesh::v2alpha1 as pb;
 pub use crate::config::ApiListeners;
+use proto::spacemesh::v2alpha1 as pb;
 pub use service::{NetworkConstants, V2alpha1};
 
 /// The public gRPC services, by full name (reflection on the public listener lists these).
@@ -62,9 +62,7 @@ pub async fn serve(
             .add_service(pb::node_service_server::NodeServiceServer::new(api.clone()))
             .add_service(pb::account_service_server::AccountServiceServer::new(api.clone()))
             .add_service(pb::layer_service_server::LayerServiceServer::new(api.clone()))
-            .add_service(pb::transaction_service_server::TransactionServiceServer::new(
-                api.clone(),
-            ))
+            .add_service(pb::transaction_service_server::TransactionServiceServer::new(api.clone()))
             .clone()
             .routes();
         spawn_grpc(listener, router, shutdown(), "public");

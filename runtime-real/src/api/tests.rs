@@ -172,17 +172,20 @@ async fn private_services_only_on_the_private_listener() {
     assert_eq!(numbers, [8, 9, 10]);
 
     let listed = |addr| async move {
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
         use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
         use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
         use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-        use tonic_reflection::pb::v1::ServerReflectionRequest;
         let request = ServerReflectionRequest {
             host: String::new(),
             message_request: Some(MessageRequest::ListServices(String::new())),
         };
         let mut client = ServerReflectionClient::new(channel(addr).await);
-        let mut answers =
-            client.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+        let mut answers = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .unwrap()
+            .into_inner();
         let Some(MessageResponse::ListServicesResponse(list)) =
             answers.next().await.unwrap().unwrap().message_response
         else {
@@ -238,13 +241,31 @@ async fn json_gateway_bad_requests_get_clear_errors() {
     // 413, service errors their mapped status; all in the {code, message, details} shape.
     let cases = [
         ("/spacemesh.v2alpha1.AccountService/List", "{not json".to_owned(), 400, 3, "not a valid"),
-        ("/spacemesh.v2alpha1.AccountService/List", r#"{"addresses": 5}"#.into(), 400, 3, "sequence"),
+        (
+            "/spacemesh.v2alpha1.AccountService/List",
+            r#"{"addresses": 5}"#.into(),
+            400,
+            3,
+            "sequence",
+        ),
         ("/spacemesh.v2alpha1.AccountService/List", r#"{"limit": "x"}"#.into(), 400, 3, "limit"),
-        ("/spacemesh.v2alpha1.AccountService/List", r#"{"addresses": ["x"], "limit": 1}"#.into(), 400, 3, "address"),
+        (
+            "/spacemesh.v2alpha1.AccountService/List",
+            r#"{"addresses": ["x"], "limit": 1}"#.into(),
+            400,
+            3,
+            "address",
+        ),
         ("/spacemesh.v2alpha1.NoService/List", "{}".into(), 404, 5, "no method"),
         ("/spacemesh.v2alpha1.LayerStreamService/Stream", "{}".into(), 404, 5, "no method"),
         ("/nothing", "{}".into(), 404, 5, "no method"),
-        ("/spacemesh.v2alpha1.NodeService/Status", "x".repeat(gateway::BODY_MAX + 1), 413, 8, "over"),
+        (
+            "/spacemesh.v2alpha1.NodeService/Status",
+            "x".repeat(gateway::BODY_MAX + 1),
+            413,
+            8,
+            "over",
+        ),
     ];
     for (path, body, http, code, says) in cases {
         let (status, answer) = post(path, &body).await;
@@ -262,11 +283,12 @@ async fn json_gateway_serves_cors_and_listens() {
     let addr = at.json.unwrap();
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<bytes::Bytes>>();
-    let preflight = HttpRequest::options(format!("http://{addr}/spacemesh.v2alpha1.NodeService/Status"))
-        .header("origin", "http://example.test")
-        .header("access-control-request-method", "POST")
-        .body(http_body_util::Full::default())
-        .unwrap();
+    let preflight =
+        HttpRequest::options(format!("http://{addr}/spacemesh.v2alpha1.NodeService/Status"))
+            .header("origin", "http://example.test")
+            .header("access-control-request-method", "POST")
+            .body(http_body_util::Full::default())
+            .unwrap();
     let answer = client.request(preflight).await.unwrap();
     assert_eq!(answer.headers()["access-control-allow-origin"], "*");
     let request = HttpRequest::post(format!("http://{addr}/spacemesh.v2alpha1.NodeService/Status"))
