@@ -179,6 +179,14 @@ pub enum ApiRequest {
         /// The answer.
         reply: oneshot::Sender<LayersAnswer>,
     },
+    /// An account's template and immutable state once spawned (`Some(None)`: not spawned;
+    /// `None`: the node keeps no account state), to parse its transactions.
+    Principal {
+        /// The account.
+        address: Address,
+        /// The answer.
+        reply: oneshot::Sender<Option<Option<spacemesh_core::tx::Spawned>>>,
+    },
     /// Submit a raw transaction: `Ok` when the mempool took it, else the reason.
     Submit {
         /// The bytes.

@@ -325,6 +325,10 @@ impl Driver {
             ApiRequest::Account { address, reply } => {
                 let _ = reply.send(self.node.account(&address));
             }
+            ApiRequest::Principal { address, reply } => {
+                let spawned = self.node.consensus().map(|c| c.mesh().account(&address).spawned);
+                let _ = reply.send(spawned);
+            }
             ApiRequest::Layers { first, last, reply } => {
                 let _ = reply.send(self.layers(first, last));
             }

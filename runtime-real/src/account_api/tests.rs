@@ -31,6 +31,9 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
                     });
                     let _ = reply.send(state);
                 }
+                ApiRequest::Principal { address, reply } => {
+                    let _ = reply.send(Some(None).filter(|_: &Option<_>| address != known));
+                }
                 ApiRequest::Layers { first, last, reply } => {
                     let layers = (first.max(1)..=last.min(10)).map(fake_layer).collect();
                     let _ = reply.send(LayersAnswer { layers, verified: 8 });

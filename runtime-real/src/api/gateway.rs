@@ -41,7 +41,9 @@ pub const METHODS: &[(&str, &str)] = &[
     ("spacemesh.v2alpha1.NodeService", "Status"),
     ("spacemesh.v2alpha1.AccountService", "List"),
     ("spacemesh.v2alpha1.LayerService", "List"),
+    ("spacemesh.v2alpha1.TransactionService", "ParseTransaction"),
     ("spacemesh.v2alpha1.TransactionService", "SubmitTransaction"),
+    ("spacemesh.v2alpha1.TransactionService", "EstimateGas"),
 ];
 
 /// The error body (grpc-gateway's `google.rpc.Status` as JSON).
@@ -132,8 +134,14 @@ async fn handle(
             ("spacemesh.v2alpha1.LayerService", "List") => {
                 call(&body, |r| LayerService::list(&api, r)).await
             }
+            ("spacemesh.v2alpha1.TransactionService", "ParseTransaction") => {
+                call(&body, |r| TransactionService::parse_transaction(&api, r)).await
+            }
             ("spacemesh.v2alpha1.TransactionService", "SubmitTransaction") => {
                 call(&body, |r| TransactionService::submit_transaction(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.TransactionService", "EstimateGas") => {
+                call(&body, |r| TransactionService::estimate_gas(&api, r)).await
             }
             _ => error_with(
                 StatusCode::NOT_FOUND,

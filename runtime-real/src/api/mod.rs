@@ -3,7 +3,8 @@
 //! JSON gateway. Three listeners, as in go-spacemesh:
 //!
 //! - **public** gRPC: the unary services (Network.Info, Node.Status, Account.List, Layer.List,
-//!   Transaction.SubmitTransaction) and server reflection listing only them;
+//!   Transaction.{ParseTransaction, SubmitTransaction, EstimateGas}) and server reflection
+//!   listing only them;
 //! - **private** gRPC, loopback only: the streams (LayerStreamService.Stream) and reflection;
 //! - **JSON**: the public unary methods as `POST /spacemesh.v2alpha1.<Service>/<Method>`
 //!   ([`gateway`]).
@@ -14,6 +15,7 @@
 pub mod gateway;
 pub mod proto;
 pub mod service;
+mod tx;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -245,8 +245,58 @@ impl pb::layer_service_server::LayerService for V2alpha1 {
     }
 }
 
+impl V2alpha1 {
+    /// Parses `raw` against its principal's state as the node has it.
+    async fn parse(&self, raw: &[u8]) -> Result<spacemesh_core::tx::ParsedTx, Status> {
+        if raw.is_empty() {
+            return Err(Status::invalid_argument("transaction is empty"));
+        }
+        let invalid = |e: spacemesh_core::tx::TxError| Status::invalid_argument(e.to_string());
+        let address = spacemesh_core::tx::principal_of(raw).map_err(invalid)?;
+        let spawned = self.ask(|reply| ApiRequest::Principal { address, reply }).await?;
+        let spawned = spawned.ok_or_else(|| {
+            Status::unavailable("this node keeps no account state (it runs without consensus)")
+        })?;
+        spacemesh_core::tx::parse(raw, spawned.as_ref()).map_err(invalid)
+    }
+}
+
+fn ok_status() -> rpc::Status {
+    rpc::Status { code: tonic::Code::Ok as i32, ..Default::default() }
+}
+
 #[tonic::async_trait]
 impl pb::transaction_service_server::TransactionService for V2alpha1 {
+    /// A transaction that does not parse against its principal's state, or (with `verify`)
+    /// whose signatures do not verify, is InvalidArgument (as go-spacemesh answers).
+    async fn parse_transaction(
+        &self,
+        request: Request<pb::ParseTransactionRequest>,
+    ) -> Result<Response<pb::ParseTransactionResponse>, Status> {
+        let r = request.into_inner();
+        let parsed = self.parse(&r.transaction).await?;
+        let genesis = &self.inner.network.genesis;
+        let verifier = spacemesh_core::crypto::Ed25519Verifier;
+        if r.verify && !spacemesh_core::tx::verify(&parsed, &r.transaction, genesis, &verifier) {
+            return Err(Status::invalid_argument("the signature is invalid"));
+        }
+        let tx = super::tx::proto_tx(&parsed, &r.transaction, &self.inner.network.hrp);
+        Ok(Response::new(pb::ParseTransactionResponse { status: Some(ok_status()), tx: Some(tx) }))
+    }
+
+    /// The gas the transaction is charged up front (its `max_gas`: base, data and execution
+    /// gas of its template and call), the same figure its fee is bounded by.
+    async fn estimate_gas(
+        &self,
+        request: Request<pb::EstimateGasRequest>,
+    ) -> Result<Response<pb::EstimateGasResponse>, Status> {
+        let parsed = self.parse(&request.into_inner().transaction).await?;
+        Ok(Response::new(pb::EstimateGasResponse {
+            status: Some(ok_status()),
+            recommended_max_gas: parsed.max_gas,
+        }))
+    }
+
     /// A transaction the node's mempool refuses is answered OK with the reason in `status`
     /// (as go-spacemesh does); an unusable request is an error.
     async fn submit_transaction(
@@ -260,7 +310,7 @@ impl pb::transaction_service_server::TransactionService for V2alpha1 {
         let id = spacemesh_core::tx::tx_id(&raw);
         let result = self.ask(|reply| ApiRequest::Submit { raw, reply }).await?;
         let status = match result {
-            Ok(()) => rpc::Status { code: tonic::Code::Ok as i32, ..Default::default() },
+            Ok(()) => ok_status(),
             Err(reason) => rpc::Status {
                 code: tonic::Code::InvalidArgument as i32,
                 message: reason,

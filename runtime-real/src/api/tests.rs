@@ -297,3 +297,48 @@ async fn json_gateway_serves_cors_and_listens() {
     let answer = client.request(request).await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn transactions_parse_verify_and_estimate() {
+    // A wallet's self-spawn parses (type, contents, gas) and verifies for this network, is
+    // refused when signed for another one, and a spend of an unspawned principal is refused.
+    let (at, _stop) = start().await;
+    let mut txs = pb::transaction_service_client::TransactionServiceClient::new(
+        channel(at.public.unwrap()).await,
+    );
+    let key = spacemesh_core::tx::TxKey::from_seed([1; 32]);
+    let spawn = key.wallet_spawn(&GenesisId([7; 20]), 0, 2);
+    let parsed = txs
+        .parse_transaction(pb::ParseTransactionRequest { transaction: spawn.clone(), verify: true })
+        .await
+        .unwrap()
+        .into_inner();
+    let tx = parsed.tx.unwrap();
+    assert_eq!(tx.r#type(), pb::transaction::TransactionType::SingleSigSpawn);
+    assert_eq!(tx.principal, key.wallet_address().to_bech32(HRP));
+    assert_eq!((tx.gas_price, tx.nonce.unwrap().counter), (2, 0));
+    let Some(pb::transaction_contents::Contents::SingleSigSpawn(c)) = tx.contents.unwrap().contents
+    else {
+        panic!("not a single-sig spawn");
+    };
+    assert_eq!(c.pubkey.len(), 64);
+    let gas =
+        txs.estimate_gas(pb::EstimateGasRequest { transaction: spawn }).await.unwrap().into_inner();
+    assert!(gas.recommended_max_gas > 0);
+    assert_eq!(gas.recommended_max_gas, tx.max_gas);
+
+    let foreign = key.wallet_spawn(&GenesisId([8; 20]), 0, 2);
+    let request = pb::ParseTransactionRequest { transaction: foreign.clone(), verify: true };
+    let e = txs.parse_transaction(request).await.unwrap_err();
+    assert_eq!((e.code(), e.message()), (tonic::Code::InvalidArgument, "the signature is invalid"));
+    let request = pb::ParseTransactionRequest { transaction: foreign, verify: false };
+    assert!(txs.parse_transaction(request).await.is_ok(), "unverified parse of any network");
+    let e = txs
+        .parse_transaction(pb::ParseTransactionRequest {
+            transaction: vec![0, 1, 2],
+            verify: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+}
