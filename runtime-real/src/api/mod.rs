@@ -22,7 +22,6 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 
 pub use crate::config::ApiListeners;
 use proto::spacemesh::v2alpha1 as pb;
@@ -114,7 +113,12 @@ where
     tokio::spawn(async move {
         let served = tonic::transport::Server::builder()
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            // No Nagle: a small answer must not wait for the client's delayed ACK (that cost
+            // 40 ms at the p99 of Layer.List before).
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )
             .await;
         if let Err(e) = served {
             tracing::warn!(error = %e, "the {what} gRPC listener stopped");
