@@ -106,6 +106,13 @@ def main():
         check(False, "the layer stream must not answer on the public listener")
     except grpc.RpcError as e:
         check(e.code() == grpc.StatusCode.UNIMPLEMENTED, f"no layer stream on the public listener ({e.code()})")
+    try:
+        public.call(PKG + "TransactionService", "ParseTransaction",
+                    {"transaction": base64.b64encode(b"\x00\x01\x02").decode(), "verify": True})
+        check(False, "ParseTransaction must refuse three bytes")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.INVALID_ARGUMENT,
+              f"ParseTransaction of garbage over gRPC: {e.code()} {e.details()}")
     if address:
         accounts = public.call(PKG + "AccountService", "List", {"addresses": [address], "limit": "1"})
         check(accounts["accounts"][0]["address"] == address,
@@ -130,6 +137,8 @@ def main():
     for path, body, http, what in [
         (f"/{PKG}AccountService/List", b"{not json", 400, "malformed JSON"),
         (f"/{PKG}AccountService/List", b'{"addresses": 5}', 400, "a wrong type"),
+        (f"/{PKG}TransactionService/ParseTransaction", b'{"transaction": "AAEC"}', 400,
+         "an unparseable transaction"),
         (f"/{PKG}NoService/List", b"{}", 404, "an unknown method"),
         (f"/{PKG}LayerStreamService/Stream", b"{}", 404, "a private service"),
         (f"/{PKG}NodeService/Status", b" " * 100_000, 413, "an oversized body"),
