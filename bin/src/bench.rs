@@ -28,6 +28,8 @@ pub(crate) enum BenchCommand {
     PostProve(crate::bench_post::PostProveArgs),
     /// Wallet spends executed per second on one core against bare signature verification.
     TxExec(crate::bench_tx::TxExecArgs),
+    /// Requests per second and p99 latency of a running node's API (JSON gateway and gRPC).
+    Api(crate::bench_api::ApiArgs),
     /// PoST proving from the data files on disk (the node's path) against the same labels in
     /// memory.
     PostProveDisk(crate::bench_post_disk::PostProveDiskArgs),
@@ -60,6 +62,7 @@ pub(crate) fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::PostInitDisk(args) => crate::bench_post::post_init_disk(&args),
         BenchCommand::PostProve(args) => crate::bench_post::post_prove(&args),
         BenchCommand::TxExec(args) => crate::bench_tx::run(&args),
+        BenchCommand::Api(args) => crate::bench_api::run(&args),
         BenchCommand::PostProveDisk(args) => crate::bench_post_disk::post_prove_disk(&args),
     }
 }

@@ -19,6 +19,7 @@ macro_rules! progress {
 }
 
 mod bench;
+mod bench_api;
 mod bench_poet;
 mod bench_post;
 mod bench_post_disk;

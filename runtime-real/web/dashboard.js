@@ -138,36 +138,53 @@ async function refresh() {
     })
     .join("");
 
-  const epochs = await weights(epoch);
-  const now = epochs.find((e) => e.target === epoch) || { count: 0, weight: 0n };
-  el("active-size").textContent = now.count;
-  el("active-weight").textContent = now.weight.toString();
-  drawWeights(epochs);
-
-  const { rewards = [] } = await call("RewardService", "List", {
-    startLayer: Math.max(0, current - 50),
-    endLayer: current,
-    limit: "12",
-    sortOrder: "DESC",
+  await section("weights-note", async () => {
+    const epochs = await weights(epoch);
+    const now = epochs.find((e) => e.target === epoch) || { count: 0, weight: 0n };
+    el("active-size").textContent = now.count;
+    el("active-weight").textContent = now.weight.toString();
+    drawWeights(epochs);
   });
-  el("rewards").innerHTML = rewards
-    .map(
-      (r) =>
-        `<tr><td>${num(r.layer)}</td><td><code>${esc(r.coinbase || "")}</code></td>` +
-        `<td>${(num(r.total) / 1e9).toFixed(3)} SMH</td></tr>`,
-    )
-    .join("");
 
-  const { proofs = [] } = await call("MalfeasanceService", "List", { limit: "50" });
-  el("malfeasance").innerHTML = proofs.length
-    ? proofs
-        .map(
-          (p) =>
-            `<tr><td><code>${b64hex(p.smesher, 8)}</code></td>` +
-            `<td>${esc((p.domain || "").replace("DOMAIN_", "").toLowerCase())}</td><td>${num(p.type)}</td></tr>`,
-        )
-        .join("")
-    : `<tr><td colspan="3" class="muted">no identity proven malicious</td></tr>`;
+  await section("rewards-note", async () => {
+    const { rewards = [] } = await call("RewardService", "List", {
+      startLayer: Math.max(0, current - 50),
+      endLayer: current,
+      limit: "12",
+      sortOrder: "DESC",
+    });
+    el("rewards").innerHTML = rewards
+      .map(
+        (r) =>
+          `<tr><td>${num(r.layer)}</td><td><code>${esc(r.coinbase || "")}</code></td>` +
+          `<td>${(num(r.total) / 1e9).toFixed(3)} SMH</td></tr>`,
+      )
+      .join("");
+  });
+
+  await section("malfeasance-note", async () => {
+    const { proofs = [] } = await call("MalfeasanceService", "List", { limit: "50" });
+    el("malfeasance").innerHTML = proofs.length
+      ? proofs
+          .map(
+            (p) =>
+              `<tr><td><code>${b64hex(p.smesher, 8)}</code></td>` +
+              `<td>${esc((p.domain || "").replace("DOMAIN_", "").toLowerCase())}</td><td>${num(p.type)}</td></tr>`,
+          )
+          .join("")
+      : `<tr><td colspan="3" class="muted">no identity proven malicious</td></tr>`;
+  });
+}
+
+/** Runs one panel's update; its failure shows in the panel's note and spares the others. */
+async function section(noteId, update) {
+  const note = el(noteId);
+  try {
+    await update();
+    note.textContent = "";
+  } catch (e) {
+    note.textContent = e.message;
+  }
 }
 
 async function loop() {
