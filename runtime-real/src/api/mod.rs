@@ -7,7 +7,7 @@
 //!   listing only them;
 //! - **private** gRPC, loopback only: the streams (LayerStreamService.Stream) and reflection;
 //! - **JSON**: the public unary methods as `POST /spacemesh.v2alpha1.<Service>/<Method>`
-//!   ([`gateway`]).
+//!   ([`gateway`]), and the dashboard and wallet pages ([`crate::web`]).
 //!
 //! Every answer comes from the node: see [`service`]. Not built under `--cfg madsim` (tonic's
 //! HTTP/2 server runs on real tokio sockets only).
@@ -89,7 +89,8 @@ pub async fn serve(
     if let Some(addr) = at.json {
         let listener = bind(addr, "JSON gateway").await?;
         bound.json = Some(listener.local_addr()?);
-        let router = gateway::router(api);
+        // The dashboard and wallet pages ride on the same listener (same origin as the API).
+        let router = crate::web::router().merge(gateway::router(api));
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown()).await {
                 tracing::warn!(error = %e, "the JSON gateway stopped");

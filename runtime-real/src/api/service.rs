@@ -234,9 +234,19 @@ impl pb::layer_service_server::LayerService for V2alpha1 {
         if last < r.start_layer {
             return Err(Status::invalid_argument("end_layer is below start_layer"));
         }
-        let answer = self.layers(r.start_layer, last).await?;
+        let desc = r.sort_order == i32::from(pb::SortOrder::Desc);
+        // The node answers at most LAYERS_ANSWER_MAX layers from the first asked for: newest
+        // first wants the ones below the top, not above the start.
+        let first = if desc {
+            let applied = self.inner.status.lock().ok().and_then(|s| s.applied_layer).unwrap_or(0);
+            let top = last.min(applied);
+            r.start_layer.max(top.saturating_sub(account_api::LAYERS_ANSWER_MAX - 1))
+        } else {
+            r.start_layer
+        };
+        let answer = self.layers(first, last).await?;
         let mut layers = answer.layers;
-        if r.sort_order == i32::from(pb::SortOrder::Desc) {
+        if desc {
             layers.reverse();
         }
         let (start, end) = page(r.offset, r.limit, LAYERS_MAX, layers.len())?;
@@ -366,7 +376,11 @@ impl pb::layer_stream_service_server::LayerStreamService for V2alpha1 {
                     return;
                 }
                 if answer.layers.is_empty() {
-                    tokio::time::sleep(STREAM_POLL).await;
+                    // Nothing new yet: wait, unless the client goes away meanwhile.
+                    tokio::select! {
+                        () = tokio::time::sleep(STREAM_POLL) => {}
+                        () = tx.closed() => return,
+                    }
                 }
             }
         });

@@ -278,7 +278,7 @@ async fn json_gateway_bad_requests_get_clear_errors() {
 
 #[tokio::test]
 async fn json_gateway_serves_cors_and_listens() {
-    // The JSON listener answers a browser's preflight and a real POST over TCP.
+    // The JSON listener answers a browser's preflight, a real POST over TCP, and the pages.
     let (at, _stop) = start().await;
     let addr = at.json.unwrap();
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -296,6 +296,11 @@ async fn json_gateway_serves_cors_and_listens() {
         .unwrap();
     let answer = client.request(request).await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
+    // The dashboard's pages are on the same listener.
+    let page = HttpRequest::get(format!("http://{addr}/web/style.css"))
+        .body(http_body_util::Full::default())
+        .unwrap();
+    assert_eq!(client.request(page).await.unwrap().status(), StatusCode::OK);
 }
 
 #[tokio::test]
