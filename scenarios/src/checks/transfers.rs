@@ -185,11 +185,18 @@ impl Checker for TransfersChecker {
                 ));
             }
         }
-        let refused: u64 = self.refused.values().sum();
+        let refused_count: u64 = self.refused.values().sum();
+        let reasons: Vec<String> =
+            self.refused.iter().map(|(why, n)| format!("{n} {why}")).collect();
+        let refused = if reasons.is_empty() {
+            "none refused at submission".to_owned()
+        } else {
+            format!("{refused_count} refused at submission: {}", reasons.join(", "))
+        };
         let (o, v) = outcome(
             once,
             format!(
-                "{} accepted transactions ({refused} refused at submission) judged at every honest node: each executed exactly once ({twins} node-views saw a same-nonce twin run instead, {overtaken_count} saw a higher nonce run first after a revert)",
+                "{} accepted transactions ({refused}) judged at every honest node: each executed exactly once ({twins} node-views saw a same-nonce twin run instead, {overtaken_count} saw a higher nonce run first after a revert)",
                 self.accepted.values().filter(|t| **t <= self.cutoff).count()
             ),
         );
@@ -203,7 +210,7 @@ impl Checker for TransfersChecker {
         verdict.violations.extend(v);
         verdict.stats.push(("tx_submitted".into(), world.submissions().len() as f64));
         verdict.stats.push(("tx_accepted".into(), self.accepted.len() as f64));
-        verdict.stats.push(("tx_refused".into(), refused as f64));
+        verdict.stats.push(("tx_refused".into(), refused_count as f64));
         verdict
             .stats
             .push(("tx_executed_at_first_node".into(), executed_first.unwrap_or(0) as f64));
