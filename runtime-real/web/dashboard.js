@@ -66,8 +66,20 @@ function drawTimeline(layers, current, applied) {
     const layer = first + i;
     const l = byNumber.get(layer);
     const status = l ? l.status : undefined;
-    const cls = status === "LAYER_STATUS_VERIFIED" ? "verified" : layer <= applied && l ? "applied" : "pending";
-    const fill = { verified: "var(--accent)", applied: "var(--applied)", pending: "var(--pending)" }[cls];
+    const cls =
+      status === "LAYER_STATUS_VERIFIED"
+        ? "verified"
+        : l && layer <= applied
+          ? "applied"
+          : layer <= num(info.effectiveGenesisLayer)
+            ? "genesis"
+            : "pending";
+    const fill = {
+      verified: "var(--accent)",
+      applied: "var(--applied)",
+      genesis: "var(--panel-dark)",
+      pending: "var(--pending)",
+    }[cls];
     const hash = l && l.stateHash ? b64hex(l.stateHash, 8) : "";
     cells +=
       `<rect class="layer ${cls}" data-layer="${layer}" x="${(i * w).toFixed(1)}" y="10" ` +
