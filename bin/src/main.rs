@@ -37,6 +37,7 @@ mod poet_cmd;
 mod post_cmd;
 mod shrink;
 mod sim_cmd;
+mod sim_serve;
 mod trace_file;
 mod wallet;
 mod wallet_cmd;

@@ -64,6 +64,14 @@ pub(crate) struct RunArgs {
     /// Skip the per-step invariant checks of every node (faster; checkers still run).
     #[arg(long)]
     no_invariants: bool,
+    /// After the run, serve one honest node's final state through the node's API: public gRPC
+    /// on this address, the JSON gateway with the network dashboard on the next port (Ctrl-C
+    /// stops).
+    #[arg(long, value_name = "HOST:PORT")]
+    serve: Option<std::net::SocketAddr>,
+    /// The node `--serve` serves (default: the first honest one).
+    #[arg(long, value_name = "N", requires = "serve")]
+    serve_node: Option<u32>,
     /// Switch on a planted bug (see `smesh sim canary --list`; needs a build with
     /// `--features canary`).
     #[arg(long)]
@@ -153,7 +161,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
     if let Some(path) = &args.trace {
         crate::trace_file::write(path, run.sim.trace_records())?;
     }
-    let report = run.finish();
+    let report = run.judge();
     let wall = started.elapsed().as_secs_f64();
     let mut json = report_json(&report, wall);
     let mut repro = json["repro"].as_str().unwrap_or("").to_string();
@@ -177,6 +185,9 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
         out!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_summary(&report, &json);
+    }
+    if let Some(at) = args.serve {
+        crate::sim_serve::serve(&run, at, args.serve_node)?;
     }
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

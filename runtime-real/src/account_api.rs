@@ -203,6 +203,54 @@ pub enum ApiRequest {
     },
 }
 
+/// Answers `request` from `node` when answering only reads the node's state (`verified` is its
+/// last verified layer): the same answers for a live node and for a node of a finished
+/// simulation (`smesh sim run --serve`). Hands back the requests that need the live node (a
+/// submission).
+pub fn answer_read(
+    node: &spacemesh_core::node::Node,
+    verified: u32,
+    request: ApiRequest,
+) -> Option<ApiRequest> {
+    match request {
+        ApiRequest::Account { address, reply } => {
+            let _ = reply.send(node.account(&address));
+        }
+        ApiRequest::Principal { address, reply } => {
+            let spawned = node.consensus().map(|c| c.mesh().account(&address).spawned);
+            let _ = reply.send(spawned);
+        }
+        ApiRequest::Layers { first, last, reply } => {
+            let _ = reply.send(layers_answer(node, verified, first, last));
+        }
+        ApiRequest::TxStatus { id, reply } => {
+            let _ = reply.send(node.tx_status(&id).map(Into::into));
+        }
+        live @ ApiRequest::Submit { .. } => return Some(live),
+    }
+    None
+}
+
+/// The applied layers `node`'s mesh keeps in `first..=last`, at most [`LAYERS_ANSWER_MAX`].
+fn layers_answer(
+    node: &spacemesh_core::node::Node,
+    verified: u32,
+    first: u32,
+    last: u32,
+) -> LayersAnswer {
+    let Some(consensus) = node.consensus() else {
+        return LayersAnswer::default();
+    };
+    let mesh = consensus.mesh();
+    let first = first.max(mesh.revertible_to().0);
+    let last = last.min(mesh.applied().0);
+    let last = last.min(first.saturating_add(LAYERS_ANSWER_MAX - 1));
+    let layers = (first..=last)
+        .filter_map(|l| mesh.layer(spacemesh_core::types::LayerId(l)).cloned())
+        .collect();
+    LayersAnswer { layers, verified }
+}
+
 /// Most layers one [`ApiRequest::Layers`] answers with.
 pub const LAYERS_ANSWER_MAX: u32 = 1000;
 

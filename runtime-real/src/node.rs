@@ -321,51 +321,22 @@ impl Driver {
     /// Answers a question of the account API between two inputs. A submission is fed to the
     /// node as a command, and answered by the `TxSubmitted` event it causes.
     fn answer(&mut self, request: ApiRequest) -> Result<(), NodeError> {
-        match request {
-            ApiRequest::Account { address, reply } => {
-                let _ = reply.send(self.node.account(&address));
-            }
-            ApiRequest::Principal { address, reply } => {
-                let spawned = self.node.consensus().map(|c| c.mesh().account(&address).spawned);
-                let _ = reply.send(spawned);
-            }
-            ApiRequest::Layers { first, last, reply } => {
-                let _ = reply.send(self.layers(first, last));
-            }
-            ApiRequest::TxStatus { id, reply } => {
-                let _ = reply.send(self.node.tx_status(&id).map(Into::into));
-            }
-            ApiRequest::Submit { raw, reply } => {
-                let id = spacemesh_core::tx::tx_id(&raw);
-                self.submits.entry(id).or_default().push(reply);
-                self.feed(Input::Command(Command::SubmitTx(raw)))?;
-                // The node answers while it handles the command; one without a consensus
-                // part ignores it.
-                for reply in self.submits.remove(&id).unwrap_or_default() {
-                    let _ = reply.send(Err("this node takes no transactions (it runs without \
-                                            consensus)"
-                        .into()));
-                }
-            }
+        let verified = self.status.lock().ok().and_then(|s| s.verified_layer).unwrap_or(0);
+        let Some(ApiRequest::Submit { raw, reply }) =
+            account_api::answer_read(&self.node, verified, request)
+        else {
+            return Ok(());
+        };
+        let id = spacemesh_core::tx::tx_id(&raw);
+        self.submits.entry(id).or_default().push(reply);
+        self.feed(Input::Command(Command::SubmitTx(raw)))?;
+        // The node answers while it handles the command; one without a consensus part ignores
+        // it.
+        for reply in self.submits.remove(&id).unwrap_or_default() {
+            let _ = reply
+                .send(Err("this node takes no transactions (it runs without consensus)".into()));
         }
         Ok(())
-    }
-
-    /// The applied layers the mesh keeps in `first..=last`, at most
-    /// [`account_api::LAYERS_ANSWER_MAX`] of them.
-    fn layers(&self, first: u32, last: u32) -> account_api::LayersAnswer {
-        let Some(consensus) = self.node.consensus() else {
-            return account_api::LayersAnswer::default();
-        };
-        let mesh = consensus.mesh();
-        let first = first.max(mesh.revertible_to().0);
-        let last = last.min(mesh.applied().0);
-        let last = last.min(first.saturating_add(account_api::LAYERS_ANSWER_MAX - 1));
-        let layers = (first..=last)
-            .filter_map(|l| mesh.layer(spacemesh_core::types::LayerId(l)).cloned())
-            .collect();
-        let verified = self.status.lock().ok().and_then(|s| s.verified_layer).unwrap_or(0);
-        account_api::LayersAnswer { layers, verified }
     }
 
     fn act(&mut self, output: Output) -> Result<(), NodeError> {

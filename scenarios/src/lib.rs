@@ -187,6 +187,12 @@ impl Run {
 
     /// Judges the run (call after `run_to_end`).
     pub fn finish(self) -> RunReport {
+        report::build(&self)
+    }
+
+    /// Judges the run and keeps it, so that its nodes' final state can still be read (call
+    /// after `run_to_end`, once).
+    pub fn judge(&self) -> RunReport {
         report::build(self)
     }
 }

@@ -53,8 +53,9 @@ pub fn repro_line(scenario: &str, nodes: u32, seed: u64, layers: u32) -> String 
     format!("smesh sim run --scenario {scenario} --nodes {nodes} --seed {seed} --layers {layers}")
 }
 
-pub(crate) fn build(run: Run) -> RunReport {
+pub(crate) fn build(run: &Run) -> RunReport {
     let Run { scenario, nodes, seed, layers, end, settle, plan, sim } = run;
+    let (nodes, seed, layers, end, settle) = (*nodes, *seed, *layers, *end, *settle);
     let stats = *sim.stats();
     let world = sim.world();
     let (mut checks, mut violations, mut figures) = world.observer().finish(end, world);
@@ -107,7 +108,7 @@ pub(crate) fn build(run: Run) -> RunReport {
         checks,
         violations,
         stats: figures,
-        plan,
+        plan: plan.clone(),
         coverage: spacemesh_core::coverage::take()
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

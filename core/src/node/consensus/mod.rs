@@ -680,6 +680,21 @@ impl Consensus {
         &self.mesh
     }
 
+    /// The tortoise (its last verified layer, votes, mode).
+    pub fn tortoise(&self) -> &Tortoise {
+        &self.tortoise
+    }
+
+    /// The settings this part runs with (clock, PoST, protocol parameters).
+    pub fn config(&self) -> &ConsensusConfig {
+        &self.cfg
+    }
+
+    /// The network's genesis id.
+    pub fn genesis(&self) -> GenesisId {
+        self.genesis
+    }
+
     /// The ballot handler.
     pub fn ballots(&self) -> &BallotHandler {
         &self.ballots
