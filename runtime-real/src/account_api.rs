@@ -194,6 +194,48 @@ pub enum ApiRequest {
         /// The answer.
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// The rewards credited in the kept applied layers `first..=last` (at most
+    /// [`LAYERS_ANSWER_MAX`] layers from `first`), oldest layer first; layers whose block the
+    /// node no longer holds are left out. Empty without a consensus part.
+    Rewards {
+        /// First layer asked for.
+        first: u32,
+        /// Last layer asked for.
+        last: u32,
+        /// The answer.
+        reply: oneshot::Sender<Vec<spacemesh_core::node::consensus::LayerReward>>,
+    },
+    /// The ATXs the node holds that `filter` admits, by publish epoch then id, `offset` and
+    /// `limit` applied. Empty without a consensus part.
+    Activations {
+        /// Which.
+        filter: AtxFilter,
+        /// How many matching ones to skip.
+        offset: usize,
+        /// Most to answer with.
+        limit: usize,
+        /// The answer.
+        reply: oneshot::Sender<Vec<spacemesh_core::activation::store::AtxHeader>>,
+    },
+    /// How many ATXs the node holds (published in `epoch`, if set).
+    ActivationsCount {
+        /// The publish epoch.
+        epoch: Option<u32>,
+        /// The answer.
+        reply: oneshot::Sender<u64>,
+    },
+    /// The ATX of the greatest tick height the node holds (ties: the lowest id).
+    HighestAtx {
+        /// The answer.
+        reply: oneshot::Sender<Option<spacemesh_core::activation::store::AtxHeader>>,
+    },
+    /// The identities the node holds malfeasance proofs against, in identity order, with
+    /// go-spacemesh's proof type of each (1 multiple ATXs, 2 multiple ballots, 3 hare
+    /// equivocation, 4 invalid PoST index).
+    Malfeasance {
+        /// The answer.
+        reply: oneshot::Sender<Vec<(spacemesh_core::types::NodeId, u32)>>,
+    },
     /// A transaction's status (`None`: unknown).
     TxStatus {
         /// The id.
@@ -201,6 +243,32 @@ pub enum ApiRequest {
         /// The answer.
         reply: oneshot::Sender<Option<TxStatusInfo>>,
     },
+}
+
+/// Which ATXs an [`ApiRequest::Activations`] asks for (every set condition must hold).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AtxFilter {
+    /// Lowest publish epoch.
+    pub start_epoch: u32,
+    /// Highest publish epoch (`None`: no bound).
+    pub end_epoch: Option<u32>,
+    /// One of these ids, if any.
+    pub ids: Vec<spacemesh_core::activation::wire::AtxId>,
+    /// Of one of these identities, if any.
+    pub smeshers: Vec<spacemesh_core::types::NodeId>,
+    /// With this coinbase.
+    pub coinbase: Option<Address>,
+}
+
+impl AtxFilter {
+    /// Whether `h` passes.
+    pub fn admits(&self, h: &spacemesh_core::activation::store::AtxHeader) -> bool {
+        h.publish_epoch.0 >= self.start_epoch
+            && self.end_epoch.is_none_or(|e| h.publish_epoch.0 <= e)
+            && (self.ids.is_empty() || self.ids.contains(&h.id))
+            && (self.smeshers.is_empty() || self.smeshers.contains(&h.smesher))
+            && self.coinbase.is_none_or(|c| h.coinbase == c)
+    }
 }
 
 /// Most layers one [`ApiRequest::Layers`] answers with.

@@ -335,6 +335,59 @@ impl Driver {
             ApiRequest::TxStatus { id, reply } => {
                 let _ = reply.send(self.node.tx_status(&id).map(Into::into));
             }
+            ApiRequest::Rewards { first, last, reply } => {
+                let _ = reply.send(self.rewards(first, last));
+            }
+            ApiRequest::Activations { filter, offset, limit, reply } => {
+                let atxs = self.node.consensus().map_or_else(Vec::new, |c| {
+                    let mut found: Vec<_> =
+                        c.atxs().store().iter().filter(|h| filter.admits(h)).collect();
+                    found.sort_by_key(|h| (h.publish_epoch, h.id));
+                    found.into_iter().skip(offset).take(limit).cloned().collect()
+                });
+                let _ = reply.send(atxs);
+            }
+            ApiRequest::ActivationsCount { epoch, reply } => {
+                let count = self.node.consensus().map_or(0, |c| {
+                    let store = c.atxs().store();
+                    match epoch {
+                        Some(e) => store
+                            .iter()
+                            .filter(|h| h.publish_epoch == spacemesh_core::types::EpochId(e))
+                            .count(),
+                        None => store.len(),
+                    }
+                });
+                let _ = reply.send(count as u64);
+            }
+            ApiRequest::HighestAtx { reply } => {
+                let highest = self.node.consensus().and_then(|c| {
+                    c.atxs()
+                        .store()
+                        .iter()
+                        .max_by(|a, b| a.height().cmp(&b.height()).then(b.id.cmp(&a.id)))
+                        .cloned()
+                });
+                let _ = reply.send(highest);
+            }
+            ApiRequest::Malfeasance { reply } => {
+                use spacemesh_core::malfeasance::Evidence;
+                let proofs = self.node.consensus().map_or_else(Vec::new, |c| {
+                    let set = c.malicious();
+                    set.identities()
+                        .filter_map(|id| {
+                            let kind = match set.proof(id)?.evidence {
+                                Evidence::MultipleAtxs(..) => 1,
+                                Evidence::MultipleBallots(..) => 2,
+                                Evidence::HareEquivocation(..) => 3,
+                                Evidence::InvalidPostIndex { .. } => 4,
+                            };
+                            Some((*id, kind))
+                        })
+                        .collect()
+                });
+                let _ = reply.send(proofs);
+            }
             ApiRequest::Submit { raw, reply } => {
                 let id = spacemesh_core::tx::tx_id(&raw);
                 self.submits.entry(id).or_default().push(reply);
@@ -366,6 +419,22 @@ impl Driver {
             .collect();
         let verified = self.status.lock().ok().and_then(|s| s.verified_layer).unwrap_or(0);
         account_api::LayersAnswer { layers, verified }
+    }
+
+    /// The rewards of the kept applied layers in `first..=last`, at most
+    /// [`account_api::LAYERS_ANSWER_MAX`] layers of them.
+    fn rewards(&self, first: u32, last: u32) -> Vec<spacemesh_core::node::consensus::LayerReward> {
+        let Some(consensus) = self.node.consensus() else {
+            return Vec::new();
+        };
+        let mesh = consensus.mesh();
+        let first = first.max(mesh.revertible_to().0);
+        let last = last.min(mesh.applied().0);
+        let last = last.min(first.saturating_add(account_api::LAYERS_ANSWER_MAX - 1));
+        (first..=last)
+            .filter_map(|l| consensus.layer_rewards(spacemesh_core::types::LayerId(l)))
+            .flatten()
+            .collect()
     }
 
     fn act(&mut self, output: Output) -> Result<(), NodeError> {
