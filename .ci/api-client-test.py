@@ -21,7 +21,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 PKG = "spacemesh.v2alpha1."
 PUBLIC = {PKG + s for s in ("NetworkService", "NodeService", "AccountService", "LayerService",
-                            "TransactionService")}
+                            "TransactionService", "RewardService", "ActivationService",
+                            "MalfeasanceService")}
 
 
 class Reflected:
@@ -127,6 +128,48 @@ def main():
     code, jlayers = post(url, f"/{PKG}LayerService/List",
                          json.dumps({"startLayer": numbers[0], "endLayer": numbers[-1], "limit": 100}).encode())
     check(code == 200 and jlayers["layers"] == layers, "Layer.List over JSON equals the gRPC answer")
+
+    def both(service, method, fields):
+        """The gRPC and JSON answers to one request, asked again (up to 3 times) while they
+        differ: the node may apply a layer or take an ATX between the two."""
+        for _ in range(3):
+            g = public.call(PKG + service, method, fields)
+            code, j = post(url, f"/{PKG}{service}/{method}", json.dumps(fields).encode())
+            check(code == 200, f"{service}.{method} over JSON answers 200 ({code} {j})")
+            if g == j:
+                break
+            time.sleep(0.5)
+        check(g == j, f"{service}.{method} over JSON equals the gRPC answer ({fields})")
+        return g
+
+    # The dashboard's call: no filter, newest first.
+    rewards = both("RewardService", "List", {"startLayer": numbers[0], "endLayer": numbers[-1],
+                                              "limit": "12", "sortOrder": "DESC"}).get("rewards", [])
+    rlayers = [r["layer"] for r in rewards]
+    check(rlayers == sorted(rlayers, reverse=True) and all(
+        int(r["total"]) >= int(r.get("layerReward", "0")) and r["coinbase"] for r in rewards),
+        f"Reward.List: {len(rewards)} rewards in layers {numbers[0]}..{numbers[-1]}")
+    if address:
+        mine = both("RewardService", "List", {"startLayer": numbers[0], "coinbase": address,
+                                               "limit": "100"}).get("rewards", [])
+        check(all(r["coinbase"] == address for r in mine),
+              f"Reward.List by coinbase: {len(mine)} rewards of {address}")
+    count = both("ActivationService", "ActivationsCount", {}).get("count", 0)
+    atxs = both("ActivationService", "List", {"startEpoch": 0, "limit": "100"}).get("activations", [])
+    check(len(atxs) == min(count, 100) and all(len(base64.b64decode(a["id"])) == 32 for a in atxs),
+          f"Activation.List: {len(atxs)} of {count} ATXs, weight {sum(int(a['weight']) for a in atxs)}")
+    if atxs:
+        epoch = atxs[-1].get("publishEpoch", 0)
+        one = both("ActivationService", "List", {"startEpoch": epoch, "endEpoch": epoch, "offset": "0",
+                                                 "limit": "100"}).get("activations", [])
+        check(one and all(a.get("publishEpoch", 0) == epoch for a in one),
+              f"Activation.List of epoch {epoch}: {len(one)} ATXs")
+        highest = both("ActivationService", "Highest", {})["activation"]
+        check(int(highest["height"]) >= max(int(a.get("height", "0")) for a in atxs),
+              f"Activation.Highest: height {highest['height']}")
+    proofs = both("MalfeasanceService", "List", {"limit": "100"}).get("proofs", [])
+    check(all(p.get("domain", "DOMAIN_UNSPECIFIED") != "DOMAIN_UNSPECIFIED" for p in proofs),
+          f"Malfeasance.List: {len(proofs)} proofs")
     code, jstatus = post(url, f"/{PKG}NodeService/Status", b"")
     check(code == 200 and "currentLayer" in jstatus, f"Node.Status over JSON: {jstatus}")
     if address:

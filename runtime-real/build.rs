@@ -13,6 +13,9 @@ const PROTOS: &[&str] = &[
     "proto/spacemesh/v2alpha1/account.proto",
     "proto/spacemesh/v2alpha1/layer.proto",
     "proto/spacemesh/v2alpha1/tx.proto",
+    "proto/spacemesh/v2alpha1/reward.proto",
+    "proto/spacemesh/v2alpha1/activation.proto",
+    "proto/spacemesh/v2alpha1/malfeasance.proto",
     "proto/google/rpc/status.proto",
 ];
 

@@ -194,6 +194,48 @@ pub enum ApiRequest {
         /// The answer.
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// The rewards credited in the kept applied layers `first..=last` (at most
+    /// [`LAYERS_ANSWER_MAX`] layers from `first`), oldest layer first; layers whose block the
+    /// node no longer holds are left out. Empty without a consensus part.
+    Rewards {
+        /// First layer asked for.
+        first: u32,
+        /// Last layer asked for.
+        last: u32,
+        /// The answer.
+        reply: oneshot::Sender<Vec<spacemesh_core::node::consensus::LayerReward>>,
+    },
+    /// The ATXs the node holds that `filter` admits, by publish epoch then id, `offset` and
+    /// `limit` applied. Empty without a consensus part.
+    Activations {
+        /// Which.
+        filter: AtxFilter,
+        /// How many matching ones to skip.
+        offset: usize,
+        /// Most to answer with.
+        limit: usize,
+        /// The answer.
+        reply: oneshot::Sender<Vec<spacemesh_core::activation::store::AtxHeader>>,
+    },
+    /// How many ATXs the node holds (published in `epoch`, if set).
+    ActivationsCount {
+        /// The publish epoch.
+        epoch: Option<u32>,
+        /// The answer.
+        reply: oneshot::Sender<u64>,
+    },
+    /// The ATX of the greatest tick height the node holds (ties: the lowest id).
+    HighestAtx {
+        /// The answer.
+        reply: oneshot::Sender<Option<spacemesh_core::activation::store::AtxHeader>>,
+    },
+    /// The identities the node holds malfeasance proofs against, in identity order, with
+    /// go-spacemesh's proof type of each (1 multiple ATXs, 2 multiple ballots, 3 hare
+    /// equivocation, 4 invalid PoST index).
+    Malfeasance {
+        /// The answer.
+        reply: oneshot::Sender<Vec<(spacemesh_core::types::NodeId, u32)>>,
+    },
     /// A transaction's status (`None`: unknown).
     TxStatus {
         /// The id.
@@ -221,34 +263,116 @@ pub fn answer_read(
             let _ = reply.send(spawned);
         }
         ApiRequest::Layers { first, last, reply } => {
-            let _ = reply.send(layers_answer(node, verified, first, last));
+            let layers = node.consensus().map_or_else(Vec::new, |c| {
+                kept(c, first, last)
+                    .filter_map(|l| c.mesh().layer(spacemesh_core::types::LayerId(l)).cloned())
+                    .collect()
+            });
+            let _ = reply.send(LayersAnswer { layers, verified });
         }
         ApiRequest::TxStatus { id, reply } => {
             let _ = reply.send(node.tx_status(&id).map(Into::into));
+        }
+        ApiRequest::Rewards { first, last, reply } => {
+            let rewards = node.consensus().map_or_else(Vec::new, |c| {
+                kept(c, first, last)
+                    .filter_map(|l| c.layer_rewards(spacemesh_core::types::LayerId(l)))
+                    .flatten()
+                    .collect()
+            });
+            let _ = reply.send(rewards);
+        }
+        ApiRequest::Activations { filter, offset, limit, reply } => {
+            let atxs = node.consensus().map_or_else(Vec::new, |c| {
+                let mut found: Vec<_> =
+                    c.atxs().store().iter().filter(|h| filter.admits(h)).collect();
+                found.sort_by_key(|h| (h.publish_epoch, h.id));
+                found.into_iter().skip(offset).take(limit).cloned().collect()
+            });
+            let _ = reply.send(atxs);
+        }
+        ApiRequest::ActivationsCount { epoch, reply } => {
+            let count = node.consensus().map_or(0, |c| {
+                let store = c.atxs().store();
+                match epoch {
+                    Some(e) => store
+                        .iter()
+                        .filter(|h| h.publish_epoch == spacemesh_core::types::EpochId(e))
+                        .count(),
+                    None => store.len(),
+                }
+            });
+            let _ = reply.send(count as u64);
+        }
+        ApiRequest::HighestAtx { reply } => {
+            let highest = node.consensus().and_then(|c| {
+                c.atxs()
+                    .store()
+                    .iter()
+                    .max_by(|a, b| a.height().cmp(&b.height()).then(b.id.cmp(&a.id)))
+                    .cloned()
+            });
+            let _ = reply.send(highest);
+        }
+        ApiRequest::Malfeasance { reply } => {
+            use spacemesh_core::malfeasance::Evidence;
+            let proofs = node.consensus().map_or_else(Vec::new, |c| {
+                let set = c.malicious();
+                set.identities()
+                    .filter_map(|id| {
+                        let kind = match set.proof(id)?.evidence {
+                            Evidence::MultipleAtxs(..) => 1,
+                            Evidence::MultipleBallots(..) => 2,
+                            Evidence::HareEquivocation(..) => 3,
+                            Evidence::InvalidPostIndex { .. } => 4,
+                        };
+                        Some((*id, kind))
+                    })
+                    .collect()
+            });
+            let _ = reply.send(proofs);
         }
         live @ ApiRequest::Submit { .. } => return Some(live),
     }
     None
 }
 
-/// The applied layers `node`'s mesh keeps in `first..=last`, at most [`LAYERS_ANSWER_MAX`].
-fn layers_answer(
-    node: &spacemesh_core::node::Node,
-    verified: u32,
+/// The applied layers of `first..=last` that the mesh keeps, at most [`LAYERS_ANSWER_MAX`].
+fn kept(
+    consensus: &spacemesh_core::node::consensus::Consensus,
     first: u32,
     last: u32,
-) -> LayersAnswer {
-    let Some(consensus) = node.consensus() else {
-        return LayersAnswer::default();
-    };
+) -> std::ops::RangeInclusive<u32> {
     let mesh = consensus.mesh();
     let first = first.max(mesh.revertible_to().0);
     let last = last.min(mesh.applied().0);
-    let last = last.min(first.saturating_add(LAYERS_ANSWER_MAX - 1));
-    let layers = (first..=last)
-        .filter_map(|l| mesh.layer(spacemesh_core::types::LayerId(l)).cloned())
-        .collect();
-    LayersAnswer { layers, verified }
+    first..=last.min(first.saturating_add(LAYERS_ANSWER_MAX - 1))
+}
+
+/// Which ATXs an [`ApiRequest::Activations`] asks for (every set condition must hold).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AtxFilter {
+    /// Lowest publish epoch.
+    pub start_epoch: u32,
+    /// Highest publish epoch (`None`: no bound).
+    pub end_epoch: Option<u32>,
+    /// One of these ids, if any.
+    pub ids: Vec<spacemesh_core::activation::wire::AtxId>,
+    /// Of one of these identities, if any.
+    pub smeshers: Vec<spacemesh_core::types::NodeId>,
+    /// With this coinbase.
+    pub coinbase: Option<Address>,
+}
+
+impl AtxFilter {
+    /// Whether `h` passes.
+    pub fn admits(&self, h: &spacemesh_core::activation::store::AtxHeader) -> bool {
+        h.publish_epoch.0 >= self.start_epoch
+            && self.end_epoch.is_none_or(|e| h.publish_epoch.0 <= e)
+            && (self.ids.is_empty() || self.ids.contains(&h.id))
+            && (self.smeshers.is_empty() || self.smeshers.contains(&h.smesher))
+            && self.coinbase.is_none_or(|c| h.coinbase == c)
+    }
 }
 
 /// Most layers one [`ApiRequest::Layers`] answers with.

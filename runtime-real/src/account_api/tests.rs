@@ -41,6 +41,39 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
                 ApiRequest::Submit { raw, reply } => {
                     let _ = reply.send(if raw[0] == 0 { Ok(()) } else { Err("bad nonce".into()) });
                 }
+                ApiRequest::Rewards { first, last, reply } => {
+                    let rewards = (first.max(1)..=last.min(10))
+                        .filter(|n| n.is_multiple_of(2))
+                        .flat_map(|n| fake_rewards(n, known))
+                        .collect();
+                    let _ = reply.send(rewards);
+                }
+                ApiRequest::Activations { filter, offset, limit, reply } => {
+                    let atxs = fake_atxs(known)
+                        .into_iter()
+                        .filter(|h| filter.admits(h))
+                        .skip(offset)
+                        .take(limit)
+                        .collect();
+                    let _ = reply.send(atxs);
+                }
+                ApiRequest::ActivationsCount { epoch, reply } => {
+                    let count = fake_atxs(known)
+                        .iter()
+                        .filter(|h| epoch.is_none_or(|e| h.publish_epoch.0 == e))
+                        .count();
+                    let _ = reply.send(count as u64);
+                }
+                ApiRequest::HighestAtx { reply } => {
+                    let _ = reply.send(fake_atxs(known).into_iter().max_by_key(|h| h.height()));
+                }
+                ApiRequest::Malfeasance { reply } => {
+                    let ids = vec![
+                        (spacemesh_core::types::NodeId([1; 32]), 1),
+                        (spacemesh_core::types::NodeId([4; 32]), 3),
+                    ];
+                    let _ = reply.send(ids);
+                }
                 ApiRequest::TxStatus { id, reply } => {
                     let status = (id == known_tx).then_some(TxStatusInfo::Executed {
                         layer: 9,
@@ -53,6 +86,60 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
         }
     });
     tx
+}
+
+/// The rewards of layer `n` of [`fake_node`]: `known` (identity 1s) gets 100 n, of which 90 n
+/// subsidy, and another coinbase (identity 2s) 10 n, all subsidy.
+pub(crate) fn fake_rewards(
+    n: u32,
+    known: Address,
+) -> Vec<spacemesh_core::node::consensus::LayerReward> {
+    use spacemesh_core::node::consensus::LayerReward;
+    let layer = spacemesh_core::LayerId(n);
+    let u = u64::from(n);
+    vec![
+        LayerReward {
+            layer,
+            atx: Hash32([1; 32]),
+            smesher: spacemesh_core::types::NodeId([1; 32]),
+            coinbase: known,
+            total: 100 * u,
+            layer_reward: 90 * u,
+        },
+        LayerReward {
+            layer,
+            atx: Hash32([2; 32]),
+            smesher: spacemesh_core::types::NodeId([2; 32]),
+            coinbase: Address([2; 24]),
+            total: 10 * u,
+            layer_reward: 10 * u,
+        },
+    ]
+}
+
+/// The ATXs of [`fake_node`], by publish epoch then id: identities 1s and 2s in epochs 1 to 3,
+/// weight 10 × epoch + identity byte, height 100 × epoch; identity 1s's coinbase is `known`.
+pub(crate) fn fake_atxs(known: Address) -> Vec<spacemesh_core::activation::store::AtxHeader> {
+    let mut atxs = Vec::new();
+    for epoch in 1..=3u8 {
+        for who in 1..=2u8 {
+            atxs.push(spacemesh_core::activation::store::AtxHeader {
+                id: Hash32([epoch * 16 + who; 32]),
+                smesher: spacemesh_core::types::NodeId([who; 32]),
+                publish_epoch: spacemesh_core::types::EpochId(epoch.into()),
+                sequence: epoch.into(),
+                coinbase: if who == 1 { known } else { Address([2; 24]) },
+                num_units: 4,
+                base_height: 100 * u64::from(epoch) - 10,
+                ticks: 10,
+                weight: 10 * u64::from(epoch) + u64::from(who),
+                vrf_nonce: 0,
+                commitment_atx: Hash32([0; 32]),
+                signature: spacemesh_core::crypto::Signature([0; 64]),
+            });
+        }
+    }
+    atxs
 }
 
 /// Layer `n` of [`fake_node`]: hashes filled with `n`, `n + 1` and `n + 2`.

@@ -25,9 +25,12 @@ use tower_http::cors::{Any, CorsLayer};
 use super::proto::spacemesh::v2alpha1 as pb;
 use super::service::V2alpha1;
 use pb::account_service_server::AccountService;
+use pb::activation_service_server::ActivationService;
 use pb::layer_service_server::LayerService;
+use pb::malfeasance_service_server::MalfeasanceService;
 use pb::network_service_server::NetworkService;
 use pb::node_service_server::NodeService;
+use pb::reward_service_server::RewardService;
 use pb::transaction_service_server::TransactionService;
 
 /// Largest request body (a transaction is at most 1 KiB; 100 addresses about 6 KiB).
@@ -44,6 +47,11 @@ pub const METHODS: &[(&str, &str)] = &[
     ("spacemesh.v2alpha1.TransactionService", "ParseTransaction"),
     ("spacemesh.v2alpha1.TransactionService", "SubmitTransaction"),
     ("spacemesh.v2alpha1.TransactionService", "EstimateGas"),
+    ("spacemesh.v2alpha1.RewardService", "List"),
+    ("spacemesh.v2alpha1.ActivationService", "List"),
+    ("spacemesh.v2alpha1.ActivationService", "ActivationsCount"),
+    ("spacemesh.v2alpha1.ActivationService", "Highest"),
+    ("spacemesh.v2alpha1.MalfeasanceService", "List"),
 ];
 
 /// The error body (grpc-gateway's `google.rpc.Status` as JSON).
@@ -142,6 +150,21 @@ async fn handle(
             }
             ("spacemesh.v2alpha1.TransactionService", "EstimateGas") => {
                 call(&body, |r| TransactionService::estimate_gas(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.RewardService", "List") => {
+                call(&body, |r| RewardService::list(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.ActivationService", "List") => {
+                call(&body, |r| ActivationService::list(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.ActivationService", "ActivationsCount") => {
+                call(&body, |r| ActivationService::activations_count(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.ActivationService", "Highest") => {
+                call(&body, |r| ActivationService::highest(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.MalfeasanceService", "List") => {
+                call(&body, |r| MalfeasanceService::list(&api, r)).await
             }
             _ => error_with(
                 StatusCode::NOT_FOUND,

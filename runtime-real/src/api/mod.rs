@@ -3,7 +3,8 @@
 //! JSON gateway. Three listeners, as in go-spacemesh:
 //!
 //! - **public** gRPC: the unary services (Network.Info, Node.Status, Account.List, Layer.List,
-//!   Transaction.{ParseTransaction, SubmitTransaction, EstimateGas}) and server reflection
+//!   Transaction.{ParseTransaction, SubmitTransaction, EstimateGas}, Reward.List,
+//!   Activation.{List, ActivationsCount, Highest}, Malfeasance.List) and server reflection
 //!   listing only them;
 //! - **private** gRPC, loopback only: the streams (LayerStreamService.Stream) and reflection;
 //! - **JSON**: the public unary methods as `POST /spacemesh.v2alpha1.<Service>/<Method>`
@@ -34,6 +35,9 @@ pub const PUBLIC_SERVICES: &[&str] = &[
     "spacemesh.v2alpha1.AccountService",
     "spacemesh.v2alpha1.LayerService",
     "spacemesh.v2alpha1.TransactionService",
+    "spacemesh.v2alpha1.RewardService",
+    "spacemesh.v2alpha1.ActivationService",
+    "spacemesh.v2alpha1.MalfeasanceService",
 ];
 
 /// The private gRPC services, by full name.
@@ -64,6 +68,9 @@ pub async fn serve(
             .add_service(pb::account_service_server::AccountServiceServer::new(api.clone()))
             .add_service(pb::layer_service_server::LayerServiceServer::new(api.clone()))
             .add_service(pb::transaction_service_server::TransactionServiceServer::new(api.clone()))
+            .add_service(pb::reward_service_server::RewardServiceServer::new(api.clone()))
+            .add_service(pb::activation_service_server::ActivationServiceServer::new(api.clone()))
+            .add_service(pb::malfeasance_service_server::MalfeasanceServiceServer::new(api.clone()))
             .clone()
             .routes();
         spawn_grpc(listener, router, shutdown(), "public");

@@ -10,16 +10,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use spacemesh_core::account::Address;
+use spacemesh_core::activation::store::AtxHeader;
 use spacemesh_core::mesh::AppliedLayer;
 use spacemesh_core::node::AccountView;
-use spacemesh_core::types::GenesisId;
+use spacemesh_core::types::{GenesisId, Hash32, NodeId};
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::proto::google::rpc;
 use super::proto::spacemesh::v2alpha1 as pb;
-use crate::account_api::{self, ApiRequest, LayersAnswer};
+use crate::account_api::{self, ApiRequest, AtxFilter, LayersAnswer};
 use crate::status::SharedStatus;
 
 /// Most addresses one Account.List asks for (go-spacemesh's bound too).
@@ -385,5 +386,189 @@ impl pb::layer_stream_service_server::LayerStreamService for V2alpha1 {
             }
         });
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+}
+
+/// Most rewards, ATXs or proofs one list answers with (go-spacemesh's bound too).
+pub const LIST_MAX: u64 = 100;
+
+/// A 32-byte id from the request's bytes.
+fn id32(bytes: &[u8], what: &str) -> Result<[u8; 32], Status> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| {
+        Status::invalid_argument(format!("{what} must be 32 bytes, not {}", bytes.len()))
+    })
+}
+
+fn proto_activation(h: &AtxHeader, hrp: &str) -> pb::Activation {
+    pb::Activation {
+        id: h.id.0.to_vec(),
+        smesher_id: h.smesher.0.to_vec(),
+        publish_epoch: h.publish_epoch.0,
+        coinbase: h.coinbase.to_bech32(hrp),
+        weight: h.weight,
+        height: h.height(),
+        num_units: h.num_units,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::reward_service_server::RewardService for V2alpha1 {
+    /// Rewards credited in the layers the node keeps (its last `revert_max` applied layers,
+    /// while it still holds their blocks); older ones are not answered. `end_layer` 0 means up
+    /// to the last applied layer. Without a filter, every reward in the range.
+    async fn list(
+        &self,
+        request: Request<pb::RewardRequest>,
+    ) -> Result<Response<pb::RewardList>, Status> {
+        use pb::reward_request::FilterBy;
+        let r = request.into_inner();
+        let last = if r.end_layer == 0 { u32::MAX } else { r.end_layer };
+        if last < r.start_layer {
+            return Err(Status::invalid_argument("end_layer is below start_layer"));
+        }
+        let coinbase = match &r.filter_by {
+            Some(FilterBy::Coinbase(text)) => Some(self.address(text)?),
+            _ => None,
+        };
+        let smesher = match &r.filter_by {
+            Some(FilterBy::Smesher(bytes)) => Some(NodeId(id32(bytes, "smesher")?)),
+            _ => None,
+        };
+        let desc = r.sort_order == i32::from(pb::SortOrder::Desc);
+        let first = if desc {
+            let applied = self.inner.status.lock().ok().and_then(|s| s.applied_layer).unwrap_or(0);
+            let top = last.min(applied);
+            r.start_layer.max(top.saturating_sub(account_api::LAYERS_ANSWER_MAX - 1))
+        } else {
+            r.start_layer
+        };
+        let mut rewards: Vec<_> = self
+            .ask(|reply| ApiRequest::Rewards { first, last, reply })
+            .await?
+            .into_iter()
+            .filter(|w| coinbase.is_none_or(|c| w.coinbase == c))
+            .filter(|w| smesher.is_none_or(|s| w.smesher == s))
+            .collect();
+        if desc {
+            rewards.reverse();
+        }
+        let (start, end) = page(r.offset, r.limit, LIST_MAX, rewards.len())?;
+        let hrp = &self.inner.network.hrp;
+        let rewards = rewards[start..end]
+            .iter()
+            .map(|w| pb::Reward {
+                layer: w.layer.0,
+                total: w.total,
+                layer_reward: w.layer_reward,
+                coinbase: w.coinbase.to_bech32(hrp),
+                smesher: w.smesher.0.to_vec(),
+            })
+            .collect();
+        Ok(Response::new(pb::RewardList { rewards }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::activation_service_server::ActivationService for V2alpha1 {
+    /// The ATXs the node holds, by publish epoch then id. `end_epoch` 0 means no upper bound;
+    /// an empty `coinbase` no coinbase filter.
+    async fn list(
+        &self,
+        request: Request<pb::ActivationRequest>,
+    ) -> Result<Response<pb::ActivationList>, Status> {
+        let r = request.into_inner();
+        let end_epoch = (r.end_epoch != 0).then_some(r.end_epoch);
+        if end_epoch.is_some_and(|e| e < r.start_epoch) {
+            return Err(Status::invalid_argument("end_epoch is below start_epoch"));
+        }
+        // Checks limit (the node applies offset and limit).
+        page(0, r.limit, LIST_MAX, 0)?;
+        let filter = AtxFilter {
+            start_epoch: r.start_epoch,
+            end_epoch,
+            ids: r.id.iter().map(|b| id32(b, "id").map(Hash32)).collect::<Result<_, _>>()?,
+            smeshers: r
+                .smesher_id
+                .iter()
+                .map(|b| id32(b, "smesher_id").map(NodeId))
+                .collect::<Result<_, _>>()?,
+            coinbase: if r.coinbase.is_empty() { None } else { Some(self.address(&r.coinbase)?) },
+        };
+        let offset = usize::try_from(r.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(r.limit).unwrap_or(usize::MAX);
+        let atxs =
+            self.ask(|reply| ApiRequest::Activations { filter, offset, limit, reply }).await?;
+        let hrp = &self.inner.network.hrp;
+        let activations = atxs.iter().map(|h| proto_activation(h, hrp)).collect();
+        Ok(Response::new(pb::ActivationList { activations }))
+    }
+
+    /// ATXs the node holds, published in `epoch` if set.
+    async fn activations_count(
+        &self,
+        request: Request<pb::ActivationsCountRequest>,
+    ) -> Result<Response<pb::ActivationsCountResponse>, Status> {
+        let epoch = request.into_inner().epoch;
+        let count = self.ask(|reply| ApiRequest::ActivationsCount { epoch, reply }).await?;
+        Ok(Response::new(pb::ActivationsCountResponse {
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+        }))
+    }
+
+    /// The ATX of the greatest tick height (NotFound before the node holds any).
+    async fn highest(
+        &self,
+        _: Request<pb::HighestRequest>,
+    ) -> Result<Response<pb::HighestResponse>, Status> {
+        let highest = self.ask(|reply| ApiRequest::HighestAtx { reply }).await?;
+        let h = highest.ok_or_else(|| Status::not_found("the node holds no ATX yet"))?;
+        Ok(Response::new(pb::HighestResponse {
+            activation: Some(proto_activation(&h, &self.inner.network.hrp)),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::malfeasance_service_server::MalfeasanceService for V2alpha1 {
+    /// The node's proofs, in identity order. `domain` and `type` follow go-spacemesh (type 1
+    /// multiple ATXs and 4 invalid PoST index are the activation domain, 2 multiple ballots the
+    /// ballot domain, 3 hare equivocation the hare domain). `properties` stays empty: this node
+    /// does not describe its proofs as key/value text.
+    async fn list(
+        &self,
+        request: Request<pb::MalfeasanceRequest>,
+    ) -> Result<Response<pb::MalfeasanceList>, Status> {
+        use pb::malfeasance_proof::MalfeasanceDomain;
+        let r = request.into_inner();
+        let wanted: Vec<NodeId> = r
+            .smesher_id
+            .iter()
+            .map(|b| id32(b, "smesher_id").map(NodeId))
+            .collect::<Result<_, _>>()?;
+        let proofs: Vec<_> = self
+            .ask(|reply| ApiRequest::Malfeasance { reply })
+            .await?
+            .into_iter()
+            .filter(|(id, _)| wanted.is_empty() || wanted.contains(id))
+            .collect();
+        let (start, end) = page(r.offset, r.limit, LIST_MAX, proofs.len())?;
+        let proofs = proofs[start..end]
+            .iter()
+            .map(|(id, kind)| {
+                let domain = match kind {
+                    1 | 4 => MalfeasanceDomain::DomainActivation,
+                    2 => MalfeasanceDomain::DomainBallot,
+                    3 => MalfeasanceDomain::DomainHare,
+                    _ => MalfeasanceDomain::DomainUnspecified,
+                };
+                pb::MalfeasanceProof {
+                    smesher: id.0.to_vec(),
+                    domain: domain.into(),
+                    r#type: *kind,
+                    properties: Default::default(),
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::MalfeasanceList { proofs }))
     }
 }

@@ -196,7 +196,9 @@ async fn private_services_only_on_the_private_listener() {
         names
     };
     let public_names = listed(at.public.unwrap()).await;
-    assert!(public_names.contains(&"spacemesh.v2alpha1.AccountService".to_owned()));
+    for name in PUBLIC_SERVICES {
+        assert!(public_names.contains(&(*name).to_owned()), "{name} in {public_names:?}");
+    }
     assert!(!public_names.iter().any(|n| n.contains("Stream")), "{public_names:?}");
     let private_names = listed(at.private.unwrap()).await;
     assert!(private_names.contains(&"spacemesh.v2alpha1.LayerStreamService".to_owned()));
@@ -346,4 +348,147 @@ async fn transactions_parse_verify_and_estimate() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn grpc_rewards_activations_and_malfeasance() {
+    // Reward.List without a filter lists every reward of the range, newest layer first, and
+    // filters by coinbase or smesher; Activation answers from the ATXs, Malfeasance.List from
+    // the proofs.
+    let (at, _stop) = start().await;
+    let ch = channel(at.public.unwrap()).await;
+    let mut rewards = pb::reward_service_client::RewardServiceClient::new(ch.clone());
+    let all = rewards
+        .list(pb::RewardRequest {
+            start_layer: 1,
+            end_layer: 10,
+            limit: 3,
+            sort_order: pb::SortOrder::Desc.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .rewards;
+    assert_eq!(
+        all.iter().map(|r| (r.layer, r.total)).collect::<Vec<_>>(),
+        [(10, 100), (10, 1000), (8, 80)]
+    );
+    assert_eq!(all[1].coinbase, known().to_bech32(HRP));
+    assert_eq!((all[1].layer_reward, all[1].smesher.clone()), (900, vec![1; 32]));
+    use pb::reward_request::FilterBy;
+    let by = |filter| pb::RewardRequest {
+        start_layer: 5,
+        end_layer: 0,
+        filter_by: Some(filter),
+        limit: 100,
+        ..Default::default()
+    };
+    let mine = rewards
+        .list(by(FilterBy::Coinbase(known().to_bech32(HRP))))
+        .await
+        .unwrap()
+        .into_inner()
+        .rewards;
+    assert_eq!(mine.iter().map(|r| r.layer).collect::<Vec<_>>(), [6, 8, 10]);
+    assert!(mine.iter().all(|r| r.smesher == vec![1; 32]));
+    let theirs =
+        rewards.list(by(FilterBy::Smesher(vec![2; 32]))).await.unwrap().into_inner().rewards;
+    assert_eq!(theirs.iter().map(|r| r.total).collect::<Vec<_>>(), [60, 80, 100]);
+    let e = rewards.list(by(FilterBy::Smesher(vec![2; 5]))).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+
+    let mut atxs = pb::activation_service_client::ActivationServiceClient::new(ch.clone());
+    let epoch2 = atxs
+        .list(pb::ActivationRequest {
+            start_epoch: 2,
+            end_epoch: 2,
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .activations;
+    assert_eq!(epoch2.iter().map(|a| a.weight).collect::<Vec<_>>(), [21, 22]);
+    assert_eq!(epoch2[0].coinbase, known().to_bech32(HRP));
+    assert_eq!((epoch2[0].height, epoch2[0].num_units, epoch2[0].publish_epoch), (200, 4, 2));
+    let by_smesher = atxs
+        .list(pb::ActivationRequest {
+            smesher_id: vec![vec![2; 32]],
+            offset: 1,
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .activations;
+    assert_eq!(by_smesher.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), [vec![34; 32]]);
+    let count = |epoch| {
+        let mut atxs = atxs.clone();
+        async move {
+            atxs.activations_count(pb::ActivationsCountRequest { epoch })
+                .await
+                .unwrap()
+                .into_inner()
+                .count
+        }
+    };
+    assert_eq!((count(Some(3)).await, count(None).await, count(Some(9)).await), (2, 6, 0));
+    let highest = atxs.highest(pb::HighestRequest {}).await.unwrap().into_inner();
+    assert_eq!(highest.activation.unwrap().height, 300);
+
+    let proofs = pb::malfeasance_service_client::MalfeasanceServiceClient::new(ch)
+        .list(pb::MalfeasanceRequest { smesher_id: vec![], offset: 0, limit: 10 })
+        .await
+        .unwrap()
+        .into_inner()
+        .proofs;
+    use pb::malfeasance_proof::MalfeasanceDomain;
+    assert_eq!(
+        proofs.iter().map(|p| (p.smesher[0], p.domain(), p.r#type)).collect::<Vec<_>>(),
+        [(1, MalfeasanceDomain::DomainActivation, 1), (4, MalfeasanceDomain::DomainHare, 3)]
+    );
+}
+
+#[tokio::test]
+async fn json_gateway_answers_the_dashboard_calls() {
+    // The dashboard's calls: Reward.List with no filter, Activation.List of one epoch.
+    let (status, json) = post(
+        "/spacemesh.v2alpha1.RewardService/List",
+        r#"{"startLayer": 1, "endLayer": 10, "limit": "12", "sortOrder": "DESC"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let rewards = json["rewards"].as_array().unwrap();
+    assert_eq!(rewards.len(), 10);
+    assert_eq!(rewards[0]["layer"], 10);
+    assert_eq!(rewards[1]["total"], "1000");
+    assert_eq!(rewards[1]["layerReward"], "900");
+
+    let (status, json) = post(
+        "/spacemesh.v2alpha1.ActivationService/List",
+        r#"{"startEpoch": 3, "endEpoch": 3, "offset": "0", "limit": "100"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let weights: Vec<&str> = json["activations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["weight"].as_str().unwrap())
+        .collect();
+    assert_eq!(weights, ["31", "32"]);
+
+    let (status, json) =
+        post("/spacemesh.v2alpha1.ActivationService/ActivationsCount", r#"{"epoch": 1}"#).await;
+    assert_eq!((status, json["count"].as_u64()), (StatusCode::OK, Some(2)));
+    let (status, json) = post("/spacemesh.v2alpha1.ActivationService/Highest", "").await;
+    assert_eq!((status, json["activation"]["height"].as_str()), (StatusCode::OK, Some("300")));
+    let (status, json) =
+        post("/spacemesh.v2alpha1.MalfeasanceService/List", r#"{"limit": "10"}"#).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["proofs"][1]["domain"], "DOMAIN_HARE");
+    assert_eq!(json["proofs"][1]["type"], 3);
 }

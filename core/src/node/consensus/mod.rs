@@ -63,10 +63,12 @@ use crate::types::{
 mod layer;
 mod mesh;
 mod misbehavior;
+mod query;
 mod sync;
 mod txs;
 
 pub use misbehavior::Misbehavior;
+pub use query::LayerReward;
 pub use sync::{IDS_MAX, IdList};
 pub use txs::{AccountView, TxReject, TxStatus};
 
