@@ -93,6 +93,15 @@ impl V2alpha1 {
     }
 }
 
+/// The last layer of a `start_layer..=end_layer` request (`end_layer` 0: no upper bound).
+fn last_layer(start_layer: u32, end_layer: u32) -> Result<u32, Status> {
+    let last = if end_layer == 0 { u32::MAX } else { end_layer };
+    if last < start_layer {
+        return Err(Status::invalid_argument("end_layer is below start_layer"));
+    }
+    Ok(last)
+}
+
 /// `offset` and `limit` of a list request over `len` items: the range to answer with.
 fn page(offset: u64, limit: u64, limit_max: u64, len: usize) -> Result<(usize, usize), Status> {
     if limit == 0 {
@@ -231,10 +240,7 @@ impl pb::layer_service_server::LayerService for V2alpha1 {
         request: Request<pb::LayerRequest>,
     ) -> Result<Response<pb::LayerList>, Status> {
         let r = request.into_inner();
-        let last = if r.end_layer == 0 { u32::MAX } else { r.end_layer };
-        if last < r.start_layer {
-            return Err(Status::invalid_argument("end_layer is below start_layer"));
-        }
+        let last = last_layer(r.start_layer, r.end_layer)?;
         let desc = r.sort_order == i32::from(pb::SortOrder::Desc);
         // The node answers at most LAYERS_ANSWER_MAX layers from the first asked for: newest
         // first wants the ones below the top, not above the start.
@@ -348,10 +354,7 @@ impl pb::layer_stream_service_server::LayerStreamService for V2alpha1 {
         request: Request<pb::LayerStreamRequest>,
     ) -> Result<Response<LayerStream>, Status> {
         let r = request.into_inner();
-        let last = if r.end_layer == 0 { u32::MAX } else { r.end_layer };
-        if last < r.start_layer {
-            return Err(Status::invalid_argument("end_layer is below start_layer"));
-        }
+        let last = last_layer(r.start_layer, r.end_layer)?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let api = self.clone();
         tokio::spawn(async move {
@@ -422,10 +425,7 @@ impl pb::reward_service_server::RewardService for V2alpha1 {
     ) -> Result<Response<pb::RewardList>, Status> {
         use pb::reward_request::FilterBy;
         let r = request.into_inner();
-        let last = if r.end_layer == 0 { u32::MAX } else { r.end_layer };
-        if last < r.start_layer {
-            return Err(Status::invalid_argument("end_layer is below start_layer"));
-        }
+        let last = last_layer(r.start_layer, r.end_layer)?;
         let coinbase = match &r.filter_by {
             Some(FilterBy::Coinbase(text)) => Some(self.address(text)?),
             _ => None,
