@@ -322,7 +322,7 @@ fn proto_tx_response(t: &LayerTxInfo, hrp: &str) -> pb::TransactionResponse {
         tx_result: Some(pb::TransactionResult {
             status: status.into(),
             message: r.reason(),
-            gas_consumed: if price == 0 { 0 } else { r.fee / price },
+            gas_consumed: r.fee.checked_div(price).unwrap_or(0),
             fee: r.fee,
             block: t.tx.block.0.to_vec(),
             layer: t.tx.layer.0,
