@@ -25,7 +25,7 @@ PUBLIC = {PKG + s for s in ("NetworkService", "NodeService", "AccountService", "
                             "MalfeasanceService")}
 PRIVATE = {PKG + s for s in ("LayerStreamService", "RewardStreamService", "ActivationStreamService",
                              "MalfeasanceStreamService", "TransactionStreamService")} | {
-    "spacemesh.v1.SmesherService"}
+    "spacemesh.v1.SmesherService", "spacemesh.v1.AdminService"}
 
 
 class Reflected:
@@ -113,6 +113,9 @@ def main():
                          {"startLayer": numbers[0], "endLayer": numbers[-1], "limit": 100})
     check(rewards == listed.get("rewards", []),
           f"RewardStream.Stream without watch sends the history ({len(rewards)} rewards, as Reward.List)")
+    peers = private.call("spacemesh.v1.AdminService", "PeerInfoStream", {})
+    check(peers and all(len(p["id"]) == 64 for p in peers),
+          f"AdminService.PeerInfoStream lists the devnet peers ({len(peers)})")
     smeshing = private.call("spacemesh.v1.SmesherService", "IsSmeshing", {})
     check(smeshing.get("isSmeshing") is True, f"SmesherService.IsSmeshing on the private listener: {smeshing}")
     try:

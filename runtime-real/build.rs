@@ -21,6 +21,8 @@ const PROTOS: &[&str] = &[
     "proto/spacemesh/v1/types.proto",
     "proto/spacemesh/v1/smesher_types.proto",
     "proto/spacemesh/v1/smesher.proto",
+    "proto/spacemesh/v1/admin_types.proto",
+    "proto/spacemesh/v1/admin.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

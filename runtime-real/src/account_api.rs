@@ -297,6 +297,12 @@ pub enum ApiRequest {
         /// The answer.
         reply: oneshot::Sender<bool>,
     },
+    /// The peers connected now, by p2p key: whether this node dialed each, how long the
+    /// connection is up, and the address it is reached at if known.
+    Peers {
+        /// The answer.
+        reply: oneshot::Sender<Vec<PeerConnection>>,
+    },
     /// Start (`on`) or stop smeshing; answered with whether the node smeshes afterwards. Needs
     /// the live node (a command).
     SetSmeshing {
@@ -437,6 +443,23 @@ pub fn answer_read(
         }
         ApiRequest::Smeshing { reply } => {
             let _ = reply.send(node.smeshing());
+        }
+        ApiRequest::Peers { reply } => {
+            let now = node.now();
+            let peers = node.peers();
+            let connected = peers
+                .connected()
+                .filter_map(|p| {
+                    let (outbound, since, addr) = peers.connection(p)?;
+                    Some(PeerConnection {
+                        peer: *p,
+                        outbound,
+                        uptime: std::time::Duration::from_micros(now.0.saturating_sub(since.0)),
+                        address: addr.map(|a| String::from_utf8_lossy(&a).into_owned()),
+                    })
+                })
+                .collect();
+            let _ = reply.send(connected);
         }
         live @ (ApiRequest::Submit { .. } | ApiRequest::SetSmeshing { .. }) => return Some(live),
     }
@@ -711,3 +734,16 @@ async fn node_info(State(state): State<ApiState>) -> Response {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+/// A connected peer, as [`ApiRequest::Peers`] answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConnection {
+    /// Its p2p key.
+    pub peer: spacemesh_core::PeerId,
+    /// Whether this node dialed it.
+    pub outbound: bool,
+    /// How long the connection is up (as of the node's last input).
+    pub uptime: Duration,
+    /// Where it is reached (`ip:port`), if known.
+    pub address: Option<String>,
+}

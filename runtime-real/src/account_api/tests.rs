@@ -88,6 +88,7 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
                 | ApiRequest::AtxsSince { .. }
                 | ApiRequest::MalfeasanceSince { .. }
                 | ApiRequest::Smeshing { .. }
+                | ApiRequest::Peers { .. }
                 | ApiRequest::SetSmeshing { .. }) => {
                     fake_private(req, 10, known, &mut smeshing);
                 }
@@ -285,7 +286,8 @@ async fn stopped_node_is_unavailable() {
 /// applied: rewards ([`fake_rewards`]) and one transaction ([`fake_layer_tx`]) in the even
 /// layers; the ATXs of [`fake_atxs`] of publish epochs up to `top / 3`, each accepted at
 /// `1000 × epoch + identity byte` µs; proofs against identity 1s (type 1, learned at 1000 µs) and,
-/// from `top` 8 on, 4s (type 3, at 2000 µs); smeshing as `smeshing` says. Gives back any other
+/// from `top` 8 on, 4s (type 3, at 2000 µs); one peer (3s, dialed, up 90 s, at
+/// 127.0.0.1:7513); smeshing as `smeshing` says. Gives back any other
 /// question.
 pub(crate) fn fake_private(
     req: ApiRequest,
@@ -339,6 +341,14 @@ pub(crate) fn fake_private(
         }
         ApiRequest::Smeshing { reply } => {
             let _ = reply.send(*smeshing);
+        }
+        ApiRequest::Peers { reply } => {
+            let _ = reply.send(vec![PeerConnection {
+                peer: spacemesh_core::PeerId([3; 32]),
+                outbound: true,
+                uptime: std::time::Duration::from_secs(90),
+                address: Some("127.0.0.1:7513".into()),
+            }]);
         }
         ApiRequest::SetSmeshing { on, reply } => {
             *smeshing = on;

@@ -8,7 +8,8 @@
 //!   listing only them;
 //! - **private** gRPC, loopback only: the v2alpha1 streams (Layer, Reward, Activation,
 //!   Malfeasance and Transaction `StreamService.Stream`, see [`stream`]), smeshing status and
-//!   control and the PoST setup status (`spacemesh.v1.SmesherService`, see [`smesher`]), and
+//!   control and the PoST setup status (`spacemesh.v1.SmesherService`, see [`smesher`]), the
+//!   connected peers (`spacemesh.v1.AdminService.PeerInfoStream`, see [`admin`]), and
 //!   reflection listing them;
 //! - **JSON**: the public unary methods as `POST /spacemesh.v2alpha1.<Service>/<Method>`
 //!   ([`gateway`]), and the dashboard and wallet pages ([`crate::web`]).
@@ -16,6 +17,7 @@
 //! Every answer comes from the node: see [`service`]. Not built under `--cfg madsim` (tonic's
 //! HTTP/2 server runs on real tokio sockets only).
 
+pub mod admin;
 pub mod gateway;
 pub mod proto;
 pub mod service;
@@ -54,6 +56,7 @@ pub const PRIVATE_SERVICES: &[&str] = &[
     "spacemesh.v2alpha1.ActivationStreamService",
     "spacemesh.v2alpha1.MalfeasanceStreamService",
     "spacemesh.v2alpha1.TransactionStreamService",
+    "spacemesh.v1.AdminService",
     SMESHER_SERVICE,
 ];
 
@@ -138,7 +141,10 @@ pub async fn serve_with(
                 pb::transaction_stream_service_server::TransactionStreamServiceServer::new(
                     api.clone(),
                 ),
-            );
+            )
+            .add_service(proto::spacemesh::v1::admin_service_server::AdminServiceServer::new(
+                api.clone(),
+            ));
         if let Some(smesher) = smesher {
             routes.add_service(
                 proto::spacemesh::v1::smesher_service_server::SmesherServiceServer::new(smesher),

@@ -298,6 +298,22 @@ async fn smesher_stops_starts_and_reports() {
 }
 
 #[tokio::test]
+async fn admin_peer_info_stream_lists_connected_peers() {
+    // PeerInfoStream sends each connected peer (key, address, uptime, direction) and ends.
+    let p = start(Some(4)).await;
+    let mut admin = v1::admin_service_client::AdminServiceClient::new(channel(p.at.private).await);
+    let peers: Vec<_> =
+        admin.peer_info_stream(pbjson_types::Empty {}).await.unwrap().into_inner().collect().await;
+    let peers: Vec<v1::PeerInfo> = peers.into_iter().map(Result::unwrap).collect();
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].id, spacemesh_core::PeerId([3; 32]).to_string());
+    let c = &peers[0].connections[0];
+    assert_eq!((c.address.as_str(), c.outbound), ("127.0.0.1:7513", true));
+    assert_eq!(c.uptime.unwrap().seconds, 90);
+    assert_eq!(c.kind(), v1::connection_info::Kind::Outbound);
+}
+
+#[tokio::test]
 async fn smesher_start_needs_a_smeshing_configuration() {
     // A node configured without smeshing refuses to start with FAILED_PRECONDITION.
     let p = start(None).await;
