@@ -23,6 +23,9 @@ PKG = "spacemesh.v2alpha1."
 PUBLIC = {PKG + s for s in ("NetworkService", "NodeService", "AccountService", "LayerService",
                             "TransactionService", "RewardService", "ActivationService",
                             "MalfeasanceService")}
+PRIVATE = {PKG + s for s in ("LayerStreamService", "RewardStreamService", "ActivationStreamService",
+                             "MalfeasanceStreamService", "TransactionStreamService")} | {
+    "spacemesh.v1.SmesherService", "spacemesh.v1.AdminService"}
 
 
 class Reflected:
@@ -80,7 +83,9 @@ def main():
     found = public.services()
     check(PUBLIC <= found, f"public reflection lists the unary services ({sorted(found)})")
     check(not any("Stream" in s for s in found), "public reflection lists no stream service")
-    check(PKG + "LayerStreamService" in private.services(), "private reflection lists the layer stream")
+    private_found = private.services()
+    check(PRIVATE <= private_found, f"private reflection lists the streams and the smesher ({sorted(private_found)})")
+    check(not (PUBLIC & private_found), "private reflection lists no public service")
 
     info = public.call(PKG + "NetworkService", "Info", {})
     check(info["hrp"] and len(base64.b64decode(info["genesisId"])) == 20,
@@ -102,6 +107,22 @@ def main():
     streamed = private.call(PKG + "LayerStreamService", "Stream",
                             {"startLayer": numbers[0], "endLayer": numbers[-1]})
     check([l["number"] for l in streamed] == numbers, "LayerStream.Stream on the private listener")
+    rewards = private.call(PKG + "RewardStreamService", "Stream",
+                           {"startLayer": numbers[0], "endLayer": numbers[-1]})
+    listed = public.call(PKG + "RewardService", "List",
+                         {"startLayer": numbers[0], "endLayer": numbers[-1], "limit": 100})
+    check(rewards == listed.get("rewards", []),
+          f"RewardStream.Stream without watch sends the history ({len(rewards)} rewards, as Reward.List)")
+    peers = private.call("spacemesh.v1.AdminService", "PeerInfoStream", {})
+    check(peers and all(len(p["id"]) == 64 for p in peers),
+          f"AdminService.PeerInfoStream lists the devnet peers ({len(peers)})")
+    smeshing = private.call("spacemesh.v1.SmesherService", "IsSmeshing", {})
+    check(smeshing.get("isSmeshing") is True, f"SmesherService.IsSmeshing on the private listener: {smeshing}")
+    try:
+        public.channel.unary_unary("/spacemesh.v1.SmesherService/IsSmeshing")(b"", timeout=5)
+        check(False, "the smesher service must not answer on the public listener")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.UNIMPLEMENTED, f"no smesher service on the public listener ({e.code()})")
     try:
         public.channel.unary_stream(f"/{PKG}LayerStreamService/Stream")(b"", timeout=5).next()
         check(False, "the layer stream must not answer on the public listener")

@@ -6,16 +6,23 @@
 //!   Transaction.{ParseTransaction, SubmitTransaction, EstimateGas}, Reward.List,
 //!   Activation.{List, ActivationsCount, Highest}, Malfeasance.List) and server reflection
 //!   listing only them;
-//! - **private** gRPC, loopback only: the streams (LayerStreamService.Stream) and reflection;
+//! - **private** gRPC, loopback only: the v2alpha1 streams (Layer, Reward, Activation,
+//!   Malfeasance and Transaction `StreamService.Stream`, see [`stream`]), smeshing status and
+//!   control and the PoST setup status (`spacemesh.v1.SmesherService`, see [`smesher`]), the
+//!   connected peers (`spacemesh.v1.AdminService.PeerInfoStream`, see [`admin`]), and
+//!   reflection listing them;
 //! - **JSON**: the public unary methods as `POST /spacemesh.v2alpha1.<Service>/<Method>`
 //!   ([`gateway`]), and the dashboard and wallet pages ([`crate::web`]).
 //!
 //! Every answer comes from the node: see [`service`]. Not built under `--cfg madsim` (tonic's
 //! HTTP/2 server runs on real tokio sockets only).
 
+pub mod admin;
 pub mod gateway;
 pub mod proto;
 pub mod service;
+pub mod smesher;
+pub mod stream;
 mod tx;
 
 use std::future::Future;
@@ -27,6 +34,7 @@ use tokio::sync::watch;
 pub use crate::config::ApiListeners;
 use proto::spacemesh::v2alpha1 as pb;
 pub use service::{NetworkConstants, V2alpha1};
+pub use smesher::{Smesher, SmesherSettings};
 
 /// The public gRPC services, by full name (reflection on the public listener lists these).
 pub const PUBLIC_SERVICES: &[&str] = &[
@@ -40,14 +48,37 @@ pub const PUBLIC_SERVICES: &[&str] = &[
     "spacemesh.v2alpha1.MalfeasanceService",
 ];
 
-/// The private gRPC services, by full name.
-pub const PRIVATE_SERVICES: &[&str] = &["spacemesh.v2alpha1.LayerStreamService"];
+/// The private gRPC services, by full name (the smesher service only where the node serves
+/// one: see [`serve_with`]).
+pub const PRIVATE_SERVICES: &[&str] = &[
+    "spacemesh.v2alpha1.LayerStreamService",
+    "spacemesh.v2alpha1.RewardStreamService",
+    "spacemesh.v2alpha1.ActivationStreamService",
+    "spacemesh.v2alpha1.MalfeasanceStreamService",
+    "spacemesh.v2alpha1.TransactionStreamService",
+    "spacemesh.v1.AdminService",
+    SMESHER_SERVICE,
+];
+
+/// The smesher service's full name.
+const SMESHER_SERVICE: &str = "spacemesh.v1.SmesherService";
 
 /// Binds the listeners of `at` that are on and serves `api` on them until `stop` holds true (or
 /// its sender is gone). Returns the bound addresses (a port 0 becomes the one the system chose).
+/// No smesher service: see [`serve_with`].
 pub async fn serve(
     at: ApiListeners,
     api: V2alpha1,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<ApiListeners> {
+    serve_with(at, api, None, stop).await
+}
+
+/// [`serve`], with `smesher` (if any) on the private listener too.
+pub async fn serve_with(
+    at: ApiListeners,
+    api: V2alpha1,
+    smesher: Option<Smesher>,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<ApiListeners> {
     let shutdown = move || {
@@ -83,14 +114,43 @@ pub async fn serve(
         }
         let listener = bind(addr, "private gRPC").await?;
         bound.private = Some(listener.local_addr()?);
-        let router = tonic::service::Routes::builder()
-            .add_service(reflection_v1(PRIVATE_SERVICES)?)
-            .add_service(reflection_v1alpha(PRIVATE_SERVICES)?)
+        let services: Vec<&str> = PRIVATE_SERVICES
+            .iter()
+            .copied()
+            .filter(|s| *s != SMESHER_SERVICE || smesher.is_some())
+            .collect();
+        let mut routes = tonic::service::Routes::builder();
+        routes
+            .add_service(reflection_v1(&services)?)
+            .add_service(reflection_v1alpha(&services)?)
             .add_service(pb::layer_stream_service_server::LayerStreamServiceServer::new(
                 api.clone(),
             ))
-            .clone()
-            .routes();
+            .add_service(pb::reward_stream_service_server::RewardStreamServiceServer::new(
+                api.clone(),
+            ))
+            .add_service(pb::activation_stream_service_server::ActivationStreamServiceServer::new(
+                api.clone(),
+            ))
+            .add_service(
+                pb::malfeasance_stream_service_server::MalfeasanceStreamServiceServer::new(
+                    api.clone(),
+                ),
+            )
+            .add_service(
+                pb::transaction_stream_service_server::TransactionStreamServiceServer::new(
+                    api.clone(),
+                ),
+            )
+            .add_service(proto::spacemesh::v1::admin_service_server::AdminServiceServer::new(
+                api.clone(),
+            ));
+        if let Some(smesher) = smesher {
+            routes.add_service(
+                proto::spacemesh::v1::smesher_service_server::SmesherServiceServer::new(smesher),
+            );
+        }
+        let router = routes.routes();
         spawn_grpc(listener, router, shutdown(), "private");
     }
     if let Some(addr) = at.json {
@@ -170,5 +230,7 @@ fn reflection_v1alpha(
     b.build_v1alpha().map_err(reflection_error)
 }
 
+#[cfg(test)]
+mod private_tests;
 #[cfg(test)]
 mod tests;
