@@ -189,6 +189,30 @@ def main():
         code, err = post(url, path, body)
         check(code == http and isinstance(err.get("code"), int) and err.get("message")
               and err.get("details") == [], f"{what} over JSON: {code} {err}")
+    txs = both("TransactionService", "List", {"limit": "100", "includeState": True,
+                                               "includeResult": True}).get("transactions", [])
+    check(all(t["tx"]["id"] and t.get("txState", "").startswith("TRANSACTION_STATE_") for t in txs),
+          f"Transaction.List: {len(txs)} transactions with their state")
+
+    # grpc-web on the JSON listener: a hand-built frame of the reflected request type.
+    _, req, resp = public.method(PKG + "NetworkService", "Info")
+    message = req().SerializeToString()
+    frame = b"\x00" + len(message).to_bytes(4, "big") + message
+    web = urllib.request.Request(url + f"/{PKG}NetworkService/Info", data=frame, method="POST",
+                                 headers={"Content-Type": "application/grpc-web+proto",
+                                          "X-Grpc-Web": "1"})
+    with urllib.request.urlopen(web, timeout=10) as r:
+        body = r.read()
+    frames = []
+    while body:
+        n = int.from_bytes(body[1:5], "big")
+        frames.append((body[0], body[5:5 + n]))
+        body = body[5 + n:]
+    answer = json_format.MessageToDict(resp.FromString(frames[0][1])) if frames[0][0] == 0 else {}
+    trailer = dict(line.split(":", 1) for line in frames[-1][1].decode().split("\r\n") if ":" in line)
+    check(frames[-1][0] & 0x80 and trailer.get("grpc-status", "").strip() == "0"
+          and answer.get("hrp") == info["hrp"],
+          f"Network.Info over grpc-web: hrp {answer.get('hrp')}, trailer {trailer}")
     print("api-client-test: all checks passed")
 
 

@@ -236,6 +236,15 @@ pub enum ApiRequest {
         /// The answer.
         reply: oneshot::Sender<Vec<(spacemesh_core::types::NodeId, u32)>>,
     },
+    /// The page of the node's transactions (its mempool and the kept applied layers) that
+    /// the query asks for (see [`spacemesh_core::node::consensus::TxQuery`]). Empty without
+    /// a consensus part.
+    Transactions {
+        /// Which, in what order, which page.
+        query: spacemesh_core::node::consensus::TxQuery,
+        /// The answer.
+        reply: oneshot::Sender<Vec<spacemesh_core::node::consensus::ListedTx>>,
+    },
     /// A transaction's status (`None`: unknown).
     TxStatus {
         /// The id.
@@ -272,6 +281,9 @@ pub fn answer_read(
         }
         ApiRequest::TxStatus { id, reply } => {
             let _ = reply.send(node.tx_status(&id).map(Into::into));
+        }
+        ApiRequest::Transactions { query, reply } => {
+            let _ = reply.send(node.consensus().map_or_else(Vec::new, |c| c.list_txs(&query)));
         }
         ApiRequest::Rewards { first, last, reply } => {
             let rewards = node.consensus().map_or_else(Vec::new, |c| {

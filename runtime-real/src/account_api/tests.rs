@@ -74,6 +74,9 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
                     ];
                     let _ = reply.send(ids);
                 }
+                ApiRequest::Transactions { query, reply } => {
+                    let _ = reply.send(fake_txs(&query));
+                }
                 ApiRequest::TxStatus { id, reply } => {
                     let status = (id == known_tx).then_some(TxStatusInfo::Executed {
                         layer: 9,
@@ -86,6 +89,43 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
         }
     });
     tx
+}
+
+/// The transactions of [`fake_node`]: wallet 2's self-spawn ran in layer 9 (in block 9s,
+/// fee 12) and wallet 1's waits in the mempool (wallet `n` is the wallet of seed `[n; 32]`,
+/// transactions signed for genesis id 7s); `query`'s ids, order and page applied.
+pub(crate) fn fake_txs(
+    query: &spacemesh_core::node::consensus::TxQuery,
+) -> Vec<spacemesh_core::node::consensus::ListedTx> {
+    use spacemesh_core::mesh::TxResult;
+    use spacemesh_core::node::consensus::{ListedState, ListedTx};
+    let listed = |seed: u8, state| {
+        let raw = Bytes::from(
+            spacemesh_core::tx::TxKey::from_seed([seed; 32]).wallet_spawn(
+                &GenesisId([7; 20]),
+                0,
+                1,
+            ),
+        );
+        let parsed = spacemesh_core::tx::parse(&raw, None).ok();
+        ListedTx { id: tx_id(&raw), raw, parsed, state }
+    };
+    let ran = ListedState::Applied {
+        layer: spacemesh_core::LayerId(9),
+        block: Some(spacemesh_core::types::BlockId([9; 20])),
+        result: TxResult {
+            id: Hash32::default(),
+            status: TxResult::SUCCEEDED,
+            fee: 12,
+            reason: Default::default(),
+        },
+    };
+    let mut txs = vec![listed(2, ran), listed(1, ListedState::Pending)];
+    txs.retain(|t| query.ids.is_empty() || query.ids.contains(&t.id));
+    if query.descending {
+        txs.reverse();
+    }
+    txs.into_iter().skip(query.offset).take(query.limit).collect()
 }
 
 /// The rewards of layer `n` of [`fake_node`]: `known` (identity 1s) gets 100 n, of which 90 n

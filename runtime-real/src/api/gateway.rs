@@ -20,7 +20,6 @@ use axum::routing::post;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::{Code, Request, Status};
-use tower_http::cors::{Any, CorsLayer};
 
 use super::proto::spacemesh::v2alpha1 as pb;
 use super::service::V2alpha1;
@@ -44,6 +43,7 @@ pub const METHODS: &[(&str, &str)] = &[
     ("spacemesh.v2alpha1.NodeService", "Status"),
     ("spacemesh.v2alpha1.AccountService", "List"),
     ("spacemesh.v2alpha1.LayerService", "List"),
+    ("spacemesh.v2alpha1.TransactionService", "List"),
     ("spacemesh.v2alpha1.TransactionService", "ParseTransaction"),
     ("spacemesh.v2alpha1.TransactionService", "SubmitTransaction"),
     ("spacemesh.v2alpha1.TransactionService", "EstimateGas"),
@@ -91,18 +91,9 @@ fn error(status: &Status) -> Response {
     error_with(http_status(status.code()), status.code(), status.message())
 }
 
-/// The gateway's routes on `api`, with CORS open to any origin (the API is public and takes no
-/// credentials).
+/// The gateway's routes on `api` (CORS is the JSON listener's: see [`super::grpc_web`]).
 pub fn router(api: V2alpha1) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([axum::http::Method::POST, axum::http::Method::OPTIONS])
-        .allow_headers(Any);
-    Router::new()
-        .route("/{method}/{name}", post(handle))
-        .fallback(not_found)
-        .layer(cors)
-        .with_state(api)
+    Router::new().route("/{method}/{name}", post(handle)).fallback(not_found).with_state(api)
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
@@ -141,6 +132,9 @@ async fn handle(
             }
             ("spacemesh.v2alpha1.LayerService", "List") => {
                 call(&body, |r| LayerService::list(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.TransactionService", "List") => {
+                call(&body, |r| TransactionService::list(&api, r)).await
             }
             ("spacemesh.v2alpha1.TransactionService", "ParseTransaction") => {
                 call(&body, |r| TransactionService::parse_transaction(&api, r)).await

@@ -284,6 +284,26 @@ fn ok_status() -> rpc::Status {
 
 #[tonic::async_trait]
 impl pb::transaction_service_server::TransactionService for V2alpha1 {
+    /// The node's transactions (see [`super::tx::list_query`] for what a request may ask and
+    /// [`super::tx::proto_listed`] for how each is shown).
+    async fn list(
+        &self,
+        request: Request<pb::TransactionRequest>,
+    ) -> Result<Response<pb::TransactionList>, Status> {
+        let r = request.into_inner();
+        // An empty address is no filter (JSON clients may send one).
+        let address =
+            r.address.as_deref().filter(|a| !a.is_empty()).map(|a| self.address(a)).transpose()?;
+        let query = super::tx::list_query(&r, address)?;
+        let listed = self.ask(|reply| ApiRequest::Transactions { query, reply }).await?;
+        let hrp = &self.inner.network.hrp;
+        let transactions = listed
+            .iter()
+            .map(|t| super::tx::proto_listed(t, hrp, r.include_state, r.include_result))
+            .collect();
+        Ok(Response::new(pb::TransactionList { transactions }))
+    }
+
     /// A transaction that does not parse against its principal's state, or (with `verify`)
     /// whose signatures do not verify, is InvalidArgument (as go-spacemesh answers).
     async fn parse_transaction(

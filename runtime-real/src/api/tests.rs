@@ -23,7 +23,7 @@ fn known() -> Address {
 }
 
 /// The API on a fake node loop (a funded wallet at [`known`], layers 1 to 10).
-fn api() -> V2alpha1 {
+pub(crate) fn api() -> V2alpha1 {
     let requests = fake_node(known(), Hash32([9; 32]));
     let status = Arc::new(Mutex::new(NodeStatus {
         synced: true,
@@ -48,7 +48,12 @@ fn api() -> V2alpha1 {
 async fn start() -> (ApiListeners, watch::Sender<bool>) {
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let (stop, rx) = watch::channel(false);
-    let at = ApiListeners { public: Some(any), private: Some(any), json: Some(any) };
+    let at = ApiListeners {
+        public: Some(any),
+        private: Some(any),
+        json: Some(any),
+        rate_limit: None,
+    };
     (serve(at, api(), rx).await.unwrap(), stop)
 }
 
