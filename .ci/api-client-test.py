@@ -23,6 +23,9 @@ PKG = "spacemesh.v2alpha1."
 PUBLIC = {PKG + s for s in ("NetworkService", "NodeService", "AccountService", "LayerService",
                             "TransactionService", "RewardService", "ActivationService",
                             "MalfeasanceService")}
+PRIVATE = {PKG + s for s in ("LayerStreamService", "RewardStreamService", "ActivationStreamService",
+                             "MalfeasanceStreamService", "TransactionStreamService")} | {
+    "spacemesh.v1.SmesherService", "spacemesh.v1.AdminService"}
 
 
 class Reflected:
@@ -66,6 +69,30 @@ def post(url, path, body):
         return e.code, json.load(e)
 
 
+def grpc_web(url, reflected, service, name, fields):
+    """Calls service/name over grpc-web (binary) with a request built from `fields` through
+    `reflected`'s descriptors; returns the answers as dicts and the trailer's headers."""
+    _, req, resp = reflected.method(service, name)
+    message = json_format.ParseDict(fields, req()).SerializeToString()
+    frame = b"\x00" + len(message).to_bytes(4, "big") + message
+    web = urllib.request.Request(url + f"/{service}/{name}", data=frame, method="POST",
+                                 headers={"Content-Type": "application/grpc-web+proto",
+                                          "Accept": "application/grpc-web+proto",
+                                          "X-Grpc-Web": "1"})
+    with urllib.request.urlopen(web, timeout=10) as r:
+        body = r.read()
+    answers, trailer = [], {}
+    while body:
+        n = int.from_bytes(body[1:5], "big")
+        flag, payload, body = body[0], body[5:5 + n], body[5 + n:]
+        if flag & 0x80:
+            trailer = {k.strip().lower(): v.strip() for k, v in
+                       (line.split(":", 1) for line in payload.decode().split("\r\n") if ":" in line)}
+        else:
+            answers.append(json_format.MessageToDict(resp.FromString(payload)))
+    return answers, trailer
+
+
 def check(cond, what):
     if not cond:
         sys.exit(f"FAILED: {what}")
@@ -80,7 +107,9 @@ def main():
     found = public.services()
     check(PUBLIC <= found, f"public reflection lists the unary services ({sorted(found)})")
     check(not any("Stream" in s for s in found), "public reflection lists no stream service")
-    check(PKG + "LayerStreamService" in private.services(), "private reflection lists the layer stream")
+    private_found = private.services()
+    check(PRIVATE <= private_found, f"private reflection lists the streams and the smesher ({sorted(private_found)})")
+    check(not (PUBLIC & private_found), "private reflection lists no public service")
 
     info = public.call(PKG + "NetworkService", "Info", {})
     check(info["hrp"] and len(base64.b64decode(info["genesisId"])) == 20,
@@ -92,7 +121,8 @@ def main():
         if int(status.get("appliedLayer", 0)) >= 3 or time.time() > deadline:
             break
         time.sleep(1)
-    check(int(status.get("appliedLayer", 0)) >= 3,
+    check(int(status.get("appliedLayer", 0)) >= 3
+          and int(status.get("latestLayer", 0)) >= int(status.get("processedLayer", 0)) >= 1,
           f"Node.Status over gRPC: {status}")
     layers = public.call(PKG + "LayerService", "List", {"startLayer": 0, "limit": 100})["layers"]
     numbers = [l["number"] for l in layers]
@@ -102,6 +132,22 @@ def main():
     streamed = private.call(PKG + "LayerStreamService", "Stream",
                             {"startLayer": numbers[0], "endLayer": numbers[-1]})
     check([l["number"] for l in streamed] == numbers, "LayerStream.Stream on the private listener")
+    rewards = private.call(PKG + "RewardStreamService", "Stream",
+                           {"startLayer": numbers[0], "endLayer": numbers[-1]})
+    listed = public.call(PKG + "RewardService", "List",
+                         {"startLayer": numbers[0], "endLayer": numbers[-1], "limit": 100})
+    check(rewards == listed.get("rewards", []),
+          f"RewardStream.Stream without watch sends the history ({len(rewards)} rewards, as Reward.List)")
+    peers = private.call("spacemesh.v1.AdminService", "PeerInfoStream", {})
+    check(peers and all(len(p["id"]) == 64 for p in peers),
+          f"AdminService.PeerInfoStream lists the devnet peers ({len(peers)})")
+    smeshing = private.call("spacemesh.v1.SmesherService", "IsSmeshing", {})
+    check(smeshing.get("isSmeshing") is True, f"SmesherService.IsSmeshing on the private listener: {smeshing}")
+    try:
+        public.channel.unary_unary("/spacemesh.v1.SmesherService/IsSmeshing")(b"", timeout=5)
+        check(False, "the smesher service must not answer on the public listener")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.UNIMPLEMENTED, f"no smesher service on the public listener ({e.code()})")
     try:
         public.channel.unary_stream(f"/{PKG}LayerStreamService/Stream")(b"", timeout=5).next()
         check(False, "the layer stream must not answer on the public listener")
@@ -194,25 +240,15 @@ def main():
     check(all(t["tx"]["id"] and t.get("txState", "").startswith("TRANSACTION_STATE_") for t in txs),
           f"Transaction.List: {len(txs)} transactions with their state")
 
-    # grpc-web on the JSON listener: a hand-built frame of the reflected request type.
-    _, req, resp = public.method(PKG + "NetworkService", "Info")
-    message = req().SerializeToString()
-    frame = b"\x00" + len(message).to_bytes(4, "big") + message
-    web = urllib.request.Request(url + f"/{PKG}NetworkService/Info", data=frame, method="POST",
-                                 headers={"Content-Type": "application/grpc-web+proto",
-                                          "X-Grpc-Web": "1"})
-    with urllib.request.urlopen(web, timeout=10) as r:
-        body = r.read()
-    frames = []
-    while body:
-        n = int.from_bytes(body[1:5], "big")
-        frames.append((body[0], body[5:5 + n]))
-        body = body[5 + n:]
-    answer = json_format.MessageToDict(resp.FromString(frames[0][1])) if frames[0][0] == 0 else {}
-    trailer = dict(line.split(":", 1) for line in frames[-1][1].decode().split("\r\n") if ":" in line)
-    check(frames[-1][0] & 0x80 and trailer.get("grpc-status", "").strip() == "0"
-          and answer.get("hrp") == info["hrp"],
-          f"Network.Info over grpc-web: hrp {answer.get('hrp')}, trailer {trailer}")
+    # grpc-web on the JSON listener, hand-built frames of the reflected request types: a unary
+    # call and a server stream (the layer stream, same layers as over gRPC).
+    answer, trailer = grpc_web(url, public, PKG + "NetworkService", "Info", {})
+    check(trailer.get("grpc-status") == "0" and answer[0].get("hrp") == info["hrp"],
+          f"Network.Info over grpc-web: hrp {answer[0].get('hrp')}, trailer {trailer}")
+    web_layers, trailer = grpc_web(url, private, PKG + "LayerStreamService", "Stream",
+                                   {"startLayer": numbers[0], "endLayer": numbers[-1]})
+    check(trailer.get("grpc-status") == "0" and [l["number"] for l in web_layers] == numbers,
+          f"LayerStream.Stream over grpc-web: {len(web_layers)} layers, trailer {trailer}")
     print("api-client-test: all checks passed")
 
 

@@ -1,4 +1,5 @@
-//! Generates the gRPC API v2alpha1 (prost messages, tonic services, pbjson serde) from
+//! Generates the gRPC API v2alpha1 (prost messages, tonic services, pbjson serde) and the
+//! private v1 services (prost and tonic only: the JSON gateway does not serve them) from
 //! `proto/`, and the file descriptor set that server reflection serves.
 //!
 //! protoc comes from the `protoc-bin-vendored` crate, so the build needs no system protoc.
@@ -17,6 +18,11 @@ const PROTOS: &[&str] = &[
     "proto/spacemesh/v2alpha1/activation.proto",
     "proto/spacemesh/v2alpha1/malfeasance.proto",
     "proto/google/rpc/status.proto",
+    "proto/spacemesh/v1/types.proto",
+    "proto/spacemesh/v1/smesher_types.proto",
+    "proto/spacemesh/v1/smesher.proto",
+    "proto/spacemesh/v1/admin_types.proto",
+    "proto/spacemesh/v1/admin.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

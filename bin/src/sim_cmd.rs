@@ -322,6 +322,29 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
     let mut a = scenario.build(&params)?;
     let mut b = scenario.build(&params)?;
     let (nodes, layers) = (a.nodes, a.layers);
+    // The fresh process runs on the other core while this one runs the lockstep pair.
+    let fresh = if args.in_process_only {
+        None
+    } else {
+        let exe = std::env::current_exe().context("locating the smesh binary")?;
+        let child = std::process::Command::new(exe)
+            .args(["sim", "run", "--json", "--no-invariants", "--scenario", &args.scenario])
+            .args([
+                "--seed",
+                &args.seed.to_string(),
+                "--nodes",
+                &nodes.to_string(),
+                "--layers",
+                &layers.to_string(),
+            ])
+            .args(args.swarm.then_some("--swarm"))
+            .args(adversary_flags(&args.adversary).split_whitespace())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .context("running the scenario in a fresh process")?;
+        Some(child)
+    };
     let started = Instant::now();
     // To the scheduled end, then through the liveness phase a step at a time: both runs must
     // decide alike whether to go on.
@@ -335,6 +358,10 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
     let digest = match checked {
         Ok(d) => hex(&d),
         Err(divergence) => {
+            if let Some(mut child) = fresh {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
             out!("NOT deterministic: {divergence}");
             out!(
                 "repro: smesh sim check-determinism --scenario {} --seed {}",
@@ -348,24 +375,10 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode> {
         "in-process: two lockstep runs agree on every event; digest {digest} ({:.1}s)",
         started.elapsed().as_secs_f64()
     );
-    if args.in_process_only {
+    let Some(child) = fresh else {
         return Ok(ExitCode::SUCCESS);
-    }
-    let exe = std::env::current_exe().context("locating the smesh binary")?;
-    let output = std::process::Command::new(exe)
-        .args(["sim", "run", "--json", "--no-invariants", "--scenario", &args.scenario])
-        .args([
-            "--seed",
-            &args.seed.to_string(),
-            "--nodes",
-            &nodes.to_string(),
-            "--layers",
-            &layers.to_string(),
-        ])
-        .args(args.swarm.then_some("--swarm"))
-        .args(adversary_flags(&args.adversary).split_whitespace())
-        .output()
-        .context("running the scenario in a fresh process")?;
+    };
+    let output = child.wait_with_output().context("waiting for the fresh process")?;
     let other: Value =
         serde_json::from_slice(&output.stdout).context("reading the fresh process's JSON")?;
     let Some(other_digest) = other["digest"].as_str() else {

@@ -252,6 +252,80 @@ pub enum ApiRequest {
         /// The answer.
         reply: oneshot::Sender<Option<TxStatusInfo>>,
     },
+    /// The rewards of the kept applied layers `first..=last` (at most [`LAYERS_ANSWER_MAX`]
+    /// layers from `first`), and the last layer looked at, for a stream's cursor.
+    RewardsPage {
+        /// First layer asked for.
+        first: u32,
+        /// Last layer asked for.
+        last: u32,
+        /// The answer.
+        reply: oneshot::Sender<LayerPage<spacemesh_core::node::consensus::LayerReward>>,
+    },
+    /// The transactions of the kept applied layers `first..=last` (at most
+    /// [`LAYERS_ANSWER_MAX`] layers from `first`) in execution order, each parsed against its
+    /// principal's state, and the last layer looked at.
+    TxsPage {
+        /// First layer asked for.
+        first: u32,
+        /// Last layer asked for.
+        last: u32,
+        /// The answer.
+        reply: oneshot::Sender<LayerPage<LayerTxInfo>>,
+    },
+    /// The ATXs `filter` admits that the node accepted after `after` (receipt time, then id)
+    /// and before its current time, in that order, at most `limit`: what a stream has not sent
+    /// yet. (Acceptances at the current time are left for the next page: another may follow
+    /// at the same instant.)
+    AtxsSince {
+        /// Which.
+        filter: AtxFilter,
+        /// The cursor: the last one sent (`None`: from the start).
+        after: Option<(spacemesh_core::types::Time, spacemesh_core::activation::wire::AtxId)>,
+        /// Most to answer with.
+        limit: usize,
+        /// The answer, each with its receipt time.
+        reply: oneshot::Sender<
+            Vec<(spacemesh_core::types::Time, spacemesh_core::activation::store::AtxHeader)>,
+        >,
+    },
+    /// The malfeasance proofs the node learned after `after` (time learned, then identity) and
+    /// before its current time, in that order, at most `limit`, each with its go-spacemesh
+    /// proof type (see [`ApiRequest::Malfeasance`]).
+    MalfeasanceSince {
+        /// The cursor: the last one sent (`None`: from the start).
+        after: Option<(spacemesh_core::types::Time, spacemesh_core::types::NodeId)>,
+        /// Most to answer with.
+        limit: usize,
+        /// The answer, each with when it was learned.
+        reply:
+            oneshot::Sender<Vec<(spacemesh_core::types::Time, spacemesh_core::types::NodeId, u32)>>,
+    },
+    /// The tortoise's progress: the newest layer whose votes it tallied and the newest it
+    /// processed (`None` without a consensus part).
+    Progress {
+        /// The answer: (latest, processed).
+        reply: oneshot::Sender<Option<(u32, u32)>>,
+    },
+    /// Whether the node's identity smeshes.
+    Smeshing {
+        /// The answer.
+        reply: oneshot::Sender<bool>,
+    },
+    /// The peers connected now, by p2p key: whether this node dialed each, how long the
+    /// connection is up, and the address it is reached at if known.
+    Peers {
+        /// The answer.
+        reply: oneshot::Sender<Vec<PeerConnection>>,
+    },
+    /// Start (`on`) or stop smeshing; answered with whether the node smeshes afterwards. Needs
+    /// the live node (a command).
+    SetSmeshing {
+        /// Start or stop.
+        on: bool,
+        /// The answer.
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// Answers `request` from `node` when answering only reads the node's state (`verified` is its
@@ -344,9 +418,137 @@ pub fn answer_read(
             });
             let _ = reply.send(proofs);
         }
-        live @ ApiRequest::Submit { .. } => return Some(live),
+        ApiRequest::RewardsPage { first, last, reply } => {
+            let page = layer_page(node, first, last, |c, l| c.layer_rewards(l));
+            let _ = reply.send(page);
+        }
+        ApiRequest::TxsPage { first, last, reply } => {
+            let page = layer_page(node, first, last, |c, l| {
+                let txs = c.layer_txs(l)?;
+                Some(txs.into_iter().filter_map(|tx| parsed_tx(c, tx)).collect())
+            });
+            let _ = reply.send(page);
+        }
+        ApiRequest::AtxsSince { filter, after, limit, reply } => {
+            let now = node.now();
+            let atxs = node.consensus().map_or_else(Vec::new, |c| {
+                let store = c.atxs().store();
+                let mut found: Vec<_> = store
+                    .iter()
+                    .filter(|h| filter.admits(h))
+                    .filter_map(|h| Some((store.received(&h.id)?, h)))
+                    .filter(|(t, h)| *t < now && after.is_none_or(|a| (*t, h.id) > a))
+                    .collect();
+                found.sort_by_key(|(t, h)| (*t, h.id));
+                found.into_iter().take(limit).map(|(t, h)| (t, h.clone())).collect()
+            });
+            let _ = reply.send(atxs);
+        }
+        ApiRequest::MalfeasanceSince { after, limit, reply } => {
+            let now = node.now();
+            let proofs = node.consensus().map_or_else(Vec::new, |c| {
+                let set = c.malicious();
+                let mut found: Vec<_> = set
+                    .identities()
+                    .filter_map(|id| Some((set.learned(id)?, *id, proof_type(set.proof(id)?))))
+                    .filter(|(t, id, _)| *t < now && after.is_none_or(|a| (*t, *id) > a))
+                    .collect();
+                found.sort_by_key(|(t, id, _)| (*t, *id));
+                found.truncate(limit);
+                found
+            });
+            let _ = reply.send(proofs);
+        }
+        ApiRequest::Progress { reply } => {
+            let progress = node.consensus().map(|c| {
+                let t = c.tortoise();
+                (t.last_tallied().0, t.processed().0)
+            });
+            let _ = reply.send(progress);
+        }
+        ApiRequest::Smeshing { reply } => {
+            let _ = reply.send(node.smeshing());
+        }
+        ApiRequest::Peers { reply } => {
+            let now = node.now();
+            let peers = node.peers();
+            let connected = peers
+                .connected()
+                .filter_map(|p| {
+                    let (outbound, since, addr) = peers.connection(p)?;
+                    Some(PeerConnection {
+                        peer: *p,
+                        outbound,
+                        uptime: std::time::Duration::from_micros(now.0.saturating_sub(since.0)),
+                        address: addr.map(|a| String::from_utf8_lossy(&a).into_owned()),
+                    })
+                })
+                .collect();
+            let _ = reply.send(connected);
+        }
+        live @ (ApiRequest::Submit { .. } | ApiRequest::SetSmeshing { .. }) => return Some(live),
     }
     None
+}
+
+/// go-spacemesh's type of a malfeasance proof (1 multiple ATXs, 2 multiple ballots, 3 hare
+/// equivocation, 4 invalid PoST index).
+fn proof_type(proof: &spacemesh_core::malfeasance::MalfeasanceProof) -> u32 {
+    use spacemesh_core::malfeasance::Evidence;
+    match proof.evidence {
+        Evidence::MultipleAtxs(..) => 1,
+        Evidence::MultipleBallots(..) => 2,
+        Evidence::HareEquivocation(..) => 3,
+        Evidence::InvalidPostIndex { .. } => 4,
+    }
+}
+
+/// What `of` says of each kept applied layer of `first..=last` (at most
+/// [`LAYERS_ANSWER_MAX`]; layers it answers `None` for are left out).
+fn layer_page<T>(
+    node: &spacemesh_core::node::Node,
+    first: u32,
+    last: u32,
+    of: impl Fn(
+        &spacemesh_core::node::consensus::Consensus,
+        spacemesh_core::types::LayerId,
+    ) -> Option<Vec<T>>,
+) -> LayerPage<T> {
+    let Some(c) = node.consensus() else { return LayerPage { items: Vec::new(), through: None } };
+    let range = kept(c, first, last);
+    let through = (!range.is_empty()).then(|| *range.end());
+    let items = range.filter_map(|l| of(c, spacemesh_core::types::LayerId(l))).flatten().collect();
+    LayerPage { items, through }
+}
+
+/// `tx` with its parse against its principal's current state (`None` if it no longer parses,
+/// which an executed transaction always does).
+fn parsed_tx(
+    c: &spacemesh_core::node::consensus::Consensus,
+    tx: spacemesh_core::node::consensus::LayerTx,
+) -> Option<LayerTxInfo> {
+    let principal = spacemesh_core::tx::principal_of(&tx.raw).ok()?;
+    let spawned = c.mesh().account(&principal).spawned;
+    let parsed = spacemesh_core::tx::parse(&tx.raw, spawned.as_ref()).ok()?;
+    Some(LayerTxInfo { tx, parsed })
+}
+
+/// The answer to a layer-indexed page ([`ApiRequest::RewardsPage`], [`ApiRequest::TxsPage`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerPage<T> {
+    /// What the layers hold, oldest layer first.
+    pub items: Vec<T>,
+    /// The last layer looked at (`None`: no kept applied layer in the range yet).
+    pub through: Option<u32>,
+}
+
+/// A transaction of an applied layer, as [`ApiRequest::TxsPage`] answers it.
+#[derive(Debug, Clone)]
+pub struct LayerTxInfo {
+    /// The transaction, its layer and result.
+    pub tx: spacemesh_core::node::consensus::LayerTx,
+    /// Its parse.
+    pub parsed: spacemesh_core::tx::ParsedTx,
 }
 
 /// The applied layers of `first..=last` that the mesh keeps, at most [`LAYERS_ANSWER_MAX`].
@@ -557,3 +759,16 @@ async fn node_info(State(state): State<ApiState>) -> Response {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+/// A connected peer, as [`ApiRequest::Peers`] answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConnection {
+    /// Its p2p key.
+    pub peer: spacemesh_core::PeerId,
+    /// Whether this node dialed it.
+    pub outbound: bool,
+    /// How long the connection is up (as of the node's last input).
+    pub uptime: Duration,
+    /// Where it is reached (`ip:port`), if known.
+    pub address: Option<String>,
+}

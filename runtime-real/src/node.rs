@@ -151,7 +151,7 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
     }));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (api_tx, api_rx) = mpsc::channel(account_api::REQUESTS_QUEUED_MAX);
-    let api = serve_api(settings, &api_tx, &status, &stop_rx).await?;
+    let api = serve_api(settings, identity, &api_tx, &status, &stop_rx).await?;
     let metrics = match settings.metrics {
         Some(addr) => {
             let mut rx = stop_rx.clone();
@@ -212,6 +212,7 @@ pub async fn start<S: Future<Output = ()> + Send + 'static>(
 #[cfg(not(madsim))]
 async fn serve_api(
     settings: &NodeSettings,
+    identity: spacemesh_core::NodeId,
     requests: &mpsc::Sender<ApiRequest>,
     status: &SharedStatus,
     stop: &tokio::sync::watch::Receiver<bool>,
@@ -231,7 +232,18 @@ async fn serve_api(
         labels_per_unit: settings.post.labels_per_unit,
     };
     let api = crate::api::V2alpha1::new(requests.clone(), Arc::clone(status), network);
-    crate::api::serve(at, api, stop.clone())
+    let smesher = crate::api::SmesherSettings {
+        identity,
+        coinbase: settings
+            .coinbase
+            .unwrap_or_else(|| spacemesh_core::account::Address::of_node(&identity)),
+        num_units: settings.smeshing,
+        post_dir: settings.post_dir.clone(),
+        post: settings.post,
+        hrp: settings.preset.hrp().to_owned(),
+    };
+    let smesher = crate::api::Smesher::new(requests.clone(), Arc::clone(status), smesher);
+    crate::api::serve_with(at, api, Some(smesher), stop.clone())
         .await
         .map_err(|error| NodeError::Io { what: "starting the API listeners".into(), error })
 }
@@ -239,6 +251,7 @@ async fn serve_api(
 #[cfg(madsim)]
 async fn serve_api(
     _: &NodeSettings,
+    _: spacemesh_core::NodeId,
     _: &mpsc::Sender<ApiRequest>,
     _: &SharedStatus,
     _: &tokio::sync::watch::Receiver<bool>,
@@ -319,13 +332,22 @@ impl Driver {
     }
 
     /// Answers a question of the account API between two inputs. A submission is fed to the
-    /// node as a command, and answered by the `TxSubmitted` event it causes.
+    /// node as a command, and answered by the `TxSubmitted` event it causes; starting or
+    /// stopping smeshing is a command too, answered with what the node does afterwards.
     fn answer(&mut self, request: ApiRequest) -> Result<(), NodeError> {
         let verified = self.status.lock().ok().and_then(|s| s.verified_layer).unwrap_or(0);
-        let Some(ApiRequest::Submit { raw, reply }) =
-            account_api::answer_read(&self.node, verified, request)
-        else {
-            return Ok(());
+        let (raw, reply) = match account_api::answer_read(&self.node, verified, request) {
+            Some(ApiRequest::Submit { raw, reply }) => (raw, reply),
+            Some(ApiRequest::SetSmeshing { on, reply }) => {
+                self.feed(Input::Command(Command::SetSmeshing(on)))?;
+                tracing::info!(
+                    smeshing = self.node.smeshing(),
+                    "smeshing switched through the API"
+                );
+                let _ = reply.send(self.node.smeshing());
+                return Ok(());
+            }
+            _ => return Ok(()),
         };
         let id = spacemesh_core::tx::tx_id(&raw);
         self.submits.entry(id).or_default().push(reply);

@@ -175,6 +175,8 @@ pub struct Hare {
     sessions: BTreeMap<LayerId, Session>,
     /// Messages this node signed, by (layer, round): the double-signing safety check.
     signed: BTreeMap<(LayerId, IterRound), Hash32>,
+    /// Whether this node sends its own messages (false while its smeshing is stopped).
+    sending: bool,
     outputs: VecDeque<HareOutput>,
 }
 
@@ -189,8 +191,16 @@ impl Hare {
             seed,
             sessions: BTreeMap::new(),
             signed: BTreeMap::new(),
+            sending: true,
             outputs: VecDeque::new(),
         }
+    }
+
+    /// Whether this node signs and gossips its own messages. Off, it still runs every session
+    /// on what it hears (outputs, coins, equivocation proofs), as a committee member that is
+    /// offline would be seen by the others.
+    pub fn set_sending(&mut self, sending: bool) {
+        self.sending = sending;
     }
 
     /// The next output.
@@ -312,7 +322,7 @@ impl Hare {
 
     /// Signs and gossips the protocol's message for `ir` if this node holds seats in it.
     fn send(&mut self, layer: LayerId, ir: IterRound, value: Value) {
-        if self.cfg.behavior == HareBehavior::Silent {
+        if self.cfg.behavior == HareBehavior::Silent || !self.sending {
             return;
         }
         let Some(s) = self.sessions.get(&layer) else { return };

@@ -285,6 +285,11 @@ impl MaliciousSet {
         self.proofs.get(smesher).is_some_and(|(_, t)| *t <= time)
     }
 
+    /// When this node learned that `smesher` is malicious (its local clock).
+    pub fn learned(&self, smesher: &NodeId) -> Option<Time> {
+        self.proofs.get(smesher).map(|(_, t)| *t)
+    }
+
     /// The proof against `smesher`.
     pub fn proof(&self, smesher: &NodeId) -> Option<&MalfeasanceProof> {
         self.proofs.get(smesher).map(|(p, _)| p)

@@ -102,6 +102,9 @@ pub enum Command {
     /// node answers with [`ConsensusEvent::TxSubmitted`] (a node without a consensus part
     /// ignores it).
     SubmitTx(Bytes),
+    /// Start (`true`) or stop (`false`) smeshing: see [`Consensus::set_smeshing`]. Not
+    /// persisted: a restarted node smeshes as its configuration says.
+    SetSmeshing(bool),
 }
 
 /// Everything a node asks its runtime to do.
@@ -265,6 +268,11 @@ impl Node {
         .min()
     }
 
+    /// The time of the last input (what the node's state is as of).
+    pub fn now(&self) -> Time {
+        self.last_now
+    }
+
     /// The smeshing identity.
     pub fn node_id(&self) -> NodeId {
         self.node_id
@@ -303,6 +311,12 @@ impl Node {
     /// Where a transaction stands (`None`: unknown here).
     pub fn tx_status(&self, id: &crate::types::Hash32) -> Option<TxStatus> {
         self.consensus.as_ref()?.tx_status(id)
+    }
+
+    /// Whether this node's identity smeshes (a consensus part with a builder, not stopped by
+    /// [`Command::SetSmeshing`]).
+    pub fn smeshing(&self) -> bool {
+        self.consensus.as_ref().is_some_and(Consensus::smeshing)
     }
 
     /// Node counters.
@@ -371,6 +385,11 @@ impl Node {
             Input::Command(Command::SubmitTx(raw)) => {
                 if let Some(c) = &mut self.consensus {
                     c.submit_tx(raw);
+                }
+            }
+            Input::Command(Command::SetSmeshing(on)) => {
+                if let Some(c) = &mut self.consensus {
+                    c.set_smeshing(on);
                 }
             }
         }
@@ -596,5 +615,7 @@ impl Node {
     }
 }
 
+#[cfg(test)]
+mod smeshing_tests;
 #[cfg(test)]
 mod tests;

@@ -325,6 +325,14 @@ impl Peers {
         self.book.get(peer).and_then(|c| c.banned_until).is_some_and(|t| t > now)
     }
 
+    /// A connected peer's connection: whether this node dialed it, since when it is up, and
+    /// where the peer is reached if known (`None`: not connected).
+    pub fn connection(&self, peer: &PeerId) -> Option<(bool, Time, Option<PeerAddr>)> {
+        let c = self.connected.get(peer)?;
+        let addr = self.book.get(peer).and_then(|b| b.addr.clone());
+        Some((c.outbound, c.since, addr))
+    }
+
     /// Size of the address book.
     pub fn candidates(&self) -> usize {
         self.book.len()

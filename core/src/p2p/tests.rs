@@ -283,3 +283,17 @@ fn address_book_bounded() {
     assert_eq!(p.candidates(), 4);
     p.check_invariants_deep(Time(0));
 }
+
+/// A connected peer's connection reports its direction, start and known address; a peer not
+/// connected has none.
+#[test]
+fn connection_reports_direction_start_and_address() {
+    let mut p = peers(PeersConfig::default());
+    p.handle(Time(0), PeersInput::Address { peer: peer(1), addr: addr("10.0.0.1:7000") });
+    p.handle(Time(5), PeersInput::Up { peer: peer(1), outbound: true });
+    p.handle(Time(6), PeersInput::Up { peer: peer(2), outbound: false });
+    assert_eq!(p.connection(&peer(1)), Some((true, Time(5), Some(addr("10.0.0.1:7000")))));
+    let (outbound, since, _) = p.connection(&peer(2)).unwrap();
+    assert_eq!((outbound, since), (false, Time(6)));
+    assert_eq!(p.connection(&peer(3)), None);
+}

@@ -18,6 +18,7 @@ const HRP: &str = "stest";
 pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiRequest> {
     let (tx, mut rx) = mpsc::channel(8);
     tokio::spawn(async move {
+        let mut smeshing = true;
         while let Some(req) = rx.recv().await {
             match req {
                 ApiRequest::Account { address, reply } => {
@@ -84,6 +85,16 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
                         failure: None,
                     });
                     let _ = reply.send(status);
+                }
+                req @ (ApiRequest::RewardsPage { .. }
+                | ApiRequest::TxsPage { .. }
+                | ApiRequest::AtxsSince { .. }
+                | ApiRequest::MalfeasanceSince { .. }
+                | ApiRequest::Smeshing { .. }
+                | ApiRequest::Progress { .. }
+                | ApiRequest::Peers { .. }
+                | ApiRequest::SetSmeshing { .. }) => {
+                    fake_private(req, 10, known, &mut smeshing);
                 }
             }
         }
@@ -310,4 +321,134 @@ async fn stopped_node_is_unavailable() {
     let (code, body) = call(addr, "GET", &format!("/v1/transactions/{id}"), None, vec![]).await;
     assert_eq!(code, 503);
     assert!(body["error"].as_str().unwrap().contains("stopping"), "{body}");
+}
+
+/// The private listener's questions as [`fake_node`] answers them when layers 1 to `top` are
+/// applied: rewards ([`fake_rewards`]) and one transaction ([`fake_layer_tx`]) in the even
+/// layers; the ATXs of [`fake_atxs`] of publish epochs up to `top / 3`, each accepted at
+/// `1000 × epoch + identity byte` µs; proofs against identity 1s (type 1, learned at 1000 µs) and,
+/// from `top` 8 on, 4s (type 3, at 2000 µs); one peer (3s, dialed, up 90 s, at
+/// 127.0.0.1:7513); tortoise progress `top` tallied, `top - 1` processed; smeshing as
+/// `smeshing` says. Gives back any other
+/// question.
+pub(crate) fn fake_private(
+    req: ApiRequest,
+    top: u32,
+    known: Address,
+    smeshing: &mut bool,
+) -> Option<ApiRequest> {
+    use spacemesh_core::types::{NodeId, Time};
+    let layers = |first: u32, last: u32| {
+        let range = first.max(1)..=last.min(top).min(first.saturating_add(LAYERS_ANSWER_MAX - 1));
+        let through = (!range.is_empty()).then(|| *range.end());
+        (range, through)
+    };
+    match req {
+        ApiRequest::Layers { first, last, reply } => {
+            let layers = layers(first, last).0.map(fake_layer).collect();
+            let _ = reply.send(LayersAnswer { layers, verified: top.saturating_sub(2) });
+        }
+        ApiRequest::RewardsPage { first, last, reply } => {
+            let (range, through) = layers(first, last);
+            let items = range
+                .filter(|n| n.is_multiple_of(2))
+                .flat_map(|n| fake_rewards(n, known))
+                .collect();
+            let _ = reply.send(LayerPage { items, through });
+        }
+        ApiRequest::TxsPage { first, last, reply } => {
+            let (range, through) = layers(first, last);
+            let items = range.filter(|n| n.is_multiple_of(2)).map(fake_layer_tx).collect();
+            let _ = reply.send(LayerPage { items, through });
+        }
+        ApiRequest::AtxsSince { filter, after, limit, reply } => {
+            let mut atxs: Vec<_> = fake_atxs(known)
+                .into_iter()
+                .filter(|h| h.publish_epoch.0 * 3 <= top && filter.admits(h))
+                .map(|h| (Time(1000 * u64::from(h.publish_epoch.0) + u64::from(h.smesher.0[0])), h))
+                .filter(|(t, h)| after.is_none_or(|a| (*t, h.id) > a))
+                .collect();
+            atxs.sort_by_key(|(t, h)| (*t, h.id));
+            atxs.truncate(limit);
+            let _ = reply.send(atxs);
+        }
+        ApiRequest::MalfeasanceSince { after, limit, reply } => {
+            let mut proofs = vec![(Time(1000), NodeId([1; 32]), 1)];
+            if top >= 8 {
+                proofs.push((Time(2000), NodeId([4; 32]), 3));
+            }
+            proofs.retain(|(t, id, _)| after.is_none_or(|a| (*t, *id) > a));
+            proofs.truncate(limit);
+            let _ = reply.send(proofs);
+        }
+        ApiRequest::Progress { reply } => {
+            let _ = reply.send(Some((top, top.saturating_sub(1))));
+        }
+        ApiRequest::Smeshing { reply } => {
+            let _ = reply.send(*smeshing);
+        }
+        ApiRequest::Peers { reply } => {
+            let _ = reply.send(vec![PeerConnection {
+                peer: spacemesh_core::PeerId([3; 32]),
+                outbound: true,
+                uptime: std::time::Duration::from_secs(90),
+                address: Some("127.0.0.1:7513".into()),
+            }]);
+        }
+        ApiRequest::SetSmeshing { on, reply } => {
+            *smeshing = on;
+            let _ = reply.send(on);
+        }
+        other => return Some(other),
+    }
+    None
+}
+
+/// The transaction of even layer `n` of [`fake_node`]: a wallet's self-spawn with nonce `n`,
+/// gas price 2, executed for a fee of 10 n (failed in layers divisible by 4).
+pub(crate) fn fake_layer_tx(n: u32) -> LayerTxInfo {
+    use spacemesh_core::mesh::TxResult;
+    let key = spacemesh_core::tx::TxKey::from_seed([9; 32]);
+    let raw = Bytes::from(key.wallet_spawn(&GenesisId([7; 20]), u64::from(n), 2));
+    let parsed = spacemesh_core::tx::parse(&raw, None).expect("a wallet spawn parses");
+    let failed = n.is_multiple_of(4);
+    let reason = if failed { "out of gas" } else { "" };
+    let result = TxResult {
+        id: tx_id(&raw),
+        status: if failed { TxResult::FAILED } else { TxResult::SUCCEEDED },
+        fee: 10 * u64::from(n),
+        reason: spacemesh_core::codec::BoundedBytes::new(Bytes::from(reason)).expect("short"),
+    };
+    let b = u8::try_from(n).expect("small layer");
+    let tx = spacemesh_core::node::consensus::LayerTx {
+        layer: spacemesh_core::LayerId(n),
+        block: spacemesh_core::types::BlockId([b; 20]),
+        raw,
+        result,
+    };
+    LayerTxInfo { tx, parsed }
+}
+
+/// A [`fake_node`] whose applied layers grow: it answers the private listener's questions
+/// ([`fake_private`]) with the top layer the returned counter holds (at first `top`), and
+/// hands every other question to a [`fake_node`].
+pub(crate) fn growing_node(
+    known: Address,
+    known_tx: Hash32,
+    top: u32,
+) -> (mpsc::Sender<ApiRequest>, Arc<std::sync::atomic::AtomicU32>) {
+    let inner = fake_node(known, known_tx);
+    let top = Arc::new(std::sync::atomic::AtomicU32::new(top));
+    let (tx, mut rx) = mpsc::channel(8);
+    let now = Arc::clone(&top);
+    tokio::spawn(async move {
+        let mut smeshing = true;
+        while let Some(req) = rx.recv().await {
+            let at = now.load(std::sync::atomic::Ordering::SeqCst);
+            if let Some(other) = fake_private(req, at, known, &mut smeshing) {
+                let _ = inner.send(other).await;
+            }
+        }
+    });
+    (tx, top)
 }

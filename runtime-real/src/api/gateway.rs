@@ -122,7 +122,8 @@ async fn handle(
     let answer = async {
         match (service.as_str(), method.as_str()) {
             ("spacemesh.v2alpha1.NetworkService", "Info") => {
-                call(&body, |r| NetworkService::info(&api, r)).await
+                let info = |r| async { Ok(NetworkService::info(&api, r).await?.map(InfoJson)) };
+                call(&body, info).await
             }
             ("spacemesh.v2alpha1.NodeService", "Status") => {
                 call(&body, |r| NodeService::status(&api, r)).await
@@ -216,6 +217,27 @@ where
         },
         Err(status) => error(&status),
     }
+}
+
+/// Network.Info's answer as proto3 JSON asks: its timestamp Z-normalized with 0, 3, 6 or 9
+/// fractional digits (pbjson writes `+00:00`).
+struct InfoJson(pb::NetworkInfoResponse);
+
+impl Serialize for InfoJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let mut json = serde_json::to_value(&self.0).map_err(S::Error::custom)?;
+        if let Some(t) = self.0.genesis_time {
+            json["genesisTime"] = rfc3339_z(t).map_err(S::Error::custom)?.into();
+        }
+        json.serialize(serializer)
+    }
+}
+
+/// `t` in RFC 3339, UTC as `Z`, with 0, 3, 6 or 9 fractional digits.
+fn rfc3339_z(t: pbjson_types::Timestamp) -> Result<String, String> {
+    let time: chrono::DateTime<chrono::Utc> = t.try_into().map_err(|e| format!("{e:?}"))?;
+    Ok(time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 /// The message name of `T` (`AccountRequest`), for errors.

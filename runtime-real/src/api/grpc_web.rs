@@ -2,8 +2,9 @@
 //!
 //! A request whose content type is `application/grpc-web` (`+proto`) or
 //! `application/grpc-web-text` (base64) is served as grpc-web by the public gRPC services, the
-//! same values the public listener serves (server streams included; private services are not
-//! registered here, so they answer UNIMPLEMENTED as any unknown method). Everything else goes to
+//! same values the public listener serves, and by the five read-only v2alpha1 streams of the
+//! private listener (so that a page can follow the node live). The smeshing control and admin
+//! services are not registered here: they answer UNIMPLEMENTED as any unknown method. Everything else goes to
 //! the JSON gateway and the dashboard's pages. grpc-web runs over HTTP/1.1, which is all this
 //! listener speaks.
 //!
@@ -44,7 +45,10 @@ pub fn is_grpc_web(request: &Request) -> bool {
 
 /// Everything the JSON listener serves on `api`, with the rate limit of `limiter` (if any).
 pub fn json_listener(api: V2alpha1, limiter: Option<Arc<RateLimiter>>) -> Router {
-    let grpc = rate_limit::limit_grpc(super::public_services(&api).routes(), limiter.clone());
+    let mut routes = tonic::service::Routes::builder();
+    super::add_public(&mut routes, &api);
+    super::add_streams(&mut routes, &api);
+    let grpc = rate_limit::limit_grpc(routes.routes(), limiter.clone());
     let grpc_web = Router::new().fallback_service(tonic_web::GrpcWebLayer::new().layer(grpc));
     let mut gateway = gateway::router(api);
     if let Some(limiter) = limiter {
@@ -132,6 +136,8 @@ mod tests {
         let request = Request::post(path)
             .header(header::CONTENT_TYPE, content_type)
             .header("x-grpc-web", "1")
+            // A grpc-web client asks for the answer in the encoding it sent.
+            .header(header::ACCEPT, content_type)
             .body(Body::from(body))
             .unwrap();
         let response = json_listener(crate::api::tests::api(), None).oneshot(request).await.unwrap();
@@ -171,7 +177,8 @@ mod tests {
         )
         .await;
         assert_eq!(status, StatusCode::OK);
-        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/grpc-web-text"));
+        let ct = headers[header::CONTENT_TYPE].to_str().unwrap();
+        assert!(ct.starts_with("application/grpc-web-text"), "{ct} {status}");
         // Each chunk is padded base64 of its own: decode them one by one.
         let text = String::from_utf8(body).unwrap();
         let mut bytes = Vec::new();
@@ -190,12 +197,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unknown_and_private_methods_are_unimplemented() {
-        // An unknown method and a private service's stream both answer grpc-status 12.
-        for path in [
-            "/spacemesh.v2alpha1.NoService/Nothing",
+    async fn stream_over_grpc_web() {
+        // The layer stream without watch: one data frame per kept layer from the start, then
+        // the trailer frame with grpc-status 0.
+        let request = pb::LayerStreamRequest { start_layer: 9, end_layer: 0, watch: false };
+        let (status, _, body) = post(
             "/spacemesh.v2alpha1.LayerStreamService/Stream",
-        ] {
+            "application/grpc-web+proto",
+            frame(&request),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let frames = frames(&body);
+        let (trailer, data) = frames.split_last().unwrap();
+        let layers: Vec<u32> = data
+            .iter()
+            .map(|(flag, bytes)| {
+                assert_eq!(*flag, 0);
+                pb::Layer::decode(bytes.as_slice()).unwrap().number
+            })
+            .collect();
+        assert_eq!(layers, [9, 10]);
+        assert_eq!((trailer.0, grpc_status(&trailer.1)), (0x80, Some(0)));
+    }
+
+    #[tokio::test]
+    async fn unknown_and_private_methods_are_unimplemented() {
+        // An unknown method and a private service (smeshing control) both answer grpc-status 12.
+        for path in ["/spacemesh.v2alpha1.NoService/Nothing", "/spacemesh.v1.SmesherService/IsSmeshing"] {
             let (status, headers, body) =
                 post(path, "application/grpc-web+proto", frame(&pb::LayerStreamRequest::default()))
                     .await;

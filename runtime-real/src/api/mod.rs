@@ -6,7 +6,11 @@
 //!   Transaction.{List, ParseTransaction, SubmitTransaction, EstimateGas}, Reward.List,
 //!   Activation.{List, ActivationsCount, Highest}, Malfeasance.List) and server reflection
 //!   listing only them;
-//! - **private** gRPC, loopback only: the streams (LayerStreamService.Stream) and reflection;
+//! - **private** gRPC, loopback only: the v2alpha1 streams (Layer, Reward, Activation,
+//!   Malfeasance and Transaction `StreamService.Stream`, see [`stream`]), smeshing status and
+//!   control and the PoST setup status (`spacemesh.v1.SmesherService`, see [`smesher`]), the
+//!   connected peers (`spacemesh.v1.AdminService.PeerInfoStream`, see [`admin`]), and
+//!   reflection listing them;
 //! - **JSON**: the public unary methods as `POST /spacemesh.v2alpha1.<Service>/<Method>`
 //!   ([`gateway`]), the public services over grpc-web ([`grpc_web`]), and the dashboard and
 //!   wallet pages ([`crate::web`]).
@@ -16,11 +20,14 @@
 //! Every answer comes from the node: see [`service`]. Not built under `--cfg madsim` (tonic's
 //! HTTP/2 server runs on real tokio sockets only).
 
+pub mod admin;
 pub mod gateway;
 pub mod grpc_web;
 pub mod proto;
 pub mod rate_limit;
 pub mod service;
+pub mod smesher;
+pub mod stream;
 mod tx;
 
 use std::future::Future;
@@ -32,6 +39,7 @@ use tokio::sync::watch;
 pub use crate::config::ApiListeners;
 use proto::spacemesh::v2alpha1 as pb;
 pub use service::{NetworkConstants, V2alpha1};
+pub use smesher::{Smesher, SmesherSettings};
 
 /// The public gRPC services, by full name (reflection on the public listener lists these).
 pub const PUBLIC_SERVICES: &[&str] = &[
@@ -45,14 +53,37 @@ pub const PUBLIC_SERVICES: &[&str] = &[
     "spacemesh.v2alpha1.MalfeasanceService",
 ];
 
-/// The private gRPC services, by full name.
-pub const PRIVATE_SERVICES: &[&str] = &["spacemesh.v2alpha1.LayerStreamService"];
+/// The private gRPC services, by full name (the smesher service only where the node serves
+/// one: see [`serve_with`]).
+pub const PRIVATE_SERVICES: &[&str] = &[
+    "spacemesh.v2alpha1.LayerStreamService",
+    "spacemesh.v2alpha1.RewardStreamService",
+    "spacemesh.v2alpha1.ActivationStreamService",
+    "spacemesh.v2alpha1.MalfeasanceStreamService",
+    "spacemesh.v2alpha1.TransactionStreamService",
+    "spacemesh.v1.AdminService",
+    SMESHER_SERVICE,
+];
+
+/// The smesher service's full name.
+const SMESHER_SERVICE: &str = "spacemesh.v1.SmesherService";
 
 /// Binds the listeners of `at` that are on and serves `api` on them until `stop` holds true (or
 /// its sender is gone). Returns the bound addresses (a port 0 becomes the one the system chose).
+/// No smesher service: see [`serve_with`].
 pub async fn serve(
     at: ApiListeners,
     api: V2alpha1,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<ApiListeners> {
+    serve_with(at, api, None, stop).await
+}
+
+/// [`serve`], with `smesher` (if any) on the private listener too.
+pub async fn serve_with(
+    at: ApiListeners,
+    api: V2alpha1,
+    smesher: Option<Smesher>,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<ApiListeners> {
     let shutdown = move || {
@@ -66,8 +97,8 @@ pub async fn serve(
     if let Some(addr) = at.public {
         let listener = bind(addr, "public gRPC").await?;
         bound.public = Some(listener.local_addr()?);
-        let mut routes = public_services(&api);
-        routes
+        let mut routes = tonic::service::Routes::builder();
+        add_public(&mut routes, &api)
             .add_service(reflection_v1(PUBLIC_SERVICES)?)
             .add_service(reflection_v1alpha(PUBLIC_SERVICES)?);
         let router = rate_limit::limit_grpc(routes.routes(), limiter.clone());
@@ -81,14 +112,24 @@ pub async fn serve(
         }
         let listener = bind(addr, "private gRPC").await?;
         bound.private = Some(listener.local_addr()?);
-        let router = tonic::service::Routes::builder()
-            .add_service(reflection_v1(PRIVATE_SERVICES)?)
-            .add_service(reflection_v1alpha(PRIVATE_SERVICES)?)
-            .add_service(pb::layer_stream_service_server::LayerStreamServiceServer::new(
+        let services: Vec<&str> = PRIVATE_SERVICES
+            .iter()
+            .copied()
+            .filter(|s| *s != SMESHER_SERVICE || smesher.is_some())
+            .collect();
+        let mut routes = tonic::service::Routes::builder();
+        add_streams(&mut routes, &api)
+            .add_service(reflection_v1(&services)?)
+            .add_service(reflection_v1alpha(&services)?)
+            .add_service(proto::spacemesh::v1::admin_service_server::AdminServiceServer::new(
                 api.clone(),
-            ))
-            .clone()
-            .routes();
+            ));
+        if let Some(smesher) = smesher {
+            routes.add_service(
+                proto::spacemesh::v1::smesher_service_server::SmesherServiceServer::new(smesher),
+            );
+        }
+        let router = routes.routes();
         spawn_grpc(listener, router, shutdown(), "private");
     }
     if let Some(addr) = at.json {
@@ -106,10 +147,12 @@ pub async fn serve(
     Ok(bound)
 }
 
-/// The public gRPC services on `api` (the public listener adds reflection; grpc-web serves
-/// these alone).
-fn public_services(api: &V2alpha1) -> tonic::service::RoutesBuilder {
-    let mut routes = tonic::service::Routes::builder();
+/// Adds the public gRPC services on `api` to `routes` (the public listener adds reflection;
+/// grpc-web serves these and the streams).
+fn add_public<'a>(
+    routes: &'a mut tonic::service::RoutesBuilder,
+    api: &V2alpha1,
+) -> &'a mut tonic::service::RoutesBuilder {
     routes
         .add_service(pb::network_service_server::NetworkServiceServer::new(api.clone()))
         .add_service(pb::node_service_server::NodeServiceServer::new(api.clone()))
@@ -118,8 +161,27 @@ fn public_services(api: &V2alpha1) -> tonic::service::RoutesBuilder {
         .add_service(pb::transaction_service_server::TransactionServiceServer::new(api.clone()))
         .add_service(pb::reward_service_server::RewardServiceServer::new(api.clone()))
         .add_service(pb::activation_service_server::ActivationServiceServer::new(api.clone()))
-        .add_service(pb::malfeasance_service_server::MalfeasanceServiceServer::new(api.clone()));
+        .add_service(pb::malfeasance_service_server::MalfeasanceServiceServer::new(api.clone()))
+}
+
+/// Adds the five read-only v2alpha1 streams on `api` to `routes` (the private listener adds
+/// the smeshing and admin services; grpc-web serves them beside the public ones).
+fn add_streams<'a>(
+    routes: &'a mut tonic::service::RoutesBuilder,
+    api: &V2alpha1,
+) -> &'a mut tonic::service::RoutesBuilder {
     routes
+        .add_service(pb::layer_stream_service_server::LayerStreamServiceServer::new(api.clone()))
+        .add_service(pb::reward_stream_service_server::RewardStreamServiceServer::new(api.clone()))
+        .add_service(pb::activation_stream_service_server::ActivationStreamServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(pb::malfeasance_stream_service_server::MalfeasanceStreamServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(pb::transaction_stream_service_server::TransactionStreamServiceServer::new(
+            api.clone(),
+        ))
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> std::io::Result<TcpListener> {
@@ -185,5 +247,7 @@ fn reflection_v1alpha(
     b.build_v1alpha().map_err(reflection_error)
 }
 
+#[cfg(test)]
+mod private_tests;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,11 @@ pub mod google {
 
 /// `spacemesh.*`.
 pub mod spacemesh {
+    /// `spacemesh.v1` (the private SmesherService).
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/spacemesh.v1.rs"));
+    }
+
     /// `spacemesh.v2alpha1`.
     pub mod v2alpha1 {
         include!(concat!(env!("OUT_DIR"), "/spacemesh.v2alpha1.rs"));

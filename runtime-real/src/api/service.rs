@@ -4,7 +4,6 @@
 //!
 //! Fields with no source in this node stay at their proto default; each says so where it is set.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,6 @@ use spacemesh_core::mesh::AppliedLayer;
 use spacemesh_core::node::AccountView;
 use spacemesh_core::types::{GenesisId, Hash32, NodeId};
 use tokio::sync::mpsc;
-use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::proto::google::rpc;
@@ -27,10 +25,6 @@ use crate::status::SharedStatus;
 pub const ACCOUNTS_MAX: u64 = 100;
 /// Most layers one Layer.List answers with.
 pub const LAYERS_MAX: u64 = 100;
-/// How often a watching layer stream asks the node for new layers.
-const STREAM_POLL: Duration = Duration::from_millis(500);
-/// Layers a stream may have sent but its client not read yet.
-const STREAM_BUFFER: usize = 64;
 
 /// The network's constants, as Network.Info reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +57,13 @@ struct Context {
     requests: mpsc::Sender<ApiRequest>,
     status: SharedStatus,
     network: NetworkConstants,
+    /// The open streams' slots (see [`STREAMS_MAX`]).
+    streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most streams open at once over all listeners: each one asks the node loop every half
+/// second while it watches, so an unbounded number would slow the node for everyone.
+pub const STREAMS_MAX: usize = 256;
 
 impl V2alpha1 {
     /// Services asking `requests` (the node loop) and reading `status`.
@@ -72,10 +72,21 @@ impl V2alpha1 {
         status: SharedStatus,
         network: NetworkConstants,
     ) -> Self {
-        V2alpha1 { inner: Arc::new(Context { requests, status, network }) }
+        let streams = Arc::new(tokio::sync::Semaphore::new(STREAMS_MAX));
+        V2alpha1 { inner: Arc::new(Context { requests, status, network, streams }) }
     }
 
-    async fn ask<T>(
+    /// A slot for one more open stream, held while it is open; RESOURCE_EXHAUSTED when
+    /// [`STREAMS_MAX`] are open.
+    pub(super) fn stream_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        Arc::clone(&self.inner.streams).try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "{STREAMS_MAX} streams are open on this node; try again when one ends"
+            ))
+        })
+    }
+
+    pub(super) async fn ask<T>(
         &self,
         make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> ApiRequest,
     ) -> Result<T, Status> {
@@ -83,18 +94,23 @@ impl V2alpha1 {
     }
 
     /// The kept applied layers in `first..=last` (bounded by the node loop).
-    async fn layers(&self, first: u32, last: u32) -> Result<LayersAnswer, Status> {
+    pub(super) async fn layers(&self, first: u32, last: u32) -> Result<LayersAnswer, Status> {
         self.ask(|reply| ApiRequest::Layers { first, last, reply }).await
     }
 
-    fn address(&self, text: &str) -> Result<Address, Status> {
+    /// The network's address prefix.
+    pub(super) fn hrp(&self) -> &str {
+        &self.inner.network.hrp
+    }
+
+    pub(super) fn address(&self, text: &str) -> Result<Address, Status> {
         Address::from_bech32(text, &self.inner.network.hrp)
             .map_err(|e| Status::invalid_argument(format!("address {text:?}: {e}")))
     }
 }
 
 /// The last layer of a `start_layer..=end_layer` request (`end_layer` 0: no upper bound).
-fn last_layer(start_layer: u32, end_layer: u32) -> Result<u32, Status> {
+pub(super) fn last_layer(start_layer: u32, end_layer: u32) -> Result<u32, Status> {
     let last = if end_layer == 0 { u32::MAX } else { end_layer };
     if last < start_layer {
         return Err(Status::invalid_argument("end_layer is below start_layer"));
@@ -115,7 +131,7 @@ fn page(offset: u64, limit: u64, limit_max: u64, len: usize) -> Result<(usize, u
     Ok((start, end))
 }
 
-fn proto_layer(l: &AppliedLayer, verified: u32) -> pb::Layer {
+pub(super) fn proto_layer(l: &AppliedLayer, verified: u32) -> pb::Layer {
     let status = if l.layer.0 <= verified {
         pb::layer::LayerStatus::Verified
     } else {
@@ -178,8 +194,8 @@ impl pb::network_service_server::NetworkService for V2alpha1 {
 
 #[tonic::async_trait]
 impl pb::node_service_server::NodeService for V2alpha1 {
-    /// `latest_layer` (the newest layer seen in blocks) and `processed_layer` (the newest whose
-    /// votes the tortoise counted) have no source in this node and stay 0.
+    /// `latest_layer` is the newest layer whose votes the tortoise tallied, `processed_layer`
+    /// the newest it processed (both asked of the node loop; 0 before any).
     async fn status(
         &self,
         _: Request<pb::NodeStatusRequest>,
@@ -190,6 +206,8 @@ impl pb::node_service_server::NodeService for V2alpha1 {
             .lock()
             .map_err(|_| Status::internal("the node's status is poisoned (a thread panicked)"))?
             .clone();
+        let (latest, processed) =
+            self.ask(|reply| ApiRequest::Progress { reply }).await?.unwrap_or((0, 0));
         use pb::node_status_response::SyncStatus;
         let sync = match (s.synced, s.peers) {
             (true, _) => SyncStatus::Synced,
@@ -199,9 +217,9 @@ impl pb::node_service_server::NodeService for V2alpha1 {
         Ok(Response::new(pb::NodeStatusResponse {
             connected_peers: s.peers,
             status: sync.into(),
-            latest_layer: 0,
+            latest_layer: latest,
             applied_layer: s.applied_layer.unwrap_or(0),
-            processed_layer: 0,
+            processed_layer: processed,
             current_layer: s.current_layer,
         }))
     }
@@ -361,68 +379,17 @@ impl pb::transaction_service_server::TransactionService for V2alpha1 {
     }
 }
 
-type LayerStream = Pin<Box<dyn Stream<Item = Result<pb::Layer, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl pb::layer_stream_service_server::LayerStreamService for V2alpha1 {
-    type StreamStream = LayerStream;
-
-    /// The kept layers from `start_layer` (to `end_layer`, 0: no end), then with `watch` each
-    /// layer as the node applies it. Layers reverted and applied again are not sent twice.
-    async fn stream(
-        &self,
-        request: Request<pb::LayerStreamRequest>,
-    ) -> Result<Response<LayerStream>, Status> {
-        let r = request.into_inner();
-        let last = last_layer(r.start_layer, r.end_layer)?;
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let api = self.clone();
-        tokio::spawn(async move {
-            let mut next = r.start_layer;
-            loop {
-                let answer = match api.layers(next, last).await {
-                    Ok(a) => a,
-                    Err(status) => {
-                        let _ = tx.send(Err(status)).await;
-                        return;
-                    }
-                };
-                for l in &answer.layers {
-                    if tx.send(Ok(proto_layer(l, answer.verified))).await.is_err() {
-                        return; // The client went away.
-                    }
-                    next = l.layer.0.saturating_add(1);
-                }
-                if !r.watch && answer.layers.len() < account_api::LAYERS_ANSWER_MAX as usize {
-                    return;
-                }
-                if next > last || next == u32::MAX {
-                    return;
-                }
-                if answer.layers.is_empty() {
-                    // Nothing new yet: wait, unless the client goes away meanwhile.
-                    tokio::select! {
-                        () = tokio::time::sleep(STREAM_POLL) => {}
-                        () = tx.closed() => return,
-                    }
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
-    }
-}
-
 /// Most rewards, ATXs or proofs one list answers with (go-spacemesh's bound too).
 pub const LIST_MAX: u64 = 100;
 
 /// A 32-byte id from the request's bytes.
-fn id32(bytes: &[u8], what: &str) -> Result<[u8; 32], Status> {
+pub(super) fn id32(bytes: &[u8], what: &str) -> Result<[u8; 32], Status> {
     <[u8; 32]>::try_from(bytes).map_err(|_| {
         Status::invalid_argument(format!("{what} must be 32 bytes, not {}", bytes.len()))
     })
 }
 
-fn proto_activation(h: &AtxHeader, hrp: &str) -> pb::Activation {
+pub(super) fn proto_activation(h: &AtxHeader, hrp: &str) -> pb::Activation {
     pb::Activation {
         id: h.id.0.to_vec(),
         smesher_id: h.smesher.0.to_vec(),
@@ -474,16 +441,7 @@ impl pb::reward_service_server::RewardService for V2alpha1 {
         }
         let (start, end) = page(r.offset, r.limit, LIST_MAX, rewards.len())?;
         let hrp = &self.inner.network.hrp;
-        let rewards = rewards[start..end]
-            .iter()
-            .map(|w| pb::Reward {
-                layer: w.layer.0,
-                total: w.total,
-                layer_reward: w.layer_reward,
-                coinbase: w.coinbase.to_bech32(hrp),
-                smesher: w.smesher.0.to_vec(),
-            })
-            .collect();
+        let rewards = rewards[start..end].iter().map(|w| proto_reward(w, hrp)).collect();
         Ok(Response::new(pb::RewardList { rewards }))
     }
 }
@@ -558,7 +516,6 @@ impl pb::malfeasance_service_server::MalfeasanceService for V2alpha1 {
         &self,
         request: Request<pb::MalfeasanceRequest>,
     ) -> Result<Response<pb::MalfeasanceList>, Status> {
-        use pb::malfeasance_proof::MalfeasanceDomain;
         let r = request.into_inner();
         let wanted: Vec<NodeId> = r
             .smesher_id
@@ -572,23 +529,41 @@ impl pb::malfeasance_service_server::MalfeasanceService for V2alpha1 {
             .filter(|(id, _)| wanted.is_empty() || wanted.contains(id))
             .collect();
         let (start, end) = page(r.offset, r.limit, LIST_MAX, proofs.len())?;
-        let proofs = proofs[start..end]
-            .iter()
-            .map(|(id, kind)| {
-                let domain = match kind {
-                    1 | 4 => MalfeasanceDomain::DomainActivation,
-                    2 => MalfeasanceDomain::DomainBallot,
-                    3 => MalfeasanceDomain::DomainHare,
-                    _ => MalfeasanceDomain::DomainUnspecified,
-                };
-                pb::MalfeasanceProof {
-                    smesher: id.0.to_vec(),
-                    domain: domain.into(),
-                    r#type: *kind,
-                    properties: Default::default(),
-                }
-            })
-            .collect();
+        let proofs = proofs[start..end].iter().map(|(id, kind)| proto_proof(id, *kind)).collect();
         Ok(Response::new(pb::MalfeasanceList { proofs }))
+    }
+}
+
+/// The v2alpha1 form of a reward, its coinbase as an address of network `hrp`.
+pub(super) fn proto_reward(
+    w: &spacemesh_core::node::consensus::LayerReward,
+    hrp: &str,
+) -> pb::Reward {
+    pb::Reward {
+        layer: w.layer.0,
+        total: w.total,
+        layer_reward: w.layer_reward,
+        coinbase: w.coinbase.to_bech32(hrp),
+        smesher: w.smesher.0.to_vec(),
+    }
+}
+
+/// A proof against `id` of go-spacemesh's type `kind`, with its domain (type 1 multiple ATXs
+/// and 4 invalid PoST index are the activation domain, 2 multiple ballots the ballot domain,
+/// 3 hare equivocation the hare domain). `properties` stays empty: this node does not describe
+/// its proofs as key/value text.
+pub(super) fn proto_proof(id: &NodeId, kind: u32) -> pb::MalfeasanceProof {
+    use pb::malfeasance_proof::MalfeasanceDomain;
+    let domain = match kind {
+        1 | 4 => MalfeasanceDomain::DomainActivation,
+        2 => MalfeasanceDomain::DomainBallot,
+        3 => MalfeasanceDomain::DomainHare,
+        _ => MalfeasanceDomain::DomainUnspecified,
+    };
+    pb::MalfeasanceProof {
+        smesher: id.0.to_vec(),
+        domain: domain.into(),
+        r#type: kind,
+        properties: Default::default(),
     }
 }

@@ -215,7 +215,7 @@ impl Consensus {
 
     /// Signs a certify message for the layer's block if this node is in the committee.
     fn certify(&mut self, now: Time, layer: LayerId, block: crate::types::BlockId) {
-        if !self.sync.synced {
+        if !self.sync.synced || !self.smeshing {
             return;
         }
         let epoch = self.cfg.clock.epoch_of(layer);

@@ -61,6 +61,7 @@ use crate::types::{
 };
 
 mod layer;
+mod layer_txs;
 mod mesh;
 mod misbehavior;
 mod query;
@@ -68,6 +69,7 @@ mod sync;
 mod tx_query;
 mod txs;
 
+pub use layer_txs::LayerTx;
 pub use misbehavior::Misbehavior;
 pub use query::LayerReward;
 pub use sync::{IDS_MAX, IdList};
@@ -575,6 +577,8 @@ pub struct Consensus {
     tx_bytes: txs::TxBytes,
     /// Results of the transactions of kept applied layers.
     tx_results: BTreeMap<Hash32, (LayerId, crate::mesh::TxResult)>,
+    /// Whether this node's identity smeshes (see [`Consensus::set_smeshing`]).
+    smeshing: bool,
     outputs: VecDeque<ConsensusOutput>,
 }
 
@@ -640,6 +644,7 @@ impl Consensus {
             mempool: Mempool::new(cfg_mempool),
             tx_bytes: BTreeMap::new(),
             tx_results: BTreeMap::new(),
+            smeshing: true,
             outputs: VecDeque::new(),
         }
     }
@@ -719,6 +724,24 @@ impl Consensus {
         self.active_sets.get(&epoch)
     }
 
+    /// Starts or stops this node's smeshing. Stopped, its identity publishes nothing: the
+    /// NIPoST builder is frozen (not ticked; what it already produced, an ATX among it, waits
+    /// until smeshing starts again), no ballot, proposal, hare, certify or beacon message is
+    /// signed (a beacon protocol already running with it finishes: leaving it midway would set
+    /// this node's view of the beacon apart from the network's), and the node goes on following
+    /// the network as a validator. Smeshing restarts
+    /// where the builder stood; a PoET round missed meanwhile is skipped as after any outage.
+    /// A node without a builder never smeshes, whatever this says.
+    pub fn set_smeshing(&mut self, on: bool) {
+        self.smeshing = on;
+        self.hare.set_sending(on);
+    }
+
+    /// Whether this node's identity smeshes: it has a builder and smeshing is not stopped.
+    pub fn smeshing(&self) -> bool {
+        self.smeshing && self.builder.is_some()
+    }
+
     /// The NIPoST builder, if this node smeshes.
     pub fn builder(&self) -> Option<&Builder> {
         self.builder.as_ref()
@@ -737,7 +760,7 @@ impl Consensus {
         [
             Some(next_layer),
             Some(epoch_freeze),
-            self.builder.as_ref().and_then(|b| b.poll_timeout(now)),
+            self.builder.as_ref().filter(|_| self.smeshing).and_then(|b| b.poll_timeout(now)),
             self.beacon_run.as_ref().and_then(|b| b.next_timeout()),
             self.atxs.poll_timeout(),
             self.fetcher.poll_timeout(),
@@ -773,7 +796,7 @@ impl Consensus {
             run.on_tick(now);
         }
         self.drain_beacon();
-        if let Some(b) = &mut self.builder {
+        if let Some(b) = self.builder.as_mut().filter(|_| self.smeshing) {
             let atxs = &self.atxs;
             b.on_tick(now, |e| atxs.store().highest_before(e).map(|h| (h.id, h.height())));
         }
@@ -853,7 +876,11 @@ impl Consensus {
             .filter_map(|id| self.atxs.store().get(id).zip(self.atxs.store().received(id)))
             .map(|(h, received)| participant(h, received, &self.malicious))
             .collect();
-        let local = self.builder.as_ref().map(|_| LocalIdentity::new(self.seed, self.genesis));
+        let local = self
+            .builder
+            .as_ref()
+            .filter(|_| self.smeshing)
+            .map(|_| LocalIdentity::new(self.seed, self.genesis));
         match EpochBeacon::new(
             self.cfg.beacon.clone(),
             self.genesis,
@@ -964,6 +991,9 @@ impl Consensus {
         }
         let epoch = clock.epoch_of(layer);
         self.start_hare(now, layer);
+        if !self.smeshing {
+            return; // stopped: the node follows the layer but casts no ballot
+        }
         self.compute_own(epoch);
         let Some(own) = &self.own else { return };
         if own.epoch != epoch || self.last_ballot.is_some_and(|l| l >= layer) {
@@ -1497,7 +1527,9 @@ impl Consensus {
     }
 
     fn drain_builder(&mut self, now: Time) {
-        let Some(b) = &mut self.builder else { return };
+        // Stopped: what the builder produces (an ATX among it) waits in its queue until the
+        // node smeshes again.
+        let Some(b) = self.builder.as_mut().filter(|_| self.smeshing) else { return };
         let mut outs = Vec::new();
         while let Some(out) = b.poll_output() {
             outs.push(out);
