@@ -206,8 +206,14 @@ impl Devnet {
             let port = |k: usize| -> SocketAddr {
                 ([127, 0, 0, 1], ports[1 + PORTS_PER_NODE * i as usize + k]).into()
             };
-            let api =
-                ApiListeners { public: Some(port(2)), private: Some(port(3)), json: Some(port(4)) };
+            // No rate limit: a devnet's API is loopback-only, for tools (CI's API tests,
+            // `smesh bench api`) that ask from one address as fast as they can.
+            let api = ApiListeners {
+                public: Some(port(2)),
+                private: Some(port(3)),
+                json: Some(port(4)),
+                rate_limit: None,
+            };
             peers.push((node_dir, peer, port(0), port(1), api));
         }
         for (i, (node_dir, peer, listen, metrics, api)) in peers.iter().enumerate() {
@@ -230,6 +236,7 @@ impl Devnet {
             file.api.public_listen = api.public;
             file.api.private_listen = api.private;
             file.api.json_listen = api.json;
+            file.api.rate_per_second = Some(0); // Off, as `api.rate_limit` says.
             file.smeshing.coinbase = args.coinbase.clone();
             let path = node_dir.join("node.toml");
             std::fs::write(&path, file.to_toml())

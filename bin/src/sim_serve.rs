@@ -82,7 +82,12 @@ pub(crate) fn serve(run: &Run, at: SocketAddr, wanted: Option<u32>) -> Result<()
             p => p.checked_add(1).context("--serve: no port after 65535 for the JSON gateway")?,
         };
         let json = SocketAddr::new(at.ip(), json_port);
-        let listeners = ApiListeners { public: Some(at), private: None, json: Some(json) };
+        let listeners = ApiListeners {
+            public: Some(at),
+            private: None,
+            json: Some(json),
+            rate_limit: ApiListeners::defaults().rate_limit,
+        };
         let bound = api::serve(listeners, V2alpha1::new(requests, shared, network), stop_rx)
             .await
             .context("starting the API listeners")?;

@@ -236,6 +236,15 @@ pub enum ApiRequest {
         /// The answer.
         reply: oneshot::Sender<Vec<(spacemesh_core::types::NodeId, u32)>>,
     },
+    /// The page of the node's transactions (its mempool and the kept applied layers) that
+    /// the query asks for (see [`spacemesh_core::node::consensus::TxQuery`]). Empty without
+    /// a consensus part.
+    Transactions {
+        /// Which, in what order, which page.
+        query: spacemesh_core::node::consensus::TxQuery,
+        /// The answer.
+        reply: oneshot::Sender<Vec<spacemesh_core::node::consensus::ListedTx>>,
+    },
     /// A transaction's status (`None`: unknown).
     TxStatus {
         /// The id.
@@ -292,6 +301,12 @@ pub enum ApiRequest {
         reply:
             oneshot::Sender<Vec<(spacemesh_core::types::Time, spacemesh_core::types::NodeId, u32)>>,
     },
+    /// The tortoise's progress: the newest layer whose votes it tallied and the newest it
+    /// processed (`None` without a consensus part).
+    Progress {
+        /// The answer: (latest, processed).
+        reply: oneshot::Sender<Option<(u32, u32)>>,
+    },
     /// Whether the node's identity smeshes.
     Smeshing {
         /// The answer.
@@ -340,6 +355,9 @@ pub fn answer_read(
         }
         ApiRequest::TxStatus { id, reply } => {
             let _ = reply.send(node.tx_status(&id).map(Into::into));
+        }
+        ApiRequest::Transactions { query, reply } => {
+            let _ = reply.send(node.consensus().map_or_else(Vec::new, |c| c.list_txs(&query)));
         }
         ApiRequest::Rewards { first, last, reply } => {
             let rewards = node.consensus().map_or_else(Vec::new, |c| {
@@ -440,6 +458,13 @@ pub fn answer_read(
                 found
             });
             let _ = reply.send(proofs);
+        }
+        ApiRequest::Progress { reply } => {
+            let progress = node.consensus().map(|c| {
+                let t = c.tortoise();
+                (t.last_tallied().0, t.processed().0)
+            });
+            let _ = reply.send(progress);
         }
         ApiRequest::Smeshing { reply } => {
             let _ = reply.send(node.smeshing());

@@ -242,6 +242,40 @@ pub struct ApiFile {
     pub private_listen: Option<SocketAddr>,
     /// The JSON gateway (`POST /spacemesh.v2alpha1.<Service>/<Method>`).
     pub json_listen: Option<SocketAddr>,
+    /// Requests per second each client IP may make of the public gRPC and JSON listeners
+    /// (default [`RateLimit::DEFAULT`]'s; 0 turns the limit off).
+    pub rate_per_second: Option<u32>,
+    /// Requests a client may make at once before the rate applies (default twice the rate).
+    pub burst: Option<u32>,
+}
+
+impl ApiFile {
+    /// The rate limit these keys ask for (`None`: off).
+    pub fn rate_limit(&self) -> Result<Option<RateLimit>, ConfigError> {
+        let rate_per_second = self.rate_per_second.unwrap_or(RateLimit::DEFAULT.rate_per_second);
+        if rate_per_second == 0 {
+            return Ok(None);
+        }
+        let burst = self.burst.unwrap_or(rate_per_second.saturating_mul(2));
+        if burst == 0 {
+            return Err(bad("api.burst", "must be at least 1 (rate_per_second = 0 turns the limit off)"));
+        }
+        Ok(Some(RateLimit { rate_per_second, burst }))
+    }
+}
+
+/// Per-client rate limit of the public API (see [`crate::api`]'s rate limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests per second a client IP may keep up (at least 1).
+    pub rate_per_second: u32,
+    /// Requests it may make at once (at least 1).
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// 100 requests per second, bursts of 200.
+    pub const DEFAULT: RateLimit = RateLimit { rate_per_second: 100, burst: 200 };
 }
 
 /// Where the API listens; `None`: that listener is off.
@@ -253,16 +287,19 @@ pub struct ApiListeners {
     pub private: Option<SocketAddr>,
     /// The JSON gateway.
     pub json: Option<SocketAddr>,
+    /// The per-client rate limit of the public and JSON listeners (`None`: off).
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl ApiListeners {
     /// The defaults of a node: public gRPC 127.0.0.1:9092, private 127.0.0.1:9093, JSON
-    /// 127.0.0.1:9094.
+    /// 127.0.0.1:9094, [`RateLimit::DEFAULT`].
     pub fn defaults() -> Self {
         ApiListeners {
             public: Some(([127, 0, 0, 1], 9092).into()),
             private: Some(([127, 0, 0, 1], 9093).into()),
             json: Some(([127, 0, 0, 1], 9094).into()),
+            rate_limit: Some(RateLimit::DEFAULT),
         }
     }
 }
@@ -495,6 +532,7 @@ impl ConfigFile {
                 public: self.api.public_listen,
                 private: self.api.private_listen,
                 json: self.api.json_listen,
+                rate_limit: self.api.rate_limit()?,
             },
         })
     }
@@ -636,6 +674,20 @@ mod tests {
         assert_eq!(s.smeshing, Some(s.post.min_units), "PoST data on disk: mainnet smeshes");
         let e = ConfigFile::default().resolve(None, None).unwrap_err();
         assert_eq!(e.key, "network.genesis_time");
+    }
+
+    /// `[api]`'s rate limit: 100/s with bursts of 200 by default, the burst twice a set rate
+    /// unless set, off with a rate of 0, and a burst of 0 refused.
+    #[test]
+    fn api_rate_limit_keys() {
+        let limit = |text: &str| resolve(text).map(|s| s.api.rate_limit);
+        assert_eq!(limit("").unwrap(), Some(RateLimit { rate_per_second: 100, burst: 200 }));
+        let set = limit("[api]\nrate_per_second = 5").unwrap();
+        assert_eq!(set, Some(RateLimit { rate_per_second: 5, burst: 10 }));
+        let both = limit("[api]\nrate_per_second = 5\nburst = 1").unwrap();
+        assert_eq!(both, Some(RateLimit { rate_per_second: 5, burst: 1 }));
+        assert_eq!(limit("[api]\nrate_per_second = 0").unwrap(), None);
+        assert_eq!(limit("[api]\nburst = 0").unwrap_err().key, "api.burst");
     }
 
     /// A coinbase of the preset's network reaches the ATX builder; another network's address

@@ -222,6 +222,11 @@ impl Mempool {
         self.queues.get(address)?.txs.get(nonce)
     }
 
+    /// The ids of the kept transactions, in id order.
+    pub fn ids(&self) -> impl Iterator<Item = &Hash32> {
+        self.by_id.keys()
+    }
+
     /// Whether `id` is kept.
     pub fn contains(&self, id: &Hash32) -> bool {
         self.by_id.contains_key(id)

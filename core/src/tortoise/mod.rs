@@ -608,6 +608,11 @@ impl Tortoise {
         self.verified
     }
 
+    /// The highest layer whose votes were tallied (the newest layer the node has seen).
+    pub fn last_tallied(&self) -> LayerId {
+        self.last
+    }
+
     /// The highest processed layer.
     pub fn processed(&self) -> LayerId {
         self.processed

@@ -75,6 +75,9 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
                     ];
                     let _ = reply.send(ids);
                 }
+                ApiRequest::Transactions { query, reply } => {
+                    let _ = reply.send(fake_txs(&query));
+                }
                 ApiRequest::TxStatus { id, reply } => {
                     let status = (id == known_tx).then_some(TxStatusInfo::Executed {
                         layer: 9,
@@ -88,6 +91,7 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
                 | ApiRequest::AtxsSince { .. }
                 | ApiRequest::MalfeasanceSince { .. }
                 | ApiRequest::Smeshing { .. }
+                | ApiRequest::Progress { .. }
                 | ApiRequest::Peers { .. }
                 | ApiRequest::SetSmeshing { .. }) => {
                     fake_private(req, 10, known, &mut smeshing);
@@ -96,6 +100,43 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
         }
     });
     tx
+}
+
+/// The transactions of [`fake_node`]: wallet 2's self-spawn ran in layer 9 (in block 9s,
+/// fee 12) and wallet 1's waits in the mempool (wallet `n` is the wallet of seed `[n; 32]`,
+/// transactions signed for genesis id 7s); `query`'s ids, order and page applied.
+pub(crate) fn fake_txs(
+    query: &spacemesh_core::node::consensus::TxQuery,
+) -> Vec<spacemesh_core::node::consensus::ListedTx> {
+    use spacemesh_core::mesh::TxResult;
+    use spacemesh_core::node::consensus::{ListedState, ListedTx};
+    let listed = |seed: u8, state| {
+        let raw = Bytes::from(
+            spacemesh_core::tx::TxKey::from_seed([seed; 32]).wallet_spawn(
+                &GenesisId([7; 20]),
+                0,
+                1,
+            ),
+        );
+        let parsed = spacemesh_core::tx::parse(&raw, None).ok();
+        ListedTx { id: tx_id(&raw), raw, parsed, state }
+    };
+    let ran = ListedState::Applied {
+        layer: spacemesh_core::LayerId(9),
+        block: Some(spacemesh_core::types::BlockId([9; 20])),
+        result: TxResult {
+            id: Hash32::default(),
+            status: TxResult::SUCCEEDED,
+            fee: 12,
+            reason: Default::default(),
+        },
+    };
+    let mut txs = vec![listed(2, ran), listed(1, ListedState::Pending)];
+    txs.retain(|t| query.ids.is_empty() || query.ids.contains(&t.id));
+    if query.descending {
+        txs.reverse();
+    }
+    txs.into_iter().skip(query.offset).take(query.limit).collect()
 }
 
 /// The rewards of layer `n` of [`fake_node`]: `known` (identity 1s) gets 100 n, of which 90 n
@@ -287,7 +328,8 @@ async fn stopped_node_is_unavailable() {
 /// layers; the ATXs of [`fake_atxs`] of publish epochs up to `top / 3`, each accepted at
 /// `1000 × epoch + identity byte` µs; proofs against identity 1s (type 1, learned at 1000 µs) and,
 /// from `top` 8 on, 4s (type 3, at 2000 µs); one peer (3s, dialed, up 90 s, at
-/// 127.0.0.1:7513); smeshing as `smeshing` says. Gives back any other
+/// 127.0.0.1:7513); tortoise progress `top` tallied, `top - 1` processed; smeshing as
+/// `smeshing` says. Gives back any other
 /// question.
 pub(crate) fn fake_private(
     req: ApiRequest,
@@ -338,6 +380,9 @@ pub(crate) fn fake_private(
             proofs.retain(|(t, id, _)| after.is_none_or(|a| (*t, *id) > a));
             proofs.truncate(limit);
             let _ = reply.send(proofs);
+        }
+        ApiRequest::Progress { reply } => {
+            let _ = reply.send(Some((top, top.saturating_sub(1))));
         }
         ApiRequest::Smeshing { reply } => {
             let _ = reply.send(*smeshing);

@@ -20,7 +20,6 @@ use axum::routing::post;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::{Code, Request, Status};
-use tower_http::cors::{Any, CorsLayer};
 
 use super::proto::spacemesh::v2alpha1 as pb;
 use super::service::V2alpha1;
@@ -44,6 +43,7 @@ pub const METHODS: &[(&str, &str)] = &[
     ("spacemesh.v2alpha1.NodeService", "Status"),
     ("spacemesh.v2alpha1.AccountService", "List"),
     ("spacemesh.v2alpha1.LayerService", "List"),
+    ("spacemesh.v2alpha1.TransactionService", "List"),
     ("spacemesh.v2alpha1.TransactionService", "ParseTransaction"),
     ("spacemesh.v2alpha1.TransactionService", "SubmitTransaction"),
     ("spacemesh.v2alpha1.TransactionService", "EstimateGas"),
@@ -91,18 +91,9 @@ fn error(status: &Status) -> Response {
     error_with(http_status(status.code()), status.code(), status.message())
 }
 
-/// The gateway's routes on `api`, with CORS open to any origin (the API is public and takes no
-/// credentials).
+/// The gateway's routes on `api` (CORS is the JSON listener's: see [`super::grpc_web`]).
 pub fn router(api: V2alpha1) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([axum::http::Method::POST, axum::http::Method::OPTIONS])
-        .allow_headers(Any);
-    Router::new()
-        .route("/{method}/{name}", post(handle))
-        .fallback(not_found)
-        .layer(cors)
-        .with_state(api)
+    Router::new().route("/{method}/{name}", post(handle)).fallback(not_found).with_state(api)
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
@@ -131,7 +122,8 @@ async fn handle(
     let answer = async {
         match (service.as_str(), method.as_str()) {
             ("spacemesh.v2alpha1.NetworkService", "Info") => {
-                call(&body, |r| NetworkService::info(&api, r)).await
+                let info = |r| async { Ok(NetworkService::info(&api, r).await?.map(InfoJson)) };
+                call(&body, info).await
             }
             ("spacemesh.v2alpha1.NodeService", "Status") => {
                 call(&body, |r| NodeService::status(&api, r)).await
@@ -141,6 +133,9 @@ async fn handle(
             }
             ("spacemesh.v2alpha1.LayerService", "List") => {
                 call(&body, |r| LayerService::list(&api, r)).await
+            }
+            ("spacemesh.v2alpha1.TransactionService", "List") => {
+                call(&body, |r| TransactionService::list(&api, r)).await
             }
             ("spacemesh.v2alpha1.TransactionService", "ParseTransaction") => {
                 call(&body, |r| TransactionService::parse_transaction(&api, r)).await
@@ -222,6 +217,27 @@ where
         },
         Err(status) => error(&status),
     }
+}
+
+/// Network.Info's answer as proto3 JSON asks: its timestamp Z-normalized with 0, 3, 6 or 9
+/// fractional digits (pbjson writes `+00:00`).
+struct InfoJson(pb::NetworkInfoResponse);
+
+impl Serialize for InfoJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let mut json = serde_json::to_value(&self.0).map_err(S::Error::custom)?;
+        if let Some(t) = self.0.genesis_time {
+            json["genesisTime"] = rfc3339_z(t).map_err(S::Error::custom)?.into();
+        }
+        json.serialize(serializer)
+    }
+}
+
+/// `t` in RFC 3339, UTC as `Z`, with 0, 3, 6 or 9 fractional digits.
+fn rfc3339_z(t: pbjson_types::Timestamp) -> Result<String, String> {
+    let time: chrono::DateTime<chrono::Utc> = t.try_into().map_err(|e| format!("{e:?}"))?;
+    Ok(time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 /// The message name of `T` (`AccountRequest`), for errors.

@@ -3,7 +3,7 @@
 //! JSON gateway. Three listeners, as in go-spacemesh:
 //!
 //! - **public** gRPC: the unary services (Network.Info, Node.Status, Account.List, Layer.List,
-//!   Transaction.{ParseTransaction, SubmitTransaction, EstimateGas}, Reward.List,
+//!   Transaction.{List, ParseTransaction, SubmitTransaction, EstimateGas}, Reward.List,
 //!   Activation.{List, ActivationsCount, Highest}, Malfeasance.List) and server reflection
 //!   listing only them;
 //! - **private** gRPC, loopback only: the v2alpha1 streams (Layer, Reward, Activation,
@@ -12,14 +12,19 @@
 //!   connected peers (`spacemesh.v1.AdminService.PeerInfoStream`, see [`admin`]), and
 //!   reflection listing them;
 //! - **JSON**: the public unary methods as `POST /spacemesh.v2alpha1.<Service>/<Method>`
-//!   ([`gateway`]), and the dashboard and wallet pages ([`crate::web`]).
+//!   ([`gateway`]), the public services over grpc-web ([`grpc_web`]), and the dashboard and
+//!   wallet pages ([`crate::web`]).
+//!
+//! The public and JSON listeners share a per-client rate limit ([`rate_limit`]).
 //!
 //! Every answer comes from the node: see [`service`]. Not built under `--cfg madsim` (tonic's
 //! HTTP/2 server runs on real tokio sockets only).
 
 pub mod admin;
 pub mod gateway;
+pub mod grpc_web;
 pub mod proto;
+pub mod rate_limit;
 pub mod service;
 pub mod smesher;
 pub mod stream;
@@ -87,23 +92,16 @@ pub async fn serve_with(
             let _ = stop.wait_for(|s| *s).await;
         }
     };
-    let mut bound = ApiListeners::default();
+    let mut bound = ApiListeners { rate_limit: at.rate_limit, ..ApiListeners::default() };
+    let limiter = at.rate_limit.map(rate_limit::RateLimiter::new);
     if let Some(addr) = at.public {
         let listener = bind(addr, "public gRPC").await?;
         bound.public = Some(listener.local_addr()?);
-        let router = tonic::service::Routes::builder()
+        let mut routes = tonic::service::Routes::builder();
+        add_public(&mut routes, &api)
             .add_service(reflection_v1(PUBLIC_SERVICES)?)
-            .add_service(reflection_v1alpha(PUBLIC_SERVICES)?)
-            .add_service(pb::network_service_server::NetworkServiceServer::new(api.clone()))
-            .add_service(pb::node_service_server::NodeServiceServer::new(api.clone()))
-            .add_service(pb::account_service_server::AccountServiceServer::new(api.clone()))
-            .add_service(pb::layer_service_server::LayerServiceServer::new(api.clone()))
-            .add_service(pb::transaction_service_server::TransactionServiceServer::new(api.clone()))
-            .add_service(pb::reward_service_server::RewardServiceServer::new(api.clone()))
-            .add_service(pb::activation_service_server::ActivationServiceServer::new(api.clone()))
-            .add_service(pb::malfeasance_service_server::MalfeasanceServiceServer::new(api.clone()))
-            .clone()
-            .routes();
+            .add_service(reflection_v1alpha(PUBLIC_SERVICES)?);
+        let router = rate_limit::limit_grpc(routes.routes(), limiter.clone());
         spawn_grpc(listener, router, shutdown(), "public");
     }
     if let Some(addr) = at.private {
@@ -120,28 +118,9 @@ pub async fn serve_with(
             .filter(|s| *s != SMESHER_SERVICE || smesher.is_some())
             .collect();
         let mut routes = tonic::service::Routes::builder();
-        routes
+        add_streams(&mut routes, &api)
             .add_service(reflection_v1(&services)?)
             .add_service(reflection_v1alpha(&services)?)
-            .add_service(pb::layer_stream_service_server::LayerStreamServiceServer::new(
-                api.clone(),
-            ))
-            .add_service(pb::reward_stream_service_server::RewardStreamServiceServer::new(
-                api.clone(),
-            ))
-            .add_service(pb::activation_stream_service_server::ActivationStreamServiceServer::new(
-                api.clone(),
-            ))
-            .add_service(
-                pb::malfeasance_stream_service_server::MalfeasanceStreamServiceServer::new(
-                    api.clone(),
-                ),
-            )
-            .add_service(
-                pb::transaction_stream_service_server::TransactionStreamServiceServer::new(
-                    api.clone(),
-                ),
-            )
             .add_service(proto::spacemesh::v1::admin_service_server::AdminServiceServer::new(
                 api.clone(),
             ));
@@ -157,7 +136,8 @@ pub async fn serve_with(
         let listener = bind(addr, "JSON gateway").await?;
         bound.json = Some(listener.local_addr()?);
         // The dashboard and wallet pages ride on the same listener (same origin as the API).
-        let router = crate::web::router().merge(gateway::router(api));
+        let router = grpc_web::json_listener(api, limiter)
+            .into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown()).await {
                 tracing::warn!(error = %e, "the JSON gateway stopped");
@@ -165,6 +145,43 @@ pub async fn serve_with(
         });
     }
     Ok(bound)
+}
+
+/// Adds the public gRPC services on `api` to `routes` (the public listener adds reflection;
+/// grpc-web serves these and the streams).
+fn add_public<'a>(
+    routes: &'a mut tonic::service::RoutesBuilder,
+    api: &V2alpha1,
+) -> &'a mut tonic::service::RoutesBuilder {
+    routes
+        .add_service(pb::network_service_server::NetworkServiceServer::new(api.clone()))
+        .add_service(pb::node_service_server::NodeServiceServer::new(api.clone()))
+        .add_service(pb::account_service_server::AccountServiceServer::new(api.clone()))
+        .add_service(pb::layer_service_server::LayerServiceServer::new(api.clone()))
+        .add_service(pb::transaction_service_server::TransactionServiceServer::new(api.clone()))
+        .add_service(pb::reward_service_server::RewardServiceServer::new(api.clone()))
+        .add_service(pb::activation_service_server::ActivationServiceServer::new(api.clone()))
+        .add_service(pb::malfeasance_service_server::MalfeasanceServiceServer::new(api.clone()))
+}
+
+/// Adds the five read-only v2alpha1 streams on `api` to `routes` (the private listener adds
+/// the smeshing and admin services; grpc-web serves them beside the public ones).
+fn add_streams<'a>(
+    routes: &'a mut tonic::service::RoutesBuilder,
+    api: &V2alpha1,
+) -> &'a mut tonic::service::RoutesBuilder {
+    routes
+        .add_service(pb::layer_stream_service_server::LayerStreamServiceServer::new(api.clone()))
+        .add_service(pb::reward_stream_service_server::RewardStreamServiceServer::new(api.clone()))
+        .add_service(pb::activation_stream_service_server::ActivationStreamServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(pb::malfeasance_stream_service_server::MalfeasanceStreamServiceServer::new(
+            api.clone(),
+        ))
+        .add_service(pb::transaction_stream_service_server::TransactionStreamServiceServer::new(
+            api.clone(),
+        ))
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> std::io::Result<TcpListener> {

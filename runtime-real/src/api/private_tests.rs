@@ -60,7 +60,7 @@ async fn start(units: Option<u32>) -> Private {
     let api = V2alpha1::new(requests, status, network);
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let (stop, rx) = watch::channel(false);
-    let at = ApiListeners { public: Some(any), private: Some(any), json: None };
+    let at = ApiListeners { public: Some(any), private: Some(any), json: None, rate_limit: None };
     let at = serve_with(at, api, Some(smesher), rx).await.unwrap();
     Private { at, top, _stop: stop, _post: post }
 }

@@ -57,7 +57,13 @@ struct Context {
     requests: mpsc::Sender<ApiRequest>,
     status: SharedStatus,
     network: NetworkConstants,
+    /// The open streams' slots (see [`STREAMS_MAX`]).
+    streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most streams open at once over all listeners: each one asks the node loop every half
+/// second while it watches, so an unbounded number would slow the node for everyone.
+pub const STREAMS_MAX: usize = 256;
 
 impl V2alpha1 {
     /// Services asking `requests` (the node loop) and reading `status`.
@@ -66,7 +72,18 @@ impl V2alpha1 {
         status: SharedStatus,
         network: NetworkConstants,
     ) -> Self {
-        V2alpha1 { inner: Arc::new(Context { requests, status, network }) }
+        let streams = Arc::new(tokio::sync::Semaphore::new(STREAMS_MAX));
+        V2alpha1 { inner: Arc::new(Context { requests, status, network, streams }) }
+    }
+
+    /// A slot for one more open stream, held while it is open; RESOURCE_EXHAUSTED when
+    /// [`STREAMS_MAX`] are open.
+    pub(super) fn stream_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        Arc::clone(&self.inner.streams).try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "{STREAMS_MAX} streams are open on this node; try again when one ends"
+            ))
+        })
     }
 
     pub(super) async fn ask<T>(
@@ -177,8 +194,8 @@ impl pb::network_service_server::NetworkService for V2alpha1 {
 
 #[tonic::async_trait]
 impl pb::node_service_server::NodeService for V2alpha1 {
-    /// `latest_layer` (the newest layer seen in blocks) and `processed_layer` (the newest whose
-    /// votes the tortoise counted) have no source in this node and stay 0.
+    /// `latest_layer` is the newest layer whose votes the tortoise tallied, `processed_layer`
+    /// the newest it processed (both asked of the node loop; 0 before any).
     async fn status(
         &self,
         _: Request<pb::NodeStatusRequest>,
@@ -189,6 +206,8 @@ impl pb::node_service_server::NodeService for V2alpha1 {
             .lock()
             .map_err(|_| Status::internal("the node's status is poisoned (a thread panicked)"))?
             .clone();
+        let (latest, processed) =
+            self.ask(|reply| ApiRequest::Progress { reply }).await?.unwrap_or((0, 0));
         use pb::node_status_response::SyncStatus;
         let sync = match (s.synced, s.peers) {
             (true, _) => SyncStatus::Synced,
@@ -198,9 +217,9 @@ impl pb::node_service_server::NodeService for V2alpha1 {
         Ok(Response::new(pb::NodeStatusResponse {
             connected_peers: s.peers,
             status: sync.into(),
-            latest_layer: 0,
+            latest_layer: latest,
             applied_layer: s.applied_layer.unwrap_or(0),
-            processed_layer: 0,
+            processed_layer: processed,
             current_layer: s.current_layer,
         }))
     }
@@ -283,6 +302,26 @@ fn ok_status() -> rpc::Status {
 
 #[tonic::async_trait]
 impl pb::transaction_service_server::TransactionService for V2alpha1 {
+    /// The node's transactions (see [`super::tx::list_query`] for what a request may ask and
+    /// [`super::tx::proto_listed`] for how each is shown).
+    async fn list(
+        &self,
+        request: Request<pb::TransactionRequest>,
+    ) -> Result<Response<pb::TransactionList>, Status> {
+        let r = request.into_inner();
+        // An empty address is no filter (JSON clients may send one).
+        let address =
+            r.address.as_deref().filter(|a| !a.is_empty()).map(|a| self.address(a)).transpose()?;
+        let query = super::tx::list_query(&r, address)?;
+        let listed = self.ask(|reply| ApiRequest::Transactions { query, reply }).await?;
+        let hrp = &self.inner.network.hrp;
+        let transactions = listed
+            .iter()
+            .map(|t| super::tx::proto_listed(t, hrp, r.include_state, r.include_result))
+            .collect();
+        Ok(Response::new(pb::TransactionList { transactions }))
+    }
+
     /// A transaction that does not parse against its principal's state, or (with `verify`)
     /// whose signatures do not verify, is InvalidArgument (as go-spacemesh answers).
     async fn parse_transaction(

@@ -53,8 +53,14 @@ pub(super) struct Page<T, C> {
 /// Streams what `fetch` answers from `cursor` on: each page's items in order, then the next
 /// page from the cursor it returned. Without `watch` the stream ends once a page is not full
 /// (the history is sent); with it, it asks again every [`STREAM_POLL`]. It ends when a page
-/// says `done`, on the first error (sent to the client), or when the client goes away.
-pub(super) fn poll_stream<T, C, F, Fut>(watch: bool, mut cursor: C, mut fetch: F) -> ItemStream<T>
+/// says `done`, on the first error (sent to the client), or when the client goes away; `slot`
+/// is given back then.
+pub(super) fn poll_stream<T, C, F, Fut>(
+    slot: tokio::sync::OwnedSemaphorePermit,
+    watch: bool,
+    mut cursor: C,
+    mut fetch: F,
+) -> ItemStream<T>
 where
     T: Send + 'static,
     C: Clone + Send + 'static,
@@ -63,6 +69,7 @@ where
 {
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
     tokio::spawn(async move {
+        let _slot = slot;
         loop {
             let page = tokio::select! {
                 page = fetch(cursor.clone()) => page,
@@ -132,7 +139,7 @@ impl pb::layer_stream_service_server::LayerStreamService for V2alpha1 {
         let r = request.into_inner();
         let last = last_layer(r.start_layer, r.end_layer)?;
         let api = self.clone();
-        Ok(Response::new(poll_stream(r.watch, r.start_layer, move |next| {
+        Ok(Response::new(poll_stream(self.stream_slot()?, r.watch, r.start_layer, move |next| {
             let api = api.clone();
             async move {
                 let answer = api.layers(next, last).await?;
@@ -169,7 +176,7 @@ impl pb::reward_stream_service_server::RewardStreamService for V2alpha1 {
             _ => None,
         };
         let api = self.clone();
-        Ok(Response::new(poll_stream(r.watch, r.start_layer, move |first| {
+        Ok(Response::new(poll_stream(self.stream_slot()?, r.watch, r.start_layer, move |first| {
             let api = api.clone();
             async move {
                 let page = api.ask(|reply| ApiRequest::RewardsPage { first, last, reply }).await?;
@@ -212,7 +219,7 @@ impl pb::activation_stream_service_server::ActivationStreamService for V2alpha1 
             coinbase: if r.coinbase.is_empty() { None } else { Some(self.address(&r.coinbase)?) },
         };
         let api = self.clone();
-        Ok(Response::new(poll_stream(r.watch, None, move |after| {
+        Ok(Response::new(poll_stream(self.stream_slot()?, r.watch, None, move |after| {
             let (api, filter) = (api.clone(), filter.clone());
             async move {
                 let limit = PAGE_MAX;
@@ -248,7 +255,7 @@ impl pb::malfeasance_stream_service_server::MalfeasanceStreamService for V2alpha
             .collect::<Result<_, _>>()?;
         let api = self.clone();
         let start: Option<(Time, NodeId)> = None;
-        Ok(Response::new(poll_stream(r.watch, start, move |after| {
+        Ok(Response::new(poll_stream(self.stream_slot()?, r.watch, start, move |after| {
             let (api, wanted) = (api.clone(), wanted.clone());
             async move {
                 let limit = PAGE_MAX;
@@ -290,7 +297,7 @@ impl pb::transaction_stream_service_server::TransactionStreamService for V2alpha
             r.txid.iter().map(|b| id32(b, "txid").map(Hash32)).collect::<Result<_, _>>()?;
         let principal = r.principal.as_deref().map(|p| self.address(p)).transpose()?;
         let api = self.clone();
-        Ok(Response::new(poll_stream(r.watch, r.start_layer, move |first| {
+        Ok(Response::new(poll_stream(self.stream_slot()?, r.watch, r.start_layer, move |first| {
             let (api, ids) = (api.clone(), ids.clone());
             async move {
                 let page = api.ask(|reply| ApiRequest::TxsPage { first, last, reply }).await?;
@@ -337,6 +344,37 @@ mod tests {
     use super::*;
     use tokio_stream::StreamExt;
 
+    /// A slot of a semaphore of one.
+    fn slot() -> tokio::sync::OwnedSemaphorePermit {
+        std::sync::Arc::new(tokio::sync::Semaphore::new(1)).try_acquire_owned().unwrap()
+    }
+
+    /// A stream holds its slot while open and gives it back when it ends; past
+    /// `STREAMS_MAX` open streams a new one is RESOURCE_EXHAUSTED until one ends.
+    #[tokio::test]
+    async fn open_streams_are_bounded() {
+        let api = crate::api::tests::api();
+        let mut held: Vec<_> =
+            (0..super::super::service::STREAMS_MAX).map(|_| api.stream_slot().unwrap()).collect();
+        let e = api.stream_slot().unwrap_err();
+        assert_eq!(e.code(), tonic::Code::ResourceExhausted);
+        assert!(e.message().contains("streams are open"), "{}", e.message());
+        let slot = held.pop().unwrap();
+        let got: Vec<u32> =
+            poll_stream(slot, false, 0, counting(3, 10)).map(|r| r.unwrap()).collect().await;
+        assert_eq!(got, [0, 1, 2]);
+        // The stream's task gives its slot back as it ends (just after the last item).
+        let mut again = api.stream_slot();
+        for _ in 0..100 {
+            if again.is_ok() {
+                break;
+            }
+            tokio::task::yield_now().await;
+            again = api.stream_slot();
+        }
+        assert!(again.is_ok(), "the ended stream's slot is free again");
+    }
+
     /// A source of the numbers below `end`, `per_page` at a time, that ends at `end`.
     fn counting(
         end: u32,
@@ -358,14 +396,14 @@ mod tests {
     #[tokio::test]
     async fn history_pages_follow_until_a_short_one() {
         let got: Vec<u32> =
-            poll_stream(false, 0, counting(25, 10)).map(|r| r.unwrap()).collect().await;
+            poll_stream(slot(), false, 0, counting(25, 10)).map(|r| r.unwrap()).collect().await;
         assert_eq!(got, (0..25).collect::<Vec<_>>());
     }
 
     /// An error of the source reaches the client and ends the stream.
     #[tokio::test]
     async fn an_error_ends_the_stream() {
-        let mut s = poll_stream(true, 0u32, |_| async {
+        let mut s = poll_stream(slot(), true, 0u32, |_| async {
             Err::<Page<u32, u32>, _>(Status::unavailable("the node is stopping"))
         });
         assert_eq!(s.next().await.unwrap().unwrap_err().code(), tonic::Code::Unavailable);
@@ -377,7 +415,7 @@ mod tests {
     async fn watch_sends_new_items_once_and_ends_when_done() {
         let available = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(2));
         let source = available.clone();
-        let mut s = poll_stream(true, 0u32, move |from| {
+        let mut s = poll_stream(slot(), true, 0u32, move |from| {
             let to = source.load(std::sync::atomic::Ordering::SeqCst);
             async move { Ok(Page { items: (from..to).collect(), next: to, more: false, done: to >= 4 }) }
         });

@@ -66,12 +66,14 @@ mod mesh;
 mod misbehavior;
 mod query;
 mod sync;
+mod tx_query;
 mod txs;
 
 pub use layer_txs::LayerTx;
 pub use misbehavior::Misbehavior;
 pub use query::LayerReward;
 pub use sync::{IDS_MAX, IdList};
+pub use tx_query::{ListedState, ListedTx, TxQuery, tx_addresses};
 pub use txs::{AccountView, TxReject, TxStatus};
 
 /// Early proposals held, at most.
