@@ -307,6 +307,19 @@ pub enum ApiRequest {
         /// The answer: (latest, processed).
         reply: oneshot::Sender<Option<(u32, u32)>>,
     },
+    /// Where the node's next ATXs send their rewards (`None`: it does not smesh).
+    Coinbase {
+        /// The answer.
+        reply: oneshot::Sender<Option<Address>>,
+    },
+    /// Send the rewards of the node's next ATXs to `coinbase`; answered with the coinbase
+    /// afterwards (`None`: the node does not smesh). Needs the live node (a command).
+    SetCoinbase {
+        /// The new coinbase.
+        coinbase: Address,
+        /// The answer.
+        reply: oneshot::Sender<Option<Address>>,
+    },
     /// Whether the node's identity smeshes.
     Smeshing {
         /// The answer.
@@ -466,6 +479,9 @@ pub fn answer_read(
             });
             let _ = reply.send(progress);
         }
+        ApiRequest::Coinbase { reply } => {
+            let _ = reply.send(node.coinbase());
+        }
         ApiRequest::Smeshing { reply } => {
             let _ = reply.send(node.smeshing());
         }
@@ -486,7 +502,9 @@ pub fn answer_read(
                 .collect();
             let _ = reply.send(connected);
         }
-        live @ (ApiRequest::Submit { .. } | ApiRequest::SetSmeshing { .. }) => return Some(live),
+        live @ (ApiRequest::Submit { .. }
+        | ApiRequest::SetSmeshing { .. }
+        | ApiRequest::SetCoinbase { .. }) => return Some(live),
     }
     None
 }

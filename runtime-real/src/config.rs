@@ -258,7 +258,10 @@ impl ApiFile {
         }
         let burst = self.burst.unwrap_or(rate_per_second.saturating_mul(2));
         if burst == 0 {
-            return Err(bad("api.burst", "must be at least 1 (rate_per_second = 0 turns the limit off)"));
+            return Err(bad(
+                "api.burst",
+                "must be at least 1 (rate_per_second = 0 turns the limit off)",
+            ));
         }
         Ok(Some(RateLimit { rate_per_second, burst }))
     }

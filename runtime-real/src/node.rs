@@ -333,7 +333,8 @@ impl Driver {
 
     /// Answers a question of the account API between two inputs. A submission is fed to the
     /// node as a command, and answered by the `TxSubmitted` event it causes; starting or
-    /// stopping smeshing is a command too, answered with what the node does afterwards.
+    /// stopping smeshing and setting the coinbase are commands too, answered with what the
+    /// node does afterwards.
     fn answer(&mut self, request: ApiRequest) -> Result<(), NodeError> {
         let verified = self.status.lock().ok().and_then(|s| s.verified_layer).unwrap_or(0);
         let (raw, reply) = match account_api::answer_read(&self.node, verified, request) {
@@ -345,6 +346,12 @@ impl Driver {
                     "smeshing switched through the API"
                 );
                 let _ = reply.send(self.node.smeshing());
+                return Ok(());
+            }
+            Some(ApiRequest::SetCoinbase { coinbase, reply }) => {
+                self.feed(Input::Command(Command::SetCoinbase(coinbase)))?;
+                tracing::info!(coinbase = ?self.node.coinbase(), "coinbase set through the API");
+                let _ = reply.send(self.node.coinbase());
                 return Ok(());
             }
             _ => return Ok(()),

@@ -291,6 +291,18 @@ impl Builder {
         Ok(())
     }
 
+    /// Where the rewards of the ATXs this builder publishes from now on go: the configured
+    /// coinbase, or the address derived from the identity.
+    pub fn coinbase(&self) -> Address {
+        Address(self.cfg.coinbase.unwrap_or(Address::of_node(&self.signer.node_id()).0))
+    }
+
+    /// Sends the rewards of the ATXs published from now on to `coinbase` (an ATX already
+    /// published keeps its own). Not persisted: a restarted builder uses its configuration's.
+    pub fn set_coinbase(&mut self, coinbase: Address) {
+        self.cfg.coinbase = Some(coinbase.0);
+    }
+
     /// The ATX this identity published last.
     pub fn last_atx(&self) -> Option<&Atx> {
         self.last_atx.as_ref()
@@ -636,7 +648,7 @@ impl Builder {
         let node = self.signer.node_id();
         let inner = InnerAtx {
             challenge: state.challenge,
-            coinbase: Address(self.cfg.coinbase.unwrap_or(Address::of_node(&node).0)),
+            coinbase: self.coinbase(),
             num_units: self.cfg.num_units,
             nipost: Nipost {
                 membership: chosen.membership,

@@ -105,6 +105,9 @@ pub enum Command {
     /// Start (`true`) or stop (`false`) smeshing: see [`Consensus::set_smeshing`]. Not
     /// persisted: a restarted node smeshes as its configuration says.
     SetSmeshing(bool),
+    /// Send the rewards of the ATXs published from now on to this address: see
+    /// [`Consensus::set_coinbase`]. Not persisted.
+    SetCoinbase(crate::account::Address),
 }
 
 /// Everything a node asks its runtime to do.
@@ -319,6 +322,11 @@ impl Node {
         self.consensus.as_ref().is_some_and(Consensus::smeshing)
     }
 
+    /// Where this node's next ATXs send their rewards (`None`: it does not smesh).
+    pub fn coinbase(&self) -> Option<crate::account::Address> {
+        self.consensus.as_ref().and_then(Consensus::coinbase)
+    }
+
     /// Node counters.
     pub fn stats(&self) -> &NodeStats {
         &self.stats
@@ -390,6 +398,11 @@ impl Node {
             Input::Command(Command::SetSmeshing(on)) => {
                 if let Some(c) = &mut self.consensus {
                     c.set_smeshing(on);
+                }
+            }
+            Input::Command(Command::SetCoinbase(coinbase)) => {
+                if let Some(c) = &mut self.consensus {
+                    c.set_coinbase(coinbase);
                 }
             }
         }

@@ -146,3 +146,26 @@ fn stopped_node_publishes_nothing_until_started() {
     assert!(resumed, "ballots resume at once: {after:?}");
     assert!(after.iter().any(|p| matches!(p, Published::Atx(_))), "ATXs resume: {after:?}");
 }
+
+/// A coinbase set by command goes into the ATXs published after it, not into the ones before.
+#[test]
+fn set_coinbase_reaches_the_next_atx() {
+    let mut s = Solo::new();
+    let own = crate::account::Address::of_node(&s.node.node_id());
+    assert_eq!(s.node.coinbase(), Some(own), "the identity's own address by default");
+    s.run_until(200);
+    let last = |s: &Solo| s.node.consensus().and_then(|c| c.builder()?.last_atx().cloned());
+    let before = last(&s).expect("an ATX by 200 s");
+    assert_eq!(before.inner.coinbase, own);
+
+    let other = crate::account::Address([7; 24]);
+    s.feed(Input::Command(Command::SetCoinbase(other)));
+    assert_eq!(s.node.coinbase(), Some(other));
+    s.run_until(600);
+    let after = last(&s).expect("ATXs go on");
+    assert!(
+        after.inner.challenge.publish_epoch > before.inner.challenge.publish_epoch,
+        "a later ATX"
+    );
+    assert_eq!(after.inner.coinbase, other);
+}

@@ -18,7 +18,7 @@ const HRP: &str = "stest";
 pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiRequest> {
     let (tx, mut rx) = mpsc::channel(8);
     tokio::spawn(async move {
-        let mut smeshing = true;
+        let mut smesher = FakeSmesher { smeshing: true, coinbase: known };
         while let Some(req) = rx.recv().await {
             match req {
                 ApiRequest::Account { address, reply } => {
@@ -91,10 +91,12 @@ pub(crate) fn fake_node(known: Address, known_tx: Hash32) -> mpsc::Sender<ApiReq
                 | ApiRequest::AtxsSince { .. }
                 | ApiRequest::MalfeasanceSince { .. }
                 | ApiRequest::Smeshing { .. }
+                | ApiRequest::Coinbase { .. }
+                | ApiRequest::SetCoinbase { .. }
                 | ApiRequest::Progress { .. }
                 | ApiRequest::Peers { .. }
                 | ApiRequest::SetSmeshing { .. }) => {
-                    fake_private(req, 10, known, &mut smeshing);
+                    fake_private(req, 10, known, &mut smesher);
                 }
             }
         }
@@ -111,13 +113,11 @@ pub(crate) fn fake_txs(
     use spacemesh_core::mesh::TxResult;
     use spacemesh_core::node::consensus::{ListedState, ListedTx};
     let listed = |seed: u8, state| {
-        let raw = Bytes::from(
-            spacemesh_core::tx::TxKey::from_seed([seed; 32]).wallet_spawn(
-                &GenesisId([7; 20]),
-                0,
-                1,
-            ),
-        );
+        let raw = Bytes::from(spacemesh_core::tx::TxKey::from_seed([seed; 32]).wallet_spawn(
+            &GenesisId([7; 20]),
+            0,
+            1,
+        ));
         let parsed = spacemesh_core::tx::parse(&raw, None).ok();
         ListedTx { id: tx_id(&raw), raw, parsed, state }
     };
@@ -323,19 +323,24 @@ async fn stopped_node_is_unavailable() {
     assert!(body["error"].as_str().unwrap().contains("stopping"), "{body}");
 }
 
+/// The fake node's smeshing switch and coinbase.
+pub(crate) struct FakeSmesher {
+    smeshing: bool,
+    coinbase: Address,
+}
+
 /// The private listener's questions as [`fake_node`] answers them when layers 1 to `top` are
 /// applied: rewards ([`fake_rewards`]) and one transaction ([`fake_layer_tx`]) in the even
 /// layers; the ATXs of [`fake_atxs`] of publish epochs up to `top / 3`, each accepted at
 /// `1000 × epoch + identity byte` µs; proofs against identity 1s (type 1, learned at 1000 µs) and,
 /// from `top` 8 on, 4s (type 3, at 2000 µs); one peer (3s, dialed, up 90 s, at
-/// 127.0.0.1:7513); tortoise progress `top` tallied, `top - 1` processed; smeshing as
-/// `smeshing` says. Gives back any other
-/// question.
+/// 127.0.0.1:7513); tortoise progress `top` tallied, `top - 1` processed; smeshing and
+/// coinbase as `smesher` says (and sets them). Gives back any other question.
 pub(crate) fn fake_private(
     req: ApiRequest,
     top: u32,
     known: Address,
-    smeshing: &mut bool,
+    smesher: &mut FakeSmesher,
 ) -> Option<ApiRequest> {
     use spacemesh_core::types::{NodeId, Time};
     let layers = |first: u32, last: u32| {
@@ -384,8 +389,15 @@ pub(crate) fn fake_private(
         ApiRequest::Progress { reply } => {
             let _ = reply.send(Some((top, top.saturating_sub(1))));
         }
+        ApiRequest::Coinbase { reply } => {
+            let _ = reply.send(Some(smesher.coinbase));
+        }
+        ApiRequest::SetCoinbase { coinbase, reply } => {
+            smesher.coinbase = coinbase;
+            let _ = reply.send(Some(coinbase));
+        }
         ApiRequest::Smeshing { reply } => {
-            let _ = reply.send(*smeshing);
+            let _ = reply.send(smesher.smeshing);
         }
         ApiRequest::Peers { reply } => {
             let _ = reply.send(vec![PeerConnection {
@@ -396,7 +408,7 @@ pub(crate) fn fake_private(
             }]);
         }
         ApiRequest::SetSmeshing { on, reply } => {
-            *smeshing = on;
+            smesher.smeshing = on;
             let _ = reply.send(on);
         }
         other => return Some(other),
@@ -442,10 +454,10 @@ pub(crate) fn growing_node(
     let (tx, mut rx) = mpsc::channel(8);
     let now = Arc::clone(&top);
     tokio::spawn(async move {
-        let mut smeshing = true;
+        let mut smesher = FakeSmesher { smeshing: true, coinbase: known };
         while let Some(req) = rx.recv().await {
             let at = now.load(std::sync::atomic::Ordering::SeqCst);
-            if let Some(other) = fake_private(req, at, known, &mut smeshing) {
+            if let Some(other) = fake_private(req, at, known, &mut smesher) {
                 let _ = inner.send(other).await;
             }
         }

@@ -65,8 +65,7 @@ async fn dispatch(State(grpc_web): State<Router>, request: Request, next: Next) 
     if !is_grpc_web(&request) {
         return next.run(request).await;
     }
-    let request =
-        request.map(|b| Body::new(http_body_util::Limited::new(b, gateway::BODY_MAX)));
+    let request = request.map(|b| Body::new(http_body_util::Limited::new(b, gateway::BODY_MAX)));
     match grpc_web.oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
@@ -140,7 +139,8 @@ mod tests {
             .header(header::ACCEPT, content_type)
             .body(Body::from(body))
             .unwrap();
-        let response = json_listener(crate::api::tests::api(), None).oneshot(request).await.unwrap();
+        let response =
+            json_listener(crate::api::tests::api(), None).oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
         (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
     }
@@ -156,7 +156,9 @@ mod tests {
         )
         .await;
         assert_eq!(status, StatusCode::OK);
-        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/grpc-web"));
+        assert!(
+            headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/grpc-web")
+        );
         let frames = frames(&body);
         assert_eq!(frames.len(), 2, "{frames:?}");
         assert_eq!(frames[0].0, 0);
@@ -184,9 +186,9 @@ mod tests {
         let mut bytes = Vec::new();
         let mut rest = text.as_str();
         while !rest.is_empty() {
-            let end = rest.find('=').map_or(rest.len(), |i| {
-                i + rest[i..].chars().take_while(|c| *c == '=').count()
-            });
+            let end = rest
+                .find('=')
+                .map_or(rest.len(), |i| i + rest[i..].chars().take_while(|c| *c == '=').count());
             bytes.extend(STANDARD.decode(&rest[..end]).unwrap());
             rest = &rest[end..];
         }
@@ -224,7 +226,9 @@ mod tests {
     #[tokio::test]
     async fn unknown_and_private_methods_are_unimplemented() {
         // An unknown method and a private service (smeshing control) both answer grpc-status 12.
-        for path in ["/spacemesh.v2alpha1.NoService/Nothing", "/spacemesh.v1.SmesherService/IsSmeshing"] {
+        for path in
+            ["/spacemesh.v2alpha1.NoService/Nothing", "/spacemesh.v1.SmesherService/IsSmeshing"]
+        {
             let (status, headers, body) =
                 post(path, "application/grpc-web+proto", frame(&pb::LayerStreamRequest::default()))
                     .await;
@@ -254,7 +258,10 @@ mod tests {
         let preflight = Request::options("/spacemesh.v2alpha1.NetworkService/Info")
             .header("origin", "http://wallet.test")
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type,x-grpc-web,x-user-agent,grpc-timeout")
+            .header(
+                "access-control-request-headers",
+                "content-type,x-grpc-web,x-user-agent,grpc-timeout",
+            )
             .body(Body::empty())
             .unwrap();
         let answer = router.clone().oneshot(preflight).await.unwrap();

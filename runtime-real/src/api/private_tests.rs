@@ -268,11 +268,15 @@ async fn smesher_stops_starts_and_reports() {
     let e = s.start_smeshing(elsewhere).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     assert!(e.message().contains("post_dir"), "{}", e.message());
-    let other = v1::StartSmeshingRequest {
-        coinbase: Some(v1::AccountId { address: Address([0; 24]).to_bech32(HRP) }),
+    let garbled = v1::StartSmeshingRequest {
+        coinbase: Some(v1::AccountId { address: "stest1nonsense".into() }),
         opts: None,
     };
-    assert_eq!(s.start_smeshing(other).await.unwrap_err().code(), tonic::Code::InvalidArgument);
+    assert_eq!(s.start_smeshing(garbled).await.unwrap_err().code(), tonic::Code::InvalidArgument);
+    assert!(
+        !is(s.is_smeshing(pbjson_types::Empty {}).await.unwrap()),
+        "a refused start starts nothing"
+    );
     let mine = v1::StartSmeshingRequest {
         coinbase: Some(v1::AccountId { address: known().to_bech32(HRP) }),
         opts: Some(v1::PostSetupOpts { num_units: 4, ..Default::default() }),
@@ -282,8 +286,29 @@ async fn smesher_stops_starts_and_reports() {
 
     let ids = s.smesher_i_ds(pbjson_types::Empty {}).await.unwrap().into_inner();
     assert_eq!(ids.public_keys, vec![vec![1; 32]]);
-    let coinbase = s.coinbase(pbjson_types::Empty {}).await.unwrap().into_inner();
-    assert_eq!(coinbase.account_id.unwrap().address, known().to_bech32(HRP));
+    let coinbase =
+        |r: tonic::Response<v1::CoinbaseResponse>| r.into_inner().account_id.unwrap().address;
+    assert_eq!(coinbase(s.coinbase(pbjson_types::Empty {}).await.unwrap()), known().to_bech32(HRP));
+    // SetCoinbase (and a start naming a coinbase) changes where the next ATXs' rewards go;
+    // an address of another network or none at all is refused.
+    let other = Address([0; 24]).to_bech32(HRP);
+    let set = |address: &str| v1::SetCoinbaseRequest {
+        id: Some(v1::AccountId { address: address.into() }),
+    };
+    let done = s.set_coinbase(set(&other)).await.unwrap().into_inner();
+    assert_eq!(done.status.unwrap().code, 0);
+    assert_eq!(coinbase(s.coinbase(pbjson_types::Empty {}).await.unwrap()), other);
+    let e = s.set_coinbase(set(&Address([0; 24]).to_bech32("sm"))).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(e.message().starts_with("id.address"), "{}", e.message());
+    let e = s.set_coinbase(v1::SetCoinbaseRequest { id: None }).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    let back = v1::StartSmeshingRequest {
+        coinbase: Some(v1::AccountId { address: known().to_bech32(HRP) }),
+        opts: None,
+    };
+    s.start_smeshing(back).await.unwrap();
+    assert_eq!(coinbase(s.coinbase(pbjson_types::Empty {}).await.unwrap()), known().to_bech32(HRP));
     let config = s.post_config(pbjson_types::Empty {}).await.unwrap().into_inner();
     let sim = spacemesh_core::post::PostConfig::sim();
     assert_eq!(
@@ -294,7 +319,24 @@ async fn smesher_stops_starts_and_reports() {
     let status = s.post_setup_status(pbjson_types::Empty {}).await.unwrap().into_inner();
     let status = status.status.unwrap();
     assert_eq!(status.state(), v1::post_setup_status::State::NotStarted);
-    assert_eq!(status.opts.unwrap().num_units, 4);
+    assert_eq!(status.opts.as_ref().unwrap().num_units, 4);
+
+    // The status stream sends the same status at once, then nothing while it does not change.
+    let mut stream = s.post_setup_status_stream(pbjson_types::Empty {}).await.unwrap().into_inner();
+    let first = take(&mut stream, 1).await.remove(0);
+    assert_eq!(first.status.unwrap(), status);
+    quiet(&mut stream).await;
+
+    // One provider, the CPU, measured only when asked.
+    let providers = |benchmark| v1::PostSetupProvidersRequest { benchmark };
+    let cpu = s.post_setup_providers(providers(false)).await.unwrap().into_inner().providers;
+    assert_eq!(cpu.len(), 1);
+    assert_eq!(
+        (cpu[0].id, cpu[0].device_type(), cpu[0].performance),
+        (u32::MAX, v1::post_setup_provider::DeviceType::DeviceClassCpu, 0)
+    );
+    let measured = s.post_setup_providers(providers(true)).await.unwrap().into_inner().providers;
+    assert!(measured[0].performance > 0, "{measured:?}");
 }
 
 #[tokio::test]
@@ -321,4 +363,7 @@ async fn smesher_start_needs_a_smeshing_configuration() {
     let e = s.start_smeshing(v1::StartSmeshingRequest::default()).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::FailedPrecondition);
     assert!(e.message().contains("[smeshing] units"), "{}", e.message());
+    let set =
+        v1::SetCoinbaseRequest { id: Some(v1::AccountId { address: known().to_bech32(HRP) }) };
+    assert_eq!(s.set_coinbase(set).await.unwrap_err().code(), tonic::Code::FailedPrecondition);
 }

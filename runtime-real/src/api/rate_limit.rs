@@ -153,7 +153,10 @@ fn client_of(request: &Request) -> Option<IpAddr> {
 }
 
 fn over_limit(wait: Duration) -> String {
-    format!("rate limit exceeded: too many requests from your address; retry in {} ms", wait.as_millis().max(1))
+    format!(
+        "rate limit exceeded: too many requests from your address; retry in {} ms",
+        wait.as_millis().max(1)
+    )
 }
 
 /// Seconds for a `retry-after` header: at least 1 (the header has whole seconds).
@@ -201,7 +204,10 @@ pub async fn json_layer(
 }
 
 /// `routes` with gRPC's answer over `limiter`'s limit (unchanged without a limiter).
-pub fn limit_grpc(routes: tonic::service::Routes, limiter: Option<Arc<RateLimiter>>) -> tonic::service::Routes {
+pub fn limit_grpc(
+    routes: tonic::service::Routes,
+    limiter: Option<Arc<RateLimiter>>,
+) -> tonic::service::Routes {
     match limiter {
         Some(limiter) => routes
             .into_axum_router()
@@ -323,11 +329,12 @@ mod tests {
         assert!(body["message"].as_str().unwrap().contains("rate limit"), "{body}");
         assert_eq!(body["details"], serde_json::json!([]));
 
-        let channel = tonic::transport::Channel::from_shared(format!("http://{}", at.public.unwrap()))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://{}", at.public.unwrap()))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
         let mut network =
             crate::api::proto::spacemesh::v2alpha1::network_service_client::NetworkServiceClient::new(
                 channel,

@@ -4,10 +4,15 @@
 //! Starting and stopping flip the node's smeshing switch ([`ApiRequest::SetSmeshing`], a
 //! command to the node loop): stopped, the identity publishes no ATX, ballot, proposal, hare or
 //! certify message (see `Consensus::set_smeshing`); the switch is not persisted, so a restarted
-//! node smeshes as configured. The node smeshes with the PoST data directory, units and
-//! coinbase of its configuration: a start naming others is refused (INVALID_ARGUMENT), as is a
-//! start on a node configured without smeshing (FAILED_PRECONDITION). `SetCoinbase` is not
-//! served (UNIMPLEMENTED): the coinbase goes into every ATX from the configuration.
+//! node smeshes as configured. The node smeshes with the PoST data directory and units of its
+//! configuration: a start naming others is refused (INVALID_ARGUMENT), as is a start on a node
+//! configured without smeshing (FAILED_PRECONDITION). `SetCoinbase` (and a start naming a
+//! coinbase) sends the rewards of the ATXs published from then on to another address
+//! ([`ApiRequest::SetCoinbase`], a command); like the switch it is not persisted.
+//!
+//! `PostSetupStatusStream` sends the setup status at once and then each change (it looks every
+//! half second) until the client leaves; `PostSetupProviders` lists the one provider this node
+//! initializes with, the CPU, and with `benchmark` measures its labels per second.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +27,7 @@ use tonic::{Request, Response, Status};
 
 use super::proto::google::rpc;
 use super::proto::spacemesh::v1 as pb;
+use super::stream::{ItemStream, Page, poll_stream};
 use crate::account_api::{self, ApiRequest};
 use crate::post_data::{PostDataError, PostDataInfo};
 use crate::status::SharedStatus;
@@ -52,7 +58,18 @@ pub struct Smesher {
     requests: mpsc::Sender<ApiRequest>,
     status: SharedStatus,
     settings: Arc<SmesherSettings>,
+    /// The open status streams' slots.
+    streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most PoST setup status streams open at once.
+const STATUS_STREAMS_MAX: usize = 16;
+
+/// The id upstream gives the CPU provider.
+pub const CPU_PROVIDER_ID: u32 = u32::MAX;
+
+/// How long `PostSetupProviders` with `benchmark` computes labels to measure the CPU's speed.
+const BENCHMARK_TIME: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Smesher {
     /// The service asking `requests` (the node loop) and reading `status`.
@@ -61,7 +78,59 @@ impl Smesher {
         status: SharedStatus,
         settings: SmesherSettings,
     ) -> Self {
-        Smesher { requests, status, settings: Arc::new(settings) }
+        let streams = Arc::new(tokio::sync::Semaphore::new(STATUS_STREAMS_MAX));
+        Smesher { requests, status, settings: Arc::new(settings), streams }
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> ApiRequest,
+    ) -> Result<T, Status> {
+        account_api::ask_node(&self.requests, make).await.map_err(Status::unavailable)
+    }
+
+    /// `text` as an address of this network (INVALID_ARGUMENT naming `what` if it is not).
+    fn address(&self, what: &str, text: &str) -> Result<Address, Status> {
+        Address::from_bech32(text, &self.settings.hrp)
+            .map_err(|e| Status::invalid_argument(format!("{what} {text:?}: {e}")))
+    }
+
+    /// Sends the rewards of the node's next ATXs to `coinbase`.
+    async fn set_coinbase_to(&self, coinbase: Address) -> Result<(), Status> {
+        if self.settings.num_units.is_none() {
+            return Err(not_smeshing());
+        }
+        match self.ask(|reply| ApiRequest::SetCoinbase { coinbase, reply }).await? {
+            Some(now) if now == coinbase => Ok(()),
+            _ => Err(Status::internal("the node did not take the coinbase")),
+        }
+    }
+
+    /// Where the PoST data stands now.
+    async fn setup_status(&self) -> Result<pb::PostSetupStatus, Status> {
+        let s = Arc::clone(&self.settings);
+        let checkpoint = tokio::task::spawn_blocking(move || PostDataInfo::read(&s.post_dir))
+            .await
+            .map_err(|e| Status::internal(format!("reading the PoST checkpoint: {e}")))?;
+        let live = self
+            .status
+            .lock()
+            .map(|st| InitProgress {
+                done: st.post_init_labels_done,
+                total: st.post_init_labels_total,
+            })
+            .map_err(|_| Status::internal("the node's status is poisoned (a thread panicked)"))?;
+        let s = &self.settings;
+        let (state, num_labels_written) = setup_state(&checkpoint, &s.identity, live);
+        let info = checkpoint.ok().flatten();
+        let opts = pb::PostSetupOpts {
+            data_dir: s.post_dir.display().to_string(),
+            num_units: s.num_units.or(info.as_ref().map(|i| i.metadata.num_units)).unwrap_or(0),
+            max_file_size: info.map_or(0, |i| i.labels_per_file.saturating_mul(LABEL_BYTES as u64)),
+            provider_id: Some(CPU_PROVIDER_ID),
+            throttle: false,
+        };
+        Ok(pb::PostSetupStatus { state: state.into(), num_labels_written, opts: Some(opts) })
     }
 
     async fn set_smeshing(&self, on: bool) -> Result<bool, Status> {
@@ -74,22 +143,8 @@ impl Smesher {
     fn check_start(&self, r: &pb::StartSmeshingRequest) -> Result<(), Status> {
         let s = &self.settings;
         let Some(units) = s.num_units else {
-            return Err(Status::failed_precondition(
-                "this node is configured without smeshing: set [smeshing] units and restart it",
-            ));
+            return Err(not_smeshing());
         };
-        if let Some(coinbase) = r.coinbase.as_ref().filter(|c| !c.address.is_empty()) {
-            let asked = Address::from_bech32(&coinbase.address, &s.hrp).map_err(|e| {
-                Status::invalid_argument(format!("coinbase {:?}: {e}", coinbase.address))
-            })?;
-            if asked != s.coinbase {
-                return Err(Status::invalid_argument(format!(
-                    "this node's coinbase is {} (set [smeshing] coinbase and restart to change it); \
-                     leave coinbase empty or name that one",
-                    s.coinbase.to_bech32(&s.hrp)
-                )));
-            }
-        }
         if let Some(opts) = &r.opts {
             if !opts.data_dir.is_empty() && !same_dir(Path::new(&opts.data_dir), &s.post_dir) {
                 return Err(Status::invalid_argument(format!(
@@ -107,6 +162,23 @@ impl Smesher {
         }
         Ok(())
     }
+}
+
+fn not_smeshing() -> Status {
+    Status::failed_precondition(
+        "this node is configured without smeshing: set [smeshing] units and restart it",
+    )
+}
+
+/// Labels per second one thread computes with `post`'s parameters, measured for `time`.
+fn label_rate(post: &PostConfig, time: std::time::Duration) -> u64 {
+    let start = std::time::Instant::now();
+    let mut labels = 0u64;
+    while start.elapsed() < time || labels == 0 {
+        std::hint::black_box(spacemesh_core::post::label::label(&[7; 32], labels, &post.scrypt));
+        labels += 1;
+    }
+    (labels as f64 / start.elapsed().as_secs_f64()) as u64
 }
 
 /// Whether `a` and `b` name the same directory (as given, or once both resolve).
@@ -156,13 +228,18 @@ impl pb::smesher_service_server::SmesherService for Smesher {
         Ok(Response::new(pb::IsSmeshingResponse { is_smeshing }))
     }
 
-    /// Starts smeshing on the configured data, units and coinbase (a request may name them or
-    /// leave them empty; `max_file_size`, `provider_id` and `throttle` do not apply here).
+    /// Starts smeshing on the configured data and units (a request may name them or leave
+    /// them empty; `max_file_size`, `provider_id` and `throttle` do not apply here); a coinbase
+    /// it names is set first, as `SetCoinbase` does.
     async fn start_smeshing(
         &self,
         request: Request<pb::StartSmeshingRequest>,
     ) -> Result<Response<pb::StartSmeshingResponse>, Status> {
-        self.check_start(&request.into_inner())?;
+        let r = request.into_inner();
+        self.check_start(&r)?;
+        if let Some(coinbase) = r.coinbase.as_ref().filter(|c| !c.address.is_empty()) {
+            self.set_coinbase_to(self.address("coinbase", &coinbase.address)?).await?;
+        }
         if !self.set_smeshing(true).await? {
             return Err(Status::failed_precondition("the node has no smeshing part to start"));
         }
@@ -196,11 +273,29 @@ impl pb::smesher_service_server::SmesherService for Smesher {
         }))
     }
 
+    /// The coinbase of the node's next ATXs (the configured one on a node without smeshing).
     async fn coinbase(&self, _: Request<Empty>) -> Result<Response<pb::CoinbaseResponse>, Status> {
         let s = &self.settings;
+        let coinbase = self.ask(|reply| ApiRequest::Coinbase { reply }).await?;
         Ok(Response::new(pb::CoinbaseResponse {
-            account_id: Some(pb::AccountId { address: s.coinbase.to_bech32(&s.hrp) }),
+            account_id: Some(pb::AccountId {
+                address: coinbase.unwrap_or(s.coinbase).to_bech32(&s.hrp),
+            }),
         }))
+    }
+
+    /// Sends the rewards of the ATXs published from now on to the address (not persisted: set
+    /// `[smeshing] coinbase` to keep it across restarts).
+    async fn set_coinbase(
+        &self,
+        request: Request<pb::SetCoinbaseRequest>,
+    ) -> Result<Response<pb::SetCoinbaseResponse>, Status> {
+        let text = request.into_inner().id.map(|id| id.address).unwrap_or_default();
+        if text.is_empty() {
+            return Err(Status::invalid_argument("id.address must name the new coinbase"));
+        }
+        self.set_coinbase_to(self.address("id.address", &text)?).await?;
+        Ok(Response::new(pb::SetCoinbaseResponse { status: Some(ok_status()) }))
     }
 
     /// The data directory's state: its checkpoint on disk and the progress of a running
@@ -209,34 +304,60 @@ impl pb::smesher_service_server::SmesherService for Smesher {
         &self,
         _: Request<Empty>,
     ) -> Result<Response<pb::PostSetupStatusResponse>, Status> {
-        let s = Arc::clone(&self.settings);
-        let checkpoint = tokio::task::spawn_blocking(move || PostDataInfo::read(&s.post_dir))
-            .await
-            .map_err(|e| Status::internal(format!("reading the PoST checkpoint: {e}")))?;
-        let live = self
-            .status
-            .lock()
-            .map(|st| InitProgress {
-                done: st.post_init_labels_done,
-                total: st.post_init_labels_total,
-            })
-            .map_err(|_| Status::internal("the node's status is poisoned (a thread panicked)"))?;
-        let s = &self.settings;
-        let (state, num_labels_written) = setup_state(&checkpoint, &s.identity, live);
-        let info = checkpoint.ok().flatten();
-        let opts = pb::PostSetupOpts {
-            data_dir: s.post_dir.display().to_string(),
-            num_units: s.num_units.or(info.as_ref().map(|i| i.metadata.num_units)).unwrap_or(0),
-            max_file_size: info.map_or(0, |i| i.labels_per_file.saturating_mul(LABEL_BYTES as u64)),
-            provider_id: None,
-            throttle: false,
+        Ok(Response::new(pb::PostSetupStatusResponse { status: Some(self.setup_status().await?) }))
+    }
+
+    type PostSetupStatusStreamStream = ItemStream<pb::PostSetupStatusStreamResponse>;
+
+    /// The setup status now, then each change, until the client leaves.
+    async fn post_setup_status_stream(
+        &self,
+        _: Request<Empty>,
+    ) -> Result<Response<Self::PostSetupStatusStreamStream>, Status> {
+        let slot = Arc::clone(&self.streams).try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "{STATUS_STREAMS_MAX} status streams are open; try again when one ends"
+            ))
+        })?;
+        let me = self.clone();
+        Ok(Response::new(poll_stream(slot, true, None, move |last| {
+            let me = me.clone();
+            async move {
+                let now = me.setup_status().await?;
+                let changed = last.as_ref() != Some(&now);
+                let items = if changed {
+                    vec![pb::PostSetupStatusStreamResponse { status: Some(now.clone()) }]
+                } else {
+                    Vec::new()
+                };
+                Ok(Page { items, next: Some(now), more: false, done: false })
+            }
+        })))
+    }
+
+    /// The CPU, the one provider this node initializes PoST data with; `performance` is its
+    /// labels per second on one thread with the network's parameters when `benchmark` is set
+    /// (measured for a quarter of a second), else 0.
+    async fn post_setup_providers(
+        &self,
+        request: Request<pb::PostSetupProvidersRequest>,
+    ) -> Result<Response<pb::PostSetupProvidersResponse>, Status> {
+        let performance = if request.into_inner().benchmark {
+            let post = self.settings.post;
+            tokio::task::spawn_blocking(move || label_rate(&post, BENCHMARK_TIME))
+                .await
+                .map_err(|e| Status::internal(format!("the benchmark failed: {e}")))?
+        } else {
+            0
         };
-        Ok(Response::new(pb::PostSetupStatusResponse {
-            status: Some(pb::PostSetupStatus {
-                state: state.into(),
-                num_labels_written,
-                opts: Some(opts),
-            }),
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Response::new(pb::PostSetupProvidersResponse {
+            providers: vec![pb::PostSetupProvider {
+                id: CPU_PROVIDER_ID,
+                model: format!("CPU ({threads} threads)"),
+                device_type: pb::post_setup_provider::DeviceType::DeviceClassCpu.into(),
+                performance,
+            }],
         }))
     }
 

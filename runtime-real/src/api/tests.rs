@@ -48,12 +48,8 @@ pub(crate) fn api() -> V2alpha1 {
 async fn start() -> (ApiListeners, watch::Sender<bool>) {
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let (stop, rx) = watch::channel(false);
-    let at = ApiListeners {
-        public: Some(any),
-        private: Some(any),
-        json: Some(any),
-        rate_limit: None,
-    };
+    let at =
+        ApiListeners { public: Some(any), private: Some(any), json: Some(any), rate_limit: None };
     (serve(at, api(), rx).await.unwrap(), stop)
 }
 

@@ -168,12 +168,16 @@ pub(crate) fn proto_listed(
         ListedState::Pending => (pb::TransactionState::Mempool, None),
         ListedState::Applied { layer, block, result } => {
             let (state, status) = match result.status {
-                TxResult::SUCCEEDED => (pb::TransactionState::Processed, S::TransactionStatusSuccess),
+                TxResult::SUCCEEDED => {
+                    (pb::TransactionState::Processed, S::TransactionStatusSuccess)
+                }
                 TxResult::FAILED => (pb::TransactionState::Processed, S::TransactionStatusFailure),
                 _ => (pb::TransactionState::Ineffectual, S::TransactionStatusInvalid),
             };
             let touched: Vec<String> = match (&t.parsed, status) {
-                (Some(p), S::TransactionStatusSuccess) => tx_addresses(p).iter().map(|a| a.to_bech32(hrp)).collect(),
+                (Some(p), S::TransactionStatusSuccess) => {
+                    tx_addresses(p).iter().map(|a| a.to_bech32(hrp)).collect()
+                }
                 (Some(p), S::TransactionStatusFailure) => vec![p.body.principal.to_bech32(hrp)],
                 _ => Vec::new(),
             };

@@ -737,6 +737,17 @@ impl Consensus {
         self.hare.set_sending(on);
     }
 
+    /// Where this node's next ATXs send their rewards (`None`: it does not smesh).
+    pub fn coinbase(&self) -> Option<crate::account::Address> {
+        self.builder.as_ref().map(Builder::coinbase)
+    }
+
+    /// Sends the rewards of this node's next ATXs to `coinbase` (see
+    /// [`Builder::set_coinbase`]); `false` when the node does not smesh.
+    pub fn set_coinbase(&mut self, coinbase: crate::account::Address) -> bool {
+        self.builder.as_mut().map(|b| b.set_coinbase(coinbase)).is_some()
+    }
+
     /// Whether this node's identity smeshes: it has a builder and smeshing is not stopped.
     pub fn smeshing(&self) -> bool {
         self.smeshing && self.builder.is_some()

@@ -139,8 +139,8 @@ impl Consensus {
 mod tests {
     use std::sync::Arc;
 
-    use rand_chacha::ChaCha8Rng;
     use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
     use super::*;
     use crate::codec::BoundedBytes;
@@ -202,7 +202,10 @@ mod tests {
         let ListedState::Applied { layer, result, .. } = &listed[0].state else {
             panic!("layer 5's spawn is applied");
         };
-        assert_eq!((*layer, result.status, result.reason()), (LayerId(5), TxResult::FAILED, "why".into()));
+        assert_eq!(
+            (*layer, result.status, result.reason()),
+            (LayerId(5), TxResult::FAILED, "why".into())
+        );
         assert_eq!(listed[2].state, ListedState::Pending);
         assert!(listed.iter().all(|t| t.parsed.is_some()), "each parses against its principal");
     }
