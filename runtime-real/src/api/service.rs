@@ -107,6 +107,59 @@ impl V2alpha1 {
         Address::from_bech32(text, &self.inner.network.hrp)
             .map_err(|e| Status::invalid_argument(format!("address {text:?}: {e}")))
     }
+
+    /// The rewards a request's `filter_by` admits: of `coinbase` (an address) or of `smesher`
+    /// (an identity's 32 bytes), whichever it names; every reward when it names neither.
+    pub(super) fn reward_filter(
+        &self,
+        coinbase: Option<&str>,
+        smesher: Option<&[u8]>,
+    ) -> Result<RewardFilter, Status> {
+        Ok(RewardFilter {
+            coinbase: coinbase.map(|text| self.address(text)).transpose()?,
+            smesher: smesher.map(|bytes| id32(bytes, "smesher").map(NodeId)).transpose()?,
+        })
+    }
+
+    /// The ATXs a request admits: publish epoch from `start_epoch` to `end_epoch` (0: no
+    /// bound), one of `ids` and of `smeshers` when given, `coinbase` when not empty.
+    pub(super) fn atx_filter(
+        &self,
+        start_epoch: u32,
+        end_epoch: u32,
+        ids: &[Vec<u8>],
+        smeshers: &[Vec<u8>],
+        coinbase: &str,
+    ) -> Result<AtxFilter, Status> {
+        let end_epoch = (end_epoch != 0).then_some(end_epoch);
+        if end_epoch.is_some_and(|e| e < start_epoch) {
+            return Err(Status::invalid_argument("end_epoch is below start_epoch"));
+        }
+        Ok(AtxFilter {
+            start_epoch,
+            end_epoch,
+            ids: ids.iter().map(|b| id32(b, "id").map(Hash32)).collect::<Result<_, _>>()?,
+            smeshers: smeshers
+                .iter()
+                .map(|b| id32(b, "smesher_id").map(NodeId))
+                .collect::<Result<_, _>>()?,
+            coinbase: if coinbase.is_empty() { None } else { Some(self.address(coinbase)?) },
+        })
+    }
+}
+
+/// Which rewards a Reward.List or Reward.Stream request asks for.
+#[derive(Clone, Copy)]
+pub(super) struct RewardFilter {
+    coinbase: Option<Address>,
+    smesher: Option<NodeId>,
+}
+
+impl RewardFilter {
+    /// Whether `w` passes.
+    pub(super) fn admits(&self, w: &spacemesh_core::node::consensus::LayerReward) -> bool {
+        self.coinbase.is_none_or(|c| w.coinbase == c) && self.smesher.is_none_or(|s| w.smesher == s)
+    }
 }
 
 /// The last layer of a `start_layer..=end_layer` request (`end_layer` 0: no upper bound).
@@ -413,13 +466,10 @@ impl pb::reward_service_server::RewardService for V2alpha1 {
         use pb::reward_request::FilterBy;
         let r = request.into_inner();
         let last = last_layer(r.start_layer, r.end_layer)?;
-        let coinbase = match &r.filter_by {
-            Some(FilterBy::Coinbase(text)) => Some(self.address(text)?),
-            _ => None,
-        };
-        let smesher = match &r.filter_by {
-            Some(FilterBy::Smesher(bytes)) => Some(NodeId(id32(bytes, "smesher")?)),
-            _ => None,
+        let filter = match &r.filter_by {
+            Some(FilterBy::Coinbase(text)) => self.reward_filter(Some(text), None)?,
+            Some(FilterBy::Smesher(bytes)) => self.reward_filter(None, Some(bytes))?,
+            None => self.reward_filter(None, None)?,
         };
         let desc = r.sort_order == i32::from(pb::SortOrder::Desc);
         let first = if desc {
@@ -433,8 +483,7 @@ impl pb::reward_service_server::RewardService for V2alpha1 {
             .ask(|reply| ApiRequest::Rewards { first, last, reply })
             .await?
             .into_iter()
-            .filter(|w| coinbase.is_none_or(|c| w.coinbase == c))
-            .filter(|w| smesher.is_none_or(|s| w.smesher == s))
+            .filter(|w| filter.admits(w))
             .collect();
         if desc {
             rewards.reverse();
@@ -455,23 +504,10 @@ impl pb::activation_service_server::ActivationService for V2alpha1 {
         request: Request<pb::ActivationRequest>,
     ) -> Result<Response<pb::ActivationList>, Status> {
         let r = request.into_inner();
-        let end_epoch = (r.end_epoch != 0).then_some(r.end_epoch);
-        if end_epoch.is_some_and(|e| e < r.start_epoch) {
-            return Err(Status::invalid_argument("end_epoch is below start_epoch"));
-        }
+        let filter =
+            self.atx_filter(r.start_epoch, r.end_epoch, &r.id, &r.smesher_id, &r.coinbase)?;
         // Checks limit (the node applies offset and limit).
         page(0, r.limit, LIST_MAX, 0)?;
-        let filter = AtxFilter {
-            start_epoch: r.start_epoch,
-            end_epoch,
-            ids: r.id.iter().map(|b| id32(b, "id").map(Hash32)).collect::<Result<_, _>>()?,
-            smeshers: r
-                .smesher_id
-                .iter()
-                .map(|b| id32(b, "smesher_id").map(NodeId))
-                .collect::<Result<_, _>>()?,
-            coinbase: if r.coinbase.is_empty() { None } else { Some(self.address(&r.coinbase)?) },
-        };
         let offset = usize::try_from(r.offset).unwrap_or(usize::MAX);
         let limit = usize::try_from(r.limit).unwrap_or(usize::MAX);
         let atxs =

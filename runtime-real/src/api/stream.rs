@@ -25,7 +25,7 @@ use super::proto::spacemesh::v2alpha1 as pb;
 use super::service::{
     V2alpha1, id32, last_layer, proto_activation, proto_layer, proto_proof, proto_reward,
 };
-use crate::account_api::{self, ApiRequest, AtxFilter, LayerPage, LayerTxInfo};
+use crate::account_api::{self, ApiRequest, LayerPage, LayerTxInfo};
 
 /// How often a watching stream asks the node for new items.
 const STREAM_POLL: Duration = Duration::from_millis(500);
@@ -167,13 +167,10 @@ impl pb::reward_stream_service_server::RewardStreamService for V2alpha1 {
         use pb::reward_stream_request::FilterBy;
         let r = request.into_inner();
         let last = last_layer(r.start_layer, r.end_layer)?;
-        let coinbase = match &r.filter_by {
-            Some(FilterBy::Coinbase(text)) => Some(self.address(text)?),
-            _ => None,
-        };
-        let smesher = match &r.filter_by {
-            Some(FilterBy::Smesher(bytes)) => Some(NodeId(id32(bytes, "smesher")?)),
-            _ => None,
+        let filter = match &r.filter_by {
+            Some(FilterBy::Coinbase(text)) => self.reward_filter(Some(text), None)?,
+            Some(FilterBy::Smesher(bytes)) => self.reward_filter(None, Some(bytes))?,
+            None => self.reward_filter(None, None)?,
         };
         let api = self.clone();
         Ok(Response::new(poll_stream(self.stream_slot()?, r.watch, r.start_layer, move |first| {
@@ -182,9 +179,7 @@ impl pb::reward_stream_service_server::RewardStreamService for V2alpha1 {
                 let page = api.ask(|reply| ApiRequest::RewardsPage { first, last, reply }).await?;
                 let hrp = api.hrp();
                 Ok(layer_page(first, last, page, |w| {
-                    let wanted = coinbase.is_none_or(|c| w.coinbase == c)
-                        && smesher.is_none_or(|s| w.smesher == s);
-                    wanted.then(|| proto_reward(&w, hrp))
+                    filter.admits(&w).then(|| proto_reward(&w, hrp))
                 }))
             }
         })))
@@ -203,21 +198,8 @@ impl pb::activation_stream_service_server::ActivationStreamService for V2alpha1 
         request: Request<pb::ActivationStreamRequest>,
     ) -> Result<Response<Self::StreamStream>, Status> {
         let r = request.into_inner();
-        let end_epoch = (r.end_epoch != 0).then_some(r.end_epoch);
-        if end_epoch.is_some_and(|e| e < r.start_epoch) {
-            return Err(Status::invalid_argument("end_epoch is below start_epoch"));
-        }
-        let filter = AtxFilter {
-            start_epoch: r.start_epoch,
-            end_epoch,
-            ids: r.id.iter().map(|b| id32(b, "id").map(Hash32)).collect::<Result<_, _>>()?,
-            smeshers: r
-                .smesher_id
-                .iter()
-                .map(|b| id32(b, "smesher_id").map(NodeId))
-                .collect::<Result<_, _>>()?,
-            coinbase: if r.coinbase.is_empty() { None } else { Some(self.address(&r.coinbase)?) },
-        };
+        let filter =
+            self.atx_filter(r.start_epoch, r.end_epoch, &r.id, &r.smesher_id, &r.coinbase)?;
         let api = self.clone();
         Ok(Response::new(poll_stream(self.stream_slot()?, r.watch, None, move |after| {
             let (api, filter) = (api.clone(), filter.clone());
@@ -312,29 +294,18 @@ impl pb::transaction_stream_service_server::TransactionStreamService for V2alpha
     }
 }
 
-/// A transaction of an applied layer with its result. `gas_consumed` is the fee over the gas
-/// price; `touched_addresses` stays empty (this node does not record them).
+/// A transaction of an applied layer with its state and result.
 fn proto_tx_response(t: &LayerTxInfo, hrp: &str) -> pb::TransactionResponse {
-    use pb::transaction_result::Status as S;
-    use spacemesh_core::mesh::TxResult;
-    let r = &t.tx.result;
-    let (status, state) = match r.status {
-        TxResult::SUCCEEDED => (S::TransactionStatusSuccess, pb::TransactionState::Processed),
-        TxResult::FAILED => (S::TransactionStatusFailure, pb::TransactionState::Processed),
-        _ => (S::TransactionStatusInvalid, pb::TransactionState::Ineffectual),
-    };
-    let price = t.parsed.body.gas_price;
+    let (state, result) = super::tx::proto_tx_result(
+        Some(&t.parsed),
+        &t.tx.result,
+        t.tx.layer,
+        Some(t.tx.block),
+        hrp,
+    );
     pb::TransactionResponse {
         tx: Some(super::tx::proto_tx(&t.parsed, &t.tx.raw, hrp)),
-        tx_result: Some(pb::TransactionResult {
-            status: status.into(),
-            message: r.reason(),
-            gas_consumed: r.fee.checked_div(price).unwrap_or(0),
-            fee: r.fee,
-            block: t.tx.block.0.to_vec(),
-            layer: t.tx.layer.0,
-            touched_addresses: Vec::new(),
-        }),
+        tx_result: Some(result),
         tx_state: Some(state.into()),
     }
 }

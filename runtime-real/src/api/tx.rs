@@ -6,7 +6,7 @@ use spacemesh_core::account::{Address, Template};
 use spacemesh_core::mesh::TxResult;
 use spacemesh_core::node::consensus::{ListedState, ListedTx, TxQuery, tx_addresses};
 use spacemesh_core::tx::{Call, ParsedTx, SpawnArgs};
-use spacemesh_core::types::{Hash32, LayerId};
+use spacemesh_core::types::{BlockId, Hash32, LayerId};
 use tonic::Status;
 
 use super::proto::spacemesh::v2alpha1 as pb;
@@ -140,18 +140,13 @@ pub(crate) fn list_query(
 
 /// One Transaction.List entry: the transaction, and when asked its state and result.
 ///
-/// State: `MEMPOOL` while pending, `PROCESSED` once executed (succeeded or failed after
-/// paying), `INEFFECTUAL` when its block carried it without effect. Result (applied ones
-/// only): `SUCCESS`, `FAILURE` or `INVALID` (ineffective) with the reason, the fee and the gas
-/// it paid for, the layer and its block, and the accounts it touched (the principal when it
-/// paid, and whom it sent to when it succeeded).
+/// State `MEMPOOL` while pending; applied ones as [`proto_tx_result`] tells.
 pub(crate) fn proto_listed(
     t: &ListedTx,
     hrp: &str,
     include_state: bool,
     include_result: bool,
 ) -> pb::TransactionResponse {
-    use pb::transaction_result::Status as S;
     let tx = match &t.parsed {
         Some(parsed) => proto_tx(parsed, &t.raw, hrp),
         // Bytes a block carried that do not parse: only what they are.
@@ -167,31 +162,7 @@ pub(crate) fn proto_listed(
     let (state, result) = match &t.state {
         ListedState::Pending => (pb::TransactionState::Mempool, None),
         ListedState::Applied { layer, block, result } => {
-            let (state, status) = match result.status {
-                TxResult::SUCCEEDED => {
-                    (pb::TransactionState::Processed, S::TransactionStatusSuccess)
-                }
-                TxResult::FAILED => (pb::TransactionState::Processed, S::TransactionStatusFailure),
-                _ => (pb::TransactionState::Ineffectual, S::TransactionStatusInvalid),
-            };
-            let touched: Vec<String> = match (&t.parsed, status) {
-                (Some(p), S::TransactionStatusSuccess) => {
-                    tx_addresses(p).iter().map(|a| a.to_bech32(hrp)).collect()
-                }
-                (Some(p), S::TransactionStatusFailure) => vec![p.body.principal.to_bech32(hrp)],
-                _ => Vec::new(),
-            };
-            let gas_price = t.parsed.as_ref().map_or(0, |p| p.body.gas_price);
-            let result = pb::TransactionResult {
-                status: status.into(),
-                message: result.reason(),
-                // The fee is the gas paid for times the gas price.
-                gas_consumed: result.fee.checked_div(gas_price).unwrap_or(0),
-                fee: result.fee,
-                block: block.map(|b| b.0.to_vec()).unwrap_or_default(),
-                layer: layer.0,
-                touched_addresses: touched,
-            };
+            let (state, result) = proto_tx_result(t.parsed.as_ref(), result, *layer, *block, hrp);
             (state, Some(result))
         }
     };
@@ -200,6 +171,47 @@ pub(crate) fn proto_listed(
         tx_result: if include_result { result } else { None },
         tx_state: include_state.then_some(state.into()),
     }
+}
+
+/// The state and result of a transaction that layer `layer` (in `block`, if known) applied
+/// with `result`; `parsed` its parse, if it parses.
+///
+/// State `PROCESSED` once executed (succeeded or failed after paying), `INEFFECTUAL` when its
+/// block carried it without effect. Result `SUCCESS`, `FAILURE` or `INVALID` with the reason,
+/// the fee and the gas it paid for, and the accounts it touched (the principal when it paid,
+/// and whom it sent to when it succeeded).
+pub(crate) fn proto_tx_result(
+    parsed: Option<&ParsedTx>,
+    result: &TxResult,
+    layer: LayerId,
+    block: Option<BlockId>,
+    hrp: &str,
+) -> (pb::TransactionState, pb::TransactionResult) {
+    use pb::transaction_result::Status as S;
+    let (state, status) = match result.status {
+        TxResult::SUCCEEDED => (pb::TransactionState::Processed, S::TransactionStatusSuccess),
+        TxResult::FAILED => (pb::TransactionState::Processed, S::TransactionStatusFailure),
+        _ => (pb::TransactionState::Ineffectual, S::TransactionStatusInvalid),
+    };
+    let touched: Vec<String> = match (parsed, status) {
+        (Some(p), S::TransactionStatusSuccess) => {
+            tx_addresses(p).iter().map(|a| a.to_bech32(hrp)).collect()
+        }
+        (Some(p), S::TransactionStatusFailure) => vec![p.body.principal.to_bech32(hrp)],
+        _ => Vec::new(),
+    };
+    let gas_price = parsed.map_or(0, |p| p.body.gas_price);
+    let result = pb::TransactionResult {
+        status: status.into(),
+        message: result.reason(),
+        // The fee is the gas paid for times the gas price.
+        gas_consumed: result.fee.checked_div(gas_price).unwrap_or(0),
+        fee: result.fee,
+        block: block.map(|b| b.0.to_vec()).unwrap_or_default(),
+        layer: layer.0,
+        touched_addresses: touched,
+    };
+    (state, result)
 }
 
 #[cfg(test)]
