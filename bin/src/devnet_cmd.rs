@@ -615,14 +615,39 @@ pub(crate) async fn http_get(addr: SocketAddr, path: &str) -> Result<String> {
     Ok(body.to_string())
 }
 
-/// Distinct free loopback ports (bound then released; a port may be taken again in between,
-/// which then fails that process's start with a clear error).
+/// Ports a devnet picks its listeners from: below Linux's ephemeral range (32768-60999), so that
+/// no outgoing connection or `bind(0)` of another process takes a port between its check here
+/// and the node's bind.
+const PORT_RANGE: std::ops::Range<u16> = 20_000..32_000;
+
+/// Distinct free loopback ports from [`PORT_RANGE`], scanned from a start drawn per call (so
+/// that devnets started side by side pick apart), each held while the rest are found and then
+/// released for the node processes to bind.
 fn free_ports(n: usize) -> Result<Vec<u16>> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<_>>()
-        .context("finding free loopback ports")?;
-    listeners.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+    use std::hash::{BuildHasher, Hasher};
+    let span = PORT_RANGE.end - PORT_RANGE.start;
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let start = (hasher.finish() % u64::from(span)) as u16;
+    let mut held = Vec::with_capacity(n);
+    for i in 0..span {
+        if held.len() == n {
+            break;
+        }
+        let port = PORT_RANGE.start + (start + i) % span;
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            held.push(listener);
+        }
+    }
+    if held.len() < n {
+        bail!(
+            "only {} of the {n} loopback ports needed are free in {}..{}",
+            held.len(),
+            PORT_RANGE.start,
+            PORT_RANGE.end
+        );
+    }
+    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
 }
 
 fn unix_now() -> Result<u64> {
