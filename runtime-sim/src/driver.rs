@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use spacemesh_core::codec::Encode;
 use spacemesh_core::crypto::Verifier;
+use spacemesh_core::gossip::PublishPrint;
 use spacemesh_core::job::{JobEnv, JobId, JobResult};
+use spacemesh_core::node::SeenCopy;
 use spacemesh_core::poet::{PoetRequest, PoetResponse};
 use spacemesh_core::{
     Hash32, Input, Node, NodeConfig, NodeEvent, NodeId, NodeKeys, Output, PeerId, Time,
@@ -21,22 +23,27 @@ use crate::memo::{MemoLabels, MemoVerifier};
 use crate::poet_host::{PoetHost, PoetSpec};
 use crate::wal::{WalError, read_log, record};
 
-/// A frame in flight, with the fingerprint of its bytes for the trace.
+/// A frame in flight, with the fingerprint of its bytes for the trace and, for a gossip
+/// `Publish`, its [`PublishPrint`].
 ///
 /// One gossiped frame is shared by every forward (hundreds of sends of one allocation in a
 /// hundred-node run), so the driver fingerprints each allocation once ([`FramePrints`]) rather
-/// than once per delivery.
+/// than once per delivery. The print lets a receiver that has already seen the message count the
+/// copy without decoding and hashing it again ([`Node::absorb_seen_publish`]): most deliveries
+/// of a gossiped message are such copies.
 #[derive(Debug, Clone)]
 pub struct SimFrame {
     bytes: Bytes,
     fingerprint: u64,
+    publish: Option<Arc<PublishPrint>>,
 }
 
 impl SimFrame {
     /// A frame of `bytes` (fingerprinted now).
     pub fn new(bytes: Bytes) -> Self {
         let fingerprint = fingerprint(&bytes);
-        SimFrame { bytes, fingerprint }
+        let publish = PublishPrint::of(&bytes).map(Arc::new);
+        SimFrame { bytes, fingerprint, publish }
     }
 
     /// The frame's bytes.
@@ -57,7 +64,7 @@ impl SimFrame {
 /// the fingerprint a fresh computation would. Addresses differ between processes, which only
 /// changes which sends hit, never a fingerprint.
 struct FramePrints {
-    slots: Vec<Option<(Bytes, u64)>>,
+    slots: Vec<Option<SimFrame>>,
 }
 
 /// Entries of [`FramePrints`] (a power of two).
@@ -71,14 +78,14 @@ impl FramePrints {
     fn frame(&mut self, bytes: Bytes) -> SimFrame {
         let addr = bytes.as_ptr() as usize as u64;
         let at = (addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % FRAME_PRINTS;
-        if let Some((cached, fp)) = &self.slots[at]
-            && cached.as_ptr() == bytes.as_ptr()
-            && cached.len() == bytes.len()
+        if let Some(cached) = &self.slots[at]
+            && cached.bytes.as_ptr() == bytes.as_ptr()
+            && cached.bytes.len() == bytes.len()
         {
-            return SimFrame { bytes, fingerprint: *fp };
+            return SimFrame { bytes, ..cached.clone() };
         }
         let frame = SimFrame::new(bytes);
-        self.slots[at] = Some((frame.bytes.clone(), frame.fingerprint));
+        self.slots[at] = Some(frame.clone());
         frame
     }
 }
@@ -541,6 +548,32 @@ impl<O: Observer> SimNet<O> {
         self.arm_timer(ctx, idx);
     }
 
+    /// The copy honest node `idx` would only count as a duplicate if the frame `print`
+    /// describes arrived from `from` now (see [`Node::seen_publish`]).
+    fn seen_publish(
+        &self,
+        ctx: &Ctx<'_, Wire, Local>,
+        idx: NodeIdx,
+        from: NodeIdx,
+        print: &PublishPrint,
+    ) -> Option<SeenCopy> {
+        let Slot::Honest(h) = &self.slots[idx.0 as usize] else { return None };
+        let now = self.local_time(ctx, idx, h.last_now);
+        h.node.seen_publish(now, &self.peer_ids[from.0 as usize], print)
+    }
+
+    /// Lets an honest node take a copy of a gossip message it has already seen without the full
+    /// [`feed`](Self::feed): no decode, no outputs, so nothing to act on or to check.
+    fn absorb(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx, copy: SeenCopy) {
+        let Slot::Honest(h) = &mut self.slots[idx.0 as usize] else {
+            unreachable!("a seen copy comes from an honest node")
+        };
+        h.node.absorb(copy);
+        h.last_now = h.node.now();
+        // The node's deadlines may depend on its clock (the next epoch boundary).
+        self.arm_timer(ctx, idx);
+    }
+
     /// Acts on held outputs in order, stopping at a `Persist` until its sync completes.
     fn act(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx) {
         let i = idx.0 as usize;
@@ -631,7 +664,24 @@ impl<O: Observer> SimNet<O> {
                 // Four bytes of length prefix, as on a real connection.
                 let size = bytes.len() as u32 + 4;
                 let frame = self.frame_prints.frame(bytes);
-                ctx.send(from, to, Wire::Frame(frame), size);
+                let seen = frame
+                    .publish
+                    .as_ref()
+                    .filter(|_| self.links[to.0 as usize].contains(&from))
+                    .and_then(|print| self.seen_publish(ctx, to, from, print));
+                match seen {
+                    // A copy of a message the receiver already holds: all its arrival would do
+                    // is count a duplicate and stamp the sender's activity, so the network
+                    // routes it (the same draws and drops) and, if it gets through, the
+                    // receiver takes it now instead of as a queued event. Most copies of a
+                    // gossiped message are such copies.
+                    Some(copy) => {
+                        if ctx.send_redundant(from, to, Wire::Frame(frame), size) {
+                            self.absorb(ctx, to, copy);
+                        }
+                    }
+                    None => ctx.send(from, to, Wire::Frame(frame), size),
+                }
             }
             _ => self.stats.frames_unlinked += 1,
         }
@@ -735,6 +785,11 @@ impl<O: Observer> World for SimNet<O> {
             }
             Wire::Frame(frame) => {
                 if self.links[t].contains(&from) {
+                    if let Some(copy) =
+                        frame.publish.as_ref().and_then(|p| self.seen_publish(ctx, to, from, p))
+                    {
+                        return self.absorb(ctx, to, copy);
+                    }
                     self.feed(ctx, to, Input::Message { peer, bytes: frame.into_bytes() });
                 } else {
                     self.stats.frames_unlinked += 1;

@@ -60,6 +60,7 @@ pub(crate) fn build(run: &Run) -> RunReport {
     let world = sim.world();
     let (mut checks, mut violations, mut figures) = world.observer().finish(end, world);
     figures.insert("delivered".into(), stats.delivered as f64);
+    figures.insert("absorbed".into(), stats.absorbed as f64);
     figures.insert("dropped_loss".into(), stats.dropped_loss as f64);
     figures.insert("dropped_partition".into(), stats.dropped_partition as f64);
     figures.insert("duplicated".into(), stats.duplicated as f64);

@@ -328,25 +328,22 @@ impl Builder {
         if self.init.is_none() {
             return (!self.initializing).then_some(now);
         }
-        let mut next: Vec<Time> = Vec::new();
-        next.extend(self.requests.values().map(|r| r.sent + self.cfg.poet_request_timeout));
+        // Called after every input of every node: no allocation.
+        let requests = self.requests.values().map(|r| r.sent + self.cfg.poet_request_timeout);
         // Past retry times only matter at the next phase deadline: never ask for a tick now.
-        next.extend(self.retry_at.values().copied().filter(|t| *t > now));
-        match (&self.state, &self.phase) {
-            (None, _) => {
-                let epoch = self.next_epoch(now);
-                next.push(self.registration_time(epoch));
-            }
+        let retries = self.retry_at.values().copied().filter(|t| *t > now);
+        let phase = match (&self.state, &self.phase) {
+            (None, _) => Some(self.registration_time(self.next_epoch(now))),
             (Some(s), Some(Phase::Registering)) => {
-                next.push(self.clock.poet_round_start(s.challenge.publish_epoch))
+                Some(self.clock.poet_round_start(s.challenge.publish_epoch))
             }
             (Some(s), Some(Phase::WaitingRound)) => {
-                next.push(self.clock.poet_round_end(s.challenge.publish_epoch))
+                Some(self.clock.poet_round_end(s.challenge.publish_epoch))
             }
-            (Some(s), Some(Phase::FetchingProof)) => next.push(self.proof_deadline(s)),
-            _ => {}
-        }
-        next.into_iter().min()
+            (Some(s), Some(Phase::FetchingProof)) => Some(self.proof_deadline(s)),
+            _ => None,
+        };
+        requests.chain(retries).chain(phase).min()
     }
 
     fn registration_time(&self, epoch: EpochId) -> Time {

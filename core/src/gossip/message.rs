@@ -203,6 +203,56 @@ pub fn message_id(topic: Topic, data: &[u8]) -> MsgId {
     crate::crypto::hash_parts(&[&[topic as u8], data])
 }
 
+/// What a runtime learns once from a frame that carries a gossip `Publish`, so that a node can
+/// count a later copy of an already seen message without decoding the frame again (see
+/// [`crate::node::Node::absorb_seen_publish`]).
+///
+/// It can only be made from the frame's bytes ([`PublishPrint::of`]), so it always describes the
+/// frame it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishPrint {
+    id: MsgId,
+    data_len: usize,
+    frame_len: usize,
+}
+
+impl PublishPrint {
+    /// The print of `frame` when it decodes as a gossip `Publish` (no size limit beyond the
+    /// codec's: the node applies its own `frame_max` and `message_max` to the lengths).
+    pub fn of(frame: &bytes::Bytes) -> Option<PublishPrint> {
+        // Every other frame is told apart by its first two tags (frame 0 = gossip, gossip 0 =
+        // publish) without decoding it.
+        if frame.get(..2) != Some(&[0, 0]) {
+            return None;
+        }
+        match crate::frame::Frame::decode_bounded(frame, usize::MAX).ok()? {
+            crate::frame::Frame::Gossip(GossipMessage::Publish { topic, data }) => {
+                Some(PublishPrint {
+                    id: message_id(topic, &data),
+                    data_len: data.len(),
+                    frame_len: frame.len(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The message id.
+    pub fn id(&self) -> &MsgId {
+        &self.id
+    }
+
+    /// The payload's length.
+    pub fn data_len(&self) -> usize {
+        self.data_len
+    }
+
+    /// The whole frame's length.
+    pub fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+}
+
 /// The reconciliation bucket of an id.
 pub fn bucket_of(id: &MsgId) -> usize {
     usize::from(id.0[0] >> 2)

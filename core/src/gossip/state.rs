@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::id_index::IdMemo;
 use super::message::{
     BUCKET_IDS_MAX, BUCKETS, BUCKETS_LISTED_MAX, BucketIds, BucketSummary, GossipMessage, IDS_MAX,
-    MsgId, Topic, message_id,
+    MsgId, PublishPrint, Topic, message_id,
 };
 use super::seen::{SeenCache, SeenState};
 use crate::codec::{BoundedBytes, BoundedVec, Encode};
@@ -308,6 +308,23 @@ impl Gossip {
     /// Number of retained messages.
     pub fn retained(&self) -> usize {
         self.seen.retained()
+    }
+
+    /// Whether all [`Gossip::handle`] would do with a `Publish` from `peer` that `print`
+    /// describes is count a duplicate: a connected peer, a payload within `message_max`, an id in
+    /// the seen cache.
+    pub fn is_seen_publish(&self, peer: &PeerId, print: &PublishPrint) -> bool {
+        self.next_heartbeat.is_some()
+            && self.peers.contains_key(peer)
+            && print.data_len() <= self.cfg.message_max
+            && self.seen.contains(print.id())
+    }
+
+    /// Counts a `Publish` that [`Gossip::is_seen_publish`] found to be a duplicate, as
+    /// [`Gossip::handle`] would have.
+    pub(crate) fn count_seen_publish(&mut self) {
+        self.stats.received += 1;
+        self.stats.duplicates += 1;
     }
 
     fn on_message(&mut self, now: Time, peer: PeerId, msg: GossipMessage, frame: Bytes) {

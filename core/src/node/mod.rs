@@ -31,7 +31,7 @@ use crate::codec::Encode;
 use crate::crypto::{Signer, Verifier};
 use crate::frame::Frame;
 use crate::gossip::Verdict;
-use crate::gossip::{Gossip, GossipInput, GossipOutput, MsgId, Topic};
+use crate::gossip::{Gossip, GossipInput, GossipOutput, MsgId, PublishPrint, Topic};
 use crate::heartbeat::{Heartbeat, HeartbeatInput, HeartbeatOutput};
 use crate::job::{Job, JobId, JobResult, SignatureCheck};
 use crate::node::consensus::{ConsensusOutput, JobOwner};
@@ -157,6 +157,15 @@ pub enum Output {
     },
 }
 
+/// A frame [`Node::seen_publish`] found to be a copy of a message the node has already seen,
+/// from a connected peer at a time: consumed by [`Node::absorb`], before any other input.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "absorb it, or hand the frame to Node::handle"]
+pub struct SeenCopy {
+    now: Time,
+    peer: PeerId,
+}
+
 /// Who is waiting for a job.
 #[derive(Debug)]
 enum JobWaiter {
@@ -251,6 +260,40 @@ impl Node {
         }
         self.route(now);
         self.start_jobs();
+    }
+
+    /// When all [`Node::handle`] would do at `now` with a frame from `peer` that `print`
+    /// describes is note the peer's activity and count a duplicate (a gossip `Publish` of a
+    /// message already in the seen cache, from a connected peer, within every size bound), the
+    /// copy to [`absorb`](Node::absorb) instead of handling the frame.
+    ///
+    /// A runtime that computes the print once per frame allocation (a forwarded frame is shared
+    /// by every copy) spares each repeated copy the decode, the message-id hash and the dispatch.
+    pub fn seen_publish(&self, now: Time, peer: &PeerId, print: &PublishPrint) -> Option<SeenCopy> {
+        let seen = self.restored
+            && now >= self.last_now
+            && !self.cfg.black_hole
+            && print.frame_len() <= self.cfg.frame_max
+            && self.peers.is_connected(peer)
+            && self.gossip.is_seen_publish(peer, print);
+        seen.then_some(SeenCopy { now, peer: *peer })
+    }
+
+    /// Takes a copy [`Node::seen_publish`] found, before any other input: the state afterwards
+    /// is exactly the state after handling the frame, and there is no output.
+    pub fn absorb(&mut self, copy: SeenCopy) {
+        let SeenCopy { now, peer } = copy;
+        debug_assert!(now >= self.last_now && self.peers.is_connected(&peer), "a stale copy");
+        self.gossip.count_seen_publish();
+        self.last_now = now;
+        // Activity only stamps the peer: no output to route, no job to start.
+        self.peers.handle(now, PeersInput::Activity(peer));
+    }
+
+    /// [`Node::seen_publish`] then [`Node::absorb`]: whether the frame was taken.
+    pub fn absorb_seen_publish(&mut self, now: Time, peer: PeerId, print: &PublishPrint) -> bool {
+        let copy = self.seen_publish(now, &peer, print);
+        copy.map(|c| self.absorb(c)).is_some()
     }
 
     /// The next output, if any.

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::crypto::Ed25519Verifier;
+use crate::gossip::GossipMessage;
 use crate::heartbeat::HeartbeatEvent;
 use crate::types::GenesisId;
 
@@ -24,6 +25,8 @@ struct Net {
     nodes: Vec<Node>,
     stores: Vec<Snapshot>,
     events: Vec<(usize, NodeEvent)>,
+    /// Every frame sent: (sender index, recipient, bytes).
+    sent: Vec<(usize, PeerId, Bytes)>,
     now: Time,
 }
 
@@ -50,6 +53,7 @@ impl Net {
             nodes,
             stores: vec![Snapshot::new(); n as usize],
             events: Vec::new(),
+            sent: Vec::new(),
             now: Time::from_secs(1_000),
         };
         for i in 0..n as usize {
@@ -71,6 +75,7 @@ impl Net {
             while let Some(out) = self.nodes[i].poll_output() {
                 match out {
                     Output::Send { peer, bytes } => {
+                        self.sent.push((i, peer, bytes.clone()));
                         queue.insert(0, (self.index(peer), Input::Message { peer: me, bytes }))
                     }
                     Output::Connect { peer, .. } => {
@@ -173,6 +178,70 @@ fn garbage_frames_disconnect_the_sender() {
                 peer: sender,
                 reason: DisconnectReason::Misbehaving
             }));
+}
+
+/// A copy of a gossip message the node has already seen is absorbed from its print with exactly
+/// the effect of the full path; anything else (an unseen message, a stranger, a black hole, a
+/// frame over a size bound, a frame that is not a publish) is left to `handle`.
+#[test]
+fn absorbing_a_seen_publish_equals_handling_it() {
+    let run = |black_hole: bool| {
+        let mut net = Net::bent(3, |i, cfg| cfg.black_hole = black_hole && i == 0);
+        net.run_for(Duration::from_secs(35));
+        net
+    };
+    let (mut full, mut fast) = (run(false), run(false));
+    assert_eq!(format!("{:?}", full.nodes), format!("{:?}", fast.nodes), "runs are identical");
+    // A heartbeat node 1 sent to node 0: node 0 has seen it.
+    let (_, _, frame) = full
+        .sent
+        .iter()
+        .find(|(from, to, b)| {
+            *from == 1 && *to == full.nodes[0].peer_id() && PublishPrint::of(b).is_some()
+        })
+        .cloned()
+        .expect("a publish from node 1 to node 0");
+    let print = PublishPrint::of(&frame).expect("a publish");
+    assert!(full.nodes[0].gossip().has_seen(print.id()));
+    let peer = full.nodes[1].peer_id();
+    full.now = full.now + Duration::from_millis(300);
+    fast.now = full.now;
+    full.feed(0, Input::Message { peer, bytes: frame.clone() });
+    assert!(fast.nodes[0].absorb_seen_publish(fast.now, peer, &print));
+    assert_eq!(fast.nodes[0].poll_output(), None, "absorbing produces no output");
+    fast.nodes[0].check_invariants_deep();
+    assert_eq!(format!("{:?}", full.nodes[0]), format!("{:?}", fast.nodes[0]));
+    assert_eq!(
+        fast.nodes[0].gossip().stats().duplicates,
+        full.nodes[0].gossip().stats().duplicates
+    );
+
+    // What it must leave to `handle`, changing nothing.
+    let before = format!("{:?}", fast.nodes[0]);
+    let stranger = PeerId([0xee; 32]);
+    assert!(!fast.nodes[0].absorb_seen_publish(fast.now, stranger, &print), "a stranger");
+    let earlier = Time(fast.now.0 - 1);
+    assert!(!fast.nodes[0].absorb_seen_publish(earlier, peer, &print), "time going back");
+    let fresh = Frame::Gossip(GossipMessage::Publish {
+        topic: Topic::Heartbeat,
+        data: crate::codec::BoundedBytes::new(Bytes::from_static(b"never seen")).unwrap(),
+    })
+    .encode_bytes();
+    let fresh = PublishPrint::of(&fresh).expect("a publish");
+    assert!(!fast.nodes[0].absorb_seen_publish(fast.now, peer, &fresh), "an unseen message");
+    assert_eq!(before, format!("{:?}", fast.nodes[0]), "a refusal changed the node");
+    let mut small = run(false);
+    small.nodes[0].cfg.frame_max = frame.len() - 1;
+    assert!(!small.nodes[0].absorb_seen_publish(small.now, peer, &print), "over frame_max");
+    let mut hole = run(true);
+    assert!(!hole.nodes[0].absorb_seen_publish(hole.now, peer, &print), "a black hole");
+    for (_, _, b) in &full.sent {
+        let publish = matches!(
+            Frame::decode_bounded(b, usize::MAX),
+            Ok(Frame::Gossip(GossipMessage::Publish { .. }))
+        );
+        assert_eq!(PublishPrint::of(b).is_some(), publish, "print of {b:?}");
+    }
 }
 
 /// A restarted node continues its heartbeat sequence from its store and never reuses a number.

@@ -50,6 +50,19 @@ impl<M: Clone + Traced, L: Traced> Ctx<'_, M, L> {
         self.core.send(from, to, msg, size_bytes);
     }
 
+    /// Sends a message the receiver is known to ignore on arrival (a copy of something it
+    /// already has, whose only effects are counters): the network routes it as [`send`] does,
+    /// with the same random draws and drops, but when it would reach a running receiver it is
+    /// not queued. It is recorded in the trace as absorbed and `true` tells the world to apply
+    /// its effect now, as if it had arrived at once. The world must be sure the message changes
+    /// nothing else at the receiver, whenever it arrives; a paused or crashed receiver gets it
+    /// queued as by [`send`] (and `false`).
+    ///
+    /// [`send`]: Ctx::send
+    pub fn send_redundant(&mut self, from: NodeIdx, to: NodeIdx, msg: M, size_bytes: u32) -> bool {
+        self.core.send_redundant(from, to, msg, size_bytes)
+    }
+
     /// A timer: `ev` is delivered to `node` when its clock reads `local_us` (now, if it already
     /// does). The deadline is converted to simulated time now; a later clock jump does not move
     /// it.

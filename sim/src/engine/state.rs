@@ -8,7 +8,7 @@ use crate::disk::{Disk, DiskFaults};
 use crate::engine::stats::{NodeState, Stats};
 use crate::fault::Fault;
 use crate::idx::NodeIdx;
-use crate::net::{DropReason, Network};
+use crate::net::{DropReason, Network, Route};
 use crate::queue::EventQueue;
 use crate::rng::RngTree;
 use crate::time::SimTime;
@@ -150,8 +150,44 @@ impl<M: Clone + Traced, L> Core<M, L> {
     /// Routes a message through the network and queues its deliveries; drops are counted and
     /// traced at the sender.
     pub(super) fn send(&mut self, from: NodeIdx, to: NodeIdx, msg: M, size_bytes: u32) {
-        self.stats.sent += 1;
         let incarnation = self.hot(to).incarnation;
+        let Some(route) = self.route(from, to, &msg, size_bytes) else { return };
+        match *route.deliveries() {
+            [first] => self.push(first, Event::Deliver { from, to, incarnation, msg }),
+            [first, second] => {
+                self.push(first, Event::Deliver { from, to, incarnation, msg: msg.clone() });
+                self.push(second, Event::Deliver { from, to, incarnation, msg });
+            }
+            _ => unreachable!("a route that is not dropped has one or two deliveries"),
+        }
+    }
+
+    /// Like [`Core::send`] for a message the receiver would ignore on arrival: routed the same
+    /// way (the same draws, the same drops), but when it would be delivered to a running node it
+    /// is recorded as absorbed instead of queued, and `true` says the world must apply its
+    /// effect now. A receiver that is paused or crashed gets it queued as by `send`.
+    pub(super) fn send_redundant(
+        &mut self,
+        from: NodeIdx,
+        to: NodeIdx,
+        msg: M,
+        size_bytes: u32,
+    ) -> bool {
+        if self.hot(to).state != NodeState::Up {
+            self.send(from, to, msg, size_bytes);
+            return false;
+        }
+        if self.route(from, to, &msg, size_bytes).is_none() {
+            return false;
+        }
+        self.stats.absorbed += 1;
+        self.record(to, ABSORBED, combine(msg.fingerprint(), u64::from(from.0)));
+        true
+    }
+
+    /// Routes one message through the network: `None` (and a trace record) when it is dropped.
+    fn route(&mut self, from: NodeIdx, to: NodeIdx, msg: &M, size_bytes: u32) -> Option<Route> {
+        self.stats.sent += 1;
         let route = self.network.route(self.now, from, to, size_bytes, &mut self.net_rng);
         if let Some(reason) = route.dropped {
             match reason {
@@ -160,22 +196,20 @@ impl<M: Clone + Traced, L> Core<M, L> {
             }
             let fp = combine(msg.fingerprint(), u64::from(to.0));
             self.record(from, reason.kind(), fp);
-            return;
+            return None;
         }
         if route.clog_delayed {
             self.stats.clog_delayed += 1;
         }
-        match *route.deliveries() {
-            [first] => self.push(first, Event::Deliver { from, to, incarnation, msg }),
-            [first, second] => {
-                self.stats.duplicated += 1;
-                self.push(first, Event::Deliver { from, to, incarnation, msg: msg.clone() });
-                self.push(second, Event::Deliver { from, to, incarnation, msg });
-            }
-            _ => unreachable!("a route that is not dropped has one or two deliveries"),
+        if route.is_duplicated() {
+            self.stats.duplicated += 1;
         }
+        Some(route)
     }
 }
+
+/// The trace kind of a message absorbed at send time ([`Core::send_redundant`]).
+pub(super) const ABSORBED: &str = "absorbed";
 
 /// The fingerprint of a sync completion: the continuation's content and the file.
 pub(super) fn sync_fingerprint<L: Traced>(then: &L, file: &str) -> u64 {

@@ -12,6 +12,9 @@ pub struct Stats {
     pub sent: u64,
     /// Messages delivered to a running node.
     pub delivered: u64,
+    /// Messages sent with `Ctx::send_redundant` that the network would have delivered and that
+    /// the world absorbed at once instead (not counted in `delivered`).
+    pub absorbed: u64,
     /// Messages dropped by a partition or block.
     pub dropped_partition: u64,
     /// Messages lost at random.

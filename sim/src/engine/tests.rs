@@ -728,3 +728,49 @@ fn golden_digest() {
         sim.stats().events
     );
 }
+
+/// A redundant send is routed exactly like a plain one (the same drops from the same draws), but
+/// what gets through to a running node is absorbed at once: no delivery, a count, a trace record.
+/// A paused receiver gets it queued as a plain send would.
+#[test]
+fn redundant_sends_are_routed_like_plain_ones_then_absorbed() {
+    let lossy = SimConfig {
+        link: LinkConfig { loss: 0.3, duplicate: 0.1, ..LinkConfig::default() },
+        ..SimConfig::default()
+    };
+    let run = |redundant: bool| {
+        let mut sim = Sim::new(Probe::default(), 3, 7, lossy.clone());
+        let taken: u64 = (0..500)
+            .map(|i| {
+                sim.with_ctx(|_, ctx| {
+                    if redundant {
+                        u64::from(ctx.send_redundant(n(0), n(1), i, 10))
+                    } else {
+                        ctx.send(n(0), n(1), i, 10);
+                        0
+                    }
+                })
+            })
+            .sum();
+        sim.run_until(ms(10_000));
+        (taken, sim)
+    };
+    let (_, plain) = run(false);
+    let (taken, redundant) = run(true);
+    let (p, r) = (plain.stats(), redundant.stats());
+    assert_eq!(p.dropped_loss, r.dropped_loss, "the same copies are lost");
+    assert!(p.dropped_loss > 100 && p.duplicated > 10, "{p:?}");
+    assert_eq!(p.delivered, (500 - p.dropped_loss) + p.duplicated);
+    assert_eq!((r.absorbed, taken, r.delivered), (500 - r.dropped_loss, 500 - r.dropped_loss, 0));
+    assert!(redundant.world().msgs_to(1).is_empty(), "nothing was delivered");
+    assert_ne!(plain.digest(), redundant.digest());
+
+    let mut sim = Sim::new(Probe::default(), 3, 7, SimConfig::default());
+    sim.schedule_fault(SimTime::ZERO, Fault::Pause(n(1)));
+    sim.run_until(ms(1));
+    assert!(!sim.with_ctx(|_, ctx| ctx.send_redundant(n(0), n(1), 9, 10)), "paused: queued");
+    sim.schedule_fault(ms(50), Fault::Resume(n(1)));
+    sim.run_until(ms(10_000));
+    assert_eq!(sim.world().msgs_to(1).iter().map(|m| m.2).collect::<Vec<_>>(), vec![9]);
+    assert_eq!(sim.stats().absorbed, 0);
+}
