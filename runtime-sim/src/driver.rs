@@ -29,7 +29,7 @@ use crate::wal::{WalError, read_log, record};
 /// One gossiped frame is shared by every forward (hundreds of sends of one allocation in a
 /// hundred-node run), so the driver fingerprints each allocation once ([`FramePrints`]) rather
 /// than once per delivery. The print lets a receiver that has already seen the message count the
-/// copy without decoding and hashing it again ([`Node::absorb_seen_publish`]): most deliveries
+/// copy without decoding and hashing it again ([`Node::seen_publish`]): most deliveries
 /// of a gossiped message are such copies.
 #[derive(Debug, Clone)]
 pub struct SimFrame {
