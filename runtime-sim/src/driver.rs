@@ -564,14 +564,18 @@ impl<O: Observer> SimNet<O> {
 
     /// Lets an honest node take a copy of a gossip message it has already seen without the full
     /// [`feed`](Self::feed): no decode, no outputs, so nothing to act on or to check.
-    fn absorb(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx, copy: SeenCopy) {
+    fn absorb(&mut self, idx: NodeIdx, copy: SeenCopy) {
         let Slot::Honest(h) = &mut self.slots[idx.0 as usize] else {
             unreachable!("a seen copy comes from an honest node")
         };
         h.node.absorb(copy);
         h.last_now = h.node.now();
-        // The node's deadlines may depend on its clock (the next epoch boundary).
-        self.arm_timer(ctx, idx);
+        // No timer to re-arm: an absorbed copy never brings the node's deadline forward (see
+        // `Node::absorb`), and the armed timer is at or before the deadline it had.
+        debug_assert!(
+            h.node.poll_timeout().is_none_or(|d| h.armed.is_some_and(|(t, _)| t <= d)),
+            "an absorbed copy brought node {idx:?}'s deadline before its armed timer"
+        );
     }
 
     /// Acts on held outputs in order, stopping at a `Persist` until its sync completes.
@@ -677,7 +681,7 @@ impl<O: Observer> SimNet<O> {
                     // gossiped message are such copies.
                     Some(copy) => {
                         if ctx.send_redundant(from, to, Wire::Frame(frame), size) {
-                            self.absorb(ctx, to, copy);
+                            self.absorb(to, copy);
                         }
                     }
                     None => ctx.send(from, to, Wire::Frame(frame), size),
@@ -788,7 +792,7 @@ impl<O: Observer> World for SimNet<O> {
                     if let Some(copy) =
                         frame.publish.as_ref().and_then(|p| self.seen_publish(ctx, to, from, p))
                     {
-                        return self.absorb(ctx, to, copy);
+                        return self.absorb(to, copy);
                     }
                     self.feed(ctx, to, Input::Message { peer, bytes: frame.into_bytes() });
                 } else {

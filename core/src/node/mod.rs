@@ -281,6 +281,11 @@ impl Node {
 
     /// Takes a copy [`Node::seen_publish`] found, before any other input: the state afterwards
     /// is exactly the state after handling the frame, and there is no output.
+    ///
+    /// [`Node::poll_timeout`] is never earlier afterwards: the copy only stamps the peer's
+    /// activity and moves the node's clock forward, and no deadline comes sooner with the clock
+    /// alone (the next epoch boundary, the builder's next phase and its pending retries are
+    /// taken from the clock forward). A runtime keeps the timer it armed before the copy.
     pub fn absorb(&mut self, copy: SeenCopy) {
         let SeenCopy { now, peer } = copy;
         debug_assert!(now >= self.last_now && self.peers.is_connected(&peer), "a stale copy");

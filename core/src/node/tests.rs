@@ -207,8 +207,13 @@ fn absorbing_a_seen_publish_equals_handling_it() {
     full.now = full.now + Duration::from_millis(300);
     fast.now = full.now;
     full.feed(0, Input::Message { peer, bytes: frame.clone() });
+    let deadline = fast.nodes[0].poll_timeout();
     assert!(fast.nodes[0].absorb_seen_publish(fast.now, peer, &print));
     assert_eq!(fast.nodes[0].poll_output(), None, "absorbing produces no output");
+    assert!(
+        fast.nodes[0].poll_timeout() >= deadline,
+        "absorbing never brings the deadline forward"
+    );
     fast.nodes[0].check_invariants_deep();
     assert_eq!(format!("{:?}", full.nodes[0]), format!("{:?}", fast.nodes[0]));
     assert_eq!(
