@@ -3,6 +3,11 @@
 //! Verification is a pure function of (key, message, signature), so answering from a cache gives
 //! the same result as verifying again, whichever node asks first: sharing it keeps the run
 //! deterministic while a gossiped message's signature is checked once instead of once per node.
+//!
+//! The cache is keyed by the signature (or VRF proof) itself, which is already as random as a
+//! hash, and each entry keeps the whole check to compare against: a lookup costs a comparison of
+//! the message, not a hash of it (hashing every checked message once per node was a tenth of a
+//! large run's BLAKE3 time).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -18,11 +23,29 @@ use spacemesh_core::job::{
 };
 use spacemesh_core::vrf::{self, VrfSignature};
 
+/// What a remembered answer checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Check {
+    Ed25519,
+    Vrf,
+    CommitteeCount,
+}
+
+/// One remembered check, in full: a lookup matches only when all of it is equal.
+#[derive(Debug)]
+struct Remembered {
+    public_key: [u8; 32],
+    proof: Box<[u8]>,
+    message: Box<[u8]>,
+    valid: bool,
+}
+
 /// A memoizing ed25519 verifier with a bounded cache, which also hands every node the same
 /// allocation of an ATX header.
 #[derive(Debug)]
 pub struct MemoVerifier {
-    cache: Mutex<BTreeMap<[u8; 32], bool>>,
+    /// By check and the first 16 bytes of the signature or proof.
+    cache: Mutex<BTreeMap<(Check, u128), Remembered>>,
     /// One allocation per ATX header, shared by every node that stores it (a 1000-node run
     /// otherwise holds a million copies of a few thousand headers).
     headers: Mutex<BTreeMap<AtxId, Arc<AtxHeader>>>,
@@ -56,19 +79,41 @@ impl MemoVerifier {
 }
 
 impl MemoVerifier {
-    fn remember(&self, key: [u8; 32], compute: impl FnOnce() -> bool) -> bool {
+    /// The remembered answer of the check of `proof` over `message` by `public_key`, or
+    /// `compute`'s. Two checks that share a key but differ (an attacker reusing a signature on
+    /// another message) never share an answer: the later one is computed and replaces the entry.
+    fn remember(
+        &self,
+        check: Check,
+        public_key: &[u8; 32],
+        proof: &[u8],
+        message: &[u8],
+        compute: impl FnOnce() -> bool,
+    ) -> bool {
+        let head = u128::from_le_bytes(proof[..16].try_into().expect("proofs are 64 or 80 bytes"));
+        let key = (check, head);
         let mut cache = self.cache.lock().expect("single-threaded");
-        if let Some(v) = cache.get(&key) {
+        if let Some(r) = cache.get(&key)
+            && r.public_key == *public_key
+            && *r.proof == *proof
+            && *r.message == *message
+        {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return *v;
+            return r.valid;
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let v = compute();
+        let valid = compute();
         if cache.len() >= self.cache_max {
             cache.clear();
         }
-        cache.insert(key, v);
-        v
+        let remembered = Remembered {
+            public_key: *public_key,
+            proof: proof.into(),
+            message: message.into(),
+            valid,
+        };
+        cache.insert(key, remembered);
+        valid
     }
 }
 
@@ -89,23 +134,15 @@ impl Verifier for MemoVerifier {
     }
 
     fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {
-        let mut h = blake3::Hasher::new();
-        h.update(b"ed25519");
-        h.update(public_key);
-        h.update(&signature.0);
-        h.update(signed_message);
-        let key = *h.finalize().as_bytes();
-        self.remember(key, || Ed25519Verifier.verify(public_key, signed_message, signature))
+        self.remember(Check::Ed25519, public_key, &signature.0, signed_message, || {
+            Ed25519Verifier.verify(public_key, signed_message, signature)
+        })
     }
 
     fn verify_vrf(&self, public_key: &[u8; 32], message: &[u8], proof: &VrfSignature) -> bool {
-        let mut h = blake3::Hasher::new();
-        h.update(b"vrf");
-        h.update(public_key);
-        h.update(&proof.0);
-        h.update(message);
-        let key = *h.finalize().as_bytes();
-        self.remember(key, || vrf::verify(public_key, message, proof))
+        self.remember(Check::Vrf, public_key, &proof.0, message, || {
+            vrf::verify(public_key, message, proof)
+        })
     }
 
     fn valid_committee_count(
@@ -116,15 +153,12 @@ impl Verifier for MemoVerifier {
         proof: &VrfSignature,
         count: u16,
     ) -> bool {
-        let mut h = blake3::Hasher::new();
-        h.update(b"committee");
-        h.update(&weight.to_le_bytes());
-        h.update(&committee_size.to_le_bytes());
-        h.update(&total_weight.to_le_bytes());
-        h.update(&proof.0);
-        h.update(&count.to_le_bytes());
-        let key = *h.finalize().as_bytes();
-        self.remember(key, || {
+        let mut params = [0u8; 22];
+        params[..8].copy_from_slice(&weight.to_le_bytes());
+        params[8..12].copy_from_slice(&committee_size.to_le_bytes());
+        params[12..20].copy_from_slice(&total_weight.to_le_bytes());
+        params[20..].copy_from_slice(&count.to_le_bytes());
+        self.remember(Check::CommitteeCount, &[0; 32], &proof.0, &params, || {
             Ed25519Verifier.valid_committee_count(
                 weight,
                 committee_size,
@@ -198,6 +232,38 @@ mod tests {
             assert!(v.verify(&s.node_id().0, &msg, &sig));
         }
         assert_eq!((v.hits(), v.misses()), (2, 1));
+    }
+
+    /// A remembered valid signature never vouches for another message or another key, nor a
+    /// remembered committee count for other parameters: the entry is keyed by the signature but
+    /// matched on the whole check.
+    #[test]
+    fn a_remembered_signature_does_not_vouch_for_other_inputs() {
+        let s = Signer::from_seed([1; 32], GenesisId([0; 20]));
+        let other = Signer::from_seed([2; 32], GenesisId([0; 20]));
+        let msg = signed_message(&s.genesis(), Domain::Heartbeat, b"m");
+        let forged = signed_message(&s.genesis(), Domain::Heartbeat, b"n");
+        let sig = s.sign(Domain::Heartbeat, b"m");
+        let v = MemoVerifier::new(16);
+        assert!(v.verify(&s.node_id().0, &msg, &sig));
+        assert!(!v.verify(&s.node_id().0, &forged, &sig));
+        assert!(!v.verify(&other.node_id().0, &msg, &sig));
+        assert!(v.verify(&s.node_id().0, &msg, &sig), "the replaced entry is computed again");
+        assert_eq!((v.hits(), v.misses()), (0, 4));
+
+        let proof = spacemesh_core::vrf::prove(&[3; 32], b"hare");
+        let answers: Vec<bool> =
+            (0..=20).map(|count| v.valid_committee_count(10, 50, 100, &proof, count)).collect();
+        let plain: Vec<bool> = (0..=20)
+            .map(|count| Ed25519Verifier.valid_committee_count(10, 50, 100, &proof, count))
+            .collect();
+        assert_eq!(answers, plain);
+        assert_eq!(plain.iter().filter(|ok| **ok).count(), 1, "one count is the right one");
+        let right = plain.iter().position(|ok| *ok).expect("one") as u16;
+        assert!(
+            v.valid_committee_count(10, 50, 100, &proof, right),
+            "a hit answers as the check did"
+        );
     }
 
     /// Equal headers share one allocation; a header that differs keeps its own.

@@ -32,7 +32,7 @@ impl Consensus {
         if let Some(c) = self.committees.get(&epoch) {
             return Some(c.clone());
         }
-        let set = self.active_sets.get(&epoch)?;
+        let set = self.active_sets.get(&epoch)?.set();
         let beacon = *self.beacons.get(&epoch)?;
         let weights = set
             .atxs

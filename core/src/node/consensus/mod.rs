@@ -28,7 +28,7 @@ use crate::activation::builder::{
     Builder, BuilderConfig, BuilderEvent, BuilderOutput, PostInitResult,
 };
 use crate::activation::handler::{AtxHandler, HandlerConfig, HandlerOutput, PoetParams};
-use crate::activation::store::ActiveSet;
+use crate::activation::store::{ActiveSet, HashedActiveSet};
 use crate::activation::wire::AtxId;
 use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
@@ -528,7 +528,7 @@ pub struct Consensus {
     beacons: BTreeMap<EpochId, Beacon>,
     beacon_run: Option<EpochBeacon>,
     tallies: BTreeMap<EpochId, BeaconTally>,
-    active_sets: BTreeMap<EpochId, ActiveSet>,
+    active_sets: BTreeMap<EpochId, HashedActiveSet>,
     own: Option<OwnEligibility>,
     /// The epoch started last (its active set frozen): the only one `own` is computed for.
     current_epoch: EpochId,
@@ -721,7 +721,7 @@ impl Consensus {
 
     /// The frozen active set of an epoch.
     pub fn active_set(&self, epoch: EpochId) -> Option<&ActiveSet> {
-        self.active_sets.get(&epoch)
+        self.active_sets.get(&epoch).map(HashedActiveSet::set)
     }
 
     /// Starts or stops this node's smeshing. Stopped, its identity publishes nothing: the
@@ -865,7 +865,7 @@ impl Consensus {
         if !graded {
             self.sync.ungraded.insert(epoch);
         }
-        self.active_sets.insert(epoch, set);
+        self.active_sets.insert(epoch, HashedActiveSet::new(set));
         while self.active_sets.len() > self.cfg.active_sets_kept.max(1) as usize {
             self.active_sets.pop_first();
         }
@@ -950,7 +950,8 @@ impl Consensus {
         {
             return;
         }
-        let (Some(set), Some(beacon)) = (self.active_sets.get(&epoch), self.beacons.get(&epoch))
+        let (Some(set), Some(beacon)) =
+            (self.active_sets.get(&epoch).map(HashedActiveSet::set), self.beacons.get(&epoch))
         else {
             return;
         };
@@ -1168,7 +1169,7 @@ impl Consensus {
             data,
             self.atxs.store(),
             &self.malicious,
-            |e| active_sets.get(&e).map(|s| (s.hash(), s.weight)),
+            |e| active_sets.get(&e).map(|s| (s.hash(), s.set().weight)),
             self.verifier.as_ref(),
         );
         while let Some(BallotOutput::Malfeasance(proof)) = self.ballots.poll_output() {

@@ -46,7 +46,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{Consensus, ConsensusEvent, ConsensusOutput};
-use crate::activation::store::ActiveSet;
+use crate::activation::store::{ActiveSet, HashedActiveSet};
 use crate::activation::wire::AtxId;
 use crate::ballot::wire::Proposal;
 use crate::certifier::{CERTIFY_ROUND, Certificate, validate};
@@ -455,7 +455,7 @@ impl Consensus {
             {
                 continue;
             }
-            self.active_sets.insert(epoch, ActiveSet { atxs, weight });
+            self.active_sets.insert(epoch, HashedActiveSet::new(ActiveSet { atxs, weight }));
             self.committees.remove(&epoch);
             // Ballots of the epoch refused until now are fetched again.
             let first = LayerId(epoch.0 * self.cfg.clock.layers_per_epoch);
@@ -503,7 +503,7 @@ impl Consensus {
             }
             Hint::ActiveSet => {
                 let set = self.active_sets.values().find(|s| s.hash() == *hash)?;
-                IdList(BoundedVec::truncating(set.atxs.clone())).encode()
+                IdList(BoundedVec::truncating(set.set().atxs.clone())).encode()
             }
             Hint::Certificate => self.certifier.certificate(LayerId(key_number(hash)))?.encode(),
             Hint::MaliciousIds => {
