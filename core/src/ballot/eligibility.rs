@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::activation::store::ActiveSet;
+use crate::activation::store::HashedActiveSet;
 use crate::ballot::BallotConfig;
 use crate::ballot::wire::VotingEligibility;
 use crate::codec::Encode;
 use crate::eligibility::ballot::{slot_layer, slots};
-use crate::types::{Beacon, EpochId, Hash32, LayerId};
+use crate::types::{Beacon, EpochId, LayerId};
 use crate::vrf::{self, message::BallotVrfMessage};
 
 /// What every node agrees on for an epoch before it votes: the beacon and the active set.
@@ -20,18 +20,8 @@ pub struct EpochInfo {
     pub epoch: EpochId,
     /// Its beacon.
     pub beacon: Beacon,
-    /// Its active set.
-    pub active_set: ActiveSet,
-    /// The active set's hash.
-    pub active_set_hash: Hash32,
-}
-
-impl EpochInfo {
-    /// Info from a beacon and an active set.
-    pub fn new(epoch: EpochId, beacon: Beacon, active_set: ActiveSet) -> Self {
-        let active_set_hash = active_set.hash();
-        EpochInfo { epoch, beacon, active_set, active_set_hash }
-    }
+    /// Its active set, with the hash ref ballots declare.
+    pub active_set: HashedActiveSet,
 }
 
 /// The VRF message of ballot slot `j`.
@@ -71,7 +61,7 @@ impl OwnEligibility {
         weight: u64,
         vrf_nonce: u64,
     ) -> Self {
-        let count = slot_count(cfg, layers_per_epoch, weight, info.active_set.weight);
+        let count = slot_count(cfg, layers_per_epoch, weight, info.active_set.set().weight);
         let first = info.epoch.first_layer(layers_per_epoch);
         let mut layers: BTreeMap<LayerId, Vec<VotingEligibility>> = BTreeMap::new();
         #[cfg(feature = "canary")]

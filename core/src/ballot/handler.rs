@@ -381,7 +381,7 @@ impl BallotHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activation::store::{ActiveSet, AtxHeader};
+    use crate::activation::store::{ActiveSet, AtxHeader, HashedActiveSet};
     use crate::activation::wire::Address;
     use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
     use crate::ballot::wire::{Ballot, InnerBallot, Votes, opinion_hash};
@@ -420,7 +420,11 @@ mod tests {
         };
         atxs.insert(std::sync::Arc::new(header), Time::ZERO);
         let set = ActiveSet { atxs: vec![Hash32([7; 32])], weight: 40 };
-        let info = EpochInfo::new(EpochId(2), Beacon([1, 2, 3, 4]), set);
+        let info = EpochInfo {
+            epoch: EpochId(2),
+            beacon: Beacon([1, 2, 3, 4]),
+            active_set: HashedActiveSet::new(set),
+        };
         let own = OwnEligibility::compute(&cfg, 8, &info, &[1; 32], 10, 5);
         Fixture { handler: BallotHandler::new(cfg, clock, GENESIS), atxs, info, signer, own }
     }
@@ -433,7 +437,7 @@ mod tests {
             opinion_hash: opinion_hash(&votes),
             ref_ballot: BallotId::default(),
             epoch_data: Some(EpochData {
-                active_set_hash: f.info.active_set_hash,
+                active_set_hash: f.info.active_set.hash(),
                 beacon: f.info.beacon,
                 eligibility_count: f.own.count,
             }),
@@ -449,7 +453,7 @@ mod tests {
         bytes: &Bytes,
     ) -> Result<(LayerId, BallotRecord, Votes), BallotReject> {
         let now = f.handler.clock.layer_start(layer);
-        let set = (f.info.active_set_hash, f.info.active_set.weight);
+        let set = (f.info.active_set.hash(), f.info.active_set.set().weight);
         let malicious = MaliciousSet::default();
         f.handler.on_proposal(now, bytes, &f.atxs, &malicious, |_| Some(set), &Ed25519Verifier)
     }

@@ -950,18 +950,17 @@ impl Consensus {
         {
             return;
         }
-        let (Some(set), Some(beacon)) =
-            (self.active_sets.get(&epoch).map(HashedActiveSet::set), self.beacons.get(&epoch))
+        let (Some(set), Some(beacon)) = (self.active_sets.get(&epoch), self.beacons.get(&epoch))
         else {
             return;
         };
         let me = self.signer.node_id();
         let Some(prev) = epoch.0.checked_sub(1) else { return };
         let Some(atx) = self.atxs.store().by_smesher(EpochId(prev), &me) else { return };
-        if !set.atxs.contains(&atx.id) || self.malicious.contains(&me) {
+        if !set.set().atxs.contains(&atx.id) || self.malicious.contains(&me) {
             return;
         }
-        let info = EpochInfo::new(epoch, *beacon, set.clone());
+        let info = EpochInfo { epoch, beacon: *beacon, active_set: set.clone() };
         self.own = Some(OwnEligibility::compute(
             &self.cfg.ballot,
             self.cfg.clock.layers_per_epoch,
