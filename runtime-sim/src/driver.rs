@@ -1,12 +1,14 @@
 //! The world of simulated nodes: how core outputs become simulated effects.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use spacemesh_core::codec::Encode;
 use spacemesh_core::crypto::Verifier;
-use spacemesh_core::gossip::PublishPrint;
+use spacemesh_core::gossip::{PublishPrint, SeenMark};
 use spacemesh_core::job::{JobEnv, JobId, JobResult};
 use spacemesh_core::node::SeenCopy;
 use spacemesh_core::poet::{PoetRequest, PoetResponse};
@@ -24,7 +26,7 @@ use crate::poet_host::{PoetHost, PoetSpec};
 use crate::wal::{WalError, read_log, record};
 
 /// A frame in flight, with the fingerprint of its bytes for the trace and, for a gossip
-/// `Publish`, its [`PublishPrint`].
+/// `Publish`, its print (and the marks receivers gave for it).
 ///
 /// One gossiped frame is shared by every forward (hundreds of sends of one allocation in a
 /// hundred-node run), so the driver fingerprints each allocation once ([`FramePrints`]) rather
@@ -35,14 +37,15 @@ use crate::wal::{WalError, read_log, record};
 pub struct SimFrame {
     bytes: Bytes,
     fingerprint: u64,
-    publish: Option<Arc<PublishPrint>>,
+    publish: Option<Rc<Printed>>,
 }
 
 impl SimFrame {
     /// A frame of `bytes` (fingerprinted now).
     pub fn new(bytes: Bytes) -> Self {
         let fingerprint = fingerprint(&bytes);
-        let publish = PublishPrint::of(&bytes).map(Arc::new);
+        let publish = PublishPrint::of(&bytes)
+            .map(|print| Rc::new(Printed { print, marks: RefCell::new(Vec::new()) }));
         SimFrame { bytes, fingerprint, publish }
     }
 
@@ -54,6 +57,43 @@ impl SimFrame {
     /// The frame's bytes, by value.
     pub fn into_bytes(self) -> Bytes {
         self.bytes
+    }
+}
+
+/// The print of a publish frame allocation, and the [`SeenMark`] each node's seen cache gave
+/// for its id after the node handled it: every later copy to that node is then told a duplicate
+/// from the mark (shared by every copy, so in cache while the message spreads) instead of
+/// a lookup in the node's own cache (a memory miss per copy in a large run).
+#[derive(Debug)]
+struct Printed {
+    print: PublishPrint,
+    /// By node index: 0 for no mark, else the node's incarnation above [`MARK_BITS`] bits and
+    /// the mark's position plus one below them.
+    marks: RefCell<Vec<u64>>,
+}
+
+/// Bits of a stored mark's position (a trillion ids per node incarnation).
+const MARK_BITS: u32 = 40;
+
+impl Printed {
+    /// The mark `idx` gave in `incarnation`, if any.
+    fn mark(&self, idx: NodeIdx, incarnation: u32) -> Option<SeenMark> {
+        let stored = self.marks.borrow().get(idx.0 as usize).copied().unwrap_or(0);
+        (stored != 0 && stored >> MARK_BITS == u64::from(incarnation))
+            .then(|| SeenMark::from_position((stored & ((1 << MARK_BITS) - 1)) - 1))
+    }
+
+    /// Stores the mark `idx` gave in `incarnation` (none if it does not fit).
+    fn set_mark(&self, idx: NodeIdx, incarnation: u32, nodes: usize, mark: SeenMark) {
+        let position = mark.position() + 1;
+        if position >> MARK_BITS != 0 || u64::from(incarnation) >> (64 - MARK_BITS) != 0 {
+            return;
+        }
+        let mut marks = self.marks.borrow_mut();
+        if marks.len() < nodes {
+            marks.resize(nodes, 0);
+        }
+        marks[idx.0 as usize] = u64::from(incarnation) << MARK_BITS | position;
     }
 }
 
@@ -523,6 +563,17 @@ impl<O: Observer> SimNet<O> {
 
     /// Feeds one input to an honest node and acts on its outputs.
     fn feed(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx, input: Input) {
+        self.step(ctx, idx, |node, now| node.handle(now, input))
+    }
+
+    /// Steps an honest node with `step` (a [`Node::handle`] at its local time) and acts on its
+    /// outputs.
+    fn step(
+        &mut self,
+        ctx: &mut Ctx<'_, Wire, Local>,
+        idx: NodeIdx,
+        step: impl FnOnce(&mut Node, Time),
+    ) {
         let i = idx.0 as usize;
         let last = match &self.slots[i] {
             Slot::Honest(h) => h.last_now,
@@ -531,7 +582,7 @@ impl<O: Observer> SimNet<O> {
         let now = self.local_time(ctx, idx, last);
         let Slot::Honest(h) = &mut self.slots[i] else { unreachable!() };
         h.last_now = now;
-        h.node.handle(now, input);
+        step(&mut h.node, now);
         if self.cfg.check_invariants {
             self.feeds += 1;
             // Cheap bounds after every step; the linear-time checks on a rotating sample.
@@ -548,18 +599,28 @@ impl<O: Observer> SimNet<O> {
         self.arm_timer(ctx, idx);
     }
 
-    /// The copy honest node `idx` would only count as a duplicate if the frame `print`
+    /// The copy honest node `idx` would only count as a duplicate if the frame `printed`
     /// describes arrived from `from` now (see [`Node::seen_publish`]).
     fn seen_publish(
         &self,
         ctx: &Ctx<'_, Wire, Local>,
         idx: NodeIdx,
         from: NodeIdx,
-        print: &PublishPrint,
+        printed: &Printed,
     ) -> Option<SeenCopy> {
         let Slot::Honest(h) = &self.slots[idx.0 as usize] else { return None };
         let now = self.local_time(ctx, idx, h.last_now);
-        h.node.seen_publish(now, &self.peer_ids[from.0 as usize], print)
+        let mark = printed.mark(idx, self.incarnations[idx.0 as usize]);
+        h.node.seen_publish(now, &self.peer_ids[from.0 as usize], &printed.print, mark)
+    }
+
+    /// Keeps the mark honest node `idx` gives for the publish `printed` describes, right after
+    /// it handled that frame.
+    fn keep_mark(&self, idx: NodeIdx, printed: &Printed) {
+        let Slot::Honest(h) = &self.slots[idx.0 as usize] else { return };
+        if let Some(mark) = h.node.seen_mark(&printed.print) {
+            printed.set_mark(idx, self.incarnations[idx.0 as usize], self.slots.len(), mark);
+        }
     }
 
     /// Lets an honest node take a copy of a gossip message it has already seen without the full
@@ -794,7 +855,18 @@ impl<O: Observer> World for SimNet<O> {
                     {
                         return self.absorb(to, copy);
                     }
-                    self.feed(ctx, to, Input::Message { peer, bytes: frame.into_bytes() });
+                    match frame.publish.clone() {
+                        Some(printed) => {
+                            let bytes = frame.into_bytes();
+                            self.step(ctx, to, |node, now| {
+                                node.handle_printed(now, peer, bytes, &printed.print)
+                            });
+                            self.keep_mark(to, &printed);
+                        }
+                        None => {
+                            self.feed(ctx, to, Input::Message { peer, bytes: frame.into_bytes() })
+                        }
+                    }
                 } else {
                     self.stats.frames_unlinked += 1;
                 }

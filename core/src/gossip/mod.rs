@@ -29,7 +29,7 @@ pub use message::{
     BUCKET_IDS_MAX, BUCKETS, BUCKETS_LISTED_MAX, BucketIds, BucketSummary, GossipMessage, IDS_MAX,
     MESSAGE_MAX, MsgId, PublishPrint, Topic, bucket_of, message_id,
 };
-pub use state::{Gossip, GossipConfig, GossipInput, GossipOutput, GossipStats, Verdict};
+pub use state::{Gossip, GossipConfig, GossipInput, GossipOutput, GossipStats, SeenMark, Verdict};
 
 #[cfg(test)]
 mod tests;

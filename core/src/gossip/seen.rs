@@ -69,6 +69,9 @@ pub(crate) struct SeenCache {
     retained_order: VecDeque<(Time, u64)>,
     retained: usize,
     validating: usize,
+    /// Ids ever popped from the front of `order`: the id at `order[i]` was the
+    /// `popped + i`-th insertion of the cache's life (see [`SeenCache::holds_position`]).
+    popped: u64,
     buckets: [BucketSummary; BUCKETS],
     seen_max: usize,
     retained_max: usize,
@@ -85,6 +88,7 @@ impl SeenCache {
             retained_order: VecDeque::new(),
             retained: 0,
             validating: 0,
+            popped: 0,
             buckets: [BucketSummary::default(); BUCKETS],
             seen_max,
             retained_max,
@@ -94,6 +98,20 @@ impl SeenCache {
     /// Whether the id (or, see [`super::id_index`], an id with its prefix) was seen.
     pub(crate) fn contains(&self, id: &MsgId) -> bool {
         self.entries.contains(prefix(id))
+    }
+
+    /// The insertion position (counted over the cache's life) of `id`, if it is among the
+    /// `depth` most recent insertions.
+    pub(crate) fn recent_position(&self, id: &MsgId, depth: usize) -> Option<u64> {
+        let p = prefix(id);
+        let back = self.order.iter().rev().take(depth).position(|&(_, q)| q == p)?;
+        Some(self.popped + (self.order.len() - 1 - back) as u64)
+    }
+
+    /// Whether the id inserted at `position` (see [`SeenCache::recent_position`]) is still
+    /// seen. Ids leave only from the front of the insertion order, so this needs no lookup.
+    pub(crate) fn holds_position(&self, position: u64) -> bool {
+        position >= self.popped && position - self.popped < self.order.len() as u64
     }
 
     /// The frame of a retained message.
@@ -217,6 +235,7 @@ impl SeenCache {
 
     fn evict_oldest(&mut self) {
         if let Some((_, p)) = self.order.pop_front() {
+            self.popped += 1;
             self.remove(p);
         }
     }
@@ -245,6 +264,7 @@ impl SeenCache {
                 break;
             }
             self.order.pop_front();
+            self.popped += 1;
             self.remove(p);
         }
         shrink_gently(&mut self.order);
@@ -341,6 +361,61 @@ mod tests {
         assert!(!c.contains(&id(0)) && !c.contains(&id(1)));
         assert!(c.retained_frame(&id(4)).is_some());
         assert!(c.retained_frame(&id(2)).is_none(), "oldest retained frame released");
+    }
+
+    proptest::proptest! {
+        /// A position taken right after an insert says whether the id is still seen, exactly as
+        /// a lookup does, through evictions by count and expiry by time.
+        #[test]
+        fn positions_agree_with_lookups(
+            ops in proptest::collection::vec((0u32..60, 0u64..4, proptest::bool::ANY), 1..300),
+            seen_max in 1usize..12,
+        ) {
+            let mut c = SeenCache::new(seen_max, 1, 0);
+            let mut positions: Vec<(MsgId, u64)> = Vec::new();
+            let mut now = 0;
+            for (n, step, expire) in ops {
+                now += step;
+                if expire {
+                    c.expire(Time(now), Duration::from_micros(6), Duration::from_micros(3));
+                } else if !c.contains(&id(n)) {
+                    c.insert(Time(now), id(n), SeenState::Accepted { frame: None, reconciled: false });
+                    let at = c.recent_position(&id(n), 1);
+                    proptest::prop_assert!(at.is_some(), "the latest insert has a position");
+                    positions.push((id(n), at.unwrap()));
+                }
+                for (i, at) in &positions {
+                    // A later insert of the same id has its own position; an old one only says
+                    // whether its own insertion is still held.
+                    if c.holds_position(*at) {
+                        proptest::prop_assert!(c.contains(i));
+                    }
+                }
+                if let Some((i, at)) = positions.last() {
+                    proptest::prop_assert_eq!(c.holds_position(*at), c.contains(i));
+                }
+            }
+        }
+    }
+
+    /// A position is found among the latest inserts only, and lapses when its id leaves.
+    #[test]
+    fn recent_positions() {
+        let mut c = SeenCache::new(3, 3, 0);
+        for n in 0..3 {
+            c.insert(Time(u64::from(n)), id(n), accepted());
+        }
+        assert_eq!(c.recent_position(&id(2), 1), Some(2));
+        assert_eq!(c.recent_position(&id(0), 2), None, "beyond the depth");
+        let first = c.recent_position(&id(0), 3).expect("within the depth");
+        assert_eq!(first, 0);
+        assert!(c.holds_position(first));
+        c.insert(Time(3), id(3), accepted());
+        assert!(!c.holds_position(first) && !c.contains(&id(0)), "evicted by count");
+        assert_eq!(c.recent_position(&id(3), 1), Some(3), "positions count the cache's life");
+        c.expire(Time(100), Duration::from_micros(10), Duration::from_micros(5));
+        assert!(!c.holds_position(3), "expired");
+        assert!(!c.holds_position(4), "never inserted");
     }
 
     /// Frames expire after the retain duration, ids after the seen ttl.

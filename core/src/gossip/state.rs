@@ -170,6 +170,28 @@ pub enum GossipOutput {
     },
 }
 
+/// Where an id stands in one gossip instance's seen cache: its insertion position, counted over
+/// the cache's life ([`Gossip::seen_mark`]). Only meaningful to the instance that gave it: a node
+/// restarted from disk has a new cache, and a runtime drops the marks of the old one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenMark(u64);
+
+impl SeenMark {
+    /// The position, for a runtime that stores marks compactly.
+    pub fn position(self) -> u64 {
+        self.0
+    }
+
+    /// A mark from a stored [`SeenMark::position`].
+    pub fn from_position(position: u64) -> Self {
+        SeenMark(position)
+    }
+}
+
+/// How far back from the latest seen id [`Gossip::seen_mark`] looks: handling one publish
+/// inserts its id, then at most a few ids of messages the node publishes in reaction.
+const SEEN_MARK_DEPTH: usize = 16;
+
 /// Counters for reports and the API.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GossipStats {
@@ -257,6 +279,12 @@ impl Gossip {
 
     /// Feeds one input. Drain [`Gossip::poll_output`] afterwards.
     pub fn handle(&mut self, now: Time, input: GossipInput) {
+        self.handle_known(now, input, None)
+    }
+
+    /// [`Gossip::handle`], where a `Message` input carrying a `Publish` has the id `known_id`
+    /// (from the runtime's [`PublishPrint`] of the frame), so it is not hashed again.
+    pub(crate) fn handle_known(&mut self, now: Time, input: GossipInput, known_id: Option<MsgId>) {
         if self.next_heartbeat.is_none() {
             self.next_heartbeat = Some(now + self.cfg.heartbeat_interval);
             self.next_reconcile = now + self.cfg.reconcile_interval;
@@ -269,7 +297,9 @@ impl Gossip {
                 self.peers.remove(&peer);
                 self.mesh.remove(&peer);
             }
-            GossipInput::Message { peer, msg, frame } => self.on_message(now, peer, msg, frame),
+            GossipInput::Message { peer, msg, frame } => {
+                self.on_message(now, peer, msg, frame, known_id)
+            }
             GossipInput::Publish { topic, data } => self.on_publish(now, topic, data),
             GossipInput::Verdict { id, verdict } => self.on_verdict(now, id, verdict),
             GossipInput::Tick => {
@@ -313,11 +343,32 @@ impl Gossip {
     /// Whether all [`Gossip::handle`] would do with a `Publish` from `peer` that `print`
     /// describes is count a duplicate: a connected peer, a payload within `message_max`, an id in
     /// the seen cache.
-    pub fn is_seen_publish(&self, peer: &PeerId, print: &PublishPrint) -> bool {
+    ///
+    /// A `mark` this gossip instance gave for the print's id ([`Gossip::seen_mark`]) answers the
+    /// seen-cache question without a lookup while it holds; a stale one falls back to the lookup.
+    pub fn is_seen_publish(
+        &self,
+        peer: &PeerId,
+        print: &PublishPrint,
+        mark: Option<SeenMark>,
+    ) -> bool {
         self.next_heartbeat.is_some()
             && self.peers.contains_key(peer)
             && print.data_len() <= self.cfg.message_max
-            && self.seen.contains(print.id())
+            && (mark.is_some_and(|m| self.holds_mark(print, m)) || self.seen.contains(print.id()))
+    }
+
+    fn holds_mark(&self, print: &PublishPrint, mark: SeenMark) -> bool {
+        let held = self.seen.holds_position(mark.0);
+        debug_assert!(!held || self.seen.contains(print.id()), "a mark of another id");
+        held
+    }
+
+    /// A mark of where the id of the publish `print` describes stands in the seen cache, when it
+    /// is among the latest ids seen (as right after handling that publish): while the id stays
+    /// seen, [`Gossip::is_seen_publish`] answers from the mark without a cache lookup.
+    pub fn seen_mark(&self, print: &PublishPrint) -> Option<SeenMark> {
+        self.seen.recent_position(print.id(), SEEN_MARK_DEPTH).map(SeenMark)
     }
 
     /// Counts a `Publish` that [`Gossip::is_seen_publish`] found to be a duplicate, as
@@ -327,13 +378,20 @@ impl Gossip {
         self.stats.duplicates += 1;
     }
 
-    fn on_message(&mut self, now: Time, peer: PeerId, msg: GossipMessage, frame: Bytes) {
+    fn on_message(
+        &mut self,
+        now: Time,
+        peer: PeerId,
+        msg: GossipMessage,
+        frame: Bytes,
+        known_id: Option<MsgId>,
+    ) {
         if !self.peers.contains_key(&peer) {
             return; // a frame racing a disconnect
         }
         match msg {
             GossipMessage::Publish { topic, data } => {
-                self.on_publish_from(now, peer, topic, data, frame)
+                self.on_publish_from(now, peer, topic, data, frame, known_id)
             }
             GossipMessage::IHave(ids) => self.on_ihave(now, peer, &ids),
             GossipMessage::IWant(ids) => self.on_iwant(peer, &ids),
@@ -361,6 +419,7 @@ impl Gossip {
         topic: Topic,
         data: BoundedBytes<{ super::MESSAGE_MAX }>,
         frame: Bytes,
+        known_id: Option<MsgId>,
     ) {
         self.stats.received += 1;
         if data.len() > self.cfg.message_max {
@@ -368,7 +427,8 @@ impl Gossip {
             return;
         }
         let data = data.into_inner();
-        let id = self.ids.id(topic, &data);
+        debug_assert!(known_id.is_none_or(|k| k == message_id(topic, &data)), "a wrong known id");
+        let id = known_id.unwrap_or_else(|| self.ids.id(topic, &data));
         if self.seen.contains(&id) {
             self.stats.duplicates += 1;
             return;

@@ -380,7 +380,8 @@ impl Hare {
         }
         let layer = msg.body.layer;
         let Some(s) = self.sessions.get(&layer) else { return Err(HareReject::NoSession(layer)) };
-        let check = msg.signature_check(&self.genesis);
+        let metadata = msg.metadata();
+        let check = msg.signature_check_of(&self.genesis, &metadata);
         if !verifier.verify(&check.public_key, &check.signed_message, &check.signature) {
             return Err(HareReject::BadSignature);
         }
@@ -392,7 +393,7 @@ impl Hare {
         if !sortition.check(verifier, &msg.sender, weight, &e.proof, e.count) {
             return Err(HareReject::NotEligible);
         }
-        self.deliver(msg, msg.metadata(), malicious)
+        self.deliver(msg, metadata, malicious)
     }
 
     fn deliver(

@@ -77,9 +77,16 @@ impl HareMessage {
 
     /// The signature check.
     pub fn signature_check(&self, genesis: &GenesisId) -> SignatureCheck {
+        self.signature_check_of(genesis, &self.metadata())
+    }
+
+    /// The signature check, given this message's [`HareMessage::metadata`] (which hashes the
+    /// body: a receiver that needs both computes it once).
+    pub fn signature_check_of(&self, genesis: &GenesisId, meta: &HareMetadata) -> SignatureCheck {
+        debug_assert_eq!(*meta, self.metadata(), "the metadata of another message");
         SignatureCheck {
             public_key: self.sender.0,
-            signed_message: signed_message(genesis, Domain::Hare, &self.metadata().encode()),
+            signed_message: signed_message(genesis, Domain::Hare, &meta.encode()),
             signature: self.signature,
         }
     }

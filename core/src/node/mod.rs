@@ -31,7 +31,7 @@ use crate::codec::Encode;
 use crate::crypto::{Signer, Verifier};
 use crate::frame::Frame;
 use crate::gossip::Verdict;
-use crate::gossip::{Gossip, GossipInput, GossipOutput, MsgId, PublishPrint, Topic};
+use crate::gossip::{Gossip, GossipInput, GossipOutput, MsgId, PublishPrint, SeenMark, Topic};
 use crate::heartbeat::{Heartbeat, HeartbeatInput, HeartbeatOutput};
 use crate::job::{Job, JobId, JobResult, SignatureCheck};
 use crate::node::consensus::{ConsensusOutput, JobOwner};
@@ -249,10 +249,26 @@ impl Node {
 
     /// Feeds one input. Drain [`Node::poll_output`] until `None` afterwards.
     pub fn handle(&mut self, now: Time, input: Input) {
+        self.handle_known(now, input, None)
+    }
+
+    /// [`Node::handle`] of the frame `bytes` from `peer` (an `Input::Message`), whose print the
+    /// runtime already took: `print` must be [`PublishPrint::of`] these bytes. The message id
+    /// comes from the print instead of being hashed again at every node.
+    pub fn handle_printed(&mut self, now: Time, peer: PeerId, bytes: Bytes, print: &PublishPrint) {
+        debug_assert_eq!(PublishPrint::of(&bytes).as_ref(), Some(print), "a print of other bytes");
+        self.handle_known(now, Input::Message { peer, bytes }, Some(*print.id()))
+    }
+
+    fn handle_known(&mut self, now: Time, input: Input, known_id: Option<MsgId>) {
         assert!(now >= self.last_now, "time went backwards: {now} < {}", self.last_now);
         self.last_now = now;
         match input {
             Input::Restore(snapshot) => self.on_restore(now, &snapshot),
+            Input::Message { peer, bytes } => {
+                assert!(self.restored, "Restore must be the first input");
+                self.on_frame(now, peer, bytes, known_id);
+            }
             other => {
                 assert!(self.restored, "Restore must be the first input");
                 self.on_input(now, other);
@@ -269,14 +285,29 @@ impl Node {
     ///
     /// A runtime that computes the print once per frame allocation (a forwarded frame is shared
     /// by every copy) spares each repeated copy the decode, the message-id hash and the dispatch.
-    pub fn seen_publish(&self, now: Time, peer: &PeerId, print: &PublishPrint) -> Option<SeenCopy> {
+    /// With a `mark` this node gave for the print ([`Node::seen_mark`]) it also spares the
+    /// seen-cache lookup while the id stays seen (the answer is the same either way).
+    pub fn seen_publish(
+        &self,
+        now: Time,
+        peer: &PeerId,
+        print: &PublishPrint,
+        mark: Option<SeenMark>,
+    ) -> Option<SeenCopy> {
         let seen = self.restored
             && now >= self.last_now
             && !self.cfg.black_hole
             && print.frame_len() <= self.cfg.frame_max
             && self.peers.is_connected(peer)
-            && self.gossip.is_seen_publish(peer, print);
+            && self.gossip.is_seen_publish(peer, print, mark);
         seen.then_some(SeenCopy { now, peer: *peer })
+    }
+
+    /// Where the id of the publish `print` describes stands in this node's seen cache, taken
+    /// right after handling that frame; `None` when it is not among the latest ids seen (see
+    /// [`Gossip::seen_mark`]). The mark belongs to this node instance, not to its restarts.
+    pub fn seen_mark(&self, print: &PublishPrint) -> Option<SeenMark> {
+        self.gossip.seen_mark(print)
     }
 
     /// Takes a copy [`Node::seen_publish`] found, before any other input: the state afterwards
@@ -297,7 +328,7 @@ impl Node {
 
     /// [`Node::seen_publish`] then [`Node::absorb`]: whether the frame was taken.
     pub fn absorb_seen_publish(&mut self, now: Time, peer: PeerId, print: &PublishPrint) -> bool {
-        let copy = self.seen_publish(now, &peer, print);
+        let copy = self.seen_publish(now, &peer, print, None);
         copy.map(|c| self.absorb(c)).is_some()
     }
 
@@ -407,7 +438,7 @@ impl Node {
     fn on_input(&mut self, now: Time, input: Input) {
         match input {
             Input::Restore(_) => unreachable!("handled by handle"),
-            Input::Message { peer, bytes } => self.on_frame(now, peer, bytes),
+            Input::Message { .. } => unreachable!("handled by handle_known"),
             Input::Tick => {
                 self.peers.handle(now, PeersInput::Tick);
                 self.gossip.handle(now, GossipInput::Tick);
@@ -456,7 +487,7 @@ impl Node {
         }
     }
 
-    fn on_frame(&mut self, now: Time, peer: PeerId, bytes: Bytes) {
+    fn on_frame(&mut self, now: Time, peer: PeerId, bytes: Bytes, known_id: Option<MsgId>) {
         if !self.peers.is_connected(&peer) {
             self.stats.frames_from_strangers += 1;
             return;
@@ -466,7 +497,8 @@ impl Node {
             Ok(Frame::Gossip(msg)) if self.cfg.black_hole && !msg.is_mesh_upkeep() => {}
             Ok(Frame::Fetch(_)) if self.cfg.black_hole => {}
             Ok(Frame::Gossip(msg)) => {
-                self.gossip.handle(now, GossipInput::Message { peer, msg, frame: bytes })
+                let input = GossipInput::Message { peer, msg, frame: bytes };
+                self.gossip.handle_known(now, input, known_id)
             }
             Ok(Frame::Peers(msg)) => self.peers.handle(now, PeersInput::Message { peer, msg }),
             Ok(Frame::Fetch(msg)) => match &mut self.consensus {

@@ -287,3 +287,43 @@ proptest! {
         }
     }
 }
+
+/// A frame handed over with its print is handled exactly as the bare frame; the mark the node
+/// gives afterwards answers whether a copy is a duplicate as its cache does, until the id expires.
+#[test]
+fn a_printed_frame_is_handled_as_the_frame() {
+    let run = || {
+        let mut net = Net::bent(3, |_, cfg| cfg.gossip.seen_ttl = Duration::from_secs(30));
+        net.run_for(Duration::from_secs(35));
+        net
+    };
+    let (mut bare, mut printed) = (run(), run());
+    let peer = bare.nodes[1].peer_id();
+    let frame = Frame::Gossip(GossipMessage::Publish {
+        topic: Topic::Heartbeat,
+        data: crate::codec::BoundedBytes::new(Bytes::from_static(b"never seen")).unwrap(),
+    })
+    .encode_bytes();
+    let print = PublishPrint::of(&frame).expect("a publish");
+    assert_eq!(printed.nodes[0].seen_mark(&print), None, "not seen yet");
+    bare.nodes[0].handle(bare.now, Input::Message { peer, bytes: frame.clone() });
+    printed.nodes[0].handle_printed(printed.now, peer, frame.clone(), &print);
+    let drain =
+        |n: &mut Node| format!("{:?}", std::iter::from_fn(|| n.poll_output()).collect::<Vec<_>>());
+    assert_eq!(drain(&mut bare.nodes[0]), drain(&mut printed.nodes[0]));
+    assert_eq!(format!("{:?}", bare.nodes[0]), format!("{:?}", printed.nodes[0]));
+
+    let mark = printed.nodes[0].seen_mark(&print).expect("a mark right after handling it");
+    let now = printed.now;
+    let copy = printed.nodes[0].seen_publish(now, &peer, &print, Some(mark));
+    assert!(copy.is_some(), "a duplicate by the mark");
+    assert_eq!(copy, printed.nodes[0].seen_publish(now, &peer, &print, None));
+    printed.run_for(Duration::from_secs(40));
+    let now = printed.now;
+    assert!(!printed.nodes[0].gossip().has_seen(print.id()), "expired");
+    assert_eq!(
+        printed.nodes[0].seen_publish(now, &peer, &print, Some(mark)),
+        None,
+        "a lapsed mark"
+    );
+}
