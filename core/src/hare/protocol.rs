@@ -202,6 +202,10 @@ impl Tally {
     }
 }
 
+/// Distinct proposal sets a threshold tally sums before spreading the rest id by id (see
+/// `Protocol::threshold_values`).
+const SETS_GROUPED: usize = 8;
+
 /// What one sender contributes to a threshold-gossip tally at some message grade.
 #[derive(Debug, Clone, Copy)]
 enum Support<'a> {
@@ -563,18 +567,42 @@ impl Protocol {
     }
 
     /// Threshold gossip over proposal ids (preround, propose): the passing ids, sorted.
+    ///
+    /// Most senders send the same set, so the support is first summed per distinct set (a few
+    /// slice comparisons per message) and only then spread over the ids of each set. Past
+    /// [`SETS_GROUPED`] distinct sets a message's support goes to its ids directly, so senders of
+    /// many different sets cost no more than a tally per id.
     fn threshold_values(&self, filter: IterRound, grade: Grade) -> Vec<ProposalId> {
+        let mut sets: Vec<(&[ProposalId], Tally)> = Vec::new();
         let mut tallies: BTreeMap<ProposalId, Tally> = BTreeMap::new();
         let mut any = 0;
         for support in self.counted(filter, grade) {
             match support {
                 Support::Value { value: Value::Proposals(ids), count, malicious } => {
-                    for id in ids {
-                        tallies.entry(*id).or_default().add(count, malicious);
+                    let ids = ids.as_slice();
+                    match sets.iter().position(|(set, _)| *set == ids) {
+                        Some(i) => sets[i].1.add(count, malicious),
+                        None if sets.len() < SETS_GROUPED => {
+                            let mut tally = Tally::default();
+                            tally.add(count, malicious);
+                            sets.push((ids, tally));
+                        }
+                        None => {
+                            for id in ids {
+                                tallies.entry(*id).or_default().add(count, malicious);
+                            }
+                        }
                     }
                 }
                 Support::Value { value: Value::Reference(_), .. } => {}
                 Support::Any(count) => any += u32::from(count),
+            }
+        }
+        for (set, tally) in sets {
+            for id in set {
+                let t = tallies.entry(*id).or_default();
+                t.total += tally.total;
+                t.valid += tally.valid;
             }
         }
         self.passing(tallies, any)

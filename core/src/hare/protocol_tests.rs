@@ -1571,3 +1571,32 @@ proptest! {
         sim.check_always()?;
     }
 }
+
+proptest! {
+    /// The threshold tally over proposal sets (summed per distinct set, then per id past
+    /// `SETS_GROUPED` distinct sets) passes exactly the ids a plain per-id tally passes.
+    #[test]
+    fn threshold_values_match_a_per_id_tally(
+        senders in proptest::collection::vec(
+            (proptest::collection::vec(0u8..12, 0..6), 1u16..4), 1..40),
+        threshold in 1u16..30,
+    ) {
+        let mut p = Protocol::new(threshold);
+        let mut totals: BTreeMap<ProposalId, u32> = BTreeMap::new();
+        for (i, (ids, count)) in senders.iter().enumerate() {
+            let mut set = pids(ids);
+            set.dedup();
+            for id in &set {
+                *totals.entry(*id).or_default() += u32::from(*count);
+            }
+            p.on_input(message(node(i as u8 + 1), IterRound::START, Value::Proposals(set), *count,
+                vrf(&[i as u8 + 1])));
+        }
+        let expected: Vec<ProposalId> = totals
+            .into_iter()
+            .filter(|(_, total)| *total >= u32::from(threshold))
+            .map(|(id, _)| id)
+            .collect();
+        prop_assert_eq!(p.threshold_values(IterRound::START, 5), expected);
+    }
+}
