@@ -17,10 +17,12 @@ use std::sync::Arc;
 
 use spacemesh_core::activation::AtxHeader;
 use spacemesh_core::activation::wire::AtxId;
+use spacemesh_core::ballot::BallotRecord;
 use spacemesh_core::crypto::{Ed25519Verifier, Signature, Verifier};
 use spacemesh_core::job::{
     InMemoryReader, LabelReader, LabelSource, NO_VRF_NONCE, PostData, initialize_in_memory,
 };
+use spacemesh_core::types::BallotId;
 use spacemesh_core::vrf::{self, VrfSignature};
 
 /// What a remembered answer checked.
@@ -49,6 +51,8 @@ pub struct MemoVerifier {
     /// One allocation per ATX header, shared by every node that stores it (a 1000-node run
     /// otherwise holds a million copies of a few thousand headers).
     headers: Mutex<BTreeMap<AtxId, Arc<AtxHeader>>>,
+    /// One allocation per ballot record, likewise (every node keeps every recent ballot).
+    ballots: Mutex<BTreeMap<BallotId, Arc<BallotRecord>>>,
     cache_max: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -61,6 +65,7 @@ impl MemoVerifier {
         MemoVerifier {
             cache: Mutex::new(BTreeMap::new()),
             headers: Mutex::new(BTreeMap::new()),
+            ballots: Mutex::new(BTreeMap::new()),
             cache_max,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -117,20 +122,35 @@ impl MemoVerifier {
     }
 }
 
+/// The allocation `shared` holds under `key` when it equals `value`, else a new one (kept for
+/// later callers when the key was free). Whenever the map reaches a power of two from 1,024 on,
+/// it drops what no node holds any more (pruned ballots), so it stays the size of what nodes keep.
+fn share<K: Ord, T: PartialEq>(shared: &Mutex<BTreeMap<K, Arc<T>>>, key: K, value: T) -> Arc<T> {
+    let mut shared = shared.lock().expect("single-threaded");
+    match shared.get(&key) {
+        Some(kept) if **kept == value => Arc::clone(kept),
+        Some(_) => Arc::new(value),
+        None => {
+            if shared.len() >= 1024 && shared.len().is_power_of_two() {
+                shared.retain(|_, kept| Arc::strong_count(kept) > 1);
+            }
+            let kept = Arc::new(value);
+            shared.insert(key, Arc::clone(&kept));
+            kept
+        }
+    }
+}
+
 impl Verifier for MemoVerifier {
     /// The first node's allocation for an equal header (a header is a function of its ATX, so
     /// any other is a bug that must not be hidden: it then gets its own allocation).
     fn share_atx_header(&self, header: AtxHeader) -> Arc<AtxHeader> {
-        let mut headers = self.headers.lock().expect("single-threaded");
-        match headers.get(&header.id) {
-            Some(shared) if **shared == header => Arc::clone(shared),
-            Some(_) => Arc::new(header),
-            None => {
-                let shared = Arc::new(header);
-                headers.insert(shared.id, Arc::clone(&shared));
-                shared
-            }
-        }
+        share(&self.headers, header.id, header)
+    }
+
+    /// The first node's allocation for an equal record, as for ATX headers.
+    fn share_ballot_record(&self, record: BallotRecord) -> Arc<BallotRecord> {
+        share(&self.ballots, record.id, record)
     }
 
     fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {
@@ -264,6 +284,20 @@ mod tests {
             v.valid_committee_count(10, 50, 100, &proof, right),
             "a hit answers as the check did"
         );
+    }
+
+    /// A full sharing map drops the allocations no caller holds any more and keeps sharing the
+    /// held ones.
+    #[test]
+    fn shared_allocations_no_node_holds_are_dropped() {
+        let shared: Mutex<BTreeMap<u32, Arc<u32>>> = Mutex::new(BTreeMap::new());
+        let held: Vec<Arc<u32>> =
+            (0..1024).map(|k| share(&shared, k, k)).filter(|a| **a % 2 == 0).collect();
+        assert_eq!(shared.lock().unwrap().len(), 1024, "no sweep below the first power of two");
+        let _new = share(&shared, 5000, 5000);
+        assert_eq!(shared.lock().unwrap().len(), 513, "the 512 unheld ones are gone");
+        assert!(Arc::ptr_eq(&share(&shared, 2, 2), &held[1]), "a held one is still shared");
+        assert!(!Arc::ptr_eq(&share(&shared, 2, 3), &held[1]), "an unequal value is not");
     }
 
     /// Equal headers share one allocation; a header that differs keeps its own.

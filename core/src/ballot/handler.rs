@@ -9,6 +9,7 @@
 //! in one layer is a malfeasance (`MultipleBallots`).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -133,7 +134,8 @@ pub struct BallotHandler {
     clock: LayerClock,
     genesis: GenesisId,
     /// Ballots per layer.
-    layers: BTreeMap<LayerId, BTreeMap<BallotId, BallotRecord>>,
+    /// (Records are shared allocations: see [`Verifier::share_ballot_record`].)
+    layers: BTreeMap<LayerId, BTreeMap<BallotId, Arc<BallotRecord>>>,
     /// (layer, smesher) → ballot, for equivocation detection.
     by_smesher: BTreeMap<(LayerId, NodeId), BallotId>,
     /// Ref ballots' epoch data per (epoch, smesher).
@@ -159,7 +161,7 @@ impl BallotHandler {
     }
 
     /// Ballots of a layer.
-    pub fn layer(&self, layer: LayerId) -> Option<&BTreeMap<BallotId, BallotRecord>> {
+    pub fn layer(&self, layer: LayerId) -> Option<&BTreeMap<BallotId, Arc<BallotRecord>>> {
         self.layers.get(&layer)
     }
 
@@ -184,7 +186,7 @@ impl BallotHandler {
         malicious: &MaliciousSet,
         active_set: impl Fn(EpochId) -> Option<(crate::types::Hash32, u64)>,
         verifier: &dyn Verifier,
-    ) -> Result<(LayerId, BallotRecord, Votes), BallotReject> {
+    ) -> Result<(LayerId, Arc<BallotRecord>, Votes), BallotReject> {
         let p: Proposal = decode_shared(bytes).map_err(|e| BallotReject::Decode(e.to_string()))?;
         let b = &p.ballot;
         let layer = b.inner.layer;
@@ -281,7 +283,7 @@ impl BallotHandler {
         if b.inner.epoch_data.is_some() {
             self.refs.insert((epoch, b.smesher), (id, data));
         }
-        let record = BallotRecord {
+        let record = verifier.share_ballot_record(BallotRecord {
             smesher: b.smesher,
             proposal: p.id(),
             atx: b.inner.atx,
@@ -291,7 +293,7 @@ impl BallotHandler {
             slots: data.eligibility_count,
             id,
             raw: bytes.clone(),
-        };
+        });
         self.by_smesher.insert((layer, b.smesher), id);
         self.layers.entry(layer).or_default().insert(id, record.clone());
         self.prune(current);
@@ -313,7 +315,7 @@ impl BallotHandler {
         self.by_smesher.insert((layer, b.smesher), id);
         self.layers.entry(layer).or_default().insert(
             id,
-            BallotRecord {
+            Arc::new(BallotRecord {
                 smesher: b.smesher,
                 proposal: proposal.id(),
                 atx: b.inner.atx,
@@ -323,7 +325,7 @@ impl BallotHandler {
                 slots,
                 id,
                 raw: proposal.encode().into(),
-            },
+            }),
         );
     }
 
@@ -451,7 +453,7 @@ mod tests {
         f: &mut Fixture,
         layer: LayerId,
         bytes: &Bytes,
-    ) -> Result<(LayerId, BallotRecord, Votes), BallotReject> {
+    ) -> Result<(LayerId, Arc<BallotRecord>, Votes), BallotReject> {
         let now = f.handler.clock.layer_start(layer);
         let set = (f.info.active_set.hash(), f.info.active_set.set().weight);
         let malicious = MaliciousSet::default();

@@ -129,6 +129,16 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         std::sync::Arc::new(header)
     }
 
+    /// The record every node derives from one valid ballot, as an allocation to keep (shared
+    /// like [`Verifier::share_atx_header`]: the record is a function of the proposal and its
+    /// ref ballot's epoch data).
+    fn share_ballot_record(
+        &self,
+        record: crate::ballot::BallotRecord,
+    ) -> std::sync::Arc<crate::ballot::BallotRecord> {
+        std::sync::Arc::new(record)
+    }
+
     /// Whether `count` is the committee seat count that the (already verified) VRF `proof`
     /// gives an identity of `weight` out of `total_weight` for a committee of
     /// `committee_size` (see [`crate::eligibility::hare::validate_count`]). Pure like the

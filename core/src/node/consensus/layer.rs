@@ -131,7 +131,7 @@ impl Consensus {
             .layer(layer)
             .into_iter()
             .flat_map(|r| r.values())
-            .map(|r| (r.proposal, r))
+            .map(|r| (r.proposal, &**r))
             .collect();
         let mut infos = Vec::with_capacity(proposals.len());
         let mut missing = 0;
