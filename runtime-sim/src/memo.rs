@@ -50,9 +50,9 @@ pub struct MemoVerifier {
     cache: Mutex<BTreeMap<(Check, u128), Remembered>>,
     /// One allocation per ATX header, shared by every node that stores it (a 1000-node run
     /// otherwise holds a million copies of a few thousand headers).
-    headers: Mutex<BTreeMap<AtxId, Arc<AtxHeader>>>,
+    headers: Mutex<Shared<AtxId, AtxHeader>>,
     /// One allocation per ballot record, likewise (every node keeps every recent ballot).
-    ballots: Mutex<BTreeMap<BallotId, Arc<BallotRecord>>>,
+    ballots: Mutex<Shared<BallotId, BallotRecord>>,
     cache_max: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -64,8 +64,8 @@ impl MemoVerifier {
     pub fn new(cache_max: usize) -> Self {
         MemoVerifier {
             cache: Mutex::new(BTreeMap::new()),
-            headers: Mutex::new(BTreeMap::new()),
-            ballots: Mutex::new(BTreeMap::new()),
+            headers: Mutex::new(Shared::default()),
+            ballots: Mutex::new(Shared::default()),
             cache_max,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -122,21 +122,41 @@ impl MemoVerifier {
     }
 }
 
-/// The allocation `shared` holds under `key` when it equals `value`, else a new one (kept for
-/// later callers when the key was free). Whenever the map reaches a power of two from 1,024 on,
-/// it drops what no node holds any more (pruned ballots), so it stays the size of what nodes keep.
-fn share<K: Ord, T: PartialEq>(shared: &Mutex<BTreeMap<K, Arc<T>>>, key: K, value: T) -> Arc<T> {
-    let mut shared = shared.lock().expect("single-threaded");
-    match shared.get(&key) {
-        Some(kept) if **kept == value => Arc::clone(kept),
-        Some(_) => Arc::new(value),
-        None => {
-            if shared.len() >= 1024 && shared.len().is_power_of_two() {
-                shared.retain(|_, kept| Arc::strong_count(kept) > 1);
+/// One allocation per key, handed to every node that stores an equal value.
+#[derive(Debug)]
+struct Shared<K, T> {
+    kept: BTreeMap<K, Arc<T>>,
+    /// The size at which the map next drops what no node holds any more: twice what the last
+    /// sweep kept (at least [`SWEEP_MIN`]), so sweeps cost O(1) per insert however many are freed.
+    sweep_at: usize,
+}
+
+/// The smallest map [`Shared`] sweeps.
+const SWEEP_MIN: usize = 1024;
+
+impl<K, T> Default for Shared<K, T> {
+    fn default() -> Self {
+        Shared { kept: BTreeMap::new(), sweep_at: SWEEP_MIN }
+    }
+}
+
+impl<K: Ord, T: PartialEq> Shared<K, T> {
+    /// The allocation kept under `key` when it equals `value`, else a new one (kept for later
+    /// callers when the key was free). A full map first drops what no node holds any more
+    /// (pruned ballots), so it stays about the size of what nodes keep.
+    fn share(&mut self, key: K, value: T) -> Arc<T> {
+        match self.kept.get(&key) {
+            Some(kept) if **kept == value => Arc::clone(kept),
+            Some(_) => Arc::new(value),
+            None => {
+                if self.kept.len() >= self.sweep_at {
+                    self.kept.retain(|_, kept| Arc::strong_count(kept) > 1);
+                    self.sweep_at = (self.kept.len() * 2).max(SWEEP_MIN);
+                }
+                let kept = Arc::new(value);
+                self.kept.insert(key, Arc::clone(&kept));
+                kept
             }
-            let kept = Arc::new(value);
-            shared.insert(key, Arc::clone(&kept));
-            kept
         }
     }
 }
@@ -145,12 +165,12 @@ impl Verifier for MemoVerifier {
     /// The first node's allocation for an equal header (a header is a function of its ATX, so
     /// any other is a bug that must not be hidden: it then gets its own allocation).
     fn share_atx_header(&self, header: AtxHeader) -> Arc<AtxHeader> {
-        share(&self.headers, header.id, header)
+        self.headers.lock().expect("single-threaded").share(header.id, header)
     }
 
     /// The first node's allocation for an equal record, as for ATX headers.
     fn share_ballot_record(&self, record: BallotRecord) -> Arc<BallotRecord> {
-        share(&self.ballots, record.id, record)
+        self.ballots.lock().expect("single-threaded").share(record.id, record)
     }
 
     fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {
@@ -290,14 +310,14 @@ mod tests {
     /// held ones.
     #[test]
     fn shared_allocations_no_node_holds_are_dropped() {
-        let shared: Mutex<BTreeMap<u32, Arc<u32>>> = Mutex::new(BTreeMap::new());
+        let mut shared: Shared<u32, u32> = Shared::default();
         let held: Vec<Arc<u32>> =
-            (0..1024).map(|k| share(&shared, k, k)).filter(|a| **a % 2 == 0).collect();
-        assert_eq!(shared.lock().unwrap().len(), 1024, "no sweep below the first power of two");
-        let _new = share(&shared, 5000, 5000);
-        assert_eq!(shared.lock().unwrap().len(), 513, "the 512 unheld ones are gone");
-        assert!(Arc::ptr_eq(&share(&shared, 2, 2), &held[1]), "a held one is still shared");
-        assert!(!Arc::ptr_eq(&share(&shared, 2, 3), &held[1]), "an unequal value is not");
+            (0..1024).map(|k| shared.share(k, k)).filter(|a| **a % 2 == 0).collect();
+        assert_eq!(shared.kept.len(), 1024, "no sweep below the first power of two");
+        let _new = shared.share(5000, 5000);
+        assert_eq!(shared.kept.len(), 513, "the 512 unheld ones are gone");
+        assert!(Arc::ptr_eq(&shared.share(2, 2), &held[1]), "a held one is still shared");
+        assert!(!Arc::ptr_eq(&shared.share(2, 3), &held[1]), "an unequal value is not");
     }
 
     /// Equal headers share one allocation; a header that differs keeps its own.
