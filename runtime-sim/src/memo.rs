@@ -313,7 +313,7 @@ mod tests {
         let mut shared: Shared<u32, u32> = Shared::default();
         let held: Vec<Arc<u32>> =
             (0..1024).map(|k| shared.share(k, k)).filter(|a| **a % 2 == 0).collect();
-        assert_eq!(shared.kept.len(), 1024, "no sweep below the first power of two");
+        assert_eq!(shared.kept.len(), 1024, "no sweep below SWEEP_MIN");
         let _new = shared.share(5000, 5000);
         assert_eq!(shared.kept.len(), 513, "the 512 unheld ones are gone");
         assert!(Arc::ptr_eq(&shared.share(2, 2), &held[1]), "a held one is still shared");
