@@ -4,7 +4,8 @@
 //!
 //! [`Node`] is the only thing a runtime talks to. It performs no I/O, reads no clock, spawns no
 //! thread and draws no OS randomness: time is an argument, randomness comes from the seed given
-//! to [`Node::new`], and every map that is iterated is ordered. A runtime drives it like this:
+//! to [`Node::new`], and every map that is iterated is ordered (the one hash table,
+//! [`lookup::Lookup`], cannot be iterated). A runtime drives it like this:
 //!
 //! 1. Create the node, then feed [`Input::Restore`] with what its storage holds (an empty
 //!    snapshot on first start). Restore comes first and once.
@@ -50,6 +51,7 @@
 //!   [`mempool`]: transactions waiting for a proposal, with each principal's projected state.
 //! - [`fetch`]: objects by hash from peers.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
+//! - [`lookup`]: the hash table for stores looked up by id, which is never iterated.
 //! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
 
 pub mod account;
@@ -70,6 +72,7 @@ pub mod hare;
 pub mod heartbeat;
 pub mod job;
 pub mod layers;
+pub mod lookup;
 pub mod malfeasance;
 pub mod mempool;
 pub mod mesh;

@@ -1,12 +1,13 @@
 //! Adversaries: simulated nodes whose behaviour replaces the honest node's. They speak the wire
 //! (connections and frames) their own way; the network treats them like everyone else.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use bytes::Bytes;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use spacemesh_core::PeerId;
+use spacemesh_core::lookup::Lookup;
 use spacemesh_sim::engine::Ctx;
 use spacemesh_sim::{NodeIdx, SimDuration};
 
@@ -17,7 +18,7 @@ pub struct AgentIo<'a, 'c> {
     ctx: &'a mut Ctx<'c, Wire, Local>,
     me: NodeIdx,
     links: &'a mut BTreeSet<NodeIdx>,
-    index: &'a BTreeMap<PeerId, NodeIdx>,
+    index: &'a Lookup<PeerId, NodeIdx>,
     incarnation: u32,
 }
 
@@ -32,7 +33,7 @@ impl<'a, 'c> AgentIo<'a, 'c> {
         ctx: &'a mut Ctx<'c, Wire, Local>,
         me: NodeIdx,
         links: &'a mut BTreeSet<NodeIdx>,
-        index: &'a BTreeMap<PeerId, NodeIdx>,
+        index: &'a Lookup<PeerId, NodeIdx>,
         incarnation: u32,
     ) -> Self {
         AgentIo { ctx, me, links, index, incarnation }

@@ -10,6 +10,7 @@ use spacemesh_core::codec::Encode;
 use spacemesh_core::crypto::Verifier;
 use spacemesh_core::gossip::{PublishPrint, SeenMark};
 use spacemesh_core::job::{JobEnv, JobId, JobResult};
+use spacemesh_core::lookup::Lookup;
 use spacemesh_core::node::SeenCopy;
 use spacemesh_core::poet::{PoetRequest, PoetResponse};
 use spacemesh_core::{
@@ -306,7 +307,8 @@ pub struct SimNet<O> {
     specs: Vec<Option<NodeSpec>>,
     incarnations: Vec<u32>,
     links: Vec<BTreeSet<NodeIdx>>,
-    index: BTreeMap<PeerId, NodeIdx>,
+    /// Node by peer id, for every frame sent: a hash table.
+    index: Lookup<PeerId, NodeIdx>,
     peer_ids: Vec<PeerId>,
     verifier: Arc<MemoVerifier>,
     labels: MemoLabels,
@@ -349,9 +351,10 @@ impl<O: Observer> SimNet<O> {
         observer: O,
     ) -> Self {
         assert_eq!(slots.len(), peer_ids.len(), "one peer id per slot");
-        let index: BTreeMap<PeerId, NodeIdx> =
-            peer_ids.iter().enumerate().map(|(i, p)| (*p, NodeIdx(i as u32))).collect();
-        assert_eq!(index.len(), peer_ids.len(), "peer ids must be distinct");
+        let mut index = Lookup::new(0);
+        for (i, p) in peer_ids.iter().enumerate() {
+            assert!(index.insert(*p, NodeIdx(i as u32)).is_none(), "peer ids must be distinct");
+        }
         let n = slots.len();
         let mut specs = Vec::with_capacity(n);
         let mut built = Vec::with_capacity(n);

@@ -10,6 +10,7 @@
 //! large run's BLAKE3 time).
 
 use std::collections::BTreeMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,11 +23,12 @@ use spacemesh_core::crypto::{Ed25519Verifier, Signature, Verifier};
 use spacemesh_core::job::{
     InMemoryReader, LabelReader, LabelSource, NO_VRF_NONCE, PostData, initialize_in_memory,
 };
+use spacemesh_core::lookup::Lookup;
 use spacemesh_core::types::BallotId;
 use spacemesh_core::vrf::{self, VrfSignature};
 
 /// What a remembered answer checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Check {
     Ed25519,
     Vrf,
@@ -46,8 +48,9 @@ struct Remembered {
 /// allocation of an ATX header.
 #[derive(Debug)]
 pub struct MemoVerifier {
-    /// By check and the first 16 bytes of the signature or proof.
-    cache: Mutex<BTreeMap<(Check, u128), Remembered>>,
+    /// By check and the first 16 bytes of the signature or proof (every node's every check
+    /// looks here: a hash table).
+    cache: Mutex<Lookup<(Check, u128), Remembered>>,
     /// One allocation per ATX header, shared by every node that stores it (a 1000-node run
     /// otherwise holds a million copies of a few thousand headers).
     headers: Mutex<Shared<AtxId, AtxHeader>>,
@@ -63,7 +66,7 @@ impl MemoVerifier {
     /// keeps memory bounded and the behaviour deterministic).
     pub fn new(cache_max: usize) -> Self {
         MemoVerifier {
-            cache: Mutex::new(BTreeMap::new()),
+            cache: Mutex::new(Lookup::new(0)),
             headers: Mutex::new(Shared::default()),
             ballots: Mutex::new(Shared::default()),
             cache_max,
@@ -125,7 +128,7 @@ impl MemoVerifier {
 /// One allocation per key, handed to every node that stores an equal value.
 #[derive(Debug)]
 struct Shared<K, T> {
-    kept: BTreeMap<K, Arc<T>>,
+    kept: Lookup<K, Arc<T>>,
     /// The size at which the map next drops what no node holds any more: twice what the last
     /// sweep kept (at least [`SWEEP_MIN`]), so sweeps cost O(1) per insert however many are freed.
     sweep_at: usize,
@@ -136,11 +139,11 @@ const SWEEP_MIN: usize = 1024;
 
 impl<K, T> Default for Shared<K, T> {
     fn default() -> Self {
-        Shared { kept: BTreeMap::new(), sweep_at: SWEEP_MIN }
+        Shared { kept: Lookup::new(0), sweep_at: SWEEP_MIN }
     }
 }
 
-impl<K: Ord, T: PartialEq> Shared<K, T> {
+impl<K: Hash + Eq, T: PartialEq> Shared<K, T> {
     /// The allocation kept under `key` when it equals `value`, else a new one (kept for later
     /// callers when the key was free). A full map first drops what no node holds any more
     /// (pruned ballots), so it stays about the size of what nodes keep.

@@ -212,7 +212,7 @@ impl AtxHandler {
             clock,
             golden: golden_atx(genesis),
             subset_seed,
-            store: AtxStore::default(),
+            store: AtxStore::new(u64::from_le_bytes(subset_seed[..8].try_into().expect("8 bytes"))),
             shared,
             raw: BTreeMap::new(),
             poet_proofs: BTreeMap::new(),

@@ -8,6 +8,7 @@ use crate::activation::wire::{Address, AtxId};
 use crate::codec::Encode;
 use crate::crypto::{Signature, hash};
 use crate::impl_codec_struct;
+use crate::lookup::Lookup;
 use crate::types::{EpochId, Hash32, NodeId, Time};
 
 /// The derived facts of one valid ATX: a function of the ATX and the ATXs it references, the
@@ -114,13 +115,17 @@ impl HashedActiveSet {
 }
 
 /// Valid ATX headers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AtxStore {
     /// Shared headers: every node keeps every ATX, and a header is the same everywhere, so a
     /// runtime that hosts many nodes may hand them one allocation (see
-    /// [`crate::crypto::Verifier::share_atx_header`]); also keeps the B-tree nodes small.
-    by_id: BTreeMap<AtxId, Stored>,
+    /// [`crate::crypto::Verifier::share_atx_header`]); also keeps the table's cells small.
+    /// Looked up by id for every ballot, proposal, hare and beacon message: a hash table.
+    by_id: Lookup<AtxId, Stored>,
+    /// The first ATX seen of each identity in each publish epoch.
     by_epoch: BTreeMap<(EpochId, NodeId), AtxId>,
+    /// The other stored ids (an identity's second ATX of an epoch): with `by_epoch`, all.
+    others: Vec<AtxId>,
 }
 
 /// A stored header and when this node received the ATX (local clock).
@@ -131,17 +136,31 @@ struct Stored {
 }
 
 impl AtxStore {
+    /// An empty store whose id table is mixed with `seed` (a per-node secret).
+    pub fn new(seed: u64) -> Self {
+        AtxStore { by_id: Lookup::new(seed), by_epoch: BTreeMap::new(), others: Vec::new() }
+    }
+
     /// Adds a header. Returns the id already stored for this identity and epoch, if different
     /// (the caller turns that into a malfeasance proof; the first one stays indexed).
     pub fn insert(&mut self, header: Arc<AtxHeader>, received: Time) -> Option<AtxId> {
         let key = (header.publish_epoch, header.smesher);
         let id = header.id;
         let existing = self.by_epoch.get(&key).copied();
-        if existing.is_none() {
-            self.by_epoch.insert(key, id);
+        if self.by_id.insert(id, Stored { header, received }).is_none() {
+            match existing {
+                None => {
+                    self.by_epoch.insert(key, id);
+                }
+                Some(_) => self.others.push(id),
+            }
         }
-        self.by_id.insert(id, Stored { header, received });
         existing.filter(|first| *first != id)
+    }
+
+    /// Every stored id, by publish epoch and identity, then the others.
+    fn ids(&self) -> impl Iterator<Item = &AtxId> {
+        self.by_epoch.values().chain(&self.others)
     }
 
     /// A header by id.
@@ -164,7 +183,7 @@ impl AtxStore {
         self.by_epoch.get(&(epoch, *smesher)).and_then(|id| self.get(id))
     }
 
-    /// ATXs published in `epoch`, in identity order.
+    /// ATXs published in `epoch` (each identity's first), in identity order.
     pub fn published_in(&self, epoch: EpochId) -> impl Iterator<Item = &AtxHeader> {
         self.by_epoch
             .range((epoch, NodeId([0; 32]))..=(epoch, NodeId([0xff; 32])))
@@ -174,7 +193,8 @@ impl AtxStore {
     /// The highest ATX (by tick height, ties by id) published before `epoch`: the positioning
     /// ATX a builder chooses.
     pub fn highest_before(&self, epoch: EpochId) -> Option<&AtxHeader> {
-        self.iter()
+        self.ids()
+            .filter_map(|id| self.get(id))
             .filter(|h| h.publish_epoch < epoch)
             .max_by(|a, b| a.height().cmp(&b.height()).then(b.id.cmp(&a.id)))
     }
@@ -236,13 +256,16 @@ impl AtxStore {
         self.by_id.is_empty()
     }
 
-    /// Every header, in id order (for persistence and checks).
+    /// Every header, in id order (for listings and checks; it sorts the ids first).
     pub fn iter(&self) -> impl Iterator<Item = &AtxHeader> {
-        self.by_id.values().map(|s| s.header.as_ref())
+        let mut ids: Vec<&AtxId> = self.ids().collect();
+        ids.sort_unstable();
+        ids.into_iter().filter_map(|id| self.get(id))
     }
 
     /// Panics if the indexes disagree.
     pub fn check_invariants(&self) {
+        assert_eq!(self.ids().count(), self.by_id.len(), "id lists and table disagree");
         for ((epoch, smesher), id) in &self.by_epoch {
             let h = &self.by_id.get(id).expect("epoch index points at a stored ATX").header;
             assert_eq!((h.publish_epoch, h.smesher), (*epoch, *smesher), "epoch index mismatch");
@@ -281,7 +304,7 @@ mod tests {
     /// on-time, honest ATXs of the epoch before the target.
     #[test]
     fn double_publish_and_active_set() {
-        let mut s = AtxStore::default();
+        let mut s = AtxStore::new(0);
         assert_eq!(put(&mut s, header(1, 1, 1, 10, 5)), None);
         assert_eq!(put(&mut s, header(2, 2, 1, 20, 50)), None);
         assert_eq!(put(&mut s, header(3, 1, 1, 30, 6)), Some(Hash32([1; 32])));
@@ -306,7 +329,7 @@ mod tests {
     /// froze a one-ATX set for epoch 2, refused every peer's ballot and never verified again).
     #[test]
     fn grades_unusable_when_most_atxs_missed_the_cutoff() {
-        let mut s = AtxStore::default();
+        let mut s = AtxStore::new(0);
         for (i, received) in [(1u8, 5u64), (2, 6), (3, 7), (4, 8)] {
             assert_eq!(put(&mut s, header(i, i, 1, 10, received)), None);
         }

@@ -405,7 +405,7 @@ mod tests {
         let clock = LayerClock::sim(Time::ZERO);
         let cfg = BallotConfig { layer_avg_size: 50, ..BallotConfig::sim(10, 8) };
         let signer = Signer::from_seed([1; 32], GENESIS);
-        let mut atxs = AtxStore::default();
+        let mut atxs = AtxStore::new(0);
         let header = AtxHeader {
             id: Hash32([7; 32]),
             smesher: signer.node_id(),

@@ -11,18 +11,17 @@
 //! remembered costs its 12-byte cell. The table halves when expiry empties it, so memory follows
 //! the cache's size rather than its peak. The table is never iterated, so its layout cannot leak
 //! into behaviour; the only ordered view, the reconciled retained ids that anti-entropy lists by
-//! bucket, is kept in a B-tree of its own (far fewer ids: retained, reconciled topics only).
+//! bucket, is kept apart, as a sorted vector per bucket (far fewer ids: retained, reconciled
+//! topics only).
 //!
 //! Two different ids with one prefix can only come from a sender grinding about 2^32 hashes
 //! against its own messages (hitting a given id's prefix takes 2^64): the later one is then
 //! treated as already seen and dropped, which only hurts that sender. Table positions are mixed
 //! with a per-node secret key, so a sender cannot grind ids into one probe chain either.
 
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 
-use super::message::{MsgId, Topic, bucket_of, message_id};
+use super::message::{BUCKETS, MsgId, Topic, bucket_of, message_id};
 
 /// The first eight bytes of an id, big-endian, so that key order is id order.
 pub(super) fn prefix(id: &MsgId) -> u64 {
@@ -222,7 +221,62 @@ pub(super) struct IdIndex<E> {
     slab: Vec<Option<(MsgId, E)>>,
     free: Vec<u32>,
     /// Prefixes of the listed ids (retained, of reconciled topics), in id order.
-    listed: BTreeMap<u64, u32>,
+    listed: Listing,
+}
+
+/// Prefixes and slab slots of the listed ids, per anti-entropy bucket, each bucket sorted by
+/// prefix (so the buckets in turn list every id in id order). An id is listed and unlisted once
+/// per retained message, and a bucket is read only when a peer's fingerprint of it differs: a
+/// sorted vector per bucket (an insert shifts about a kilobyte) costs one or two cache misses
+/// where a B-tree over all listed ids cost a chain of them, for every message at every node.
+#[derive(Debug, Default)]
+struct Listing {
+    /// [`BUCKETS`] vectors once anything was listed.
+    buckets: Vec<Vec<(u64, u32)>>,
+}
+
+impl Listing {
+    fn bucket(prefix: u64) -> usize {
+        (prefix >> (64 - BUCKETS.trailing_zeros())) as usize
+    }
+
+    /// Lists `prefix` at `slot`; returns the slot it was listed at already, if it was.
+    fn insert(&mut self, prefix: u64, slot: u32) -> Option<u32> {
+        if self.buckets.is_empty() {
+            self.buckets = vec![Vec::new(); BUCKETS];
+        }
+        let b = &mut self.buckets[Self::bucket(prefix)];
+        match b.binary_search_by_key(&prefix, |e| e.0) {
+            Ok(i) => Some(std::mem::replace(&mut b[i].1, slot)),
+            Err(i) => {
+                b.insert(i, (prefix, slot));
+                None
+            }
+        }
+    }
+
+    /// Unlists `prefix`; returns the slot it was listed at.
+    fn remove(&mut self, prefix: u64) -> Option<u32> {
+        let b = self.buckets.get_mut(Self::bucket(prefix))?;
+        let i = b.binary_search_by_key(&prefix, |e| e.0).ok()?;
+        Some(b.remove(i).1)
+    }
+
+    fn contains(&self, prefix: u64) -> bool {
+        self.buckets
+            .get(Self::bucket(prefix))
+            .is_some_and(|b| b.binary_search_by_key(&prefix, |e| e.0).is_ok())
+    }
+
+    /// The listed `(prefix, slot)`s of bucket `index`, by prefix.
+    fn in_bucket(&self, index: usize) -> impl Iterator<Item = &(u64, u32)> + '_ {
+        self.buckets.get(index).into_iter().flatten()
+    }
+
+    /// Every listed `(prefix, slot)`, by prefix.
+    fn iter(&self) -> impl Iterator<Item = &(u64, u32)> + '_ {
+        self.buckets.iter().flatten()
+    }
 }
 
 impl<E> IdIndex<E> {
@@ -232,7 +286,7 @@ impl<E> IdIndex<E> {
             table: PrefixTable::new(key),
             slab: Vec::new(),
             free: Vec::new(),
-            listed: BTreeMap::new(),
+            listed: Listing::default(),
         }
     }
 
@@ -311,7 +365,7 @@ impl<E> IdIndex<E> {
     /// Takes the unlisted live entry under `prefix` (the id stays seen).
     pub(super) fn remove_live(&mut self, prefix: u64) -> Option<(MsgId, E)> {
         let slot = self.slot_by_prefix(prefix)?;
-        debug_assert!(!self.listed.contains_key(&prefix), "removing a listed id");
+        debug_assert!(!self.listed.contains(prefix), "removing a listed id");
         self.table.set(prefix, NO_SLOT);
         self.free.push(slot as u32);
         self.slab[slot].take()
@@ -324,7 +378,7 @@ impl<E> IdIndex<E> {
             let old = self.listed.insert(prefix(id), slot);
             debug_assert!(old.is_none(), "listed twice");
         } else {
-            let old = self.listed.remove(&prefix(id));
+            let old = self.listed.remove(prefix(id));
             debug_assert_eq!(old, Some(slot), "unlisting an unlisted id");
         }
     }
@@ -332,14 +386,13 @@ impl<E> IdIndex<E> {
     /// Listed ids of bucket `index`, in id order.
     pub(super) fn listed_in_bucket(&self, index: usize) -> impl Iterator<Item = &MsgId> + '_ {
         self.listed
-            .range(((index as u64) << 2) << 56..)
+            .in_bucket(index)
             .map(|(_, s)| &self.slab[*s as usize].as_ref().expect("listed slot is live").0)
-            .take_while(move |id| bucket_of(id) == index)
     }
 
     /// Listed ids, in id order.
     pub(super) fn listed(&self) -> impl Iterator<Item = &MsgId> + '_ {
-        self.listed.values().map(|s| &self.slab[*s as usize].as_ref().expect("live").0)
+        self.listed.iter().map(|(_, s)| &self.slab[*s as usize].as_ref().expect("live").0)
     }
 
     /// Every live entry, in slab order (for recounts: the order carries no meaning).
@@ -361,9 +414,13 @@ impl<E> IdIndex<E> {
         for s in &self.free {
             assert!(self.slab[*s as usize].is_none(), "a free slot is in use");
         }
-        for (p, s) in &self.listed {
+        for (p, s) in self.listed.iter() {
             let (id, _) = self.slab[*s as usize].as_ref().expect("listed slot is live");
             assert_eq!(prefix(id), *p, "listing points at another id");
+            assert_eq!(bucket_of(id), Listing::bucket(*p), "listed in another bucket");
+        }
+        for b in &self.listed.buckets {
+            assert!(b.is_sorted_by(|x, y| x.0 < y.0), "a bucket out of order");
         }
     }
 }
@@ -417,7 +474,7 @@ impl IdMemo {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
 
@@ -500,6 +557,30 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The listing answers as one ordered map of prefixes would: per bucket (a range of
+        /// the map) and as a whole, through inserts and removals spread over a few buckets.
+        #[test]
+        fn listing_is_an_ordered_map(ops in proptest::collection::vec((0u64..8, 0u64..6, proptest::bool::ANY), 1..300)) {
+            let mut listing = Listing::default();
+            let mut model = BTreeMap::new();
+            for (n, (bucket, low, insert)) in ops.into_iter().enumerate() {
+                let p = bucket << 58 | low << 20 | bucket;
+                if insert {
+                    proptest::prop_assert_eq!(listing.insert(p, n as u32), model.insert(p, n as u32));
+                } else {
+                    proptest::prop_assert_eq!(listing.remove(p), model.remove(&p));
+                }
+                proptest::prop_assert_eq!(listing.contains(p), model.contains_key(&p));
+            }
+            let all: Vec<(u64, u32)> = model.iter().map(|(p, s)| (*p, *s)).collect();
+            proptest::prop_assert_eq!(listing.iter().copied().collect::<Vec<_>>(), all);
+            for b in 0..BUCKETS {
+                let want: Vec<(u64, u32)> =
+                    model.iter().filter(|(p, _)| Listing::bucket(**p) == b).map(|(p, s)| (*p, *s)).collect();
+                proptest::prop_assert_eq!(listing.in_bucket(b).copied().collect::<Vec<_>>(), want);
+            }
+        }
+
         /// Arbitrary inserts and removes of a few prefixes (so that they collide and the free
         /// marker 0 occurs) keep the table equal to a map, with a key that clusters homes.
         #[test]

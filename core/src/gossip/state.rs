@@ -17,6 +17,7 @@ use super::message::{
 use super::seen::{SeenCache, SeenState};
 use crate::codec::{BoundedBytes, BoundedVec, Encode};
 use crate::frame::Frame;
+use crate::lookup::Lookup;
 use crate::p2p::Penalty;
 use crate::types::{PeerId, Time};
 
@@ -231,8 +232,9 @@ pub struct Gossip {
     ids: IdMemo,
     /// Accepted ids with the heartbeat they were accepted in, for IHAVE.
     recent: VecDeque<(u64, MsgId)>,
-    /// Ids asked for with IWANT and when, so they are not asked again at once.
-    asked: BTreeMap<MsgId, Time>,
+    /// Ids asked for with IWANT and when, so they are not asked again at once (looked up for
+    /// every message received: a hash table, keyed by the seen cache's secret stream).
+    asked: Lookup<MsgId, Time>,
     asked_this_heartbeat: usize,
     /// The peer asked to reconcile and when.
     reconciling: Option<(PeerId, Time)>,
@@ -257,15 +259,16 @@ impl Gossip {
         // leaves this component's own stream (and every choice made from it) unchanged.
         let mut key_rng = rng.clone();
         key_rng.set_stream(rng.get_stream() ^ SEEN_KEY_STREAM);
+        let seen_key = key_rng.next_u64();
         Gossip {
-            seen: SeenCache::new(cfg.seen_max, cfg.retained_max, key_rng.next_u64()),
+            seen: SeenCache::new(cfg.seen_max, cfg.retained_max, seen_key),
+            asked: Lookup::new(key_rng.next_u64()),
             ids: IdMemo::new(),
             cfg,
             rng,
             peers: BTreeMap::new(),
             mesh: BTreeSet::new(),
             recent: VecDeque::new(),
-            asked: BTreeMap::new(),
             asked_this_heartbeat: 0,
             reconciling: None,
             asked_windows: cfg_windows,

@@ -88,6 +88,7 @@ pub use config::{TortoiseConfig, TortoiseConfigError};
 
 use crate::activation::wire::AtxId;
 use crate::ballot::wire::Votes;
+use crate::lookup::Lookup;
 use crate::types::{BallotId, Beacon, BlockId, EpochId, Hash32, LayerId, NodeId};
 
 use state::{
@@ -334,7 +335,9 @@ pub struct Tortoise {
     pending: Option<LayerId>,
     layers: VecDeque<LayerInfo>,
     epochs: BTreeMap<EpochId, EpochInfo>,
-    ballot_index: BTreeMap<BallotId, BallotRef>,
+    /// Where each stored ballot is, looked up for every ballot's base and votes. Unseeded:
+    /// only ballots that passed validation get here, at most `ballots_per_layer_max` a layer.
+    ballot_index: Lookup<BallotId, BallotRef>,
     malicious: BTreeSet<NodeId>,
     /// Processed ballots waiting for their epoch's beacon, in arrival order.
     retriable: Vec<BallotRef>,
@@ -365,7 +368,7 @@ impl Tortoise {
             pending: Some(effective_genesis),
             layers: VecDeque::new(),
             epochs: BTreeMap::new(),
-            ballot_index: BTreeMap::new(),
+            ballot_index: Lookup::new(0),
             malicious: BTreeSet::new(),
             retriable: Vec::new(),
             total_good: 0,
@@ -684,8 +687,11 @@ impl Tortoise {
             }
         }
         assert_eq!(ballots, self.ballot_index.len(), "every stored ballot is indexed");
-        for (id, r) in &self.ballot_index {
-            assert_eq!(self.ballot(*r).id, *id, "the index points at the ballot");
+        for l in self.evicted.0 + 1..=self.evicted.0 + self.layers.len() as u32 {
+            for r in self.ballot_refs(LayerId(l)) {
+                let id = self.ballot(r).id;
+                assert_eq!(self.ballot_index.get(&id), Some(&r), "the index points at the ballot");
+            }
         }
         for r in &self.retriable {
             assert!(self.ballot(*r).bad_beacon.is_none(), "retried ballots wait for a beacon");

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::activation::wire::AtxId;
+use crate::lookup::Lookup;
 use crate::types::{BallotId, Beacon, BlockId, Hash32, LayerId, NodeId};
 
 use super::Tortoise;
@@ -90,10 +91,51 @@ pub(super) struct AtxInfo {
     pub(super) height: u64,
 }
 
+/// The ATXs of one epoch: looked up by id for every ballot, walked (in arrival order) only for
+/// sums and medians, which do not depend on the order.
+#[derive(Debug, Clone)]
+pub(super) struct EpochAtxs {
+    /// Index into `infos` by id. Unseeded: only valid ATXs get here.
+    index: Lookup<AtxId, u32>,
+    infos: Vec<AtxInfo>,
+}
+
+impl Default for EpochAtxs {
+    fn default() -> Self {
+        EpochAtxs { index: Lookup::new(0), infos: Vec::new() }
+    }
+}
+
+impl EpochAtxs {
+    pub(super) fn get(&self, id: &AtxId) -> Option<&AtxInfo> {
+        self.index.get(id).map(|&i| &self.infos[i as usize])
+    }
+
+    pub(super) fn contains_key(&self, id: &AtxId) -> bool {
+        self.index.contains_key(id)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    /// Adds an ATX not held yet.
+    pub(super) fn insert(&mut self, id: AtxId, info: AtxInfo) {
+        let old = self.index.insert(id, self.infos.len() as u32);
+        debug_assert!(old.is_none(), "an ATX inserted twice");
+        self.infos.push(info);
+    }
+
+    /// Every ATX, in the order added.
+    pub(super) fn values(&self) -> impl Iterator<Item = &AtxInfo> {
+        self.infos.iter()
+    }
+}
+
 /// What the tortoise knows about one epoch.
 #[derive(Debug, Clone, Default)]
 pub(super) struct EpochInfo {
-    pub(super) atxs: BTreeMap<AtxId, AtxInfo>,
+    pub(super) atxs: EpochAtxs,
     /// Fixed-point sum of the weights of ATXs of smeshers not known malicious.
     pub(super) weight: Weight,
     /// Median height of those ATXs, computed when the epoch's first layer is processed.
