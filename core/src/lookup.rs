@@ -98,7 +98,8 @@ impl<K: Hash + Eq, V> Lookup<K, V> {
     }
 
     /// Keeps the entries `keep` accepts. `keep` sees them in no defined order, so it must decide
-    /// each from that entry alone (it is `Fn`, so it cannot collect them in visiting order).
+    /// each from that entry alone (it is `Fn`, which rules out the plain ways of recording the
+    /// visiting order).
     pub fn retain(&mut self, keep: impl Fn(&K, &V) -> bool) {
         self.map.retain(|k, v| keep(k, v));
     }
