@@ -1,8 +1,6 @@
 //! Adversaries: simulated nodes whose behaviour replaces the honest node's. They speak the wire
 //! (connections and frames) their own way; the network treats them like everyone else.
 
-use std::collections::BTreeSet;
-
 use bytes::Bytes;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -12,12 +10,13 @@ use spacemesh_sim::engine::Ctx;
 use spacemesh_sim::{NodeIdx, SimDuration};
 
 use crate::driver::{Local, SimFrame, Wire};
+use crate::links::Links;
 
 /// The effects an agent may have.
 pub struct AgentIo<'a, 'c> {
     ctx: &'a mut Ctx<'c, Wire, Local>,
     me: NodeIdx,
-    links: &'a mut BTreeSet<NodeIdx>,
+    links: &'a mut Links,
     index: &'a Lookup<PeerId, NodeIdx>,
     incarnation: u32,
 }
@@ -32,7 +31,7 @@ impl<'a, 'c> AgentIo<'a, 'c> {
     pub(crate) fn new(
         ctx: &'a mut Ctx<'c, Wire, Local>,
         me: NodeIdx,
-        links: &'a mut BTreeSet<NodeIdx>,
+        links: &'a mut Links,
         index: &'a Lookup<PeerId, NodeIdx>,
         incarnation: u32,
     ) -> Self {

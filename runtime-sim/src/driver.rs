@@ -1,7 +1,7 @@
 //! The world of simulated nodes: how core outputs become simulated effects.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -22,6 +22,7 @@ use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
 use crate::agent::{Agent, AgentIo};
 use crate::detail::event_detail;
+use crate::links::Links;
 use crate::memo::{MemoLabels, MemoVerifier};
 use crate::poet_host::{PoetHost, PoetSpec};
 use crate::wal::{WalError, read_log, record};
@@ -306,7 +307,7 @@ pub struct SimNet<O> {
     slots: Vec<Slot>,
     specs: Vec<Option<NodeSpec>>,
     incarnations: Vec<u32>,
-    links: Vec<BTreeSet<NodeIdx>>,
+    links: Vec<Links>,
     /// Node by peer id, for every frame sent: a hash table.
     index: Lookup<PeerId, NodeIdx>,
     peer_ids: Vec<PeerId>,
@@ -391,7 +392,7 @@ impl<O: Observer> SimNet<O> {
             slots: built,
             specs,
             incarnations: vec![0; n],
-            links: vec![BTreeSet::new(); n],
+            links: vec![Links::default(); n],
             index,
             peer_ids,
             observer,
@@ -470,7 +471,7 @@ impl<O: Observer> SimNet<O> {
     }
 
     /// Connections as this node's driver sees them.
-    pub fn links(&self, idx: NodeIdx) -> &BTreeSet<NodeIdx> {
+    pub fn links(&self, idx: NodeIdx) -> &Links {
         &self.links[idx.0 as usize]
     }
 

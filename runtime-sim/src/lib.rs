@@ -21,6 +21,7 @@
 mod agent;
 mod detail;
 mod driver;
+mod links;
 mod memo;
 mod poet_host;
 mod wal;
@@ -31,6 +32,7 @@ pub use driver::{
     Local, NodeSpec, Observer, RuntimeConfig, RuntimeStats, SimFrame, SimNet, SlotSpec,
     StartupFailure, Wire,
 };
+pub use links::Links;
 pub use memo::{MemoLabels, MemoVerifier};
 pub use poet_host::PoetSpec;
 pub use wal::{WalError, read_log, record};

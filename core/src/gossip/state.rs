@@ -1,6 +1,6 @@
 //! The gossip state machine.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,6 +19,7 @@ use crate::codec::{BoundedBytes, BoundedVec, Encode};
 use crate::frame::Frame;
 use crate::lookup::Lookup;
 use crate::p2p::Penalty;
+use crate::peer_map::PeerMap;
 use crate::types::{PeerId, Time};
 
 /// Every bound and interval of gossip.
@@ -225,7 +226,7 @@ struct PeerBudget {
 pub struct Gossip {
     cfg: GossipConfig,
     rng: ChaCha8Rng,
-    peers: BTreeMap<PeerId, PeerBudget>,
+    peers: PeerMap<PeerBudget>,
     mesh: BTreeSet<PeerId>,
     seen: SeenCache,
     /// Ids of recently received payloads (duplicates arrive as the same allocation).
@@ -266,7 +267,7 @@ impl Gossip {
             ids: IdMemo::new(),
             cfg,
             rng,
-            peers: BTreeMap::new(),
+            peers: PeerMap::new(),
             mesh: BTreeSet::new(),
             recent: VecDeque::new(),
             asked_this_heartbeat: 0,
@@ -294,7 +295,7 @@ impl Gossip {
         }
         match input {
             GossipInput::PeerUp(peer) => {
-                self.peers.entry(peer).or_default();
+                self.peers.get_or_insert_with(peer, PeerBudget::default);
             }
             GossipInput::PeerDown(peer) => {
                 self.peers.remove(&peer);

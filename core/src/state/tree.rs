@@ -47,6 +47,14 @@ fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
     Hash32(*h.finalize().as_bytes())
 }
 
+/// How many leading bits `a` and `b` have in common.
+fn common_bits(a: &[u8; 32], b: &[u8; 32]) -> usize {
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => i * 8 + (a[i] ^ b[i]).leading_zeros() as usize,
+        None => 256,
+    }
+}
+
 fn bit(key: &[u8; 32], depth: usize) -> bool {
     key[depth / 8] >> (7 - depth % 8) & 1 == 1
 }
@@ -126,15 +134,35 @@ impl StateTree {
         }
     }
 
+    /// The hash of subtree `(depth, prefix)`. Exactly the subtrees of two or more leaves are
+    /// cached (also while [`StateTree::update`] rehashes, deepest first): any other is its one
+    /// leaf or empty.
     fn subtree(&self, depth: usize, prefix: &[u8; 32]) -> Hash32 {
+        if let Some(h) = self.nodes.get(&(depth as u16, *prefix)) {
+            return *h;
+        }
         match self.count(depth, prefix) {
             (0, _) => EMPTY_ROOT,
             (1, Some(h)) => h,
-            _ => *self
-                .nodes
-                .get(&(depth as u16, *prefix))
-                .expect("nodes of two or more leaves are cached"),
+            _ => panic!("subtree ({depth}, {prefix:?}) of two or more leaves is not cached"),
         }
+    }
+
+    /// How deep `key`'s path runs through subtrees of two or more leaves (counting `key`'s own
+    /// leaf if present): those at depths `0..shared_depth(key)`. The leaves sharing a prefix
+    /// with `key` sit next to it in key order, and the further from it the fewer bits they
+    /// share, so the two nearest on each side decide it: one lookup instead of one per depth.
+    fn shared_depth(&self, key: &[u8; 32]) -> usize {
+        let (mut shared, mut n) = ([0usize; 4], 0);
+        let near = self.leaves.range(..*key).rev().take(2).chain(self.leaves.range(*key..).take(2));
+        for (k, _) in near {
+            shared[n] = common_bits(k, key);
+            n += 1;
+        }
+        shared[..n].sort_unstable_by(|a, b| b.cmp(a));
+        // The second-best sharer: two leaves share that many bits, so subtrees down to that
+        // depth (inclusive) hold both.
+        if n < 2 { 0 } else { (shared[1] + 1).min(256) }
     }
 
     /// Sets the accounts at `changes` (`None`: removed, for an empty account) and recomputes
@@ -153,10 +181,9 @@ impl StateTree {
                 Some(a) => self.leaves.insert(key, leaf_hash(&key, a)),
                 None => self.leaves.remove(&key),
             };
-            let mut depth = 0;
-            while depth < 256 && self.count(depth, &prefix(&key, depth)).0 >= 2 {
-                dirty.insert((std::cmp::Reverse(depth as u16), prefix(&key, depth)));
-                depth += 1;
+            let mut depth = self.shared_depth(&key);
+            for d in 0..depth {
+                dirty.insert((std::cmp::Reverse(d as u16), prefix(&key, d)));
             }
             // Below that the key's subtree holds at most one leaf: no cached node remains.
             while depth < 256 && self.nodes.remove(&(depth as u16, prefix(&key, depth))).is_some() {
@@ -179,12 +206,8 @@ impl StateTree {
     /// The proof for the account at `address` (present or absent).
     pub fn prove(&self, address: &Address) -> AccountProof {
         let key = key_of(address);
-        let mut siblings = Vec::new();
-        let mut depth = 0;
-        while depth < 256 && self.count(depth, &prefix(&key, depth)).0 >= 2 {
-            siblings.push(self.subtree(depth + 1, &sibling(&key, depth)));
-            depth += 1;
-        }
+        let depth = self.shared_depth(&key);
+        let siblings = (0..depth).map(|d| self.subtree(d + 1, &sibling(&key, d))).collect();
         let other = match self.count(depth, &prefix(&key, depth)) {
             (1, Some(h)) if !self.leaves.contains_key(&key) => {
                 let (k, _) = self

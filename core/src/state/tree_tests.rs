@@ -113,6 +113,11 @@ proptest! {
             tree.update(last.iter().map(|(a, acc)| (a, acc.as_ref())));
             prop_assert_eq!(tree.root(), naive(&model));
             prop_assert_eq!(tree.len(), model.len());
+            // Exactly the cached nodes of the same accounts inserted at once: none stale, none
+            // missing.
+            let mut fresh = StateTree::new();
+            fresh.update(model.iter().map(|(a, acc)| (a, Some(acc))));
+            prop_assert_eq!(&tree, &fresh);
         }
         let all: Vec<Address> = model.keys().copied().collect();
         tree.update(all.iter().map(|a| (a, None)));
