@@ -472,7 +472,7 @@ impl Peers {
             .iter()
             .filter(|(p, c)| {
                 c.banned_until.is_none()
-                    && !self.connected.contains_key(*p)
+                    && !self.connected.contains_key(p)
                     && !self.dialing.contains_key(*p)
             })
             .map(|(p, _)| *p)
@@ -562,7 +562,7 @@ impl Peers {
             .filter(|(p, c)| {
                 c.next_attempt <= now
                     && c.banned_until.is_none_or(|t| t <= now)
-                    && !self.connected.contains_key(*p)
+                    && !self.connected.contains_key(p)
                     && !self.dialing.contains_key(*p)
             })
             .map(|(p, _)| *p)
