@@ -23,6 +23,7 @@ use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 use crate::agent::{Agent, AgentIo};
 use crate::detail::event_detail;
 use crate::links::Links;
+use crate::marks::NodeMarks;
 use crate::memo::{MemoLabels, MemoVerifier};
 use crate::poet_host::{PoetHost, PoetSpec};
 use crate::wal::{WalError, read_log, record};
@@ -47,7 +48,7 @@ impl SimFrame {
     pub fn new(bytes: Bytes) -> Self {
         let fingerprint = fingerprint(&bytes);
         let publish = PublishPrint::of(&bytes)
-            .map(|print| Rc::new(Printed { print, marks: RefCell::new(Vec::new()) }));
+            .map(|print| Rc::new(Printed { print, marks: RefCell::new(NodeMarks::default()) }));
         SimFrame { bytes, fingerprint, publish }
     }
 
@@ -71,7 +72,7 @@ struct Printed {
     print: PublishPrint,
     /// By node index: 0 for no mark, else the node's incarnation above [`MARK_BITS`] bits and
     /// the mark's position plus one below them.
-    marks: RefCell<Vec<u64>>,
+    marks: RefCell<NodeMarks>,
 }
 
 /// Bits of a stored mark's position (a trillion ids per node incarnation).
@@ -80,7 +81,7 @@ const MARK_BITS: u32 = 40;
 impl Printed {
     /// The mark `idx` gave in `incarnation`, if any.
     fn mark(&self, idx: NodeIdx, incarnation: u32) -> Option<SeenMark> {
-        let stored = self.marks.borrow().get(idx.0 as usize).copied().unwrap_or(0);
+        let stored = self.marks.borrow().get(idx.0);
         (stored != 0 && stored >> MARK_BITS == u64::from(incarnation))
             .then(|| SeenMark::from_position((stored & ((1 << MARK_BITS) - 1)) - 1))
     }
@@ -91,11 +92,7 @@ impl Printed {
         if position >> MARK_BITS != 0 || u64::from(incarnation) >> (64 - MARK_BITS) != 0 {
             return;
         }
-        let mut marks = self.marks.borrow_mut();
-        if marks.len() < nodes {
-            marks.resize(nodes, 0);
-        }
-        marks[idx.0 as usize] = u64::from(incarnation) << MARK_BITS | position;
+        self.marks.borrow_mut().set(idx.0, u64::from(incarnation) << MARK_BITS | position, nodes);
     }
 }
 

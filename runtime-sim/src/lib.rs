@@ -22,6 +22,7 @@ mod agent;
 mod detail;
 mod driver;
 mod links;
+mod marks;
 mod memo;
 mod poet_host;
 mod wal;
