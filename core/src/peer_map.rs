@@ -1,6 +1,6 @@
 //! The connected peers of one node, each with a value: a map kept as a sorted vector.
 //!
-//! A node holds a few dozen connections at most and looks one up for every frame it receives
+//! A node holds a few connections (`peers_max`, 16 by default) and looks one up for every frame it receives
 //! (gossip's per-peer budget, p2p's connection record). A `BTreeMap` search is a chain of
 //! dependent loads through tree nodes; a binary search over one contiguous array of
 //! `(PeerId, V)` touches a cache line or two. Iteration is in peer id order, as the map's was,
