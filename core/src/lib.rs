@@ -52,7 +52,7 @@
 //! - [`fetch`]: objects by hash from peers.
 //! - [`store`]: persisted batches and restore snapshots. [`job`]: heavy work descriptions.
 //! - [`lookup`]: the hash table for stores looked up by id, which is never iterated.
-//!   [`peer_map`]: a node's connected peers with a value each, as a sorted vector.
+//!   [`sorted_map`]: a map as a sorted vector, for a node's few connections.
 //! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
 
 pub mod account;
@@ -79,10 +79,10 @@ pub mod mempool;
 pub mod mesh;
 pub mod node;
 pub mod p2p;
-pub mod peer_map;
 pub mod poet;
 pub mod post;
 pub mod rewards;
+pub mod sorted_map;
 pub mod state;
 pub mod store;
 pub mod tortoise;

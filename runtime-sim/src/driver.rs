@@ -914,7 +914,7 @@ impl<O: Observer> World for SimNet<O> {
     fn on_crash(&mut self, ctx: &mut Ctx<'_, Wire, Local>, node: NodeIdx) {
         let i = node.0 as usize;
         // The OS closes the dead process's connections.
-        for peer in std::mem::take(&mut self.links[i]) {
+        for peer in std::mem::take(&mut self.links[i]).into_nodes() {
             ctx.send(node, peer, Wire::Close, 32);
         }
         // A PoET server keeps its rounds on disk: its crash is modelled as a pause.

@@ -1,47 +1,35 @@
 //! A node's open connections in the simulated network.
 
+use spacemesh_core::sorted_map::SortedMap;
 use spacemesh_sim::NodeIdx;
 
 /// The nodes one node holds a connection to, in ascending order.
 ///
-/// A sorted vector rather than a `BTreeSet`: a node keeps a dozen or so connections (a PoET
-/// server or a bootstrap node some hundreds), and the driver asks whether a link exists for
-/// every frame it carries, so a binary search over one contiguous array beats walking tree
-/// nodes. Iteration is ascending, as the set's was, so traces do not change.
+/// A sorted vector ([`SortedMap`]) rather than a `BTreeSet`: a node keeps a dozen or so
+/// connections (a PoET server some hundreds), and the driver asks whether a link exists for
+/// every frame it carries. Iteration is ascending, as the set's was, so traces do not change.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Links(Vec<NodeIdx>);
+pub struct Links(SortedMap<NodeIdx, ()>);
 
 impl Links {
     /// Whether `n` is linked.
     pub fn contains(&self, n: &NodeIdx) -> bool {
-        self.0.binary_search(n).is_ok()
+        self.0.contains_key(n)
     }
 
     /// Adds `n`; false if it was linked already.
     pub fn insert(&mut self, n: NodeIdx) -> bool {
-        match self.0.binary_search(&n) {
-            Ok(_) => false,
-            Err(at) => {
-                self.0.insert(at, n);
-                true
-            }
-        }
+        self.0.insert(n, ()).is_none()
     }
 
     /// Removes `n`; false if it was not linked.
     pub fn remove(&mut self, n: &NodeIdx) -> bool {
-        match self.0.binary_search(n) {
-            Ok(at) => {
-                self.0.remove(at);
-                true
-            }
-            Err(_) => false,
-        }
+        self.0.remove(n).is_some()
     }
 
     /// The linked nodes, ascending.
-    pub fn iter(&self) -> std::slice::Iter<'_, NodeIdx> {
-        self.0.iter()
+    pub fn iter(&self) -> impl Iterator<Item = &NodeIdx> + '_ {
+        self.0.keys()
     }
 
     /// How many nodes are linked.
@@ -53,14 +41,10 @@ impl Links {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-}
 
-impl IntoIterator for Links {
-    type Item = NodeIdx;
-    type IntoIter = std::vec::IntoIter<NodeIdx>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+    /// The linked nodes, ascending, taking the links apart.
+    pub fn into_nodes(self) -> impl Iterator<Item = NodeIdx> {
+        self.0.into_keys()
     }
 }
 
@@ -104,7 +88,7 @@ mod tests {
                 prop_assert_eq!(links.len(), model.len());
                 prop_assert!(links.iter().eq(model.iter()));
             }
-            prop_assert!(links.into_iter().eq(model));
+            prop_assert!(links.into_nodes().eq(model));
         }
     }
 }

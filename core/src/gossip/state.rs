@@ -19,7 +19,7 @@ use crate::codec::{BoundedBytes, BoundedVec, Encode};
 use crate::frame::Frame;
 use crate::lookup::Lookup;
 use crate::p2p::Penalty;
-use crate::peer_map::PeerMap;
+use crate::sorted_map::SortedMap;
 use crate::types::{PeerId, Time};
 
 /// Every bound and interval of gossip.
@@ -226,7 +226,7 @@ struct PeerBudget {
 pub struct Gossip {
     cfg: GossipConfig,
     rng: ChaCha8Rng,
-    peers: PeerMap<PeerBudget>,
+    peers: SortedMap<PeerId, PeerBudget>,
     mesh: BTreeSet<PeerId>,
     seen: SeenCache,
     /// Ids of recently received payloads (duplicates arrive as the same allocation).
@@ -267,7 +267,7 @@ impl Gossip {
             ids: IdMemo::new(),
             cfg,
             rng,
-            peers: PeerMap::new(),
+            peers: SortedMap::new(),
             mesh: BTreeSet::new(),
             recent: VecDeque::new(),
             asked_this_heartbeat: 0,

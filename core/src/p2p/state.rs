@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::message::{PEERS_LIST_MAX, PeerAddr, PeerMessage, PeerRecord};
 use crate::codec::{BoundedVec, Encode};
 use crate::frame::Frame;
-use crate::peer_map::PeerMap;
+use crate::sorted_map::SortedMap;
 use crate::types::{PeerId, Time};
 
 /// Every bound and interval of peer upkeep.
@@ -233,7 +233,7 @@ pub struct Peers {
     cfg: PeersConfig,
     self_id: PeerId,
     rng: ChaCha8Rng,
-    connected: PeerMap<Connection>,
+    connected: SortedMap<PeerId, Connection>,
     dialing: BTreeMap<PeerId, Time>,
     book: BTreeMap<PeerId, Candidate>,
     next_tick: Option<Time>,
@@ -253,7 +253,7 @@ impl Peers {
             cfg,
             self_id,
             rng,
-            connected: PeerMap::new(),
+            connected: SortedMap::new(),
             dialing: BTreeMap::new(),
             book: BTreeMap::new(),
             next_tick: None,

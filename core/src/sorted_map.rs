@@ -1,99 +1,105 @@
-//! The connected peers of one node, each with a value: a map kept as a sorted vector.
+//! A map kept as a sorted vector, for the few entries a node looks up per frame.
 //!
-//! A node holds a few connections (`peers_max`, 16 by default) and looks one up for every frame it receives
-//! (gossip's per-peer budget, p2p's connection record). A `BTreeMap` search is a chain of
-//! dependent loads through tree nodes; a binary search over one contiguous array of
-//! `(PeerId, V)` touches a cache line or two. Iteration is in peer id order, as the map's was,
-//! so behaviour does not change.
+//! A node holds a few connections (`peers_max`, 16 by default) and looks one up for every frame
+//! it receives (gossip's per-peer budget, p2p's connection record, the simulator's links). A
+//! `BTreeMap` search is a chain of dependent loads through tree nodes; a binary search over one
+//! contiguous array of `(K, V)` touches a cache line or two. Iteration is in key order, as the
+//! map's was, so behaviour does not change. Inserts and removals shift the entries after them:
+//! this is for maps of tens or hundreds of entries, not thousands.
 
-use crate::types::PeerId;
-
-/// Peers to values, in peer id order.
+/// Keys to values, in key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerMap<V> {
-    entries: Vec<(PeerId, V)>,
+pub struct SortedMap<K, V> {
+    entries: Vec<(K, V)>,
 }
 
-impl<V> Default for PeerMap<V> {
+impl<K, V> Default for SortedMap<K, V> {
     fn default() -> Self {
-        PeerMap { entries: Vec::new() }
+        SortedMap { entries: Vec::new() }
     }
 }
 
-impl<V> PeerMap<V> {
+impl<K: Ord, V> SortedMap<K, V> {
     /// An empty map.
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn position(&self, peer: &PeerId) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(p, _)| p.cmp(peer))
+    fn position(&self, key: &K) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.cmp(key))
     }
 
-    /// The value of `peer`.
-    pub fn get(&self, peer: &PeerId) -> Option<&V> {
-        self.position(peer).ok().map(|i| &self.entries[i].1)
+    /// The value of `key`.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.position(key).ok().map(|i| &self.entries[i].1)
     }
 
-    /// The value of `peer`, to change.
-    pub fn get_mut(&mut self, peer: &PeerId) -> Option<&mut V> {
-        self.position(peer).ok().map(|i| &mut self.entries[i].1)
+    /// The value of `key`, to change.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.position(key).ok().map(|i| &mut self.entries[i].1)
     }
 
-    /// Whether `peer` has a value.
-    pub fn contains_key(&self, peer: &PeerId) -> bool {
-        self.position(peer).is_ok()
+    /// Whether `key` has a value.
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.position(key).is_ok()
     }
 
-    /// Sets `peer`'s value; the one it replaces, if any.
-    pub fn insert(&mut self, peer: PeerId, value: V) -> Option<V> {
-        match self.position(&peer) {
+    /// Sets `key`'s value; the one it replaces, if any.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        match self.position(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
-                self.entries.insert(i, (peer, value));
+                self.entries.insert(i, (key, value));
                 None
             }
         }
     }
 
-    /// `peer`'s value, set to `make()` first if it has none.
-    pub fn get_or_insert_with(&mut self, peer: PeerId, make: impl FnOnce() -> V) -> &mut V {
-        let i = match self.position(&peer) {
+    /// `key`'s value, set to `make()` first if it has none.
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        let i = match self.position(&key) {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert(i, (peer, make()));
+                self.entries.insert(i, (key, make()));
                 i
             }
         };
         &mut self.entries[i].1
     }
 
-    /// Takes `peer`'s value out.
-    pub fn remove(&mut self, peer: &PeerId) -> Option<V> {
-        self.position(peer).ok().map(|i| self.entries.remove(i).1)
+    /// Takes `key`'s value out.
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        self.position(key).ok().map(|i| self.entries.remove(i).1)
+    }
+}
+
+impl<K, V> SortedMap<K, V> {
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.entries.iter().map(|(k, _)| k)
     }
 
-    /// The peers, in id order.
-    pub fn keys(&self) -> impl Iterator<Item = &PeerId> + '_ {
-        self.entries.iter().map(|(p, _)| p)
+    /// The keys, in order, taking the map apart.
+    pub fn into_keys(self) -> impl Iterator<Item = K> {
+        self.entries.into_iter().map(|(k, _)| k)
     }
 
-    /// The values, in peer id order, to change.
+    /// The values, in key order, to change.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
         self.entries.iter_mut().map(|(_, v)| v)
     }
 
-    /// Peers and values, in peer id order.
-    pub fn iter(&self) -> impl Iterator<Item = (&PeerId, &V)> + '_ {
-        self.entries.iter().map(|(p, v)| (p, v))
+    /// Keys and values, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.entries.iter().map(|(k, v)| (k, v))
     }
 
-    /// How many peers have a value.
+    /// How many keys have a value.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Whether no peer has a value.
+    /// Whether no key has a value.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -106,6 +112,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::types::PeerId;
 
     #[derive(Clone, Debug)]
     enum Op {
@@ -133,7 +140,7 @@ mod tests {
         /// Every answer, and the order of iteration, is the `BTreeMap`'s it replaces.
         #[test]
         fn behaves_as_an_ordered_map(ops in proptest::collection::vec(op(), 0..200)) {
-            let mut map = PeerMap::new();
+            let mut map = SortedMap::new();
             let mut model = BTreeMap::new();
             for op in ops {
                 match op {
