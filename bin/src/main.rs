@@ -18,6 +18,7 @@ macro_rules! progress {
     }};
 }
 
+mod allocator;
 mod bench;
 mod bench_api;
 mod bench_poet;
@@ -41,12 +42,6 @@ mod sim_serve;
 mod trace_file;
 mod wallet;
 mod wallet_cmd;
-
-/// mimalloc instead of the system allocator: a large simulation allocates and frees a small
-/// buffer per message per node, and glibc's allocator spent a tenth of such a run in malloc,
-/// free and zeroing pages it had given back (see ARCHITECTURE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
@@ -89,6 +84,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Sim(_) | Command::Bench(_)) {
+        allocator::keep_freed_memory();
+    }
     let result = match cli.command {
         Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),

@@ -55,6 +55,8 @@
 //!   [`sorted_map`]: a map as a sorted vector, for a node's few connections.
 //! - [`node`]: the composition ([`node::consensus`]: the epoch machinery of one node).
 
+#![forbid(unsafe_code)]
+
 pub mod account;
 pub mod activation;
 pub mod ballot;

@@ -5,6 +5,7 @@
 //! a node's jobs on OS threads, the authenticated transport, the on-disk store and the PoET
 //! service and client.
 
+#![forbid(unsafe_code)]
 // madsim marks `spawn_blocking` deprecated because the closure stops the simulated clock while
 // it runs; that is what this crate wants of its blocking work (disk, PoET rounds, jobs) there.
 #![cfg_attr(madsim, allow(deprecated))]

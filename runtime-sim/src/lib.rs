@@ -18,6 +18,8 @@
 //! - calls `check_invariants` after every step (when enabled) and hands every `NodeEvent` to the
 //!   [`Observer`] (the checkers) and to the trace digest.
 
+#![forbid(unsafe_code)]
+
 mod agent;
 mod detail;
 mod driver;

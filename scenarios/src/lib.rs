@@ -5,6 +5,8 @@
 //! never a node's internals. Every scenario runs from the CLI (`smesh sim run --scenario NAME`)
 //! and from tests, and every failure carries its repro line.
 
+#![forbid(unsafe_code)]
+
 pub mod adversary;
 mod beacon_partition;
 pub mod checks;

@@ -21,6 +21,8 @@
 //! Determinism rules for the crate itself: no clocks, no OS randomness, no threads, no I/O, no
 //! hash-ordered containers, and no libm transcendental functions (see `math`).
 
+#![forbid(unsafe_code)]
+
 pub mod clock;
 pub mod determinism;
 pub mod disk;
