@@ -36,11 +36,18 @@ use crate::wal::{WalError, read_log, record};
 /// than once per delivery. The print lets a receiver that has already seen the message count the
 /// copy without decoding and hashing it again ([`Node::seen_publish`]): most deliveries
 /// of a gossiped message are such copies.
+///
+/// A frame is one shared allocation, so a queued delivery carries one pointer: the event queue
+/// moves every delivery on its way (millions are in flight at once when a thousand nodes gossip
+/// an epoch's ATXs), and a copy that turns out to be a duplicate never touches the bytes.
 #[derive(Debug, Clone)]
-pub struct SimFrame {
+pub struct SimFrame(Rc<FrameData>);
+
+#[derive(Debug)]
+struct FrameData {
     bytes: Bytes,
     fingerprint: u64,
-    publish: Option<Rc<Printed>>,
+    publish: Option<Printed>,
 }
 
 impl SimFrame {
@@ -48,18 +55,22 @@ impl SimFrame {
     pub fn new(bytes: Bytes) -> Self {
         let fingerprint = fingerprint(&bytes);
         let publish = PublishPrint::of(&bytes)
-            .map(|print| Rc::new(Printed { print, marks: RefCell::new(NodeMarks::default()) }));
-        SimFrame { bytes, fingerprint, publish }
+            .map(|print| Printed { print, marks: RefCell::new(NodeMarks::default()) });
+        SimFrame(Rc::new(FrameData { bytes, fingerprint, publish }))
     }
 
     /// The frame's bytes.
     pub fn bytes(&self) -> &Bytes {
-        &self.bytes
+        &self.0.bytes
     }
 
     /// The frame's bytes, by value.
     pub fn into_bytes(self) -> Bytes {
-        self.bytes
+        Rc::try_unwrap(self.0).map_or_else(|shared| shared.bytes.clone(), |data| data.bytes)
+    }
+
+    fn publish(&self) -> Option<&Printed> {
+        self.0.publish.as_ref()
     }
 }
 
@@ -98,9 +109,9 @@ impl Printed {
 
 /// Fingerprints of recently sent frame allocations, direct-mapped by address.
 ///
-/// An entry holds a clone of its `Bytes`, so the allocation stays alive and immutable while it
-/// is cached: the same address and length therefore mean the same bytes, and a hit gives exactly
-/// the fingerprint a fresh computation would. Addresses differ between processes, which only
+/// An entry holds its frame, and so a clone of its `Bytes`: the allocation stays alive and
+/// immutable while it is cached, so the same address and length mean the same bytes, and a hit
+/// gives exactly the frame (fingerprint and print) a fresh computation would. Addresses differ between processes, which only
 /// changes which sends hit, never a fingerprint.
 struct FramePrints {
     slots: Vec<Option<SimFrame>>,
@@ -118,10 +129,10 @@ impl FramePrints {
         let addr = bytes.as_ptr() as usize as u64;
         let at = (addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % FRAME_PRINTS;
         if let Some(cached) = &self.slots[at]
-            && cached.bytes.as_ptr() == bytes.as_ptr()
-            && cached.bytes.len() == bytes.len()
+            && cached.bytes().as_ptr() == bytes.as_ptr()
+            && cached.bytes().len() == bytes.len()
         {
-            return SimFrame { bytes, ..cached.clone() };
+            return cached.clone();
         }
         let frame = SimFrame::new(bytes);
         self.slots[at] = Some(frame.clone());
@@ -140,22 +151,22 @@ pub enum Wire {
     DialAck,
     /// The connection is closed (by a `Disconnect`, or by the OS when the process dies).
     Close,
-    /// A request to a PoET server (boxed, like every large payload, to keep queued events
-    /// small: the event queue moves them on every push and pop).
-    PoetRequest(u64, Box<PoetRequest>),
-    /// A PoET server's answer.
-    PoetResponse(u64, Box<PoetResponse>),
+    /// A request to a PoET server, with its id (boxed, like every payload, to keep queued
+    /// events small: the event queue moves them on every push and pop).
+    PoetRequest(Box<(u64, PoetRequest)>),
+    /// A PoET server's answer to the request of that id.
+    PoetResponse(Box<(u64, PoetResponse)>),
 }
 
 impl Traced for Wire {
     fn fingerprint(&self) -> u64 {
         match self {
-            Wire::Frame(f) => f.fingerprint,
+            Wire::Frame(f) => f.0.fingerprint,
             Wire::Dial => 1,
             Wire::DialAck => 2,
             Wire::Close => 3,
-            Wire::PoetRequest(id, r) => fingerprint(&r.encode()) ^ id.rotate_left(7),
-            Wire::PoetResponse(id, r) => fingerprint(&r.encode()) ^ id.rotate_left(13),
+            Wire::PoetRequest(r) => fingerprint(&r.1.encode()) ^ r.0.rotate_left(7),
+            Wire::PoetResponse(r) => fingerprint(&r.1.encode()) ^ r.0.rotate_left(13),
         }
     }
 }
@@ -167,8 +178,8 @@ pub enum Local {
     Start,
     /// A timer armed from `poll_timeout`; stale generations are ignored.
     Timer(u64),
-    /// A job's modelled duration has passed (the result boxed to keep queued events small).
-    JobDone(JobId, Box<JobResult>),
+    /// A job's modelled duration has passed (boxed to keep queued events small).
+    JobDone(Box<(JobId, JobResult)>),
     /// The write-ahead log sync requested for a `Persist` completed.
     Synced,
     /// An agent's own timer.
@@ -184,12 +195,12 @@ impl Traced for Local {
         match self {
             Local::Start => 1,
             Local::Timer(g) => 2 ^ (g << 8),
-            Local::JobDone(id, result) => match &**result {
-                JobResult::SignaturesVerified(v) => {
+            Local::JobDone(done) => match &**done {
+                (id, JobResult::SignaturesVerified(v)) => {
                     let bits = v.iter().fold(0u64, |acc, b| acc.rotate_left(1) ^ u64::from(*b));
                     3 ^ (id.0 << 8) ^ bits.rotate_left(32)
                 }
-                other => {
+                (id, other) => {
                     3 ^ (id.0 << 8) ^ fingerprint(format!("{other:?}").as_bytes()).rotate_left(32)
                 }
             },
@@ -693,7 +704,7 @@ impl<O: Observer> SimNet<O> {
                     ctx.schedule_after(
                         idx,
                         SimDuration(micros),
-                        Local::JobDone(id, Box::new(result)),
+                        Local::JobDone(Box::new((id, result))),
                     );
                     self.stats.jobs += 1;
                 }
@@ -710,7 +721,7 @@ impl<O: Observer> SimNet<O> {
                     // An unknown PoET is unreachable: the node's own timeout handles it.
                     if let Some(to) = self.poets.get(&poet).copied() {
                         let size = request.encode().len() as u32 + 64;
-                        ctx.send(idx, to, Wire::PoetRequest(id, Box::new(request)), size);
+                        ctx.send(idx, to, Wire::PoetRequest(Box::new((id, request))), size);
                     }
                 }
             }
@@ -731,8 +742,7 @@ impl<O: Observer> SimNet<O> {
                 let size = bytes.len() as u32 + 4;
                 let frame = self.frame_prints.frame(bytes);
                 let seen = frame
-                    .publish
-                    .as_ref()
+                    .publish()
                     .filter(|_| self.links[to.0 as usize].contains(&from))
                     .and_then(|print| self.seen_publish(ctx, to, from, print));
                 match seen {
@@ -803,7 +813,7 @@ impl<O: Observer> SimNet<O> {
         host.on_tick(now);
         let response = host.handle(now, &request, self.verifier.as_ref());
         let size = response.encode().len() as u32 + 64;
-        ctx.send(at, from, Wire::PoetResponse(id, Box::new(response)), size);
+        ctx.send(at, from, Wire::PoetResponse(Box::new((id, response))), size);
         self.poet_tick(ctx, at, None);
     }
 
@@ -840,29 +850,31 @@ impl<O: Observer> World for SimNet<O> {
         if !matches!(self.slots[t], Slot::Honest(_) | Slot::Poet(..)) {
             return;
         }
-        if let Wire::PoetRequest(id, request) = msg {
-            return self.on_poet_request(ctx, to, from, id, *request);
+        if let Wire::PoetRequest(request) = msg {
+            let (id, request) = *request;
+            return self.on_poet_request(ctx, to, from, id, request);
         }
         let peer = self.peer_ids[from.0 as usize];
         match msg {
             Wire::PoetRequest(..) => unreachable!("handled above"),
-            Wire::PoetResponse(id, response) => {
-                self.feed(ctx, to, Input::PoetResponse { id, response: *response });
+            Wire::PoetResponse(response) => {
+                let (id, response) = *response;
+                self.feed(ctx, to, Input::PoetResponse { id, response });
             }
             Wire::Frame(frame) => {
                 if self.links[t].contains(&from) {
                     if let Some(copy) =
-                        frame.publish.as_ref().and_then(|p| self.seen_publish(ctx, to, from, p))
+                        frame.publish().and_then(|p| self.seen_publish(ctx, to, from, p))
                     {
                         return self.absorb(to, copy);
                     }
-                    match frame.publish.clone() {
+                    match frame.publish() {
                         Some(printed) => {
-                            let bytes = frame.into_bytes();
+                            let bytes = frame.bytes().clone();
                             self.step(ctx, to, |node, now| {
                                 node.handle_printed(now, peer, bytes, &printed.print)
                             });
-                            self.keep_mark(to, &printed);
+                            self.keep_mark(to, printed);
                         }
                         None => {
                             self.feed(ctx, to, Input::Message { peer, bytes: frame.into_bytes() })
@@ -895,8 +907,9 @@ impl<O: Observer> World for SimNet<O> {
         match ev {
             Local::Start => self.boot(ctx, node),
             Local::Timer(generation) => self.on_timer(ctx, node, generation),
-            Local::JobDone(id, result) => {
-                self.feed(ctx, node, Input::JobDone { id, result: *result })
+            Local::JobDone(done) => {
+                let (id, result) = *done;
+                self.feed(ctx, node, Input::JobDone { id, result })
             }
             Local::Synced => {
                 if let Slot::Honest(h) = &mut self.slots[node.0 as usize] {
@@ -989,4 +1002,26 @@ fn event_fingerprint(event: &NodeEvent) -> u64 {
         NodeEvent::Consensus(e) => buf.extend_from_slice(format!("{e:?}").as_bytes()),
     }
     fingerprint(&buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Millions of deliveries and timers wait in the event queue of a large run at once, and it
+    /// moves each on push and pop: a message or local event is a tag and one word.
+    #[test]
+    fn queued_payloads_stay_two_words() {
+        assert_eq!(size_of::<Wire>(), 16);
+        assert_eq!(size_of::<Local>(), 16);
+    }
+
+    #[test]
+    fn a_frame_gives_back_its_bytes_whether_shared_or_not() {
+        let frame = SimFrame::new(Bytes::from_static(b"not a publish"));
+        assert!(frame.publish().is_none());
+        let copy = frame.clone();
+        assert_eq!(frame.into_bytes(), Bytes::from_static(b"not a publish"));
+        assert_eq!(copy.into_bytes(), Bytes::from_static(b"not a publish"));
+    }
 }

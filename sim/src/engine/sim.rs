@@ -8,7 +8,7 @@ use crate::clock::NodeClock;
 use crate::disk::{Disk, DiskFaults};
 use crate::engine::World;
 use crate::engine::ctx::Ctx;
-use crate::engine::state::{Core, Event, NodeHot, NodeSlot, sync_fingerprint};
+use crate::engine::state::{Core, Event, NodeHot, NodeSlot, SyncDone, sync_fingerprint};
 use crate::engine::stats::{NodeState, Stats};
 use crate::fault::{Fault, FaultError};
 use crate::idx::NodeIdx;
@@ -288,11 +288,11 @@ impl<W: World> Sim<W> {
                 self.world.on_local(&mut Ctx { core: &mut self.core }, node, ev);
                 Some(record)
             }
-            Event::Sync { node, incarnation, file, then } => {
+            Event::Sync { node, incarnation, done } => {
                 if !self.runnable(node, incarnation) {
-                    return self
-                        .defer_or_discard(node, Event::Sync { node, incarnation, file, then });
+                    return self.defer_or_discard(node, Event::Sync { node, incarnation, done });
                 }
+                let SyncDone { file, then } = *done;
                 self.core.slot_mut(node).disk.sync_now(&file);
                 self.core.stats.syncs += 1;
                 let record =
