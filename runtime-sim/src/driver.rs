@@ -111,8 +111,8 @@ impl Printed {
 ///
 /// An entry holds its frame, and so a clone of its `Bytes`: the allocation stays alive and
 /// immutable while it is cached, so the same address and length mean the same bytes, and a hit
-/// gives exactly the frame (fingerprint and print) a fresh computation would. Addresses differ between processes, which only
-/// changes which sends hit, never a fingerprint.
+/// gives exactly the frame (fingerprint and print) a fresh computation would. Addresses differ
+/// between processes, which only changes which sends hit, never a fingerprint.
 struct FramePrints {
     slots: Vec<Option<SimFrame>>,
 }
