@@ -186,8 +186,6 @@ pub struct AtxHandler {
     store: AtxStore,
     /// Where headers are allocated ([`Verifier::share_atx_header`]).
     shared: Arc<dyn Verifier>,
-    /// Raw ATX bytes (zero-copy slices of frames), to serve fetches and build proofs.
-    raw: BTreeMap<AtxId, Bytes>,
     /// Signatures of stored ATXs, for double-publish proofs.
     poet_proofs: BTreeMap<Hash32, PoetRecord>,
     pending: PendingAtxs,
@@ -214,7 +212,6 @@ impl AtxHandler {
             subset_seed,
             store: AtxStore::new(u64::from_le_bytes(subset_seed[..8].try_into().expect("8 bytes"))),
             shared,
-            raw: BTreeMap::new(),
             poet_proofs: BTreeMap::new(),
             pending: PendingAtxs::default(),
             fetching: BTreeSet::new(),
@@ -235,7 +232,7 @@ impl AtxHandler {
 
     /// The raw bytes of a stored ATX.
     pub fn raw(&self, id: &AtxId) -> Option<&Bytes> {
-        self.raw.get(id)
+        self.store.raw(id)
     }
 
     /// The statement and encoded PoET proof with this reference, if held and verified.
@@ -351,7 +348,7 @@ impl AtxHandler {
         if current.0 > self.cfg.epochs_kept && current > self.pruned_at {
             self.pruned_at = current;
             let oldest = EpochId(current.0 - self.cfg.epochs_kept);
-            self.raw.retain(|id, _| self.store.get(id).is_none_or(|h| h.publish_epoch >= oldest));
+            self.store.prune_raw_before(oldest);
         }
     }
 
@@ -589,7 +586,7 @@ impl AtxHandler {
                 },
             )));
         }
-        self.raw.insert(id, p.bytes);
+        self.store.keep_raw(&id, p.bytes);
         self.verdict(p.gossip, Verdict::Accept);
         self.outputs.push_back(HandlerOutput::Accepted(header));
     }

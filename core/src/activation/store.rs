@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::activation::wire::{Address, AtxId};
 use crate::codec::Encode;
 use crate::crypto::{Signature, hash};
@@ -114,7 +116,7 @@ impl HashedActiveSet {
     }
 }
 
-/// Valid ATX headers.
+/// Valid ATX headers, and the raw bytes of the recent ones.
 #[derive(Debug)]
 pub struct AtxStore {
     /// Shared headers: every node keeps every ATX, and a header is the same everywhere, so a
@@ -128,11 +130,14 @@ pub struct AtxStore {
     others: Vec<AtxId>,
 }
 
-/// A stored header and when this node received the ATX (local clock).
+/// A stored header, when this node received the ATX (local clock), and its raw bytes until
+/// they are pruned (kept in the same cell rather than in a map of their own: every node keeps
+/// an entry per ATX of the network, so a second table keyed by the id cost a second copy of it).
 #[derive(Debug)]
 struct Stored {
     header: Arc<AtxHeader>,
     received: Time,
+    raw: Option<Bytes>,
 }
 
 impl AtxStore {
@@ -147,7 +152,7 @@ impl AtxStore {
         let key = (header.publish_epoch, header.smesher);
         let id = header.id;
         let existing = self.by_epoch.get(&key).copied();
-        if self.by_id.insert(id, Stored { header, received }).is_none() {
+        if self.by_id.insert(id, Stored { header, received, raw: None }).is_none() {
             match existing {
                 None => {
                     self.by_epoch.insert(key, id);
@@ -166,6 +171,37 @@ impl AtxStore {
     /// A header by id.
     pub fn get(&self, id: &AtxId) -> Option<&AtxHeader> {
         self.by_id.get(id).map(|s| s.header.as_ref())
+    }
+
+    /// Keeps the raw bytes of the stored ATX `id` (zero-copy slices of a frame), to serve
+    /// fetches and build proofs. Nothing if `id` is not stored.
+    pub fn keep_raw(&mut self, id: &AtxId, raw: Bytes) {
+        if let Some(stored) = self.by_id.get_mut(id) {
+            stored.raw = Some(raw);
+        }
+    }
+
+    /// The raw bytes of the ATX `id`, unless not stored or pruned.
+    pub fn raw(&self, id: &AtxId) -> Option<&Bytes> {
+        self.by_id.get(id).and_then(|s| s.raw.as_ref())
+    }
+
+    /// Drops the raw bytes of ATXs published before `oldest` (linear in the ATXs of those
+    /// epochs; the headers stay).
+    pub fn prune_raw_before(&mut self, oldest: EpochId) {
+        let old: Vec<AtxId> = self
+            .by_epoch
+            .range(..(oldest, NodeId([0; 32])))
+            .map(|(_, id)| *id)
+            .chain(self.others.iter().copied())
+            .collect();
+        for id in old {
+            if let Some(stored) = self.by_id.get_mut(&id)
+                && stored.header.publish_epoch < oldest
+            {
+                stored.raw = None;
+            }
+        }
     }
 
     /// When this node received the ATX `id`.
@@ -298,6 +334,29 @@ mod tests {
             signature: Signature([0; 64]),
         };
         (h, received)
+    }
+
+    /// Raw bytes are kept for stored ATXs only, and pruning by epoch drops them (an identity's
+    /// second ATX too) while the headers stay.
+    #[test]
+    fn raw_bytes_kept_then_pruned_by_epoch() {
+        let mut s = AtxStore::new(0);
+        let raw = |n: u8| Bytes::from(vec![n; 3]);
+        s.keep_raw(&Hash32([9; 32]), raw(9));
+        assert_eq!(s.raw(&Hash32([9; 32])), None, "not stored, not kept");
+        for (id, smesher, epoch) in [(1, 1, 1), (2, 1, 1), (3, 2, 2), (4, 3, 3)] {
+            put(&mut s, header(id, smesher, epoch, 1, 0));
+            s.keep_raw(&Hash32([id; 32]), raw(id));
+        }
+        s.prune_raw_before(EpochId(2));
+        assert_eq!(s.raw(&Hash32([1; 32])), None);
+        assert_eq!(s.raw(&Hash32([2; 32])), None, "the second ATX of an epoch is pruned too");
+        assert_eq!(s.raw(&Hash32([3; 32])), Some(&raw(3)));
+        assert_eq!(s.raw(&Hash32([4; 32])), Some(&raw(4)));
+        assert!(s.get(&Hash32([1; 32])).is_some() && s.get(&Hash32([2; 32])).is_some());
+        s.prune_raw_before(EpochId(4));
+        assert_eq!(s.raw(&Hash32([4; 32])), None);
+        s.check_invariants();
     }
 
     /// A second ATX of one identity in one epoch is reported; the active set counts the
