@@ -147,7 +147,9 @@ impl AtxStore {
     }
 
     /// Adds a header. Returns the id already stored for this identity and epoch, if different
-    /// (the caller turns that into a malfeasance proof; the first one stays indexed).
+    /// (the caller turns that into a malfeasance proof; the first one stays indexed). The raw
+    /// bytes come after ([`AtxStore::keep_raw`]); adding a stored id again replaces its cell,
+    /// raw bytes included.
     pub fn insert(&mut self, header: Arc<AtxHeader>, received: Time) -> Option<AtxId> {
         let key = (header.publish_epoch, header.smesher);
         let id = header.id;
