@@ -240,7 +240,7 @@ fn hare_message_and_equivocation_encodings() {
         &s,
         HareBody {
             iter_round: IterRound::new(0, Round::Propose),
-            ..body(Value::Proposals(vec![ProposalId([1; 20]), ProposalId([2; 20])]))
+            ..body(Value::proposals(vec![ProposalId([1; 20]), ProposalId([2; 20])]))
         },
     );
     let a = HareMessage::sign(&s, body(Value::Reference(Hash32([0xaa; 32]))));
@@ -332,7 +332,7 @@ proptest! {
     ) {
         let value = match reference {
             Some(h) => Value::Reference(Hash32(h)),
-            None => Value::Proposals(ids.into_iter().map(ProposalId).collect()),
+            None => Value::proposals(ids.into_iter().map(ProposalId).collect()),
         };
         let body = HareBody {
             layer: LayerId(layer),

@@ -74,6 +74,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::sync::Arc;
 
 use super::round::{Grade, IterRound, Round, Value, proposals_hash};
 use crate::crypto::Signature;
@@ -206,6 +207,9 @@ impl Tally {
 /// `Protocol::threshold_values`).
 const SETS_GROUPED: usize = 8;
 
+/// Distinct proposal sets a session shares between the messages carrying them.
+const SETS_SHARED: usize = 8;
+
 /// What one sender contributes to a threshold-gossip tally at some message grade.
 #[derive(Debug, Clone, Copy)]
 enum Support<'a> {
@@ -261,6 +265,10 @@ pub struct Protocol {
     messages: BTreeMap<IterRound, BTreeMap<NodeId, Stored>>,
     /// Number of stored messages.
     stored: usize,
+    /// Distinct proposal sets held, each one allocation shared by every stored message that
+    /// carries it: most of a committee sends the same set, and a thousand-node run kept one
+    /// copy per message at every node.
+    sets: Vec<Arc<[ProposalId]>>,
 }
 
 impl Protocol {
@@ -279,6 +287,7 @@ impl Protocol {
             valid_proposals: BTreeMap::new(),
             messages: BTreeMap::new(),
             stored: 0,
+            sets: Vec::new(),
         }
     }
 
@@ -328,6 +337,7 @@ impl Protocol {
         if !input.value.fits(input.iter_round.round) {
             return Received::Ignored;
         }
+        let input = Input { value: self.share(input.value), ..input };
         let current = self.current;
         let preround_vrf = (input.iter_round.round == Round::Preround).then_some(input.vrf);
         let round = self.messages.entry(input.iter_round).or_default();
@@ -373,6 +383,20 @@ impl Protocol {
         verdict
     }
 
+    /// `value`, as the allocation of an equal proposal set already held if there is one. A new
+    /// set is remembered while fewer than [`SETS_SHARED`] are (a sender of many different sets
+    /// then keeps its own copies, as before).
+    fn share(&mut self, value: Value) -> Value {
+        let Value::Proposals(ids) = value else { return value };
+        if let Some(same) = self.sets.iter().find(|set| **set == ids) {
+            return Value::Proposals(Arc::clone(same));
+        }
+        if self.sets.len() < SETS_SHARED {
+            self.sets.push(Arc::clone(&ids));
+        }
+        Value::Proposals(ids)
+    }
+
     /// Executes the [`current`](Protocol::current) round and advances to the next one
     /// (iteration 0 skips hardlock; notify is followed by the next iteration's hardlock).
     ///
@@ -412,7 +436,7 @@ impl Protocol {
         let previous = iter.checked_sub(1);
         match ir.round {
             Round::Preround => {
-                out.message = Some((ir, Value::Proposals(self.initial.clone())));
+                out.message = Some((ir, Value::Proposals(self.initial.as_slice().into())));
             }
             Round::Hardlock => {
                 let Some(prev) = previous else { return };
@@ -446,7 +470,7 @@ impl Protocol {
                 {
                     values = set;
                 }
-                out.message = Some((ir, Value::Proposals(values)));
+                out.message = Some((ir, Value::proposals(values)));
             }
             Round::Wait1 | Round::Wait2 => {}
             Round::Commit => {
@@ -579,7 +603,7 @@ impl Protocol {
         for support in self.counted(filter, grade) {
             match support {
                 Support::Value { value: Value::Proposals(ids), count, malicious } => {
-                    let ids = ids.as_slice();
+                    let ids = &ids[..];
                     match sets.iter().position(|(set, _)| *set == ids) {
                         Some(i) => sets[i].1.add(count, malicious),
                         None if sets.len() < SETS_GROUPED => {

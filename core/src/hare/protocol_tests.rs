@@ -68,7 +68,35 @@ fn signed(input: &Input) -> SignedRef {
 }
 
 fn pre(sender: u8, ids: &[u8], count: u16) -> Input {
-    message(node(sender), IterRound::START, Value::Proposals(pids(ids)), count, vrf(&[sender]))
+    message(node(sender), IterRound::START, Value::proposals(pids(ids)), count, vrf(&[sender]))
+}
+
+/// Messages carrying equal proposal sets hold one allocation of the set; a different set keeps
+/// its own, and past `SETS_SHARED` distinct sets a new one is held but not shared.
+#[test]
+fn equal_sets_share_one_allocation() {
+    let mut p = Protocol::new(2);
+    for sender in 1..=3 {
+        assert_eq!(p.on_input(pre(sender, &[1, 2], 1)), Received::New);
+    }
+    assert_eq!(p.on_input(pre(4, &[1], 1)), Received::New);
+    let held = |p: &Protocol, sender: u8| match &p.messages[&IterRound::START][&node(sender)]
+        .input
+        .value
+    {
+        Value::Proposals(ids) => ids.as_ptr(),
+        Value::Reference(_) => panic!("a preround holds a set"),
+    };
+    assert_eq!(held(&p, 1), held(&p, 2));
+    assert_eq!(held(&p, 2), held(&p, 3));
+    assert_ne!(held(&p, 1), held(&p, 4));
+    assert_eq!(p.sets.len(), 2);
+    for sender in 5..=(5 + SETS_SHARED as u8) {
+        p.on_input(pre(sender, &[sender], 1));
+    }
+    assert_eq!(p.sets.len(), SETS_SHARED);
+    assert_eq!(p.on_input(pre(100, &[1, 2], 1)), Received::New);
+    assert_eq!(held(&p, 100), held(&p, 1), "a shared set stays shared once the list is full");
 }
 
 /// Runs `next()` until the current round is `target` (exclusive) and returns the outputs.
@@ -177,7 +205,7 @@ fn equivocation_is_reported_and_counts_in_total_only() {
     let outs = run_to(&mut p, IterRound::new(0, Round::Wait1));
     assert_eq!(
         outs.last().unwrap().message,
-        Some((IterRound::new(0, Round::Propose), Value::Proposals(pids(&[1])))),
+        Some((IterRound::new(0, Round::Propose), Value::proposals(pids(&[1])))),
         "id 1 passes only because the equivocators count in the total; 2, 5, 6 have no valid \
          support"
     );
@@ -268,7 +296,7 @@ fn equivocation_keeps_the_better_atx_grade() {
     let outs = run_to(&mut p, IterRound::new(0, Round::Wait1));
     assert_eq!(
         outs.last().unwrap().message,
-        Some((IterRound::new(0, Round::Propose), Value::Proposals(pids(&[2])))),
+        Some((IterRound::new(0, Round::Propose), Value::proposals(pids(&[2])))),
     );
 }
 
@@ -284,7 +312,7 @@ fn duplicates_are_dropped_and_not_counted() {
     let outs = run_to(&mut p, IterRound::new(0, Round::Wait1));
     assert_eq!(
         outs.last().unwrap().message,
-        Some((IterRound::new(0, Round::Propose), Value::Proposals(vec![])))
+        Some((IterRound::new(0, Round::Propose), Value::proposals(vec![])))
     );
 }
 
@@ -294,11 +322,11 @@ fn duplicates_are_dropped_and_not_counted() {
 fn misshaped_values_are_ignored_not_stored() {
     let mut p = Protocol::new(1);
     let reference = Value::Reference(Hash32([1; 32]));
-    let unsorted = Value::Proposals(vec![pid(2), pid(1)]);
+    let unsorted = Value::proposals(vec![pid(2), pid(1)]);
     let cases = [
         (IterRound::START, reference.clone()),
         (IterRound::START, unsorted),
-        (IterRound::new(0, Round::Commit), Value::Proposals(pids(&[1]))),
+        (IterRound::new(0, Round::Commit), Value::proposals(pids(&[1]))),
         (IterRound::new(0, Round::Softlock), reference),
     ];
     for (ir, value) in cases {
@@ -315,7 +343,7 @@ fn misshaped_values_are_ignored_not_stored() {
 fn initial_set_is_normalised() {
     let mut p = Protocol::new(1);
     p.on_initial(vec![pid(3), pid(1), pid(3)]);
-    assert_eq!(p.next().message, Some((IterRound::START, Value::Proposals(pids(&[1, 3])))));
+    assert_eq!(p.next().message, Some((IterRound::START, Value::proposals(pids(&[1, 3])))));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,7 +423,7 @@ fn m(sender: u8, round: Round) -> M {
     M {
         sender,
         ir: IterRound::new(0, round),
-        value: Value::Proposals(vec![]),
+        value: Value::proposals(vec![]),
         count: 0,
         proof: VrfSignature([0; 80]),
         atx: 0,
@@ -409,7 +437,7 @@ impl M {
         self
     }
     fn props(mut self, letters: &str) -> Self {
-        self.value = Value::Proposals(ids(letters));
+        self.value = Value::proposals(ids(letters));
         self
     }
     fn refs(mut self, letters: &str) -> Self {
@@ -466,7 +494,7 @@ fn sends(ir: IterRound, value: Value) -> Step {
     Step::Next(Some(RoundOutput { message: Some((ir, value)), ..Default::default() }))
 }
 fn sends_props(iter: u8, round: Round, letters: &str) -> Step {
-    sends(IterRound::new(iter, round), Value::Proposals(ids(letters)))
+    sends(IterRound::new(iter, round), Value::proposals(ids(letters)))
 }
 fn sends_ref(iter: u8, round: Round, letters: &str) -> Step {
     sends(IterRound::new(iter, round), Value::Reference(reference(letters)))
@@ -921,7 +949,7 @@ fn worse_atx_grades_count_only_down_to_the_worst_honest_one() {
     run_to(&mut p, IterRound::new(0, Round::Propose));
     assert_eq!(
         p.next().message,
-        Some((IterRound::new(0, Round::Propose), Value::Proposals(vec![])))
+        Some((IterRound::new(0, Round::Propose), Value::proposals(vec![])))
     );
 
     // One honest grade-5 sender, one flagged grade-3 sender, and an honest sender of
@@ -941,12 +969,12 @@ fn worse_atx_grades_count_only_down_to_the_worst_honest_one() {
     };
     assert_eq!(
         propose_with(4),
-        Some((IterRound::new(0, Round::Propose), Value::Proposals(vec![]))),
+        Some((IterRound::new(0, Round::Propose), Value::proposals(vec![]))),
         "the worst honest ATX grade is 4: the flagged grade-3 sender still does not count"
     );
     assert_eq!(
         propose_with(3),
-        Some((IterRound::new(0, Round::Propose), Value::Proposals(pids(&[1])))),
+        Some((IterRound::new(0, Round::Propose), Value::proposals(pids(&[1])))),
         "with an honest grade-3 sender, the flagged one counts towards the total"
     );
 }
@@ -962,7 +990,7 @@ fn propose_uses_grade_four_preround_values() {
     run_to(&mut p, IterRound::new(1, Round::Propose));
     assert_eq!(
         p.next().message,
-        Some((IterRound::new(1, Round::Propose), Value::Proposals(pids(&[1]))))
+        Some((IterRound::new(1, Round::Propose), Value::proposals(pids(&[1]))))
     );
 }
 
@@ -1017,7 +1045,7 @@ fn equivocators_count_for_every_value_so_synchronous_committees_agree() {
         let mut z_msgs = vec![];
         for (half, set) in halves.iter().zip([&large, &small]) {
             let value = match ir.round {
-                Round::Preround => Some(Value::Proposals(set.clone())),
+                Round::Preround => Some(Value::proposals(set.clone())),
                 Round::Commit | Round::Notify => Some(Value::Reference(proposals_hash(set))),
                 _ => None,
             };
@@ -1304,7 +1332,7 @@ impl Sim {
                 for _ in 0..values {
                     let set = self.byzantine_set();
                     let value = match ir.round {
-                        Round::Preround | Round::Propose => Value::Proposals(set),
+                        Round::Preround | Round::Propose => Value::proposals(set),
                         _ => Value::Reference(proposals_hash(&set)),
                     };
                     let input = byzantine_input(b, byz, ir, value, proof);
@@ -1589,7 +1617,7 @@ proptest! {
             for id in &set {
                 *totals.entry(*id).or_default() += u32::from(*count);
             }
-            p.on_input(message(node(i as u8 + 1), IterRound::START, Value::Proposals(set), *count,
+            p.on_input(message(node(i as u8 + 1), IterRound::START, Value::proposals(set), *count,
                 vrf(&[i as u8 + 1])));
         }
         let expected: Vec<ProposalId> = totals

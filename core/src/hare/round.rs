@@ -2,6 +2,7 @@
 //! (protocol.md section 7; go-spacemesh `hare3/types.go`).
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::codec::{BoundedVec, Decode, DecodeError, Encode, Reader};
 use crate::crypto::hash_parts;
@@ -149,13 +150,19 @@ impl fmt::Display for IterRound {
 /// (commit, notify).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
-    /// Sorted, distinct proposal ids.
-    Proposals(Vec<ProposalId>),
+    /// Sorted, distinct proposal ids (one allocation that the messages carrying the same set
+    /// share, see `Protocol::on_input`).
+    Proposals(Arc<[ProposalId]>),
     /// The [`proposals_hash`] of a proposal set.
     Reference(Hash32),
 }
 
 impl Value {
+    /// A proposal set.
+    pub fn proposals(ids: Vec<ProposalId>) -> Value {
+        Value::Proposals(ids.into())
+    }
+
     /// Whether this value has the shape `round` requires.
     pub fn fits(&self, round: Round) -> bool {
         match self {
@@ -176,7 +183,7 @@ impl Encode for Value {
         match self {
             Value::Proposals(ids) => {
                 crate::codec::encode_compact(ids.len() as u64, out);
-                for id in ids {
+                for id in ids.iter() {
                     id.encode_to(out);
                 }
                 out.push(0);
@@ -195,7 +202,7 @@ impl Decode for Value {
         let ids = BoundedVec::<ProposalId, PROPOSALS_MAX>::decode(r)?.into_inner();
         let reference = Option::<Hash32>::decode(r)?;
         match reference {
-            None => Ok(Value::Proposals(ids)),
+            None => Ok(Value::proposals(ids)),
             Some(h) if ids.is_empty() => Ok(Value::Reference(h)),
             Some(_) => Err(DecodeError::InvalidTag { what: "hare value with both fields", tag: 1 }),
         }
@@ -254,7 +261,7 @@ mod tests {
 
     #[test]
     fn values_round_trip_and_shapes_are_checked() {
-        let a = Value::Proposals(vec![ProposalId([1; 20]), ProposalId([2; 20])]);
+        let a = Value::proposals(vec![ProposalId([1; 20]), ProposalId([2; 20])]);
         let b = Value::Reference(Hash32([7; 32]));
         for v in [&a, &b] {
             assert_eq!(&decode_exact::<Value>(&v.encode()).unwrap(), v);
@@ -262,7 +269,7 @@ mod tests {
         assert!(a.fits(Round::Preround) && !a.fits(Round::Commit));
         assert!(b.fits(Round::Notify) && !b.fits(Round::Propose));
         assert!(
-            !Value::Proposals(vec![ProposalId([2; 20]), ProposalId([1; 20])]).fits(Round::Propose)
+            !Value::proposals(vec![ProposalId([2; 20]), ProposalId([1; 20])]).fits(Round::Propose)
         );
         let mut both = a.encode();
         both.pop();

@@ -474,8 +474,8 @@ impl Hare {
 /// A different value of the same shape (the equivocation adversary's second message).
 fn conflicting(value: &Value) -> Value {
     match value {
-        Value::Proposals(ids) if !ids.is_empty() => Value::Proposals(ids[1..].to_vec()),
-        Value::Proposals(_) => Value::Proposals(vec![ProposalId([0xee; 20])]),
+        Value::Proposals(ids) if !ids.is_empty() => Value::Proposals(ids[1..].into()),
+        Value::Proposals(_) => Value::proposals(vec![ProposalId([0xee; 20])]),
         Value::Reference(h) => {
             let mut other = h.0;
             other[0] ^= 0xff;

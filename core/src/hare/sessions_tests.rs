@@ -201,7 +201,7 @@ fn bad_messages_are_rejected_and_late_starts_refused() {
         eligibility: HareEligibility { proof, count },
     };
     let v = &Ed25519Verifier;
-    let good = HareMessage::sign(&signer, body(Value::Proposals(ids(1)), IterRound::START, count));
+    let good = HareMessage::sign(&signer, body(Value::proposals(ids(1)), IterRound::START, count));
     let wrong_shape = HareMessage::sign(
         &signer,
         body(Value::Reference(Hash32([1; 32])), IterRound::START, count),
@@ -211,11 +211,11 @@ fn bad_messages_are_rejected_and_late_starts_refused() {
     forged.signature = crate::crypto::Signature([7; 64]);
     assert_eq!(h.on_message(&forged, false, v), Err(HareReject::BadSignature));
     let greedy =
-        HareMessage::sign(&signer, body(Value::Proposals(ids(1)), IterRound::START, count + 1));
+        HareMessage::sign(&signer, body(Value::proposals(ids(1)), IterRound::START, count + 1));
     assert_eq!(h.on_message(&greedy, false, v), Err(HareReject::NotEligible));
     let stranger = Signer::from_seed([99; 32], GENESIS);
     let unknown =
-        HareMessage::sign(&stranger, body(Value::Proposals(ids(1)), IterRound::START, count));
+        HareMessage::sign(&stranger, body(Value::proposals(ids(1)), IterRound::START, count));
     assert_eq!(h.on_message(&unknown, false, v), Err(HareReject::UnknownIdentity));
     assert_eq!(h.on_message(&good, false, v), Ok(()));
     assert_eq!(h.on_message(&good, false, v), Err(HareReject::Duplicate));

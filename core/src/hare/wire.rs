@@ -115,7 +115,7 @@ mod tests {
         let body = HareBody {
             layer: LayerId(20),
             iter_round: IterRound::new(1, Round::Propose),
-            value: Value::Proposals(vec![ProposalId([1; 20])]),
+            value: Value::proposals(vec![ProposalId([1; 20])]),
             eligibility: HareEligibility { proof: VrfSignature([5; 80]), count: 2 },
         };
         let msg = HareMessage::sign(&signer, body);
