@@ -138,11 +138,29 @@ pub struct BallotHandler {
     layers: BTreeMap<LayerId, BTreeMap<BallotId, Arc<BallotRecord>>>,
     /// (layer, smesher) → ballot, for equivocation detection.
     by_smesher: BTreeMap<(LayerId, NodeId), BallotId>,
-    /// Ref ballots' epoch data per (epoch, smesher).
-    refs: BTreeMap<(EpochId, NodeId), (BallotId, EpochData)>,
+    /// What each smesher's ref ballot declared, per (epoch, smesher).
+    refs: BTreeMap<(EpochId, NodeId), Declared>,
     /// Layers below this are pruned.
     pruned_below: LayerId,
     outputs: VecDeque<BallotOutput>,
+}
+
+/// What a ref ballot declared that its smesher's later ballots of the epoch go by: the epoch
+/// data without the active set hash, which was checked against this node's active set when the
+/// ref ballot came (an entry per identity and epoch at every node, so 32 bytes less each).
+#[derive(Debug, Clone, Copy)]
+struct Declared {
+    /// The ref ballot.
+    ballot: BallotId,
+    beacon: crate::types::Beacon,
+    /// Slots of the identity in the epoch.
+    slots: u32,
+}
+
+impl Declared {
+    fn of(ballot: BallotId, data: &EpochData) -> Self {
+        Declared { ballot, beacon: data.beacon, slots: data.eligibility_count }
+    }
 }
 
 impl BallotHandler {
@@ -215,7 +233,7 @@ impl BallotHandler {
         if malicious.contains(&b.smesher) {
             return Err(BallotReject::Malicious);
         }
-        let data = match (&b.inner.epoch_data, b.inner.ref_ballot == BallotId::default()) {
+        let declared = match (&b.inner.epoch_data, b.inner.ref_ballot == BallotId::default()) {
             (Some(data), true) => {
                 let (hash, total) = active_set(epoch).ok_or(BallotReject::UnknownActiveSet)?;
                 if data.active_set_hash != hash {
@@ -228,15 +246,15 @@ impl BallotHandler {
                         expected,
                     });
                 }
-                *data
+                Declared::of(id, data)
             }
             (None, false) => {
-                let (ref_id, data) =
+                let declared =
                     self.refs.get(&(epoch, b.smesher)).ok_or(BallotReject::UnknownRefBallot)?;
-                if *ref_id != b.inner.ref_ballot {
+                if declared.ballot != b.inner.ref_ballot {
                     return Err(BallotReject::UnknownRefBallot);
                 }
-                *data
+                *declared
             }
             _ => return Err(BallotReject::EpochData),
         };
@@ -246,14 +264,14 @@ impl BallotHandler {
             return Err(BallotReject::BadEligibility);
         }
         for e in b.eligibilities.iter() {
-            if last_j.is_some_and(|j| e.j <= j) || e.j >= data.eligibility_count {
+            if last_j.is_some_and(|j| e.j <= j) || e.j >= declared.slots {
                 return Err(BallotReject::BadEligibility);
             }
             last_j = Some(e.j);
             if slot_layer(&e.sig, first, lpe) != Some(layer) {
                 return Err(BallotReject::BadEligibility);
             }
-            let msg = slot_message(data.beacon, epoch, atx.vrf_nonce, e.j);
+            let msg = slot_message(declared.beacon, epoch, atx.vrf_nonce, e.j);
             if !verifier.verify_vrf(&b.smesher.0, &msg, &e.sig) {
                 return Err(BallotReject::BadEligibility);
             }
@@ -281,7 +299,7 @@ impl BallotHandler {
             return Err(BallotReject::Equivocation);
         }
         if b.inner.epoch_data.is_some() {
-            self.refs.insert((epoch, b.smesher), (id, data));
+            self.refs.insert((epoch, b.smesher), declared);
         }
         let record = verifier.share_ballot_record(BallotRecord {
             smesher: b.smesher,
@@ -289,8 +307,8 @@ impl BallotHandler {
             atx: b.inner.atx,
             tx_ids: p.tx_ids.to_vec(),
             eligibilities: b.eligibilities.len() as u32,
-            beacon: data.beacon,
-            slots: data.eligibility_count,
+            beacon: declared.beacon,
+            slots: declared.slots,
             id,
             raw: bytes.clone(),
         });
@@ -306,12 +324,12 @@ impl BallotHandler {
         let layer = b.inner.layer;
         let id = b.id();
         let epoch = layer.epoch(self.clock.layers_per_epoch);
-        if let Some(data) = b.inner.epoch_data {
-            self.refs.insert((epoch, b.smesher), (id, data));
+        if let Some(data) = &b.inner.epoch_data {
+            self.refs.insert((epoch, b.smesher), Declared::of(id, data));
         }
-        let data = self.refs.get(&(epoch, b.smesher)).map(|(_, d)| *d);
-        let beacon = data.map(|d| d.beacon).unwrap_or_default();
-        let slots = data.map_or(0, |d| d.eligibility_count);
+        let declared = self.refs.get(&(epoch, b.smesher));
+        let beacon = declared.map(|d| d.beacon).unwrap_or_default();
+        let slots = declared.map_or(0, |d| d.slots);
         self.by_smesher.insert((layer, b.smesher), id);
         self.layers.entry(layer).or_default().insert(
             id,
@@ -341,15 +359,7 @@ impl BallotHandler {
 
     /// The ref ballot id of `smesher` in `epoch`.
     pub fn ref_ballot(&self, epoch: EpochId, smesher: &NodeId) -> Option<BallotId> {
-        self.refs.get(&(epoch, *smesher)).map(|(id, _)| *id)
-    }
-
-    /// The ref ballots' declared beacons of an epoch with their eligibility counts (the beacon
-    /// fallback tallies these).
-    pub fn declared_beacons(&self, epoch: EpochId) -> impl Iterator<Item = (&NodeId, &EpochData)> {
-        self.refs
-            .range((epoch, NodeId([0; 32]))..=(epoch, NodeId([0xff; 32])))
-            .map(|((_, node), (_, data))| (node, data))
+        self.refs.get(&(epoch, *smesher)).map(|d| d.ballot)
     }
 
     fn prune(&mut self, current: LayerId) {
