@@ -1,4 +1,5 @@
-//! [`Lookup`]: a map for keyed lookups only, in a hash table that is never iterated.
+//! [`Lookup`]: a map for keyed lookups only, in a hash table that is never iterated; and
+//! [`Positions`], the same for entries that hold their own keys.
 //!
 //! Every node keeps every ATX, ballot and beacon vote it sees, and looks each up by id many
 //! times per message: with 1,000 nodes these stores hold thousands of entries each, and a B-tree
@@ -18,7 +19,7 @@
 
 use std::borrow::Borrow;
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 use foldhash::fast::FixedState;
 
@@ -130,6 +131,63 @@ impl<K, V> fmt::Debug for Lookup<K, V> {
     }
 }
 
+/// Positions in a list the caller keeps, found by a key the caller reads from the entry at each
+/// position: a hash table of `u32`s (five bytes a slot with its control byte) where a
+/// [`Lookup`] would hold a copy of the key beside each value. For stores that every node keeps
+/// an entry of per identity, whose keys (32-byte ids) are already inside the entries.
+///
+/// The caller answers, for a position, whether its entry has the key asked for (`is`) and what
+/// its key is (`key_of`, read again when the table grows): an entry must keep its key while its
+/// position is filed. Like [`Lookup`], it offers no iteration.
+#[derive(Clone)]
+pub struct Positions {
+    table: hashbrown::HashTable<u32>,
+    state: FixedState,
+}
+
+impl Positions {
+    /// An empty table whose slots are mixed with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Positions { table: hashbrown::HashTable::new(), state: FixedState::with_seed(seed) }
+    }
+
+    /// Positions filed.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether nothing is filed.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// The filed position of `key`: the one whose entry `is` accepts.
+    pub fn find<K: Hash + ?Sized>(&self, key: &K, is: impl Fn(u32) -> bool) -> Option<u32> {
+        self.table.find(self.state.hash_one(key), |&p| is(p)).copied()
+    }
+
+    /// Files `position`, whose entry's key `key_of` reads (the caller has checked that the key
+    /// is not filed yet).
+    pub fn insert<K: Hash>(&mut self, position: u32, key_of: impl Fn(u32) -> K) {
+        let state = &self.state;
+        let hash = state.hash_one(key_of(position));
+        self.table.insert_unique(hash, position, |&p| state.hash_one(key_of(p)));
+    }
+
+    /// Takes out the filed position of `key` (the one whose entry `is` accepts).
+    pub fn remove<K: Hash + ?Sized>(&mut self, key: &K, is: impl Fn(u32) -> bool) -> Option<u32> {
+        let hash = self.state.hash_one(key);
+        self.table.find_entry(hash, |&p| is(p)).ok().map(|e| e.remove().0)
+    }
+}
+
+/// Only the size, as [`Lookup`]'s.
+impl fmt::Debug for Positions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Positions").field("len", &self.len()).finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +221,38 @@ mod tests {
             prop_assert_eq!(ours.len(), model.len());
             for key in 0u16..64 {
                 prop_assert_eq!(ours.get(&key), model.get(&key));
+            }
+        }
+    }
+
+    proptest! {
+        // Positions into a list of keys answer every lookup as a B-tree map from key to
+        // position does, through growth and removals, whatever the seed.
+        #[test]
+        fn positions_answer_as_an_ordered_map(
+            seed in any::<u64>(),
+            ops in proptest::collection::vec((any::<bool>(), 0u16..200), 0..600),
+        ) {
+            let mut keys: Vec<u16> = Vec::new();
+            let mut ours = Positions::new(seed);
+            let mut model = BTreeMap::new();
+            for (insert, key) in ops {
+                let found = ours.find(&key, |p| keys[p as usize] == key);
+                prop_assert_eq!(found, model.get(&key).copied());
+                if insert && found.is_none() {
+                    keys.push(key);
+                    let at = (keys.len() - 1) as u32;
+                    ours.insert(at, |p| keys[p as usize]);
+                    model.insert(key, at);
+                } else if !insert {
+                    let taken = ours.remove(&key, |p| keys[p as usize] == key);
+                    prop_assert_eq!(taken, model.remove(&key));
+                }
+                prop_assert_eq!(ours.len(), model.len());
+            }
+            for key in 0u16..200 {
+                let found = ours.find(&key, |p| keys[p as usize] == key);
+                prop_assert_eq!(found, model.get(&key).copied());
             }
         }
     }

@@ -10,7 +10,7 @@ use crate::activation::wire::{Address, AtxId};
 use crate::codec::Encode;
 use crate::crypto::{Signature, hash};
 use crate::impl_codec_struct;
-use crate::lookup::Lookup;
+use crate::lookup::Positions;
 use crate::types::{EpochId, Hash32, NodeId, Time};
 
 /// The derived facts of one valid ATX: a function of the ATX and the ATXs it references, the
@@ -119,20 +119,23 @@ impl HashedActiveSet {
 /// Valid ATX headers, and the raw bytes of the recent ones.
 #[derive(Debug)]
 pub struct AtxStore {
-    /// Shared headers: every node keeps every ATX, and a header is the same everywhere, so a
-    /// runtime that hosts many nodes may hand them one allocation (see
-    /// [`crate::crypto::Verifier::share_atx_header`]); also keeps the table's cells small.
-    /// Looked up by id for every ballot, proposal, hare and beacon message: a hash table.
-    by_id: Lookup<AtxId, Stored>,
-    /// The first ATX seen of each identity in each publish epoch.
-    by_epoch: BTreeMap<(EpochId, NodeId), AtxId>,
-    /// The other stored ids (an identity's second ATX of an epoch): with `by_epoch`, all.
-    others: Vec<AtxId>,
+    /// Every stored ATX, in arrival order. Headers are shared: every node keeps every ATX, and
+    /// a header is the same everywhere, so a runtime that hosts many nodes may hand them one
+    /// allocation (see [`crate::crypto::Verifier::share_atx_header`]).
+    cells: Vec<Stored>,
+    /// Positions in `cells` by id: looked up for every ballot, proposal, hare and beacon
+    /// message, so a hash table, of positions rather than ids (every node keeps a slot per
+    /// ATX of the network; a table of ids and cells took 160 B an ATX, this one 10).
+    by_id: Positions,
+    /// Positions of the first ATX seen of each identity in each publish epoch, by
+    /// (publish epoch, identity).
+    by_epoch: Positions,
+    /// The same positions per publish epoch, in arrival order, for the walks over an epoch.
+    epochs: BTreeMap<EpochId, Vec<u32>>,
 }
 
 /// A stored header, when this node received the ATX (local clock), and its raw bytes until
-/// they are pruned (kept in the same cell rather than in a map of their own: every node keeps
-/// an entry per ATX of the network, so a second table keyed by the id cost a second copy of it).
+/// they are pruned.
 #[derive(Debug)]
 struct Stored {
     header: Arc<AtxHeader>,
@@ -141,9 +144,14 @@ struct Stored {
 }
 
 impl AtxStore {
-    /// An empty store whose id table is mixed with `seed` (a per-node secret).
+    /// An empty store whose tables are mixed with `seed` (a per-node secret).
     pub fn new(seed: u64) -> Self {
-        AtxStore { by_id: Lookup::new(seed), by_epoch: BTreeMap::new(), others: Vec::new() }
+        AtxStore {
+            cells: Vec::new(),
+            by_id: Positions::new(seed),
+            by_epoch: Positions::new(seed.rotate_left(32)),
+            epochs: BTreeMap::new(),
+        }
     }
 
     /// Adds a header. Returns the id already stored for this identity and epoch, if different
@@ -151,88 +159,102 @@ impl AtxStore {
     /// bytes come after ([`AtxStore::keep_raw`]); adding a stored id again replaces its cell,
     /// raw bytes included.
     pub fn insert(&mut self, header: Arc<AtxHeader>, received: Time) -> Option<AtxId> {
-        let key = (header.publish_epoch, header.smesher);
-        let id = header.id;
-        let existing = self.by_epoch.get(&key).copied();
-        if self.by_id.insert(id, Stored { header, received, raw: None }).is_none() {
-            match existing {
-                None => {
-                    self.by_epoch.insert(key, id);
+        let (epoch, smesher, id) = (header.publish_epoch, header.smesher, header.id);
+        let first = self.first_of(epoch, &smesher).map(|p| self.cells[p as usize].header.id);
+        let cell = Stored { header, received, raw: None };
+        match self.position(&id) {
+            Some(p) => self.cells[p as usize] = cell,
+            None => {
+                let p = u32::try_from(self.cells.len()).expect("fewer than 2^32 ATXs");
+                self.cells.push(cell);
+                let cells = &self.cells;
+                self.by_id.insert(p, |q| cells[q as usize].header.id);
+                if first.is_none() {
+                    self.by_epoch.insert(p, |q| {
+                        let h = &cells[q as usize].header;
+                        (h.publish_epoch, h.smesher)
+                    });
+                    self.epochs.entry(epoch).or_default().push(p);
                 }
-                Some(_) => self.others.push(id),
             }
         }
-        existing.filter(|first| *first != id)
+        first.filter(|first| *first != id)
     }
 
-    /// Every stored id, by publish epoch and identity, then the others.
-    fn ids(&self) -> impl Iterator<Item = &AtxId> {
-        self.by_epoch.values().chain(&self.others)
+    /// The position of the ATX `id` in `cells`.
+    fn position(&self, id: &AtxId) -> Option<u32> {
+        self.by_id.find(id, |p| self.cells[p as usize].header.id == *id)
+    }
+
+    /// The position of the first ATX seen of `smesher` in publish epoch `epoch`.
+    fn first_of(&self, epoch: EpochId, smesher: &NodeId) -> Option<u32> {
+        self.by_epoch.find(&(epoch, *smesher), |p| {
+            let h = &self.cells[p as usize].header;
+            h.publish_epoch == epoch && h.smesher == *smesher
+        })
+    }
+
+    fn stored(&self, id: &AtxId) -> Option<&Stored> {
+        self.position(id).map(|p| &self.cells[p as usize])
     }
 
     /// A header by id.
     pub fn get(&self, id: &AtxId) -> Option<&AtxHeader> {
-        self.by_id.get(id).map(|s| s.header.as_ref())
+        self.stored(id).map(|s| s.header.as_ref())
     }
 
     /// Keeps the raw bytes of the stored ATX `id` (zero-copy slices of a frame), to serve
     /// fetches and build proofs. Nothing if `id` is not stored.
     pub fn keep_raw(&mut self, id: &AtxId, raw: Bytes) {
-        if let Some(stored) = self.by_id.get_mut(id) {
-            stored.raw = Some(raw);
+        if let Some(p) = self.position(id) {
+            self.cells[p as usize].raw = Some(raw);
         }
     }
 
     /// The raw bytes of the ATX `id`, unless not stored or pruned.
     pub fn raw(&self, id: &AtxId) -> Option<&Bytes> {
-        self.by_id.get(id).and_then(|s| s.raw.as_ref())
+        self.stored(id).and_then(|s| s.raw.as_ref())
     }
 
-    /// Drops the raw bytes of ATXs published before `oldest` (linear in the ATXs of those
-    /// epochs; the headers stay).
+    /// Drops the raw bytes of ATXs published before `oldest` (the headers stay).
     pub fn prune_raw_before(&mut self, oldest: EpochId) {
-        let old: Vec<AtxId> = self
-            .by_epoch
-            .range(..(oldest, NodeId([0; 32])))
-            .map(|(_, id)| *id)
-            .chain(self.others.iter().copied())
-            .collect();
-        for id in old {
-            if let Some(stored) = self.by_id.get_mut(&id)
-                && stored.header.publish_epoch < oldest
-            {
-                stored.raw = None;
+        for cell in &mut self.cells {
+            if cell.header.publish_epoch < oldest {
+                cell.raw = None;
             }
         }
     }
 
     /// When this node received the ATX `id`.
     pub fn received(&self, id: &AtxId) -> Option<Time> {
-        self.by_id.get(id).map(|s| s.received)
+        self.stored(id).map(|s| s.received)
     }
 
     /// Whether the id is known.
     pub fn contains(&self, id: &AtxId) -> bool {
-        self.by_id.contains_key(id)
+        self.position(id).is_some()
     }
 
     /// The ATX `smesher` published in `epoch` (the first one seen).
     pub fn by_smesher(&self, epoch: EpochId, smesher: &NodeId) -> Option<&AtxHeader> {
-        self.by_epoch.get(&(epoch, *smesher)).and_then(|id| self.get(id))
+        self.first_of(epoch, smesher).map(|p| self.cells[p as usize].header.as_ref())
     }
 
-    /// ATXs published in `epoch` (each identity's first), in identity order.
+    /// ATXs published in `epoch` (each identity's first), in the order this node received them.
     pub fn published_in(&self, epoch: EpochId) -> impl Iterator<Item = &AtxHeader> {
-        self.by_epoch
-            .range((epoch, NodeId([0; 32]))..=(epoch, NodeId([0xff; 32])))
-            .filter_map(|(_, id)| self.get(id))
+        self.epochs
+            .get(&epoch)
+            .into_iter()
+            .flatten()
+            .map(|p| self.cells[*p as usize].header.as_ref())
     }
 
     /// The highest ATX (by tick height, ties by id) published before `epoch`: the positioning
     /// ATX a builder chooses.
     pub fn highest_before(&self, epoch: EpochId) -> Option<&AtxHeader> {
-        self.ids()
-            .filter_map(|id| self.get(id))
+        self.cells
+            .iter()
+            .map(|c| c.header.as_ref())
             .filter(|h| h.publish_epoch < epoch)
             .max_by(|a, b| a.height().cmp(&b.height()).then(b.id.cmp(&a.id)))
     }
@@ -286,27 +308,38 @@ impl AtxStore {
 
     /// Number of stored ATXs.
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.cells.len()
     }
 
     /// Whether the store is empty.
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.cells.is_empty()
     }
 
-    /// Every header, in id order (for listings and checks; it sorts the ids first).
+    /// Every header, in id order (for listings and checks; it sorts them first).
     pub fn iter(&self) -> impl Iterator<Item = &AtxHeader> {
-        let mut ids: Vec<&AtxId> = self.ids().collect();
-        ids.sort_unstable();
-        ids.into_iter().filter_map(|id| self.get(id))
+        let mut headers: Vec<&AtxHeader> = self.cells.iter().map(|c| c.header.as_ref()).collect();
+        headers.sort_unstable_by_key(|h| h.id);
+        headers.into_iter()
     }
 
     /// Panics if the indexes disagree.
     pub fn check_invariants(&self) {
-        assert_eq!(self.ids().count(), self.by_id.len(), "id lists and table disagree");
-        for ((epoch, smesher), id) in &self.by_epoch {
-            let h = &self.by_id.get(id).expect("epoch index points at a stored ATX").header;
-            assert_eq!((h.publish_epoch, h.smesher), (*epoch, *smesher), "epoch index mismatch");
+        assert_eq!(self.by_id.len(), self.cells.len(), "id table and cells disagree");
+        let firsts: usize = self.epochs.values().map(Vec::len).sum();
+        assert_eq!(self.by_epoch.len(), firsts, "epoch table and lists disagree");
+        for (i, cell) in self.cells.iter().enumerate() {
+            let h = &cell.header;
+            assert_eq!(self.position(&h.id), Some(i as u32), "id table points elsewhere");
+            let first = self.first_of(h.publish_epoch, &h.smesher).expect("identity indexed");
+            assert!(first as usize <= i, "a later ATX indexed as the first");
+        }
+        for (epoch, list) in &self.epochs {
+            for p in list {
+                let h = &self.cells[*p as usize].header;
+                assert_eq!(h.publish_epoch, *epoch, "epoch list mismatch");
+                assert_eq!(self.first_of(*epoch, &h.smesher), Some(*p), "epoch table mismatch");
+            }
         }
     }
 }

@@ -80,20 +80,20 @@ mod votes;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use config::{TortoiseConfig, TortoiseConfigError};
 
+use crate::activation::store::AtxHeader;
 use crate::activation::wire::AtxId;
 use crate::ballot::wire::Votes;
 use crate::lookup::Lookup;
 use crate::types::{BallotId, Beacon, BlockId, EpochId, Hash32, LayerId, NodeId};
 
-use state::{
-    AtxInfo, BallotInfo, BallotRef, BlockKey, EpochInfo, LayerInfo, Sign, within_distance,
-};
+use state::{BallotInfo, BallotRef, BlockKey, EpochInfo, LayerInfo, Sign, within_distance};
 use threshold::{WEIGHT_ONE, Weight, ballot_weight};
 use votes::build_diff;
 
@@ -382,17 +382,11 @@ impl Tortoise {
         t
     }
 
-    /// An ATX of `node` targeting epoch `target`, with its weight and height. ATXs of an
+    /// A valid ATX: its identity's weight and height in the epoch it targets. ATXs of an
     /// epoch must come before the epoch's first layer is tallied (its median height is taken
     /// then) and before ballots that use them.
-    pub fn on_atx(
-        &mut self,
-        target: EpochId,
-        id: AtxId,
-        node: NodeId,
-        weight: u64,
-        height: u64,
-    ) -> Result<(), TortoiseReject> {
+    pub fn on_atx(&mut self, atx: Arc<AtxHeader>) -> Result<(), TortoiseReject> {
+        let target = atx.target_epoch();
         let lpe = self.cfg.layers_per_epoch;
         let first = u64::from(target.0) * u64::from(lpe);
         if first + u64::from(lpe) - 1 <= u64::from(self.evicted.0) {
@@ -404,15 +398,16 @@ impl Tortoise {
                 last: self.last,
             });
         }
-        let malicious = self.malicious.contains(&node);
+        let malicious = self.malicious.contains(&atx.smesher);
         let epoch = self.epochs.entry(target).or_default();
-        if epoch.atxs.contains_key(&id) {
+        if epoch.atxs.contains_key(&atx.id) {
             return Ok(());
         }
         if epoch.atxs.len() >= self.cfg.atxs_per_epoch_max {
             return Err(TortoiseReject::EpochFull { epoch: target });
         }
-        epoch.atxs.insert(id, AtxInfo { node, weight, height });
+        let weight = atx.weight;
+        epoch.atxs.insert(atx);
         if !malicious {
             epoch.weight += i128::from(weight) * WEIGHT_ONE;
         }
@@ -441,8 +436,12 @@ impl Tortoise {
             return;
         }
         for epoch in self.epochs.values_mut() {
-            let w: Weight =
-                epoch.atxs.values().filter(|a| a.node == node).map(|a| i128::from(a.weight)).sum();
+            let w: Weight = epoch
+                .atxs
+                .values()
+                .filter(|a| a.smesher == node)
+                .map(|a| i128::from(a.weight))
+                .sum();
             epoch.weight -= w * WEIGHT_ONE;
         }
         let mut changed = false;
@@ -481,9 +480,10 @@ impl Tortoise {
             return Err(TortoiseReject::TooFarAhead { layer, last: self.last });
         }
         let epoch = layer.epoch(self.cfg.layers_per_epoch);
-        let atx = self.epochs.get(&epoch).and_then(|e| e.atxs.get(&ballot.atx)).copied();
+        let atx = self.epochs.get(&epoch).and_then(|e| e.atxs.get(&ballot.atx));
         let atx = atx.ok_or(TortoiseReject::UnknownAtx { atx: ballot.atx })?;
-        if atx.node != ballot.smesher {
+        let (atx_height, atx_weight) = (atx.height(), atx.weight);
+        if atx.smesher != ballot.smesher {
             return Err(TortoiseReject::AtxNotOwned { atx: ballot.atx });
         }
         let (eligibilities, slots) = (ballot.eligibilities, ballot.slots);
@@ -508,8 +508,8 @@ impl Tortoise {
             id: ballot.id,
             layer,
             smesher: ballot.smesher,
-            height: atx.height,
-            weight: ballot_weight(atx.weight, eligibilities, slots),
+            height: atx_height,
+            weight: ballot_weight(atx_weight, eligibilities, slots),
             beacon: ballot.beacon,
             malicious: self.malicious.contains(&ballot.smesher),
             bad_beacon: None,

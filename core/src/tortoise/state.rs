@@ -1,9 +1,11 @@
 //! The tortoise's in-memory state: layers, blocks, ballots and epochs inside the window.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use crate::activation::store::AtxHeader;
 use crate::activation::wire::AtxId;
-use crate::lookup::Lookup;
+use crate::lookup::Positions;
 use crate::types::{BallotId, Beacon, BlockId, Hash32, LayerId, NodeId};
 
 use super::Tortoise;
@@ -82,53 +84,49 @@ pub(super) struct BallotInfo {
     pub(super) full_counted: bool,
 }
 
-/// One ATX targeting an epoch.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct AtxInfo {
-    pub(super) node: NodeId,
-    /// Raw ATX weight (not fixed-point).
-    pub(super) weight: u64,
-    pub(super) height: u64,
-}
-
 /// The ATXs of one epoch: looked up by id for every ballot, walked (in arrival order) only for
-/// sums and medians, which do not depend on the order.
+/// sums and medians, which do not depend on the order. The headers are the ATX store's (shared
+/// between the nodes of a simulation): a copy of identity, weight and height per ATX here, and
+/// a table of ids, took 120 B per ATX and epoch at every node.
 #[derive(Debug, Clone)]
 pub(super) struct EpochAtxs {
-    /// Index into `infos` by id. Unseeded: only valid ATXs get here.
-    index: Lookup<AtxId, u32>,
-    infos: Vec<AtxInfo>,
+    /// Positions in `atxs` by id. Unseeded: only valid ATXs get here.
+    index: Positions,
+    atxs: Vec<Arc<AtxHeader>>,
 }
 
 impl Default for EpochAtxs {
     fn default() -> Self {
-        EpochAtxs { index: Lookup::new(0), infos: Vec::new() }
+        EpochAtxs { index: Positions::new(0), atxs: Vec::new() }
     }
 }
 
 impl EpochAtxs {
-    pub(super) fn get(&self, id: &AtxId) -> Option<&AtxInfo> {
-        self.index.get(id).map(|&i| &self.infos[i as usize])
+    pub(super) fn get(&self, id: &AtxId) -> Option<&AtxHeader> {
+        let at = self.index.find(id, |p| self.atxs[p as usize].id == *id)?;
+        Some(&self.atxs[at as usize])
     }
 
     pub(super) fn contains_key(&self, id: &AtxId) -> bool {
-        self.index.contains_key(id)
+        self.get(id).is_some()
     }
 
     pub(super) fn len(&self) -> usize {
-        self.infos.len()
+        self.atxs.len()
     }
 
     /// Adds an ATX not held yet.
-    pub(super) fn insert(&mut self, id: AtxId, info: AtxInfo) {
-        let old = self.index.insert(id, self.infos.len() as u32);
-        debug_assert!(old.is_none(), "an ATX inserted twice");
-        self.infos.push(info);
+    pub(super) fn insert(&mut self, atx: Arc<AtxHeader>) {
+        debug_assert!(!self.contains_key(&atx.id), "an ATX inserted twice");
+        let at = u32::try_from(self.atxs.len()).expect("fewer than 2^32 ATXs an epoch");
+        self.atxs.push(atx);
+        let atxs = &self.atxs;
+        self.index.insert(at, |p| atxs[p as usize].id);
     }
 
     /// Every ATX, in the order added.
-    pub(super) fn values(&self) -> impl Iterator<Item = &AtxInfo> {
-        self.infos.iter()
+    pub(super) fn values(&self) -> impl Iterator<Item = &AtxHeader> {
+        self.atxs.iter().map(Arc::as_ref)
     }
 }
 

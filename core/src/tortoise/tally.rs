@@ -115,8 +115,8 @@ impl Tortoise {
             let heights = info
                 .atxs
                 .values()
-                .filter(|a| !malicious.contains(&a.node))
-                .map(|a| a.height)
+                .filter(|a| !malicious.contains(&a.smesher))
+                .map(|a| a.height())
                 .collect();
             info.height = median(heights);
         }

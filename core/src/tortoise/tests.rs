@@ -35,6 +35,24 @@ fn atx_height(epoch: u32) -> u64 {
     100 * u64::from(epoch)
 }
 
+/// The header of ATX `id` of `node`, targeting `target`, with `weight` and tick `height`.
+fn atx(target: EpochId, id: AtxId, node: NodeId, weight: u64, height: u64) -> Arc<AtxHeader> {
+    Arc::new(AtxHeader {
+        id,
+        smesher: node,
+        publish_epoch: EpochId(target.0 - 1),
+        sequence: 0,
+        coinbase: Default::default(),
+        num_units: 1,
+        base_height: height,
+        ticks: 0,
+        weight,
+        vrf_nonce: 0,
+        commitment_atx: Hash32::default(),
+        signature: crate::crypto::Signature([0; 64]),
+    })
+}
+
 fn block_id(layer: LayerId, variant: u8) -> BlockId {
     let h = hash_parts(&[b"block", &layer.0.to_le_bytes(), &[variant]]);
     BlockId(h.0[..20].try_into().unwrap())
@@ -123,7 +141,8 @@ fn feed_epochs(t: &mut Tortoise, weights: &[u64]) {
     let now = t.last.epoch(LPE).0;
     for epoch in 2.max(now)..EPOCHS.min(now + 3) {
         for (i, &w) in weights.iter().enumerate() {
-            match t.on_atx(EpochId(epoch), atx_id(i, epoch), node_id(i), w, atx_height(epoch)) {
+            match t.on_atx(atx(EpochId(epoch), atx_id(i, epoch), node_id(i), w, atx_height(epoch)))
+            {
                 Ok(()) | Err(TortoiseReject::TooFarAhead { .. }) => {}
                 Err(e) => panic!("{e}"),
             }
@@ -670,8 +689,8 @@ fn encode_round_trips_to_local_opinion() {
 fn thresholds_follow_epoch_weights() {
     let mut t = Tortoise::new(cfg(), GENESIS);
     // Epoch 2 (layers 8..=11) weighs 120, epoch 3 (12..=15) weighs 240.
-    t.on_atx(EpochId(2), atx_id(0, 2), node_id(0), 120, 0).unwrap();
-    t.on_atx(EpochId(3), atx_id(0, 3), node_id(0), 240, 0).unwrap();
+    t.on_atx(atx(EpochId(2), atx_id(0, 2), node_id(0), 120, 0)).unwrap();
+    t.on_atx(atx(EpochId(3), atx_id(0, 3), node_id(0), 240, 0)).unwrap();
     t.last = LayerId(13);
     let one = WEIGHT_ONE;
     // Local: 240 / 3 / 4 = 20.
@@ -684,7 +703,7 @@ fn thresholds_follow_epoch_weights() {
     assert_eq!(threshold::crosses(80 * one + 1, 1, g), Sign::Support);
     assert_eq!(threshold::crosses(-80 * one - 1, 1, g), Sign::Against);
     // A malicious identity's ATXs leave the weights.
-    t.on_atx(EpochId(3), atx_id(1, 3), node_id(1), 60, 0).unwrap();
+    t.on_atx(atx(EpochId(3), atx_id(1, 3), node_id(1), 60, 0)).unwrap();
     assert_eq!(t.local_threshold().num, 300 * one);
     t.on_malfeasance(node_id(1));
     assert_eq!(t.local_threshold().num, 240 * one);
@@ -700,7 +719,7 @@ fn thresholds_follow_epoch_weights() {
 fn bad_beacons_and_missing_beacons() {
     let mut t = Tortoise::new(cfg(), GENESIS);
     for i in 0..2 {
-        t.on_atx(EpochId(2), atx_id(i, 2), node_id(i), 10, atx_height(2)).unwrap();
+        t.on_atx(atx(EpochId(2), atx_id(i, 2), node_id(i), 10, atx_height(2))).unwrap();
     }
     let l1 = LayerId(GENESIS.0 + 1);
     let good = BallotData::new(0, l1, Votes::default());
@@ -734,7 +753,7 @@ fn bad_beacons_and_missing_beacons() {
 fn a_replaced_beacon_judges_later_ballots() {
     let mut t = Tortoise::new(cfg(), GENESIS);
     for i in 0..2 {
-        t.on_atx(EpochId(2), atx_id(i, 2), node_id(i), 10, atx_height(2)).unwrap();
+        t.on_atx(atx(EpochId(2), atx_id(i, 2), node_id(i), 10, atx_height(2))).unwrap();
     }
     let l1 = LayerId(GENESIS.0 + 1);
     let other = Beacon([9; 4]);

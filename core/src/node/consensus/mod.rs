@@ -1506,13 +1506,7 @@ impl Consensus {
                     ));
                 }
                 HandlerOutput::Accepted(h) => {
-                    let _ = self.tortoise.on_atx(
-                        h.target_epoch(),
-                        h.id,
-                        h.smesher,
-                        h.weight,
-                        h.height(),
-                    );
+                    let _ = self.tortoise.on_atx(Arc::clone(&h));
                     if let Some(run) = &mut self.beacon_run
                         && h.target_epoch() == run.epoch()
                     {
