@@ -16,11 +16,12 @@ use bytes::Bytes;
 use crate::activation::store::AtxStore;
 use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{slot_count, slot_message};
-use crate::ballot::wire::{EpochData, Proposal, Votes};
+use crate::ballot::wire::{Proposal, Votes};
 use crate::codec::{Encode, decode_shared};
 use crate::crypto::Verifier;
 use crate::eligibility::ballot::slot_layer;
 use crate::layers::LayerClock;
+use crate::lookup::Positions;
 use crate::malfeasance::{MalfeasanceProof, MaliciousSet, SignedBallotMetadata};
 use crate::types::{BallotId, EpochId, GenesisId, LayerId, NodeId, ProposalId, Time};
 
@@ -133,45 +134,117 @@ pub struct BallotHandler {
     cfg: BallotConfig,
     clock: LayerClock,
     genesis: GenesisId,
-    /// Ballots per layer.
-    /// (Records are shared allocations: see [`Verifier::share_ballot_record`].)
-    layers: BTreeMap<LayerId, BTreeMap<BallotId, Arc<BallotRecord>>>,
-    /// (layer, smesher) → ballot, for equivocation detection.
-    by_smesher: BTreeMap<(LayerId, NodeId), BallotId>,
-    /// What each smesher's ref ballot declared, per (epoch, smesher).
-    refs: BTreeMap<(EpochId, NodeId), Declared>,
+    /// Seed of the tables' hashes (a per-node secret: ballot ids and identities come from
+    /// peers).
+    seed: u64,
+    /// Ballots per layer, by id and by smesher (for equivocation detection).
+    layers: BTreeMap<LayerId, Ballots>,
+    /// Each smesher's ref ballot per epoch: its beacon and slot count are what the smesher's
+    /// later ballots of the epoch go by (its declared active set hash was checked against this
+    /// node's active set when it came).
+    refs: BTreeMap<EpochId, Ballots>,
     /// Layers below this are pruned.
     pruned_below: LayerId,
     outputs: VecDeque<BallotOutput>,
 }
 
-/// What a ref ballot declared that its smesher's later ballots of the epoch go by: the epoch
-/// data without the active set hash, which was checked against this node's active set when the
-/// ref ballot came (an entry per identity and epoch at every node, so 32 bytes less each).
-#[derive(Debug, Clone, Copy)]
-struct Declared {
-    /// The ref ballot.
-    ballot: BallotId,
-    beacon: crate::types::Beacon,
-    /// Slots of the identity in the epoch.
-    slots: u32,
+/// Ballot records in arrival order, found by id and by smesher (at most one each). Records are
+/// shared allocations (see [`Verifier::share_ballot_record`]) holding their own id and smesher,
+/// so the tables hold positions: every node keeps every ballot of its window and every ref
+/// ballot, and B-trees keyed by (layer, smesher) and by id took about 160 B a ballot.
+#[derive(Debug)]
+pub struct Ballots {
+    records: Vec<Arc<BallotRecord>>,
+    by_id: Positions,
+    by_smesher: Positions,
 }
 
-impl Declared {
-    fn of(ballot: BallotId, data: &EpochData) -> Self {
-        Declared { ballot, beacon: data.beacon, slots: data.eligibility_count }
+impl Ballots {
+    fn new(seed: u64) -> Self {
+        Ballots {
+            records: Vec::new(),
+            by_id: Positions::new(seed),
+            by_smesher: Positions::new(seed.rotate_left(32)),
+        }
+    }
+
+    /// The ballot `id`.
+    pub fn get(&self, id: &BallotId) -> Option<&Arc<BallotRecord>> {
+        let at = self.by_id.find(id, |p| self.records[p as usize].id == *id)?;
+        Some(&self.records[at as usize])
+    }
+
+    /// The ballot of `smesher`.
+    pub fn of_smesher(&self, smesher: &NodeId) -> Option<&Arc<BallotRecord>> {
+        let at = self.by_smesher.find(smesher, |p| self.records[p as usize].smesher == *smesher)?;
+        Some(&self.records[at as usize])
+    }
+
+    /// Every ballot, in arrival order.
+    pub fn records(&self) -> impl Iterator<Item = &Arc<BallotRecord>> {
+        self.records.iter()
+    }
+
+    /// Number of ballots.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Keeps `record`, in place of its smesher's if there is one.
+    fn put(&mut self, record: Arc<BallotRecord>) {
+        let smesher = record.smesher;
+        let at =
+            match self.by_smesher.find(&smesher, |p| self.records[p as usize].smesher == smesher) {
+                Some(at) => {
+                    let old = self.records[at as usize].id;
+                    let records = &self.records;
+                    self.by_id.remove(&old, |p| records[p as usize].id == old);
+                    self.records[at as usize] = record;
+                    at
+                }
+                None => {
+                    let at = u32::try_from(self.records.len()).expect("fewer than 2^32 ballots");
+                    self.records.push(record);
+                    let records = &self.records;
+                    self.by_smesher.insert(at, |p| records[p as usize].smesher);
+                    at
+                }
+            };
+        let records = &self.records;
+        self.by_id.insert(at, |p| records[p as usize].id);
+    }
+
+    fn check_invariants(&self) {
+        assert_eq!(self.by_id.len(), self.records.len(), "id table and records disagree");
+        assert_eq!(self.by_smesher.len(), self.records.len(), "smesher table and records disagree");
+        for r in &self.records {
+            assert!(
+                self.get(&r.id).is_some_and(|f| Arc::ptr_eq(f, r)),
+                "id table points elsewhere"
+            );
+            let by_smesher = self.of_smesher(&r.smesher);
+            assert!(
+                by_smesher.is_some_and(|f| Arc::ptr_eq(f, r)),
+                "smesher table points elsewhere"
+            );
+        }
     }
 }
 
 impl BallotHandler {
-    /// A handler.
-    pub fn new(cfg: BallotConfig, clock: LayerClock, genesis: GenesisId) -> Self {
+    /// A handler whose tables are mixed with `seed` (a per-node secret).
+    pub fn new(cfg: BallotConfig, clock: LayerClock, genesis: GenesisId, seed: u64) -> Self {
         BallotHandler {
             cfg,
             clock,
             genesis,
+            seed,
             layers: BTreeMap::new(),
-            by_smesher: BTreeMap::new(),
             refs: BTreeMap::new(),
             pruned_below: LayerId(0),
             outputs: VecDeque::new(),
@@ -179,13 +252,33 @@ impl BallotHandler {
     }
 
     /// Ballots of a layer.
-    pub fn layer(&self, layer: LayerId) -> Option<&BTreeMap<BallotId, Arc<BallotRecord>>> {
+    pub fn layer(&self, layer: LayerId) -> Option<&Ballots> {
         self.layers.get(&layer)
+    }
+
+    /// The ref ballot of `smesher` in `epoch`.
+    fn declared(&self, epoch: EpochId, smesher: &NodeId) -> Option<&Arc<BallotRecord>> {
+        self.refs.get(&epoch).and_then(|r| r.of_smesher(smesher))
+    }
+
+    /// The ballot of `smesher` in `layer`.
+    fn of_smesher(&self, layer: LayerId, smesher: &NodeId) -> Option<&Arc<BallotRecord>> {
+        self.layers.get(&layer).and_then(|l| l.of_smesher(smesher))
+    }
+
+    /// Keeps `record` as a ballot of `layer`, and as its smesher's ref ballot of `epoch` if
+    /// `is_ref`.
+    fn keep(&mut self, layer: LayerId, epoch: EpochId, is_ref: bool, record: Arc<BallotRecord>) {
+        let seed = self.seed;
+        if is_ref {
+            self.refs.entry(epoch).or_insert_with(|| Ballots::new(seed)).put(record.clone());
+        }
+        self.layers.entry(layer).or_insert_with(|| Ballots::new(seed)).put(record);
     }
 
     /// The ballot with the lowest id in `layer`: the base of this node's next opinion.
     pub fn base_ballot(&self, layer: LayerId) -> Option<BallotId> {
-        self.layers.get(&layer).and_then(|l| l.keys().next().copied())
+        self.layers.get(&layer).and_then(|l| l.records().map(|r| r.id).min())
     }
 
     /// The next output.
@@ -220,8 +313,8 @@ impl BallotHandler {
         }
         let meta = b.metadata();
         let id = BallotId(meta.msg_hash.0[..20].try_into().expect("20 bytes"));
-        if let Some(existing) = self.by_smesher.get(&(layer, b.smesher))
-            && *existing == id
+        if let Some(existing) = self.of_smesher(layer, &b.smesher)
+            && existing.id == id
         {
             return Err(BallotReject::Duplicate);
         }
@@ -233,7 +326,8 @@ impl BallotHandler {
         if malicious.contains(&b.smesher) {
             return Err(BallotReject::Malicious);
         }
-        let declared = match (&b.inner.epoch_data, b.inner.ref_ballot == BallotId::default()) {
+        let (beacon, slots) = match (&b.inner.epoch_data, b.inner.ref_ballot == BallotId::default())
+        {
             (Some(data), true) => {
                 let (hash, total) = active_set(epoch).ok_or(BallotReject::UnknownActiveSet)?;
                 if data.active_set_hash != hash {
@@ -246,15 +340,15 @@ impl BallotHandler {
                         expected,
                     });
                 }
-                Declared::of(id, data)
+                (data.beacon, data.eligibility_count)
             }
             (None, false) => {
                 let declared =
-                    self.refs.get(&(epoch, b.smesher)).ok_or(BallotReject::UnknownRefBallot)?;
-                if declared.ballot != b.inner.ref_ballot {
+                    self.declared(epoch, &b.smesher).ok_or(BallotReject::UnknownRefBallot)?;
+                if declared.id != b.inner.ref_ballot {
                     return Err(BallotReject::UnknownRefBallot);
                 }
-                *declared
+                (declared.beacon, declared.slots)
             }
             _ => return Err(BallotReject::EpochData),
         };
@@ -264,14 +358,14 @@ impl BallotHandler {
             return Err(BallotReject::BadEligibility);
         }
         for e in b.eligibilities.iter() {
-            if last_j.is_some_and(|j| e.j <= j) || e.j >= declared.slots {
+            if last_j.is_some_and(|j| e.j <= j) || e.j >= slots {
                 return Err(BallotReject::BadEligibility);
             }
             last_j = Some(e.j);
             if slot_layer(&e.sig, first, lpe) != Some(layer) {
                 return Err(BallotReject::BadEligibility);
             }
-            let msg = slot_message(declared.beacon, epoch, atx.vrf_nonce, e.j);
+            let msg = slot_message(beacon, epoch, atx.vrf_nonce, e.j);
             if !verifier.verify_vrf(&b.smesher.0, &msg, &e.sig) {
                 return Err(BallotReject::BadEligibility);
             }
@@ -286,9 +380,8 @@ impl BallotHandler {
             return Err(BallotReject::BadSignature);
         }
         let signed = SignedBallotMetadata { metadata: meta, signature: b.signature };
-        if let Some(existing) = self.by_smesher.get(&(layer, b.smesher)) {
-            let first: Proposal = decode_shared(&self.layers[&layer][existing].raw)
-                .expect("a stored proposal decodes");
+        if let Some(existing) = self.of_smesher(layer, &b.smesher) {
+            let first: Proposal = decode_shared(&existing.raw).expect("a stored proposal decodes");
             let first = SignedBallotMetadata {
                 metadata: first.ballot.metadata(),
                 signature: first.ballot.signature,
@@ -298,22 +391,18 @@ impl BallotHandler {
             )));
             return Err(BallotReject::Equivocation);
         }
-        if b.inner.epoch_data.is_some() {
-            self.refs.insert((epoch, b.smesher), declared);
-        }
         let record = verifier.share_ballot_record(BallotRecord {
             smesher: b.smesher,
             proposal: p.id(),
             atx: b.inner.atx,
             tx_ids: p.tx_ids.to_vec(),
             eligibilities: b.eligibilities.len() as u32,
-            beacon: declared.beacon,
-            slots: declared.slots,
+            beacon,
+            slots,
             id,
             raw: bytes.clone(),
         });
-        self.by_smesher.insert((layer, b.smesher), id);
-        self.layers.entry(layer).or_default().insert(id, record.clone());
+        self.keep(layer, epoch, b.inner.epoch_data.is_some(), record.clone());
         self.prune(current);
         Ok((layer, record, p.ballot.votes))
     }
@@ -322,29 +411,25 @@ impl BallotHandler {
     pub fn insert_own(&mut self, proposal: &Proposal) {
         let b = &proposal.ballot;
         let layer = b.inner.layer;
-        let id = b.id();
         let epoch = layer.epoch(self.clock.layers_per_epoch);
-        if let Some(data) = &b.inner.epoch_data {
-            self.refs.insert((epoch, b.smesher), Declared::of(id, data));
-        }
-        let declared = self.refs.get(&(epoch, b.smesher));
-        let beacon = declared.map(|d| d.beacon).unwrap_or_default();
-        let slots = declared.map_or(0, |d| d.slots);
-        self.by_smesher.insert((layer, b.smesher), id);
-        self.layers.entry(layer).or_default().insert(
-            id,
-            Arc::new(BallotRecord {
-                smesher: b.smesher,
-                proposal: proposal.id(),
-                atx: b.inner.atx,
-                tx_ids: proposal.tx_ids.to_vec(),
-                eligibilities: b.eligibilities.len() as u32,
-                beacon,
-                slots,
-                id,
-                raw: proposal.encode().into(),
-            }),
-        );
+        let (beacon, slots) = match &b.inner.epoch_data {
+            Some(data) => (data.beacon, data.eligibility_count),
+            None => self
+                .declared(epoch, &b.smesher)
+                .map_or((Default::default(), 0), |d| (d.beacon, d.slots)),
+        };
+        let record = Arc::new(BallotRecord {
+            smesher: b.smesher,
+            proposal: proposal.id(),
+            atx: b.inner.atx,
+            tx_ids: proposal.tx_ids.to_vec(),
+            eligibilities: b.eligibilities.len() as u32,
+            beacon,
+            slots,
+            id: b.id(),
+            raw: proposal.encode().into(),
+        });
+        self.keep(layer, epoch, b.inner.epoch_data.is_some(), record);
     }
 
     /// Whether ballots of `layer` are still kept (not pruned).
@@ -359,7 +444,7 @@ impl BallotHandler {
 
     /// The ref ballot id of `smesher` in `epoch`.
     pub fn ref_ballot(&self, epoch: EpochId, smesher: &NodeId) -> Option<BallotId> {
-        self.refs.get(&(epoch, *smesher)).map(|d| d.ballot)
+        self.declared(epoch, smesher).map(|d| d.id)
     }
 
     fn prune(&mut self, current: LayerId) {
@@ -376,16 +461,14 @@ impl BallotHandler {
             }
             self.layers.remove(&l);
         }
-        self.by_smesher.retain(|(l, _), _| *l >= oldest);
         let oldest_epoch = oldest.epoch(self.clock.layers_per_epoch);
-        self.refs.retain(|(e, _), _| *e >= oldest_epoch);
+        self.refs.retain(|e, _| *e >= oldest_epoch);
     }
 
     /// Panics if the indexes disagree.
     pub fn check_invariants(&self) {
-        for ((layer, smesher), id) in &self.by_smesher {
-            let r = self.layers.get(layer).and_then(|l| l.get(id));
-            assert!(r.is_some_and(|r| r.smesher == *smesher), "ballot index points nowhere");
+        for ballots in self.layers.values().chain(self.refs.values()) {
+            ballots.check_invariants();
         }
     }
 }
@@ -396,7 +479,7 @@ mod tests {
     use crate::activation::store::{ActiveSet, AtxHeader, HashedActiveSet};
     use crate::activation::wire::Address;
     use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
-    use crate::ballot::wire::{Ballot, InnerBallot, Votes, opinion_hash};
+    use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Votes, opinion_hash};
     use crate::codec::{BoundedVec, Encode};
     use crate::crypto::{Ed25519Verifier, Signature, Signer};
     use crate::types::{Beacon, Hash32};
@@ -438,7 +521,7 @@ mod tests {
             active_set: HashedActiveSet::new(set),
         };
         let own = OwnEligibility::compute(&cfg, 8, &info, &[1; 32], 10, 5);
-        Fixture { handler: BallotHandler::new(cfg, clock, GENESIS), atxs, info, signer, own }
+        Fixture { handler: BallotHandler::new(cfg, clock, GENESIS, 7), atxs, info, signer, own }
     }
 
     fn proposal(f: &Fixture, layer: LayerId, base: u8) -> Bytes {

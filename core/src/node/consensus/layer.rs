@@ -130,7 +130,7 @@ impl Consensus {
             .ballots
             .layer(layer)
             .into_iter()
-            .flat_map(|r| r.values())
+            .flat_map(|r| r.records())
             .map(|r| (r.proposal, &**r))
             .collect();
         let mut infos = Vec::with_capacity(proposals.len());
@@ -291,13 +291,13 @@ fn candidates(
     let Some(records) = ballots.layer(layer) else { return Vec::new() };
     let mut seen = BTreeSet::new();
     let mut doubled = BTreeSet::new();
-    for r in records.values() {
+    for r in records.records() {
         if !seen.insert(r.atx) {
             doubled.insert(r.atx);
         }
     }
     let mut ids: Vec<ProposalId> = records
-        .values()
+        .records()
         .filter(|r| Some(r.beacon) == beacon)
         .filter(|r| !malicious.contains(&r.smesher) && !doubled.contains(&r.atx))
         .map(|r| r.proposal)

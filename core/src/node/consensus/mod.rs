@@ -606,7 +606,12 @@ impl Consensus {
         let genesis_layer = cfg.clock.effective_genesis();
         let mesh = Mesh::with_genesis(cfg_mesh, genesis_layer, &cfg.genesis_accounts);
         Consensus {
-            ballots: BallotHandler::new(cfg.ballot, cfg.clock, genesis),
+            ballots: BallotHandler::new(
+                cfg.ballot,
+                cfg.clock,
+                genesis,
+                u64::from_le_bytes(subset_seed[8..16].try_into().expect("8 bytes")),
+            ),
             fetcher: Fetcher::new(cfg.fetch.clone(), rng),
             cfg,
             genesis,
@@ -981,7 +986,7 @@ impl Consensus {
             let (ballots, eligibilities) = self
                 .ballots
                 .layer(prev)
-                .map_or((0, 0), |l| (l.len() as u32, l.values().map(|r| r.eligibilities).sum()));
+                .map_or((0, 0), |l| (l.len() as u32, l.records().map(|r| r.eligibilities).sum()));
             self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::LayerBallots {
                 layer: prev,
                 ballots,

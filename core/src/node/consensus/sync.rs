@@ -494,11 +494,12 @@ impl Consensus {
                 if !self.ballots.holds_layer(layer) {
                     return None;
                 }
-                let ids: Vec<BallotId> = self
+                let mut ids: Vec<BallotId> = self
                     .ballots
                     .layer(layer)
-                    .map(|l| l.keys().copied().collect())
+                    .map(|l| l.records().map(|r| r.id).collect())
                     .unwrap_or_default();
+                ids.sort_unstable();
                 IdList(BoundedVec::truncating(ids)).encode()
             }
             Hint::ActiveSet => {

@@ -196,7 +196,7 @@ impl Consensus {
                 .ballots
                 .layer(layer)
                 .into_iter()
-                .flat_map(|r| r.values())
+                .flat_map(|r| r.records())
                 .filter(|r| proposals.contains(&r.proposal))
                 .flat_map(|r| r.tx_ids.iter())
                 .all(|id| self.tx_bytes.contains_key(id));
