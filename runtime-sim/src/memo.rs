@@ -20,11 +20,12 @@ use spacemesh_core::activation::AtxHeader;
 use spacemesh_core::activation::wire::AtxId;
 use spacemesh_core::ballot::BallotRecord;
 use spacemesh_core::crypto::{Ed25519Verifier, Signature, Verifier};
+use spacemesh_core::hare::Signed;
 use spacemesh_core::job::{
     InMemoryReader, LabelReader, LabelSource, NO_VRF_NONCE, PostData, initialize_in_memory,
 };
 use spacemesh_core::lookup::Lookup;
-use spacemesh_core::types::BallotId;
+use spacemesh_core::types::{BallotId, Hash32};
 use spacemesh_core::vrf::{self, VrfSignature};
 
 /// What a remembered answer checked.
@@ -56,6 +57,9 @@ pub struct MemoVerifier {
     headers: Mutex<Shared<AtxId, AtxHeader>>,
     /// One allocation per ballot record, likewise (every node keeps every recent ballot).
     ballots: Mutex<Shared<BallotId, BallotRecord>>,
+    /// One allocation per hare message's proof, hash and signature, likewise (every node
+    /// keeps every message of its hare sessions).
+    hare: Mutex<Shared<Hash32, Signed>>,
     cache_max: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -69,6 +73,7 @@ impl MemoVerifier {
             cache: Mutex::new(Lookup::new(0)),
             headers: Mutex::new(Shared::default()),
             ballots: Mutex::new(Shared::default()),
+            hare: Mutex::new(Shared::default()),
             cache_max,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -174,6 +179,11 @@ impl Verifier for MemoVerifier {
     /// The first node's allocation for an equal record, as for ATX headers.
     fn share_ballot_record(&self, record: BallotRecord) -> Arc<BallotRecord> {
         self.ballots.lock().expect("single-threaded").share(record.id, record)
+    }
+
+    /// The first node's allocation for equal parts of a hare message, as for ATX headers.
+    fn share_hare_signed(&self, signed: Signed) -> Arc<Signed> {
+        self.hare.lock().expect("single-threaded").share(signed.msg_hash, signed)
     }
 
     fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {
@@ -347,5 +357,22 @@ mod tests {
         let c = v.share_atx_header(AtxHeader { weight: 21, ..h });
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(c.weight, 21);
+    }
+
+    /// Equal hare parts share one allocation, keyed by the message hash; a forged signature
+    /// under a known hash keeps its own.
+    #[test]
+    fn equal_hare_parts_share_one_allocation() {
+        let signed = Signed {
+            vrf: VrfSignature([3; 80]),
+            msg_hash: Hash32([9; 32]),
+            signature: Signature([4; 64]),
+        };
+        let v = MemoVerifier::new(16);
+        let a = v.share_hare_signed(signed.clone());
+        assert!(Arc::ptr_eq(&a, &v.share_hare_signed(signed.clone())));
+        let forged = v.share_hare_signed(Signed { signature: Signature([5; 64]), ..signed });
+        assert!(!Arc::ptr_eq(&a, &forged));
+        assert_eq!(forged.signature, Signature([5; 64]));
     }
 }

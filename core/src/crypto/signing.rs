@@ -139,6 +139,15 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         std::sync::Arc::new(record)
     }
 
+    /// The proof, hash and signature of a received hare message, as an allocation to keep
+    /// (shared like [`Verifier::share_atx_header`]: every receiver keeps the same parts).
+    fn share_hare_signed(
+        &self,
+        signed: crate::hare::Signed,
+    ) -> std::sync::Arc<crate::hare::Signed> {
+        std::sync::Arc::new(signed)
+    }
+
     /// Whether `count` is the committee seat count that the (already verified) VRF `proof`
     /// gives an identity of `weight` out of `total_weight` for a committee of
     /// `committee_size` (see [`crate::eligibility::hare::validate_count`]). Pure like the

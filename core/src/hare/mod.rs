@@ -15,5 +15,6 @@ pub mod sessions;
 pub mod wire;
 
 pub use config::{HareBehavior, HareConfig};
+pub use protocol::Signed;
 pub use round::{Grade, IterRound, PROPOSALS_MAX, Round, Value, proposals_hash};
 pub use sessions::{Committee, Hare, HareOutput, HareReject, SessionEnd};

@@ -95,6 +95,19 @@ pub struct Input {
     pub value: Value,
     /// The sender's eligibility count in this round (its vote weight).
     pub count: u16,
+    /// Its proof, hash and signature.
+    pub signed: Arc<Signed>,
+    /// The grade of the sender's ATX, 0..=5.
+    pub atx_grade: Grade,
+    /// Whether the sender is already known to be malicious.
+    pub malicious: bool,
+}
+
+/// What a hare message carries that every receiver keeps alike: a runtime that hosts many nodes
+/// may hand them one allocation of it (see [`crate::crypto::Verifier::share_hare_signed`]; a
+/// copy at every node was 176 bytes of each message each node held).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
     /// The sender's eligibility proof for this round (orders leaders; the smallest preround one
     /// is the weak coin).
     pub vrf: VrfSignature,
@@ -102,10 +115,13 @@ pub struct Input {
     pub msg_hash: Hash32,
     /// The message's signature (kept for equivocation proofs).
     pub signature: Signature,
-    /// The grade of the sender's ATX, 0..=5.
-    pub atx_grade: Grade,
-    /// Whether the sender is already known to be malicious.
-    pub malicious: bool,
+}
+
+impl Signed {
+    /// The message's identity, for equivocation proofs.
+    pub fn signed_ref(&self) -> SignedRef {
+        SignedRef { msg_hash: self.msg_hash, signature: self.signature }
+    }
 }
 
 /// One signed message's identity, for equivocation proofs.
@@ -339,7 +355,7 @@ impl Protocol {
         }
         let input = Input { value: self.share(input.value), ..input };
         let current = self.current;
-        let preround_vrf = (input.iter_round.round == Round::Preround).then_some(input.vrf);
+        let preround_vrf = (input.iter_round.round == Round::Preround).then_some(input.signed.vrf);
         let round = self.messages.entry(input.iter_round).or_default();
         let verdict = match round.entry(input.sender) {
             Entry::Vacant(slot) => {
@@ -349,15 +365,14 @@ impl Protocol {
             }
             Entry::Occupied(mut slot) => {
                 let held = slot.get_mut();
-                if held.input.msg_hash == input.msg_hash {
+                if held.input.signed.msg_hash == input.signed.msg_hash {
                     return Received::Duplicate;
                 }
                 if held.input.malicious {
                     return Received::Ignored;
                 }
-                let first =
-                    SignedRef { msg_hash: held.input.msg_hash, signature: held.input.signature };
-                let second = SignedRef { msg_hash: input.msg_hash, signature: input.signature };
+                let first = held.input.signed.signed_ref();
+                let second = input.signed.signed_ref();
                 let (other, other_received) = if input.atx_grade > held.input.atx_grade {
                     let old = std::mem::replace(&mut held.input, input);
                     (old, std::mem::replace(&mut held.received, current))
@@ -677,7 +692,7 @@ impl Protocol {
                 } else {
                     return None;
                 };
-                Some(Graded { values, grade, vrf: &s.input.vrf, sender })
+                Some(Graded { values, grade, vrf: &s.input.signed.vrf, sender })
             })
             .collect();
         graded.sort_by(|a, b| vrf_cmp(a.vrf, b.vrf).then_with(|| a.sender.cmp(b.sender)));

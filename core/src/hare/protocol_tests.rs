@@ -55,16 +55,14 @@ fn message(
         iter_round,
         value,
         count,
-        vrf: proof,
-        msg_hash,
-        signature: Signature(sig),
+        signed: Arc::new(Signed { vrf: proof, msg_hash, signature: Signature(sig) }),
         atx_grade: 5,
         malicious: false,
     }
 }
 
 fn signed(input: &Input) -> SignedRef {
-    SignedRef { msg_hash: input.msg_hash, signature: input.signature }
+    input.signed.signed_ref()
 }
 
 fn pre(sender: u8, ids: &[u8], count: u16) -> Input {
@@ -359,9 +357,9 @@ fn coin_is_low_bit_of_the_little_endian_smallest_preround_proof() {
     let mut large = vrf(&[0]); // little-endian 2^632: larger, although lexicographically smaller
     large.0[79] = 1;
     let mut a = pre(1, &[], 1);
-    a.vrf = large;
+    Arc::make_mut(&mut a.signed).vrf = large;
     let mut b = pre(2, &[], 1);
-    b.vrf = small;
+    Arc::make_mut(&mut b.signed).vrf = small;
     p.on_input(a);
     p.on_input(b);
     // A commit-round message never feeds the coin.
@@ -1432,7 +1430,8 @@ impl Sim {
                 assert!(byzantine, "honest members never equivocate");
                 assert_ne!(first.msg_hash, second.msg_hash);
                 assert!(
-                    first.msg_hash == input.msg_hash || second.msg_hash == input.msg_hash,
+                    first.msg_hash == input.signed.msg_hash
+                        || second.msg_hash == input.signed.msg_hash,
                     "the proof contains the message just received"
                 );
             }

@@ -28,7 +28,7 @@ use crate::malfeasance::{MalfeasanceProof, SignedHareMetadata};
 use crate::types::{Beacon, EpochId, GenesisId, Hash32, LayerId, NodeId, ProposalId, Time};
 
 use super::config::{HareBehavior, HareConfig};
-use super::protocol::{Input, Protocol, Received, RoundOutput, SignedRef};
+use super::protocol::{Input, Protocol, Received, RoundOutput, Signed, SignedRef};
 use super::round::{IterRound, Round, Value};
 use super::wire::{HareBody, HareEligibility, HareMessage, HareMetadata};
 
@@ -355,7 +355,8 @@ impl Hare {
         }
         self.outputs.push_back(HareOutput::Publish(msg.encode().into()));
         // Deliver to self like any other message (it counts towards thresholds here too).
-        let _ = self.deliver(&msg, meta, false);
+        let signed = Arc::new(signed_of(&msg, &meta));
+        let _ = self.deliver(&msg, meta, signed, false);
     }
 
     /// A message from gossip. `Ok` means accept and relay.
@@ -393,13 +394,15 @@ impl Hare {
         if !sortition.check(verifier, &msg.sender, weight, &e.proof, e.count) {
             return Err(HareReject::NotEligible);
         }
-        self.deliver(msg, metadata, malicious)
+        let signed = verifier.share_hare_signed(signed_of(msg, &metadata));
+        self.deliver(msg, metadata, signed, malicious)
     }
 
     fn deliver(
         &mut self,
         msg: &HareMessage,
         meta: HareMetadata,
+        signed: Arc<Signed>,
         malicious: bool,
     ) -> Result<(), HareReject> {
         let layer = msg.body.layer;
@@ -411,9 +414,7 @@ impl Hare {
             iter_round: msg.body.iter_round,
             value: msg.body.value.clone(),
             count: msg.body.eligibility.count,
-            vrf: msg.body.eligibility.proof,
-            msg_hash: meta.msg_hash,
-            signature: msg.signature,
+            signed,
             atx_grade: ATX_GRADE,
             malicious,
         };
@@ -482,6 +483,11 @@ fn conflicting(value: &Value) -> Value {
             Value::Reference(Hash32(other))
         }
     }
+}
+
+/// The parts of `msg` that every receiver keeps alike.
+fn signed_of(msg: &HareMessage, meta: &HareMetadata) -> Signed {
+    Signed { vrf: msg.body.eligibility.proof, msg_hash: meta.msg_hash, signature: msg.signature }
 }
 
 #[cfg(test)]
