@@ -19,7 +19,7 @@ impl Tortoise {
     /// Adds (`sign = 1`) or takes back (`sign = -1`) a ballot's votes in the full tally.
     fn full_apply(&mut self, r: BallotRef, sign: i128) {
         let ballot = self.ballot(r);
-        let (w, height) = (ballot.weight * sign, ballot.height);
+        let (w, height) = (ballot.weight * sign, ballot.atx.height());
         for v in self.chain(Some(ballot.votes)) {
             let layer = self.layer_at_mut(v.layer);
             let vote = &layer.votes[v.index as usize];
@@ -80,7 +80,7 @@ impl Tortoise {
         for l in lid.0 + 1..=self.full_counted.0 {
             for r in self.ballot_refs(LayerId(l)) {
                 let ballot = self.ballot(r);
-                if !ballot.full_counted || key.height > ballot.height {
+                if !ballot.full_counted || key.height > ballot.atx.height() {
                     continue;
                 }
                 if self.vote_on(ballot.votes, lid).is_some_and(|v| !self.vote(v).abstain) {

@@ -448,7 +448,7 @@ impl Tortoise {
         for l in self.evicted.0 + 1..=self.evicted.0 + self.layers.len() as u32 {
             for r in self.ballot_refs(LayerId(l)) {
                 let b = self.ballot(r);
-                if b.smesher == node && !b.malicious {
+                if b.atx.smesher == node && !b.malicious {
                     self.full_uncount(r);
                     self.ballot_mut(r).malicious = true;
                     changed = true;
@@ -480,9 +480,8 @@ impl Tortoise {
             return Err(TortoiseReject::TooFarAhead { layer, last: self.last });
         }
         let epoch = layer.epoch(self.cfg.layers_per_epoch);
-        let atx = self.epochs.get(&epoch).and_then(|e| e.atxs.get(&ballot.atx));
+        let atx = self.epochs.get(&epoch).and_then(|e| e.atxs.get(&ballot.atx)).cloned();
         let atx = atx.ok_or(TortoiseReject::UnknownAtx { atx: ballot.atx })?;
-        let (atx_height, atx_weight) = (atx.height(), atx.weight);
         if atx.smesher != ballot.smesher {
             return Err(TortoiseReject::AtxNotOwned { atx: ballot.atx });
         }
@@ -507,11 +506,10 @@ impl Tortoise {
         let info = BallotInfo {
             id: ballot.id,
             layer,
-            smesher: ballot.smesher,
-            height: atx_height,
-            weight: ballot_weight(atx_weight, eligibilities, slots),
+            weight: ballot_weight(atx.weight, eligibilities, slots),
             beacon: ballot.beacon,
             malicious: self.malicious.contains(&ballot.smesher),
+            atx,
             bad_beacon: None,
             votes,
             opinion,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::activation::store::AtxHeader;
 use crate::activation::wire::AtxId;
 use crate::lookup::Positions;
-use crate::types::{BallotId, Beacon, BlockId, Hash32, LayerId, NodeId};
+use crate::types::{BallotId, Beacon, BlockId, Hash32, LayerId};
 
 use super::Tortoise;
 use super::threshold::Weight;
@@ -66,9 +66,9 @@ pub(super) struct BallotRef {
 pub(super) struct BallotInfo {
     pub(super) id: BallotId,
     pub(super) layer: LayerId,
-    pub(super) smesher: NodeId,
-    /// The height of the ballot's ATX: the ballot votes only on blocks at most this high.
-    pub(super) height: u64,
+    /// The ballot's ATX (the shared header: its smesher's, and its tick height, the height of
+    /// the highest blocks the ballot votes on).
+    pub(super) atx: Arc<AtxHeader>,
     /// `atx weight · eligibilities / slots`, in fixed-point weight units.
     pub(super) weight: Weight,
     pub(super) beacon: Beacon,
@@ -102,7 +102,7 @@ impl Default for EpochAtxs {
 }
 
 impl EpochAtxs {
-    pub(super) fn get(&self, id: &AtxId) -> Option<&AtxHeader> {
+    pub(super) fn get(&self, id: &AtxId) -> Option<&Arc<AtxHeader>> {
         let at = self.index.find(id, |p| self.atxs[p as usize].id == *id)?;
         Some(&self.atxs[at as usize])
     }

@@ -55,7 +55,7 @@ impl Tortoise {
         let good = ballot.bad_beacon == Some(false)
             && !ballot.malicious
             && prev.opinion == ballot.opinion
-            && prev.reference_height <= ballot.height;
+            && prev.reference_height <= ballot.atx.height();
         if !good {
             return;
         }
