@@ -199,10 +199,17 @@ impl Tortoise {
 
     /// The refs of a chain from `tail` down, stopping at the window.
     pub(super) fn chain(&self, tail: Option<VoteRef>) -> Vec<VoteRef> {
+        self.chain_down_to(tail, LayerId(0))
+    }
+
+    /// The refs of a chain from `tail` down to layer `floor` (inclusive), stopping at the window
+    /// earlier: each step is a dependent load from another layer's votes, so a caller that needs
+    /// only the top of a chain should not walk the rest.
+    pub(super) fn chain_down_to(&self, tail: Option<VoteRef>, floor: LayerId) -> Vec<VoteRef> {
         let mut out = Vec::new();
         let mut cur = tail;
         while let Some(r) = cur {
-            if r.layer <= self.evicted {
+            if r.layer <= self.evicted || r.layer < floor {
                 break;
             }
             out.push(r);
@@ -237,8 +244,7 @@ impl Tortoise {
         debug_assert!(base.layer < ballot_layer);
         let from = diff.keys().next().map_or(base.layer, |&l| l.min(base.layer));
         // The base's votes that exceptions may change, lowest first.
-        let mut copied: Vec<VoteRef> =
-            self.chain(base.tail).into_iter().take_while(|r| r.layer >= from).collect();
+        let mut copied = self.chain_down_to(base.tail, from);
         copied.reverse();
         let (start, first_prev, mut prev_opinion) = match copied.first() {
             Some(&r) => (r.layer, self.vote(r).prev, self.vote(r).prev_opinion),
