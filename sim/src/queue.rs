@@ -7,10 +7,16 @@
 //! short timers) and pops them in time order. A single binary heap over all pending events turns
 //! that into random memory accesses across the whole heap, which dominate the cost per event once
 //! the heap outgrows the cache (tens of thousands of pending events). A calendar queue splits
-//! the near future into fixed-width buckets: pushing appends to a bucket's vector (sequential
-//! memory), and only the *current* bucket is a heap, small enough to stay in L1. Events beyond
-//! the ring's horizon wait in an overflow heap and move into the ring as it advances. Bucket
-//! width only affects speed, never order: every structure orders by `(time, seq)`.
+//! the near future into fixed-width buckets: pushing appends to a bucket (sequential memory),
+//! and only the *current* bucket is a heap, small enough to stay in L1. Events beyond the ring's
+//! horizon wait in an overflow heap and move into the ring as it advances. Bucket width only
+//! affects speed, never order: every structure orders by `(time, seq)`.
+//!
+//! A bucket is a list of fixed-size chunks drawn from a pool that the drained buckets refill.
+//! Traffic is bursty (a round of a thousand nodes lands in a few buckets), and a bucket that was a
+//! growing vector reallocated and copied itself a dozen times per burst, onto fresh pages each
+//! time: with chunks, an event is written once into the ring and copied once into the current
+//! heap, whose buffer the queue keeps.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -20,8 +26,9 @@ use crate::time::SimTime;
 /// Width of a bucket in microseconds.
 const BUCKET_US: u64 = 1_000;
 /// Buckets in the ring: the ring covers the next 256 ms; later events wait in the overflow heap.
-/// Each bucket keeps the capacity it once needed, so this also bounds the memory kept around.
 const BUCKETS: u64 = 256;
+/// Events per chunk of a bucket.
+const CHUNK: usize = 256;
 
 struct Entry<E> {
     time: SimTime,
@@ -55,8 +62,11 @@ impl<E> Ord for Entry<E> {
 pub(crate) struct EventQueue<E> {
     /// Events of bucket `cur` and any earlier ones (pushed after the ring moved past them).
     current: BinaryHeap<Entry<E>>,
-    /// Unordered events of buckets `cur + 1 .. cur + BUCKETS`, at index `bucket % BUCKETS`.
-    ring: Vec<Vec<Entry<E>>>,
+    /// Unordered events of buckets `cur + 1 .. cur + BUCKETS`, at index `bucket % BUCKETS`: each
+    /// a list of chunks of at most [`CHUNK`] events (all full but the last).
+    ring: Vec<Vec<Vec<Entry<E>>>>,
+    /// Empty chunks (capacity [`CHUNK`]) for the ring to fill.
+    spare: Vec<Vec<Entry<E>>>,
     /// Events beyond the ring.
     overflow: BinaryHeap<Entry<E>>,
     /// Absolute number of the current bucket.
@@ -84,6 +94,7 @@ impl<E> EventQueue<E> {
         EventQueue {
             current: BinaryHeap::new(),
             ring: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            spare: Vec::new(),
             overflow: BinaryHeap::new(),
             cur: 0,
             ring_len: 0,
@@ -106,7 +117,11 @@ impl<E> EventQueue<E> {
         if b <= self.cur {
             self.current.push(entry);
         } else if b < self.cur + BUCKETS {
-            self.ring[(b % BUCKETS) as usize].push(entry);
+            let bucket = &mut self.ring[(b % BUCKETS) as usize];
+            if bucket.last().is_none_or(|c| c.len() == CHUNK) {
+                bucket.push(self.spare.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK)));
+            }
+            bucket.last_mut().expect("a chunk with room").push(entry);
             self.ring_len += 1;
         } else {
             self.overflow.push(entry);
@@ -142,27 +157,28 @@ impl<E> EventQueue<E> {
             } else {
                 self.cur + 1
             };
-            // The bucket's vector becomes the current heap in place (heapify is linear), and
-            // the spent heap's buffer becomes the bucket's.
+            // The bucket's chunks go into the spent heap's buffer, which then becomes the
+            // current heap in place (heapify is linear); the emptied chunks go back to the pool.
             let slot = (self.cur % BUCKETS) as usize;
-            let due = std::mem::take(&mut self.ring[slot]);
-            self.ring_len -= due.len();
-            let spent = std::mem::replace(&mut self.current, BinaryHeap::from(due)).into_vec();
-            self.ring[slot] = self.recycle(spent);
+            let mut due = std::mem::take(&mut self.current).into_vec();
+            debug_assert!(due.is_empty());
+            for mut chunk in self.ring[slot].drain(..) {
+                self.ring_len -= chunk.len();
+                due.append(&mut chunk);
+                self.spare.push(chunk);
+            }
+            self.current = BinaryHeap::from(due);
+            self.trim_spare();
             self.admit_overflow();
         }
         true
     }
 
-    /// The buffer for the bucket that just became current, which next holds events a whole
-    /// ring later. A dense bucket's buffer is not kept at full size: near buckets are dense and far
-    /// ones sparse, so keeping every buffer at its peak would hold `BUCKETS` times the densest
-    /// bucket. Buffers larger than four times a fair share are replaced by a fair-sized one, so
-    /// retained memory stays proportional to the pending events.
-    fn recycle(&self, spent: Vec<Entry<E>>) -> Vec<Entry<E>> {
-        debug_assert!(spent.is_empty());
-        let fair = 2 * self.ring_len / BUCKETS as usize + 8;
-        if spent.capacity() > 4 * fair { Vec::with_capacity(fair) } else { spent }
+    /// Drops spare chunks beyond what the pending events could fill plus one per bucket, so that
+    /// memory kept after a burst stays proportional to the events still queued.
+    fn trim_spare(&mut self) {
+        let keep = self.ring_len / CHUNK + BUCKETS as usize;
+        self.spare.truncate(keep);
     }
 
     /// Moves overflow events that the advanced ring now covers into it.
@@ -182,7 +198,7 @@ impl<E> EventQueue<E> {
             let next = (1..BUCKETS)
                 .map(|i| &self.ring[((self.cur + i) % BUCKETS) as usize])
                 .find(|b| !b.is_empty());
-            return next.and_then(|b| b.iter().map(|e| e.time).min());
+            return next.and_then(|b| b.iter().flatten().map(|e| e.time).min());
         }
         self.overflow.peek().map(|e| e.time)
     }
@@ -194,10 +210,14 @@ impl<E> EventQueue<E> {
 
     /// Bytes held by the queue's buffers (capacity, not length), for memory reports.
     pub(crate) fn heap_bytes(&self) -> usize {
+        let chunks = self.ring.iter().flatten().chain(&self.spare);
         let entries = self.current.capacity()
             + self.overflow.capacity()
-            + self.ring.iter().map(Vec::capacity).sum::<usize>();
-        entries * size_of::<Entry<E>>() + self.ring.capacity() * size_of::<Vec<Entry<E>>>()
+            + chunks.map(Vec::capacity).sum::<usize>();
+        let lists = self.ring.iter().map(Vec::capacity).sum::<usize>() + self.spare.capacity();
+        entries * size_of::<Entry<E>>()
+            + lists * size_of::<Vec<Entry<E>>>()
+            + self.ring.capacity() * size_of::<Vec<Vec<Entry<E>>>>()
     }
 }
 
@@ -235,6 +255,42 @@ mod tests {
         assert_eq!(q.pop(), Some((SimTime::MAX, "never")));
         assert_eq!((q.pop(), q.len(), q.peek_time()), (None, 0, None));
         assert!(q.heap_bytes() > 0);
+    }
+
+    // Bursts larger than a chunk into a few buckets, mixed with sparse far events, come out in
+    // order, and the chunks they took are handed back to the pool and reused.
+    #[test]
+    fn bursts_span_chunks() {
+        let mut q = EventQueue::new();
+        let mut reference = Vec::new();
+        for round in 0..3u64 {
+            let base = SimTime::from_secs(round);
+            for i in 0..(3 * CHUNK as u64 + 7) {
+                // Three buckets of a burst, and every 50th event a sparse one further out.
+                let t = if i % 50 == 0 {
+                    base + crate::time::SimDuration(200_000 + i * 97)
+                } else {
+                    base + crate::time::SimDuration(2_000 + (i % 3) * 1_000)
+                };
+                let e = round * 10_000 + i;
+                q.push(t, e);
+                reference.push((t, e));
+            }
+            reference.sort_by_key(|r| r.0);
+            let half = reference.len() / 2;
+            for _ in 0..half {
+                assert_eq!(q.pop(), Some(reference.remove(0)));
+            }
+            assert!(!q.spare.is_empty(), "drained chunks are kept for reuse");
+        }
+        while let Some(popped) = q.pop() {
+            assert_eq!(popped, reference.remove(0));
+        }
+        assert!(reference.is_empty() && q.len() == 0);
+        assert!(
+            q.spare.len() <= BUCKETS as usize,
+            "spare chunks are trimmed to the pending events"
+        );
     }
 
     // Random pushes and pops come out exactly in (time, insertion) order, like a sorted list.
