@@ -33,8 +33,10 @@ use crate::types::{EpochId, GenesisId, Hash32, NodeId, Time};
 use crate::vrf::{self, VrfSignature};
 
 mod handlers;
+mod members;
 
 use handlers::le_less;
+use members::{Member, Members};
 
 /// An identity with an ATX targeting the epoch, as the node's ATX store knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,33 +236,6 @@ impl BeaconReject {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Member {
-    weight: u64,
-    vrf_nonce: u64,
-    num_units: u32,
-    atx_received: Time,
-    malicious: bool,
-}
-
-impl From<&Participant> for Member {
-    fn from(p: &Participant) -> Member {
-        Member {
-            weight: p.weight,
-            vrf_nonce: p.vrf_nonce,
-            num_units: p.num_units,
-            atx_received: p.atx_received,
-            malicious: p.malicious,
-        }
-    }
-}
-
-impl Member {
-    fn vote_weight(&self) -> i128 {
-        if self.malicious { 0 } else { i128::from(self.weight) }
-    }
-}
-
 /// The next scheduled step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -299,13 +274,12 @@ pub struct EpochBeacon {
     /// Whether the local identity signs: it has a non-malicious ATX and the instance was created
     /// before the proposal phase ended (a node restarted later must not sign again).
     signing: bool,
-    participants: BTreeMap<NodeId, Member>,
+    participants: Members,
     epoch_weight: u128,
     threshold_strict: [u8; 80],
     threshold_loose: [u8; 80],
     vote_threshold: i128,
     step: Step,
-    proposers: BTreeSet<NodeId>,
     valid: BTreeSet<Proposal>,
     potentially_valid: BTreeSet<Proposal>,
     margins: BTreeMap<Proposal, i128>,
@@ -314,9 +288,6 @@ pub struct EpochBeacon {
     arrival: Vec<Proposal>,
     lists: Vec<RefList>,
     list_ids: BTreeMap<Vec<Proposal>, u32>,
-    first_lists: BTreeMap<NodeId, u32>,
-    /// Fingerprints of accepted votes per (voter, round); round 0 is the first voting round.
-    votes_seen: BTreeMap<(NodeId, u32), u64>,
     /// Smallest weak coin VRF seen per round (index 0 unused).
     coin_smallest: Vec<Option<VrfSignature>>,
     own_support: BTreeSet<Proposal>,
@@ -351,20 +322,20 @@ impl EpochBeacon {
             let (count, max) = (participants.len(), cfg.participants_max);
             return Err(BeaconSetupError::TooManyParticipants { count, max });
         }
-        let mut members = BTreeMap::new();
+        let mut members = Members::new(cfg.rounds_number);
         for p in &participants {
-            members.entry(p.node_id).or_insert_with(|| Member::from(p));
+            members.add(Member::from(p));
         }
         let epoch_weight: u128 =
-            members.values().filter(|m| !m.malicious).map(|m| u128::from(m.weight)).sum();
+            members.iter().filter(|m| !m.malicious).map(|m| u128::from(m.weight)).sum();
         if epoch_weight == 0 {
             return Err(BeaconSetupError::ZeroEpochWeight);
         }
         // go-spacemesh counts ATXs received δ before the epoch start (loose threshold) and
         // before the start (strict threshold).
         let early = epoch_start - cfg.grace_period;
-        let n_early = members.values().filter(|m| m.atx_received < early).count() as u64;
-        let n_all = members.values().filter(|m| m.atx_received < epoch_start).count() as u64;
+        let n_early = members.iter().filter(|m| m.atx_received < early).count() as u64;
+        let n_all = members.iter().filter(|m| m.atx_received < epoch_start).count() as u64;
         let threshold_strict = proposal_threshold(cfg.kappa, cfg.q, n_all);
         let threshold_loose = proposal_threshold(cfg.kappa, cfg.q, n_early);
         // θ·W rounded down, as go-spacemesh's `votingThreshold`.
@@ -392,7 +363,6 @@ impl EpochBeacon {
             threshold_loose,
             vote_threshold,
             step: Step::Propose,
-            proposers: BTreeSet::new(),
             valid: BTreeSet::new(),
             potentially_valid: BTreeSet::new(),
             margins: BTreeMap::new(),
@@ -400,8 +370,6 @@ impl EpochBeacon {
             arrival: Vec::new(),
             lists: Vec::new(),
             list_ids: BTreeMap::new(),
-            first_lists: BTreeMap::new(),
-            votes_seen: BTreeMap::new(),
             coin_smallest: vec![None; rounds],
             own_support: BTreeSet::new(),
             undecided: Vec::new(),
@@ -416,14 +384,14 @@ impl EpochBeacon {
     /// valid) and vote with its weight; the epoch weight and thresholds stay as created, as in
     /// go-spacemesh. A second ATX of a known identity is ignored.
     pub fn add_participant(&mut self, p: Participant) -> Result<(), BeaconSetupError> {
-        if self.participants.contains_key(&p.node_id) {
+        if self.participants.contains(&p.node_id) {
             return Ok(());
         }
         if self.participants.len() >= self.cfg.participants_max {
             let (count, max) = (self.participants.len() + 1, self.cfg.participants_max);
             return Err(BeaconSetupError::TooManyParticipants { count, max });
         }
-        self.participants.insert(p.node_id, Member::from(&p));
+        self.participants.add(Member::from(&p));
         Ok(())
     }
 
@@ -561,20 +529,19 @@ impl EpochBeacon {
             self.lists.iter().all(|l| l.proposals.len() <= cfg.votes_limit as usize),
             "reference list over votes_limit"
         );
+        self.participants.check_invariants();
         assert!(
-            self.first_lists
+            self.participants
                 .iter()
-                .all(|(id, l)| (*l as usize) < self.lists.len()
-                    && self.participants.contains_key(id)),
-            "first-round vote of an unknown voter or list"
+                .all(|m| m.first_list.is_none_or(|l| (l as usize) < self.lists.len())),
+            "first-round vote of an unknown list"
         );
-        assert!(self.proposers.iter().all(|id| self.participants.contains_key(id)));
-        assert!(self.votes_seen.keys().all(|(_, r)| *r < cfg.rounds_number), "round out of range");
+        assert_eq!(self.participants.rounds(), cfg.rounds_number as usize, "votes per round");
         assert!(self.own_signed.keys().all(|r| *r < cfg.rounds_number), "own round out of range");
         assert_eq!(self.coin_smallest.len(), cfg.rounds_number as usize);
         assert!(self.coin_smallest[0].is_none(), "no weak coin in the first round");
         assert_eq!(self.result.is_some(), self.step == Step::Done, "result exactly when done");
-        let total: u128 = self.participants.values().map(|m| u128::from(m.weight)).sum();
+        let total: u128 = self.participants.iter().map(|m| u128::from(m.weight)).sum();
         let bound = 2 * total * u128::from(cfg.rounds_number);
         assert!(
             self.margins.values().all(|m| m.unsigned_abs() <= bound),
@@ -666,17 +633,18 @@ impl EpochBeacon {
         }
         let Some(local) = &self.local else { return };
         let id = local.node_id();
-        let member = self.participants[&id].clone();
+        let at = self.participants.find(&id).expect("a signing identity is a participant");
+        let member = self.participants.at(at).clone();
         if member.malicious {
             return;
         }
         let vrf = vrf::prove(&local.seed, &proposal_vrf_message(member.vrf_nonce, self.epoch));
         let class = self.classify(&member, &vrf, now);
-        if class == Class::Invalid || self.proposers.contains(&id) {
+        if class == Class::Invalid || member.proposed {
             return;
         }
         if self.add_proposal(Proposal::from_vrf(&vrf), class).is_ok() {
-            self.proposers.insert(id);
+            self.participants.at_mut(at).proposed = true;
             let msg = ProposalMessage { epoch: self.epoch, node_id: id, vrf_signature: vrf };
             self.outputs.push_back(BeaconOutput::Publish(BeaconMessage::Proposal(msg)));
         }
@@ -687,19 +655,20 @@ impl EpochBeacon {
             return;
         }
         let Some(local) = &self.local else { return };
+        let at =
+            self.participants.find(&local.node_id()).expect("a signing identity is a participant");
         // Both sets are bounded by proposals_max ≤ PROPOSALS_MAX.
-        if self.votes_seen.contains_key(&(local.node_id(), 0)) {
+        if self.participants.vote(at, 0).is_some() {
             // A twin with our key voted first; signing a different vote would equivocate.
             return;
         }
         let valid = BoundedVec::truncating(self.valid.iter().copied().collect());
         let pv = BoundedVec::truncating(self.potentially_valid.iter().copied().collect());
         let msg = FirstVotingMessage::sign(&local.signer, self.epoch, valid, pv);
-        let id = msg.smesher;
         let fp = fingerprint(&msg.body());
         self.record_own_signature(0, fp);
-        let weight = self.participants[&id].vote_weight();
-        self.apply_first_vote(id, weight, &msg, fp);
+        let weight = self.participants.at(at).vote_weight();
+        self.apply_first_vote(at, weight, &msg, fp);
         self.outputs.push_back(BeaconOutput::Publish(BeaconMessage::FirstVoting(msg)));
     }
 
@@ -708,9 +677,10 @@ impl EpochBeacon {
             return;
         }
         let Some(local) = &self.local else { return };
-        let id = local.node_id();
-        let Some(&list) = self.first_lists.get(&id) else { return };
-        if self.votes_seen.contains_key(&(id, round)) {
+        let at =
+            self.participants.find(&local.node_id()).expect("a signing identity is a participant");
+        let Some(list) = self.participants.at(at).first_list else { return };
+        if self.participants.vote(at, round).is_some() {
             return;
         }
         let bits =
@@ -719,8 +689,8 @@ impl EpochBeacon {
         let msg = FollowingVotingMessage::sign(&local.signer, self.epoch, round, bits);
         let fp = fingerprint(&msg.body());
         self.record_own_signature(round, fp);
-        self.votes_seen.insert((id, round), fp);
-        let weight = self.participants[&id].vote_weight();
+        self.participants.set_vote(at, round, fp);
+        let weight = self.participants.at(at).vote_weight();
         self.apply_following_vote(list, weight, &msg.votes_bit_vector);
         self.outputs.push_back(BeaconOutput::Publish(BeaconMessage::FollowingVoting(msg)));
     }
@@ -731,7 +701,7 @@ impl EpochBeacon {
         }
         let Some(local) = &self.local else { return };
         let id = local.node_id();
-        let member = &self.participants[&id];
+        let member = self.participants.get(&id).expect("a signing identity is a participant");
         let mut best: Option<(u32, VrfSignature)> = None;
         for unit in 0..member.num_units {
             let input = weak_coin_vrf_message(member.vrf_nonce, self.epoch, round, unit);

@@ -12,7 +12,7 @@ use crate::beacon::message::{
 use crate::beacon::protocol::BeaconReject;
 use crate::crypto::Verifier;
 use crate::gossip::Verdict;
-use crate::types::{NodeId, Time};
+use crate::types::Time;
 use crate::vrf::VrfSignature;
 
 impl EpochBeacon {
@@ -22,9 +22,10 @@ impl EpochBeacon {
         m: &ProposalMessage,
         verifier: &dyn Verifier,
     ) -> Result<Verdict, BeaconReject> {
-        let member =
-            self.participants.get(&m.node_id).ok_or(BeaconReject::UnknownSmesher(m.node_id))?;
-        if self.proposers.contains(&m.node_id) {
+        let at =
+            self.participants.find(&m.node_id).ok_or(BeaconReject::UnknownSmesher(m.node_id))?;
+        let member = self.participants.at(at);
+        if member.proposed {
             // The VRF is unique per identity and epoch: a second proposal is a repeat.
             return Ok(Verdict::Ignore);
         }
@@ -37,7 +38,7 @@ impl EpochBeacon {
             return Err(BeaconReject::ProposalIneligible);
         }
         self.add_proposal(Proposal::from_vrf(&m.vrf_signature), class)?;
-        self.proposers.insert(m.node_id);
+        self.participants.at_mut(at).proposed = true;
         Ok(Verdict::Accept)
     }
 
@@ -85,45 +86,40 @@ impl EpochBeacon {
         if now >= self.round_start(1) {
             return Err(BeaconReject::TooLate);
         }
-        let weight = self
-            .participants
-            .get(&m.smesher)
-            .ok_or(BeaconReject::UnknownSmesher(m.smesher))?
-            .vote_weight();
+        let at =
+            self.participants.find(&m.smesher).ok_or(BeaconReject::UnknownSmesher(m.smesher))?;
+        let weight = self.participants.at(at).vote_weight();
         if !strictly_increasing(&m.valid) || !strictly_increasing(&m.potentially_valid) {
             return Err(BeaconReject::UnsortedProposals);
         }
         let body = m.body();
         let fp = fingerprint(&body);
-        if self.is_repeat(m.smesher, 0, fp) {
+        // An exact repeat of the accepted vote is ignored. A different vote for the same round
+        // is only reported as equivocation after its signature has been checked, so a forged
+        // message cannot frame an identity.
+        let seen = self.participants.vote(at, 0);
+        if seen == Some(fp) {
             return Ok(Verdict::Ignore);
         }
         if !verifier.verify(&m.smesher.0, &m.signed_bytes(&self.genesis), &m.signature) {
             return Err(BeaconReject::InvalidSignature);
         }
-        if let Some(prev) = self.votes_seen.get(&(m.smesher, 0)) {
-            debug_assert_ne!(*prev, fp);
+        if seen.is_some() {
             return Err(BeaconReject::Equivocation { smesher: m.smesher, round: 0 });
         }
-        self.apply_first_vote(m.smesher, weight, m, fp);
+        self.apply_first_vote(at, weight, m, fp);
         Ok(Verdict::Accept)
     }
 
-    /// Whether this exact vote was accepted before. A different vote for the same round is only
-    /// reported as equivocation after its signature has been checked (see callers), so a forged
-    /// message cannot frame an identity.
-    pub(super) fn is_repeat(&self, smesher: NodeId, round: u32, fp: u64) -> bool {
-        self.votes_seen.get(&(smesher, round)) == Some(&fp)
-    }
-
+    /// Applies the first-round vote of the member at `voter`.
     pub(super) fn apply_first_vote(
         &mut self,
-        voter: NodeId,
+        voter: u32,
         weight: i128,
         m: &FirstVotingMessage,
         fp: u64,
     ) {
-        self.votes_seen.insert((voter, 0), fp);
+        self.participants.set_vote(voter, 0, fp);
         for p in m.valid.iter() {
             if let Some(margin) = self.margins.get_mut(p) {
                 *margin += weight;
@@ -138,7 +134,7 @@ impl EpochBeacon {
             m.valid.iter().chain(m.potentially_valid.iter()).copied().collect();
         list.truncate(self.cfg.votes_limit as usize);
         let id = self.intern(list);
-        self.first_lists.insert(voter, id);
+        self.participants.at_mut(voter).first_list = Some(id);
     }
 
     pub(super) fn intern(&mut self, list: Vec<Proposal>) -> u32 {
@@ -163,23 +159,24 @@ impl EpochBeacon {
             return Err(BeaconReject::RoundOutOfRange { round });
         }
         self.check_round_timing(now, round)?;
-        let weight = self
-            .participants
-            .get(&m.smesher)
-            .ok_or(BeaconReject::UnknownSmesher(m.smesher))?
-            .vote_weight();
+        let at =
+            self.participants.find(&m.smesher).ok_or(BeaconReject::UnknownSmesher(m.smesher))?;
+        let member = self.participants.at(at);
+        let weight = member.vote_weight();
         let fp = fingerprint(&m.body());
-        if self.is_repeat(m.smesher, round, fp) {
+        // Repeats and equivocation as for the first vote.
+        let seen = self.participants.vote(at, round);
+        if seen == Some(fp) {
             return Ok(Verdict::Ignore);
         }
-        let list = *self.first_lists.get(&m.smesher).ok_or(BeaconReject::NoFirstVote(m.smesher))?;
+        let list = member.first_list.ok_or(BeaconReject::NoFirstVote(m.smesher))?;
         if !verifier.verify(&m.smesher.0, &m.signed_bytes(&self.genesis), &m.signature) {
             return Err(BeaconReject::InvalidSignature);
         }
-        if self.votes_seen.contains_key(&(m.smesher, round)) {
+        if seen.is_some() {
             return Err(BeaconReject::Equivocation { smesher: m.smesher, round });
         }
-        self.votes_seen.insert((m.smesher, round), fp);
+        self.participants.set_vote(at, round, fp);
         self.apply_following_vote(list, weight, &m.votes_bit_vector);
         Ok(Verdict::Accept)
     }
