@@ -741,8 +741,12 @@ impl<O: Observer> SimNet<O> {
                 // Four bytes of length prefix, as on a real connection.
                 let size = bytes.len() as u32 + 4;
                 let frame = self.frame_prints.frame(bytes);
+                // Only a receiver that gave this frame a mark is asked here: for the others
+                // (most of them have not seen the message yet) the answer would need a probe of
+                // their seen cache, and arrival asks again anyway.
                 let seen = frame
                     .publish()
+                    .filter(|p| p.mark(to, self.incarnations[to.0 as usize]).is_some())
                     .filter(|_| self.links[to.0 as usize].contains(&from))
                     .and_then(|print| self.seen_publish(ctx, to, from, print));
                 match seen {
