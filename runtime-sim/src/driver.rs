@@ -1,7 +1,7 @@
 //! The world of simulated nodes: how core outputs become simulated effects.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -107,35 +107,44 @@ impl Printed {
     }
 }
 
-/// Fingerprints of recently sent frame allocations, direct-mapped by address.
+/// The frame of every frame allocation in flight, by address and length.
 ///
 /// An entry holds its frame, and so a clone of its `Bytes`: the allocation stays alive and
-/// immutable while it is cached, so the same address and length mean the same bytes, and a hit
-/// gives exactly the frame (fingerprint and print) a fresh computation would. Addresses differ
-/// between processes, which only changes which sends hit, never a fingerprint.
+/// immutable while it is filed, so the same address and length mean the same bytes, and a hit
+/// gives exactly the frame (fingerprint, print and the marks receivers gave) that a send of
+/// that allocation made before.
+///
+/// Nothing is dropped while some copy of the frame is still queued or being handled: whether a
+/// send finds the earlier frame, and so its marks, depends only on the run, never on where the
+/// allocator put the bytes (a direct-mapped cache by address lost entries to collisions that
+/// differ between processes, which is only harmless while a missing mark never changes an
+/// answer). Entries only this table holds are swept when it has doubled since the last sweep,
+/// at counts the run alone decides.
 struct FramePrints {
-    slots: Vec<Option<SimFrame>>,
+    frames: Lookup<(usize, usize), SimFrame>,
+    /// The size at which the table next drops the frames nothing else holds.
+    sweep_at: usize,
 }
 
-/// Entries of [`FramePrints`] (a power of two).
-const FRAME_PRINTS: usize = 1024;
+/// The smallest table [`FramePrints`] sweeps.
+const FRAME_PRINTS_SWEEP_MIN: usize = 4096;
 
 impl FramePrints {
     fn new() -> Self {
-        FramePrints { slots: vec![None; FRAME_PRINTS] }
+        FramePrints { frames: Lookup::new(0), sweep_at: FRAME_PRINTS_SWEEP_MIN }
     }
 
     fn frame(&mut self, bytes: Bytes) -> SimFrame {
-        let addr = bytes.as_ptr() as usize as u64;
-        let at = (addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % FRAME_PRINTS;
-        if let Some(cached) = &self.slots[at]
-            && cached.bytes().as_ptr() == bytes.as_ptr()
-            && cached.bytes().len() == bytes.len()
-        {
-            return cached.clone();
+        let key = (bytes.as_ptr() as usize, bytes.len());
+        if let Some(filed) = self.frames.get(&key) {
+            return filed.clone();
+        }
+        if self.frames.len() >= self.sweep_at {
+            self.frames.retain(|_, f| Rc::strong_count(&f.0) > 1);
+            self.sweep_at = (self.frames.len() * 2).max(FRAME_PRINTS_SWEEP_MIN);
         }
         let frame = SimFrame::new(bytes);
-        self.slots[at] = Some(frame.clone());
+        self.frames.insert(key, frame.clone());
         frame
     }
 }
@@ -291,9 +300,9 @@ pub struct RuntimeStats {
 
 #[derive(Debug)]
 struct Honest {
+    /// The node; outputs not yet acted on (behind a `Persist` whose sync is in flight) wait in
+    /// its own output queue, in order.
     node: Node,
-    /// Outputs not yet acted on (behind a `Persist` whose sync is in flight).
-    held: VecDeque<Output>,
     syncing: bool,
     armed: Option<(Time, u64)>,
     timer_gen: u64,
@@ -559,7 +568,6 @@ impl<O: Observer> SimNet<O> {
         let now = self.local_time(ctx, idx, Time::ZERO);
         self.slots[i] = Slot::Honest(Box::new(Honest {
             node,
-            held: VecDeque::new(),
             syncing: false,
             armed: None,
             timer_gen: 0,
@@ -603,9 +611,6 @@ impl<O: Observer> SimNet<O> {
             } else {
                 h.node.check_invariants();
             }
-        }
-        while let Some(out) = h.node.poll_output() {
-            h.held.push_back(out);
         }
         self.act(ctx, idx);
         self.arm_timer(ctx, idx);
@@ -651,7 +656,8 @@ impl<O: Observer> SimNet<O> {
         );
     }
 
-    /// Acts on held outputs in order, stopping at a `Persist` until its sync completes.
+    /// Acts on the node's outputs in order, stopping at a `Persist` until its sync completes
+    /// (later outputs wait in the node's queue; each is moved once, from there to here).
     fn act(&mut self, ctx: &mut Ctx<'_, Wire, Local>, idx: NodeIdx) {
         let i = idx.0 as usize;
         loop {
@@ -659,7 +665,7 @@ impl<O: Observer> SimNet<O> {
             if h.syncing {
                 return;
             }
-            let Some(out) = h.held.pop_front() else { return };
+            let Some(out) = h.node.poll_output() else { return };
             match out {
                 Output::Send { peer, bytes } => self.send_frame(ctx, idx, peer, bytes),
                 Output::Connect { peer, .. } => {
