@@ -16,16 +16,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
 
-use spacemesh_core::activation::AtxHeader;
 use spacemesh_core::activation::wire::AtxId;
+use spacemesh_core::activation::{ActiveSet, AtxHeader};
 use spacemesh_core::ballot::BallotRecord;
 use spacemesh_core::crypto::{Ed25519Verifier, Signature, Verifier};
-use spacemesh_core::hare::Signed;
+use spacemesh_core::hare::{Committee, Signed};
 use spacemesh_core::job::{
     InMemoryReader, LabelReader, LabelSource, NO_VRF_NONCE, PostData, initialize_in_memory,
 };
 use spacemesh_core::lookup::Lookup;
-use spacemesh_core::types::{BallotId, Hash32};
+use spacemesh_core::types::{BallotId, Beacon, EpochId, Hash32};
 use spacemesh_core::vrf::{self, VrfSignature};
 
 /// What a remembered answer checked.
@@ -60,6 +60,11 @@ pub struct MemoVerifier {
     /// One allocation per hare message's proof, hash and signature, likewise (every node
     /// keeps every message of its hare sessions).
     hare: Mutex<Shared<Hash32, Signed>>,
+    /// One allocation per active set, by its hash (every node keeps the sets of a few epochs).
+    active_sets: Mutex<Shared<Hash32, ActiveSet>>,
+    /// One allocation per hare committee, by epoch, beacon and total weight (an unequal
+    /// committee under the same key keeps its own).
+    committees: Mutex<Shared<(EpochId, Beacon, u64), Committee>>,
     cache_max: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -74,6 +79,8 @@ impl MemoVerifier {
             headers: Mutex::new(Shared::default()),
             ballots: Mutex::new(Shared::default()),
             hare: Mutex::new(Shared::default()),
+            active_sets: Mutex::new(Shared::default()),
+            committees: Mutex::new(Shared::default()),
             cache_max,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -184,6 +191,17 @@ impl Verifier for MemoVerifier {
     /// The first node's allocation for equal parts of a hare message, as for ATX headers.
     fn share_hare_signed(&self, signed: Signed) -> Arc<Signed> {
         self.hare.lock().expect("single-threaded").share(signed.msg_hash, signed)
+    }
+
+    /// The first node's allocation for an equal active set.
+    fn share_active_set(&self, hash: Hash32, set: ActiveSet) -> Arc<ActiveSet> {
+        self.active_sets.lock().expect("single-threaded").share(hash, set)
+    }
+
+    /// The first node's allocation for an equal committee.
+    fn share_committee(&self, committee: Committee) -> Arc<Committee> {
+        let key = (committee.epoch, committee.beacon, committee.total_weight);
+        self.committees.lock().expect("single-threaded").share(key, committee)
     }
 
     fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {
@@ -374,5 +392,30 @@ mod tests {
         let forged = v.share_hare_signed(Signed { signature: Signature([5; 64]), ..signed });
         assert!(!Arc::ptr_eq(&a, &forged));
         assert_eq!(forged.signature, Signature([5; 64]));
+    }
+
+    /// Equal active sets and committees share one allocation; a committee with other weights
+    /// under the same epoch, beacon and total keeps its own.
+    #[test]
+    fn equal_sets_and_committees_share_one_allocation() {
+        let v = MemoVerifier::new(16);
+        let set = ActiveSet { atxs: vec![Hash32([1; 32]), Hash32([2; 32])], weight: 30 };
+        let a = v.share_active_set(set.hash(), set.clone());
+        assert!(Arc::ptr_eq(&a, &v.share_active_set(set.hash(), set.clone())));
+        let weights =
+            [(spacemesh_core::NodeId([1; 32]), 10), (spacemesh_core::NodeId([2; 32]), 20)];
+        let committee = Committee {
+            epoch: EpochId(2),
+            beacon: Beacon([1, 2, 3, 4]),
+            total_weight: 30,
+            weights: weights.into_iter().collect(),
+        };
+        let c = v.share_committee(committee.clone());
+        assert!(Arc::ptr_eq(&c, &v.share_committee(committee.clone())));
+        let mut other = committee;
+        other.weights.insert(spacemesh_core::NodeId([1; 32]), 11);
+        let d = v.share_committee(other);
+        assert!(!Arc::ptr_eq(&c, &d));
+        assert_eq!(d.weights[&spacemesh_core::NodeId([1; 32])], 11);
     }
 }

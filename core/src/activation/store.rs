@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use crate::activation::wire::{Address, AtxId};
 use crate::codec::Encode;
-use crate::crypto::{Signature, hash};
+use crate::crypto::{Signature, Verifier, hash};
 use crate::impl_codec_struct;
 use crate::lookup::Positions;
 use crate::types::{EpochId, Hash32, NodeId, Time};
@@ -94,7 +94,7 @@ impl ActiveSet {
 /// thousand-node run's largest use of BLAKE3.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HashedActiveSet {
-    set: ActiveSet,
+    set: Arc<ActiveSet>,
     hash: Hash32,
 }
 
@@ -102,7 +102,14 @@ impl HashedActiveSet {
     /// `set` with its [`ActiveSet::hash`].
     pub fn new(set: ActiveSet) -> Self {
         let hash = set.hash();
-        HashedActiveSet { set, hash }
+        HashedActiveSet { set: Arc::new(set), hash }
+    }
+
+    /// `set` with its hash, in the allocation `verifier` shares for it
+    /// ([`Verifier::share_active_set`]).
+    pub fn shared(set: ActiveSet, verifier: &dyn Verifier) -> Self {
+        let hash = set.hash();
+        HashedActiveSet { set: verifier.share_active_set(hash, set), hash }
     }
 
     /// The set.

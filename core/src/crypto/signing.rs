@@ -148,6 +148,28 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         std::sync::Arc::new(signed)
     }
 
+    /// An epoch's active set with its hash, as an allocation to keep (shared like
+    /// [`Verifier::share_atx_header`]: honest nodes agree on the set, a thousand ids that every
+    /// node keeps for several epochs).
+    fn share_active_set(
+        &self,
+        hash: crate::types::Hash32,
+        set: crate::activation::ActiveSet,
+    ) -> std::sync::Arc<crate::activation::ActiveSet> {
+        let _ = hash;
+        std::sync::Arc::new(set)
+    }
+
+    /// An epoch's hare committee (beacon and weight per identity), as an allocation to keep
+    /// (shared like [`Verifier::share_atx_header`]: a function of the active set and the
+    /// beacon, looked up for every hare and certify message).
+    fn share_committee(
+        &self,
+        committee: crate::hare::Committee,
+    ) -> std::sync::Arc<crate::hare::Committee> {
+        std::sync::Arc::new(committee)
+    }
+
     /// Whether `count` is the committee seat count that the (already verified) VRF `proof`
     /// gives an identity of `weight` out of `total_weight` for a committee of
     /// `committee_size` (see [`crate::eligibility::hare::validate_count`]). Pure like the

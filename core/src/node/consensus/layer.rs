@@ -40,7 +40,12 @@ impl Consensus {
             .filter_map(|id| self.atxs.store().get(id))
             .map(|h| (h.smesher, h.weight))
             .collect();
-        let committee = Arc::new(Committee { epoch, beacon, total_weight: set.weight, weights });
+        let committee = self.verifier.share_committee(Committee {
+            epoch,
+            beacon,
+            total_weight: set.weight,
+            weights,
+        });
         self.committees.insert(epoch, committee.clone());
         while self.committees.len() > 3 {
             self.committees.pop_first();

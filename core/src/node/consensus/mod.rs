@@ -870,7 +870,7 @@ impl Consensus {
         if !graded {
             self.sync.ungraded.insert(epoch);
         }
-        self.active_sets.insert(epoch, HashedActiveSet::new(set));
+        self.active_sets.insert(epoch, HashedActiveSet::shared(set, self.verifier.as_ref()));
         while self.active_sets.len() > self.cfg.active_sets_kept.max(1) as usize {
             self.active_sets.pop_first();
         }

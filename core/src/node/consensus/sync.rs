@@ -455,7 +455,8 @@ impl Consensus {
             {
                 continue;
             }
-            self.active_sets.insert(epoch, HashedActiveSet::new(ActiveSet { atxs, weight }));
+            let set = HashedActiveSet::shared(ActiveSet { atxs, weight }, self.verifier.as_ref());
+            self.active_sets.insert(epoch, set);
             self.committees.remove(&epoch);
             // Ballots of the epoch refused until now are fetched again.
             let first = LayerId(epoch.0 * self.cfg.clock.layers_per_epoch);
