@@ -19,13 +19,14 @@ use std::sync::Arc;
 use spacemesh_core::activation::wire::AtxId;
 use spacemesh_core::activation::{ActiveSet, AtxHeader};
 use spacemesh_core::ballot::BallotRecord;
+use spacemesh_core::block::Block;
 use spacemesh_core::crypto::{Ed25519Verifier, Signature, Verifier};
 use spacemesh_core::hare::{Committee, Signed};
 use spacemesh_core::job::{
     InMemoryReader, LabelReader, LabelSource, NO_VRF_NONCE, PostData, initialize_in_memory,
 };
 use spacemesh_core::lookup::Lookup;
-use spacemesh_core::types::{BallotId, Beacon, EpochId, Hash32};
+use spacemesh_core::types::{BallotId, Beacon, BlockId, EpochId, Hash32};
 use spacemesh_core::vrf::{self, VrfSignature};
 
 /// What a remembered answer checked.
@@ -62,6 +63,8 @@ pub struct MemoVerifier {
     hare: Mutex<Shared<Hash32, Signed>>,
     /// One allocation per active set, by its hash (every node keeps the sets of a few epochs).
     active_sets: Mutex<Shared<Hash32, ActiveSet>>,
+    /// One allocation per block, by id (every node keeps a window of layers' blocks).
+    blocks: Mutex<Shared<BlockId, Block>>,
     /// One allocation per hare committee, by epoch, beacon and total weight (an unequal
     /// committee under the same key keeps its own).
     committees: Mutex<Shared<(EpochId, Beacon, u64), Committee>>,
@@ -81,6 +84,7 @@ impl MemoVerifier {
             hare: Mutex::new(Shared::default()),
             active_sets: Mutex::new(Shared::default()),
             committees: Mutex::new(Shared::default()),
+            blocks: Mutex::new(Shared::default()),
             cache_max,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -196,6 +200,11 @@ impl Verifier for MemoVerifier {
     /// The first node's allocation for an equal active set.
     fn share_active_set(&self, hash: Hash32, set: ActiveSet) -> Arc<ActiveSet> {
         self.active_sets.lock().expect("single-threaded").share(hash, set)
+    }
+
+    /// The first node's allocation for an equal block.
+    fn share_block(&self, id: BlockId, block: Block) -> Arc<Block> {
+        self.blocks.lock().expect("single-threaded").share(id, block)
     }
 
     /// The first node's allocation for an equal committee.
@@ -394,7 +403,7 @@ mod tests {
         assert_eq!(forged.signature, Signature([5; 64]));
     }
 
-    /// Equal active sets and committees share one allocation; a committee with other weights
+    /// Equal active sets, committees and blocks share one allocation; a committee with other weights
     /// under the same epoch, beacon and total keeps its own.
     #[test]
     fn equal_sets_and_committees_share_one_allocation() {
@@ -417,5 +426,15 @@ mod tests {
         let d = v.share_committee(other);
         assert!(!Arc::ptr_eq(&c, &d));
         assert_eq!(d.weights[&spacemesh_core::NodeId([1; 32])], 11);
+        let block = Block {
+            inner: spacemesh_core::block::InnerBlock {
+                layer: spacemesh_core::LayerId(20),
+                tick_height: 3,
+                rewards: spacemesh_core::codec::BoundedVec::new(Vec::new()).expect("empty"),
+                tx_ids: spacemesh_core::codec::BoundedVec::new(Vec::new()).expect("empty"),
+            },
+        };
+        let b = v.share_block(block.id(), block.clone());
+        assert!(Arc::ptr_eq(&b, &v.share_block(block.id(), block)));
     }
 }

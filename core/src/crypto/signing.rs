@@ -160,6 +160,18 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         std::sync::Arc::new(set)
     }
 
+    /// A block this node built or received, under its id, as an allocation to keep (shared
+    /// like [`Verifier::share_atx_header`]: every node builds the same block from the same hare
+    /// output and keeps a window of them).
+    fn share_block(
+        &self,
+        id: crate::types::BlockId,
+        block: crate::block::Block,
+    ) -> std::sync::Arc<crate::block::Block> {
+        let _ = id;
+        std::sync::Arc::new(block)
+    }
+
     /// An epoch's hare committee (beacon and weight per identity), as an allocation to keep
     /// (shared like [`Verifier::share_atx_header`]: a function of the active set and the
     /// beacon, looked up for every hare and certify message).

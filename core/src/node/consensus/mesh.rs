@@ -20,6 +20,7 @@
 //!   other layer.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::{Consensus, ConsensusEvent, ConsensusOutput, Voting};
 use crate::ballot::handler::BallotRecord;
@@ -87,7 +88,7 @@ impl Consensus {
     pub(super) fn keep_block(&mut self, block: Block) {
         let (id, layer) = (block.id(), block.inner.layer);
         self.tortoise.on_block(id, layer, block.inner.tick_height);
-        self.block_data.insert((layer, id), block);
+        self.block_data.insert((layer, id), self.verifier.share_block(id, block));
         let oldest = LayerId(self.mesh.applied().0.saturating_sub(self.cfg.layers_kept));
         while self.block_data.first_key_value().is_some_and(|((l, _), _)| *l < oldest) {
             self.block_data.pop_first();
@@ -165,7 +166,7 @@ impl Consensus {
             let block = match decision {
                 None => None,
                 Some(id) => match self.block_data.get(&(next, id)) {
-                    Some(b) => Some(b.clone()),
+                    Some(b) => Some(Arc::clone(b)),
                     None => {
                         self.fetcher.want(Hint::Block, block_key(&id), None);
                         break;
@@ -183,7 +184,7 @@ impl Consensus {
                 genesis: self.genesis,
                 verifier: self.verifier.as_ref(),
             };
-            match self.mesh.apply(next, block.as_ref(), &env) {
+            match self.mesh.apply(next, block.as_deref(), &env) {
                 Ok(applied) => {
                     let layer = applied.layer;
                     self.outputs.push_back(ConsensusOutput::Persist(applied.batch));
@@ -285,7 +286,7 @@ pub(super) fn ballot_key(id: &BallotId) -> Hash32 {
 }
 
 /// The blocks kept per layer.
-pub(super) type BlockData = BTreeMap<(LayerId, BlockId), Block>;
+pub(super) type BlockData = BTreeMap<(LayerId, BlockId), Arc<Block>>;
 
 /// The ballot id a fetch hash names.
 pub(super) fn ballot_id(hash: &Hash32) -> BallotId {
