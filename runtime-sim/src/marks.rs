@@ -2,8 +2,9 @@
 
 /// A nonzero `u64` per node index, 0 for none.
 ///
-/// A frame allocation is printed again whenever it falls out of the driver's print cache, so a
-/// print may collect marks from a few nodes or from nearly all of them. An array
+/// A frame allocation is printed again when it is sent after every earlier copy was handled
+/// (the driver's print table then let it go), so a print may collect marks from a few nodes or
+/// from nearly all of them. An array
 /// indexed by node (8 bytes times the node count on every print) cost a gigabyte at 1,000 nodes;
 /// this keeps a sorted list of `(node, value)` while few nodes stored one, and turns into the
 /// indexed array once a quarter of them did, so a print costs at most what the array did.
