@@ -20,6 +20,7 @@
 //! 3. The mesh is a subset of the connected peers and never larger than `mesh_d_hi`.
 //! 4. Every collection is bounded by a `*_max` of [`GossipConfig`] (or a codec bound).
 
+mod chunked;
 mod id_index;
 mod message;
 mod seen;

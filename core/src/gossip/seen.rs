@@ -13,13 +13,13 @@
 //! most `validating_max + retained_max` of them. Dedup is by prefix (see [`super::id_index`] for
 //! why a prefix collision is safe); serving and verdicts match full ids.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use std::collections::BTreeMap;
 
+use super::chunked::Queue;
 use super::id_index::{IdIndex, prefix};
 use super::message::{BUCKETS, BucketSummary, MsgId, Topic, bucket_of};
 use crate::types::{PeerId, Time};
@@ -60,13 +60,13 @@ pub(crate) struct SeenCache {
     /// Id prefixes in insertion order with their insertion time, for `seen_ttl` expiry and count
     /// eviction. Entries leave only from the front of this queue, so it holds exactly the
     /// seen prefixes, in order, and a prefix names its entry.
-    order: VecDeque<(Time, u64)>,
+    order: Queue<(Time, u64)>,
     /// Accepted id prefixes in acceptance order, for `retain_duration` expiry and count
     /// eviction. An element may outlive its live entry (evicted by count or expired first); if the
     /// same id is seen and accepted again, releasing by prefix releases it, as releasing by id
     /// would (an other id with that prefix could only come from grinding, see
     /// [`super::id_index`], and would lose its frame early).
-    retained_order: VecDeque<(Time, u64)>,
+    retained_order: Queue<(Time, u64)>,
     retained: usize,
     validating: usize,
     /// Ids ever popped from the front of `order`: the id at `order[i]` was the
@@ -84,8 +84,8 @@ impl SeenCache {
         SeenCache {
             entries: IdIndex::new(key),
             senders: BTreeMap::new(),
-            order: VecDeque::new(),
-            retained_order: VecDeque::new(),
+            order: Queue::default(),
+            retained_order: Queue::default(),
             retained: 0,
             validating: 0,
             popped: 0,
@@ -151,7 +151,7 @@ impl SeenCache {
             self.evict_oldest();
         }
         self.entries.insert(prefix(&id));
-        push_back_gently(&mut self.order, (now, prefix(&id)));
+        self.order.push_back((now, prefix(&id)));
         match state {
             SeenState::Validating { from, frame, topic } => {
                 self.validating += 1;
@@ -191,7 +191,7 @@ impl SeenCache {
         }
         self.entries.insert_live(id, Live::Retained { frame, reconciled });
         self.retained += 1;
-        push_back_gently(&mut self.retained_order, (now, prefix(&id)));
+        self.retained_order.push_back((now, prefix(&id)));
         if reconciled {
             self.toggle_bucket(&id, true);
         }
@@ -267,8 +267,6 @@ impl SeenCache {
             self.popped += 1;
             self.remove(p);
         }
-        shrink_gently(&mut self.order);
-        shrink_gently(&mut self.retained_order);
     }
 
     /// Checks the bounds in constant time (the simulator calls this after every step).
@@ -317,21 +315,6 @@ impl SeenCache {
         ordered.sort_unstable();
         ordered.dedup();
         assert_eq!(ordered.len(), self.entries.len(), "an id is ordered twice");
-    }
-}
-
-/// Pushes onto a queue that grows by a quarter when full (see [`super::id_index::push_gently`]).
-fn push_back_gently<T>(q: &mut VecDeque<T>, item: T) {
-    if q.len() == q.capacity() {
-        q.reserve_exact(q.len() / 4 + 16);
-    }
-    q.push_back(item);
-}
-
-/// Gives back most of a queue's memory once it is less than half full.
-fn shrink_gently<T>(q: &mut VecDeque<T>) {
-    if q.capacity() > 64 && q.len() * 2 < q.capacity() {
-        q.shrink_to(q.len() + q.len() / 4 + 16);
     }
 }
 
@@ -501,7 +484,7 @@ mod tests {
         c.expire(Time(8990), Duration::from_micros(5000), Duration::from_micros(10));
         assert_eq!(c.len(), 9);
         assert!(c.entries.table_capacity() * 64 <= full, "the seen table shrank");
-        assert!(c.order.capacity() * 64 <= 4000, "the order queue shrank");
+        assert!(c.order.capacity() <= 2 * 256, "the order queue gave its chunks back");
         assert!((3991..4000).all(|n| c.contains(&id(n))) && !c.contains(&id(3990)));
         c.check_invariants_deep();
     }
