@@ -617,17 +617,18 @@ impl<O: Observer> SimNet<O> {
     }
 
     /// The copy honest node `idx` would only count as a duplicate if the frame `printed`
-    /// describes arrived from `from` now (see [`Node::seen_publish`]).
+    /// describes arrived from `from` now, given the `mark` it gave that print, if any (see
+    /// [`Node::seen_publish`]).
     fn seen_publish(
         &self,
         ctx: &Ctx<'_, Wire, Local>,
         idx: NodeIdx,
         from: NodeIdx,
         printed: &Printed,
+        mark: Option<SeenMark>,
     ) -> Option<SeenCopy> {
         let Slot::Honest(h) = &self.slots[idx.0 as usize] else { return None };
         let now = self.local_time(ctx, idx, h.last_now);
-        let mark = printed.mark(idx, self.incarnations[idx.0 as usize]);
         h.node.seen_publish(now, &self.peer_ids[from.0 as usize], &printed.print, mark)
     }
 
@@ -750,11 +751,11 @@ impl<O: Observer> SimNet<O> {
                 // Only a receiver that gave this frame a mark is asked here: for the others
                 // (most of them have not seen the message yet) the answer would need a probe of
                 // their seen cache, and arrival asks again anyway.
-                let seen = frame
-                    .publish()
-                    .filter(|p| p.mark(to, self.incarnations[to.0 as usize]).is_some())
-                    .filter(|_| self.links[to.0 as usize].contains(&from))
-                    .and_then(|print| self.seen_publish(ctx, to, from, print));
+                let seen = frame.publish().and_then(|print| {
+                    let mark = print.mark(to, self.incarnations[to.0 as usize])?;
+                    self.links[to.0 as usize].contains(&from).then_some(())?;
+                    self.seen_publish(ctx, to, from, print, Some(mark))
+                });
                 match seen {
                     // A copy of a message the receiver already holds: all its arrival would do
                     // is count a duplicate and stamp the sender's activity, so the network
@@ -873,9 +874,10 @@ impl<O: Observer> World for SimNet<O> {
             }
             Wire::Frame(frame) => {
                 if self.links[t].contains(&from) {
-                    if let Some(copy) =
-                        frame.publish().and_then(|p| self.seen_publish(ctx, to, from, p))
-                    {
+                    if let Some(copy) = frame.publish().and_then(|p| {
+                        let mark = p.mark(to, self.incarnations[t]);
+                        self.seen_publish(ctx, to, from, p, mark)
+                    }) {
                         return self.absorb(to, copy);
                     }
                     match frame.publish() {
