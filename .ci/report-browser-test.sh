@@ -21,12 +21,29 @@ fi
 "$smesh" sim run --scenario partition-heal --nodes 60 --seed 1 \
     --report "$out/r.html" --json >"$out/r.json"
 
-profile=$(mktemp -d)
-trap 'rm -rf "$profile"' EXIT
+# Chromium itself sometimes dies from a signal (CI saw a segfault once, with the page fine in every
+# other run). A crash is retried twice with a fresh profile and said so; any other failure (the
+# timeout, a bad exit, a wrong page) is not retried. --disable-dev-shm-usage keeps its shared
+# memory in /tmp: a container's /dev/shm is often 64 MB, a known cause of such crashes.
+profiles=()
+trap 'rm -rf "${profiles[@]}"' EXIT
 browse() {
-    timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-        --disable-background-networking --disable-component-update --disable-sync \
-        --user-data-dir="$profile" "$@" "file://$out/r.html" 2>"$out/chromium.log"
+    local attempt rc profile
+    for attempt in 1 2 3; do
+        profile=$(mktemp -d)
+        profiles+=("$profile")
+        rc=0
+        timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --disable-dev-shm-usage --user-data-dir="$profile" "$@" "file://$out/r.html" \
+            2>"$out/chromium.log" || rc=$?
+        if [ "$rc" -eq 0 ]; then return 0; fi
+        echo "chromium $* exited with $rc (attempt $attempt of 3); its log ends:" >&2
+        tail -n 5 "$out/chromium.log" >&2
+        # 124 is timeout's own code; below 128 Chromium exited on its own: neither is a crash.
+        if [ "$rc" -eq 124 ] || [ "$rc" -lt 128 ]; then return "$rc"; fi
+    done
+    return "$rc"
 }
 browse --dump-dom >"$out/r.dom"
 browse --screenshot="$out/r.png" --window-size=1600,1200 >/dev/null

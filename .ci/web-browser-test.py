@@ -57,6 +57,7 @@ def main():
     opts.binary_location = "/usr/bin/chromium"
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage",
                  "--window-size=1400,1000"):
         opts.add_argument(flag)
     opts.add_argument(f"--user-data-dir={tempfile.mkdtemp()}")
