@@ -26,6 +26,7 @@ use spacemesh_core::job::{
     InMemoryReader, LabelReader, LabelSource, NO_VRF_NONCE, PostData, initialize_in_memory,
 };
 use spacemesh_core::lookup::Lookup;
+use spacemesh_core::mesh::{LayerStep, StepKey};
 use spacemesh_core::types::{BallotId, Beacon, BlockId, EpochId, Hash32};
 use spacemesh_core::vrf::{self, VrfSignature};
 
@@ -68,6 +69,9 @@ pub struct MemoVerifier {
     /// One allocation per hare committee, by epoch, beacon and total weight (an unequal
     /// committee under the same key keeps its own).
     committees: Mutex<Shared<(EpochId, Beacon, u64), Committee>>,
+    /// Layer applications by state root and block, kept while a node holds the state they
+    /// built (each holds every account, so at most a few dozen are kept at once).
+    steps: Mutex<Shared<StepKey, LayerStep>>,
     cache_max: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -85,6 +89,7 @@ impl MemoVerifier {
             active_sets: Mutex::new(Shared::default()),
             committees: Mutex::new(Shared::default()),
             blocks: Mutex::new(Shared::default()),
+            steps: Mutex::new(Shared::with_sweep_min(STEPS_SWEEP_MIN)),
             cache_max,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -146,34 +151,52 @@ impl MemoVerifier {
 struct Shared<K, T> {
     kept: Lookup<K, Arc<T>>,
     /// The size at which the map next drops what no node holds any more: twice what the last
-    /// sweep kept (at least [`SWEEP_MIN`]), so sweeps cost O(1) per insert however many are freed.
+    /// sweep kept (at least `sweep_min`), so sweeps cost O(1) per insert however many are freed.
     sweep_at: usize,
+    sweep_min: usize,
 }
 
-/// The smallest map [`Shared`] sweeps.
+/// The smallest map [`Shared`] sweeps, for small values.
 const SWEEP_MIN: usize = 1024;
+
+/// The smallest map of layer steps swept: each holds a whole ledger.
+const STEPS_SWEEP_MIN: usize = 16;
 
 impl<K, T> Default for Shared<K, T> {
     fn default() -> Self {
-        Shared { kept: Lookup::new(0), sweep_at: SWEEP_MIN }
+        Shared::with_sweep_min(SWEEP_MIN)
+    }
+}
+
+impl<K, T> Shared<K, T> {
+    fn with_sweep_min(sweep_min: usize) -> Self {
+        Shared { kept: Lookup::new(0), sweep_at: sweep_min, sweep_min }
+    }
+}
+
+impl<K: Hash + Eq, T> Shared<K, T> {
+    /// Keeps `kept` under `key`, first dropping, when the map is full, every entry `held` says
+    /// no node holds any more (pruned ballots, states every node moved past), so the map stays
+    /// about the size of what nodes keep.
+    fn keep(&mut self, key: K, kept: Arc<T>, held: impl Fn(&T) -> bool) {
+        if self.kept.len() >= self.sweep_at {
+            self.kept.retain(|_, kept| Arc::strong_count(kept) > 1 || held(kept));
+            self.sweep_at = (self.kept.len() * 2).max(self.sweep_min);
+        }
+        self.kept.insert(key, kept);
     }
 }
 
 impl<K: Hash + Eq, T: PartialEq> Shared<K, T> {
     /// The allocation kept under `key` when it equals `value`, else a new one (kept for later
-    /// callers when the key was free). A full map first drops what no node holds any more
-    /// (pruned ballots), so it stays about the size of what nodes keep.
+    /// callers when the key was free).
     fn share(&mut self, key: K, value: T) -> Arc<T> {
         match self.kept.get(&key) {
             Some(kept) if **kept == value => Arc::clone(kept),
             Some(_) => Arc::new(value),
             None => {
-                if self.kept.len() >= self.sweep_at {
-                    self.kept.retain(|_, kept| Arc::strong_count(kept) > 1);
-                    self.sweep_at = (self.kept.len() * 2).max(SWEEP_MIN);
-                }
                 let kept = Arc::new(value);
-                self.kept.insert(key, Arc::clone(&kept));
+                self.keep(key, Arc::clone(&kept), |_| false);
                 kept
             }
         }
@@ -211,6 +234,17 @@ impl Verifier for MemoVerifier {
     fn share_committee(&self, committee: Committee) -> Arc<Committee> {
         let key = (committee.epoch, committee.beacon, committee.total_weight);
         self.committees.lock().expect("single-threaded").share(key, committee)
+    }
+
+    /// A step some node computed from the same state root and block.
+    fn recall_layer_step(&self, key: &StepKey) -> Option<Arc<LayerStep>> {
+        self.steps.lock().expect("single-threaded").kept.get(key).cloned()
+    }
+
+    /// Kept while some node's ledger holds the state it built.
+    fn keep_layer_step(&self, key: StepKey, step: Arc<LayerStep>) {
+        let held = |step: &LayerStep| Arc::strong_count(&step.state) > 1;
+        self.steps.lock().expect("single-threaded").keep(key, step, held);
     }
 
     fn verify(&self, public_key: &[u8; 32], signed_message: &[u8], signature: &Signature) -> bool {

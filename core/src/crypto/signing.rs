@@ -172,6 +172,28 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         std::sync::Arc::new(block)
     }
 
+    /// The result of applying a block to a ledger state that this runtime computed before
+    /// under an equal key (see [`crate::mesh::StepKey`]: the state root, the block and the
+    /// rules), for a node to adopt instead of executing the block again. A runtime that hosts
+    /// many nodes in one process may remember what [`Verifier::keep_layer_step`] gave it; a
+    /// real node remembers nothing.
+    fn recall_layer_step(
+        &self,
+        key: &crate::mesh::StepKey,
+    ) -> Option<std::sync::Arc<crate::mesh::LayerStep>> {
+        let _ = key;
+        None
+    }
+
+    /// A layer application a node just computed, for [`Verifier::recall_layer_step`].
+    fn keep_layer_step(
+        &self,
+        key: crate::mesh::StepKey,
+        step: std::sync::Arc<crate::mesh::LayerStep>,
+    ) {
+        let _ = (key, step);
+    }
+
     /// An epoch's hare committee (beacon and weight per identity), as an allocation to keep
     /// (shared like [`Verifier::share_atx_header`]: a function of the active set and the
     /// beacon, looked up for every hare and certify message).

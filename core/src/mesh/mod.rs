@@ -87,11 +87,13 @@
 #![deny(missing_docs)]
 
 mod record;
+mod step;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -102,10 +104,11 @@ pub use record::{
     REASON_MAX, STATE_DOMAIN, TxResult, aggregated_hash, genesis_aggregated, genesis_state,
     state_hash,
 };
+pub use step::{LayerStep, StepKey};
 
 use crate::account::Address;
 use crate::activation::wire::AtxId;
-use crate::block::Block;
+use crate::block::{Block, Reward};
 use crate::codec::DecodeError;
 use crate::crypto::Verifier;
 use crate::rewards::{SplitError, layer_subsidy, split};
@@ -158,7 +161,7 @@ pub struct Applied {
     /// One result per transaction of the block, in block order.
     pub txs: Vec<TxResult>,
     /// Every account the layer changed, in address order.
-    pub changes: Vec<Change>,
+    pub changes: Arc<[Change]>,
     /// What makes it durable.
     pub batch: Batch,
 }
@@ -391,9 +394,9 @@ impl Mesh {
         }
         let Some(block) = block else {
             // An empty layer changes no account, but the ledger keeps its (empty) undo.
-            let _ = self.ledger.apply(layer, |_| ());
+            self.ledger.skip(layer);
             let next = self.next_layer(layer, None, 0, 0);
-            return Ok(self.commit(next, Vec::new(), Vec::new()));
+            return Ok(self.commit(next, Vec::new(), Arc::from([])));
         };
         if block.layer() != layer {
             return Err(MeshError::WrongBlockLayer {
@@ -413,6 +416,46 @@ impl Mesh {
         for r in rewards.iter() {
             (env.coinbase)(&r.atx).ok_or(MeshError::UnknownAtx { layer, atx: r.atx })?;
         }
+        let key = StepKey {
+            root: self.ledger.root(),
+            layer,
+            block: block.id(),
+            genesis: env.genesis,
+            effective_genesis: self.effective_genesis,
+            gas_limit: self.cfg.block_gas_limit,
+        };
+        let step = match env.verifier.recall_layer_step(&key) {
+            Some(step) => {
+                self.ledger.adopt(layer, Arc::clone(&step.state), Arc::clone(&step.changes));
+                step
+            }
+            None => {
+                let step = Arc::new(self.execute(layer, &raw, subsidy, rewards, env));
+                env.verifier.keep_layer_step(key, Arc::clone(&step));
+                step
+            }
+        };
+        let txs = block
+            .inner
+            .tx_ids
+            .iter()
+            .zip(&step.outcome.outcomes)
+            .map(|(id, o)| TxResult::of(*id, o))
+            .collect();
+        let next = self.next_layer(layer, Some(block.id()), step.issued, step.outcome.fees);
+        Ok(self.commit(next, txs, Arc::clone(&step.changes)))
+    }
+
+    /// Runs a checked block's transactions (`raw`, in order) and pays its rewards on the
+    /// ledger.
+    fn execute(
+        &mut self,
+        layer: LayerId,
+        raw: &[Bytes],
+        subsidy: u64,
+        rewards: &[Reward],
+        env: &ApplyEnv<'_>,
+    ) -> LayerStep {
         let ctx = ExecContext {
             layer,
             genesis: env.genesis,
@@ -435,22 +478,19 @@ impl Mesh {
             }
             (outcome, issued)
         });
-        let txs = block
-            .inner
-            .tx_ids
-            .iter()
-            .zip(&outcome.outcomes)
-            .map(|(id, o)| TxResult::of(*id, o))
-            .collect();
-        let next = self.next_layer(layer, Some(block.id()), issued, outcome.fees);
-        Ok(self.commit(next, txs, changes))
+        LayerStep { state: Arc::clone(self.ledger.state()), changes, outcome, issued }
     }
 
     /// Makes a computed layer the applied one and gives the batch that persists it.
-    fn commit(&mut self, next: AppliedLayer, txs: Vec<TxResult>, changes: Vec<Change>) -> Applied {
+    fn commit(
+        &mut self,
+        next: AppliedLayer,
+        txs: Vec<TxResult>,
+        changes: Arc<[Change]>,
+    ) -> Applied {
         let mut batch = Batch::default();
         batch.put(&record::layer_key(next.layer), &record::encode_record(&next, &txs, &changes));
-        for c in &changes {
+        for c in changes.iter() {
             record::put_account(&mut batch, &self.genesis, &c.address, &c.after);
         }
         batch.put(APPLIED_KEY, &next.layer.0.to_le_bytes());

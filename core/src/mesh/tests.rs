@@ -130,8 +130,8 @@ fn apply_credits_coinbases_by_weight() {
     assert_eq!(mesh.layer(at(1)), Some(&applied));
     let credited = |n: u64| Account { balance: n, next_nonce: 0, spawned: None };
     assert_eq!(
-        changes,
-        vec![
+        changes[..],
+        [
             Change { address: address(1), before: Account::default(), after: credited(2 * third) },
             Change { address: address(2), before: Account::default(), after: credited(third) },
         ]
@@ -490,7 +490,7 @@ fn restore_checks_forged_records() {
             issued,
             fees: 0,
             txs: BoundedVec::new(Vec::new()).unwrap(),
-            changes: BoundedVec::new(changes).unwrap(),
+            changes: BoundedVec::new(changes.to_vec()).unwrap(),
         };
         let mut s = Snapshot::new();
         s.insert([LAYER_PREFIX, &at(1).0.to_be_bytes()].concat(), record.encode());
@@ -770,4 +770,59 @@ fn applied_again(s: &mut Snapshot, env: &ApplyEnv<'_>, b: &Block) {
     let fund = [(key.wallet_address(), 10_000_000), (address(5), 3)];
     let mut mesh = Mesh::with_genesis(cfg(5), G, &fund);
     mesh.apply(at(1), Some(b), env).unwrap().batch.apply_to(s);
+}
+
+/// Remembers every layer step, as a simulator's shared verifier does.
+#[derive(Debug, Default)]
+struct StepMemo(std::sync::Mutex<Vec<(StepKey, Arc<LayerStep>)>>);
+
+impl Verifier for StepMemo {
+    fn verify(&self, key: &[u8; 32], message: &[u8], sig: &crate::crypto::Signature) -> bool {
+        Ed25519Verifier.verify(key, message, sig)
+    }
+
+    fn recall_layer_step(&self, key: &StepKey) -> Option<Arc<LayerStep>> {
+        let kept = self.0.lock().unwrap();
+        kept.iter().find(|(k, _)| k == key).map(|(_, step)| Arc::clone(step))
+    }
+
+    fn keep_layer_step(&self, key: StepKey, step: Arc<LayerStep>) {
+        self.0.lock().unwrap().push((key, step));
+    }
+}
+
+/// Meshes that apply the same blocks to the same state through a remembering runtime share one
+/// ledger state and agree on every layer and batch with a mesh that computed alone; a mesh
+/// whose state differs (other genesis accounts) computes its own.
+#[test]
+fn equal_layers_share_one_ledger_state() {
+    let memo = StepMemo::default();
+    let shared = ApplyEnv { verifier: &memo, ..env() };
+    let (mut a, mut b, mut alone) =
+        (Mesh::new(cfg(5), G), Mesh::new(cfg(5), G), Mesh::new(cfg(5), G));
+    let mut other = Mesh::with_genesis(cfg(5), G, &[(address(9), 7)]);
+    for (offset, rewards) in [(1, &[(1, 1, 2), (2, 1, 2)][..]), (2, &[(3, 1, 1)][..])] {
+        let b_ = block(at(offset), rewards);
+        let first = a.apply(at(offset), Some(&b_), &shared).unwrap();
+        let second = b.apply(at(offset), Some(&b_), &shared).unwrap();
+        let computed = alone.apply(at(offset), Some(&b_), &env()).unwrap();
+        other.apply(at(offset), Some(&b_), &shared).unwrap();
+        assert!(Arc::ptr_eq(a.ledger().state(), b.ledger().state()));
+        assert!(Arc::ptr_eq(&first.changes, &second.changes));
+        assert!(!Arc::ptr_eq(a.ledger().state(), other.ledger().state()));
+        for applied in [&first, &second] {
+            assert_eq!(
+                (&applied.layer, &applied.txs, &applied.changes[..], &applied.batch.ops),
+                (&computed.layer, &computed.txs, &computed.changes[..], &computed.batch.ops)
+            );
+        }
+        b.check_invariants();
+        other.check_invariants();
+    }
+    assert_eq!(memo.0.lock().unwrap().len(), 4, "two layers, each for two distinct states");
+    assert_eq!(b.ledger(), alone.ledger());
+    b.revert(at(1)).unwrap();
+    alone.revert(at(1)).unwrap();
+    assert_eq!(b.ledger(), alone.ledger());
+    assert_ne!(a.ledger(), b.ledger(), "b's revert left a's shared state alone");
 }

@@ -1,8 +1,14 @@
 //! Accounts, their state root and per-layer undo: a layer's changes are applied as one unit,
 //! keeping the previous value of every account it touched, so that reverting recent layers
 //! (when the tortoise changes its mind) costs only what those layers changed.
+//!
+//! The accounts and their tree sit behind one `Arc` ([`LedgerState`]), and a layer's changes in
+//! another: a runtime hosting many nodes can hand every node that applies the same block to the
+//! same state the same result ([`Ledger::adopt`]) instead of each computing and keeping its own.
+//! A ledger writes to its state only where no other holds it (else it copies it first).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -56,13 +62,26 @@ pub struct Change {
 }
 impl_codec_struct!(Change { address, before, after });
 
+/// The accounts and the tree over them: what applying layers builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerState {
+    accounts: Accounts,
+    tree: StateTree,
+}
+
+impl LedgerState {
+    /// The state root.
+    pub fn root(&self) -> Hash32 {
+        self.tree.root()
+    }
+}
+
 /// The ledger: accounts, their root, and the undo of the last `layers_kept` layers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ledger {
-    accounts: Accounts,
-    tree: StateTree,
-    /// Per applied layer, oldest first: the value before the layer of each account it changed.
-    undo: VecDeque<(LayerId, Vec<(Address, Account)>)>,
+    state: Arc<LedgerState>,
+    /// Per applied layer, oldest first: each account it changed, with its value before.
+    undo: VecDeque<(LayerId, Arc<[Change]>)>,
     layers_kept: usize,
     /// The last applied layer.
     applied: Option<LayerId>,
@@ -74,8 +93,7 @@ impl Ledger {
     /// An empty ledger that can undo up to `layers_kept` layers.
     pub fn new(layers_kept: usize) -> Self {
         Ledger {
-            accounts: Accounts::new(),
-            tree: StateTree::new(),
+            state: Arc::default(),
             undo: VecDeque::new(),
             layers_kept,
             applied: None,
@@ -85,29 +103,34 @@ impl Ledger {
 
     /// A ledger that starts from `accounts` (genesis balances), with nothing to undo.
     pub fn with_accounts(layers_kept: usize, accounts: &[(Address, u64)]) -> Self {
-        let mut ledger = Ledger::new(layers_kept);
+        let mut state = LedgerState::default();
         for (address, amount) in accounts {
-            ledger.accounts.credit(*address, *amount);
+            state.accounts.credit(*address, *amount);
         }
-        let all: Vec<(Address, Account)> =
-            ledger.accounts.iter().map(|(a, acc)| (*a, acc.clone())).collect();
-        ledger.tree.update(all.iter().map(|(a, acc)| (a, present(acc))));
-        ledger
+        let LedgerState { accounts, tree } = &mut state;
+        tree.update(accounts.iter().map(|(a, acc)| (a, present(acc))));
+        Ledger { state: Arc::new(state), ..Ledger::new(layers_kept) }
     }
 
     /// The accounts.
     pub fn accounts(&self) -> &Accounts {
-        &self.accounts
+        &self.state.accounts
     }
 
     /// The state root.
     pub fn root(&self) -> Hash32 {
-        self.tree.root()
+        self.state.root()
     }
 
     /// The tree (for account proofs).
     pub fn tree(&self) -> &StateTree {
-        &self.tree
+        &self.state.tree
+    }
+
+    /// The accounts and tree, to hand to another ledger that applies the same layer to the
+    /// same state (see [`Ledger::adopt`]).
+    pub fn state(&self) -> &Arc<LedgerState> {
+        &self.state
     }
 
     /// The last applied layer.
@@ -123,19 +146,46 @@ impl Ledger {
         &mut self,
         layer: LayerId,
         change: impl FnOnce(&mut Accounts) -> T,
-    ) -> (T, Vec<Change>) {
+    ) -> (T, Arc<[Change]>) {
         assert!(self.applied.is_none_or(|a| layer > a), "layers apply in increasing order");
-        self.accounts.start_journal();
-        let out = change(&mut self.accounts);
-        let changes: Vec<Change> = self
+        let state = Arc::make_mut(&mut self.state);
+        state.accounts.start_journal();
+        let out = change(&mut state.accounts);
+        let changes: Arc<[Change]> = state
             .accounts
             .take_journal()
             .into_iter()
-            .map(|(address, before)| Change { address, after: self.accounts.get(&address), before })
+            .map(|(address, before)| Change {
+                address,
+                after: state.accounts.get(&address),
+                before,
+            })
             .filter(|c| c.before != c.after)
             .collect();
-        self.commit(layer, &changes);
+        self.commit(layer, Arc::clone(&changes));
         (out, changes)
+    }
+
+    /// Records `layer` as applied with no account changed (an empty layer): the state is kept
+    /// as it is, shared or not.
+    pub fn skip(&mut self, layer: LayerId) {
+        assert!(self.applied.is_none_or(|a| layer > a), "layers apply in increasing order");
+        self.record(layer, Arc::from([]));
+    }
+
+    /// Takes `state` as the result of applying `layer` with `changes` to this ledger's state:
+    /// the allocations another ledger built from the same state and block (a runtime's memo
+    /// of [`Ledger::apply`]). Every change must start from this ledger's value of its account
+    /// and `state` must be this ledger's state with the changes made; the first is checked,
+    /// the second is the caller's promise (its key is the state root and the block).
+    pub fn adopt(&mut self, layer: LayerId, state: Arc<LedgerState>, changes: Arc<[Change]>) {
+        assert!(self.applied.is_none_or(|a| layer > a), "layers apply in increasing order");
+        assert!(
+            changes.iter().all(|c| self.state.accounts.get(&c.address) == c.before),
+            "an adopted layer's changes start from this ledger's accounts"
+        );
+        self.state = state;
+        self.record(layer, changes);
     }
 
     /// Applies a layer's recorded changes (restoring from the store): each must start from the
@@ -150,22 +200,28 @@ impl Ledger {
             if c.before == c.after || (i > 0 && changes[i - 1].address >= c.address) {
                 return Err(ReplayError::Unordered(c.address));
             }
-            if self.accounts.get(&c.address) != c.before {
+            if self.state.accounts.get(&c.address) != c.before {
                 return Err(ReplayError::Mismatch(c.address));
             }
         }
+        let state = Arc::make_mut(&mut self.state);
         for c in changes {
-            self.accounts.put(c.address, c.after.clone());
+            state.accounts.put(c.address, c.after.clone());
         }
-        self.commit(layer, changes);
+        self.commit(layer, changes.into());
         Ok(())
     }
 
-    /// Records the undo of `changes` (already made to the accounts) and updates the root.
-    fn commit(&mut self, layer: LayerId, changes: &[Change]) {
-        self.tree.update(changes.iter().map(|c| (&c.address, present(&c.after))));
-        self.undo
-            .push_back((layer, changes.iter().map(|c| (c.address, c.before.clone())).collect()));
+    /// Updates the root for `changes` (already made to the accounts) and records their undo.
+    fn commit(&mut self, layer: LayerId, changes: Arc<[Change]>) {
+        let state = Arc::make_mut(&mut self.state);
+        state.tree.update(changes.iter().map(|c| (&c.address, present(&c.after))));
+        self.record(layer, changes);
+    }
+
+    /// Records `layer` as applied with `changes` (made to the state) as its undo.
+    fn record(&mut self, layer: LayerId, changes: Arc<[Change]>) {
+        self.undo.push_back((layer, changes));
         while self.undo.len() > self.layers_kept {
             self.dropped = self.undo.pop_front().map(|(l, _)| l);
         }
@@ -183,15 +239,16 @@ impl Ledger {
             return Err(RevertError::TooOld { to: to.0, oldest });
         }
         let mut restored = BTreeMap::new();
-        while let Some((layer, before)) = self.undo.back() {
+        while let Some((layer, changes)) = self.undo.back() {
             if *layer <= to {
                 break;
             }
-            for (address, account) in before {
-                self.accounts.put(*address, account.clone());
-                restored.insert(*address, account.clone());
+            let state = Arc::make_mut(&mut self.state);
+            for c in changes.iter() {
+                state.accounts.put(c.address, c.before.clone());
+                restored.insert(c.address, c.before.clone());
             }
-            self.tree.update(before.iter().map(|(a, acc)| (a, present(acc))));
+            state.tree.update(changes.iter().map(|c| (&c.address, present(&c.before))));
             self.undo.pop_back();
         }
         self.applied = self.undo.back().map(|(l, _)| *l).or(self.dropped);
@@ -281,6 +338,39 @@ mod tests {
         replayed.revert(LayerId(1)).unwrap();
         ledger.revert(LayerId(1)).unwrap();
         assert_eq!((replayed.accounts(), replayed.root()), (ledger.accounts(), ledger.root()));
+    }
+
+    /// A ledger that adopts another's result of the same layer holds the same state in the
+    /// same allocation; writing to either (a later layer, a revert) copies it first, so the
+    /// other never sees the change. An adopted change that does not start from the ledger's
+    /// accounts is refused.
+    #[test]
+    fn adopted_states_are_shared_until_written() {
+        let mut a = Ledger::new(10);
+        let mut b = Ledger::new(10);
+        let (_, c1) = a.apply(LayerId(1), |acc| acc.credit(addr(1), 1_000));
+        b.adopt(LayerId(1), Arc::clone(a.state()), Arc::clone(&c1));
+        assert!(Arc::ptr_eq(a.state(), b.state()));
+        assert_eq!((b.applied(), b.root()), (Some(LayerId(1)), a.root()));
+        let after1 = (a.accounts().clone(), a.root());
+
+        a.apply(LayerId(2), |acc| transfer(acc, 1, 2, 300));
+        assert!(!Arc::ptr_eq(a.state(), b.state()));
+        assert_eq!((b.accounts().clone(), b.root()), after1, "a's layer 2 left b alone");
+        b.skip(LayerId(2));
+        assert_eq!(b.root(), after1.1, "an empty layer changes nothing");
+
+        let shared = Arc::clone(b.state());
+        b.revert(LayerId(0)).unwrap();
+        assert_eq!(b.root(), crate::state::EMPTY_ROOT);
+        assert_eq!((shared.accounts.clone(), shared.root()), after1, "the revert copied first");
+
+        let mut c = Ledger::new(10);
+        c.apply(LayerId(1), |acc| acc.credit(addr(1), 5));
+        let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            c.adopt(LayerId(2), Arc::clone(a.state()), Arc::clone(&c1))
+        }));
+        assert!(refused.is_err(), "c's account 1 is not where the adopted change starts");
     }
 
     /// Layers older than the undo kept cannot be reverted, and the refusal changes nothing.

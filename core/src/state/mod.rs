@@ -19,7 +19,7 @@ use crate::types::{GenesisId, LayerId};
 mod ledger;
 mod tree;
 
-pub use ledger::{Change, Ledger, ReplayError, RevertError};
+pub use ledger::{Change, Ledger, LedgerState, ReplayError, RevertError};
 pub use tree::{AccountProof, EMPTY_ROOT, StateTree, key_of, leaf_hash, verify_proof};
 
 #[cfg(test)]
