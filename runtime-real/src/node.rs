@@ -391,7 +391,7 @@ impl Driver {
             }
             Output::Persist(batch) => self.store.persist(&batch)?,
             Output::StartJob { id, job } => {
-                self.pool.submit(id, job).map_err(|_| NodeError::Jobs)?
+                self.pool.submit(id, *job).map_err(|_| NodeError::Jobs)?
             }
             Output::Event(event) => self.on_event(&event),
             Output::Poet { poet, id, request } => match self.poets.get(&poet) {
@@ -417,37 +417,42 @@ impl Driver {
     }
 
     fn on_event(&mut self, event: &NodeEvent) {
-        use spacemesh_core::node::consensus::ConsensusEvent as C;
         match event {
-            NodeEvent::Consensus(C::LayerApplied { layer, block, state, .. }) => {
-                tracing::info!(layer = layer.0, block = ?block, state = %state, "layer applied");
-            }
-            NodeEvent::Consensus(C::Verified { layer, .. }) => {
-                tracing::info!(layer = layer.0, "layer verified");
-            }
-            NodeEvent::Consensus(C::Reverted { from, to }) => {
-                tracing::warn!(from = from.0, to = to.0, "applied layers reverted");
-            }
-            NodeEvent::Consensus(C::AtxPublished { epoch, id }) => {
-                tracing::info!(epoch = epoch.0, atx = %id, "ATX published");
-            }
-            NodeEvent::Consensus(C::Sync { synced, .. }) => tracing::info!(synced, "sync status"),
-            NodeEvent::Consensus(C::Malfeasance { smesher, kind, .. }) => {
-                tracing::warn!(%smesher, kind, "malfeasance");
-            }
+            NodeEvent::Consensus(c) => self.on_consensus(c),
             NodeEvent::PeerPenalized { peer, penalty } => {
                 tracing::debug!(%peer, ?penalty, "penalized")
             }
-            NodeEvent::Consensus(C::TxSubmitted { id, result }) => {
+            _ => tracing::trace!(?event, "event"),
+        }
+        if let Ok(mut s) = self.status.lock() {
+            s.on_event(event);
+        }
+    }
+}
+
+impl Driver {
+    fn on_consensus(&mut self, event: &spacemesh_core::node::consensus::ConsensusEvent) {
+        use spacemesh_core::node::consensus::ConsensusEvent as C;
+        match event {
+            C::LayerApplied { layer, block, state, .. } => {
+                tracing::info!(layer = layer.0, block = ?block, state = %state, "layer applied");
+            }
+            C::Verified { layer, .. } => tracing::info!(layer = layer.0, "layer verified"),
+            C::Reverted { from, to } => {
+                tracing::warn!(from = from.0, to = to.0, "applied layers reverted");
+            }
+            C::AtxPublished { epoch, id } => {
+                tracing::info!(epoch = epoch.0, atx = %id, "ATX published");
+            }
+            C::Sync { synced, .. } => tracing::info!(synced, "sync status"),
+            C::Malfeasance { smesher, kind, .. } => tracing::warn!(%smesher, kind, "malfeasance"),
+            C::TxSubmitted { id, result } => {
                 tracing::debug!(tx = %id, ?result, "transaction submitted");
                 for reply in self.submits.remove(id).unwrap_or_default() {
                     let _ = reply.send(result.clone());
                 }
             }
             _ => tracing::trace!(?event, "event"),
-        }
-        if let Ok(mut s) = self.status.lock() {
-            s.on_event(event);
         }
     }
 }

@@ -236,7 +236,7 @@ mod tests {
     use spacemesh_core::types::{Hash32, LayerId};
 
     fn applied(layer: u32, state: u8) -> NodeEvent {
-        NodeEvent::Consensus(ConsensusEvent::LayerApplied {
+        NodeEvent::Consensus(Box::new(ConsensusEvent::LayerApplied {
             layer: LayerId(layer),
             block: None,
             state: Hash32([state; 32]),
@@ -244,7 +244,7 @@ mod tests {
             issued: 5,
             fees: 0,
             root: Hash32::default(),
-        })
+        }))
     }
 
     /// Applied layers are kept with their state hashes, reverts drop them, and the metrics
@@ -258,10 +258,10 @@ mod tests {
         assert_eq!(s.applied_layer, Some(299));
         assert_eq!(s.layers.len(), LAYERS_KEPT);
         assert_eq!(s.layers[&299].state, Hash32([299u32 as u8; 32]).to_string());
-        s.on_event(&NodeEvent::Consensus(ConsensusEvent::Reverted {
+        s.on_event(&NodeEvent::Consensus(Box::new(ConsensusEvent::Reverted {
             from: LayerId(298),
             to: LayerId(299),
-        }));
+        })));
         assert_eq!(s.applied_layer, Some(297));
         assert!(!s.layers.contains_key(&298));
         assert_eq!(s.reverts, 1);

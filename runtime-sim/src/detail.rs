@@ -19,7 +19,7 @@ fn epoch(value: u32) -> Option<TraceDetail> {
 /// The layer or epoch `event` is about, if it names one.
 pub(crate) fn event_detail(event: &NodeEvent) -> Option<TraceDetail> {
     let NodeEvent::Consensus(e) = event else { return None };
-    match e {
+    match &**e {
         ConsensusEvent::ProposalPublished { layer: l, .. }
         | ConsensusEvent::LayerBallots { layer: l, .. }
         | ConsensusEvent::Equivocated { layer: l }
@@ -60,12 +60,12 @@ mod tests {
     // Layer events name their layer, epoch events their epoch, others nothing.
     #[test]
     fn details() {
-        let v = NodeEvent::Consensus(ConsensusEvent::Equivocated { layer: LayerId(7) });
+        let v = NodeEvent::Consensus(Box::new(ConsensusEvent::Equivocated { layer: LayerId(7) }));
         assert_eq!(event_detail(&v), layer(7));
-        let b = NodeEvent::Consensus(ConsensusEvent::BeaconFailed {
+        let b = NodeEvent::Consensus(Box::new(ConsensusEvent::BeaconFailed {
             epoch: EpochId(3),
             reason: String::new(),
-        });
+        }));
         assert_eq!(event_detail(&b), epoch(3));
         assert_eq!(event_detail(&NodeEvent::Started { next_heartbeat_seq: 0 }), None);
     }

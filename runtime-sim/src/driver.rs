@@ -728,7 +728,7 @@ impl<O: Observer> SimNet<O> {
                     // An unknown PoET is unreachable: the node's own timeout handles it.
                     if let Some(to) = self.poets.get(&poet).copied() {
                         let size = request.encode().len() as u32 + 64;
-                        ctx.send(idx, to, Wire::PoetRequest(Box::new((id, request))), size);
+                        ctx.send(idx, to, Wire::PoetRequest(Box::new((id, *request))), size);
                     }
                 }
             }

@@ -8,20 +8,20 @@ use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 use super::*;
 
 fn verified(layer: u32) -> NodeEvent {
-    NodeEvent::Consensus(ConsensusEvent::Verified {
+    NodeEvent::Consensus(Box::new(ConsensusEvent::Verified {
         layer: LayerId(layer),
         opinion: Hash32([0; 32]),
-    })
+    }))
 }
 
 fn output(layer: u32) -> NodeEvent {
-    NodeEvent::Consensus(ConsensusEvent::HareOutput {
+    NodeEvent::Consensus(Box::new(ConsensusEvent::HareOutput {
         layer: LayerId(layer),
         proposals: Vec::new(),
         iteration: 0,
         preround_seats: 40,
         threshold: 30,
-    })
+    }))
 }
 
 /// Three nodes, six layers: all verify layers 0-2 (with no hare output of their own) by layer 3, node 1 has an empty hare output in

@@ -48,7 +48,7 @@ pub enum NodeEvent {
     /// A heartbeat fact.
     Heartbeat(HeartbeatEvent),
     /// An epoch machinery fact (ATXs, beacon, ballots, malfeasance).
-    Consensus(ConsensusEvent),
+    Consensus(Box<ConsensusEvent>),
 }
 
 impl NodeEvent {

@@ -141,8 +141,9 @@ pub enum Output {
     StartJob {
         /// Job id, unique within this node's life.
         id: JobId,
-        /// What to do.
-        job: Job,
+        /// What to do (boxed: jobs are rare, and every output is as large as its largest
+        /// kind while sends are most of them).
+        job: Box<Job>,
     },
     /// An observable fact, for checkers, the API and the trace.
     Event(NodeEvent),
@@ -152,8 +153,8 @@ pub enum Output {
         poet: NodeId,
         /// Request id.
         id: u64,
-        /// The request.
-        request: PoetRequest,
+        /// The request (boxed, as jobs).
+        request: Box<PoetRequest>,
     },
 }
 
@@ -647,18 +648,18 @@ impl Node {
             }
             ConsensusOutput::Penalize(peer, penalty) => self.penalize(now, peer, penalty),
             ConsensusOutput::Poet { poet, id, request } => {
-                self.outputs.push_back(Output::Poet { poet, id, request })
+                self.outputs.push_back(Output::Poet { poet, id, request: Box::new(request) })
             }
             ConsensusOutput::Job(owner, job) => {
                 let id = JobId(self.next_job);
                 self.next_job += 1;
                 self.jobs.insert(id, JobWaiter::Consensus(owner));
                 self.stats.jobs_started += 1;
-                self.outputs.push_back(Output::StartJob { id, job });
+                self.outputs.push_back(Output::StartJob { id, job: Box::new(job) });
             }
             ConsensusOutput::Persist(batch) => self.outputs.push_back(Output::Persist(batch)),
             ConsensusOutput::Event(e) => {
-                self.outputs.push_back(Output::Event(NodeEvent::Consensus(e)))
+                self.outputs.push_back(Output::Event(NodeEvent::Consensus(Box::new(e))))
             }
         }
     }
@@ -674,7 +675,8 @@ impl Node {
             self.jobs.insert(id, JobWaiter::Signatures(ids));
             self.signature_jobs += 1;
             self.stats.jobs_started += 1;
-            self.outputs.push_back(Output::StartJob { id, job: Job::VerifySignatures(checks) });
+            let job = Box::new(Job::VerifySignatures(checks));
+            self.outputs.push_back(Output::StartJob { id, job });
         }
     }
 

@@ -168,6 +168,7 @@ impl Checker for EpochsChecker {
             return;
         }
         let NodeEvent::Consensus(e) = event else { return };
+        let e: &ConsensusEvent = e;
         if self.expect.byzantine.contains_key(&node) {
             if let ConsensusEvent::AtxPublished { epoch, id } = e {
                 self.published.entry((node, epoch.0)).or_default().insert(*id);

@@ -75,6 +75,7 @@ impl Checker for HareChecker {
             return;
         }
         let NodeEvent::Consensus(e) = event else { return };
+        let e: &ConsensusEvent = e;
         match e {
             ConsensusEvent::ProposalPublished { layer, id, .. } => {
                 self.published.entry(layer.0).or_default().insert(*id);
@@ -329,7 +330,7 @@ mod tests {
     fn run(proposals: Vec<ProposalId>, seats: u32) -> Verdict {
         let mut c = checker();
         let t = SimTime::from_secs(200);
-        let event = |e: ConsensusEvent| NodeEvent::Consensus(e);
+        let event = |e: ConsensusEvent| NodeEvent::Consensus(Box::new(e));
         let id = ProposalId([7; 20]);
         c.on_event(
             t,

@@ -391,7 +391,7 @@ impl Checker for MeshChecker {
                 m.verified = None;
                 return;
             }
-            NodeEvent::Consensus(e) => e,
+            NodeEvent::Consensus(e) => &**e,
             _ => return,
         };
         match e {
@@ -452,7 +452,7 @@ mod tests {
     }
 
     fn consensus(c: &mut MeshChecker, t: SimTime, node: u32, e: ConsensusEvent) {
-        c.on_event(t, NodeIdx(node), &NodeEvent::Consensus(e));
+        c.on_event(t, NodeIdx(node), &NodeEvent::Consensus(Box::new(e)));
     }
 
     /// Node `node` applies `layer` with a block, state and opinion named by `tag`.

@@ -65,6 +65,7 @@ impl TransfersChecker {
 impl Checker for TransfersChecker {
     fn on_event(&mut self, time: SimTime, node: NodeIdx, event: &NodeEvent) {
         let NodeEvent::Consensus(e) = event else { return };
+        let e: &ConsensusEvent = e;
         match e {
             ConsensusEvent::TxSubmitted { id, result: Ok(()) } => {
                 self.accepted.entry(*id).or_insert(time);

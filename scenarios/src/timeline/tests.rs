@@ -11,7 +11,7 @@ fn secs(s: u64) -> SimTime {
 }
 
 fn ev(e: ConsensusEvent) -> NodeEvent {
-    NodeEvent::Consensus(e)
+    NodeEvent::Consensus(Box::new(e))
 }
 
 fn output(layer: u32, proposals: usize, iteration: u8) -> NodeEvent {
