@@ -24,9 +24,9 @@ use crate::agent::{Agent, AgentIo};
 use crate::detail::event_detail;
 use crate::links::Links;
 use crate::marks::NodeMarks;
-use crate::memo::{MemoLabels, MemoVerifier};
+use crate::memo::{MemoLabels, MemoVerifier, Shared};
 use crate::poet_host::{PoetHost, PoetSpec};
-use crate::wal::{WalError, read_log, record};
+use crate::wal::{HEADER, WalError, read_log, record};
 
 /// A frame in flight, with the fingerprint of its bytes for the trace and, for a gossip
 /// `Publish`, its print (and the marks receivers gave for it).
@@ -331,6 +331,9 @@ pub struct SimNet<O> {
     verifier: Arc<MemoVerifier>,
     labels: MemoLabels,
     job_memo: BTreeMap<Hash32, JobResult>,
+    /// Log records by header (length and checksum), one allocation for every disk that logs
+    /// equal bytes: honest nodes log every layer's application identically.
+    records: Shared<u128, [u8]>,
     poets: BTreeMap<NodeId, NodeIdx>,
     observer: O,
     failures: Vec<StartupFailure>,
@@ -404,6 +407,7 @@ impl<O: Observer> SimNet<O> {
             verifier: Arc::new(MemoVerifier::new(cfg.memo_max)),
             labels: MemoLabels::default(),
             job_memo: BTreeMap::new(),
+            records: Shared::default(),
             poets,
             cfg,
             slots: built,
@@ -543,7 +547,7 @@ impl<O: Observer> SimNet<O> {
                 .into_iter()
                 .filter(|f| f.starts_with("wal/"))
                 .map(|f| {
-                    let data = disk.read(&f).unwrap_or_default().to_vec();
+                    let data = disk.read(&f).unwrap_or_default();
                     (f, data)
                 })
                 .collect()
@@ -685,7 +689,11 @@ impl<O: Observer> SimNet<O> {
                     let Slot::Honest(h) = &mut self.slots[i] else { unreachable!() };
                     h.syncing = true;
                     let segment = h.segment.clone();
-                    ctx.disk(idx).append(&segment, &record(&batch));
+                    let record = record(&batch);
+                    let mut header = [0u8; 16];
+                    header[..HEADER].copy_from_slice(&record[..HEADER]);
+                    let record = self.records.share(u128::from_le_bytes(header), record);
+                    ctx.disk(idx).append_shared(&segment, record);
                     ctx.sync(idx, &segment, Local::Synced);
                     self.stats.persists += 1;
                 }

@@ -9,6 +9,7 @@
 //! the message, not a hash of it (hashing every checked message once per node was a tenth of a
 //! large run's BLAKE3 time).
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -148,7 +149,7 @@ impl MemoVerifier {
 
 /// One allocation per key, handed to every node that stores an equal value.
 #[derive(Debug)]
-struct Shared<K, T> {
+pub(crate) struct Shared<K, T: ?Sized> {
     kept: Lookup<K, Arc<T>>,
     /// The size at which the map next drops what no node holds any more: twice what the last
     /// sweep kept (at least `sweep_min`), so sweeps cost O(1) per insert however many are freed.
@@ -162,19 +163,19 @@ const SWEEP_MIN: usize = 1024;
 /// The smallest map of layer steps swept: each holds a whole ledger.
 const STEPS_SWEEP_MIN: usize = 16;
 
-impl<K, T> Default for Shared<K, T> {
+impl<K, T: ?Sized> Default for Shared<K, T> {
     fn default() -> Self {
         Shared::with_sweep_min(SWEEP_MIN)
     }
 }
 
-impl<K, T> Shared<K, T> {
+impl<K, T: ?Sized> Shared<K, T> {
     fn with_sweep_min(sweep_min: usize) -> Self {
         Shared { kept: Lookup::new(0), sweep_at: sweep_min, sweep_min }
     }
 }
 
-impl<K: Hash + Eq, T> Shared<K, T> {
+impl<K: Hash + Eq, T: ?Sized> Shared<K, T> {
     /// Keeps `kept` under `key`, first dropping, when the map is full, every entry `held` says
     /// no node holds any more (pruned ballots, states every node moved past), so the map stays
     /// about the size of what nodes keep.
@@ -187,15 +188,15 @@ impl<K: Hash + Eq, T> Shared<K, T> {
     }
 }
 
-impl<K: Hash + Eq, T: PartialEq> Shared<K, T> {
+impl<K: Hash + Eq, T: PartialEq + ?Sized> Shared<K, T> {
     /// The allocation kept under `key` when it equals `value`, else a new one (kept for later
     /// callers when the key was free).
-    fn share(&mut self, key: K, value: T) -> Arc<T> {
+    pub(crate) fn share<V: Borrow<T> + Into<Arc<T>>>(&mut self, key: K, value: V) -> Arc<T> {
         match self.kept.get(&key) {
-            Some(kept) if **kept == value => Arc::clone(kept),
-            Some(_) => Arc::new(value),
+            Some(kept) if **kept == *value.borrow() => Arc::clone(kept),
+            Some(_) => value.into(),
             None => {
-                let kept = Arc::new(value);
+                let kept: Arc<T> = value.into();
                 self.keep(key, Arc::clone(&kept), |_| false);
                 kept
             }

@@ -10,7 +10,8 @@ use spacemesh_core::codec::{Encode, decode_exact};
 use spacemesh_core::store::{Batch, Snapshot};
 use thiserror::Error;
 
-const HEADER: usize = 12;
+/// Bytes before a record's payload: its length and checksum.
+pub(crate) const HEADER: usize = 12;
 
 /// Why a log cannot be recovered.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

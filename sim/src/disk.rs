@@ -15,6 +15,7 @@
 //! whose directory is synced), so only file contents are at risk.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -51,20 +52,36 @@ impl Default for DiskFaults {
     }
 }
 
-/// One file: its bytes as the running process sees them, and what a crash would leave.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One file: its content as the running process sees it, and what a crash would leave.
+///
+/// The content is kept in the pieces it was appended in. A piece is never written in place, so
+/// disks may hold the same allocation: [`Disk::append_shared`] lets every simulated node that
+/// logs equal bytes (the same layer's record) keep one copy, and a file grows without copying
+/// what it already holds.
+#[derive(Debug, Clone, Default)]
 pub struct SimFile {
-    data: Vec<u8>,
-    /// Bytes of `data` that are durable (0 while a replace is pending).
+    pieces: Vec<Arc<[u8]>>,
+    len: usize,
+    /// Bytes of the content that are durable (0 while a replace is pending).
     synced_len: usize,
     /// The durable content from before an unsynced [`Disk::replace`].
-    before_replace: Option<Vec<u8>>,
+    before_replace: Option<Arc<[u8]>>,
 }
 
 impl SimFile {
     /// The current content.
-    pub fn data(&self) -> &[u8] {
-        &self.data
+    pub fn data(&self) -> Vec<u8> {
+        self.pieces.concat()
+    }
+
+    /// The current length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// How many bytes of the current content are durable.
@@ -74,39 +91,79 @@ impl SimFile {
 
     /// Whether a crash now would leave the file exactly as it is.
     pub fn is_synced(&self) -> bool {
-        self.before_replace.is_none() && self.synced_len == self.data.len()
+        self.before_replace.is_none() && self.synced_len == self.len
+    }
+
+    fn push(&mut self, piece: Arc<[u8]>) {
+        if !piece.is_empty() {
+            self.len += piece.len();
+            self.pieces.push(piece);
+        }
     }
 
     fn sync(&mut self) {
         self.before_replace = None;
-        self.synced_len = self.data.len();
+        self.synced_len = self.len;
+    }
+
+    /// Keeps the first `len` bytes; a piece cut in two is copied (it may be shared).
+    fn truncate(&mut self, len: usize) {
+        let mut at = 0;
+        let mut keep = 0;
+        while keep < self.pieces.len() && at + self.pieces[keep].len() <= len {
+            at += self.pieces[keep].len();
+            keep += 1;
+        }
+        if at < len {
+            let cut: Arc<[u8]> = Arc::from(&self.pieces[keep][..len - at]);
+            self.pieces[keep] = cut;
+            keep += 1;
+        }
+        self.pieces.truncate(keep);
+        self.len = len;
+    }
+
+    /// Flips the bits `mask` sets in the byte at `at`, in a copy of its piece.
+    fn flip(&mut self, mut at: usize, mask: u8) {
+        for piece in &mut self.pieces {
+            if at < piece.len() {
+                let mut copy = piece.to_vec();
+                copy[at] ^= mask;
+                *piece = copy.into();
+                return;
+            }
+            at -= piece.len();
+        }
+        unreachable!("flip inside the file");
     }
 
     /// Applies a crash to this file.
     fn crash<R: RngCore + ?Sized>(&mut self, rng: &mut R, faults: &DiskFaults) {
         let durable = match self.before_replace.take() {
             Some(old) if !chance(rng, faults.torn) => {
-                self.data = old;
-                self.synced_len = self.data.len();
+                self.pieces.clear();
+                self.len = 0;
+                self.push(old);
+                self.synced_len = self.len;
                 return;
             }
             // Torn replace: the new content was partly written over a truncated file.
             Some(_) => 0,
-            None if self.synced_len == self.data.len() => return,
+            None if self.synced_len == self.len => return,
             None if !chance(rng, faults.torn) => {
-                self.data.truncate(self.synced_len);
+                self.truncate(self.synced_len);
                 return;
             }
             None => self.synced_len,
         };
-        let unsynced = self.data.len() - durable;
+        let unsynced = self.len - durable;
         let keep = below(rng, unsynced as u64) as usize;
-        self.data.truncate(durable + keep);
+        self.truncate(durable + keep);
         if keep > 0 && chance(rng, faults.corrupt) {
             let at = durable + below(rng, keep as u64) as usize;
-            self.data[at] ^= 1 + below(rng, 255) as u8;
+            self.flip(at, 1 + below(rng, 255) as u8);
         }
-        self.synced_len = self.data.len();
+        self.synced_len = self.len;
     }
 }
 
@@ -124,13 +181,13 @@ impl Disk {
 
     /// Appends to a file (created empty if missing). Not durable until synced.
     pub fn append(&mut self, file: &str, bytes: &[u8]) {
-        let data = &mut self.entry(file).data;
-        if data.capacity() - data.len() < bytes.len() {
-            // Grown by an eighth rather than doubled: a node's log grows all run long, and
-            // doubling left up to half of every node's log allocated and unused.
-            data.reserve_exact(bytes.len().max(data.len() / 8));
-        }
-        data.extend_from_slice(bytes);
+        self.append_shared(file, Arc::from(bytes));
+    }
+
+    /// Appends `bytes` without copying them: the file keeps the allocation, which other disks
+    /// may hold too (it is never written in place).
+    pub fn append_shared(&mut self, file: &str, bytes: Arc<[u8]>) {
+        self.entry(file).push(bytes);
     }
 
     /// Rewrites a file in place (created if missing). Until the next sync a crash leaves the old
@@ -138,11 +195,13 @@ impl Disk {
     pub fn replace(&mut self, file: &str, bytes: &[u8]) {
         let f = self.entry(file);
         if f.before_replace.is_none() {
-            let durable = f.data[..f.synced_len].to_vec();
-            f.before_replace = Some(durable);
+            let mut durable = f.clone();
+            durable.truncate(f.synced_len);
+            f.before_replace = Some(durable.data().into());
         }
-        f.data.clear();
-        f.data.extend_from_slice(bytes);
+        f.pieces.clear();
+        f.len = 0;
+        f.push(Arc::from(bytes));
         f.synced_len = 0;
     }
 
@@ -154,13 +213,13 @@ impl Disk {
     }
 
     /// A file's current bytes (including unsynced ones, as the running process sees them).
-    pub fn read(&self, file: &str) -> Option<&[u8]> {
-        self.files.get(file).map(|f| f.data.as_slice())
+    pub fn read(&self, file: &str) -> Option<Vec<u8>> {
+        self.files.get(file).map(SimFile::data)
     }
 
     /// A file's current length.
     pub fn len(&self, file: &str) -> Option<usize> {
-        self.files.get(file).map(|f| f.data.len())
+        self.files.get(file).map(SimFile::len)
     }
 
     /// A file with its durability state.
@@ -206,7 +265,7 @@ impl Disk {
 
     /// Total bytes stored (current content).
     pub fn bytes(&self) -> usize {
-        self.files.values().map(|f| f.data.len()).sum()
+        self.files.values().map(SimFile::len).sum()
     }
 
     /// What a power loss leaves (see the module docs). Files are visited in name order, so the
@@ -235,10 +294,10 @@ mod tests {
         d.sync_now("log");
         d.append("log", b"-volatile");
         d.append("new", b"never synced");
-        assert_eq!(d.read("log"), Some(&b"durable-volatile"[..]), "the process sees its writes");
+        assert_eq!(d.read("log").unwrap(), b"durable-volatile", "the process sees its writes");
         d.crash(&mut RngTree::new(3).faults(), &faults(0.0, 0.0));
-        assert_eq!(d.read("log"), Some(&b"durable"[..]));
-        assert_eq!(d.read("new"), Some(&b""[..]), "creation is durable, content is not");
+        assert_eq!(d.read("log").unwrap(), b"durable");
+        assert_eq!(d.read("new").unwrap(), b"", "creation is durable, content is not");
         assert!(d.file("log").unwrap().is_synced());
     }
 
@@ -267,7 +326,7 @@ mod tests {
             d.crash(&mut RngTree::new(seed).faults(), &faults(1.0, 0.0));
             let data = d.read("f").unwrap();
             assert!(data.len() < 13, "the whole unsynced write survived");
-            assert!(b"abc0123456789".starts_with(data), "not a prefix: {data:?}");
+            assert!(b"abc0123456789".starts_with(&data), "not a prefix: {data:?}");
             kept_some |= data.len() > 3;
         }
         assert!(kept_some, "no torn write kept anything in 100 seeds");
@@ -301,7 +360,7 @@ mod tests {
         d.replace("f", b"newer");
         d.replace("f", b"newest");
         d.crash(&mut RngTree::new(1).faults(), &faults(0.0, 0.0));
-        assert_eq!(d.read("f"), Some(&b"old"[..]));
+        assert_eq!(d.read("f").unwrap(), b"old");
         for seed in 0..20 {
             let mut d = Disk::new();
             d.append("f", b"old");
@@ -309,30 +368,53 @@ mod tests {
             d.replace("f", b"brand new");
             d.crash(&mut RngTree::new(seed).faults(), &faults(1.0, 0.0));
             let data = d.read("f").unwrap();
-            assert!(data.len() < 9 && b"brand new".starts_with(data), "{data:?}");
+            assert!(data.len() < 9 && b"brand new".starts_with(&data), "{data:?}");
         }
         d.replace("f", b"synced");
         d.sync_now("f");
         d.crash(&mut RngTree::new(1).faults(), &faults(1.0, 1.0));
-        assert_eq!(d.read("f"), Some(&b"synced"[..]));
+        assert_eq!(d.read("f").unwrap(), b"synced");
     }
 
-    // A growing file holds at most an eighth more than its content (plus the last append),
-    // where doubling would leave up to half of it unused.
+    // Disks that append one allocation share it; a crash that tears or corrupts it copies
+    // the piece first, so the other disk's content never changes.
     #[test]
-    fn appends_grow_a_file_by_an_eighth() {
-        let mut d = Disk::new();
-        for i in 0..1000u32 {
-            d.append("log", &[i as u8; 100]);
-            let data = &d.files["log"].data;
-            assert!(
-                data.capacity() <= data.len() + data.len() / 8 + 100,
-                "{i}: {}",
-                data.capacity()
-            );
+    fn shared_pieces_are_never_written_in_place() {
+        let piece: Arc<[u8]> = Arc::from(&[5u8; 64][..]);
+        let mut corrupted = 0;
+        for seed in 0..50 {
+            let (mut a, mut b) = (Disk::new(), Disk::new());
+            for d in [&mut a, &mut b] {
+                d.append("log", b"head");
+                d.sync_now("log");
+                d.append_shared("log", Arc::clone(&piece));
+                d.append("log", b"tail");
+            }
+            a.crash(&mut RngTree::new(seed).faults(), &faults(1.0, 1.0));
+            let torn = a.read("log").unwrap();
+            assert!(torn.len() < 72 && torn.starts_with(b"head"), "seed {seed}");
+            corrupted += usize::from(torn[4..].iter().any(|x| *x != 5));
+            assert_eq!(b.read("log").unwrap(), [&b"head"[..], &[5; 64], b"tail"].concat());
+            assert!(piece.iter().all(|x| *x == 5), "seed {seed}: the shared piece changed");
         }
-        assert_eq!(d.len("log"), Some(100_000));
-        assert_eq!(d.read("log").unwrap()[99_999], 231, "the content is what was appended");
+        assert!(corrupted > 0, "no crash corrupted the shared piece's copy in 50 seeds");
+    }
+
+    // Appends keep their order across pieces; truncation at any point keeps the prefix.
+    #[test]
+    fn pieces_read_back_in_order() {
+        let mut d = Disk::new();
+        for i in 0..100u8 {
+            d.append("log", &[i; 10]);
+        }
+        assert_eq!(d.len("log"), Some(1000));
+        let data = d.read("log").unwrap();
+        assert!(data.chunks(10).enumerate().all(|(i, c)| c.iter().all(|x| *x as usize == i)));
+        let f = d.files.get_mut("log").unwrap();
+        f.truncate(555);
+        assert_eq!((f.len(), f.data()), (555, data[..555].to_vec()));
+        f.truncate(0);
+        assert!(f.is_empty() && f.pieces.is_empty());
     }
 
     // Listing, removal and lengths behave like a directory.
