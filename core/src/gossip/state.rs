@@ -231,7 +231,8 @@ pub struct Gossip {
     seen: SeenCache,
     /// Ids of recently received payloads (duplicates arrive as the same allocation).
     ids: IdMemo,
-    /// Accepted ids with the heartbeat they were accepted in, for IHAVE.
+    /// Accepted ids with the heartbeat they were accepted in, for IHAVE: the newest
+    /// [`IDS_MAX`] of the history window.
     recent: VecDeque<(u64, MsgId)>,
     /// Ids asked for with IWANT and when, so they are not asked again at once (looked up for
     /// every message received: a hash table, keyed by the seen cache's secret stream).
@@ -459,7 +460,7 @@ impl Gossip {
         let frame = Frame::Gossip(msg).encode_bytes();
         let reconciled = topic.reconciled();
         self.seen.insert(now, id, SeenState::Accepted { frame: Some(frame.clone()), reconciled });
-        self.recent.push_back((self.heartbeat, id));
+        self.note_recent(id);
         self.stats.accepted += 1;
         let targets: Vec<PeerId> = if self.cfg.flood_publish {
             self.peers.keys().copied().collect()
@@ -482,7 +483,7 @@ impl Gossip {
         match verdict {
             Verdict::Accept => {
                 self.stats.accepted += 1;
-                self.recent.push_back((self.heartbeat, id));
+                self.note_recent(id);
                 let targets: Vec<PeerId> =
                     self.mesh.iter().copied().filter(|p| *p != from).collect();
                 for peer in targets {
@@ -648,6 +649,15 @@ impl Gossip {
                 self.send(peer, &GossipMessage::Prune);
             }
         }
+    }
+
+    /// Notes a received payload's id for IHAVE. Only the newest [`IDS_MAX`] can ever be
+    /// announced (an IHAVE takes the newest ids of the history window), so no more are kept.
+    fn note_recent(&mut self, id: MsgId) {
+        if self.recent.len() >= IDS_MAX {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((self.heartbeat, id));
     }
 
     fn emit_ihave(&mut self) {
