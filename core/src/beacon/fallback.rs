@@ -9,12 +9,13 @@
 //! - [`genesis_beacon`]: the first epoch with ballots ([`GENESIS_BEACON_EPOCH`]) has no protocol
 //!   run before it; its beacon is the first 4 bytes of the genesis id.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use thiserror::Error;
 
 use super::message::Beacon;
-use crate::types::{EpochId, GenesisId, Hash32};
+use crate::lookup::Lookup;
+use crate::types::{BallotId, EpochId, GenesisId};
 
 /// The first epoch with ballots: epoch 1 ends with the effective genesis layer (`2·LPE − 1`),
 /// and its successor takes [`genesis_beacon`].
@@ -64,7 +65,10 @@ pub struct BeaconTally {
     epoch: EpochId,
     sync_weight_units: u64,
     ballots_max: usize,
-    ballots: BTreeSet<Hash32>,
+    /// The ballots counted, to count each once: only looked up, so a hash table (every node
+    /// keeps one per ballot of three epochs; a B-tree of 32-byte keys took twice the memory).
+    /// Unseeded: only valid ballots get here.
+    ballots: Lookup<BallotId, ()>,
     beacons: BTreeMap<Beacon, Entry>,
     total: Entry,
 }
@@ -77,7 +81,7 @@ impl BeaconTally {
             epoch,
             sync_weight_units: u64::from(sync_weight_units),
             ballots_max,
-            ballots: BTreeSet::new(),
+            ballots: Lookup::new(0),
             beacons: BTreeMap::new(),
             total: Entry::default(),
         }
@@ -89,7 +93,7 @@ impl BeaconTally {
     pub fn record(
         &mut self,
         epoch: EpochId,
-        ballot: Hash32,
+        ballot: BallotId,
         beacon: Beacon,
         weight: u128,
         eligibilities: u32,
@@ -97,13 +101,13 @@ impl BeaconTally {
         if epoch != self.epoch {
             return Err(TallyError::WrongEpoch { expected: self.epoch, got: epoch });
         }
-        if self.ballots.contains(&ballot) {
+        if self.ballots.contains_key(&ballot) {
             return Ok(false);
         }
         if self.ballots.len() >= self.ballots_max {
             return Err(TallyError::Full(self.ballots_max));
         }
-        self.ballots.insert(ballot);
+        self.ballots.insert(ballot, ());
         let e = self.beacons.entry(beacon).or_default();
         e.weight = e.weight.saturating_add(weight);
         e.eligibilities += u64::from(eligibilities);
@@ -157,10 +161,10 @@ mod tests {
 
     use super::*;
 
-    fn id(i: u32) -> Hash32 {
-        let mut b = [0u8; 32];
+    fn id(i: u32) -> BallotId {
+        let mut b = [0u8; 20];
         b[..4].copy_from_slice(&i.to_le_bytes());
-        Hash32(b)
+        BallotId(b)
     }
 
     /// The genesis beacon is the genesis id's prefix, for the first epoch with ballots.

@@ -337,7 +337,7 @@ fn fallback_converges(c: &mut Cluster, ps: &[Participant], decided: &BTreeMap<us
         let mut tally = BeaconTally::new(EPOCH, 1, cfg.tally_ballots_max);
         for i in order {
             let w = ballot_weight(ps[i].weight, 1, 1);
-            tally.record(EPOCH, Hash32([i as u8; 32]), decided[&i], w, 1).unwrap();
+            tally.record(EPOCH, crate::types::BallotId([i as u8; 20]), decided[&i], w, 1).unwrap();
         }
         answers.insert(tally.beacon().unwrap_or_else(|| panic!("node {node}: no answer")));
     }

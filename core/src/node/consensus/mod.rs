@@ -1220,11 +1220,8 @@ impl Consensus {
         let max = self.cfg.beacon.tally_ballots_max;
         let tally =
             self.tallies.entry(epoch).or_insert_with(|| BeaconTally::new(epoch, units, max));
-        let mut key = [0u8; 32];
-        // The ballot id is the first 20 bytes of the hash of its signed metadata.
-        key[..20].copy_from_slice(&record.id.0);
         let w = ballot_weight(weight, record.slots.max(1), record.eligibilities);
-        let _ = tally.record(epoch, Hash32(key), record.beacon, w, record.eligibilities);
+        let _ = tally.record(epoch, record.id, record.beacon, w, record.eligibilities);
         let (plurality, majority) = (tally.beacon(), tally.majority());
         while self.tallies.len() > 3 {
             self.tallies.pop_first();
