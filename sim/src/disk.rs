@@ -195,9 +195,7 @@ impl Disk {
     pub fn replace(&mut self, file: &str, bytes: &[u8]) {
         let f = self.entry(file);
         if f.before_replace.is_none() {
-            let mut durable = f.clone();
-            durable.truncate(f.synced_len);
-            f.before_replace = Some(durable.data().into());
+            f.before_replace = Some(Arc::from(&f.data()[..f.synced_len]));
         }
         f.pieces.clear();
         f.len = 0;

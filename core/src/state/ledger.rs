@@ -147,7 +147,7 @@ impl Ledger {
         layer: LayerId,
         change: impl FnOnce(&mut Accounts) -> T,
     ) -> (T, Arc<[Change]>) {
-        assert!(self.applied.is_none_or(|a| layer > a), "layers apply in increasing order");
+        self.assert_next(layer);
         let state = Arc::make_mut(&mut self.state);
         state.accounts.start_journal();
         let out = change(&mut state.accounts);
@@ -166,10 +166,15 @@ impl Ledger {
         (out, changes)
     }
 
+    /// Panics unless `layer` comes after the applied one (checked before anything changes).
+    fn assert_next(&self, layer: LayerId) {
+        assert!(self.applied.is_none_or(|a| layer > a), "layers apply in increasing order");
+    }
+
     /// Records `layer` as applied with no account changed (an empty layer): the state is kept
     /// as it is, shared or not.
     pub fn skip(&mut self, layer: LayerId) {
-        assert!(self.applied.is_none_or(|a| layer > a), "layers apply in increasing order");
+        self.assert_next(layer);
         self.record(layer, Arc::from([]));
     }
 
@@ -179,7 +184,7 @@ impl Ledger {
     /// and `state` must be this ledger's state with the changes made; the first is checked,
     /// the second is the caller's promise (its key is the state root and the block).
     pub fn adopt(&mut self, layer: LayerId, state: Arc<LedgerState>, changes: Arc<[Change]>) {
-        assert!(self.applied.is_none_or(|a| layer > a), "layers apply in increasing order");
+        self.assert_next(layer);
         assert!(
             changes.iter().all(|c| self.state.accounts.get(&c.address) == c.before),
             "an adopted layer's changes start from this ledger's accounts"
