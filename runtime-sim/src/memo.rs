@@ -28,6 +28,7 @@ use spacemesh_core::job::{
 };
 use spacemesh_core::lookup::Lookup;
 use spacemesh_core::mesh::{LayerStep, StepKey};
+use spacemesh_core::tortoise::BallotHeader;
 use spacemesh_core::types::{BallotId, Beacon, BlockId, EpochId, Hash32};
 use spacemesh_core::vrf::{self, VrfSignature};
 
@@ -60,6 +61,9 @@ pub struct MemoVerifier {
     headers: Mutex<Shared<AtxId, AtxHeader>>,
     /// One allocation per ballot record, likewise (every node keeps every recent ballot).
     ballots: Mutex<Shared<BallotId, BallotRecord>>,
+    /// One allocation per tortoise ballot header, likewise (every node keeps every ballot of
+    /// the tortoise's window).
+    tortoise_ballots: Mutex<Shared<BallotId, BallotHeader>>,
     /// One allocation per hare message's proof, hash and signature, likewise (every node
     /// keeps every message of its hare sessions).
     hare: Mutex<Shared<Hash32, Signed>>,
@@ -86,6 +90,7 @@ impl MemoVerifier {
             cache: Mutex::new(Lookup::new(0)),
             headers: Mutex::new(Shared::default()),
             ballots: Mutex::new(Shared::default()),
+            tortoise_ballots: Mutex::new(Shared::default()),
             hare: Mutex::new(Shared::default()),
             active_sets: Mutex::new(Shared::default()),
             committees: Mutex::new(Shared::default()),
@@ -214,6 +219,11 @@ impl Verifier for MemoVerifier {
     /// The first node's allocation for an equal record, as for ATX headers.
     fn share_ballot_record(&self, record: BallotRecord) -> Arc<BallotRecord> {
         self.ballots.lock().expect("single-threaded").share(record.id, record)
+    }
+
+    /// The first node's allocation for an equal tortoise ballot header, as for ATX headers.
+    fn share_tortoise_ballot(&self, header: BallotHeader) -> Arc<BallotHeader> {
+        self.tortoise_ballots.lock().expect("single-threaded").share(header.id(), header)
     }
 
     /// The first node's allocation for equal parts of a hare message, as for ATX headers.

@@ -139,6 +139,16 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         std::sync::Arc::new(record)
     }
 
+    /// What the tortoise keeps of one valid ballot, as an allocation to keep (shared like
+    /// [`Verifier::share_atx_header`]: the header is a function of the ballot, its ATX and its
+    /// base ballot's opinion, and every node keeps every ballot of the window).
+    fn share_tortoise_ballot(
+        &self,
+        header: crate::tortoise::BallotHeader,
+    ) -> std::sync::Arc<crate::tortoise::BallotHeader> {
+        std::sync::Arc::new(header)
+    }
+
     /// The proof, hash and signature of a received hare message, as an allocation to keep
     /// (shared like [`Verifier::share_atx_header`]: every receiver keeps the same parts).
     fn share_hare_signed(

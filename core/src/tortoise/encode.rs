@@ -56,7 +56,12 @@ impl Tortoise {
             .ballots
             .iter()
             .filter(|b| !b.malicious)
-            .map(|b| (b.id, Base { layer: lid, tail: Some(b.votes), opinion: Some(b.opinion) }))
+            .map(|b| {
+                (
+                    b.header.id,
+                    Base { layer: lid, tail: Some(b.votes), opinion: Some(b.header.opinion) },
+                )
+            })
             .collect();
         out.sort_by_key(|(id, _)| *id);
         out

@@ -19,7 +19,7 @@ impl Tortoise {
     /// Adds (`sign = 1`) or takes back (`sign = -1`) a ballot's votes in the full tally.
     fn full_apply(&mut self, r: BallotRef, sign: i128) {
         let ballot = self.ballot(r);
-        let (w, height) = (ballot.weight * sign, ballot.atx.height());
+        let (w, height) = (ballot.header.weight * sign, ballot.header.atx.height());
         for v in self.chain(Some(ballot.votes)) {
             let layer = self.layer_at_mut(v.layer);
             let vote = &layer.votes[v.index as usize];
@@ -47,7 +47,7 @@ impl Tortoise {
             return;
         }
         if ballot.bad_beacon == Some(true) {
-            let due = LayerId(ballot.layer.0.saturating_add(self.cfg.bad_beacon_vote_delay));
+            let due = LayerId(ballot.header.layer.0.saturating_add(self.cfg.bad_beacon_vote_delay));
             if due > self.last {
                 self.delayed.entry(due).or_default().push(r);
                 return;
@@ -80,11 +80,11 @@ impl Tortoise {
         for l in lid.0 + 1..=self.full_counted.0 {
             for r in self.ballot_refs(LayerId(l)) {
                 let ballot = self.ballot(r);
-                if !ballot.full_counted || key.height > ballot.atx.height() {
+                if !ballot.full_counted || key.height > ballot.header.atx.height() {
                     continue;
                 }
                 if self.vote_on(ballot.votes, lid).is_some_and(|v| !self.vote(v).abstain) {
-                    against += ballot.weight;
+                    against += ballot.header.weight;
                 }
             }
         }

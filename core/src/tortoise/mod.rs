@@ -90,9 +90,11 @@ pub use config::{TortoiseConfig, TortoiseConfigError};
 use crate::activation::store::AtxHeader;
 use crate::activation::wire::AtxId;
 use crate::ballot::wire::Votes;
+use crate::crypto::Verifier;
 use crate::lookup::Lookup;
 use crate::types::{BallotId, Beacon, BlockId, EpochId, Hash32, LayerId, NodeId};
 
+pub use state::BallotHeader;
 use state::{BallotInfo, BallotRef, BlockKey, EpochInfo, LayerInfo, Sign, within_distance};
 use threshold::{WEIGHT_ONE, Weight, ballot_weight};
 use votes::build_diff;
@@ -116,6 +118,8 @@ pub struct BallotInput<'a> {
     pub beacon: Beacon,
     /// Base ballot and exceptions.
     pub votes: &'a Votes,
+    /// Hands out the allocation of the ballot's [`BallotHeader`].
+    pub verifier: &'a dyn Verifier,
 }
 
 /// The node's own votes for a ballot, with the opinion hash they decode to.
@@ -448,7 +452,7 @@ impl Tortoise {
         for l in self.evicted.0 + 1..=self.evicted.0 + self.layers.len() as u32 {
             for r in self.ballot_refs(LayerId(l)) {
                 let b = self.ballot(r);
-                if b.atx.smesher == node && !b.malicious {
+                if b.header.atx.smesher == node && !b.malicious {
                     self.full_uncount(r);
                     self.ballot_mut(r).malicious = true;
                     changed = true;
@@ -503,16 +507,19 @@ impl Tortoise {
             let beyond = !within_distance(self.cfg.hdist, lid, self.last);
             self.add_block(lid, key, false, beyond);
         }
-        let info = BallotInfo {
+        let header = BallotHeader {
             id: ballot.id,
             layer,
             weight: ballot_weight(atx.weight, eligibilities, slots),
             beacon: ballot.beacon,
-            malicious: self.malicious.contains(&ballot.smesher),
             atx,
+            opinion,
+        };
+        let info = BallotInfo {
+            header: ballot.verifier.share_tortoise_ballot(header),
+            malicious: self.malicious.contains(&ballot.smesher),
             bad_beacon: None,
             votes,
-            opinion,
             full_counted: false,
         };
         let ballots = &mut self.ensure_layer(layer).ballots;
@@ -687,7 +694,7 @@ impl Tortoise {
         assert_eq!(ballots, self.ballot_index.len(), "every stored ballot is indexed");
         for l in self.evicted.0 + 1..=self.evicted.0 + self.layers.len() as u32 {
             for r in self.ballot_refs(LayerId(l)) {
-                let id = self.ballot(r).id;
+                let id = self.ballot(r).header.id;
                 assert_eq!(self.ballot_index.get(&id), Some(&r), "the index points at the ballot");
             }
         }
@@ -713,10 +720,10 @@ impl Tortoise {
             }
         }
         for b in &layer.ballots {
-            assert_eq!(b.layer, layer.lid);
-            assert_eq!(b.votes.layer.0 + 1, b.layer.0, "a ballot's votes start below it");
+            assert_eq!(b.header.layer, layer.lid);
+            assert_eq!(b.votes.layer.0 + 1, b.header.layer.0, "a ballot's votes start below it");
             assert!(!(b.full_counted && b.malicious), "malicious ballots are not counted");
-            assert!(!b.full_counted || b.layer <= self.full_counted, "counted layers only");
+            assert!(!b.full_counted || b.header.layer <= self.full_counted, "counted layers only");
         }
     }
 }

@@ -81,18 +81,18 @@ impl Tortoise {
     /// to the retry list.
     pub(super) fn count_ballot(&mut self, r: BallotRef) {
         let ballot = self.ballot(r);
-        if ballot.layer.0 - 1 <= self.evicted.0 {
+        if ballot.header.layer.0 - 1 <= self.evicted.0 {
             return;
         }
-        let epoch = ballot.layer.epoch(self.cfg.layers_per_epoch);
+        let epoch = ballot.header.layer.epoch(self.cfg.layers_per_epoch);
         let Some(beacon) = self.epochs.get(&epoch).and_then(|e| e.beacon) else {
             // Counted once per ballot (when stored into a processed layer, or when its layer is
             // processed, or from here), so the list holds no duplicates.
             self.retriable.push(r);
             return;
         };
-        let bad = ballot.beacon != beacon;
-        let layer = ballot.layer;
+        let bad = ballot.header.beacon != beacon;
+        let layer = ballot.header.layer;
         self.ballot_mut(r).bad_beacon = Some(bad);
         self.verifying_count(r);
         if layer <= self.full_counted {
@@ -286,7 +286,7 @@ impl Tortoise {
         while self.evicted.0 + 1 < window_start.0 {
             let layer = self.layers.pop_front().expect("layers up to the verified one exist");
             for ballot in &layer.ballots {
-                self.ballot_index.remove(&ballot.id);
+                self.ballot_index.remove(&ballot.header.id);
             }
             if layer.lid.0 % lpe == lpe - 1 {
                 self.epochs.remove(&layer.lid.epoch(lpe));

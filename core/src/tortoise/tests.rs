@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::ballot::wire::BlockVote;
 use crate::codec::BoundedVec;
-use crate::crypto::hash_parts;
+use crate::crypto::{Ed25519Verifier, hash_parts};
 
 const LPE: u32 = 4;
 const GENESIS: LayerId = LayerId(2 * LPE - 1);
@@ -101,6 +101,7 @@ impl BallotData {
             slots: LPE,
             beacon: self.beacon,
             votes: &self.votes,
+            verifier: &Ed25519Verifier,
         }
     }
 }
@@ -357,7 +358,7 @@ fn honest_layers_verify_next_layer() {
         let below = net.tortoises[0].opinion(LayerId(layer.0 - 1)).unwrap();
         for b in &ballots {
             let t = &net.tortoises[0];
-            assert_eq!(t.ballot(t.ballot_index[&b.id]).opinion, below);
+            assert_eq!(t.ballot(t.ballot_index[&b.id]).header.opinion, below);
             assert!(
                 b.votes.against.is_empty() && b.votes.abstain.is_empty(),
                 "no exceptions needed"
@@ -554,6 +555,62 @@ fn malicious_ballots_do_not_count() {
     }
 }
 
+/// Shares equal ballot headers by id, as a simulator's verifier does.
+#[derive(Debug, Default)]
+struct HeaderMemo(std::sync::Mutex<Vec<Arc<BallotHeader>>>);
+
+impl Verifier for HeaderMemo {
+    fn verify(&self, key: &[u8; 32], message: &[u8], sig: &crate::crypto::Signature) -> bool {
+        Ed25519Verifier.verify(key, message, sig)
+    }
+
+    fn share_tortoise_ballot(&self, header: BallotHeader) -> Arc<BallotHeader> {
+        let mut kept = self.0.lock().unwrap();
+        match kept.iter().find(|k| k.id == header.id) {
+            Some(k) if **k == header => Arc::clone(k),
+            Some(_) => Arc::new(header),
+            None => {
+                kept.push(Arc::new(header));
+                Arc::clone(kept.last().unwrap())
+            }
+        }
+    }
+}
+
+/// Tortoises that accept the same ballots through a sharing runtime hold one header per
+/// ballot and keep their own votes and flags; one that weighs the ballots differently (other
+/// ATX weights) keeps its own headers, and all decode the same opinions.
+#[test]
+fn equal_ballots_share_one_header() {
+    let memo = HeaderMemo::default();
+    let (l1, l2) = (LayerId(GENESIS.0 + 1), LayerId(GENESIS.0 + 2));
+    let b1 = BallotData::new(0, l1, Votes::default());
+    let b2 = BallotData::new(1, l2, Votes { base: b1.id, ..Votes::default() });
+    let mut ts = [tortoise(&[10, 10]), tortoise(&[10, 10]), tortoise(&[20, 10])];
+    for t in &mut ts {
+        for b in [&b1, &b2] {
+            t.on_ballot(BallotInput { verifier: &memo, ..b.input() }).unwrap();
+        }
+    }
+    let header = |t: &Tortoise, b: &BallotData| Arc::clone(&t.ballot(t.ballot_index[&b.id]).header);
+    // Smesher 0's ATX weighs 20 at the third tortoise: b1's header differs there.
+    let [h0, h1, h2] = [&ts[0], &ts[1], &ts[2]].map(|t| header(t, &b1));
+    assert!(Arc::ptr_eq(&h0, &h1), "equal headers share one allocation");
+    assert!(!Arc::ptr_eq(&h0, &h2) && h0.weight != h2.weight, "unequal headers do not");
+    assert_eq!(h0.opinion, h2.opinion, "the opinion does not depend on weights");
+    // Smesher 1's weighs 10 everywhere: b2's header is one allocation at all three.
+    let [h0, h1, h2] = [&ts[0], &ts[1], &ts[2]].map(|t| header(t, &b2));
+    assert!(Arc::ptr_eq(&h0, &h1) && Arc::ptr_eq(&h0, &h2));
+    assert_eq!(memo.0.lock().unwrap().len(), 2, "the first tortoise's headers are kept");
+    // Flags stay per node: marking the smesher malicious at one leaves the others alone.
+    ts[1].on_malfeasance(node_id(1));
+    let malicious = |t: &Tortoise| t.ballot(t.ballot_index[&b2.id]).malicious;
+    assert!(malicious(&ts[1]) && !malicious(&ts[0]) && !malicious(&ts[2]));
+    for t in &ts {
+        t.check_invariants();
+    }
+}
+
 /// Decoding: a ballot's votes are its base's plus exceptions, and every block of the layers
 /// after the base's that it does not support is voted against (or abstained).
 #[test]
@@ -657,7 +714,7 @@ fn encode_round_trips_to_local_opinion() {
                     let mut copy = t.clone();
                     copy.on_ballot(BallotData::new(0, current, o.votes.clone()).input()).unwrap();
                     let b = BallotData::new(0, current, o.votes);
-                    assert_eq!(copy.ballot(copy.ballot_index[&b.id]).opinion, local);
+                    assert_eq!(copy.ballot(copy.ballot_index[&b.id]).header.opinion, local);
                 }
                 Err(e) => panic!("base in {l}: {e}"),
             }

@@ -51,15 +51,15 @@ impl Tortoise {
     /// Counts a ballot of a processed layer if it is good.
     pub(super) fn verifying_count(&mut self, r: BallotRef) {
         let ballot = self.ballot(r);
-        let Some(prev) = self.layer(LayerId(ballot.layer.0 - 1)) else { return };
+        let Some(prev) = self.layer(LayerId(ballot.header.layer.0 - 1)) else { return };
         let good = ballot.bad_beacon == Some(false)
             && !ballot.malicious
-            && prev.opinion == ballot.opinion
-            && prev.reference_height <= ballot.atx.height();
+            && prev.opinion == ballot.header.opinion
+            && prev.reference_height <= ballot.header.atx.height();
         if !good {
             return;
         }
-        let (w, from) = (ballot.weight, ballot.layer);
+        let (w, from) = (ballot.header.weight, ballot.header.layer);
         for l in from.0..=self.processed.0 {
             self.layer_at_mut(LayerId(l)).good_uncounted += w;
         }

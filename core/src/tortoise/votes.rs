@@ -304,7 +304,7 @@ impl Tortoise {
         } else {
             let r = *self.ballot_index.get(&id).ok_or(TortoiseReject::UnknownBase { base: id })?;
             let b = self.ballot(r);
-            Base { layer: b.layer, tail: Some(b.votes), opinion: Some(b.opinion) }
+            Base { layer: b.header.layer, tail: Some(b.votes), opinion: Some(b.header.opinion) }
         };
         if base.layer >= layer {
             return Err(TortoiseReject::BaseNotBefore { base_layer: base.layer, layer });

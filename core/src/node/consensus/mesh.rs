@@ -59,6 +59,7 @@ impl Consensus {
                 slots: r.slots,
                 beacon: r.beacon,
                 votes: &votes,
+                verifier: &*self.verifier,
             };
             match self.tortoise.on_ballot(input) {
                 Ok(()) => {
