@@ -21,6 +21,7 @@ use spacemesh_core::activation::wire::AtxId;
 use spacemesh_core::activation::{ActiveSet, AtxHeader};
 use spacemesh_core::ballot::BallotRecord;
 use spacemesh_core::block::Block;
+use spacemesh_core::certifier::CertifyMessage;
 use spacemesh_core::crypto::{Ed25519Verifier, Signature, Verifier};
 use spacemesh_core::hare::{Committee, Signed};
 use spacemesh_core::job::{
@@ -29,7 +30,7 @@ use spacemesh_core::job::{
 use spacemesh_core::lookup::Lookup;
 use spacemesh_core::mesh::{LayerStep, StepKey};
 use spacemesh_core::tortoise::BallotHeader;
-use spacemesh_core::types::{BallotId, Beacon, BlockId, EpochId, Hash32};
+use spacemesh_core::types::{BallotId, Beacon, BlockId, EpochId, Hash32, LayerId, NodeId};
 use spacemesh_core::vrf::{self, VrfSignature};
 
 /// What a remembered answer checked.
@@ -67,6 +68,9 @@ pub struct MemoVerifier {
     /// One allocation per hare message's proof, hash and signature, likewise (every node
     /// keeps every message of its hare sessions).
     hare: Mutex<Shared<Hash32, Signed>>,
+    /// One allocation per certify message, by layer and smesher (every node keeps every
+    /// committee message of a window of layers; an equivocating second message keeps its own).
+    certify: Mutex<Shared<(LayerId, NodeId), CertifyMessage>>,
     /// One allocation per active set, by its hash (every node keeps the sets of a few epochs).
     active_sets: Mutex<Shared<Hash32, ActiveSet>>,
     /// One allocation per block, by id (every node keeps a window of layers' blocks).
@@ -92,6 +96,7 @@ impl MemoVerifier {
             ballots: Mutex::new(Shared::default()),
             tortoise_ballots: Mutex::new(Shared::default()),
             hare: Mutex::new(Shared::default()),
+            certify: Mutex::new(Shared::default()),
             active_sets: Mutex::new(Shared::default()),
             committees: Mutex::new(Shared::default()),
             blocks: Mutex::new(Shared::default()),
@@ -229,6 +234,11 @@ impl Verifier for MemoVerifier {
     /// The first node's allocation for equal parts of a hare message, as for ATX headers.
     fn share_hare_signed(&self, signed: Signed) -> Arc<Signed> {
         self.hare.lock().expect("single-threaded").share(signed.msg_hash, signed)
+    }
+
+    /// The first node's allocation for an equal certify message.
+    fn share_certify_message(&self, msg: CertifyMessage) -> Arc<CertifyMessage> {
+        self.certify.lock().expect("single-threaded").share((msg.layer, msg.smesher), msg)
     }
 
     /// The first node's allocation for an equal active set.

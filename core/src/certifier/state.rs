@@ -1,6 +1,7 @@
 //! The per-layer certify message collector and certificate validation.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::message::{CERTIFY_ROUND, Certificate, CertifyMessage};
 use super::{CertifierConfig, CertifyReject};
@@ -9,15 +10,18 @@ use crate::crypto::Verifier;
 use crate::eligibility::hare::Sortition;
 use crate::types::{BlockId, GenesisId, LayerId, NodeId};
 
-/// What one layer has collected.
+/// What one layer has collected. Messages are kept in allocations a runtime hosting many
+/// nodes may share between them ([`Verifier::share_certify_message`]): every node keeps every
+/// committee message of a window of layers, about 200 bytes each.
 #[derive(Debug, Default)]
 struct LayerState {
     /// The accepted message of each smesher (one per smesher, whatever the block).
-    messages: BTreeMap<NodeId, CertifyMessage>,
+    messages: BTreeMap<NodeId, Arc<CertifyMessage>>,
     /// Summed seats per block over `messages`.
     tallies: BTreeMap<BlockId, u64>,
-    /// The layer's certificate, once a block reached the threshold.
-    certificate: Option<Certificate>,
+    /// The layer's certificate, once a block reached the threshold: its block and messages
+    /// (by smesher; [`Certifier::certificate`] builds the wire form).
+    certified: Option<(BlockId, Vec<Arc<CertifyMessage>>)>,
 }
 
 /// Collects certify messages per layer and builds each layer's certificate once.
@@ -71,7 +75,7 @@ impl Certifier {
         }
         check_sortition(sortition, &self.cfg, layer);
         let previous = self.layers.get(&layer).and_then(|s| s.messages.get(&msg.smesher));
-        if previous == Some(&msg) {
+        if previous.is_some_and(|p| **p == msg) {
             return Err(CertifyReject::Duplicate);
         }
         let Some(weight) = weight else {
@@ -90,12 +94,13 @@ impl Certifier {
         if held >= self.cfg.messages_max as usize {
             return Err(CertifyReject::LayerFull(layer));
         }
-        Ok(self.on_valid(msg))
+        Ok(self.on_valid(verifier.share_certify_message(msg)))
     }
 
     /// The certificate of `layer`, if one was built and the layer is not pruned yet.
-    pub fn certificate(&self, layer: LayerId) -> Option<&Certificate> {
-        self.layers.get(&layer)?.certificate.as_ref()
+    pub fn certificate(&self, layer: LayerId) -> Option<Certificate> {
+        let (block, messages) = self.layers.get(&layer)?.certified.as_ref()?;
+        Some(certificate(layer, *block, messages))
     }
 
     /// Forgets every layer below `below` and refuses their messages from now on.
@@ -119,8 +124,8 @@ impl Certifier {
                 *tallies.entry(m.block).or_insert(0u64) += u64::from(m.count);
             }
             assert_eq!(tallies, state.tallies, "tallies differ from the messages");
-            if let Some(cert) = &state.certificate {
-                assert_eq!(cert.layer, layer, "certificate filed under another layer");
+            if let Some((block, messages)) = &state.certified {
+                let cert = certificate(layer, *block, messages);
                 assert!(
                     cert.count() >= u64::from(self.cfg.threshold),
                     "certificate below threshold"
@@ -129,9 +134,10 @@ impl Certifier {
                     cert.signatures.windows(2).all(|w| w[0].smesher < w[1].smesher),
                     "certificate smeshers not distinct and sorted"
                 );
-                for m in cert.signatures.iter() {
-                    assert_eq!((m.layer, m.block), (layer, cert.block), "foreign message");
-                    assert_eq!(state.messages.get(&m.smesher), Some(m), "message not collected");
+                for m in messages {
+                    assert_eq!((m.layer, m.block), (layer, *block), "foreign message");
+                    let collected = state.messages.get(&m.smesher);
+                    assert!(collected.is_some_and(|c| Arc::ptr_eq(c, m)), "message not collected");
                 }
             }
         }
@@ -157,7 +163,7 @@ impl Certifier {
 
     /// Records a verified message and builds the certificate if its block just reached the
     /// threshold.
-    fn on_valid(&mut self, msg: CertifyMessage) -> Option<Certificate> {
+    fn on_valid(&mut self, msg: Arc<CertifyMessage>) -> Option<Certificate> {
         let threshold = u64::from(self.cfg.threshold);
         let state = self.layers.entry(msg.layer).or_default();
         let tally = state.tallies.entry(msg.block).or_insert(0);
@@ -169,21 +175,28 @@ impl Certifier {
         } else {
             reached
         };
+        let (layer, block) = (msg.layer, msg.block);
         state.messages.insert(msg.smesher, msg);
-        if !reached || state.certificate.is_some() {
+        if !reached || state.certified.is_some() {
             return None;
         }
-        let signatures: Vec<CertifyMessage> =
-            state.messages.values().filter(|m| m.block == msg.block).copied().collect();
-        let certificate = Certificate {
-            layer: msg.layer,
-            block: msg.block,
-            // Before this message the block's seats were below the threshold, so at most
-            // `threshold - 1` messages plus this one, and the config caps the threshold.
-            signatures: BoundedVec::new(signatures).expect("at most threshold messages"),
-        };
-        state.certificate = Some(certificate.clone());
-        Some(certificate)
+        let messages: Vec<_> =
+            state.messages.values().filter(|m| m.block == block).map(Arc::clone).collect();
+        let cert = certificate(layer, block, &messages);
+        state.certified = Some((block, messages));
+        Some(cert)
+    }
+}
+
+/// The certificate of `block` in `layer` made of `messages` (sorted by smesher).
+fn certificate(layer: LayerId, block: BlockId, messages: &[Arc<CertifyMessage>]) -> Certificate {
+    let signatures = messages.iter().map(|m| **m).collect();
+    Certificate {
+        layer,
+        block,
+        // Before the last message the block's seats were below the threshold, so at most
+        // `threshold - 1` messages plus that one, and the config caps the threshold.
+        signatures: BoundedVec::new(signatures).expect("at most threshold messages"),
     }
 }
 

@@ -125,9 +125,59 @@ fn committee_certifies_exactly_once() {
     assert!(cert.count() - u64::from(crossing.count) < 11, "built when first reached");
     assert!(cert.signatures.contains(&crossing));
     assert!(cert.signatures.len() < msgs.len(), "later messages are not in the certificate");
-    assert_eq!(c.certificate(LAYER), Some(&cert));
+    assert_eq!(c.certificate(LAYER).as_ref(), Some(&cert));
     assert_eq!(com.validate(&cert), Ok(()));
     assert_eq!(decode_exact::<Certificate>(&cert.encode()), Ok(cert));
+}
+
+/// Hands out one allocation per certify message and keeps it, so that a test can count who
+/// else holds it.
+#[derive(Debug, Default)]
+struct KeepingVerifier(std::sync::Mutex<Vec<std::sync::Arc<CertifyMessage>>>);
+
+impl crate::crypto::Verifier for KeepingVerifier {
+    fn verify(&self, key: &[u8; 32], message: &[u8], sig: &crate::crypto::Signature) -> bool {
+        Ed25519Verifier.verify(key, message, sig)
+    }
+
+    fn share_certify_message(&self, msg: CertifyMessage) -> std::sync::Arc<CertifyMessage> {
+        let mut kept = self.0.lock().unwrap();
+        if let Some(k) = kept.iter().find(|k| ***k == msg) {
+            return std::sync::Arc::clone(k);
+        }
+        kept.push(std::sync::Arc::new(msg));
+        std::sync::Arc::clone(kept.last().unwrap())
+    }
+}
+
+/// Two certifiers fed the same messages through a sharing runtime keep its allocations (one
+/// per message, held by both: the collected message and, for the certified block, the
+/// certificate's), build equal certificates, and drop their hold when the layer is pruned.
+#[test]
+fn collected_messages_are_the_runtime_allocations() {
+    let com = Committee::new(30);
+    let v = KeepingVerifier::default();
+    let mut cs = [Certifier::new(com.cfg, GENESIS), Certifier::new(com.cfg, GENESIS)];
+    for c in &mut cs {
+        for m in com.messages(LAYER, block(1)) {
+            let w = com.weight(&m.smesher);
+            c.on_message(LAYER, m, &com.sortition(LAYER), w, false, &v).unwrap();
+            c.check_invariants();
+        }
+    }
+    let cert = cs[0].certificate(LAYER).expect("certified");
+    assert_eq!(cs[1].certificate(LAYER).as_ref(), Some(&cert));
+    let kept = v.0.lock().unwrap().clone();
+    assert_eq!(kept.len(), com.messages(LAYER, block(1)).len(), "one allocation a message");
+    for k in &kept {
+        // The verifier, `kept` here, and each certifier's collected message and certificate.
+        let in_cert = usize::from(cert.signatures.contains(k));
+        assert_eq!(std::sync::Arc::strong_count(k), 2 + 2 * (1 + in_cert));
+    }
+    for c in &mut cs {
+        c.prune(LayerId(LAYER.0 + 1));
+    }
+    assert!(kept.iter().all(|k| std::sync::Arc::strong_count(k) == 2), "pruned layers let go");
 }
 
 /// A forged signature is rejected with a penalty and leaves no trace: the genuine message is
@@ -334,7 +384,7 @@ fn prune_and_window_bound_state() {
     let later = LayerId(LAYER.0 + com.cfg.layer_buffer);
     let m = com.messages(later, block(3))[0];
     assert_eq!(com.feed(&mut c, later, m), Ok(None));
-    assert_eq!(c.certificate(LAYER), Some(&cert), "still inside the window");
+    assert_eq!(c.certificate(LAYER).as_ref(), Some(&cert), "still inside the window");
     let m = com.messages(LayerId(later.0 + 1), block(3))[0];
     assert_eq!(com.feed(&mut c, LayerId(later.0 + 1), m), Ok(None));
     assert_eq!(c.certificate(LAYER), None, "fell out of the window");

@@ -158,6 +158,16 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         std::sync::Arc::new(signed)
     }
 
+    /// A verified certify message, as an allocation to keep (shared like
+    /// [`Verifier::share_atx_header`]: every node keeps every committee message of a window
+    /// of layers).
+    fn share_certify_message(
+        &self,
+        msg: crate::certifier::CertifyMessage,
+    ) -> std::sync::Arc<crate::certifier::CertifyMessage> {
+        std::sync::Arc::new(msg)
+    }
+
     /// An epoch's active set with its hash, as an allocation to keep (shared like
     /// [`Verifier::share_atx_header`]: honest nodes agree on the set, a thousand ids that every
     /// node keeps for several epochs).
