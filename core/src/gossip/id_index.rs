@@ -210,6 +210,18 @@ pub(super) fn push_gently<T>(v: &mut Vec<T>, item: T) {
     v.push(item);
 }
 
+/// A live entry, which knows its full id.
+pub(super) trait Identified {
+    fn id(&self) -> &MsgId;
+}
+
+/// An id with a value (for tests of the index itself).
+impl<T> Identified for (MsgId, T) {
+    fn id(&self) -> &MsgId {
+        &self.0
+    }
+}
+
 /// The cell value of a seen id without a live entry.
 const NO_SLOT: u32 = u32::MAX;
 
@@ -218,7 +230,7 @@ const NO_SLOT: u32 = u32::MAX;
 #[derive(Debug)]
 pub(super) struct IdIndex<E> {
     table: PrefixTable<u32>,
-    slab: Vec<Option<(MsgId, E)>>,
+    slab: Vec<Option<E>>,
     free: Vec<u32>,
     /// Prefixes of the listed ids (retained, of reconciled topics), in id order.
     listed: Listing,
@@ -279,7 +291,7 @@ impl Listing {
     }
 }
 
-impl<E> IdIndex<E> {
+impl<E: Identified> IdIndex<E> {
     /// An empty index; `key` mixes table positions (a per-node secret).
     pub(super) fn new(key: u64) -> Self {
         IdIndex {
@@ -329,24 +341,25 @@ impl<E> IdIndex<E> {
 
     fn slot(&self, id: &MsgId) -> Option<usize> {
         let slot = self.slot_by_prefix(prefix(id))?;
-        let (full, _) = self.slab[slot].as_ref().expect("indexed slot is live");
+        let full = self.slab[slot].as_ref().expect("indexed slot is live").id();
         (full == id).then_some(slot)
     }
 
     /// The live entry of exactly this id.
     pub(super) fn get(&self, id: &MsgId) -> Option<&E> {
-        self.slot(id).map(|s| &self.slab[s].as_ref().expect("live").1)
+        self.slot(id).map(|s| self.slab[s].as_ref().expect("live"))
     }
 
-    /// The id and live entry under `prefix`.
-    pub(super) fn get_by_prefix(&self, prefix: u64) -> Option<(&MsgId, &E)> {
+    /// The live entry under `prefix`.
+    pub(super) fn get_by_prefix(&self, prefix: u64) -> Option<&E> {
         let slot = self.slot_by_prefix(prefix)?;
-        self.slab[slot].as_ref().map(|(id, e)| (id, e))
+        self.slab[slot].as_ref()
     }
 
-    /// Gives a seen id without a live entry its live entry.
-    pub(super) fn insert_live(&mut self, id: MsgId, entry: E) {
-        let item = Some((id, entry));
+    /// Gives a seen id without a live entry its live entry (which knows its id).
+    pub(super) fn insert_live(&mut self, entry: E) {
+        let id = *entry.id();
+        let item = Some(entry);
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slab[s as usize] = item;
@@ -363,7 +376,7 @@ impl<E> IdIndex<E> {
     }
 
     /// Takes the unlisted live entry under `prefix` (the id stays seen).
-    pub(super) fn remove_live(&mut self, prefix: u64) -> Option<(MsgId, E)> {
+    pub(super) fn remove_live(&mut self, prefix: u64) -> Option<E> {
         let slot = self.slot_by_prefix(prefix)?;
         debug_assert!(!self.listed.contains(prefix), "removing a listed id");
         self.table.set(prefix, NO_SLOT);
@@ -387,17 +400,17 @@ impl<E> IdIndex<E> {
     pub(super) fn listed_in_bucket(&self, index: usize) -> impl Iterator<Item = &MsgId> + '_ {
         self.listed
             .in_bucket(index)
-            .map(|(_, s)| &self.slab[*s as usize].as_ref().expect("listed slot is live").0)
+            .map(|(_, s)| self.slab[*s as usize].as_ref().expect("listed slot is live").id())
     }
 
     /// Listed ids, in id order.
     pub(super) fn listed(&self) -> impl Iterator<Item = &MsgId> + '_ {
-        self.listed.iter().map(|(_, s)| &self.slab[*s as usize].as_ref().expect("live").0)
+        self.listed.iter().map(|(_, s)| self.slab[*s as usize].as_ref().expect("live").id())
     }
 
     /// Every live entry, in slab order (for recounts: the order carries no meaning).
-    pub(super) fn entries(&self) -> impl Iterator<Item = (&MsgId, &E)> + '_ {
-        self.slab.iter().flatten().map(|(id, e)| (id, e))
+    pub(super) fn entries(&self) -> impl Iterator<Item = &E> + '_ {
+        self.slab.iter().flatten()
     }
 
     /// Linear-time consistency of table, slab and listing.
@@ -407,15 +420,15 @@ impl<E> IdIndex<E> {
         assert!(live <= self.table.len(), "more live entries than seen ids");
         assert_eq!(live + self.free.len(), self.slab.len(), "free list leaks slots");
         for (slot, item) in self.slab.iter().enumerate() {
-            if let Some((id, _)) = item {
-                assert_eq!(self.table.get(prefix(id)), Some(slot as u32), "slot not indexed");
+            if let Some(e) = item {
+                assert_eq!(self.table.get(prefix(e.id())), Some(slot as u32), "slot not indexed");
             }
         }
         for s in &self.free {
             assert!(self.slab[*s as usize].is_none(), "a free slot is in use");
         }
         for (p, s) in self.listed.iter() {
-            let (id, _) = self.slab[*s as usize].as_ref().expect("listed slot is live");
+            let id = self.slab[*s as usize].as_ref().expect("listed slot is live").id();
             assert_eq!(prefix(id), *p, "listing points at another id");
             assert_eq!(bucket_of(id), Listing::bucket(*p), "listed in another bucket");
         }
@@ -489,12 +502,12 @@ mod tests {
     /// and equal low bits).
     #[test]
     fn insert_remove_keeps_lookups_exact() {
-        let mut index: IdIndex<u32> = IdIndex::new(0);
+        let mut index: IdIndex<(MsgId, u32)> = IdIndex::new(0);
         let ids: Vec<MsgId> = (0..2000u64).map(|n| id_with_prefix(n << 40 | n, n as u8)).collect();
         for (n, id) in ids.iter().enumerate() {
             index.insert(prefix(id));
             if n % 2 == 0 {
-                index.insert_live(*id, n as u32);
+                index.insert_live((*id, n as u32));
             }
         }
         for (n, id) in ids.iter().enumerate().filter(|(n, _)| n % 3 == 0) {
@@ -506,7 +519,7 @@ mod tests {
         for (n, id) in ids.iter().enumerate() {
             let seen = n % 3 != 0;
             assert_eq!(index.contains(prefix(id)), seen);
-            assert_eq!(index.get(id).copied(), (seen && n % 2 == 0).then_some(n as u32));
+            assert_eq!(index.get(id).map(|e| e.1), (seen && n % 2 == 0).then_some(n as u32));
         }
         assert_eq!(index.len(), ids.len() - ids.len().div_ceil(3));
         assert_eq!(index.live(), (0..2000).filter(|n| n % 3 != 0 && n % 2 == 0).count());
@@ -516,13 +529,13 @@ mod tests {
     /// finds no entry.
     #[test]
     fn live_entries_match_full_ids() {
-        let mut index: IdIndex<u8> = IdIndex::new(3);
+        let mut index: IdIndex<(MsgId, u8)> = IdIndex::new(3);
         let (a, b) = (id_with_prefix(42, 1), id_with_prefix(42, 2));
         index.insert(prefix(&a));
-        index.insert_live(a, 7);
+        index.insert_live((a, 7));
         assert!(index.contains(prefix(&b)));
-        assert_eq!((index.get(&a), index.get(&b)), (Some(&7), None));
-        assert_eq!(index.get_by_prefix(42), Some((&a, &7)));
+        assert_eq!((index.get(&a), index.get(&b)), (Some(&(a, 7)), None));
+        assert_eq!(index.get_by_prefix(42), Some(&(a, 7)));
         assert_eq!(index.remove_live(42), Some((a, 7)));
         assert!(index.contains(prefix(&a)) && index.get(&a).is_none());
         index.check_invariants_deep();
@@ -621,11 +634,11 @@ mod tests {
     /// The listing is in id order, per bucket, and forgets unlisted ids.
     #[test]
     fn listing_in_id_order() {
-        let mut index: IdIndex<()> = IdIndex::new(7);
+        let mut index: IdIndex<(MsgId, ())> = IdIndex::new(7);
         let ids: Vec<MsgId> = [5u64, 1, 9, 3].iter().map(|p| id_with_prefix(*p, 0)).collect();
         for id in &ids {
             index.insert(prefix(id));
-            index.insert_live(*id, ());
+            index.insert_live((*id, ()));
             index.set_listed(id, true);
         }
         index.set_listed(&ids[2], false);

@@ -203,17 +203,39 @@ pub fn message_id(topic: Topic, data: &[u8]) -> MsgId {
     crate::crypto::hash_parts(&[&[topic as u8], data])
 }
 
+/// A message as a node keeps it while it validates or retains it: its id and the frame it came
+/// in (or was published in). One allocation, which a runtime hosting many nodes hands to all of
+/// them through [`PublishPrint`]: every node keeps every recent message, and an id and a frame
+/// handle per node took 64 bytes a message at each of them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HeldFrame {
+    pub(super) id: MsgId,
+    pub(super) frame: bytes::Bytes,
+}
+
+impl HeldFrame {
+    /// The message id.
+    pub fn id(&self) -> &MsgId {
+        &self.id
+    }
+
+    /// The frame.
+    pub fn frame(&self) -> &bytes::Bytes {
+        &self.frame
+    }
+}
+
 /// What a runtime learns once from a frame that carries a gossip `Publish`, so that a node can
 /// count a later copy of an already seen message without decoding the frame again (see
-/// [`crate::node::Node::absorb_seen_publish`]).
+/// [`crate::node::Node::absorb_seen_publish`]), and keep the message in the print's allocation
+/// (see [`HeldFrame`]).
 ///
 /// It can only be made from the frame's bytes ([`PublishPrint::of`]), so it always describes the
 /// frame it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishPrint {
-    id: MsgId,
+    held: std::sync::Arc<HeldFrame>,
     data_len: usize,
-    frame_len: usize,
 }
 
 impl PublishPrint {
@@ -227,11 +249,8 @@ impl PublishPrint {
         }
         match crate::frame::Frame::decode_bounded(frame, usize::MAX).ok()? {
             crate::frame::Frame::Gossip(GossipMessage::Publish { topic, data }) => {
-                Some(PublishPrint {
-                    id: message_id(topic, &data),
-                    data_len: data.len(),
-                    frame_len: frame.len(),
-                })
+                let held = HeldFrame { id: message_id(topic, &data), frame: frame.clone() };
+                Some(PublishPrint { held: std::sync::Arc::new(held), data_len: data.len() })
             }
             _ => None,
         }
@@ -239,7 +258,12 @@ impl PublishPrint {
 
     /// The message id.
     pub fn id(&self) -> &MsgId {
-        &self.id
+        &self.held.id
+    }
+
+    /// The message with the frame, as a node keeps it.
+    pub fn held(&self) -> &std::sync::Arc<HeldFrame> {
+        &self.held
     }
 
     /// The payload's length.
@@ -249,7 +273,7 @@ impl PublishPrint {
 
     /// The whole frame's length.
     pub fn frame_len(&self) -> usize {
-        self.frame_len
+        self.held.frame.len()
     }
 }
 

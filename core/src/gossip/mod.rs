@@ -27,8 +27,8 @@ mod seen;
 mod state;
 
 pub use message::{
-    BUCKET_IDS_MAX, BUCKETS, BUCKETS_LISTED_MAX, BucketIds, BucketSummary, GossipMessage, IDS_MAX,
-    MESSAGE_MAX, MsgId, PublishPrint, Topic, bucket_of, message_id,
+    BUCKET_IDS_MAX, BUCKETS, BUCKETS_LISTED_MAX, BucketIds, BucketSummary, GossipMessage,
+    HeldFrame, IDS_MAX, MESSAGE_MAX, MsgId, PublishPrint, Topic, bucket_of, message_id,
 };
 pub use state::{Gossip, GossipConfig, GossipInput, GossipOutput, GossipStats, SeenMark, Verdict};
 

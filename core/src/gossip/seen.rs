@@ -9,10 +9,13 @@
 //! The cache holds every message of the last `seen_ttl`, the largest per-node state of a
 //! simulation, so it is kept in two layers: every seen id prefix (12 bytes a table cell, plus 16
 //! in the insertion-order queue), which is all a message needs once it is neither validating nor
-//! retained, and live entries (full id, frame) for validating and retained messages only, at
-//! most `validating_max + retained_max` of them. Dedup is by prefix (see [`super::id_index`] for
-//! why a prefix collision is safe); serving and verdicts match full ids.
+//! retained, and live entries for validating and retained messages only, at most
+//! `validating_max + retained_max` of them. A live entry is the message's [`HeldFrame`] (full
+//! id and frame, one allocation that a simulator shares between nodes) with a tag. Dedup is by
+//! prefix (see [`super::id_index`] for why a prefix collision is safe); serving and verdicts
+//! match full ids.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,8 +23,8 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 
 use super::chunked::Queue;
-use super::id_index::{IdIndex, prefix};
-use super::message::{BUCKETS, BucketSummary, MsgId, Topic, bucket_of};
+use super::id_index::{IdIndex, Identified, prefix};
+use super::message::{BUCKETS, BucketSummary, HeldFrame, MsgId, Topic, bucket_of};
 use crate::types::{PeerId, Time};
 
 /// Where a newly seen message stands (ignored or rejected messages are stored as dropped).
@@ -31,14 +34,14 @@ pub(crate) enum SeenState {
     Validating {
         /// The peer it first came from.
         from: PeerId,
-        /// The encoded frame, kept to forward it on acceptance.
-        frame: Bytes,
+        /// The id and encoded frame, kept to forward it on acceptance.
+        held: Arc<HeldFrame>,
         /// The topic.
         topic: Topic,
     },
-    /// Accepted; `frame` is kept while retained. Only `reconciled` messages (see
+    /// Accepted; `held` (id and frame) is kept while retained. Only `reconciled` messages (see
     /// [`Topic::reconciled`]) count in the anti-entropy buckets.
-    Accepted { frame: Option<Bytes>, reconciled: bool },
+    Accepted { held: Option<Arc<HeldFrame>>, reconciled: bool },
 }
 
 /// What the cache keeps of a validating or retained id: [`SeenState`] without the validating
@@ -46,8 +49,16 @@ pub(crate) enum SeenState {
 /// other seen id (dropped, or accepted and released) is only a prefix in [`SeenCache::entries`].
 #[derive(Debug)]
 enum Live {
-    Validating { frame: Bytes, topic: Topic },
-    Retained { frame: Bytes, reconciled: bool },
+    Validating { held: Arc<HeldFrame>, topic: Topic },
+    Retained { held: Arc<HeldFrame>, reconciled: bool },
+}
+
+impl Identified for Live {
+    fn id(&self) -> &MsgId {
+        match self {
+            Live::Validating { held, .. } | Live::Retained { held, .. } => &held.id,
+        }
+    }
 }
 
 /// Bounded dedup cache plus retained-message store.
@@ -117,7 +128,7 @@ impl SeenCache {
     /// The frame of a retained message.
     pub(crate) fn retained_frame(&self, id: &MsgId) -> Option<&Bytes> {
         match self.entries.get(id) {
-            Some(Live::Retained { frame, .. }) => Some(frame),
+            Some(Live::Retained { held, .. }) => Some(&held.frame),
             _ => None,
         }
     }
@@ -144,7 +155,8 @@ impl SeenCache {
         self.entries.listed_in_bucket(index).copied()
     }
 
-    /// Records a new id. The caller has checked `!contains(id)`.
+    /// Records a new id (the id of the held frame, if any). The caller has checked
+    /// `!contains(id)`.
     pub(crate) fn insert(&mut self, now: Time, id: MsgId, state: SeenState) {
         debug_assert!(!self.contains(&id));
         if self.entries.len() >= self.seen_max {
@@ -153,15 +165,17 @@ impl SeenCache {
         self.entries.insert(prefix(&id));
         self.order.push_back((now, prefix(&id)));
         match state {
-            SeenState::Validating { from, frame, topic } => {
+            SeenState::Validating { from, held, topic } => {
+                assert_eq!(held.id, id, "a frame held under another id");
                 self.validating += 1;
                 let old = self.senders.insert(prefix(&id), from);
                 debug_assert!(old.is_none(), "a sender for a new id");
-                self.entries.insert_live(id, Live::Validating { frame, topic });
+                self.entries.insert_live(Live::Validating { held, topic });
             }
-            SeenState::Accepted { frame: None, .. } => {}
-            SeenState::Accepted { frame: Some(frame), reconciled } => {
-                self.accept(now, id, frame, reconciled);
+            SeenState::Accepted { held: None, .. } => {}
+            SeenState::Accepted { held: Some(held), reconciled } => {
+                assert_eq!(held.id, id, "a frame held under another id");
+                self.accept(now, held, reconciled);
             }
         }
     }
@@ -172,24 +186,24 @@ impl SeenCache {
         if !matches!(self.entries.get(id), Some(Live::Validating { .. })) {
             return None;
         }
-        let Some((_, Live::Validating { frame, topic })) = self.entries.remove_live(prefix(id))
-        else {
+        let Some(Live::Validating { held, topic }) = self.entries.remove_live(prefix(id)) else {
             unreachable!("checked above")
         };
         self.validating -= 1;
         let from = self.senders.remove(&prefix(id)).expect("a validating id has a sender");
         if accept {
-            self.accept(now, *id, frame.clone(), topic.reconciled());
+            self.accept(now, Arc::clone(&held), topic.reconciled());
         }
-        Some(SeenState::Validating { from, frame, topic })
+        Some(SeenState::Validating { from, held, topic })
     }
 
     /// Retains the frame of a seen id that has no live entry.
-    fn accept(&mut self, now: Time, id: MsgId, frame: Bytes, reconciled: bool) {
+    fn accept(&mut self, now: Time, held: Arc<HeldFrame>, reconciled: bool) {
         if self.retained >= self.retained_max {
             self.release_oldest_retained();
         }
-        self.entries.insert_live(id, Live::Retained { frame, reconciled });
+        let id = held.id;
+        self.entries.insert_live(Live::Retained { held, reconciled });
         self.retained += 1;
         self.retained_order.push_back((now, prefix(&id)));
         if reconciled {
@@ -221,10 +235,10 @@ impl SeenCache {
 
     /// Drops the frame of the entry under `prefix` if it is retained; returns whether it was.
     fn release(&mut self, prefix: u64) -> bool {
-        let Some((&id, &Live::Retained { reconciled, .. })) = self.entries.get_by_prefix(prefix)
-        else {
+        let Some(Live::Retained { held, reconciled }) = self.entries.get_by_prefix(prefix) else {
             return false;
         };
+        let (id, reconciled) = (held.id, *reconciled);
         self.retained -= 1;
         if reconciled {
             self.toggle_bucket(&id, false);
@@ -286,7 +300,8 @@ impl SeenCache {
         let mut buckets = [BucketSummary::default(); BUCKETS];
         let (mut retained, mut validating) = (0, 0);
         let mut listed = Vec::new();
-        for (id, e) in self.entries.entries() {
+        for e in self.entries.entries() {
+            let id = e.id();
             match e {
                 Live::Retained { reconciled, .. } => {
                     retained += 1;
@@ -327,8 +342,13 @@ mod tests {
         message_id(Topic::Heartbeat, &n.to_le_bytes())
     }
 
-    fn accepted() -> SeenState {
-        SeenState::Accepted { frame: Some(Bytes::from_static(b"frame")), reconciled: true }
+    /// `id`'s message held with the frame `frame`.
+    fn held(id: MsgId, frame: &'static [u8]) -> Arc<HeldFrame> {
+        Arc::new(HeldFrame { id, frame: Bytes::from_static(frame) })
+    }
+
+    fn accepted(id: MsgId) -> SeenState {
+        SeenState::Accepted { held: Some(held(id, b"frame")), reconciled: true }
     }
 
     /// The cache never grows past its bound: the oldest entry goes first.
@@ -336,7 +356,7 @@ mod tests {
     fn bounded_by_count() {
         let mut c = SeenCache::new(3, 2, 0);
         for n in 0..5 {
-            c.insert(Time(u64::from(n)), id(n), accepted());
+            c.insert(Time(u64::from(n)), id(n), accepted(id(n)));
             c.check_invariants_deep();
         }
         assert_eq!(c.len(), 3);
@@ -362,7 +382,7 @@ mod tests {
                 if expire {
                     c.expire(Time(now), Duration::from_micros(6), Duration::from_micros(3));
                 } else if !c.contains(&id(n)) {
-                    c.insert(Time(now), id(n), SeenState::Accepted { frame: None, reconciled: false });
+                    c.insert(Time(now), id(n), SeenState::Accepted { held: None, reconciled: false });
                     let at = c.recent_position(&id(n), 1);
                     proptest::prop_assert!(at.is_some(), "the latest insert has a position");
                     positions.push((id(n), at.unwrap()));
@@ -386,14 +406,14 @@ mod tests {
     fn recent_positions() {
         let mut c = SeenCache::new(3, 3, 0);
         for n in 0..3 {
-            c.insert(Time(u64::from(n)), id(n), accepted());
+            c.insert(Time(u64::from(n)), id(n), accepted(id(n)));
         }
         assert_eq!(c.recent_position(&id(2), 1), Some(2));
         assert_eq!(c.recent_position(&id(0), 2), None, "beyond the depth");
         let first = c.recent_position(&id(0), 3).expect("within the depth");
         assert_eq!(first, 0);
         assert!(c.holds_position(first));
-        c.insert(Time(3), id(3), accepted());
+        c.insert(Time(3), id(3), accepted(id(3)));
         assert!(!c.holds_position(first) && !c.contains(&id(0)), "evicted by count");
         assert_eq!(c.recent_position(&id(3), 1), Some(3), "positions count the cache's life");
         c.expire(Time(100), Duration::from_micros(10), Duration::from_micros(5));
@@ -405,7 +425,7 @@ mod tests {
     #[test]
     fn expiry_by_time() {
         let mut c = SeenCache::new(10, 10, 0);
-        c.insert(Time(0), id(1), accepted());
+        c.insert(Time(0), id(1), accepted(id(1)));
         c.expire(Time(5), Duration::from_micros(10), Duration::from_micros(5));
         assert!(c.contains(&id(1)) && c.retained_frame(&id(1)).is_none());
         c.expire(Time(10), Duration::from_micros(10), Duration::from_micros(5));
@@ -419,8 +439,8 @@ mod tests {
     fn resolve_once() {
         let mut c = SeenCache::new(10, 10, 0);
         let from = PeerId([1; 32]);
-        let frame = Bytes::from_static(b"f");
-        c.insert(Time(0), id(1), SeenState::Validating { from, frame, topic: Topic::Heartbeat });
+        let held = held(id(1), b"f");
+        c.insert(Time(0), id(1), SeenState::Validating { from, held, topic: Topic::Heartbeat });
         assert_eq!(c.validating(), 1);
         assert!(c.resolve(Time(1), &id(1), true).is_some());
         assert!(c.resolve(Time(1), &id(1), false).is_none());
@@ -438,7 +458,7 @@ mod tests {
         let mut b_bytes = [7u8; 32];
         b_bytes[31] = 8;
         let b = MsgId::from(b_bytes);
-        c.insert(Time(0), a, accepted());
+        c.insert(Time(0), a, accepted(a));
         assert!(c.contains(&b), "a colliding id is dropped as a duplicate");
         assert!(c.retained_frame(&b).is_none(), "but it is not served as the other message");
         assert!(c.resolve(Time(1), &b, true).is_none());
@@ -452,14 +472,11 @@ mod tests {
     fn unreconciled_topics_stay_out_of_buckets() {
         let mut c = SeenCache::new(10, 10, 0);
         let from = PeerId([1; 32]);
-        let frame = Bytes::from_static(b"f");
-        c.insert(Time(0), id(1), SeenState::Validating { from, frame, topic: Topic::Hare });
+        let held_1 = held(id(1), b"f");
+        c.insert(Time(0), id(1), SeenState::Validating { from, held: held_1, topic: Topic::Hare });
         c.resolve(Time(0), &id(1), true);
-        c.insert(
-            Time(0),
-            id(2),
-            SeenState::Accepted { frame: Some(Bytes::from_static(b"g")), reconciled: false },
-        );
+        let held_2 = Some(held(id(2), b"g"));
+        c.insert(Time(0), id(2), SeenState::Accepted { held: held_2, reconciled: false });
         assert!(c.retained_frame(&id(1)).is_some() && c.retained_frame(&id(2)).is_some());
         assert_eq!(c.buckets(), &[BucketSummary::default(); BUCKETS]);
         assert_eq!((0..BUCKETS).map(|b| c.bucket_ids(b).count()).sum::<usize>(), 0);
@@ -475,7 +492,7 @@ mod tests {
     fn expiry_frees_memory() {
         let mut c = SeenCache::new(10_000, 10_000, 5);
         for n in 0..4000 {
-            c.insert(Time(u64::from(n)), id(n), accepted());
+            c.insert(Time(u64::from(n)), id(n), accepted(id(n)));
         }
         let full = c.entries.table_capacity();
         c.expire(Time(4009), Duration::from_micros(5000), Duration::from_micros(10));
@@ -497,8 +514,8 @@ mod tests {
         let mut bytes = [0u8; 32];
         bytes[31] = 1;
         let zero = MsgId::from(bytes);
-        c.insert(Time(0), zero, accepted());
-        c.insert(Time(1), id(1), accepted());
+        c.insert(Time(0), zero, accepted(zero));
+        c.insert(Time(1), id(1), accepted(id(1)));
         assert!(c.contains(&zero) && c.retained_frame(&zero).is_some());
         assert_eq!(c.bucket_ids(0).next(), Some(zero));
         c.check_invariants_deep();
@@ -512,7 +529,7 @@ mod tests {
     fn bucket_listing() {
         let mut c = SeenCache::new(100, 100, 0);
         for n in 0..60 {
-            c.insert(Time(0), id(n), accepted());
+            c.insert(Time(0), id(n), accepted(id(n)));
         }
         let total: usize = (0..BUCKETS).map(|b| c.bucket_ids(b).count()).sum();
         assert_eq!(total, 60);

@@ -1,6 +1,7 @@
 //! The gossip state machine.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::id_index::IdMemo;
 use super::message::{
-    BUCKET_IDS_MAX, BUCKETS, BUCKETS_LISTED_MAX, BucketIds, BucketSummary, GossipMessage, IDS_MAX,
-    MsgId, PublishPrint, Topic, message_id,
+    BUCKET_IDS_MAX, BUCKETS, BUCKETS_LISTED_MAX, BucketIds, BucketSummary, GossipMessage,
+    HeldFrame, IDS_MAX, MsgId, PublishPrint, Topic, message_id,
 };
 use super::seen::{SeenCache, SeenState};
 use crate::codec::{BoundedBytes, BoundedVec, Encode};
@@ -287,9 +288,15 @@ impl Gossip {
         self.handle_known(now, input, None)
     }
 
-    /// [`Gossip::handle`], where a `Message` input carrying a `Publish` has the id `known_id`
-    /// (from the runtime's [`PublishPrint`] of the frame), so it is not hashed again.
-    pub(crate) fn handle_known(&mut self, now: Time, input: GossipInput, known_id: Option<MsgId>) {
+    /// [`Gossip::handle`], where a `Message` input carrying a `Publish` comes with `known`,
+    /// its id and frame (from the runtime's [`PublishPrint`] of the frame): the id is not hashed
+    /// again, and the message is kept in that allocation.
+    pub(crate) fn handle_known(
+        &mut self,
+        now: Time,
+        input: GossipInput,
+        known: Option<Arc<HeldFrame>>,
+    ) {
         if self.next_heartbeat.is_none() {
             self.next_heartbeat = Some(now + self.cfg.heartbeat_interval);
             self.next_reconcile = now + self.cfg.reconcile_interval;
@@ -303,7 +310,7 @@ impl Gossip {
                 self.mesh.remove(&peer);
             }
             GossipInput::Message { peer, msg, frame } => {
-                self.on_message(now, peer, msg, frame, known_id)
+                self.on_message(now, peer, msg, frame, known)
             }
             GossipInput::Publish { topic, data } => self.on_publish(now, topic, data),
             GossipInput::Verdict { id, verdict } => self.on_verdict(now, id, verdict),
@@ -389,14 +396,14 @@ impl Gossip {
         peer: PeerId,
         msg: GossipMessage,
         frame: Bytes,
-        known_id: Option<MsgId>,
+        known: Option<Arc<HeldFrame>>,
     ) {
         if !self.peers.contains_key(&peer) {
             return; // a frame racing a disconnect
         }
         match msg {
             GossipMessage::Publish { topic, data } => {
-                self.on_publish_from(now, peer, topic, data, frame, known_id)
+                self.on_publish_from(now, peer, topic, data, frame, known)
             }
             GossipMessage::IHave(ids) => self.on_ihave(now, peer, &ids),
             GossipMessage::IWant(ids) => self.on_iwant(peer, &ids),
@@ -424,7 +431,7 @@ impl Gossip {
         topic: Topic,
         data: BoundedBytes<{ super::MESSAGE_MAX }>,
         frame: Bytes,
-        known_id: Option<MsgId>,
+        known: Option<Arc<HeldFrame>>,
     ) {
         self.stats.received += 1;
         if data.len() > self.cfg.message_max {
@@ -432,8 +439,11 @@ impl Gossip {
             return;
         }
         let data = data.into_inner();
-        debug_assert!(known_id.is_none_or(|k| k == message_id(topic, &data)), "a wrong known id");
-        let id = known_id.unwrap_or_else(|| self.ids.id(topic, &data));
+        debug_assert!(
+            known.as_ref().is_none_or(|k| k.id == message_id(topic, &data) && k.frame == frame),
+            "a wrong known message"
+        );
+        let id = known.as_ref().map_or_else(|| self.ids.id(topic, &data), |k| k.id);
         if self.seen.contains(&id) {
             self.stats.duplicates += 1;
             return;
@@ -446,7 +456,8 @@ impl Gossip {
         if self.asked.remove(&id).is_some() {
             self.stats.recovered += 1;
         }
-        self.seen.insert(now, id, SeenState::Validating { from: peer, frame, topic });
+        let held = known.unwrap_or_else(|| Arc::new(HeldFrame { id, frame }));
+        self.seen.insert(now, id, SeenState::Validating { from: peer, held, topic });
         self.outputs.push_back(GossipOutput::Validate { id, topic, data, from: peer });
     }
 
@@ -459,7 +470,8 @@ impl Gossip {
         let msg = GossipMessage::Publish { topic, data: BoundedBytes::new(data).expect("checked") };
         let frame = Frame::Gossip(msg).encode_bytes();
         let reconciled = topic.reconciled();
-        self.seen.insert(now, id, SeenState::Accepted { frame: Some(frame.clone()), reconciled });
+        let held = Some(Arc::new(HeldFrame { id, frame: frame.clone() }));
+        self.seen.insert(now, id, SeenState::Accepted { held, reconciled });
         self.note_recent(id);
         self.stats.accepted += 1;
         let targets: Vec<PeerId> = if self.cfg.flood_publish {
@@ -475,8 +487,7 @@ impl Gossip {
 
     fn on_verdict(&mut self, now: Time, id: MsgId, verdict: Verdict) {
         let accept = verdict == Verdict::Accept;
-        let Some(SeenState::Validating { from, frame, topic }) =
-            self.seen.resolve(now, &id, accept)
+        let Some(SeenState::Validating { from, held, topic }) = self.seen.resolve(now, &id, accept)
         else {
             return; // expired or evicted while validating
         };
@@ -487,7 +498,7 @@ impl Gossip {
                 let targets: Vec<PeerId> =
                     self.mesh.iter().copied().filter(|p| *p != from).collect();
                 for peer in targets {
-                    self.send_frame(peer, frame.clone());
+                    self.send_frame(peer, held.frame.clone());
                 }
                 self.outputs.push_back(GossipOutput::Accepted { id, topic, own: false });
             }

@@ -379,3 +379,52 @@ mod state_machine {
         }
     }
 }
+
+/// Two instances handed a message with its runtime print keep the print's allocation (id and
+/// frame) while they validate and retain it, forward and serve that very frame, and let go of
+/// it when it expires; without a print an instance keeps its own.
+#[test]
+fn printed_messages_are_kept_in_the_print_allocation() {
+    let (msg, frame) = publish_frame(b"shared");
+    let print = PublishPrint::of(&frame).expect("a publish");
+    let held = std::sync::Arc::clone(print.held());
+    let mut gs = [gossip_with_peers(3), gossip_with_peers(3), gossip_with_peers(3)];
+    for (i, g) in gs.iter_mut().enumerate() {
+        let input = GossipInput::Message { peer: peer(1), msg: msg.clone(), frame: frame.clone() };
+        let known = (i < 2).then(|| std::sync::Arc::clone(&held));
+        g.handle_known(Time(1), input, known);
+        drain(g);
+    }
+    // The print, `held` here and the two instances that were given it.
+    assert_eq!(std::sync::Arc::strong_count(&held), 4);
+    for g in &mut gs {
+        g.handle(Time(2), GossipInput::Verdict { id: *held.id(), verdict: Verdict::Accept });
+        drain(g);
+        g.handle(
+            Time(3),
+            GossipInput::Message {
+                peer: peer(2),
+                msg: GossipMessage::IWant(BoundedVec::new(vec![*held.id()]).unwrap()),
+                frame: Bytes::new(),
+            },
+        );
+        let served: Vec<Bytes> = drain(g)
+            .into_iter()
+            .filter_map(|o| match o {
+                GossipOutput::Send { frame, .. } => Some(frame),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(served.len(), 1, "the retained message is served");
+        assert_eq!(served[0].as_ptr(), frame.as_ptr(), "the frame itself, not a copy");
+        g.check_invariants_deep();
+    }
+    assert_eq!(std::sync::Arc::strong_count(&held), 4, "retained in the same allocation");
+    let later = Time(GossipConfig::default().seen_ttl.as_micros() as u64 + 10);
+    for g in &mut gs {
+        g.handle(later, GossipInput::Tick);
+        drain(g);
+        assert!(!g.has_seen(held.id()), "expired");
+    }
+    assert_eq!(std::sync::Arc::strong_count(&held), 2, "expired messages are let go");
+}

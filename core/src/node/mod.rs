@@ -31,7 +31,9 @@ use crate::codec::Encode;
 use crate::crypto::{Signer, Verifier};
 use crate::frame::Frame;
 use crate::gossip::Verdict;
-use crate::gossip::{Gossip, GossipInput, GossipOutput, MsgId, PublishPrint, SeenMark, Topic};
+use crate::gossip::{
+    Gossip, GossipInput, GossipOutput, HeldFrame, MsgId, PublishPrint, SeenMark, Topic,
+};
 use crate::heartbeat::{Heartbeat, HeartbeatInput, HeartbeatOutput};
 use crate::job::{Job, JobId, JobResult, SignatureCheck};
 use crate::node::consensus::{ConsensusOutput, JobOwner};
@@ -255,20 +257,21 @@ impl Node {
 
     /// [`Node::handle`] of the frame `bytes` from `peer` (an `Input::Message`), whose print the
     /// runtime already took: `print` must be [`PublishPrint::of`] these bytes. The message id
-    /// comes from the print instead of being hashed again at every node.
+    /// comes from the print instead of being hashed again at every node, and the node keeps
+    /// the message in the print's allocation ([`crate::gossip::HeldFrame`]).
     pub fn handle_printed(&mut self, now: Time, peer: PeerId, bytes: Bytes, print: &PublishPrint) {
         debug_assert_eq!(PublishPrint::of(&bytes).as_ref(), Some(print), "a print of other bytes");
-        self.handle_known(now, Input::Message { peer, bytes }, Some(*print.id()))
+        self.handle_known(now, Input::Message { peer, bytes }, Some(Arc::clone(print.held())))
     }
 
-    fn handle_known(&mut self, now: Time, input: Input, known_id: Option<MsgId>) {
+    fn handle_known(&mut self, now: Time, input: Input, known: Option<Arc<HeldFrame>>) {
         assert!(now >= self.last_now, "time went backwards: {now} < {}", self.last_now);
         self.last_now = now;
         match input {
             Input::Restore(snapshot) => self.on_restore(now, &snapshot),
             Input::Message { peer, bytes } => {
                 assert!(self.restored, "Restore must be the first input");
-                self.on_frame(now, peer, bytes, known_id);
+                self.on_frame(now, peer, bytes, known);
             }
             other => {
                 assert!(self.restored, "Restore must be the first input");
@@ -488,7 +491,7 @@ impl Node {
         }
     }
 
-    fn on_frame(&mut self, now: Time, peer: PeerId, bytes: Bytes, known_id: Option<MsgId>) {
+    fn on_frame(&mut self, now: Time, peer: PeerId, bytes: Bytes, known: Option<Arc<HeldFrame>>) {
         if !self.peers.is_connected(&peer) {
             self.stats.frames_from_strangers += 1;
             return;
@@ -499,7 +502,7 @@ impl Node {
             Ok(Frame::Fetch(_)) if self.cfg.black_hole => {}
             Ok(Frame::Gossip(msg)) => {
                 let input = GossipInput::Message { peer, msg, frame: bytes };
-                self.gossip.handle_known(now, input, known_id)
+                self.gossip.handle_known(now, input, known)
             }
             Ok(Frame::Peers(msg)) => self.peers.handle(now, PeersInput::Message { peer, msg }),
             Ok(Frame::Fetch(msg)) => match &mut self.consensus {
