@@ -132,20 +132,21 @@ impl<K, V> fmt::Debug for Lookup<K, V> {
 }
 
 /// Positions in a list the caller keeps, found by a key the caller reads from the entry at each
-/// position: a hash table of `u32`s (five bytes a slot with its control byte) where a
-/// [`Lookup`] would hold a copy of the key beside each value. For stores that every node keeps
-/// an entry of per identity, whose keys (32-byte ids) are already inside the entries.
+/// position: a hash table of positions (`u32`s by default: five bytes a slot with its control
+/// byte) where a [`Lookup`] would hold a copy of the key beside each value. For stores that
+/// every node keeps an entry of per identity or ballot, whose keys (20- or 32-byte ids) are
+/// already inside the entries.
 ///
 /// The caller answers, for a position, whether its entry has the key asked for (`is`) and what
 /// its key is (`key_of`, read again when the table grows): an entry must keep its key while its
 /// position is filed. Like [`Lookup`], it offers no iteration.
 #[derive(Clone)]
-pub struct Positions {
-    table: hashbrown::HashTable<u32>,
+pub struct Positions<P = u32> {
+    table: hashbrown::HashTable<P>,
     state: FixedState,
 }
 
-impl Positions {
+impl<P: Copy> Positions<P> {
     /// An empty table whose slots are mixed with `seed`.
     pub fn new(seed: u64) -> Self {
         Positions { table: hashbrown::HashTable::new(), state: FixedState::with_seed(seed) }
@@ -162,27 +163,27 @@ impl Positions {
     }
 
     /// The filed position of `key`: the one whose entry `is` accepts.
-    pub fn find<K: Hash + ?Sized>(&self, key: &K, is: impl Fn(u32) -> bool) -> Option<u32> {
+    pub fn find<K: Hash + ?Sized>(&self, key: &K, is: impl Fn(P) -> bool) -> Option<P> {
         self.table.find(self.state.hash_one(key), |&p| is(p)).copied()
     }
 
     /// Files `position`, whose entry's key `key_of` reads (the caller has checked that the key
     /// is not filed yet).
-    pub fn insert<K: Hash>(&mut self, position: u32, key_of: impl Fn(u32) -> K) {
+    pub fn insert<K: Hash>(&mut self, position: P, key_of: impl Fn(P) -> K) {
         let state = &self.state;
         let hash = state.hash_one(key_of(position));
         self.table.insert_unique(hash, position, |&p| state.hash_one(key_of(p)));
     }
 
     /// Takes out the filed position of `key` (the one whose entry `is` accepts).
-    pub fn remove<K: Hash + ?Sized>(&mut self, key: &K, is: impl Fn(u32) -> bool) -> Option<u32> {
+    pub fn remove<K: Hash + ?Sized>(&mut self, key: &K, is: impl Fn(P) -> bool) -> Option<P> {
         let hash = self.state.hash_one(key);
         self.table.find_entry(hash, |&p| is(p)).ok().map(|e| e.remove().0)
     }
 }
 
 /// Only the size, as [`Lookup`]'s.
-impl fmt::Debug for Positions {
+impl<P: Copy> fmt::Debug for Positions<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Positions").field("len", &self.len()).finish_non_exhaustive()
     }

@@ -91,11 +91,13 @@ use crate::activation::store::AtxHeader;
 use crate::activation::wire::AtxId;
 use crate::ballot::wire::Votes;
 use crate::crypto::Verifier;
-use crate::lookup::Lookup;
+use crate::lookup::Positions;
 use crate::types::{BallotId, Beacon, BlockId, EpochId, Hash32, LayerId, NodeId};
 
 pub use state::BallotHeader;
-use state::{BallotInfo, BallotRef, BlockKey, EpochInfo, LayerInfo, Sign, within_distance};
+use state::{
+    BallotInfo, BallotRef, BlockKey, EpochInfo, LayerInfo, Sign, ballot_in, within_distance,
+};
 use threshold::{WEIGHT_ONE, Weight, ballot_weight};
 use votes::build_diff;
 
@@ -339,9 +341,11 @@ pub struct Tortoise {
     pending: Option<LayerId>,
     layers: VecDeque<LayerInfo>,
     epochs: BTreeMap<EpochId, EpochInfo>,
-    /// Where each stored ballot is, looked up for every ballot's base and votes. Unseeded:
+    /// Where each stored ballot is, by its id (read from the ballot's header), looked up for
+    /// every ballot's base and votes. A table of refs (8 bytes a slot): every node keeps one per
+    /// ballot of the window, and a copy of each id beside its ref took four times that. Unseeded:
     /// only ballots that passed validation get here, at most `ballots_per_layer_max` a layer.
-    ballot_index: Lookup<BallotId, BallotRef>,
+    ballot_index: Positions<BallotRef>,
     malicious: BTreeSet<NodeId>,
     /// Processed ballots waiting for their epoch's beacon, in arrival order.
     retriable: Vec<BallotRef>,
@@ -372,7 +376,7 @@ impl Tortoise {
             pending: Some(effective_genesis),
             layers: VecDeque::new(),
             epochs: BTreeMap::new(),
-            ballot_index: Lookup::new(0),
+            ballot_index: Positions::new(0),
             malicious: BTreeSet::new(),
             retriable: Vec::new(),
             total_good: 0,
@@ -471,7 +475,7 @@ impl Tortoise {
         if layer <= self.genesis {
             return Err(TortoiseReject::NotAfterGenesis { layer });
         }
-        if layer <= self.evicted || self.ballot_index.contains_key(&ballot.id) {
+        if layer <= self.evicted || self.find_ballot(&ballot.id).is_some() {
             return Ok(());
         }
         #[cfg(feature = "canary")]
@@ -525,7 +529,8 @@ impl Tortoise {
         let ballots = &mut self.ensure_layer(layer).ballots;
         let r = BallotRef { layer, index: ballots.len() as u32 };
         ballots.push(info);
-        self.ballot_index.insert(ballot.id, r);
+        let (layers, evicted) = (&self.layers, self.evicted);
+        self.ballot_index.insert(r, |r| ballot_in(layers, evicted, r).header.id);
         if layer <= self.processed {
             self.count_ballot(r);
         }
@@ -695,7 +700,7 @@ impl Tortoise {
         for l in self.evicted.0 + 1..=self.evicted.0 + self.layers.len() as u32 {
             for r in self.ballot_refs(LayerId(l)) {
                 let id = self.ballot(r).header.id;
-                assert_eq!(self.ballot_index.get(&id), Some(&r), "the index points at the ballot");
+                assert_eq!(self.find_ballot(&id), Some(r), "the index points at the ballot");
             }
         }
         for r in &self.retriable {

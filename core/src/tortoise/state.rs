@@ -1,6 +1,6 @@
 //! The tortoise's in-memory state: layers, blocks, ballots and epochs inside the window.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use crate::activation::store::AtxHeader;
@@ -246,6 +246,16 @@ pub(super) fn median(mut heights: Vec<u64>) -> u64 {
     }
 }
 
+/// The ballot at `r` in the window `layers` (which starts after `evicted`); panics outside it.
+pub(super) fn ballot_in(
+    layers: &VecDeque<LayerInfo>,
+    evicted: LayerId,
+    r: BallotRef,
+) -> &BallotInfo {
+    let i = r.layer.0.checked_sub(evicted.0 + 1).expect("a ballot inside the window");
+    &layers[i as usize].ballots[r.index as usize]
+}
+
 impl Tortoise {
     /// The layer, if it is inside the window and created.
     pub(super) fn layer(&self, lid: LayerId) -> Option<&LayerInfo> {
@@ -280,7 +290,12 @@ impl Tortoise {
     }
 
     pub(super) fn ballot(&self, r: BallotRef) -> &BallotInfo {
-        &self.layer_at(r.layer).ballots[r.index as usize]
+        ballot_in(&self.layers, self.evicted, r)
+    }
+
+    /// Where the ballot `id` is stored, if it is.
+    pub(super) fn find_ballot(&self, id: &BallotId) -> Option<BallotRef> {
+        self.ballot_index.find(id, |r| self.ballot(r).header.id == *id)
     }
 
     pub(super) fn ballot_mut(&mut self, r: BallotRef) -> &mut BallotInfo {

@@ -285,8 +285,9 @@ impl Tortoise {
         let lpe = self.cfg.layers_per_epoch;
         while self.evicted.0 + 1 < window_start.0 {
             let layer = self.layers.pop_front().expect("layers up to the verified one exist");
-            for ballot in &layer.ballots {
-                self.ballot_index.remove(&ballot.header.id);
+            for (index, ballot) in layer.ballots.iter().enumerate() {
+                let r = BallotRef { layer: layer.lid, index: index as u32 };
+                self.ballot_index.remove(&ballot.header.id, |q| q == r);
             }
             if layer.lid.0 % lpe == lpe - 1 {
                 self.epochs.remove(&layer.lid.epoch(lpe));

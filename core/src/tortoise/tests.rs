@@ -358,7 +358,7 @@ fn honest_layers_verify_next_layer() {
         let below = net.tortoises[0].opinion(LayerId(layer.0 - 1)).unwrap();
         for b in &ballots {
             let t = &net.tortoises[0];
-            assert_eq!(t.ballot(t.ballot_index[&b.id]).header.opinion, below);
+            assert_eq!(t.ballot(t.find_ballot(&b.id).unwrap()).header.opinion, below);
             assert!(
                 b.votes.against.is_empty() && b.votes.abstain.is_empty(),
                 "no exceptions needed"
@@ -415,7 +415,7 @@ fn hare_silence_terminates_at_zdist_and_verifies_later() {
         let layer = net.last;
         let t = &net.tortoises[0];
         let abstains = ballots.iter().all(|b| {
-            let ballot = t.ballot(t.ballot_index[&b.id]);
+            let ballot = t.ballot(t.find_ballot(&b.id).unwrap());
             t.vote(t.vote_on(ballot.votes, failed).unwrap()).abstain
         });
         // Ballots of layer l are encoded before tallying l, when the failed layer is
@@ -592,7 +592,8 @@ fn equal_ballots_share_one_header() {
             t.on_ballot(BallotInput { verifier: &memo, ..b.input() }).unwrap();
         }
     }
-    let header = |t: &Tortoise, b: &BallotData| Arc::clone(&t.ballot(t.ballot_index[&b.id]).header);
+    let header =
+        |t: &Tortoise, b: &BallotData| Arc::clone(&t.ballot(t.find_ballot(&b.id).unwrap()).header);
     // Smesher 0's ATX weighs 20 at the third tortoise: b1's header differs there.
     let [h0, h1, h2] = [&ts[0], &ts[1], &ts[2]].map(|t| header(t, &b1));
     assert!(Arc::ptr_eq(&h0, &h1), "equal headers share one allocation");
@@ -604,7 +605,7 @@ fn equal_ballots_share_one_header() {
     assert_eq!(memo.0.lock().unwrap().len(), 2, "the first tortoise's headers are kept");
     // Flags stay per node: marking the smesher malicious at one leaves the others alone.
     ts[1].on_malfeasance(node_id(1));
-    let malicious = |t: &Tortoise| t.ballot(t.ballot_index[&b2.id]).malicious;
+    let malicious = |t: &Tortoise| t.ballot(t.find_ballot(&b2.id).unwrap()).malicious;
     assert!(malicious(&ts[1]) && !malicious(&ts[0]) && !malicious(&ts[2]));
     for t in &ts {
         t.check_invariants();
@@ -638,7 +639,7 @@ fn decode_base_plus_exceptions() {
     let b3 = BallotData::new(1, l3, v3);
     t.on_ballot(b3.input()).unwrap();
     let chain = |id: BallotId| {
-        let ballot = t.ballot(t.ballot_index[&id]);
+        let ballot = t.ballot(t.find_ballot(&id).unwrap());
         t.chain(Some(ballot.votes)).into_iter().map(|r| t.vote(r).clone()).collect::<Vec<_>>()
     };
     let key = |id| BlockKey { height: h, id };
@@ -714,7 +715,7 @@ fn encode_round_trips_to_local_opinion() {
                     let mut copy = t.clone();
                     copy.on_ballot(BallotData::new(0, current, o.votes.clone()).input()).unwrap();
                     let b = BallotData::new(0, current, o.votes);
-                    assert_eq!(copy.ballot(copy.ballot_index[&b.id]).header.opinion, local);
+                    assert_eq!(copy.ballot(copy.find_ballot(&b.id).unwrap()).header.opinion, local);
                 }
                 Err(e) => panic!("base in {l}: {e}"),
             }
@@ -795,7 +796,7 @@ fn bad_beacons_and_missing_beacons() {
     assert!(t.retriable.is_empty());
     assert_eq!(t.total_good, ballot_weight(10, 1, LPE), "only the good-beacon ballot is good");
     // In full mode the bad one waits for the delay.
-    let r = t.ballot_index[&bad.id];
+    let r = t.find_ballot(&bad.id).unwrap();
     t.mode = Mode::Full;
     t.full_count(r);
     assert!(!t.ballot(r).full_counted);
@@ -818,13 +819,13 @@ fn a_replaced_beacon_judges_later_ballots() {
     let early = BallotData::new(0, l1, Votes::default());
     t.on_ballot(early.input()).unwrap();
     t.tally_votes(l1);
-    assert_eq!(t.ballot(t.ballot_index[&early.id]).bad_beacon, Some(true));
+    assert_eq!(t.ballot(t.find_ballot(&early.id).unwrap()).bad_beacon, Some(true));
     t.on_beacon(EpochId(2), BEACON);
     let late = BallotData::new(1, l1, Votes::default());
     t.on_ballot(late.input()).unwrap();
     t.tally_votes(l1);
-    assert_eq!(t.ballot(t.ballot_index[&late.id]).bad_beacon, Some(false));
-    assert_eq!(t.ballot(t.ballot_index[&early.id]).bad_beacon, Some(true));
+    assert_eq!(t.ballot(t.find_ballot(&late.id).unwrap()).bad_beacon, Some(false));
+    assert_eq!(t.ballot(t.find_ballot(&early.id).unwrap()).bad_beacon, Some(true));
 }
 
 /// The weak coin decides the node's vote on a layer beyond hdist that the full tally leaves

@@ -302,7 +302,7 @@ impl Tortoise {
             }
             Base { layer: self.genesis, tail: None, opinion: None }
         } else {
-            let r = *self.ballot_index.get(&id).ok_or(TortoiseReject::UnknownBase { base: id })?;
+            let r = self.find_ballot(&id).ok_or(TortoiseReject::UnknownBase { base: id })?;
             let b = self.ballot(r);
             Base { layer: b.header.layer, tail: Some(b.votes), opinion: Some(b.header.opinion) }
         };
