@@ -17,6 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use spacemesh_core::activation::wire::AtxId;
 use spacemesh_core::activation::{ActiveSet, AtxHeader};
 use spacemesh_core::ballot::BallotRecord;
@@ -60,6 +62,8 @@ pub struct MemoVerifier {
     /// One allocation per ATX header, shared by every node that stores it (a 1000-node run
     /// otherwise holds a million copies of a few thousand headers).
     headers: Mutex<Shared<AtxId, AtxHeader>>,
+    /// One allocation per ATX's raw bytes, likewise (every node keeps them for a few epochs).
+    atx_raws: Mutex<Shared<AtxId, Bytes>>,
     /// One allocation per ballot record, likewise (every node keeps every recent ballot).
     ballots: Mutex<Shared<BallotId, BallotRecord>>,
     /// One allocation per tortoise ballot header, likewise (every node keeps every ballot of
@@ -93,6 +97,7 @@ impl MemoVerifier {
         MemoVerifier {
             cache: Mutex::new(Lookup::new(0)),
             headers: Mutex::new(Shared::default()),
+            atx_raws: Mutex::new(Shared::default()),
             ballots: Mutex::new(Shared::default()),
             tortoise_ballots: Mutex::new(Shared::default()),
             hare: Mutex::new(Shared::default()),
@@ -219,6 +224,11 @@ impl Verifier for MemoVerifier {
     /// any other is a bug that must not be hidden: it then gets its own allocation).
     fn share_atx_header(&self, header: AtxHeader) -> Arc<AtxHeader> {
         self.headers.lock().expect("single-threaded").share(header.id, header)
+    }
+
+    /// The first node's allocation for equal raw bytes of an ATX, as for ATX headers.
+    fn share_atx_raw(&self, id: AtxId, raw: Bytes) -> Arc<Bytes> {
+        self.atx_raws.lock().expect("single-threaded").share(id, raw)
     }
 
     /// The first node's allocation for an equal record, as for ATX headers.
@@ -439,6 +449,14 @@ mod tests {
         let c = v.share_atx_header(AtxHeader { weight: 21, ..h });
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(c.weight, 21);
+        // Raw bytes likewise: one allocation for equal bytes (from any frame), their own for
+        // other bytes under the same id.
+        let frame = Bytes::from_static(b"..atx bytes..");
+        let r = v.share_atx_raw(h.id, frame.slice(2..11));
+        let s = v.share_atx_raw(h.id, Bytes::copy_from_slice(b"atx bytes"));
+        assert!(Arc::ptr_eq(&r, &s));
+        let t = v.share_atx_raw(h.id, Bytes::from_static(b"other"));
+        assert!(!Arc::ptr_eq(&r, &t) && *t == "other");
     }
 
     /// Equal hare parts share one allocation, keyed by the message hash; a forged signature

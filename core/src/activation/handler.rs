@@ -586,7 +586,7 @@ impl AtxHandler {
                 },
             )));
         }
-        self.store.keep_raw(&id, p.bytes);
+        self.store.keep_raw(&id, self.shared.share_atx_raw(id, p.bytes));
         self.verdict(p.gossip, Verdict::Accept);
         self.outputs.push_back(HandlerOutput::Accepted(header));
     }

@@ -142,12 +142,14 @@ pub struct AtxStore {
 }
 
 /// A stored header, when this node received the ATX (local clock), and its raw bytes until
-/// they are pruned.
+/// they are pruned. The bytes, like the header, are an allocation a runtime hosting many nodes
+/// may share between them ([`crate::crypto::Verifier::share_atx_raw`]): a handle per node took
+/// 32 of this cell's 48 bytes.
 #[derive(Debug)]
 struct Stored {
     header: Arc<AtxHeader>,
     received: Time,
-    raw: Option<Bytes>,
+    raw: Option<Arc<Bytes>>,
 }
 
 impl AtxStore {
@@ -212,7 +214,7 @@ impl AtxStore {
 
     /// Keeps the raw bytes of the stored ATX `id` (zero-copy slices of a frame), to serve
     /// fetches and build proofs. Nothing if `id` is not stored.
-    pub fn keep_raw(&mut self, id: &AtxId, raw: Bytes) {
+    pub fn keep_raw(&mut self, id: &AtxId, raw: Arc<Bytes>) {
         if let Some(p) = self.position(id) {
             self.cells[p as usize].raw = Some(raw);
         }
@@ -220,7 +222,7 @@ impl AtxStore {
 
     /// The raw bytes of the ATX `id`, unless not stored or pruned.
     pub fn raw(&self, id: &AtxId) -> Option<&Bytes> {
-        self.stored(id).and_then(|s| s.raw.as_ref())
+        self.stored(id).and_then(|s| s.raw.as_deref())
     }
 
     /// Drops the raw bytes of ATXs published before `oldest` (the headers stay).
@@ -384,11 +386,11 @@ mod tests {
     fn raw_bytes_kept_then_pruned_by_epoch() {
         let mut s = AtxStore::new(0);
         let raw = |n: u8| Bytes::from(vec![n; 3]);
-        s.keep_raw(&Hash32([9; 32]), raw(9));
+        s.keep_raw(&Hash32([9; 32]), Arc::new(raw(9)));
         assert_eq!(s.raw(&Hash32([9; 32])), None, "not stored, not kept");
         for (id, smesher, epoch) in [(1, 1, 1), (2, 1, 1), (3, 2, 2), (4, 3, 3)] {
             put(&mut s, header(id, smesher, epoch, 1, 0));
-            s.keep_raw(&Hash32([id; 32]), raw(id));
+            s.keep_raw(&Hash32([id; 32]), Arc::new(raw(id)));
         }
         s.prune_raw_before(EpochId(2));
         assert_eq!(s.raw(&Hash32([1; 32])), None);

@@ -129,6 +129,18 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         std::sync::Arc::new(header)
     }
 
+    /// The raw bytes of a valid ATX, as an allocation to keep (shared like
+    /// [`Verifier::share_atx_header`]: every node keeps every ATX's bytes for a few epochs, to
+    /// serve peers and build proofs).
+    fn share_atx_raw(
+        &self,
+        id: crate::activation::wire::AtxId,
+        raw: bytes::Bytes,
+    ) -> std::sync::Arc<bytes::Bytes> {
+        let _ = id;
+        std::sync::Arc::new(raw)
+    }
+
     /// The record every node derives from one valid ballot, as an allocation to keep (shared
     /// like [`Verifier::share_atx_header`]: the record is a function of the proposal and its
     /// ref ballot's epoch data).
