@@ -216,6 +216,7 @@ pub(super) trait Identified {
 }
 
 /// An id with a value (for tests of the index itself).
+#[cfg(test)]
 impl<T> Identified for (MsgId, T) {
     fn id(&self) -> &MsgId {
         &self.0

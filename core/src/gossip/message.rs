@@ -218,11 +218,6 @@ impl HeldFrame {
     pub fn id(&self) -> &MsgId {
         &self.id
     }
-
-    /// The frame.
-    pub fn frame(&self) -> &bytes::Bytes {
-        &self.frame
-    }
 }
 
 /// What a runtime learns once from a frame that carries a gossip `Publish`, so that a node can
