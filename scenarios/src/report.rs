@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use spacemesh_sim::NodeIdx;
 
 use crate::Run;
 use crate::checks::{CheckOutcome, Violation};
@@ -71,6 +72,14 @@ pub(crate) fn build(run: &Run) -> RunReport {
     figures.insert("restarts".into(), rt.restarts as f64);
     figures.insert("signature_cache_hits".into(), world.verifier().hits() as f64);
     figures.insert("signature_cache_misses".into(), world.verifier().misses() as f64);
+    // Gossip counters of the nodes up at the end (a restarted node counts from its restart):
+    // messages dropped for a full validation backlog, and missed ones obtained again.
+    let (overloaded, recovered) = (0..nodes)
+        .filter_map(|i| world.node(NodeIdx(i)))
+        .map(|n| n.gossip().stats())
+        .fold((0, 0), |(o, r), s| (o + s.overloaded, r + s.recovered));
+    figures.insert("gossip_overloaded".into(), overloaded as f64);
+    figures.insert("gossip_recovered".into(), recovered as f64);
     if let Some(s) = settle {
         figures.insert("liveness_phase_layers".into(), f64::from(s.steps));
         let converged = world.observer().settled(end, world);

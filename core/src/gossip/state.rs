@@ -1,6 +1,6 @@
 //! The gossip state machine.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +50,9 @@ pub struct GossipConfig {
     pub message_max: usize,
     /// Most messages waiting for their owner's verdict.
     pub validating_max: usize,
+    /// Most ids kept to ask for again after they arrived while `validating_max` messages were
+    /// waiting (see [`Gossip`]'s overload handling).
+    pub deferred_max: usize,
     /// Messages served to one peer per heartbeat (IWANT and reconciliation pushes).
     pub serve_max: usize,
     /// Ids asked for per heartbeat, over all peers.
@@ -77,6 +80,7 @@ impl Default for GossipConfig {
             retained_max: 20_000,
             message_max: 1 << 20,
             validating_max: 1024,
+            deferred_max: 8192,
             serve_max: 256,
             ask_max: 512,
             ask_timeout: Duration::from_secs(3),
@@ -216,6 +220,14 @@ pub struct GossipStats {
     pub recovered: u64,
 }
 
+/// A message dropped for a full validation backlog, to ask for again.
+#[derive(Debug, Clone, Copy)]
+struct Deferred {
+    peer: PeerId,
+    since: Time,
+    asked: Option<Time>,
+}
+
 #[derive(Debug, Default)]
 struct PeerBudget {
     served: usize,
@@ -239,6 +251,10 @@ pub struct Gossip {
     /// every message received: a hash table, keyed by the seen cache's secret stream).
     asked: Lookup<MsgId, Time>,
     asked_this_heartbeat: usize,
+    /// Messages that arrived while the validation backlog was full, by id: the peer that
+    /// offered them, when, and when they were last asked for. They are asked for (IWANT) as the
+    /// backlog drains, until they arrive or their peer no longer retains them.
+    deferred: BTreeMap<MsgId, Deferred>,
     /// The peer asked to reconcile and when.
     reconciling: Option<(PeerId, Time)>,
     /// Heartbeats an asked id stays in `asked` (bounds its size).
@@ -273,6 +289,7 @@ impl Gossip {
             mesh: BTreeSet::new(),
             recent: VecDeque::new(),
             asked_this_heartbeat: 0,
+            deferred: BTreeMap::new(),
             reconciling: None,
             asked_windows: cfg_windows,
             heartbeat: 0,
@@ -449,11 +466,17 @@ impl Gossip {
             return;
         }
         if self.seen.validating() >= self.cfg.validating_max {
-            // Not recorded as seen, so it can arrive again once the backlog clears.
+            // Not recorded as seen, so it can arrive again; every copy of a burst (an epoch's
+            // ATXs, published as one PoET round ends) may come while the backlog is full, so
+            // the id is also kept to be asked for once there is room (`ask_deferred`).
             self.stats.overloaded += 1;
+            if self.deferred.len() < self.cfg.deferred_max {
+                self.deferred.entry(id).or_insert(Deferred { peer, since: now, asked: None });
+            }
             return;
         }
-        if self.asked.remove(&id).is_some() {
+        let deferred = !self.deferred.is_empty() && self.deferred.remove(&id).is_some();
+        if self.asked.remove(&id).is_some() || deferred {
             self.stats.recovered += 1;
         }
         let held = known.unwrap_or_else(|| Arc::new(HeldFrame { id, frame }));
@@ -635,10 +658,48 @@ impl Gossip {
             self.recent.pop_front();
         }
         self.maintain_mesh();
+        self.ask_deferred(now);
         self.emit_ihave();
         if now >= self.next_reconcile {
             self.next_reconcile = now + self.cfg.reconcile_interval;
             self.start_reconcile(now);
+        }
+    }
+
+    /// Asks for messages dropped for a full validation backlog, as many as the backlog and this
+    /// heartbeat's ask budget have room for, each from the peer that offered it. One not
+    /// answered is asked again after `ask_timeout`; one that arrived, whose peer is gone, or
+    /// that its peer no longer retains (`retain_duration`) is let go.
+    fn ask_deferred(&mut self, now: Time) {
+        if self.deferred.is_empty() {
+            return;
+        }
+        let retain = self.cfg.retain_duration;
+        let (seen, peers) = (&self.seen, &self.peers);
+        self.deferred.retain(|id, d| {
+            !seen.contains(id) && peers.contains_key(&d.peer) && d.since + retain > now
+        });
+        let room = self.cfg.validating_max.saturating_sub(self.seen.validating());
+        let mut left = room.min(self.cfg.ask_max.saturating_sub(self.asked_this_heartbeat));
+        let mut asks: BTreeMap<PeerId, Vec<MsgId>> = BTreeMap::new();
+        for (id, d) in self.deferred.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            if d.asked.is_some_and(|t| t + self.cfg.ask_timeout > now) {
+                continue;
+            }
+            let ids = asks.entry(d.peer).or_default();
+            if ids.len() >= IDS_MAX {
+                continue;
+            }
+            d.asked = Some(now);
+            ids.push(*id);
+            left -= 1;
+        }
+        for (peer, ids) in asks {
+            self.asked_this_heartbeat += ids.len();
+            self.send(peer, &GossipMessage::IWant(BoundedVec::truncating(ids)));
         }
     }
 
@@ -717,6 +778,7 @@ impl Gossip {
             "asked ids over their bound"
         );
         assert!(self.seen.validating() <= self.cfg.validating_max, "validating over its bound");
+        assert!(self.deferred.len() <= self.cfg.deferred_max, "deferred ids over their bound");
         self.seen.check_invariants();
     }
 

@@ -133,6 +133,61 @@ fn validation_backlog_is_bounded() {
     assert!(!g.has_seen(&message_id(Topic::Heartbeat, b"b")));
 }
 
+/// The IWANT ids in `out`, by peer.
+fn iwants(out: &[GossipOutput]) -> Vec<(PeerId, Vec<MsgId>)> {
+    sends(out)
+        .into_iter()
+        .filter_map(|(p, f)| match f {
+            Frame::Gossip(GossipMessage::IWant(ids)) => Some((p, ids.into_inner())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A message dropped for a full backlog is asked for again from the peer that offered it once
+/// there is room, again after `ask_timeout` while it does not come, and no more once it came;
+/// a deferred id of a peer that left is let go, and no more than `deferred_max` are kept.
+#[test]
+fn overloaded_messages_are_asked_for_when_the_backlog_drains() {
+    let cfg = GossipConfig { validating_max: 1, deferred_max: 2, ..GossipConfig::default() };
+    let mut g = Gossip::new(cfg, ChaCha8Rng::seed_from_u64(1));
+    for p in 1..=4 {
+        g.handle(Time(0), GossipInput::PeerUp(peer(p)));
+    }
+    let secs = |s: u64| Time(s * 1_000_000);
+    for (p, data) in [(1, &b"a"[..]), (2, b"b"), (3, b"c"), (4, b"d")] {
+        let (msg, frame) = publish_frame(data);
+        g.handle(Time(1), GossipInput::Message { peer: peer(p), msg, frame });
+    }
+    assert_eq!(g.stats().overloaded, 3);
+    let (a, b, c) = (
+        message_id(Topic::Heartbeat, b"a"),
+        message_id(Topic::Heartbeat, b"b"),
+        message_id(Topic::Heartbeat, b"c"),
+    );
+    drain(&mut g);
+    g.handle(secs(1), GossipInput::Tick);
+    assert!(iwants(&drain(&mut g)).is_empty(), "no room while `a` validates");
+    g.handle(secs(1), GossipInput::Verdict { id: a, verdict: Verdict::Ignore });
+    g.handle(secs(1), GossipInput::PeerDown(peer(3)));
+    drain(&mut g);
+    g.handle(secs(2), GossipInput::Tick);
+    assert_eq!(iwants(&drain(&mut g)), vec![(peer(2), vec![b])], "`c`'s peer left, `d` not kept");
+    g.handle(secs(3), GossipInput::Tick);
+    assert!(iwants(&drain(&mut g)).is_empty(), "asked within ask_timeout");
+    g.handle(secs(5), GossipInput::Tick);
+    assert_eq!(iwants(&drain(&mut g)), vec![(peer(2), vec![b])], "asked again");
+    let (msg, frame) = publish_frame(b"b");
+    g.handle(secs(5), GossipInput::Message { peer: peer(2), msg, frame });
+    assert!(g.has_seen(&b) && !g.has_seen(&c));
+    assert_eq!(g.stats().recovered, 1);
+    g.handle(secs(5), GossipInput::Verdict { id: b, verdict: Verdict::Accept });
+    drain(&mut g);
+    g.handle(secs(9), GossipInput::Tick);
+    assert!(iwants(&drain(&mut g)).is_empty(), "nothing left to ask for");
+    g.check_invariants();
+}
+
 /// IHAVE of unknown ids is answered with IWANT, and IWANT is served from retained messages.
 #[test]
 fn ihave_iwant_exchange() {
