@@ -15,9 +15,10 @@
 //!
 //! At most `validating_max` messages wait for their owner's verdict. A message that arrives
 //! while that many wait is dropped unseen, and its id is kept (up to `deferred_max`) and asked
-//! for again from the peer that offered it once the backlog drains: an epoch's ATXs are published
-//! as one PoET round ends, so in a network of more smeshers than `validating_max` every copy of
-//! some of them can arrive while the first ones still wait for their PoET proof.
+//! for (IWANT) once the backlog drains, from the peer that offered it, then from others: an
+//! epoch's ATXs are published as one PoET round ends, so in a network of more smeshers than
+//! `validating_max` every copy of some of them can arrive while the first ones still wait for
+//! their PoET proof.
 //!
 //! Invariants:
 //! 1. A message id is handed to its owner at most once while it is in the seen cache.

@@ -667,20 +667,23 @@ impl Gossip {
     }
 
     /// Asks for messages dropped for a full validation backlog, as many as the backlog and this
-    /// heartbeat's ask budget have room for, each from the peer that offered it. One not
-    /// answered is asked again after `ask_timeout`; one that arrived, whose peer is gone, or
-    /// that its peer no longer retains (`retain_duration`) is let go.
+    /// heartbeat's ask budget have room for: first from the peer that offered it, then (not
+    /// answered within `ask_timeout`, or that peer gone) from a random connected one, as every
+    /// peer that accepted it retains it. One that arrived, or that peers no longer retain
+    /// (`retain_duration` after it was offered), is let go.
     fn ask_deferred(&mut self, now: Time) {
         if self.deferred.is_empty() {
             return;
         }
         let retain = self.cfg.retain_duration;
-        let (seen, peers) = (&self.seen, &self.peers);
-        self.deferred.retain(|id, d| {
-            !seen.contains(id) && peers.contains_key(&d.peer) && d.since + retain > now
-        });
+        let seen = &self.seen;
+        self.deferred.retain(|id, d| !seen.contains(id) && d.since + retain > now);
+        let connected: Vec<PeerId> = self.peers.keys().copied().collect();
         let room = self.cfg.validating_max.saturating_sub(self.seen.validating());
         let mut left = room.min(self.cfg.ask_max.saturating_sub(self.asked_this_heartbeat));
+        if connected.is_empty() {
+            left = 0;
+        }
         let mut asks: BTreeMap<PeerId, Vec<MsgId>> = BTreeMap::new();
         for (id, d) in self.deferred.iter_mut() {
             if left == 0 {
@@ -688,6 +691,9 @@ impl Gossip {
             }
             if d.asked.is_some_and(|t| t + self.cfg.ask_timeout > now) {
                 continue;
+            }
+            if d.asked.is_some() || !self.peers.contains_key(&d.peer) {
+                d.peer = *connected.choose(&mut self.rng).expect("some peer is connected");
             }
             let ids = asks.entry(d.peer).or_default();
             if ids.len() >= IDS_MAX {

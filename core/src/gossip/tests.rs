@@ -144,47 +144,65 @@ fn iwants(out: &[GossipOutput]) -> Vec<(PeerId, Vec<MsgId>)> {
         .collect()
 }
 
-/// A message dropped for a full backlog is asked for again from the peer that offered it once
-/// there is room, again after `ask_timeout` while it does not come, and no more once it came;
-/// a deferred id of a peer that left is let go, and no more than `deferred_max` are kept.
+/// A message dropped for a full backlog is asked for once there is room, from the peer that
+/// offered it, then (unanswered after `ask_timeout`, or that peer gone) from another connected
+/// peer; no more once it came or once peers no longer retain it; at most `deferred_max` kept.
 #[test]
 fn overloaded_messages_are_asked_for_when_the_backlog_drains() {
-    let cfg = GossipConfig { validating_max: 1, deferred_max: 2, ..GossipConfig::default() };
+    let cfg = GossipConfig {
+        validating_max: 2,
+        deferred_max: 2,
+        retain_duration: Duration::from_secs(10),
+        ..GossipConfig::default()
+    };
     let mut g = Gossip::new(cfg, ChaCha8Rng::seed_from_u64(1));
     for p in 1..=4 {
         g.handle(Time(0), GossipInput::PeerUp(peer(p)));
     }
     let secs = |s: u64| Time(s * 1_000_000);
-    for (p, data) in [(1, &b"a"[..]), (2, b"b"), (3, b"c"), (4, b"d")] {
+    for (p, data) in [(1, &b"a"[..]), (1, b"e"), (2, b"b"), (3, b"c"), (4, b"d")] {
         let (msg, frame) = publish_frame(data);
         g.handle(Time(1), GossipInput::Message { peer: peer(p), msg, frame });
     }
     assert_eq!(g.stats().overloaded, 3);
-    let (a, b, c) = (
-        message_id(Topic::Heartbeat, b"a"),
-        message_id(Topic::Heartbeat, b"b"),
-        message_id(Topic::Heartbeat, b"c"),
-    );
+    let [a, e, b, c] = [&b"a"[..], b"e", b"b", b"c"].map(|d| message_id(Topic::Heartbeat, d));
+    // Every IWANT of a heartbeat, as (peer, id), in id order.
+    let asked = |g: &mut Gossip| {
+        let mut all: Vec<(PeerId, MsgId)> = iwants(&drain(g))
+            .into_iter()
+            .flat_map(|(p, ids)| ids.into_iter().map(move |id| (p, id)))
+            .collect();
+        all.sort_by_key(|(_, id)| *id);
+        all
+    };
     drain(&mut g);
     g.handle(secs(1), GossipInput::Tick);
-    assert!(iwants(&drain(&mut g)).is_empty(), "no room while `a` validates");
+    assert!(asked(&mut g).is_empty(), "no room while `a` and `e` validate");
     g.handle(secs(1), GossipInput::Verdict { id: a, verdict: Verdict::Ignore });
+    g.handle(secs(1), GossipInput::Verdict { id: e, verdict: Verdict::Ignore });
     g.handle(secs(1), GossipInput::PeerDown(peer(3)));
     drain(&mut g);
     g.handle(secs(2), GossipInput::Tick);
-    assert_eq!(iwants(&drain(&mut g)), vec![(peer(2), vec![b])], "`c`'s peer left, `d` not kept");
+    let first = asked(&mut g);
+    assert_eq!(first.len(), 2, "`b` and `c`; `d` was not kept: {first:?}");
+    assert!(first.contains(&(peer(2), b)), "`b` from the peer that offered it");
+    assert!(first.iter().any(|&(p, id)| id == c && p != peer(3)), "`c` from another peer");
     g.handle(secs(3), GossipInput::Tick);
-    assert!(iwants(&drain(&mut g)).is_empty(), "asked within ask_timeout");
+    assert!(asked(&mut g).is_empty(), "asked within ask_timeout");
     g.handle(secs(5), GossipInput::Tick);
-    assert_eq!(iwants(&drain(&mut g)), vec![(peer(2), vec![b])], "asked again");
+    let again = asked(&mut g);
+    assert_eq!(again.iter().map(|(_, id)| *id).collect::<Vec<_>>().len(), 2, "{again:?}");
+    assert!(again.iter().all(|(p, _)| *p != peer(3)), "never the peer that left");
     let (msg, frame) = publish_frame(b"b");
-    g.handle(secs(5), GossipInput::Message { peer: peer(2), msg, frame });
+    g.handle(secs(5), GossipInput::Message { peer: peer(1), msg, frame });
     assert!(g.has_seen(&b) && !g.has_seen(&c));
     assert_eq!(g.stats().recovered, 1);
     g.handle(secs(5), GossipInput::Verdict { id: b, verdict: Verdict::Accept });
     drain(&mut g);
-    g.handle(secs(9), GossipInput::Tick);
-    assert!(iwants(&drain(&mut g)).is_empty(), "nothing left to ask for");
+    g.handle(secs(8), GossipInput::Tick);
+    assert_eq!(asked(&mut g).iter().map(|(_, id)| *id).collect::<Vec<_>>(), vec![c]);
+    g.handle(secs(11), GossipInput::Tick);
+    assert!(asked(&mut g).is_empty(), "`c` is no longer retained anywhere");
     g.check_invariants();
 }
 
