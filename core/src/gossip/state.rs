@@ -223,8 +223,11 @@ pub struct GossipStats {
 /// A message dropped for a full validation backlog, to ask for again.
 #[derive(Debug, Clone, Copy)]
 struct Deferred {
+    /// The peer to ask: the one that offered it, then another after an unanswered ask.
     peer: PeerId,
+    /// When it was first offered.
     since: Time,
+    /// When it was last asked for.
     asked: Option<Time>,
 }
 
@@ -251,9 +254,9 @@ pub struct Gossip {
     /// every message received: a hash table, keyed by the seen cache's secret stream).
     asked: Lookup<MsgId, Time>,
     asked_this_heartbeat: usize,
-    /// Messages that arrived while the validation backlog was full, by id: the peer that
-    /// offered them, when, and when they were last asked for. They are asked for (IWANT) as the
-    /// backlog drains, until they arrive or their peer no longer retains them.
+    /// Messages that arrived while the validation backlog was full, by id: the peer to ask,
+    /// when they were offered, and when they were last asked for. They are asked for (IWANT) as
+    /// the backlog drains, until they arrive or peers no longer retain them.
     deferred: BTreeMap<MsgId, Deferred>,
     /// The peer asked to reconcile and when.
     reconciling: Option<(PeerId, Time)>,
