@@ -271,7 +271,7 @@ impl AtxHandler {
                 return self.reject(gossip, Hash32::default(), AtxReject::Decode(e.to_string()));
             }
         };
-        let id = atx.id();
+        let id = self.shared.atx_id(&atx);
         self.fetching.remove(&(Hint::Atx, id));
         if self.store.contains(&id) || self.pending.contains(&id) {
             return self.verdict(gossip, Verdict::Ignore);
@@ -498,7 +498,7 @@ impl AtxHandler {
         };
         let record = &self.poet_proofs[&atx.inner.nipost.post_metadata.challenge];
         let leaf = c.poet_leaf();
-        if !atx.inner.nipost.membership.verify(&leaf, &record.statement) {
+        if !self.shared.verify_membership(&atx.inner.nipost.membership, &leaf, &record.statement) {
             return Err(AtxReject::NotMember);
         }
         Ok(commitment)

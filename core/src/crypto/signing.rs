@@ -161,6 +161,32 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         std::sync::Arc::new(header)
     }
 
+    /// [`crate::activation::Atx::id`] (a hash of the encoded inner ATX). Pure like the
+    /// signature checks, so a runtime that hosts many nodes in one process may compute it once
+    /// per ATX for all of them.
+    fn atx_id(&self, atx: &crate::activation::Atx) -> crate::activation::AtxId {
+        atx.id()
+    }
+
+    /// Whether `proof` puts `leaf` in the PoET membership tree of `root`
+    /// ([`crate::poet::MembershipProof::verify`]). Pure like the signature checks, so a
+    /// runtime that hosts many nodes in one process may check each ATX's proof once for all.
+    fn verify_membership(
+        &self,
+        proof: &crate::poet::MembershipProof,
+        leaf: &crate::types::Hash32,
+        root: &crate::types::Hash32,
+    ) -> bool {
+        proof.verify(leaf, root)
+    }
+
+    /// [`crate::hare::wire::HareBody::hash`]: what a hare message's signature covers. Pure
+    /// like the signature checks, so a runtime that hosts many nodes in one process may hash
+    /// each message once for all of them.
+    fn hare_body_hash(&self, body: &crate::hare::wire::HareBody) -> crate::types::Hash32 {
+        body.hash()
+    }
+
     /// The proof, hash and signature of a received hare message, as an allocation to keep
     /// (shared like [`Verifier::share_atx_header`]: every receiver keeps the same parts).
     fn share_hare_signed(

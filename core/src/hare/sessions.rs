@@ -381,7 +381,7 @@ impl Hare {
         }
         let layer = msg.body.layer;
         let Some(s) = self.sessions.get(&layer) else { return Err(HareReject::NoSession(layer)) };
-        let metadata = msg.metadata();
+        let metadata = msg.metadata_via(verifier);
         let check = msg.signature_check_of(&self.genesis, &metadata);
         if !verifier.verify(&check.public_key, &check.signed_message, &check.signature) {
             return Err(HareReject::BadSignature);

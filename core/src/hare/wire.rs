@@ -1,7 +1,7 @@
 //! The hare message on the wire (go-spacemesh `hare3.Message`) and what its signature covers.
 
 use crate::codec::Encode;
-use crate::crypto::{Domain, Signature, Signer, hash, signed_message};
+use crate::crypto::{Domain, Signature, Signer, Verifier, hash, signed_message};
 use crate::impl_codec_struct;
 use crate::job::SignatureCheck;
 use crate::types::{GenesisId, Hash32, LayerId, NodeId};
@@ -75,6 +75,16 @@ impl HareMessage {
         metadata_of(&self.body)
     }
 
+    /// The signed metadata, with the body hashed by `verifier` ([`Verifier::hare_body_hash`]:
+    /// a runtime hosting many nodes hashes each message once for all of them).
+    pub fn metadata_via(&self, verifier: &dyn Verifier) -> HareMetadata {
+        HareMetadata {
+            layer: self.body.layer,
+            round: self.body.iter_round.absolute(),
+            msg_hash: verifier.hare_body_hash(&self.body),
+        }
+    }
+
     /// The signature check.
     pub fn signature_check(&self, genesis: &GenesisId) -> SignatureCheck {
         self.signature_check_of(genesis, &self.metadata())
@@ -93,10 +103,13 @@ impl HareMessage {
 }
 
 fn metadata_of(body: &HareBody) -> HareMetadata {
-    HareMetadata {
-        layer: body.layer,
-        round: body.iter_round.absolute(),
-        msg_hash: hash(&body.encode()),
+    HareMetadata { layer: body.layer, round: body.iter_round.absolute(), msg_hash: body.hash() }
+}
+
+impl HareBody {
+    /// `blake3(SCALE(body))`: the [`HareMetadata::msg_hash`] a signature covers.
+    pub fn hash(&self) -> Hash32 {
+        hash(&self.encode())
     }
 }
 

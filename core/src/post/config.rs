@@ -5,6 +5,7 @@ use thiserror::Error;
 
 use super::label::ScryptParams;
 use super::proof::{INDICES_MAX, required_bits};
+use crate::codec::Encode;
 use crate::types::{Hash32, NodeId};
 
 /// Nonces tested by one AES block: one output byte per nonce.
@@ -91,6 +92,22 @@ pub struct PostConfig {
     pub scrypt: ScryptParams,
     /// Nonces tried per pass over the data (a multiple of 16).
     pub nonces_per_pass: u32,
+}
+
+/// Every field in declaration order (SCALE): what a result computed under this configuration
+/// depends on, so a key of results shared between nodes commits to it (see `Job::memo_key`).
+impl Encode for PostConfig {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.labels_per_unit.encode_to(out);
+        self.min_units.encode_to(out);
+        self.max_units.encode_to(out);
+        self.k1.encode_to(out);
+        self.k2.encode_to(out);
+        self.k3.encode_to(out);
+        self.pow_difficulty.encode_to(out);
+        self.scrypt.encode_to(out);
+        self.nonces_per_pass.encode_to(out);
+    }
 }
 
 impl PostConfig {
@@ -263,6 +280,32 @@ impl PostMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The encoding has a fixed length and tells apart configurations that differ in any one
+    /// field: shared verification results are keyed by it.
+    #[test]
+    fn the_encoding_commits_to_every_field() {
+        let base = PostConfig::sim();
+        let mut pow = base.pow_difficulty;
+        pow[31] ^= 1;
+        let variants = [
+            PostConfig { labels_per_unit: base.labels_per_unit + 1, ..base },
+            PostConfig { min_units: base.min_units + 1, ..base },
+            PostConfig { max_units: base.max_units + 1, ..base },
+            PostConfig { k1: base.k1 + 1, ..base },
+            PostConfig { k2: base.k2 + 1, ..base },
+            PostConfig { k3: base.k3 + 1, ..base },
+            PostConfig { pow_difficulty: pow, ..base },
+            PostConfig { scrypt: ScryptParams::new(16, 1, 1).unwrap(), ..base },
+            PostConfig { nonces_per_pass: base.nonces_per_pass + 16, ..base },
+        ];
+        let encoded = base.encode();
+        assert_eq!(encoded.len(), 8 + 4 * 5 + 32 + 12 + 4);
+        let mut all = std::collections::BTreeSet::from([encoded]);
+        for v in variants {
+            assert!(all.insert(v.encode()), "{v:?} encodes like another configuration");
+        }
+    }
 
     /// Every preset passes validation and carries the values of the spec tables.
     #[test]
