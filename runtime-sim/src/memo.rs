@@ -562,56 +562,30 @@ mod tests {
         assert_eq!(forged.signature, Signature([5; 64]));
     }
 
+    /// An ATX in its wire form: the second golden ATX of `core/tests/consensus_encodings.rs`.
+    const ATX_HEX: &str = "0801000000000000001111111111111111111111111111111111111111111111111111111111111111222222222222222222222222222222222222222222222222222222222222222200004444444444444444444444444444444444444444444444440400000004555555555555555555555555555555555555555555555555555555555555555514030000000c0102034d00000000000000666666666666666666666666666666666666666666666666666666666666666640000000000000000000fd1724385aa0c75b64fb78cd602fa1d991fdebf76b13c58ed702eac835e9f618db9fb8d8b565e1a222f9fd04b241acbd7040c3509be8a5e0504d125a018bc6c1890736f88fc207d9c1428eb5fd244e307eeb37fbd66b46067474a98adb072e00";
+
     /// An ATX id is the plain id whether remembered or not; an ATX with the same signature but
     /// another inner ATX gets its own.
     #[test]
     fn atx_ids_are_remembered_only_for_equal_inner_atxs() {
-        use spacemesh_core::activation::Address;
-        use spacemesh_core::activation::wire::{Nipost, NipostChallenge, PostMetadataWire};
-        use spacemesh_core::codec::{BoundedBytes, BoundedVec};
-        use spacemesh_core::post::Proof;
-        let s = Signer::from_seed([9; 32], GenesisId([1; 20]));
-        let proof = Proof {
-            nonce: 3,
-            indices: BoundedBytes::new(Bytes::from_static(&[1, 2])).unwrap(),
-            pow: 7,
-        };
-        let atx = Atx::sign(
-            &s,
-            InnerAtx {
-                challenge: NipostChallenge {
-                    publish_epoch: EpochId(2),
-                    sequence: 1,
-                    prev_atx: Hash32([0x11; 32]),
-                    positioning_atx: Hash32([0x22; 32]),
-                    commitment_atx: None,
-                    initial_post: None,
-                },
-                coinbase: Address([0x44; 24]),
-                num_units: 4,
-                nipost: Nipost {
-                    membership: MembershipProof {
-                        leaf_index: 5,
-                        nodes: BoundedVec::new(vec![Hash32([0x55; 32])]).unwrap(),
-                    },
-                    post: proof,
-                    post_metadata: PostMetadataWire {
-                        challenge: Hash32([0x66; 32]),
-                        labels_per_unit: 64,
-                    },
-                },
-                node_id: None,
-                vrf_nonce: None,
-            },
-        );
+        let bytes: Vec<u8> = (0..ATX_HEX.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&ATX_HEX[i..i + 2], 16).expect("hex"))
+            .collect();
+        let atx: Atx = spacemesh_core::codec::decode_exact(&bytes).expect("a valid encoding");
         let mut forged = atx.clone();
-        forged.inner.num_units = 5;
+        forged.inner.num_units += 1;
         let v = MemoVerifier::new(2);
         for _ in 0..2 {
             for a in [&atx, &forged, &atx] {
                 assert_eq!(v.atx_id(a), a.id());
             }
         }
+        assert_eq!(
+            atx.id().to_string(),
+            "b8bbe7df3a52cf13bfe9d26cfdb6fdbe17738fc4122ec8a9b1bf958a8242e3e0"
+        );
         assert_ne!(atx.id(), forged.id());
     }
 
