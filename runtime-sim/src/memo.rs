@@ -78,13 +78,13 @@ pub struct MemoVerifier {
     /// Hare message bodies hashed, by the first 16 bytes of the sender's VRF proof (as random
     /// as a hash), each with the body it hashed to compare against: every node hashed every
     /// message's body, 1.4% of a 300-node run's CPU.
-    hare_bodies: Mutex<Lookup<u128, (HareBody, Hash32)>>,
+    hare_bodies: Mutex<Recent<HareBody, Hash32>>,
     /// PoET membership checks, by the first 16 bytes of the leaf (a hash), each with the whole
     /// check to compare against: every node checked every ATX's proof, 1.2% of a 300-node run.
-    memberships: Mutex<Lookup<u128, Membership>>,
+    memberships: Mutex<Recent<(MembershipProof, Hash32, Hash32), bool>>,
     /// ATX ids, by the first 16 bytes of the ATX's signature, each with the inner ATX it was
     /// computed from to compare against: every node encoded and hashed every ATX it received.
-    atx_ids: Mutex<Lookup<u128, (InnerAtx, AtxId)>>,
+    atx_ids: Mutex<Recent<InnerAtx, AtxId>>,
     /// One allocation per certify message, by layer and smesher (every node keeps every
     /// committee message of a window of layers; an equivocating second message keeps its own).
     certify: Mutex<Shared<(LayerId, NodeId), CertifyMessage>>,
@@ -114,9 +114,9 @@ impl MemoVerifier {
             ballots: Mutex::new(Shared::default()),
             tortoise_ballots: Mutex::new(Shared::default()),
             hare: Mutex::new(Shared::default()),
-            hare_bodies: Mutex::new(Lookup::new(0)),
-            memberships: Mutex::new(Lookup::new(0)),
-            atx_ids: Mutex::new(Lookup::new(0)),
+            hare_bodies: Mutex::new(Recent::new(cache_max)),
+            memberships: Mutex::new(Recent::new(cache_max)),
+            atx_ids: Mutex::new(Recent::new(cache_max)),
             certify: Mutex::new(Shared::default()),
             active_sets: Mutex::new(Shared::default()),
             committees: Mutex::new(Shared::default()),
@@ -151,8 +151,7 @@ impl MemoVerifier {
         message: &[u8],
         compute: impl FnOnce() -> bool,
     ) -> bool {
-        let head = u128::from_le_bytes(proof[..16].try_into().expect("proofs are 64 or 80 bytes"));
-        let key = (check, head);
+        let key = (check, head(proof));
         let mut cache = self.cache.lock().expect("single-threaded");
         if let Some(r) = cache.get(&key)
             && r.public_key == *public_key
@@ -178,15 +177,6 @@ impl MemoVerifier {
     }
 }
 
-/// One remembered membership check, in full.
-#[derive(Debug)]
-struct Membership {
-    proof: MembershipProof,
-    leaf: Hash32,
-    root: Hash32,
-    valid: bool,
-}
-
 /// One allocation per key, handed to every node that stores an equal value.
 #[derive(Debug)]
 pub(crate) struct Shared<K, T: ?Sized> {
@@ -201,6 +191,48 @@ pub(crate) struct Shared<K, T: ?Sized> {
 /// lower): they serve the copies of recent messages, so a few thousand suffice, and a run-long
 /// bound would hold a copy of every ATX and hare body of the run.
 const RECENT_MAX: usize = 16_384;
+
+/// The answers of a pure per-message computation, by the head of a value in its input that is
+/// as random as a hash, each kept with its input: only an equal input shares an answer.
+/// Emptied when full (at [`RECENT_MAX`] or the cache bound), which keeps it deterministic.
+#[derive(Debug)]
+struct Recent<I, A> {
+    kept: Lookup<u128, (I, A)>,
+    max: usize,
+}
+
+impl<I, A: Copy> Recent<I, A> {
+    fn new(cache_max: usize) -> Self {
+        Recent { kept: Lookup::new(0), max: cache_max.min(RECENT_MAX) }
+    }
+
+    /// The answer kept under `key` when `is_input` says its input is this one, else
+    /// `compute`'s, kept with `input()`.
+    fn answer(
+        &mut self,
+        key: u128,
+        is_input: impl Fn(&I) -> bool,
+        input: impl FnOnce() -> I,
+        compute: impl FnOnce() -> A,
+    ) -> A {
+        if let Some((kept, answer)) = self.kept.get(&key)
+            && is_input(kept)
+        {
+            return *answer;
+        }
+        let answer = compute();
+        if self.kept.len() >= self.max {
+            self.kept.clear();
+        }
+        self.kept.insert(key, (input(), answer));
+        answer
+    }
+}
+
+/// The first 16 bytes of a signature, VRF proof or hash, as a key.
+fn head(bytes: &[u8]) -> u128 {
+    u128::from_le_bytes(bytes[..16].try_into().expect("at least 16 bytes"))
+}
 
 /// The smallest map [`Shared`] sweeps, for small values.
 const SWEEP_MIN: usize = 1024;
@@ -276,60 +308,34 @@ impl Verifier for MemoVerifier {
         self.hare.lock().expect("single-threaded").share(signed.msg_hash, signed)
     }
 
-    /// The hash of an equal body that some node had hashed (emptied when it holds
-    /// [`RECENT_MAX`]).
+    /// The hash of an equal body that some node had hashed.
     fn hare_body_hash(&self, body: &HareBody) -> Hash32 {
-        let proof = &body.eligibility.proof.0;
-        let key = u128::from_le_bytes(proof[..16].try_into().expect("VRF proofs are 80 bytes"));
-        let mut bodies = self.hare_bodies.lock().expect("single-threaded");
-        if let Some((kept, hash)) = bodies.get(&key)
-            && kept == body
-        {
-            return *hash;
-        }
-        let hash = body.hash();
-        if bodies.len() >= self.cache_max.min(RECENT_MAX) {
-            bodies.clear();
-        }
-        bodies.insert(key, (body.clone(), hash));
-        hash
+        self.hare_bodies.lock().expect("single-threaded").answer(
+            head(&body.eligibility.proof.0),
+            |kept| kept == body,
+            || body.clone(),
+            || body.hash(),
+        )
     }
 
-    /// The id some node computed from an equal inner ATX (bounded like the body hashes).
+    /// The id some node computed from an equal inner ATX.
     fn atx_id(&self, atx: &Atx) -> AtxId {
-        let sig = &atx.signature.0;
-        let key = u128::from_le_bytes(sig[..16].try_into().expect("64-byte signature"));
-        let mut ids = self.atx_ids.lock().expect("single-threaded");
-        if let Some((inner, id)) = ids.get(&key)
-            && *inner == atx.inner
-        {
-            return *id;
-        }
-        let id = atx.id();
-        if ids.len() >= self.cache_max.min(RECENT_MAX) {
-            ids.clear();
-        }
-        ids.insert(key, (atx.inner.clone(), id));
-        id
+        self.atx_ids.lock().expect("single-threaded").answer(
+            head(&atx.signature.0),
+            |inner| *inner == atx.inner,
+            || atx.inner.clone(),
+            || atx.id(),
+        )
     }
 
-    /// The answer to an equal check that some node made (bounded like the body hashes).
+    /// The answer to an equal check that some node made.
     fn verify_membership(&self, proof: &MembershipProof, leaf: &Hash32, root: &Hash32) -> bool {
-        let key = u128::from_le_bytes(leaf.0[..16].try_into().expect("32-byte leaf"));
-        let mut checks = self.memberships.lock().expect("single-threaded");
-        if let Some(m) = checks.get(&key)
-            && m.leaf == *leaf
-            && m.root == *root
-            && m.proof == *proof
-        {
-            return m.valid;
-        }
-        let valid = proof.verify(leaf, root);
-        if checks.len() >= self.cache_max.min(RECENT_MAX) {
-            checks.clear();
-        }
-        checks.insert(key, Membership { proof: proof.clone(), leaf: *leaf, root: *root, valid });
-        valid
+        self.memberships.lock().expect("single-threaded").answer(
+            head(&leaf.0),
+            |(p, l, r)| l == leaf && r == root && p == proof,
+            || (proof.clone(), *leaf, *root),
+            || proof.verify(leaf, root),
+        )
     }
 
     /// The first node's allocation for an equal certify message.

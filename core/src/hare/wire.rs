@@ -78,11 +78,7 @@ impl HareMessage {
     /// The signed metadata, with the body hashed by `verifier` ([`Verifier::hare_body_hash`]:
     /// a runtime hosting many nodes hashes each message once for all of them).
     pub fn metadata_via(&self, verifier: &dyn Verifier) -> HareMetadata {
-        HareMetadata {
-            layer: self.body.layer,
-            round: self.body.iter_round.absolute(),
-            msg_hash: verifier.hare_body_hash(&self.body),
-        }
+        metadata_with(&self.body, verifier.hare_body_hash(&self.body))
     }
 
     /// The signature check.
@@ -103,7 +99,11 @@ impl HareMessage {
 }
 
 fn metadata_of(body: &HareBody) -> HareMetadata {
-    HareMetadata { layer: body.layer, round: body.iter_round.absolute(), msg_hash: body.hash() }
+    metadata_with(body, body.hash())
+}
+
+fn metadata_with(body: &HareBody, msg_hash: Hash32) -> HareMetadata {
+    HareMetadata { layer: body.layer, round: body.iter_round.absolute(), msg_hash }
 }
 
 impl HareBody {
