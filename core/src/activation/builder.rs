@@ -181,7 +181,7 @@ pub enum BuilderOutput {
 }
 
 /// Builder facts for the trace and checkers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BuilderEvent {
     /// Registered with a PoET for a publish epoch.
     Registered {

@@ -17,20 +17,15 @@ use crate::vrf::VrfSignature;
 /// `MaxInt32 / 2 + 1` = 2^30.
 pub const MAX_SUPPORTED_WEIGHT: u64 = 1 << 30;
 
-/// The sortition inputs: n, p and the proof's fraction.
-struct Draw {
+/// The sortition odds of one identity in one committee: the binomial's n and p.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Odds {
     n: i64,
     p: Fixed,
-    frac: Fixed,
 }
 
-impl Draw {
-    fn new(
-        weight: u64,
-        committee_size: u32,
-        total_weight: u64,
-        proof: &VrfSignature,
-    ) -> Result<Draw, EligibilityError> {
+impl Odds {
+    fn new(weight: u64, committee_size: u32, total_weight: u64) -> Result<Odds, EligibilityError> {
         if committee_size == 0 {
             return Err(EligibilityError::ZeroCommitteeSize);
         }
@@ -52,14 +47,25 @@ impl Draw {
         if n > MAX_SUPPORTED_WEIGHT {
             return Err(EligibilityError::WeightTooLarge { weight: n, max: MAX_SUPPORTED_WEIGHT });
         }
-        let mut prefix = [0u8; 8];
-        prefix.copy_from_slice(&proof.0[..8]);
-        Ok(Draw {
-            n: n as i64,
-            p: Fixed::div_u64(committee, total)?,
-            frac: Fixed::frac_from_le_bytes(prefix),
-        })
+        Ok(Odds { n: n as i64, p: Fixed::div_u64(committee, total)? })
     }
+
+    /// The largest count the inverse-CDF search tries before answering n.
+    fn limit(&self) -> i64 {
+        self.n.min(i64::from(u16::MAX) + 1)
+    }
+}
+
+/// The uniform variate a proof stands for: the low 56 bits of LE-u64(π[0..8]).
+fn fraction(proof: &VrfSignature) -> Fixed {
+    let mut prefix = [0u8; 8];
+    prefix.copy_from_slice(&proof.0[..8]);
+    Fixed::frac_from_le_bytes(prefix)
+}
+
+/// The count at the end of the search: BinCDF(n, p, n) = 1 > frac, so n, if it fits.
+fn count_of_all(odds: &Odds) -> Result<u16, EligibilityError> {
+    u16::try_from(odds.n).map_err(|_| EligibilityError::CountTooLarge)
 }
 
 /// The number of committee seats `proof` gives an identity of weight `weight` (0: not in the
@@ -73,15 +79,14 @@ pub fn committee_count(
     total_weight: u64,
     proof: &VrfSignature,
 ) -> Result<u16, EligibilityError> {
-    let draw = Draw::new(weight, committee_size, total_weight, proof)?;
-    let limit = draw.n.min(i64::from(u16::MAX) + 1);
-    for x in 0..limit {
-        if bin_cdf(draw.n, draw.p, x)?.greater_than(draw.frac) {
+    let odds = Odds::new(weight, committee_size, total_weight)?;
+    let frac = fraction(proof);
+    for x in 0..odds.limit() {
+        if bin_cdf(odds.n, odds.p, x)?.greater_than(frac) {
             return Ok(x as u16);
         }
     }
-    // BinCDF(n, p, n) = 1 > frac, so the count is n, if it fits.
-    u16::try_from(draw.n).map_err(|_| EligibilityError::CountTooLarge)
+    count_of_all(&odds)
 }
 
 /// Whether `count` is the number of seats `proof` gives (go-spacemesh's `Oracle.Validate`
@@ -96,12 +101,75 @@ pub fn validate_count(
     proof: &VrfSignature,
     count: u16,
 ) -> Result<bool, EligibilityError> {
-    let draw = Draw::new(weight, committee_size, total_weight, proof)?;
+    let odds = Odds::new(weight, committee_size, total_weight)?;
+    let frac = fraction(proof);
     let x = i64::from(count);
-    if bin_cdf(draw.n, draw.p, x - 1)?.greater_than(draw.frac) {
+    if bin_cdf(odds.n, odds.p, x - 1)?.greater_than(frac) {
         return Ok(false);
     }
-    Ok(draw.frac.less_than(bin_cdf(draw.n, draw.p, x)?))
+    Ok(frac.less_than(bin_cdf(odds.n, odds.p, x)?))
+}
+
+/// The binomial CDF values of one identity's own draws, kept between draws: an identity draws
+/// for every hare round and certify round of every layer with the same weight, committee size
+/// and total weight all epoch, and [`committee_count`] computes `BinCDF(n, p, 0)` (tens of
+/// microseconds) again for each draw, mostly to learn that the draw gives no seat. A table per
+/// committee size and epoch answers from the values already computed: the same counts and
+/// the same errors as [`committee_count`].
+///
+/// Holds the tables of the last [`OwnSeats::TABLES`] parameter sets (the committee sizes of
+/// one or two epochs); a new set replaces the oldest.
+#[derive(Debug, Clone, Default)]
+pub struct OwnSeats {
+    tables: std::collections::VecDeque<SeatTable>,
+}
+
+/// `BinCDF(n, p, x)` for x = 0, 1, ... as far as a draw needed them.
+#[derive(Debug, Clone)]
+struct SeatTable {
+    params: (u64, u32, u64),
+    odds: Odds,
+    cdf: Vec<Fixed>,
+}
+
+impl OwnSeats {
+    /// Parameter sets kept.
+    pub const TABLES: usize = 4;
+
+    /// [`committee_count`], from the kept values where it can.
+    pub fn committee_count(
+        &mut self,
+        weight: u64,
+        committee_size: u32,
+        total_weight: u64,
+        proof: &VrfSignature,
+    ) -> Result<u16, EligibilityError> {
+        let params = (weight, committee_size, total_weight);
+        let at = match self.tables.iter().position(|t| t.params == params) {
+            Some(at) => at,
+            None => {
+                // Parameter errors are not kept: they are cheap to find again.
+                let odds = Odds::new(weight, committee_size, total_weight)?;
+                if self.tables.len() == Self::TABLES {
+                    self.tables.pop_front();
+                }
+                self.tables.push_back(SeatTable { params, odds, cdf: Vec::new() });
+                self.tables.len() - 1
+            }
+        };
+        let table = &mut self.tables[at];
+        let frac = fraction(proof);
+        for x in 0..table.odds.limit() {
+            let i = x as usize;
+            if i == table.cdf.len() {
+                table.cdf.push(bin_cdf(table.odds.n, table.odds.p, x)?);
+            }
+            if table.cdf[i].greater_than(frac) {
+                return Ok(x as u16);
+            }
+        }
+        count_of_all(&table.odds)
+    }
 }
 
 /// One committee draw: who draws, for which committee and round.
@@ -148,14 +216,19 @@ impl Sortition {
     /// of a proof, and the proof is built only for a count above zero (`None`: no seat).
     pub fn draw_if_seated(
         &self,
+        seats: &mut OwnSeats,
         seed: &[u8; 32],
         public_key: &[u8; 32],
         weight: u64,
     ) -> Result<Option<(VrfSignature, u16)>, EligibilityError> {
         let mut prefix = [0u8; 80];
         prefix[..32].copy_from_slice(&crate::vrf::gamma(seed, public_key, &self.vrf_message()));
-        let count =
-            committee_count(weight, self.committee_size, self.total_weight, &VrfSignature(prefix))?;
+        let count = seats.committee_count(
+            weight,
+            self.committee_size,
+            self.total_weight,
+            &VrfSignature(prefix),
+        )?;
         #[cfg(feature = "canary")]
         let count = if count > 0 && crate::canary::active(crate::canary::Canary::HareSeatOverclaim)
         {

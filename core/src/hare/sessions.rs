@@ -21,7 +21,7 @@ use bytes::Bytes;
 
 use crate::codec::Encode;
 use crate::crypto::{Signer, Verifier};
-use crate::eligibility::hare::Sortition;
+use crate::eligibility::hare::{OwnSeats, Sortition};
 use crate::gossip::Verdict;
 use crate::layers::LayerClock;
 use crate::malfeasance::{MalfeasanceProof, SignedHareMetadata};
@@ -102,7 +102,7 @@ impl HareReject {
 }
 
 /// How a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SessionEnd {
     /// The protocol terminated one iteration after its output.
     Terminated,
@@ -171,6 +171,8 @@ pub struct Hare {
     clock: LayerClock,
     genesis: GenesisId,
     seed: [u8; 32],
+    /// The seat tables of this identity's own draws.
+    own_seats: OwnSeats,
     signer: Signer,
     sessions: BTreeMap<LayerId, Session>,
     /// Messages this node signed, by (layer, round): the double-signing safety check.
@@ -189,6 +191,7 @@ impl Hare {
             clock,
             genesis,
             seed,
+            own_seats: OwnSeats::default(),
             sessions: BTreeMap::new(),
             signed: BTreeMap::new(),
             sending: true,
@@ -329,7 +332,9 @@ impl Hare {
         let me = self.signer.node_id();
         let Some(&weight) = s.committee.weights.get(&me) else { return };
         let sortition = self.sortition(&s.committee, layer, ir);
-        let Ok(Some((proof, count))) = sortition.draw_if_seated(&self.seed, &me.0, weight) else {
+        let Ok(Some((proof, count))) =
+            sortition.draw_if_seated(&mut self.own_seats, &self.seed, &me.0, weight)
+        else {
             return;
         };
         let eligibility = HareEligibility { proof, count };

@@ -232,7 +232,9 @@ impl Consensus {
         }
         let size = self.cfg.certifier.committee_size;
         let sortition = committee.sortition(layer, CERTIFY_ROUND, size);
-        let Ok(Some((proof, count))) = sortition.draw_if_seated(&self.seed, &me.0, weight) else {
+        let Ok(Some((proof, count))) =
+            sortition.draw_if_seated(&mut self.own_seats, &self.seed, &me.0, weight)
+        else {
             return;
         };
         let msg = CertifyMessage::sign(&self.signer, layer, block, count, proof);

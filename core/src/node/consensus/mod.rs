@@ -42,6 +42,7 @@ use crate::block::BlockConfig;
 use crate::certifier::{Certifier, CertifierConfig};
 use crate::codec::{BoundedVec, Encode, decode_exact, decode_shared};
 use crate::crypto::{Signer, Verifier};
+use crate::eligibility::hare::OwnSeats;
 use crate::fetch::{FetchConfig, FetchItem, FetchMessage, FetchOutput, Fetcher, Hint};
 use crate::gossip::{MsgId, Topic, Verdict};
 use crate::hare::{Committee, Hare, HareConfig, SessionEnd};
@@ -229,7 +230,7 @@ pub enum JobOwner {
 }
 
 /// Observable facts of the epoch machinery.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ConsensusEvent {
     /// This node published its ATX.
     AtxPublished {
@@ -474,7 +475,7 @@ impl ConsensusEvent {
 }
 
 /// How a beacon was decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BeaconSource {
     /// The genesis rule (first epoch with ballots).
     Genesis,
@@ -518,6 +519,8 @@ pub struct Consensus {
     cfg: ConsensusConfig,
     genesis: GenesisId,
     seed: [u8; 32],
+    /// The seat tables of this identity's certify draws.
+    own_seats: OwnSeats,
     signer: Signer,
     verifier: Arc<dyn Verifier>,
     atxs: AtxHandler,
@@ -616,6 +619,7 @@ impl Consensus {
             cfg,
             genesis,
             seed,
+            own_seats: OwnSeats::default(),
             signer,
             verifier,
             atxs,
