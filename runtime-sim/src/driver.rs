@@ -17,7 +17,7 @@ use spacemesh_core::{
     Hash32, Input, Node, NodeConfig, NodeEvent, NodeId, NodeKeys, Output, PeerId, Time,
 };
 use spacemesh_sim::engine::{Ctx, World};
-use spacemesh_sim::trace::{Traced, fingerprint};
+use spacemesh_sim::trace::{Traced, fingerprint, fingerprint_of};
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
 use crate::agent::{Agent, AgentIo};
@@ -1019,7 +1019,7 @@ fn event_fingerprint(event: &NodeEvent) -> u64 {
         NodeEvent::Heartbeat(HeartbeatEvent::Published { seq }) => {
             buf.extend_from_slice(&seq.to_le_bytes())
         }
-        NodeEvent::Consensus(e) => buf.extend_from_slice(format!("{e:?}").as_bytes()),
+        NodeEvent::Consensus(e) => return fingerprint_of(&**e),
     }
     fingerprint(&buf)
 }

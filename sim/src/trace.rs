@@ -115,6 +115,78 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
     avalanche(h)
 }
 
+/// [`fingerprint`] of a value through its [`Hash`](std::hash::Hash) implementation: the
+/// bytes its `hash` writes, with every integer little-endian and `usize`/`isize` (lengths and
+/// enum discriminants) widened to eight bytes, so every platform agrees. For event types with
+/// many variants, where a hand-written encoding would repeat their fields and their Debug
+/// string costs a formatting pass per event.
+pub fn fingerprint_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    let mut bytes = HashBytes(Vec::with_capacity(64));
+    value.hash(&mut bytes);
+    fingerprint(&bytes.0)
+}
+
+/// Collects what a `Hash` implementation writes, in a platform-independent form.
+struct HashBytes(Vec<u8>);
+
+impl std::hash::Hasher for HashBytes {
+    fn finish(&self) -> u64 {
+        fingerprint(&self.0)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0.push(i);
+    }
+
+    fn write_u16(&mut self, i: u16) {
+        self.write(&i.to_le_bytes());
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.write(&i.to_le_bytes());
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.write(&i.to_le_bytes());
+    }
+
+    fn write_u128(&mut self, i: u128) {
+        self.write(&i.to_le_bytes());
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_i8(&mut self, i: i8) {
+        self.write_u8(i as u8);
+    }
+
+    fn write_i16(&mut self, i: i16) {
+        self.write_u16(i as u16);
+    }
+
+    fn write_i32(&mut self, i: i32) {
+        self.write_u32(i as u32);
+    }
+
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_i128(&mut self, i: i128) {
+        self.write_u128(i as u128);
+    }
+
+    fn write_isize(&mut self, i: isize) {
+        self.write_u64(i as i64 as u64);
+    }
+}
+
 /// Combines two fingerprints (order matters), for composite events.
 pub fn combine(a: u64, b: u64) -> u64 {
     avalanche(round(a ^ P3, b))
@@ -224,6 +296,32 @@ mod tests {
         assert_ne!(combine(1, 2), combine(2, 1));
         // Pinned value: a change of the function changes every digest, so it must be deliberate.
         assert_eq!(format!("{:016x}", fingerprint(b"spacemesh")), "2d6e7d537a2c8f15");
+    }
+
+    /// A value's fingerprint follows its fields and variant, and is pinned: integers are
+    /// written little-endian and discriminants and lengths as eight bytes on every platform.
+    #[test]
+    fn fingerprint_of_follows_hash() {
+        #[derive(Hash)]
+        enum Event {
+            A { x: u32, name: String },
+            B(u64),
+        }
+        let a = Event::A { x: 1, name: "n".into() };
+        assert_eq!(fingerprint_of(&a), fingerprint_of(&Event::A { x: 1, name: "n".into() }));
+        assert_ne!(fingerprint_of(&a), fingerprint_of(&Event::A { x: 2, name: "n".into() }));
+        assert_ne!(fingerprint_of(&a), fingerprint_of(&Event::A { x: 1, name: "m".into() }));
+        assert_ne!(fingerprint_of(&Event::B(1)), fingerprint_of(&1u64));
+        // The bytes: discriminant 0 as i64, then 1u32, then the str's bytes and its 0xff end.
+        let mut want = vec![0u8; 8];
+        want.extend_from_slice(&1u32.to_le_bytes());
+        want.extend_from_slice(b"n\xff");
+        assert_eq!(fingerprint_of(&a), fingerprint(&want));
+        assert_eq!(format!("{:016x}", fingerprint_of(&(7u16, -1i32))), {
+            let mut b = 7u16.to_le_bytes().to_vec();
+            b.extend_from_slice(&(-1i32).to_le_bytes());
+            format!("{:016x}", fingerprint(&b))
+        });
     }
 
     fn run(recs: &[(u64, u32, &'static str, u64)]) -> [u8; 32] {

@@ -723,7 +723,7 @@ fn golden_digest() {
     sim.run_until(SimTime::from_secs(2));
     assert_eq!(
         crate::trace::hex(&sim.digest()),
-        "29d241cd1cd6998dd95e9ac40d12e2ced608ceeaf24ade7c46f5da2e15475d29",
+        "379c3c8213d66b85919d7d5cab9ab5c72b04d56f9da6dee4a49e53f127384213",
         "events {}",
         sim.stats().events
     );

@@ -51,6 +51,17 @@ impl Latency {
     /// Draws one latency. Uses only integer arithmetic, and `ln`/`exp` built from IEEE-exact
     /// operations instead of libm, so a seed gives the same latencies on every platform.
     pub fn sample<R: RngCore + ?Sized>(&self, rng: &mut R) -> SimDuration {
+        self.sample_with(rng, &mut Normals::default())
+    }
+
+    /// [`Latency::sample`], with the standard normals of log-normal draws taken from `normals`
+    /// (which keeps the second normal of each pair for the next draw: a sender of many messages
+    /// pays one logarithm per two log-normal latencies).
+    pub fn sample_with<R: RngCore + ?Sized>(
+        &self,
+        rng: &mut R,
+        normals: &mut Normals,
+    ) -> SimDuration {
         match *self {
             Latency::Fixed(d) => d,
             Latency::Uniform { min, max } => {
@@ -69,7 +80,7 @@ impl Latency {
             }
             Latency::LogNormal { median, sigma_milli } => {
                 let sigma = f64::from(sigma_milli) / 1000.0;
-                capped(median.0 as f64 * math::exp(sigma * standard_normal(rng)))
+                capped(median.0 as f64 * math::exp(sigma * normals.next(rng)))
             }
         }
     }
@@ -81,15 +92,29 @@ fn capped(us: f64) -> SimDuration {
     SimDuration((us as u64).min(LATENCY_MAX.0))
 }
 
-/// A standard normal draw by Marsaglia's polar method: it needs only `ln` and `sqrt` (both
-/// portable here), unlike Box-Muller's `cos`.
-fn standard_normal<R: RngCore + ?Sized>(rng: &mut R) -> f64 {
-    loop {
-        let u = 2.0 * unit_f64(rng) - 1.0;
-        let v = 2.0 * unit_f64(rng) - 1.0;
-        let s = u * u + v * v;
-        if s > 0.0 && s < 1.0 {
-            return u * (-2.0 * math::ln(s) / s).sqrt();
+/// Standard normal draws by Marsaglia's polar method, which needs only `ln` and `sqrt` (both
+/// portable here), unlike Box-Muller's `cos`. Each accepted pair of uniforms gives two
+/// independent normals: the second is kept for the next draw.
+#[derive(Debug, Clone, Default)]
+pub struct Normals {
+    spare: Option<f64>,
+}
+
+impl Normals {
+    /// The next standard normal.
+    pub fn next<R: RngCore + ?Sized>(&mut self, rng: &mut R) -> f64 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
+        loop {
+            let u = 2.0 * unit_f64(rng) - 1.0;
+            let v = 2.0 * unit_f64(rng) - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                let scale = (-2.0 * math::ln(s) / s).sqrt();
+                self.spare = Some(v * scale);
+                return u * scale;
+            }
         }
     }
 }
@@ -102,6 +127,34 @@ mod tests {
     fn samples(l: Latency, n: usize) -> Vec<u64> {
         let mut r = RngTree::new(11).network();
         (0..n).map(|_| l.sample(&mut r).0).collect()
+    }
+
+    /// Kept second normals make a standard normal stream too: mean 0, variance 1, and no
+    /// correlation between a draw and the next (the two halves of a pair).
+    #[test]
+    fn paired_normals_are_standard_and_uncorrelated() {
+        let mut r = RngTree::new(5).network();
+        let mut normals = Normals::default();
+        let z: Vec<f64> = (0..40_000).map(|_| normals.next(&mut r)).collect();
+        let n = z.len() as f64;
+        let mean = z.iter().sum::<f64>() / n;
+        let var = z.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        let lag = z.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum::<f64>() / (n - 1.0);
+        assert!(mean.abs() < 0.03, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.05, "variance {var}");
+        assert!((lag / var).abs() < 0.03, "lag-1 correlation {}", lag / var);
+    }
+
+    /// Log-normal latencies through kept normals have the configured median.
+    #[test]
+    fn lognormal_median_with_paired_normals() {
+        let mut r = RngTree::new(11).network();
+        let mut normals = Normals::default();
+        let l = Latency::LogNormal { median: SimDuration(10_000), sigma_milli: 500 };
+        let mut v: Vec<u64> = (0..20_000).map(|_| l.sample_with(&mut r, &mut normals).0).collect();
+        v.sort_unstable();
+        let median = v[v.len() / 2];
+        assert!((9_500..10_500).contains(&median), "median {median}");
     }
 
     // Fixed and uniform latencies stay within their bounds and uniform reaches both ends.

@@ -20,7 +20,7 @@ mod network;
 mod partition;
 mod swizzle;
 
-pub use latency::{LATENCY_MAX, Latency};
+pub use latency::{LATENCY_MAX, Latency, Normals};
 pub use link::{LinkConfig, LinkError};
 pub use network::{DropReason, Network, Route};
 pub use swizzle::swizzle_schedule;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use rand::RngCore;
 
 use crate::idx::NodeIdx;
+use crate::net::Normals;
 use crate::net::link::LinkConfig;
 use crate::net::partition::Partitions;
 use crate::rng::{below, chance};
@@ -77,6 +78,8 @@ pub struct Network {
     /// The latest end of any clog: past it, routing reads no clog state at all.
     clog_horizon: SimTime,
     busy_until: Vec<SimTime>,
+    /// The standard normals of log-normal latencies (the second of each pair kept).
+    normals: Normals,
 }
 
 impl Network {
@@ -95,6 +98,7 @@ impl Network {
             clog_links: BTreeMap::new(),
             clog_horizon: SimTime::ZERO,
             busy_until: vec![SimTime::ZERO; n],
+            normals: Normals::default(),
         }
     }
 
@@ -215,9 +219,9 @@ impl Network {
         let departs = self.transmit(held, from, size_bytes, link.bandwidth_bytes_per_sec);
         let mut route =
             Route { times: [SimTime::ZERO; 2], count: 1, dropped: None, clog_delayed: held > now };
-        route.times[0] = arrival(departs, &link, rng);
+        route.times[0] = arrival(departs, &link, rng, &mut self.normals);
         if chance(rng, link.duplicate) {
-            route.times[1] = arrival(departs, &link, rng);
+            route.times[1] = arrival(departs, &link, rng, &mut self.normals);
             route.count = 2;
         }
         route
@@ -244,8 +248,13 @@ impl Network {
 
 /// When a copy that left at `departs` arrives: latency plus, with probability `reorder`, an
 /// extra uniform delay that lets later messages overtake it.
-fn arrival<R: RngCore + ?Sized>(departs: SimTime, link: &LinkConfig, rng: &mut R) -> SimTime {
-    let mut t = departs + link.latency.sample(rng);
+fn arrival<R: RngCore + ?Sized>(
+    departs: SimTime,
+    link: &LinkConfig,
+    rng: &mut R,
+    normals: &mut Normals,
+) -> SimTime {
+    let mut t = departs + link.latency.sample_with(rng, normals);
     if chance(rng, link.reorder) {
         t += SimDuration(below(rng, link.reorder_delay_max.0.saturating_add(1)));
     }
