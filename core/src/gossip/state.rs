@@ -541,6 +541,7 @@ impl Gossip {
 
     fn on_ihave(&mut self, now: Time, peer: PeerId, ids: &[MsgId]) {
         let mut want = Vec::new();
+        self.seen.warm(ids);
         for id in ids {
             if self.asked_this_heartbeat >= self.cfg.ask_max {
                 break;
