@@ -29,7 +29,8 @@
 //! Invariants (checked by [`EpochBeacon::check_invariants`]):
 //! 1. Every collection is bounded by [`BeaconConfig`] (`participants_max`, `proposals_max`,
 //!    `votes_limit`, `rounds_number`).
-//! 2. Vote margins exist exactly for the proposals classified valid or potentially valid.
+//! 2. Vote margins exist exactly for the proposals classified valid or potentially valid, each
+//!    in its own slot, and every interned reference list's resolved slots are its proposals'.
 //! 3. The node never signs two different votes for one round.
 //! 4. A decision (or failure) is emitted at most once, and only when the last round has ended.
 

@@ -33,9 +33,11 @@ use crate::types::{EpochId, GenesisId, Hash32, NodeId, Time};
 use crate::vrf::{self, VrfSignature};
 
 mod handlers;
+mod margins;
 mod members;
 
 use handlers::le_less;
+use margins::{Margins, RefList};
 use members::{Member, Members};
 
 /// An identity with an ATX targeting the epoch, as the node's ATX store knows it.
@@ -254,15 +256,6 @@ enum Class {
     Invalid,
 }
 
-/// An interned first-round reference list.
-#[derive(Debug)]
-struct RefList {
-    proposals: Vec<Proposal>,
-    /// Whether a proposal appears twice (valid and potentially valid): votes are then applied
-    /// as sets, as go-spacemesh's `decodeVotes` does.
-    has_duplicates: bool,
-}
-
 /// The beacon protocol of one epoch.
 #[derive(Debug)]
 pub struct EpochBeacon {
@@ -282,7 +275,8 @@ pub struct EpochBeacon {
     step: Step,
     valid: BTreeSet<Proposal>,
     potentially_valid: BTreeSet<Proposal>,
-    margins: BTreeMap<Proposal, i128>,
+    /// The cumulative margin of every proposal classified valid or potentially valid.
+    margins: Margins,
     /// Proposals in the order they arrived (only for [`crate::canary::Canary::BeaconArrivalOrder`]).
     #[cfg(feature = "canary")]
     arrival: Vec<Proposal>,
@@ -365,7 +359,7 @@ impl EpochBeacon {
             step: Step::Propose,
             valid: BTreeSet::new(),
             potentially_valid: BTreeSet::new(),
-            margins: BTreeMap::new(),
+            margins: Margins::default(),
             #[cfg(feature = "canary")]
             arrival: Vec::new(),
             lists: Vec::new(),
@@ -485,7 +479,7 @@ impl EpochBeacon {
 
     /// The cumulative vote margin of a proposal this node classified valid or potentially valid.
     pub fn margin(&self, proposal: &Proposal) -> Option<i128> {
-        self.margins.get(proposal).copied()
+        self.margins.get(proposal)
     }
 
     /// Proposals classified valid, sorted.
@@ -514,14 +508,15 @@ impl EpochBeacon {
         assert!(self.participants.len() <= cfg.participants_max, "participants over the limit");
         assert!(self.valid.len() <= cfg.proposals_max, "valid proposals over the limit");
         assert!(self.potentially_valid.len() <= cfg.proposals_max, "pv proposals over the limit");
+        self.margins.check_invariants();
         assert!(
             self.margins
-                .keys()
-                .all(|p| self.valid.contains(p) || self.potentially_valid.contains(p)),
+                .iter()
+                .all(|(p, _)| self.valid.contains(p) || self.potentially_valid.contains(p)),
             "margin without a proposal"
         );
         assert!(
-            self.valid.iter().chain(&self.potentially_valid).all(|p| self.margins.contains_key(p)),
+            self.valid.iter().chain(&self.potentially_valid).all(|p| self.margins.contains(p)),
             "proposal without a margin"
         );
         assert_eq!(self.lists.len(), self.list_ids.len(), "interned lists out of sync");
@@ -529,6 +524,7 @@ impl EpochBeacon {
             self.lists.iter().all(|l| l.proposals.len() <= cfg.votes_limit as usize),
             "reference list over votes_limit"
         );
+        self.lists.iter().for_each(|l| l.check_invariants(&self.margins));
         self.participants.check_invariants();
         assert!(
             self.participants
@@ -544,7 +540,7 @@ impl EpochBeacon {
         let total: u128 = self.participants.iter().map(|m| u128::from(m.weight)).sum();
         let bound = 2 * total * u128::from(cfg.rounds_number);
         assert!(
-            self.margins.values().all(|m| m.unsigned_abs() <= bound),
+            self.margins.iter().all(|(_, m)| m.unsigned_abs() <= bound),
             "margin beyond the weight that could have voted"
         );
         assert!(self.signing || self.own_signed.is_empty(), "signed without signing rights");
@@ -746,10 +742,10 @@ impl EpochBeacon {
     fn calc_votes(&mut self) {
         self.own_support.clear();
         self.undecided.clear();
-        for (p, m) in &self.margins {
-            if *m >= self.vote_threshold {
+        for (p, m) in self.margins.iter() {
+            if m >= self.vote_threshold {
                 self.own_support.insert(*p);
-            } else if *m > -self.vote_threshold {
+            } else if m > -self.vote_threshold {
                 self.undecided.push(*p);
             }
         }

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::message::{encode_votes, proposal_vrf_message, weak_coin_vrf_message};
+use super::message::{encode_votes, proposal_vrf_message, vote_bit, weak_coin_vrf_message};
 use super::threshold::proposal_threshold;
 use super::*;
 use crate::codec::{BoundedBytes, BoundedVec};
@@ -629,6 +629,113 @@ fn following_vote_timing_and_tally() {
     b.check_invariants();
 }
 
+fn proposal_of(m: &BeaconMessage) -> Proposal {
+    match m {
+        BeaconMessage::Proposal(p) => Proposal::from_vrf(&p.vrf_signature),
+        _ => unreachable!("not a proposal"),
+    }
+}
+
+/// A proposal that gains its margin after a reference list naming it was interned counts in
+/// every later vote over that list, as if the list had been resolved after it arrived: the first
+/// vote that interned the list could not move it, the following vote over the list does. A first
+/// vote whose valid/potentially valid split differs but whose concatenation is the same list
+/// counts by its own split.
+#[test]
+fn late_proposal_counts_in_an_interned_list() {
+    let v = TestVerifier::for_nodes(4);
+    let cfg = small_cfg();
+    let mut b = observer();
+    let (m0, m1) = (proposal_msg(0, 1000), proposal_msg(1, 1001));
+    let (p0, p1) = (proposal_of(&m0), proposal_of(&m1));
+    let mut list = vec![p0, p1];
+    list.sort();
+    b.on_message(at(10), &m0, &v).unwrap();
+    // Voter 2 (weight 30) names p1 before it arrives: only p0 moves.
+    assert_eq!(b.on_message(at(20), &first_vote(2, &list, &[]), &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&p0), b.margin(&p1)), (Some(30), None));
+    assert_eq!(b.on_message(at(30), &m1, &v), Ok(Verdict::Accept));
+    assert_eq!(b.margin(&p1), Some(0));
+    // Voter 1 (weight 50) names p0 only, so voter 2's list is not resolved again here.
+    assert_eq!(b.on_message(at(40), &first_vote(1, &[p0], &[]), &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&p0), b.margin(&p1)), (Some(80), Some(0)));
+    b.check_invariants();
+
+    // Voter 2's round 1 vote over its list, which was interned before p1 had a margin.
+    let t1 = start() + cfg.proposal_duration + cfg.first_voting_round_duration;
+    let early = t1 - cfg.grace_period / 2;
+    let for_p1 = encode_votes(&list, |p| *p == p1);
+    assert_eq!(b.on_message(early, &following_vote(2, 1, &for_p1), &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&p0), b.margin(&p1)), (Some(80 - 30), Some(30)));
+    // Voter 3 (weight 20) sends the same concatenation split as valid [p0], potentially valid
+    // [p1]: the same interned list, its own signs.
+    let split = first_vote(3, &[p0], &[p1]);
+    assert_eq!(b.on_message(early, &split, &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&p0), b.margin(&p1)), (Some(50 + 20), Some(30 - 20)));
+    let for_both = encode_votes(&list, |_| true);
+    assert_eq!(b.on_message(t1, &following_vote(3, 1, &for_both), &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&p0), b.margin(&p1)), (Some(70 + 20), Some(10 + 20)));
+    b.check_invariants();
+}
+
+/// A list that names a proposal twice (valid and potentially valid, as two proposers sharing a
+/// 4-byte value can make it) moves that proposal at most once per sign in a following vote, as
+/// go-spacemesh's `decodeVotes` sets do, also for a proposal that gained its margin after the
+/// list was interned; the first vote counts each entry by its own list.
+#[test]
+fn duplicate_list_entries_count_once_per_sign() {
+    let v = TestVerifier::for_nodes(4);
+    let cfg = small_cfg();
+    let mut b = observer();
+    let (m0, m1) = (proposal_msg(0, 1000), proposal_msg(1, 1001));
+    let (p0, p1) = (proposal_of(&m0), proposal_of(&m1));
+    let mut valid = vec![p0, p1];
+    valid.sort();
+    // The reference list is `valid ++ [p0]`: p0 at `twin` and at 2, p1 at `1 − twin`.
+    let twin = valid.iter().position(|p| *p == p0).unwrap();
+    let bit = |i: usize| 1u8 << i;
+    b.on_message(at(10), &m0, &v).unwrap();
+    // Voter 2 (weight 30): +30 and −30 for p0, nothing for p1 (no margin yet).
+    assert_eq!(b.on_message(at(20), &first_vote(2, &valid, &[p0]), &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&p0), b.margin(&p1)), (Some(0), None));
+    assert_eq!(b.on_message(at(30), &m1, &v), Ok(Verdict::Accept));
+    b.check_invariants();
+
+    let t1 = start() + cfg.proposal_duration + cfg.first_voting_round_duration;
+    // Round 1: p0 supported at one entry and against at the other (+30 − 30), p1 supported.
+    let mixed = [bit(twin) | bit(1 - twin)];
+    assert_eq!(b.on_message(t1, &following_vote(2, 1, &mixed), &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&p0), b.margin(&p1)), (Some(0), Some(30)));
+    // Round 2: p0 supported at both entries counts once; p1 against.
+    let t2 = t1 + cfg.voting_round_duration + cfg.weak_coin_round_duration;
+    let both = [bit(twin) | bit(2)];
+    assert_eq!(b.on_message(t2, &following_vote(2, 2, &both), &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&p0), b.margin(&p1)), (Some(30), Some(0)));
+    b.check_invariants();
+}
+
+/// Entries past `votes_limit` count in the first vote but are not in the reference list, so
+/// following votes do not move them.
+#[test]
+fn entries_past_votes_limit_count_in_the_first_vote_only() {
+    let v = TestVerifier::for_nodes(4);
+    let cfg = BeaconConfig { votes_limit: 1, ..small_cfg() };
+    let ps = vec![participant(0, 100, 2), participant(1, 50, 1), participant(2, 30, 1)];
+    let mut b = EpochBeacon::new(cfg.clone(), GENESIS, EPOCH, start(), ps, None, start()).unwrap();
+    let (m0, m1) = (proposal_msg(0, 1000), proposal_msg(1, 1001));
+    let (p0, p1) = (proposal_of(&m0), proposal_of(&m1));
+    b.on_message(at(10), &m0, &v).unwrap();
+    b.on_message(at(10), &m1, &v).unwrap();
+    let (first, second) = (p0.min(p1), p0.max(p1));
+    // Valid [first], potentially valid [second]: the list is [first] alone.
+    assert_eq!(b.on_message(at(20), &first_vote(2, &[first], &[second]), &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&first), b.margin(&second)), (Some(30), Some(-30)));
+    let t1 = start() + cfg.proposal_duration + cfg.first_voting_round_duration;
+    assert_eq!(b.on_message(t1, &following_vote(2, 1, &[]), &v), Ok(Verdict::Accept));
+    assert_eq!((b.margin(&first), b.margin(&second)), (Some(0), Some(-30)));
+    b.check_invariants();
+}
+
 /// The weak coin keeps the smallest VRF (little-endian order), ignores larger ones, rejects
 /// units the identity lacks and malicious identities, and closes with its round.
 #[test]
@@ -787,15 +894,88 @@ fn message_pool() -> &'static Vec<BeaconMessage> {
         pool.push(following_vote(2, 1, &[0xff]));
         pool.push(following_vote(2, 2, &[]));
         pool.push(proposal_msg(5, 0));
+        // A reference list naming a proposal twice (valid and potentially valid), with votes
+        // over it that support and oppose the twin entries differently.
+        let proposals: BTreeSet<Proposal> = pool
+            .iter()
+            .filter_map(|m| match m {
+                BeaconMessage::Proposal(p) => Some(Proposal::from_vrf(&p.vrf_signature)),
+                _ => None,
+            })
+            .collect();
+        let valid: Vec<Proposal> = proposals.into_iter().take(2).collect();
+        assert_eq!(valid.len(), 2, "the reference run has two proposals");
+        pool.push(first_vote(4, &valid, &valid[..1]));
+        pool.push(following_vote(4, 1, &[0b101]));
+        pool.push(following_vote(4, 2, &[0b011]));
+        pool.push(following_vote(4, 3, &[0b110]));
         pool
     })
+}
+
+/// The tally as it was first written: margins in a B-tree searched for every list entry of
+/// every vote, and each following vote turned into a support set and an against set
+/// (go-spacemesh's `decodeVotes`). The interleavings check the instance against it.
+#[derive(Debug, Default)]
+struct ReferenceTally {
+    margins: BTreeMap<Proposal, i128>,
+    lists: BTreeMap<NodeId, Vec<Proposal>>,
+}
+
+impl ReferenceTally {
+    /// Applies a message the instance accepted or published (its own are applied already);
+    /// `weight` is the voter's.
+    fn apply(&mut self, m: &BeaconMessage, weight: i128, votes_limit: usize) {
+        match m {
+            BeaconMessage::Proposal(p) => {
+                self.margins.entry(Proposal::from_vrf(&p.vrf_signature)).or_insert(0);
+            }
+            BeaconMessage::FirstVoting(f) => {
+                let signed = f.valid.iter().map(|p| (p, weight));
+                for (p, w) in signed.chain(f.potentially_valid.iter().map(|p| (p, -weight))) {
+                    if let Some(margin) = self.margins.get_mut(p) {
+                        *margin += w;
+                    }
+                }
+                let mut list: Vec<Proposal> =
+                    f.valid.iter().chain(f.potentially_valid.iter()).copied().collect();
+                list.truncate(votes_limit);
+                self.lists.insert(f.smesher, list);
+            }
+            BeaconMessage::FollowingVoting(f) => {
+                let (mut support, mut against) = (BTreeSet::new(), BTreeSet::new());
+                for (i, p) in self.lists[&f.smesher].iter().enumerate() {
+                    let set =
+                        if vote_bit(&f.votes_bit_vector, i) { &mut support } else { &mut against };
+                    set.insert(*p);
+                }
+                for (set, w) in [(support, weight), (against, -weight)] {
+                    for p in set {
+                        if let Some(margin) = self.margins.get_mut(&p) {
+                            *margin += w;
+                        }
+                    }
+                }
+            }
+            BeaconMessage::WeakCoin(_) => {}
+        }
+    }
+
+    /// Whether `b` holds exactly these margins.
+    fn agrees(&self, b: &EpochBeacon) -> bool {
+        let classified: BTreeSet<&Proposal> =
+            b.valid_proposals().chain(b.potentially_valid_proposals()).collect();
+        classified.len() == self.margins.len()
+            && self.margins.iter().all(|(p, m)| b.margin(p) == Some(*m))
+    }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     /// Any interleaving of valid, late, early, forged and equivocating messages with ticks never
-    /// panics, keeps the invariants, and yields exactly one outcome, only once the protocol ends.
+    /// panics, keeps the invariants, tallies exactly as the [`ReferenceTally`], and yields
+    /// exactly one outcome, only once the protocol ends.
     #[test]
     fn arbitrary_interleavings(
         ops in proptest::collection::vec((0u64..150, proptest::option::of(any::<prop::sample::Index>())), 1..200),
@@ -803,6 +983,8 @@ proptest! {
     ) {
         let cfg = four_rounds();
         let ps = random_participants(6, &mut ChaCha8Rng::seed_from_u64(11));
+        let weights: BTreeMap<NodeId, i128> =
+            ps.iter().map(|p| (p.node_id, i128::from(p.weight))).collect();
         let local = participate.then(|| LocalIdentity::new(seed_of(0), GENESIS));
         let first = start() - Duration::from_secs(2);
         let mut b = EpochBeacon::new(cfg.clone(), GENESIS, EPOCH, start(), ps, local, first).unwrap();
@@ -810,35 +992,95 @@ proptest! {
         let pool = message_pool();
         let mut now = first;
         let mut outcomes = 0;
-        let mut check = |b: &mut EpochBeacon, now: Time| -> Result<(), TestCaseError> {
+        let mut reference = ReferenceTally::default();
+        let limit = cfg.votes_limit as usize;
+        let weight = |m: &BeaconMessage| weights.get(&m.origin()).copied().unwrap_or(0);
+        let mut check = |b: &mut EpochBeacon, r: &mut ReferenceTally, now: Time| {
             b.check_invariants();
             while let Some(out) = b.poll_output() {
-                if matches!(out, BeaconOutput::Decided { .. } | BeaconOutput::Failed { .. }) {
-                    outcomes += 1;
-                    prop_assert_eq!(b.phase(now), BeaconPhase::Done);
+                match out {
+                    BeaconOutput::Publish(m) => r.apply(&m, weight(&m), limit),
+                    BeaconOutput::Decided { .. } | BeaconOutput::Failed { .. } => {
+                        outcomes += 1;
+                        prop_assert_eq!(b.phase(now), BeaconPhase::Done);
+                    }
                 }
             }
             prop_assert!(outcomes <= 1);
-            Ok(())
+            prop_assert!(r.agrees(b), "{:?}", r);
+            Ok::<(), TestCaseError>(())
         };
         for (delta_ms, msg) in ops {
             now = now + Duration::from_millis(delta_ms);
-            match msg {
-                Some(ix) => {
-                    let m = &pool[ix.index(pool.len())];
-                    if let Err(e) = b.on_message(now, m, &v) {
+            // Steps due now run first, so that own messages reach the reference in order.
+            b.on_tick(now);
+            check(&mut b, &mut reference, now)?;
+            if let Some(ix) = msg {
+                let m = &pool[ix.index(pool.len())];
+                match b.on_message(now, m, &v) {
+                    Ok(Verdict::Accept) => reference.apply(m, weight(m), limit),
+                    Ok(_) => {}
+                    Err(e) => {
                         let _ = e.verdict();
                     }
                 }
-                None => b.on_tick(now),
+                check(&mut b, &mut reference, now)?;
             }
-            check(&mut b, now)?;
         }
         let end = start() + cfg.protocol_duration();
         b.on_tick(now.max(end));
-        check(&mut b, now.max(end))?;
+        check(&mut b, &mut reference, now.max(end))?;
         prop_assert_eq!(outcomes, 1);
         prop_assert!(b.next_timeout().is_none());
+    }
+
+    /// First votes over random lists (naming proposals twice, proposals that arrive only later,
+    /// and one that never does), then following votes with random bits, tally exactly as the
+    /// [`ReferenceTally`]. `early` ops are proposals (kinds 0..4) and first votes (kinds 4..8,
+    /// with masks over the candidates) 150 ms apart from the epoch start, so later proposals
+    /// are potentially valid or too late; `later` ops are following votes at their round's start.
+    #[test]
+    fn tallies_match_the_reference(
+        early in proptest::collection::vec((0usize..8, any::<u8>(), any::<u8>()), 1..16),
+        mut later in proptest::collection::vec((0usize..4, 1u32..4, any::<u8>()), 0..16),
+    ) {
+        let cfg = small_cfg();
+        let v = TestVerifier::for_nodes(4);
+        let weights: BTreeMap<NodeId, i128> =
+            [(0, 100), (1, 50), (2, 30), (3, 20)].map(|(i, w)| (id_of(i), w)).into();
+        let proposals: Vec<BeaconMessage> =
+            (0..4).map(|i| proposal_msg(i, 1000 + i as u64)).collect();
+        let mut candidates: Vec<Proposal> = proposals.iter().map(proposal_of).collect();
+        candidates.push(Proposal([0xee; 4]));
+        candidates.sort();
+        let pick = |mask: u8| -> Vec<Proposal> {
+            let picked = candidates.iter().enumerate().filter(|(i, _)| (mask >> i) & 1 == 1);
+            picked.map(|(_, p)| *p).collect()
+        };
+        let mut b = observer();
+        let mut reference = ReferenceTally::default();
+        let limit = cfg.votes_limit as usize;
+        let mut deliver = |b: &mut EpochBeacon, now: Time, m: &BeaconMessage| {
+            if b.on_message(now, m, &v) == Ok(Verdict::Accept) {
+                reference.apply(m, weights[&m.origin()], limit);
+            }
+            b.check_invariants();
+            reference.agrees(b)
+        };
+        for (i, (kind, a, c)) in early.into_iter().enumerate() {
+            let m = match kind {
+                0..4 => proposals[kind].clone(),
+                _ => first_vote(kind - 4, &pick(a), &pick(c)),
+            };
+            prop_assert!(deliver(&mut b, at(150 * i as u64), &m));
+        }
+        let t1 = start() + cfg.proposal_duration + cfg.first_voting_round_duration;
+        let round_len = cfg.voting_round_duration + cfg.weak_coin_round_duration;
+        later.sort_by_key(|(_, round, _)| *round);
+        for (voter, round, bits) in later {
+            let now = t1 + round_len * (round - 1);
+            prop_assert!(deliver(&mut b, now, &following_vote(voter, round, &[bits])));
+        }
     }
 }
 

@@ -2,8 +2,6 @@
 //! handler checks timing, membership and content, verifies the signature or VRF, detects
 //! repeats and equivocation, and applies the message to the tallies.
 
-use std::collections::BTreeSet;
-
 use super::{Class, EpochBeacon, Member, RefList};
 use crate::beacon::message::{
     FirstVotingMessage, FollowingVotingMessage, PROPOSALS_MAX, Proposal, ProposalMessage,
@@ -73,7 +71,7 @@ impl EpochBeacon {
         }
         set.insert(p);
         // Two proposers can share a 4-byte value; the margin is kept (go-spacemesh resets it).
-        self.margins.entry(p).or_insert(0);
+        self.margins.add(p);
         Ok(())
     }
 
@@ -111,7 +109,10 @@ impl EpochBeacon {
         Ok(Verdict::Accept)
     }
 
-    /// Applies the first-round vote of the member at `voter`.
+    /// Applies the first-round vote of the member at `voter`: `+weight` to each valid proposal,
+    /// `−weight` to each potentially valid one. The valid entries lead the reference list, so
+    /// the tally runs over the list's slots by position (the split is the message's: lists with
+    /// different splits intern alike); entries cut by `votes_limit` are searched.
     pub(super) fn apply_first_vote(
         &mut self,
         voter: u32,
@@ -120,20 +121,17 @@ impl EpochBeacon {
         fp: u64,
     ) {
         self.participants.set_vote(voter, 0, fp);
-        for p in m.valid.iter() {
-            if let Some(margin) = self.margins.get_mut(p) {
-                *margin += weight;
-            }
-        }
-        for p in m.potentially_valid.iter() {
-            if let Some(margin) = self.margins.get_mut(p) {
-                *margin -= weight;
-            }
-        }
+        let valid = m.valid.len();
         let mut list: Vec<Proposal> =
             m.valid.iter().chain(m.potentially_valid.iter()).copied().collect();
-        list.truncate(self.cfg.votes_limit as usize);
+        let limit = self.cfg.votes_limit as usize;
+        for (i, p) in list.iter().enumerate().skip(limit) {
+            self.margins.add_to(p, if i < valid { weight } else { -weight });
+        }
+        list.truncate(limit);
         let id = self.intern(list);
+        let slots = self.lists[id as usize].slots(&self.margins);
+        self.margins.apply(slots, weight, |i| i < valid);
         self.participants.at_mut(voter).first_list = Some(id);
     }
 
@@ -142,9 +140,8 @@ impl EpochBeacon {
             return *id;
         }
         let id = self.lists.len() as u32;
-        let has_duplicates = list.iter().collect::<BTreeSet<_>>().len() != list.len();
         self.list_ids.insert(list.clone(), id);
-        self.lists.push(RefList { proposals: list, has_duplicates });
+        self.lists.push(RefList::new(list, &self.margins));
         id
     }
 
@@ -196,31 +193,16 @@ impl EpochBeacon {
         }
     }
 
+    /// Applies a following-round vote over the interned list `list`: `±weight` per entry by
+    /// its bit, each proposal once per sign if the list names one twice.
     pub(super) fn apply_following_vote(&mut self, list: u32, weight: i128, bits: &[u8]) {
-        let list = &self.lists[list as usize];
-        if !list.has_duplicates {
-            for (i, p) in list.proposals.iter().enumerate() {
-                if let Some(margin) = self.margins.get_mut(p) {
-                    *margin += if vote_bit(bits, i) { weight } else { -weight };
-                }
-            }
-            return;
-        }
-        let mut support = BTreeSet::new();
-        let mut against = BTreeSet::new();
-        for (i, p) in list.proposals.iter().enumerate() {
-            if vote_bit(bits, i) {
-                support.insert(*p)
-            } else {
-                against.insert(*p)
-            };
-        }
-        for (set, sign) in [(support, 1), (against, -1)] {
-            for p in set {
-                if let Some(margin) = self.margins.get_mut(&p) {
-                    *margin += sign * weight;
-                }
-            }
+        let list = &mut self.lists[list as usize];
+        let as_sets = list.has_duplicates;
+        let slots = list.slots(&self.margins);
+        if as_sets {
+            self.margins.apply_as_sets(slots, weight, |i| vote_bit(bits, i));
+        } else {
+            self.margins.apply(slots, weight, |i| vote_bit(bits, i));
         }
     }
 
