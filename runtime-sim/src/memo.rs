@@ -33,7 +33,7 @@ use spacemesh_core::job::{
 };
 use spacemesh_core::lookup::Lookup;
 use spacemesh_core::mesh::{LayerStep, StepKey};
-use spacemesh_core::poet::MembershipProof;
+use spacemesh_core::poet::{MembershipProof, MembershipTree};
 use spacemesh_core::tortoise::BallotHeader;
 use spacemesh_core::types::{BallotId, Beacon, BlockId, EpochId, Hash32, LayerId, NodeId};
 use spacemesh_core::vrf::{self, VrfSignature};
@@ -85,6 +85,10 @@ pub struct MemoVerifier {
     /// ATX ids, by the first 16 bytes of the ATX's signature, each with the inner ATX it was
     /// computed from to compare against: every node encoded and hashed every ATX it received.
     atx_ids: Mutex<Recent<InnerAtx, AtxId>>,
+    /// PoET membership trees, by the member count and the first 16 bytes of the first member,
+    /// each with its member list to compare against: every node built the tree of every PoET
+    /// round it joined, twice, hashing every member (N² hashes per epoch).
+    membership_trees: Mutex<Recent<Vec<Hash32>, Arc<MembershipTree>>>,
     /// One allocation per certify message, by layer and smesher (every node keeps every
     /// committee message of a window of layers; an equivocating second message keeps its own).
     certify: Mutex<Shared<(LayerId, NodeId), CertifyMessage>>,
@@ -117,6 +121,7 @@ impl MemoVerifier {
             hare_bodies: Mutex::new(Recent::new(cache_max)),
             memberships: Mutex::new(Recent::new(cache_max)),
             atx_ids: Mutex::new(Recent::new(cache_max)),
+            membership_trees: Mutex::new(Recent::new(cache_max.min(MEMBERSHIP_TREES_MAX))),
             certify: Mutex::new(Shared::default()),
             active_sets: Mutex::new(Shared::default()),
             committees: Mutex::new(Shared::default()),
@@ -192,6 +197,10 @@ pub(crate) struct Shared<K, T: ?Sized> {
 /// bound would hold a copy of every ATX and hare body of the run.
 const RECENT_MAX: usize = 16_384;
 
+/// Most membership trees kept: a PoET round's tree serves its members for the few minutes
+/// between its proof and their ATXs, and each holds two hashes per member.
+const MEMBERSHIP_TREES_MAX: usize = 16;
+
 /// The answers of a pure per-message computation, by the head of a value in its input that is
 /// as random as a hash, each kept with its input: only an equal input shares an answer.
 /// Emptied when full (at [`RECENT_MAX`] or the cache bound), which keeps it deterministic.
@@ -201,7 +210,7 @@ struct Recent<I, A> {
     max: usize,
 }
 
-impl<I, A: Copy> Recent<I, A> {
+impl<I, A: Clone> Recent<I, A> {
     fn new(cache_max: usize) -> Self {
         Recent { kept: Lookup::new(0), max: cache_max.min(RECENT_MAX) }
     }
@@ -218,13 +227,13 @@ impl<I, A: Copy> Recent<I, A> {
         if let Some((kept, answer)) = self.kept.get(&key)
             && is_input(kept)
         {
-            return *answer;
+            return answer.clone();
         }
         let answer = compute();
         if self.kept.len() >= self.max {
             self.kept.clear();
         }
-        self.kept.insert(key, (input(), answer));
+        self.kept.insert(key, (input(), answer.clone()));
         answer
     }
 }
@@ -335,6 +344,17 @@ impl Verifier for MemoVerifier {
             |(p, l, r)| l == leaf && r == root && p == proof,
             || (proof.clone(), *leaf, *root),
             || proof.verify(leaf, root),
+        )
+    }
+
+    /// The tree some node built from an equal member list.
+    fn membership_tree(&self, members: &[Hash32]) -> Arc<MembershipTree> {
+        let key = members.first().map_or(0, |m| head(&m.0)) ^ members.len() as u128;
+        self.membership_trees.lock().expect("single-threaded").answer(
+            key,
+            |kept| kept.as_slice() == members,
+            || members.to_vec(),
+            || Arc::new(MembershipTree::new(members)),
         )
     }
 
@@ -599,7 +619,6 @@ mod tests {
     /// for a leaf vouches neither for another root nor for another proof of that leaf.
     #[test]
     fn membership_answers_are_remembered_only_for_equal_checks() {
-        use spacemesh_core::poet::MembershipTree;
         let leaves: Vec<Hash32> = (0..5u8).map(|i| Hash32([i + 1; 32])).collect();
         let tree = MembershipTree::new(&leaves);
         let root = tree.root();
@@ -619,6 +638,27 @@ mod tests {
         }
         assert!(good.verify(&leaves[3], &root));
         assert!(!checks[1..].iter().any(|(p, l, r)| p.verify(l, r)));
+    }
+
+    /// Every node gets one tree for an equal member list, the tree the list builds; a list
+    /// with the same length and first member but another member elsewhere gets its own.
+    #[test]
+    fn membership_trees_are_shared_only_for_equal_member_lists() {
+        let members: Vec<Hash32> = (0..7u8).map(|i| Hash32([i + 1; 32])).collect();
+        let mut other = members.clone();
+        other[5] = Hash32([99; 32]);
+        let v = MemoVerifier::new(64);
+        let a = v.membership_tree(&members);
+        assert!(Arc::ptr_eq(&a, &v.membership_tree(&members)), "an equal list shares");
+        let b = v.membership_tree(&other);
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_ne!(a.root(), b.root());
+        for list in [&members, &other, &members] {
+            let plain = MembershipTree::new(list);
+            let tree = v.membership_tree(list);
+            assert_eq!(tree.root(), plain.root());
+            assert_eq!(tree.proof(3), plain.proof(3));
+        }
     }
 
     /// A hare body's hash is the plain hash whether remembered or not; a body that shares the

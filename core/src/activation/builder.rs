@@ -23,12 +23,12 @@ use crate::activation::wire::{
     Address, Atx, AtxId, InnerAtx, Nipost, NipostChallenge, PostMetadataWire,
 };
 use crate::codec::{BoundedVec, DecodeError, Encode, decode_exact};
-use crate::crypto::Signer;
+use crate::crypto::{Signer, Verifier};
 use crate::impl_codec_struct;
 use crate::layers::LayerClock;
+use crate::poet::PoetProof;
 use crate::poet::api::{PoetRequest, PoetResponse};
 use crate::poet::service::Submit;
-use crate::poet::{MembershipTree, PoetProof};
 use crate::post::{PostConfig, Proof};
 use crate::store::{Batch, Snapshot};
 use crate::types::{EpochId, Hash32, NodeId, Time};
@@ -519,7 +519,14 @@ impl Builder {
     }
 
     /// A PoET answered request `id`.
-    pub fn on_poet_response(&mut self, now: Time, id: u64, response: PoetResponse) {
+    /// `verifier` builds the PoET's membership tree ([`Verifier::membership_tree`]).
+    pub fn on_poet_response(
+        &mut self,
+        now: Time,
+        id: u64,
+        response: PoetResponse,
+        verifier: &dyn Verifier,
+    ) {
         let Some(req) = self.requests.remove(&id) else { return };
         let Some(state) = self.state.as_mut() else { return };
         match (req.request, response) {
@@ -538,7 +545,7 @@ impl Builder {
             }
             (PoetRequest::Proof { round }, response @ PoetResponse::Proof { .. }) => {
                 let PoetResponse::Proof { proof, members, .. } = &response else { unreachable!() };
-                let statement = MembershipTree::new(members).root();
+                let statement = verifier.membership_tree(members).root();
                 self.outputs.push_back(BuilderOutput::VerifyPoetProof {
                     id,
                     proof: Box::new(proof.clone()),
@@ -560,8 +567,9 @@ impl Builder {
         self.outputs.push_back(BuilderOutput::Event(BuilderEvent::PoetFailed { poet, reason }));
     }
 
-    /// The proof of request `id` was verified.
-    pub fn on_proof_verified(&mut self, now: Time, id: u64, valid: bool) {
+    /// The proof of request `id` was verified (`verifier` builds the membership tree again:
+    /// keeping each node's tree between the two would hold one per node and PoET meanwhile).
+    pub fn on_proof_verified(&mut self, now: Time, id: u64, valid: bool, verifier: &dyn Verifier) {
         let Some((poet, round, response)) = self.verifying.remove(&id) else { return };
         let PoetResponse::Proof { proof, members, .. } = response else { return };
         if !valid {
@@ -575,7 +583,7 @@ impl Builder {
             self.poet_failed(now, poet, "our challenge is not a member".into());
             return;
         };
-        let tree = MembershipTree::new(&members);
+        let tree = verifier.membership_tree(&members);
         let statement = tree.root();
         let Some(membership) = tree.proof(index as u64) else {
             self.poet_failed(now, poet, "membership proof out of range".into());

@@ -117,12 +117,12 @@ impl Harness {
                             poet_id(),
                             &Ed25519Verifier,
                         );
-                        self.builder.on_poet_response(self.now, id, r);
+                        self.builder.on_poet_response(self.now, id, r, &Ed25519Verifier);
                     }
                 }
                 BuilderOutput::VerifyPoetProof { id, proof, statement } => {
                     let valid = crate::poet::verify(&proof, &statement.0, 8, 2).is_ok();
-                    self.builder.on_proof_verified(self.now, id, valid);
+                    self.builder.on_proof_verified(self.now, id, valid, &Ed25519Verifier);
                 }
                 BuilderOutput::Prove { challenge, commitment_atx, .. } => {
                     let JobResult::PostProved(r) =

@@ -180,6 +180,18 @@ pub trait Verifier: Send + Sync + fmt::Debug {
         proof.verify(leaf, root)
     }
 
+    /// The PoET membership tree over `members` (a round's member list, from a PoET's proof
+    /// answer): its root is the statement the proof commits to, and a node takes its own
+    /// membership proof from it. A function of the list, so a runtime that hosts many nodes in
+    /// one process may build each round's tree once for all of them (every node would
+    /// otherwise hash every member, twice).
+    fn membership_tree(
+        &self,
+        members: &[crate::types::Hash32],
+    ) -> std::sync::Arc<crate::poet::MembershipTree> {
+        std::sync::Arc::new(crate::poet::MembershipTree::new(members))
+    }
+
     /// [`crate::hare::wire::HareBody::hash`]: what a hare message's signature covers. Pure
     /// like the signature checks, so a runtime that hosts many nodes in one process may hash
     /// each message once for all of them.

@@ -1405,7 +1405,7 @@ impl Consensus {
     /// A PoET answered.
     pub fn on_poet_response(&mut self, now: Time, id: u64, response: PoetResponse) {
         if let Some(b) = &mut self.builder {
-            b.on_poet_response(now, id, response);
+            b.on_poet_response(now, id, response, self.verifier.as_ref());
         }
         self.drain_builder(now);
     }
@@ -1423,7 +1423,7 @@ impl Consensus {
             }
             (JobOwner::BuilderProof(id), JobResult::PoetProofVerified(valid)) => {
                 if let Some(b) = &mut self.builder {
-                    b.on_proof_verified(now, id, valid);
+                    b.on_proof_verified(now, id, valid, self.verifier.as_ref());
                 }
                 self.drain_builder(now);
             }
