@@ -237,7 +237,7 @@ pub enum Job {
 }
 
 /// A job result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum JobResult {
     /// One verdict per check, in order.
     SignaturesVerified(Vec<bool>),

@@ -209,9 +209,7 @@ impl Traced for Local {
                     let bits = v.iter().fold(0u64, |acc, b| acc.rotate_left(1) ^ u64::from(*b));
                     3 ^ (id.0 << 8) ^ bits.rotate_left(32)
                 }
-                (id, other) => {
-                    3 ^ (id.0 << 8) ^ fingerprint(format!("{other:?}").as_bytes()).rotate_left(32)
-                }
+                (id, other) => 3 ^ (id.0 << 8) ^ fingerprint_of(other).rotate_left(32),
             },
             Local::Synced => 4,
             Local::AgentTick(n) => 5 ^ (n << 8),

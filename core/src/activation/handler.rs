@@ -103,7 +103,7 @@ pub enum AtxReject {
 }
 
 /// Outcome of the heavy checks of one ATX (a job result).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AtxCheckOutcome {
     /// Everything verified.
     Valid,

@@ -479,7 +479,7 @@ impl Gossip {
             return;
         }
         let deferred = !self.deferred.is_empty() && self.deferred.remove(&id).is_some();
-        if self.asked.remove(&id).is_some() || deferred {
+        if (!self.asked.is_empty() && self.asked.remove(&id).is_some()) || deferred {
             self.stats.recovered += 1;
         }
         let held = known.unwrap_or_else(|| Arc::new(HeldFrame { id, frame }));

@@ -12,7 +12,7 @@ use crate::impl_codec_struct;
 pub const INDICES_MAX: usize = 800;
 
 /// A PoST proof: the winning nonce, its K2 good label indices (packed) and its group's k2pow.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
 pub struct Proof {
     /// The nonce whose labels are listed.
     pub nonce: u32,
