@@ -49,11 +49,6 @@ impl Odds {
         }
         Ok(Odds { n: n as i64, p: Fixed::div_u64(committee, total)? })
     }
-
-    /// The largest count the inverse-CDF search tries before answering n.
-    fn limit(&self) -> i64 {
-        self.n.min(i64::from(u16::MAX) + 1)
-    }
 }
 
 /// The uniform variate a proof stands for: the low 56 bits of LE-u64(π[0..8]).
@@ -63,8 +58,19 @@ fn fraction(proof: &VrfSignature) -> Fixed {
     Fixed::frac_from_le_bytes(prefix)
 }
 
-/// The count at the end of the search: BinCDF(n, p, n) = 1 > frac, so n, if it fits.
-fn count_of_all(odds: &Odds) -> Result<u16, EligibilityError> {
+/// The inverse-CDF search: the smallest x with `frac < cdf(x)`, where `cdf(x)` is
+/// `BinCDF(n, p, x)` (computed or kept). The search is linear in the count, which is small.
+fn seat_count(
+    odds: Odds,
+    frac: Fixed,
+    mut cdf: impl FnMut(i64) -> Result<Fixed, EligibilityError>,
+) -> Result<u16, EligibilityError> {
+    for x in 0..odds.n.min(i64::from(u16::MAX) + 1) {
+        if cdf(x)?.greater_than(frac) {
+            return Ok(x as u16);
+        }
+    }
+    // BinCDF(n, p, n) = 1 > frac, so the count is n, if it fits.
     u16::try_from(odds.n).map_err(|_| EligibilityError::CountTooLarge)
 }
 
@@ -80,13 +86,7 @@ pub fn committee_count(
     proof: &VrfSignature,
 ) -> Result<u16, EligibilityError> {
     let odds = Odds::new(weight, committee_size, total_weight)?;
-    let frac = fraction(proof);
-    for x in 0..odds.limit() {
-        if bin_cdf(odds.n, odds.p, x)?.greater_than(frac) {
-            return Ok(x as u16);
-        }
-    }
-    count_of_all(&odds)
+    seat_count(odds, fraction(proof), |x| Ok(bin_cdf(odds.n, odds.p, x)?))
 }
 
 /// Whether `count` is the number of seats `proof` gives (go-spacemesh's `Oracle.Validate`
@@ -157,18 +157,15 @@ impl OwnSeats {
                 self.tables.len() - 1
             }
         };
-        let table = &mut self.tables[at];
-        let frac = fraction(proof);
-        for x in 0..table.odds.limit() {
-            let i = x as usize;
-            if i == table.cdf.len() {
-                table.cdf.push(bin_cdf(table.odds.n, table.odds.p, x)?);
+        let SeatTable { odds, cdf, .. } = &mut self.tables[at];
+        let odds = *odds;
+        seat_count(odds, fraction(proof), |x| {
+            // The search asks for x = 0, 1, ... in order: past the kept values, one more.
+            if x as usize == cdf.len() {
+                cdf.push(bin_cdf(odds.n, odds.p, x)?);
             }
-            if table.cdf[i].greater_than(frac) {
-                return Ok(x as u16);
-            }
-        }
-        count_of_all(&table.odds)
+            Ok(cdf[x as usize])
+        })
     }
 }
 
