@@ -650,9 +650,8 @@ impl<O: Observer> SimNet<O> {
             unreachable!("a seen copy comes from an honest node")
         };
         h.node.absorb(copy);
-        h.last_now = h.node.now();
-        // No timer to re-arm: an absorbed copy never brings the node's deadline forward (see
-        // `Node::absorb`), and the armed timer is at or before the deadline it had.
+        // No timer to re-arm: an absorbed copy leaves the node's clock and deadline where they
+        // were (see `Node::absorb`), and the armed timer is at or before that deadline.
         debug_assert!(
             h.node.poll_timeout().is_none_or(|d| h.armed.is_some_and(|(t, _)| t <= d)),
             "an absorbed copy brought node {idx:?}'s deadline before its armed timer"

@@ -148,6 +148,25 @@ impl Fault {
         }
     }
 
+    /// The one node whose events the fault changes, if it is one node's: a crash, restart,
+    /// pause or resume, its clock, what it sends (clogs and settings of its outgoing links).
+    /// `None` for faults on what many nodes send (partitions, blocks, heals, a node's incoming
+    /// clog, the default link, disk faults).
+    pub fn target(&self) -> Option<NodeIdx> {
+        match self {
+            Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n) | Fault::Resume(n) => Some(*n),
+            Fault::ClogOut { node, .. } | Fault::SetClock { node, .. } => Some(*node),
+            Fault::ClogLink { from, .. } | Fault::ResetLink { from, .. } => Some(*from),
+            Fault::SetLink { between: Some((from, _)), .. } => Some(*from),
+            Fault::ClogIn { .. }
+            | Fault::Partition(_)
+            | Fault::Block { .. }
+            | Fault::Heal
+            | Fault::SetLink { between: None, .. }
+            | Fault::SetDiskFaults(_) => None,
+        }
+    }
+
     /// Every node index the fault mentions.
     fn nodes(&self) -> Vec<NodeIdx> {
         match self {

@@ -4,7 +4,9 @@
 //! state and reacts to events; the engine owns time and the environment:
 //!
 //! - **Scheduler** ([`engine::Sim`]): one single-threaded queue of `(time, seq)` events. Equal
-//!   times pop in insertion order; idle time is skipped.
+//!   times pop in insertion order; idle time is skipped. Optionally in windowed order: each
+//!   short window's events node by node, for cache locality in large runs
+//!   ([`engine::SimConfig::window`]).
 //! - **Randomness** ([`rng::RngTree`]): one master seed, an independent ChaCha8 stream per node
 //!   component, network, faults, disk and workload.
 //! - **Network** ([`net::Network`]): per-link latency distributions, loss, duplication,

@@ -314,18 +314,19 @@ impl Node {
         self.gossip.seen_mark(print)
     }
 
-    /// Takes a copy [`Node::seen_publish`] found, before any other input: the state afterwards
-    /// is exactly the state after handling the frame, and there is no output.
+    /// Takes a copy [`Node::seen_publish`] found: the state afterwards is the state after
+    /// handling the frame (a duplicate counted, the peer's activity stamped), and there is no
+    /// output.
     ///
-    /// [`Node::poll_timeout`] is never earlier afterwards: the copy only stamps the peer's
-    /// activity and moves the node's clock forward, and no deadline comes sooner with the clock
-    /// alone (the next epoch boundary, the builder's next phase and its pending retries are
-    /// taken from the clock forward). A runtime keeps the timer it armed before the copy.
+    /// Both effects commute with every other input (a count, and the latest of the peer's
+    /// stamps), and the node's clock stays where it is, so a runtime may hand the copy over
+    /// ahead of inputs of earlier times (a windowed simulation does, for a node whose events of
+    /// the window are still to run). [`Node::poll_timeout`] is unchanged: a runtime keeps the
+    /// timer it armed before the copy.
     pub fn absorb(&mut self, copy: SeenCopy) {
         let SeenCopy { now, peer } = copy;
-        debug_assert!(now >= self.last_now && self.peers.is_connected(&peer), "a stale copy");
+        debug_assert!(self.peers.is_connected(&peer), "a copy from a peer not connected");
         self.gossip.count_seen_publish();
-        self.last_now = now;
         // Activity only stamps the peer: no output to route, no job to start.
         self.peers.handle(now, PeersInput::Activity(peer));
     }

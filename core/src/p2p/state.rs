@@ -276,8 +276,10 @@ impl Peers {
             PeersInput::Down(peer) => self.on_down(now, peer),
             PeersInput::Message { peer, msg } => self.on_message(peer, msg),
             PeersInput::Activity(peer) => {
+                // The latest of the stamps, whatever order they come in (a runtime may hand
+                // over a duplicate's stamp ahead of earlier inputs, see `Node::absorb`).
                 if let Some(c) = self.connected.get_mut(&peer) {
-                    c.last_heard = now;
+                    c.last_heard = c.last_heard.max(now);
                 }
             }
             PeersInput::Penalize { peer, penalty } => self.on_penalty(now, peer, penalty),

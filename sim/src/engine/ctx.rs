@@ -56,7 +56,9 @@ impl<M: Clone + Traced, L: Traced> Ctx<'_, M, L> {
     /// not queued. It is recorded in the trace as absorbed and `true` tells the world to apply
     /// its effect now, as if it had arrived at once. The world must be sure the message changes
     /// nothing else at the receiver, whenever it arrives; a paused or crashed receiver gets it
-    /// queued as by [`send`] (and `false`).
+    /// queued as by [`send`] (and `false`). In windowed order (see
+    /// [`SimConfig::window`](super::SimConfig::window)) the receiver's own events of the window,
+    /// even earlier ones, may still be to run: the effect must commute with them.
     ///
     /// [`send`]: Ctx::send
     pub fn send_redundant(&mut self, from: NodeIdx, to: NodeIdx, msg: M, size_bytes: u32) -> bool {

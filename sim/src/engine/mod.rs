@@ -1,10 +1,15 @@
-//! The discrete-event engine: a queue of `(time, seq)` events dispatched to a [`World`].
+//! The discrete-event engine: a queue of `(time, seq)` events dispatched to a [`World`], in time
+//! order or in windowed order.
 //!
 //! The engine owns time, the network, clocks, disks, faults and the trace; the [`World`] owns
 //! the nodes' state and reacts to what the engine delivers through a [`Ctx`]. Rules:
 //!
 //! 1. Events pop in `(time, seq)` order: equal times in insertion order. Time jumps straight to
-//!    the next event (idle time costs nothing) and never goes backwards.
+//!    the next event (idle time costs nothing) and never goes backwards. In windowed order
+//!    ([`SimConfig::window`]) time is cut into windows whose events pop node by node, each
+//!    node's in `(time, seq)` order: a node's time never goes backwards, and an event one
+//!    node's step causes for another is due in a later window, so no event runs before one
+//!    that caused it.
 //! 2. Every dispatched event (delivery, drop at a dead receiver, local event, sync completion,
 //!    fault) is folded into the trace with its fingerprint; so are drops by the network and the
 //!    world's own [`Ctx::trace`] records.

@@ -28,6 +28,29 @@ pub(super) enum Event<M, L> {
     Fault(Box<Fault>),
 }
 
+impl<M, L> Event<M, L> {
+    /// The node whose event it is; [`NodeIdx::NONE`] for a fault on the whole network.
+    fn node(&self) -> NodeIdx {
+        match self {
+            Event::Deliver { to, .. } => *to,
+            Event::Local { node, .. } | Event::Sync { node, .. } => *node,
+            Event::Fault(fault) => fault.target().unwrap_or(NodeIdx::NONE),
+        }
+    }
+}
+
+/// Whose event the engine is dispatching: windowed order (see [`super::SimConfig::window`])
+/// treats what a step causes for other nodes apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stepping {
+    /// Between events (the driver's calls, faults scheduled from outside).
+    Idle,
+    /// An event of this node.
+    Node(NodeIdx),
+    /// A fault on the whole network.
+    Network,
+}
+
 /// What a completed sync does: makes `file` durable, then delivers `then` like a local event.
 pub(super) struct SyncDone<L> {
     pub(super) file: Box<str>,
@@ -68,6 +91,7 @@ pub(super) struct Core<M, L> {
     pub(super) step_records: Vec<TraceRecord>,
     pub(super) stats: Stats,
     pub(super) tree: RngTree,
+    pub(super) stepping: Stepping,
 }
 
 impl<M, L> Core<M, L> {
@@ -120,9 +144,25 @@ impl<M, L> Core<M, L> {
     }
 
     /// Queues an event; times in the past are a bug in the caller.
+    ///
+    /// In windowed order, an event that a step causes for another node (a message, a fault, a
+    /// local event) is due no earlier than the next window: nodes of a window run one after
+    /// the other, so one caused within the window could land before events its node has
+    /// already run. Hops shorter than what is left of the window are lengthened to it.
     pub(super) fn push(&mut self, time: SimTime, ev: Event<M, L>) {
         assert!(time >= self.now, "event scheduled in the past: {time} < {}", self.now);
-        self.queue.push(time, ev);
+        let node = ev.node();
+        let for_another = match self.stepping {
+            Stepping::Idle => false,
+            Stepping::Node(n) => n != node,
+            Stepping::Network => true,
+        };
+        let time = if for_another && node != NodeIdx::NONE && self.queue.is_windowed() {
+            time.max(self.queue.next_window_start(self.now))
+        } else {
+            time
+        };
+        self.queue.push_for(time, node.0, ev);
     }
 
     /// Queues a local event of `node` at `at` (or now, if `at` has passed).
