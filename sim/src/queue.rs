@@ -8,7 +8,9 @@
 //! that into random memory accesses across the whole heap, which dominate the cost per event once
 //! the heap outgrows the cache (tens of thousands of pending events). A calendar queue splits
 //! the near future into fixed-width buckets: pushing appends to a bucket (sequential memory),
-//! and only the *current* bucket is a heap, small enough to stay in L1. Events beyond the ring's
+//! and only the *current* bucket is ordered: sorted once when the ring reaches it (a sort of
+//! contiguous entries, cheaper than a heap's scattered sift per pop), with a small heap beside
+//! it for events pushed into it afterwards (a node's own follow-ups). Events beyond the ring's
 //! horizon wait in an overflow heap and move into the ring as it advances. Bucket width only
 //! affects speed, never order: every structure orders by `(time, seq)`.
 //!
@@ -16,7 +18,7 @@
 //! Traffic is bursty (a round of a thousand nodes lands in a few buckets), and a bucket that was a
 //! growing vector reallocated and copied itself a dozen times per burst, onto fresh pages each
 //! time: with chunks, an event is written once into the ring and copied once into the current
-//! heap, whose buffer the queue keeps.
+//! bucket, whose buffer the queue keeps.
 //!
 //! **Windowed order** (optional, [`EventQueue::windowed`]): time is cut into windows of `W`
 //! microseconds, window `k` holding the times in `((k - 1) * W, k * W]`, and a window's events pop
@@ -82,8 +84,10 @@ impl<E> Ord for Entry<E> {
 
 /// A priority queue of events ordered by `(time, insertion order)`, or in windowed order.
 pub(crate) struct EventQueue<E> {
-    /// Events of bucket `cur` and any earlier ones (pushed after the ring moved past them).
-    current: BinaryHeap<Entry<E>>,
+    /// Events of bucket `cur` when the ring reached it, sorted so that the next to pop is last.
+    current: Vec<Entry<E>>,
+    /// Events of bucket `cur` or earlier pushed after the ring reached it.
+    late: BinaryHeap<Entry<E>>,
     /// Unordered events of buckets `cur + 1 .. cur + buckets`, at index `bucket % buckets`: each
     /// a list of chunks of at most [`CHUNK`] events (all full but the last).
     ring: Vec<Vec<Vec<Entry<E>>>>,
@@ -129,7 +133,8 @@ impl<E> EventQueue<E> {
         // A power of two, so that `bucket % buckets` is a mask.
         let buckets = if fit.is_power_of_two() { fit } else { fit.next_power_of_two() / 2 };
         EventQueue {
-            current: BinaryHeap::new(),
+            current: Vec::new(),
+            late: BinaryHeap::new(),
             ring: (0..buckets).map(|_| Vec::new()).collect(),
             spare: Vec::new(),
             overflow: BinaryHeap::new(),
@@ -183,11 +188,11 @@ impl<E> EventQueue<E> {
         self.place(entry);
     }
 
-    /// Files an entry in the current heap, the ring or the overflow by its bucket.
+    /// Files an entry in the current bucket, the ring or the overflow by its bucket.
     fn place(&mut self, entry: Entry<E>) {
         let b = self.bucket_of(entry.time);
         if b <= self.cur {
-            self.current.push(entry);
+            self.late.push(entry);
         } else if b - self.cur < self.buckets {
             let bucket = &mut self.ring[(b % self.buckets) as usize];
             if bucket.last().is_none_or(|c| c.len() == CHUNK) {
@@ -205,13 +210,15 @@ impl<E> EventQueue<E> {
         if !self.fill_current() {
             return None;
         }
-        let e = if self.current.peek().is_some_and(|e| e.time > bound) {
+        let e = if self.head().is_some_and(|e| e.time > bound) {
             // In time order nothing is due. In windowed order, a bound inside the current
             // window may leave events due behind a later one of a lower node.
             if !self.windowed {
                 return None;
             }
             self.pop_due_in_window(bound)?
+        } else if self.late_first() {
+            self.late.pop().expect("a late head")
         } else {
             self.current.pop().expect("filled")
         };
@@ -219,16 +226,40 @@ impl<E> EventQueue<E> {
         Some((e.time, e.event))
     }
 
-    /// The first event in windowed order among those of the current heap due by `bound`, taken
-    /// out by a scan (only a bound that cuts a window needs it, once per event before it).
+    /// Whether the next event to pop is the late heap's (`Ord` is reversed: greater pops first).
+    fn late_first(&self) -> bool {
+        match (self.late.peek(), self.current.last()) {
+            (Some(l), Some(c)) => l > c,
+            (late, _) => late.is_some(),
+        }
+    }
+
+    /// The next event to pop of the current bucket.
+    fn head(&self) -> Option<&Entry<E>> {
+        if self.late_first() { self.late.peek() } else { self.current.last() }
+    }
+
+    /// The first event in windowed order among those of the current bucket due by `bound`,
+    /// taken out by a scan (only a bound that cuts a window needs it, once per event before it).
     fn pop_due_in_window(&mut self, bound: SimTime) -> Option<Entry<E>> {
-        let mut all = std::mem::take(&mut self.current).into_vec();
         // `Ord` is reversed: the maximum is the first to pop.
-        let first =
-            (0..all.len()).filter(|&i| all[i].time <= bound).max_by(|&a, &b| all[a].cmp(&all[b]));
-        let taken = first.map(|i| all.swap_remove(i));
-        self.current = BinaryHeap::from(all);
-        taken
+        let in_late = self.late.iter().filter(|e| e.time <= bound).max();
+        let in_current = (0..self.current.len())
+            .filter(|&i| self.current[i].time <= bound)
+            .max_by(|&a, &b| self.current[a].cmp(&self.current[b]));
+        match (in_late, in_current) {
+            (None, None) => None,
+            (Some(l), c) if c.is_none_or(|i| *l > self.current[i]) => {
+                let key = l.key();
+                let mut late = std::mem::take(&mut self.late).into_vec();
+                let i = late.iter().position(|e| e.key() == key).expect("found above");
+                let taken = late.swap_remove(i);
+                self.late = BinaryHeap::from(late);
+                Some(taken)
+            }
+            (_, Some(i)) => Some(self.current.remove(i)),
+            (Some(_), None) => unreachable!("taken by the arm above"),
+        }
     }
 
     /// Removes the earliest event.
@@ -237,9 +268,9 @@ impl<E> EventQueue<E> {
         self.pop_until(SimTime::MAX)
     }
 
-    /// Advances the ring until the current heap holds the earliest events; false if empty.
+    /// Advances the ring until the current bucket holds the earliest events; false if empty.
     fn fill_current(&mut self) -> bool {
-        while self.current.is_empty() {
+        while self.current.is_empty() && self.late.is_empty() {
             if self.len == 0 {
                 return false;
             }
@@ -250,17 +281,16 @@ impl<E> EventQueue<E> {
             } else {
                 self.cur.saturating_add(1)
             };
-            // The bucket's chunks go into the spent heap's buffer, which then becomes the
-            // current heap in place (heapify is linear); the emptied chunks go back to the pool.
+            // The bucket's chunks go into the spent bucket's buffer, sorted in place; the
+            // emptied chunks go back to the pool. Keys are distinct (every entry has its own
+            // sequence number), so the unstable sort gives one order.
             let slot = (self.cur % self.buckets) as usize;
-            let mut due = std::mem::take(&mut self.current).into_vec();
-            debug_assert!(due.is_empty());
             for mut chunk in self.ring[slot].drain(..) {
                 self.ring_len -= chunk.len();
-                due.append(&mut chunk);
+                self.current.append(&mut chunk);
                 self.spare.push(chunk);
             }
-            self.current = BinaryHeap::from(due);
+            self.current.sort_unstable();
             self.trim_spare();
             self.admit_overflow();
         }
@@ -288,11 +318,11 @@ impl<E> EventQueue<E> {
 
     /// The time of the earliest event.
     pub(crate) fn peek_time(&self) -> Option<SimTime> {
-        if self.windowed && !self.current.is_empty() {
-            // In windowed order the heap's first is not always its earliest.
-            return self.current.iter().map(|e| e.time).min();
+        if self.windowed && !(self.current.is_empty() && self.late.is_empty()) {
+            // In windowed order the bucket's first is not always its earliest.
+            return self.current.iter().chain(self.late.iter()).map(|e| e.time).min();
         }
-        if let Some(e) = self.current.peek() {
+        if let Some(e) = self.head() {
             return Some(e.time);
         }
         if self.ring_len > 0 {
@@ -313,6 +343,7 @@ impl<E> EventQueue<E> {
     pub(crate) fn heap_bytes(&self) -> usize {
         let chunks = self.ring.iter().flatten().chain(&self.spare);
         let entries = self.current.capacity()
+            + self.late.capacity()
             + self.overflow.capacity()
             + chunks.map(Vec::capacity).sum::<usize>();
         let lists = self.ring.iter().map(Vec::capacity).sum::<usize>() + self.spare.capacity();
