@@ -276,12 +276,9 @@ impl<W: World> Sim<W> {
                 "time went backwards"
             );
             self.core.now = time;
-            self.core.stepping = match &ev {
-                Event::Deliver { to: node, .. }
-                | Event::Local { node, .. }
-                | Event::Sync { node, .. } => Stepping::Node(*node),
-                Event::Fault(fault) => fault.target().map_or(Stepping::Network, Stepping::Node),
-            };
+            let node = ev.node();
+            self.core.stepping =
+                if node == NodeIdx::NONE { Stepping::Network } else { Stepping::Node(node) };
             let dispatched = self.dispatch(ev);
             self.core.stepping = Stepping::Idle;
             if let Some(record) = dispatched {

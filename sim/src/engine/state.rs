@@ -30,7 +30,7 @@ pub(super) enum Event<M, L> {
 
 impl<M, L> Event<M, L> {
     /// The node whose event it is; [`NodeIdx::NONE`] for a fault on the whole network.
-    fn node(&self) -> NodeIdx {
+    pub(super) fn node(&self) -> NodeIdx {
         match self {
             Event::Deliver { to, .. } => *to,
             Event::Local { node, .. } | Event::Sync { node, .. } => *node,
