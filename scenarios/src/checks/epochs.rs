@@ -88,6 +88,12 @@ pub struct EpochsChecker {
     eligibilities: BTreeMap<LayerId, u64>,
     /// Slots each node declared per epoch.
     slots: BTreeMap<(NodeIdx, u32), u32>,
+    /// Eligibilities each node used per epoch.
+    used: BTreeMap<(NodeIdx, u32), u64>,
+    /// The layer since which each node not synced has been so (nodes build no proposal then).
+    unsynced_since: BTreeMap<NodeIdx, u32>,
+    /// Epochs in which a node was not synced for some layer: its slots of those layers are lost.
+    unsynced: BTreeSet<(NodeIdx, u32)>,
     accusations: BTreeMap<NodeId, BTreeMap<NodeIdx, SimTime>>,
     rejected: Vec<Violation>,
     published_by_topic: BTreeMap<&'static str, u64>,
@@ -121,6 +127,9 @@ impl EpochsChecker {
             beacons: BTreeMap::new(),
             eligibilities: BTreeMap::new(),
             slots: BTreeMap::new(),
+            used: BTreeMap::new(),
+            unsynced_since: BTreeMap::new(),
+            unsynced: BTreeSet::new(),
             accusations: BTreeMap::new(),
             rejected: Vec::new(),
             published_by_topic: BTreeMap::new(),
@@ -229,6 +238,18 @@ impl Checker for EpochsChecker {
                 *self.eligibilities.entry(*layer).or_default() += u64::from(*eligibilities);
                 let epoch = layer.0 / self.expect.layers_per_epoch;
                 self.slots.insert((node, epoch), *slots);
+                *self.used.entry((node, epoch)).or_default() += u64::from(*eligibilities);
+            }
+            ConsensusEvent::Sync { synced: false, layer, .. } => {
+                self.unsynced_since.entry(node).or_insert(layer.0);
+            }
+            ConsensusEvent::Sync { synced: true, layer, .. } => {
+                if let Some(since) = self.unsynced_since.remove(&node) {
+                    let lpe = self.expect.layers_per_epoch;
+                    for epoch in since / lpe..=layer.0 / lpe {
+                        self.unsynced.insert((node, epoch));
+                    }
+                }
             }
             ConsensusEvent::Malfeasance { smesher, .. } => {
                 self.accusations.entry(*smesher).or_default().entry(node).or_insert(time);
@@ -404,8 +425,24 @@ impl Checker for EpochsChecker {
                 .sum();
             let used: u64 = layers.iter().map(|l| per_layer(*l)).sum();
             // A node that replaced its beacon before its ref ballot proves its slots again with
-            // the new one, and the slots that fall in layers already past are lost.
-            let lost_allowed = self.replaced_beacons.contains(&epoch);
+            // the new one, and the slots that fall in layers already past are lost; so are the
+            // slots of layers in which a node was not synced (it builds no proposal then, as
+            // go-spacemesh's builder does not).
+            let short = |n: &NodeIdx| {
+                let slots = self.slots.get(&(*n, epoch)).copied().map_or(0, u64::from);
+                self.used.get(&(*n, epoch)).copied().unwrap_or(0) < slots
+            };
+            let unexplained = self
+                .slots
+                .keys()
+                .filter(|(n, e)| *e == epoch && short(n))
+                .filter(|(n, _)| {
+                    let unsynced = self.unsynced.contains(&(*n, epoch))
+                        || self.unsynced_since.get(n).is_some_and(|l| l / lpe <= epoch);
+                    !unsynced
+                })
+                .count();
+            let lost_allowed = self.replaced_beacons.contains(&epoch) || unexplained == 0;
             if used > declared || (used < declared && !lost_allowed) {
                 f.push(at(
                     None,
@@ -439,7 +476,7 @@ impl Checker for EpochsChecker {
                 "proposals-per-layer",
             ));
         }
-        let lost = if self.replaced_beacons.is_empty() {
+        let mut lost = if self.replaced_beacons.is_empty() {
             String::new()
         } else {
             format!(
@@ -447,6 +484,20 @@ impl Checker for EpochsChecker {
                 self.replaced_beacons
             )
         };
+        let short_unsynced = self
+            .slots
+            .iter()
+            .filter(|(k, s)| {
+                self.used.get(k).copied().unwrap_or(0) < u64::from(**s)
+                    && (self.unsynced.contains(k)
+                        || self.unsynced_since.get(&k.0).is_some_and(|l| l / lpe <= k.1))
+            })
+            .count();
+        if short_unsynced > 0 {
+            lost.push_str(&format!(
+                " (slots of layers in which their node was not synced lost: {short_unsynced} node epochs)"
+            ));
+        }
         let (o, viol) = outcome(
             f,
             format!(
