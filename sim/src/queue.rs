@@ -241,25 +241,13 @@ impl<E> EventQueue<E> {
 
     /// The first event in windowed order among those of the current bucket due by `bound`,
     /// taken out by a scan (only a bound that cuts a window needs it, once per event before it).
+    /// The late heap is merged into the sorted bucket first: the bucket's pop order is then the
+    /// reverse of its indices.
     fn pop_due_in_window(&mut self, bound: SimTime) -> Option<Entry<E>> {
-        // `Ord` is reversed: the maximum is the first to pop.
-        let in_late = self.late.iter().filter(|e| e.time <= bound).max();
-        let in_current = (0..self.current.len())
-            .filter(|&i| self.current[i].time <= bound)
-            .max_by(|&a, &b| self.current[a].cmp(&self.current[b]));
-        match (in_late, in_current) {
-            (None, None) => None,
-            (Some(l), c) if c.is_none_or(|i| *l > self.current[i]) => {
-                let key = l.key();
-                let mut late = std::mem::take(&mut self.late).into_vec();
-                let i = late.iter().position(|e| e.key() == key).expect("found above");
-                let taken = late.swap_remove(i);
-                self.late = BinaryHeap::from(late);
-                Some(taken)
-            }
-            (_, Some(i)) => Some(self.current.remove(i)),
-            (Some(_), None) => unreachable!("taken by the arm above"),
-        }
+        self.current.extend(std::mem::take(&mut self.late).into_vec());
+        self.current.sort_unstable();
+        let first = (0..self.current.len()).rev().find(|&i| self.current[i].time <= bound)?;
+        Some(self.current.remove(first))
     }
 
     /// Removes the earliest event.

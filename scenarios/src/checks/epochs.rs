@@ -140,6 +140,19 @@ impl EpochsChecker {
 }
 
 impl EpochsChecker {
+    /// Whether a node used fewer eligibilities in an epoch than the slots it declared.
+    fn short_of_slots(&self, key: &(NodeIdx, u32)) -> bool {
+        let declared = self.slots.get(key).copied().map_or(0, u64::from);
+        self.used.get(key).copied().unwrap_or(0) < declared
+    }
+
+    /// Whether a node was not synced for some layer of an epoch (it still is, or was then).
+    fn unsynced_in(&self, (node, epoch): &(NodeIdx, u32)) -> bool {
+        let lpe = self.expect.layers_per_epoch;
+        self.unsynced.contains(&(*node, *epoch))
+            || self.unsynced_since.get(node).is_some_and(|l| l / lpe <= *epoch)
+    }
+
     /// How many ATXs of adversarial identities the active set of `epoch` holds at least and
     /// at most, by their roles (twins count once).
     fn byzantine_counted(&self, epoch: u32) -> (u32, u32) {
@@ -428,19 +441,10 @@ impl Checker for EpochsChecker {
             // the new one, and the slots that fall in layers already past are lost; so are the
             // slots of layers in which a node was not synced (it builds no proposal then, as
             // go-spacemesh's builder does not).
-            let short = |n: &NodeIdx| {
-                let slots = self.slots.get(&(*n, epoch)).copied().map_or(0, u64::from);
-                self.used.get(&(*n, epoch)).copied().unwrap_or(0) < slots
-            };
             let unexplained = self
                 .slots
                 .keys()
-                .filter(|(n, e)| *e == epoch && short(n))
-                .filter(|(n, _)| {
-                    let unsynced = self.unsynced.contains(&(*n, epoch))
-                        || self.unsynced_since.get(n).is_some_and(|l| l / lpe <= epoch);
-                    !unsynced
-                })
+                .filter(|k| k.1 == epoch && self.short_of_slots(k) && !self.unsynced_in(k))
                 .count();
             let lost_allowed = self.replaced_beacons.contains(&epoch) || unexplained == 0;
             if used > declared || (used < declared && !lost_allowed) {
@@ -484,15 +488,8 @@ impl Checker for EpochsChecker {
                 self.replaced_beacons
             )
         };
-        let short_unsynced = self
-            .slots
-            .iter()
-            .filter(|(k, s)| {
-                self.used.get(k).copied().unwrap_or(0) < u64::from(**s)
-                    && (self.unsynced.contains(k)
-                        || self.unsynced_since.get(&k.0).is_some_and(|l| l / lpe <= k.1))
-            })
-            .count();
+        let short_unsynced =
+            self.slots.keys().filter(|k| self.short_of_slots(k) && self.unsynced_in(k)).count();
         if short_unsynced > 0 {
             lost.push_str(&format!(
                 " (slots of layers in which their node was not synced lost: {short_unsynced} node epochs)"
