@@ -4,38 +4,63 @@
 ///
 /// A frame allocation is printed again when it is sent after every earlier copy was handled
 /// (the driver's print table then let it go), so a print may collect marks from a few nodes or
-/// from nearly all of them. An array
-/// indexed by node (8 bytes times the node count on every print) cost a gigabyte at 1,000 nodes;
-/// this keeps a sorted list of `(node, value)` while few nodes stored one, and turns into the
-/// indexed array once a quarter of them did, so a print costs at most what the array did.
+/// from nearly all of them. An array indexed by node (8 bytes times the node count on every
+/// print) cost a gigabyte at 1,000 nodes; this keeps a sorted list of `(node, value)` while few
+/// nodes stored one, and turns into the indexed array once a quarter of them did, so a print
+/// costs at most what the array did.
+///
+/// Beside them, one bit per node says whether it stored a value at all. Most reads are for a
+/// node that did not (a sender asks about each receiver, most of which have not handled the
+/// message yet): the bits of a print are a few cache lines that every sender of it shares
+/// (128 bytes at 1,000 nodes), where the list's search or the array's cell was a miss of its own.
 #[derive(Debug, Default)]
-pub(crate) enum NodeMarks {
-    #[default]
-    Empty,
+pub(crate) struct NodeMarks {
+    /// Bit `node % 64` of word `node / 64` is set when `node` stored a value; empty until the
+    /// first one.
+    held: Vec<u64>,
+    values: Values,
+}
+
+/// The stored values, by node.
+#[derive(Debug)]
+enum Values {
     /// Ascending by node.
     Few(Vec<(u32, u64)>),
     /// Indexed by node.
     Many(Vec<u64>),
 }
 
+impl Default for Values {
+    fn default() -> Self {
+        Values::Few(Vec::new())
+    }
+}
+
 impl NodeMarks {
     /// The value `node` stored, 0 if none.
     pub(crate) fn get(&self, node: u32) -> u64 {
-        match self {
-            NodeMarks::Empty => 0,
-            NodeMarks::Few(list) => {
+        let held = self.held.get((node / 64) as usize).is_some_and(|w| w >> (node % 64) & 1 != 0);
+        if !held {
+            return 0;
+        }
+        match &self.values {
+            Values::Few(list) => {
                 list.binary_search_by_key(&node, |(n, _)| *n).map_or(0, |i| list[i].1)
             }
-            NodeMarks::Many(all) => all.get(node as usize).copied().unwrap_or(0),
+            Values::Many(all) => all.get(node as usize).copied().unwrap_or(0),
         }
     }
 
     /// Stores `value` (nonzero) for `node`, one of `nodes`.
     pub(crate) fn set(&mut self, node: u32, value: u64, nodes: usize) {
         debug_assert!(value != 0 && (node as usize) < nodes, "a mark of no node");
-        match self {
-            NodeMarks::Empty => *self = NodeMarks::Few(vec![(node, value)]),
-            NodeMarks::Few(list) => {
+        let words = nodes.div_ceil(64).max((node / 64) as usize + 1);
+        if self.held.len() < words {
+            self.held.resize(words, 0);
+        }
+        self.held[(node / 64) as usize] |= 1 << (node % 64);
+        match &mut self.values {
+            Values::Few(list) => {
                 match list.binary_search_by_key(&node, |(n, _)| *n) {
                     Ok(i) => list[i].1 = value,
                     Err(i) => list.insert(i, (node, value)),
@@ -46,10 +71,10 @@ impl NodeMarks {
                     for (n, v) in list.iter() {
                         all[*n as usize] = *v;
                     }
-                    *self = NodeMarks::Many(all);
+                    self.values = Values::Many(all);
                 }
             }
-            NodeMarks::Many(all) => {
+            Values::Many(all) => {
                 if all.len() < nodes {
                     all.resize(nodes, 0);
                 }
