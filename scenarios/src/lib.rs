@@ -230,6 +230,10 @@ impl Run {
     /// own coverage counts.
     pub(crate) fn with_plan(mut self, plan: FaultPlan, p: &RunParams) -> Run {
         spacemesh_core::coverage::take();
+        if self.sim.window() > SimDuration::ZERO {
+            let window = smeshing::window(self.sim.network(), &plan);
+            self.sim.set_window(window);
+        }
         for t in plan.faults() {
             self.schedule_fault(SimTime(t.at_us), t.fault.clone());
         }

@@ -11,7 +11,8 @@ use spacemesh_core::poet::{PoetServiceConfig, RoundSchedule};
 use spacemesh_core::{GenesisId, NodeConfig, NodeId, Time};
 use spacemesh_runtime_sim::{PoetSpec, RuntimeConfig};
 use spacemesh_sim::SimDuration;
-use spacemesh_sim::net::{Latency, LinkConfig};
+use spacemesh_sim::engine::Fault;
+use spacemesh_sim::net::{Latency, LinkConfig, Network};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -54,12 +55,29 @@ pub(crate) fn link() -> LinkConfig {
     }
 }
 
-/// The engine's window for smeshing runs ([`SimConfig::window`]): events run node by node
-/// within 5 ms windows. No hop of these scenarios' networks is shorter (20 ms in [`link`], 5 ms
-/// at least in the swarm's uniform and exponential mixes); of a log-normal's draws, the few
-/// below what is left of a window are lengthened to it (about one in three million at
-/// `mainnet-like`'s 60 ms median).
-pub(crate) const WINDOW: SimDuration = SimDuration::from_millis(5);
+/// The shortest window of smeshing runs ([`SimConfig::window`]), and the window they are built
+/// with until [`window`] fits it to their networks.
+pub(crate) const WINDOW_MIN: SimDuration = SimDuration::from_millis(5);
+
+/// The longest window of smeshing runs: 20 ms ran the 1,000-node `mainnet-like` 13% faster than
+/// 5 ms (each node runs more of its events back to back), and it is the floor of every hop of
+/// [`link`] and of `mainnet-like`'s network.
+pub(crate) const WINDOW_MAX: SimDuration = SimDuration::from_millis(20);
+
+/// The window of a smeshing run (events run node by node within it, see [`SimConfig::window`])
+/// whose network is `network` before the first event and whose faults are `plan`: the shortest
+/// hop any of its links can draw, so that no hop is lengthened, within [`WINDOW_MIN`] and
+/// [`WINDOW_MAX`]. A run with a link of no floor (a plain log-normal, as the swarm's network
+/// mixes draw) gets 5 ms windows: its draws below what is left of a window are lengthened to
+/// it, a few in ten thousand at the swarm's shortest medians (30 ms, shape 0.6) and fewer in
+/// its other mixes.
+pub(crate) fn window(network: &Network, plan: &FaultPlan) -> SimDuration {
+    let set = plan.faults().filter_map(|t| match &t.fault {
+        Fault::SetLink { link, .. } => Some(link.shortest_hop()),
+        _ => None,
+    });
+    set.fold(network.shortest_hop(), Ord::min).clamp(WINDOW_MIN, WINDOW_MAX)
+}
 
 /// The simulated PoET servers.
 pub(crate) fn poets(rt: &RuntimeConfig) -> Vec<PoetSpec> {
@@ -230,7 +248,8 @@ pub(crate) fn into_run_checked(
     let sim_cfg = SimConfig {
         link: link(),
         record_trace: p.record_trace,
-        window: WINDOW,
+        // Fitted to the run's networks once its fault plan is known (`Run::with_plan`).
+        window: WINDOW_MIN,
         ..SimConfig::default()
     };
     let checks = checks.with_timeline(crate::timeline(p, nodes, layers));
@@ -250,5 +269,49 @@ pub(crate) fn into_run_checked(
         settle: Some(settle),
         plan: FaultPlan::default(),
         sim,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The window is the shortest hop of the run's links, within 5 and 20 ms: 20 ms on the
+    /// smeshing link, 5 ms once a fault sets a link with no floor, and the other faults do not
+    /// count.
+    #[test]
+    fn the_window_fits_the_shortest_hop() {
+        let network = Network::new(4, link());
+        let mut plan = FaultPlan::default();
+        plan.push("crash", vec![(SimTime::from_secs(1), Fault::Crash(spacemesh_sim::NodeIdx(1)))]);
+        assert_eq!(window(&network, &plan), WINDOW_MAX);
+        let slow = LinkConfig {
+            latency: Latency::Fixed(SimDuration::from_secs(2)),
+            ..LinkConfig::default()
+        };
+        let set = |link| Fault::SetLink { link, between: None };
+        plan.push("slow", vec![(SimTime::from_secs(2), set(slow))]);
+        assert_eq!(window(&network, &plan), WINDOW_MAX);
+        let fast = LinkConfig {
+            latency: Latency::Uniform {
+                min: SimDuration::from_millis(8),
+                max: SimDuration::from_millis(40),
+            },
+            ..LinkConfig::default()
+        };
+        let mut with_fast = plan.clone();
+        with_fast.push("fast", vec![(SimTime::from_secs(3), set(fast))]);
+        assert_eq!(window(&network, &with_fast), SimDuration::from_millis(8));
+        let unfloored = LinkConfig {
+            latency: Latency::LogNormal {
+                min: SimDuration::ZERO,
+                median: SimDuration::from_millis(60),
+                sigma_milli: 500,
+            },
+            ..LinkConfig::default()
+        };
+        plan.push("wide", vec![(SimTime::from_secs(3), set(unfloored))]);
+        assert_eq!(window(&network, &plan), WINDOW_MIN);
+        assert_eq!(window(&Network::new(4, unfloored), &FaultPlan::default()), WINDOW_MIN);
     }
 }

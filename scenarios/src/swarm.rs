@@ -195,6 +195,7 @@ pub fn draw(bounds: &SwarmBounds, nodes: u32, seed: u64) -> Vec<Episode> {
                 mean: SimDuration::from_millis(rng.random_range(30..90)),
             },
             _ => Latency::LogNormal {
+                min: SimDuration::ZERO,
                 median: SimDuration::from_millis(rng.random_range(30..80)),
                 sigma_milli: rng.random_range(200..600),
             },

@@ -222,8 +222,12 @@ impl Fold {
             Latency::Fixed(d) => self.word(1).word(d.0),
             Latency::Uniform { min, max } => self.word(2).word(min.0).word(max.0),
             Latency::Exponential { min, mean } => self.word(3).word(min.0).word(mean.0),
-            Latency::LogNormal { median, sigma_milli } => {
+            // A floor is folded only when set, so a plain log-normal prints as it always did.
+            Latency::LogNormal { min, median, sigma_milli } if min == SimDuration::ZERO => {
                 self.word(4).word(median.0).word(u64::from(sigma_milli))
+            }
+            Latency::LogNormal { min, median, sigma_milli } => {
+                self.word(5).word(min.0).word(median.0).word(u64::from(sigma_milli))
             }
         }
     }

@@ -153,6 +153,22 @@ impl<E> EventQueue<E> {
         self.windowed
     }
 
+    /// The window in microseconds in windowed order, 0 in time order.
+    pub(crate) fn window_us(&self) -> u64 {
+        if self.windowed { self.width } else { 0 }
+    }
+
+    /// Every queued event in `(time, seq)` order, whatever the queue's order: pushed in this
+    /// order into another queue, equal times keep the order they were first pushed in.
+    pub(crate) fn into_events(self) -> Vec<(SimTime, E)> {
+        let mut all: Vec<Entry<E>> = self.current;
+        all.extend(self.late);
+        all.extend(self.ring.into_iter().flatten().flatten());
+        all.extend(self.overflow);
+        all.sort_unstable_by_key(|e| (e.time, e.seq));
+        all.into_iter().map(|e| (e.time, e.event)).collect()
+    }
+
     /// The bucket of `time`: in windowed order its window, whose last microsecond is
     /// `window * width`.
     fn bucket_of(&self, time: SimTime) -> u64 {

@@ -68,6 +68,11 @@ pub struct Sim<W: World> {
     core: Core<W::Msg, W::Local>,
 }
 
+/// An empty queue in the order `window` asks for (see [`SimConfig::window`]).
+fn queue_for<E>(window: SimDuration) -> EventQueue<E> {
+    if window > SimDuration::ZERO { EventQueue::windowed(window.0) } else { EventQueue::new() }
+}
+
 impl<W: World> fmt::Debug for Sim<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sim")
@@ -96,11 +101,7 @@ impl<W: World> Sim<W> {
         let slots = (0..n).map(|_| NodeSlot { disk: Disk::new(), deferred: Vec::new() }).collect();
         let core = Core {
             now: SimTime::ZERO,
-            queue: if cfg.window > SimDuration::ZERO {
-                EventQueue::windowed(cfg.window.0)
-            } else {
-                EventQueue::new()
-            },
+            queue: queue_for(cfg.window),
             hot: vec![hot; n],
             nodes: slots,
             network: Network::new(nodes, cfg.link),
@@ -240,6 +241,29 @@ impl<W: World> Sim<W> {
     /// The RNG tree of the run.
     pub fn rng_tree(&self) -> RngTree {
         self.core.tree
+    }
+
+    /// The window of windowed order, zero in time order (see [`SimConfig::window`]).
+    pub fn window(&self) -> SimDuration {
+        SimDuration(self.core.queue.window_us())
+    }
+
+    /// Sets the window of windowed order (zero: time order) before the run starts, e.g. once
+    /// the run's networks are known: queued events keep their times, and equal times their
+    /// order, as if they had been queued with this window from the start.
+    ///
+    /// # Panics
+    /// If an event has already been dispatched.
+    pub fn set_window(&mut self, window: SimDuration) {
+        assert!(
+            self.core.stats.events == 0 && self.core.now == SimTime::ZERO,
+            "the window is set before the run starts"
+        );
+        let queued = std::mem::replace(&mut self.core.queue, queue_for(window));
+        for (time, ev) in queued.into_events() {
+            let node = ev.node();
+            self.core.queue.push_for(time, node.0, ev);
+        }
     }
 
     /// Number of queued events.

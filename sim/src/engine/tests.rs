@@ -318,6 +318,47 @@ fn windowed_runs_are_deterministic() {
     assert!(windowed.2.abs_diff(timed.2) * 100 <= timed.2, "{windowed:?} {timed:?}");
 }
 
+// A window set before the first event gives the run a sim built with that window gives: the
+// events queued so far (every toy node's first timer, a crash and a restart) keep their times
+// and, at equal times, their order, whichever order the queue had.
+#[test]
+fn a_window_set_before_the_run_is_as_if_built_with_it() {
+    let cfg = |window| SimConfig {
+        link: LinkConfig {
+            latency: Latency::Uniform {
+                min: SimDuration::from_millis(10),
+                max: SimDuration::from_millis(40),
+            },
+            ..LinkConfig::default()
+        },
+        window,
+        ..SimConfig::default()
+    };
+    let build = |window| {
+        let mut sim = toy_sim_with(20, 3, SimDuration::from_millis(50), 7, cfg(window));
+        sim.schedule_fault(ms(500), Fault::Crash(n(3)));
+        sim.schedule_fault(ms(900), Fault::Restart(n(3)));
+        sim
+    };
+    let digest = |mut sim: Sim<_>| {
+        sim.run_until(SimTime::from_secs(3));
+        (sim.digest(), sim.stats().events)
+    };
+    let (zero, five, ten) =
+        (SimDuration::ZERO, SimDuration::from_millis(5), SimDuration::from_millis(10));
+    for (built, set) in [(zero, five), (five, ten), (ten, zero), (five, five)] {
+        let mut sim = build(built);
+        assert!(sim.pending_events() > 20);
+        sim.set_window(set);
+        assert_eq!(sim.window(), set);
+        assert_eq!(digest(sim), digest(build(set)), "built with {built:?}, set to {set:?}");
+    }
+    let mut started = build(five);
+    started.step();
+    let late = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| started.set_window(ten)));
+    assert!(late.is_err(), "a window set after the first event");
+}
+
 // ---- network faults through the engine ----
 
 /// Every node sends one message to every other node at `at`.
@@ -838,6 +879,7 @@ fn golden_digest() {
         Fault::SetLink {
             link: LinkConfig {
                 latency: Latency::LogNormal {
+                    min: SimDuration::ZERO,
                     median: SimDuration::from_millis(5),
                     sigma_milli: 600,
                 },

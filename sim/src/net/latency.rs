@@ -31,10 +31,15 @@ pub enum Latency {
         /// Mean of the distribution (at least `min`).
         mean: SimDuration,
     },
-    /// Log-normal with the given median and shape `sigma = sigma_milli / 1000`: most messages
-    /// near the median, a heavy right tail (what wide-area measurements look like).
+    /// `min` plus a log-normal tail of shape `sigma = sigma_milli / 1000`, with `median` the
+    /// median of the whole distribution: most messages near the median, a heavy right tail (what
+    /// wide-area measurements look like), and nothing faster than the floor (propagation). A
+    /// zero `min` (the default) is the plain log-normal.
     LogNormal {
-        /// Median.
+        /// Floor (zero when absent in a file).
+        #[serde(default)]
+        min: SimDuration,
+        /// Median of the whole distribution (at least `min`).
         median: SimDuration,
         /// Shape parameter in thousandths.
         sigma_milli: u32,
@@ -78,10 +83,22 @@ impl Latency {
                 let tail = -math::ln(1.0 - unit_f64(rng)) * tail_mean;
                 capped(min.0 as f64 + tail)
             }
-            Latency::LogNormal { median, sigma_milli } => {
+            Latency::LogNormal { min, median, sigma_milli } => {
                 let sigma = f64::from(sigma_milli) / 1000.0;
-                capped(median.0 as f64 * math::exp(sigma * normals.next(rng)))
+                let tail_median = median.0.saturating_sub(min.0) as f64;
+                // With no floor this is exactly the plain log-normal (0 + x is x).
+                capped(min.0 as f64 + tail_median * math::exp(sigma * normals.next(rng)))
             }
+        }
+    }
+
+    /// The shortest latency a draw can give (the latency of every draw, for `Fixed`).
+    pub fn floor(&self) -> SimDuration {
+        match *self {
+            Latency::Fixed(d) => d,
+            Latency::Uniform { min, .. }
+            | Latency::Exponential { min, .. }
+            | Latency::LogNormal { min, .. } => min.min(LATENCY_MAX),
         }
     }
 }
@@ -150,7 +167,11 @@ mod tests {
     fn lognormal_median_with_paired_normals() {
         let mut r = RngTree::new(11).network();
         let mut normals = Normals::default();
-        let l = Latency::LogNormal { median: SimDuration(10_000), sigma_milli: 500 };
+        let l = Latency::LogNormal {
+            min: SimDuration::ZERO,
+            median: SimDuration(10_000),
+            sigma_milli: 500,
+        };
         let mut v: Vec<u64> = (0..20_000).map(|_| l.sample_with(&mut r, &mut normals).0).collect();
         v.sort_unstable();
         let median = v[v.len() / 2];
@@ -183,8 +204,14 @@ mod tests {
     // The log-normal's sample median is near the configured median and its tail is heavy.
     #[test]
     fn lognormal_median() {
-        let mut l =
-            samples(Latency::LogNormal { median: SimDuration(10_000), sigma_milli: 500 }, 20_000);
+        let mut l = samples(
+            Latency::LogNormal {
+                min: SimDuration::ZERO,
+                median: SimDuration(10_000),
+                sigma_milli: 500,
+            },
+            20_000,
+        );
         l.sort_unstable();
         let median = l[l.len() / 2];
         assert!((9_500..10_500).contains(&median), "median {median}");
@@ -192,10 +219,50 @@ mod tests {
         assert!(l.iter().all(|&x| x <= LATENCY_MAX.0));
     }
 
+    // A floored log-normal never draws below its floor, keeps the configured median, is the
+    // plain log-normal shifted when the floor is zero, and reports its floor.
+    #[test]
+    fn lognormal_floor() {
+        let (min, median) = (SimDuration(20_000), SimDuration(60_000));
+        let floored = Latency::LogNormal { min, median, sigma_milli: 600 };
+        let mut l = samples(floored, 20_000);
+        assert!(l.iter().all(|&x| x >= 20_000));
+        l.sort_unstable();
+        let m = l[l.len() / 2];
+        assert!((57_000..63_000).contains(&m), "median {m}");
+        let tail = Latency::LogNormal {
+            min: SimDuration::ZERO,
+            median: SimDuration(40_000),
+            sigma_milli: 600,
+        };
+        let shifted: Vec<u64> = samples(tail, 100).iter().map(|x| x + 20_000).collect();
+        let direct = samples(floored, 100);
+        assert!(shifted.iter().zip(&direct).all(|(a, b)| a.abs_diff(*b) <= 1), "not a shift");
+        assert_eq!(floored.floor(), min);
+        assert_eq!(tail.floor(), SimDuration::ZERO);
+        assert_eq!(Latency::Fixed(SimDuration(7)).floor(), SimDuration(7));
+        assert_eq!(Latency::default().floor(), SimDuration::from_millis(1));
+        // A file written before the floor existed reads as the plain log-normal.
+        let old: Latency =
+            serde_json::from_str(r#"{"LogNormal":{"median":5000,"sigma_milli":500}}"#).unwrap();
+        assert_eq!(
+            old,
+            Latency::LogNormal {
+                min: SimDuration::ZERO,
+                median: SimDuration(5000),
+                sigma_milli: 500
+            }
+        );
+    }
+
     // Sampling is a pure function of the stream: one seed, one sequence.
     #[test]
     fn deterministic() {
-        let l = Latency::LogNormal { median: SimDuration(777), sigma_milli: 900 };
+        let l = Latency::LogNormal {
+            min: SimDuration::ZERO,
+            median: SimDuration(777),
+            sigma_milli: 900,
+        };
         assert_eq!(samples(l, 100), samples(l, 100));
     }
 }

@@ -56,6 +56,12 @@ pub enum LinkError {
 }
 
 impl LinkConfig {
+    /// The shortest time a message spends on this link: the latency's floor (reordering and
+    /// bandwidth only add to it).
+    pub fn shortest_hop(&self) -> SimDuration {
+        self.latency.floor()
+    }
+
     /// Checks that probabilities are probabilities and bandwidth is positive.
     pub fn validate(&self) -> Result<(), LinkError> {
         for (field, value) in

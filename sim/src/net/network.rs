@@ -107,6 +107,14 @@ impl Network {
         &self.default
     }
 
+    /// The shortest hop of any link now: of the default and of every link set apart.
+    pub fn shortest_hop(&self) -> SimDuration {
+        self.links
+            .values()
+            .map(LinkConfig::shortest_hop)
+            .fold(self.default.shortest_hop(), Ord::min)
+    }
+
     /// Sets the configuration of every link without an override.
     pub fn set_default(&mut self, link: LinkConfig) {
         self.default = link;
