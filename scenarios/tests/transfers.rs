@@ -25,12 +25,18 @@ fn transfers_passes() {
     assert_eq!(report.stats["tx_twin_views"], 0.0, "{:?}", report.stats);
 }
 
-/// Across a split and its heal, reverted transactions run again, exactly once.
+/// Across a split and its heal, reverted transactions run again, exactly once. Seed 12 reverts
+/// applied layers, and once stalled every node at verified layer 19 to the end: the smaller
+/// side refused the other side's ballots whose smesher's ref ballot of the epoch it had missed
+/// during the split, and everything based on them waited forever (now the ref ballot is
+/// fetched).
 #[test]
 fn transfers_revert_passes() {
-    let report = run("transfers-revert", 24, 5);
+    let report = run("transfers-revert", 24, 12);
     assert!(report.passed(), "{:#?}\n{:#?}", report.checks, report.violations);
     assert!(report.stats["dropped_partition"] > 0.0);
     assert!(report.stats["mesh_reverts"] > 0.0, "applied layers were reverted: {:?}", report.stats);
-    assert!(report.stats["tx_executed_at_first_node"] >= 70.0, "{:?}", report.stats);
+    // Most of the 75 run by the end (68 to 73 of them at seeds 1 to 12): what is still
+    // pending was submitted after the checks' cutoff.
+    assert!(report.stats["tx_executed_at_first_node"] >= 65.0, "{:?}", report.stats);
 }

@@ -561,6 +561,9 @@ pub struct Consensus {
     /// Ballots waiting for their base ballot, by base.
     waiting_ballots:
         BTreeMap<BallotId, Vec<(LayerId, crate::ballot::handler::BallotRecord, Votes)>>,
+    /// Proposals waiting for their smesher's ref ballot of the epoch (fetched meanwhile), by
+    /// ref ballot.
+    waiting_refs: BTreeMap<BallotId, Vec<(Bytes, PeerId)>>,
     /// The tortoise's last verified layer, as last reported.
     verified: LayerId,
     /// Sync status and progress.
@@ -644,6 +647,7 @@ impl Consensus {
             mesh,
             decisions: BTreeMap::new(),
             waiting_ballots: BTreeMap::new(),
+            waiting_refs: BTreeMap::new(),
             verified: genesis_layer,
             sync: sync::SyncState::default(),
             early: Vec::new(),
@@ -1186,6 +1190,9 @@ impl Consensus {
         if matches!(result, Err(BallotReject::UnknownActiveSet)) && !self.early_epoch(now, data) {
             self.want_declared_set(data);
         }
+        if matches!(result, Err(BallotReject::UnknownRefBallot)) {
+            self.want_ref_ballot(data, from);
+        }
         let (layer, record, votes) = result?;
         self.want_txs(&record.tx_ids, Some(from));
         let epoch = self.cfg.clock.epoch_of(layer);
@@ -1196,7 +1203,31 @@ impl Consensus {
         if let Some(proposals) = output {
             self.build_block(now, layer, &proposals);
         }
+        // The ballots that waited for this one as their ref ballot are judged again.
+        for (data, peer) in self.waiting_refs.remove(&record.id).unwrap_or_default() {
+            let _ = self.take_proposal(now, &data, peer);
+        }
         Ok(())
+    }
+
+    /// A proposal whose ref ballot is not known here (a ballot of a smesher whose first ballot
+    /// of the epoch this node missed, e.g. a base ballot fetched from the other side of a
+    /// healed partition): the ref ballot is fetched from `from` and the proposal waits for it,
+    /// bounded (go-spacemesh fetches a ballot's ref and base ballots before validating it).
+    fn want_ref_ballot(&mut self, data: &Bytes, from: PeerId) {
+        let Ok(p) = decode_shared::<Proposal>(data) else { return };
+        let ref_ballot = p.ballot.inner.ref_ballot;
+        if ref_ballot == BallotId::default()
+            || self.waiting_refs.values().map(Vec::len).sum::<usize>() >= mesh::WAITING_MAX
+        {
+            return;
+        }
+        let waiting = self.waiting_refs.entry(ref_ballot).or_default();
+        if waiting.iter().any(|(d, _)| d == data) {
+            return;
+        }
+        waiting.push((data.clone(), from));
+        self.fetcher.want(Hint::Ballot, mesh::ballot_key(&ref_ballot), Some(from));
     }
 
     /// Whether a proposal is of an epoch whose active set this node has not frozen yet because
@@ -1697,7 +1728,12 @@ impl Consensus {
                         }
                     }
                 },
-                FetchOutput::Failed { hint: Hint::Block | Hint::Ballot | Hint::Tx, .. } => {}
+                FetchOutput::Failed { hint: Hint::Ballot, hash } => {
+                    // Proposals waiting for it as their ref ballot are dropped (wanted again
+                    // if they come again).
+                    self.waiting_refs.remove(&mesh::ballot_id(&hash));
+                }
+                FetchOutput::Failed { hint: Hint::Block | Hint::Tx, .. } => {}
                 FetchOutput::Failed {
                     hint:
                         hint @ (Hint::EpochAtxs
@@ -1756,6 +1792,10 @@ impl Consensus {
         assert!(
             self.waiting_ballots.values().map(Vec::len).sum::<usize>() <= mesh::WAITING_MAX,
             "waiting ballots are bounded"
+        );
+        assert!(
+            self.waiting_refs.values().map(Vec::len).sum::<usize>() <= mesh::WAITING_MAX,
+            "proposals waiting for a ref ballot are bounded"
         );
         self.hare.check_invariants();
         self.tortoise.check_invariants();
