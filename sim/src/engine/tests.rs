@@ -276,11 +276,10 @@ fn windowed_order_places_faults() {
     assert_eq!(sim.world().msgs_to(2), [(ms(28), 0, 9)]);
 }
 
-// Windowed runs are a function of the seed, pass lockstep, and deliver what time order
-// delivers on links no shorter than the window.
-#[test]
-fn windowed_runs_are_deterministic() {
-    let cfg = |window| SimConfig {
+/// The toy world's settings for the windowed tests: uniform 5-40 ms links, in the order
+/// `window` asks for.
+fn toy_cfg(window: SimDuration) -> SimConfig {
+    SimConfig {
         link: LinkConfig {
             latency: Latency::Uniform {
                 min: SimDuration::from_millis(5),
@@ -290,13 +289,22 @@ fn windowed_runs_are_deterministic() {
         },
         window,
         ..SimConfig::default()
-    };
-    let build = |window| {
-        let mut sim = toy_sim_with(20, 3, SimDuration::from_millis(50), 7, cfg(window));
-        sim.schedule_fault(ms(500), Fault::Crash(n(3)));
-        sim.schedule_fault(ms(900), Fault::Restart(n(3)));
-        sim
-    };
+    }
+}
+
+/// A 20-node toy run of [`toy_cfg`] in which node 3 crashes at 500 ms and restarts at 900 ms.
+fn toy_crash_restart(window: SimDuration) -> Sim<ToyWorld> {
+    let mut sim = toy_sim_with(20, 3, SimDuration::from_millis(50), 7, toy_cfg(window));
+    sim.schedule_fault(ms(500), Fault::Crash(n(3)));
+    sim.schedule_fault(ms(900), Fault::Restart(n(3)));
+    sim
+}
+
+// Windowed runs are a function of the seed, pass lockstep, and deliver what time order
+// delivers on links no shorter than the window.
+#[test]
+fn windowed_runs_are_deterministic() {
+    let (cfg, build) = (toy_cfg, toy_crash_restart);
     let window = SimDuration::from_millis(5);
     let mut a = build(window);
     a.run_until(SimTime::from_secs(3));
@@ -323,23 +331,7 @@ fn windowed_runs_are_deterministic() {
 // and, at equal times, their order, whichever order the queue had.
 #[test]
 fn a_window_set_before_the_run_is_as_if_built_with_it() {
-    let cfg = |window| SimConfig {
-        link: LinkConfig {
-            latency: Latency::Uniform {
-                min: SimDuration::from_millis(10),
-                max: SimDuration::from_millis(40),
-            },
-            ..LinkConfig::default()
-        },
-        window,
-        ..SimConfig::default()
-    };
-    let build = |window| {
-        let mut sim = toy_sim_with(20, 3, SimDuration::from_millis(50), 7, cfg(window));
-        sim.schedule_fault(ms(500), Fault::Crash(n(3)));
-        sim.schedule_fault(ms(900), Fault::Restart(n(3)));
-        sim
-    };
+    let build = toy_crash_restart;
     let digest = |mut sim: Sim<_>| {
         sim.run_until(SimTime::from_secs(3));
         (sim.digest(), sim.stats().events)
