@@ -207,6 +207,8 @@ pub enum FetchOutput {
 struct Want {
     preferred: Option<PeerId>,
     tried: Vec<PeerId>,
+    /// Peers not to ask (they already answered this hash to an earlier want).
+    skip: Vec<PeerId>,
     in_flight: bool,
 }
 
@@ -259,6 +261,25 @@ impl Fetcher {
 
     /// Asks for an object, preferably from `peer` (the one that referred to it).
     pub fn want(&mut self, hint: Hint, hash: Hash32, peer: Option<PeerId>) {
+        self.insert(
+            hint,
+            hash,
+            Want { preferred: peer, tried: Vec::new(), skip: Vec::new(), in_flight: false },
+        );
+    }
+
+    /// Asks for a hash again from a peer other than those in `skip` (a list of ids that is
+    /// merged from several peers' answers); it fails at once if every connected peer is in
+    /// `skip`.
+    pub fn want_besides(&mut self, hint: Hint, hash: Hash32, skip: Vec<PeerId>) {
+        self.insert(
+            hint,
+            hash,
+            Want { preferred: None, tried: Vec::new(), skip, in_flight: false },
+        );
+    }
+
+    fn insert(&mut self, hint: Hint, hash: Hash32, want: Want) {
         if self.wanted.contains_key(&(hint, hash)) {
             return;
         }
@@ -266,8 +287,7 @@ impl Fetcher {
             self.outputs.push_back(FetchOutput::Failed { hint, hash });
             return;
         }
-        self.wanted
-            .insert((hint, hash), Want { preferred: peer, tried: Vec::new(), in_flight: false });
+        self.wanted.insert((hint, hash), want);
     }
 
     /// Sends requests for wanted objects that are not in flight, batched per peer.
@@ -278,8 +298,11 @@ impl Fetcher {
             if want.in_flight {
                 continue;
             }
-            let untried: Vec<PeerId> =
-                connected.iter().filter(|p| !want.tried.contains(p)).copied().collect();
+            let untried: Vec<PeerId> = connected
+                .iter()
+                .filter(|p| !want.tried.contains(p) && !want.skip.contains(p))
+                .copied()
+                .collect();
             let peer = match want.preferred.filter(|p| untried.contains(p)) {
                 Some(p) => Some(p),
                 None if untried.is_empty() => None,

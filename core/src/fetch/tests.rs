@@ -96,3 +96,35 @@ fn codec() {
     crate::codec::encode_compact((BATCH_MAX + 1) as u64, &mut big);
     assert!(decode_exact::<FetchMessage>(&big).is_err());
 }
+
+/// A hash wanted besides some peers goes to another connected peer, and fails at once when
+/// every connected peer is to be skipped.
+#[test]
+fn want_besides_skips_peers() {
+    let mut f = fetcher();
+    let list = Hash32([7; 32]);
+    for _ in 0..20 {
+        f.want_besides(Hint::LayerBallots, list, vec![peer(1), peer(2)]);
+        f.dispatch(Time(0), &[peer(1), peer(2), peer(3)]);
+        let out = drain(&mut f);
+        let [FetchOutput::Send { peer: to, msg: FetchMessage::Request { id, .. } }] = &out[..]
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(*to, peer(3));
+        f.on_response(peer(3), *id, vec![]);
+        f.check_invariants();
+        f.on_tick(Time(0));
+        // Unanswered: still wanted, and peer 3 was tried; nothing else may be asked.
+        f.dispatch(Time(0), &[peer(1), peer(2), peer(3)]);
+        let out = drain(&mut f);
+        assert!(
+            matches!(&out[..], [FetchOutput::Failed { hint: Hint::LayerBallots, hash }] if *hash == list),
+            "{out:?}"
+        );
+    }
+    f.want_besides(Hint::EpochAtxs, list, vec![peer(1)]);
+    f.dispatch(Time(0), &[peer(1)]);
+    assert!(matches!(&drain(&mut f)[..], [FetchOutput::Failed { hint: Hint::EpochAtxs, .. }]));
+    assert_eq!(f.wanted(), 0);
+}

@@ -1717,7 +1717,7 @@ impl Consensus {
                     | Hint::MaliciousIds => {
                         let ok = match hint {
                             Hint::EpochAtxs => self.on_epoch_atxs(&hash, &data, peer),
-                            Hint::LayerBallots => self.on_layer_ballots(&hash, &data),
+                            Hint::LayerBallots => self.on_layer_ballots(&hash, &data, peer),
                             Hint::Certificate => self.on_certificate(&data, peer),
                             Hint::MaliciousIds => self.on_malicious_ids(&data, peer),
                             _ => self.on_active_set(now, &hash, &data),

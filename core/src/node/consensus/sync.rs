@@ -4,7 +4,7 @@
 //! up to the previous one. A node that starts after the first layer
 //! with ballots (or restarts) is not synced; until it is, it neither votes, nor joins hare
 //! sessions, nor certifies. Every [`SYNC_INTERVAL`] it:
-//! 1. asks peers for the ATX ids of every epoch once (`Hint::EpochAtxs`) and fetches the ATXs
+//! 1. asks peers for the ATX ids of every epoch (`Hint::EpochAtxs`) and fetches the ATXs
 //!    it lacks by id; they are validated exactly as from gossip (dependencies and PoET proofs
 //!    are fetched by the ATX handler);
 //! 2. asks for the ballot ids of each layer in order, at most [`LAYERS_IN_FLIGHT`] layers at a
@@ -16,6 +16,13 @@
 //!    (`Hint::Certificate`; validated against the epoch's committee, a certificate counts as
 //!    the hare's output, which the node missed) and for the identities with malfeasance proofs
 //!    (`Hint::MaliciousIds`), whose proofs it fetches and verifies like gossiped ones.
+//!
+//! Each list of ids (an epoch's ATXs, a layer's ballots) is asked of [`LIST_PEERS`] different
+//! peers in turn and their answers are merged (a [`Listing`]); fewer if no other peer is
+//! connected. One peer's list can be short without any fault of its own: another node that
+//! is still syncing serves only what it holds so far, and a node counting itself synced on
+//! such a list tallies layers without the ballots of the ATXs it never heard of.
+//! go-spacemesh's ATX sync likewise asks two peers per epoch (`EpochInfoPeers`).
 //!
 //! An epoch whose active set was frozen while the node was not synced, or with more than
 //! `100 − good_atx_percent` percent of its ATXs received after the cutoff (a node restarted
@@ -52,7 +59,7 @@ use crate::ballot::wire::Proposal;
 use crate::certifier::{CERTIFY_ROUND, Certificate, validate};
 use crate::codec::{BoundedVec, Decode, DecodeError, Encode, Reader, decode_shared};
 use crate::fetch::Hint;
-use crate::types::{BallotId, EpochId, Hash32, LayerId, NodeId, Time};
+use crate::types::{BallotId, EpochId, Hash32, LayerId, NodeId, PeerId, Time};
 
 /// How often an unsynced node asks for more.
 pub(super) const SYNC_INTERVAL: Duration = Duration::from_secs(2);
@@ -63,6 +70,8 @@ pub(super) const LAYER_ATTEMPTS: u32 = 4;
 /// Layers a synced node's verified layer may fall behind the current layer before it syncs
 /// again (two epochs at sim scale).
 pub(super) const LAG_MAX: u32 = 16;
+/// Peers whose lists of ids are merged (see [`Listing`]).
+pub(super) const LIST_PEERS: usize = 2;
 /// Most ids in one served list (ATXs of an epoch, ballots of a layer, an active set).
 pub const IDS_MAX: usize = 16 * 1024;
 
@@ -91,10 +100,8 @@ pub(super) struct SyncState {
     pub(super) reported: Option<bool>,
     /// When to ask for more next.
     next: Time,
-    /// Epochs whose ATX ids were asked for.
-    epochs_asked: BTreeSet<EpochId>,
-    /// Epochs whose ATX ids arrived.
-    epochs_answered: BTreeSet<EpochId>,
+    /// Epochs whose ATX ids were asked for, and who answered.
+    epochs: BTreeMap<EpochId, Listing>,
     /// Layers being synced: ballot ids once known, and rounds asked.
     layers: BTreeMap<LayerId, LayerSync>,
     /// Every layer up to this one is done.
@@ -120,8 +127,53 @@ pub(super) struct SyncState {
 
 #[derive(Debug, Default)]
 struct LayerSync {
-    ids: Option<Vec<BallotId>>,
+    /// The ballot ids peers listed (merged).
+    ids: BTreeSet<BallotId>,
+    /// Who listed them.
+    listing: Listing,
     rounds: u32,
+}
+
+/// One list of ids asked of several peers in turn, one at a time: complete once
+/// [`LIST_PEERS`] peers answered, or once at least one did and no other peer could be asked.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Listing {
+    /// The peers that answered.
+    from: Vec<PeerId>,
+    /// A request is out.
+    asked: bool,
+    /// A request for another peer failed after an answer: no other peer to ask.
+    exhausted: bool,
+}
+
+impl Listing {
+    /// Whether the merged answers are the list.
+    fn complete(&self) -> bool {
+        self.from.len() >= LIST_PEERS || (self.exhausted && !self.from.is_empty())
+    }
+
+    /// The peers to skip when asking again, if the list should be asked for now.
+    fn ask(&mut self) -> Option<Vec<PeerId>> {
+        if self.complete() || self.asked {
+            return None;
+        }
+        self.asked = true;
+        Some(self.from.clone())
+    }
+
+    /// `peer` answered.
+    fn answered(&mut self, peer: PeerId) {
+        self.asked = false;
+        if !self.from.contains(&peer) {
+            self.from.push(peer);
+        }
+    }
+
+    /// The request failed on every peer tried.
+    fn failed(&mut self) {
+        self.asked = false;
+        self.exhausted = !self.from.is_empty();
+    }
 }
 
 /// A layer or epoch number as a fetch hash.
@@ -185,15 +237,14 @@ impl Consensus {
         }
         self.sync.next = now + SYNC_INTERVAL;
         for e in 0..=clock.epoch_of(current).0 {
-            if self.sync.epochs_asked.insert(EpochId(e)) {
-                self.fetcher.want(Hint::EpochAtxs, number_key(e), None);
+            if let Some(skip) = self.sync.epochs.entry(EpochId(e)).or_default().ask() {
+                self.fetcher.want_besides(Hint::EpochAtxs, number_key(e), skip);
             }
         }
         self.retry_active_sets(now);
         // Layers once the ATXs are in: the tortoise takes an epoch's ATX heights when it
         // processes the epoch's first layer.
-        if self.sync.epochs_answered.len() < self.sync.epochs_asked.len() || self.atxs.pending() > 0
-        {
+        if self.sync.epochs.values().any(|l| !l.complete()) || self.atxs.pending() > 0 {
             return;
         }
         // Layers: mark the done ones, ask for the rest.
@@ -203,21 +254,18 @@ impl Consensus {
         while l <= end {
             let held = |id: &BallotId| self.ballots.raw(id).is_some();
             let state = self.sync.layers.entry(l).or_default();
-            let complete = state.ids.as_ref().is_some_and(|ids| ids.iter().all(held));
-            if complete || (state.ids.is_some() && state.rounds >= LAYER_ATTEMPTS) {
+            let listed = state.listing.complete();
+            if listed && (state.ids.iter().all(held) || state.rounds >= LAYER_ATTEMPTS) {
                 if l.0 == self.sync.done.0 + 1 {
                     self.sync.done = l;
                     self.sync.layers.remove(&l);
                 }
             } else {
                 state.rounds += 1;
-                let missing: Vec<BallotId> = state
-                    .ids
-                    .as_ref()
-                    .map(|ids| ids.iter().filter(|id| !held(id)).copied().collect())
-                    .unwrap_or_default();
-                if state.ids.is_none() {
-                    self.fetcher.want(Hint::LayerBallots, number_key(l.0), None);
+                let missing: Vec<BallotId> =
+                    state.ids.iter().filter(|id| !held(id)).copied().collect();
+                if let Some(skip) = state.listing.ask() {
+                    self.fetcher.want_besides(Hint::LayerBallots, number_key(l.0), skip);
                 }
                 for id in missing {
                     self.fetcher.want(Hint::Ballot, super::mesh::ballot_key(&id), None);
@@ -251,15 +299,15 @@ impl Consensus {
         }
     }
 
-    /// The ATX ids of an epoch from a peer: fetch the unknown ones.
-    pub(super) fn on_epoch_atxs(
-        &mut self,
-        hash: &Hash32,
-        data: &Bytes,
-        peer: crate::types::PeerId,
-    ) -> bool {
+    /// The ATX ids of an epoch from a peer: fetch the unknown ones, and ask another peer until
+    /// the list is complete.
+    pub(super) fn on_epoch_atxs(&mut self, hash: &Hash32, data: &Bytes, peer: PeerId) -> bool {
         let Ok(IdList(ids)) = decode_shared::<IdList<AtxId>>(data) else { return false };
-        self.sync.epochs_answered.insert(EpochId(key_number(hash)));
+        let listing = self.sync.epochs.entry(EpochId(key_number(hash))).or_default();
+        listing.answered(peer);
+        if let Some(skip) = listing.ask() {
+            self.fetcher.want_besides(Hint::EpochAtxs, *hash, skip);
+        }
         for id in ids.iter() {
             if self.atxs.store().get(id).is_none() && self.atxs.raw(id).is_none() {
                 self.fetcher.want(Hint::Atx, *id, Some(peer));
@@ -309,27 +357,35 @@ impl Consensus {
     pub(super) fn on_sync_fetch_failed(&mut self, hint: Hint, hash: &Hash32) {
         match hint {
             Hint::EpochAtxs => {
-                self.sync.epochs_asked.remove(&EpochId(key_number(hash)));
+                if let Some(listing) = self.sync.epochs.get_mut(&EpochId(key_number(hash))) {
+                    listing.failed();
+                }
+            }
+            Hint::LayerBallots => {
+                if let Some(state) = self.sync.layers.get_mut(&LayerId(key_number(hash))) {
+                    state.listing.failed();
+                }
             }
             Hint::MaliciousIds => self.sync.malicious_asked = false,
             _ => {}
         }
     }
 
-    /// The ballot ids of a layer from a peer.
-    pub(super) fn on_layer_ballots(&mut self, hash: &Hash32, data: &Bytes) -> bool {
+    /// The ballot ids of a layer from a peer: merged with other peers' lists, the missing
+    /// ballots fetched, and another peer asked until the list is complete.
+    pub(super) fn on_layer_ballots(&mut self, hash: &Hash32, data: &Bytes, peer: PeerId) -> bool {
         let Ok(IdList(ids)) = decode_shared::<IdList<BallotId>>(data) else { return false };
         let layer = LayerId(key_number(hash));
         if let Some(state) = self.sync.layers.get_mut(&layer) {
-            let mut ids = ids.into_inner();
-            ids.sort();
-            ids.dedup();
-            for id in &ids {
-                if self.ballots.raw(id).is_none() {
+            state.listing.answered(peer);
+            if let Some(skip) = state.listing.ask() {
+                self.fetcher.want_besides(Hint::LayerBallots, *hash, skip);
+            }
+            for id in ids.iter() {
+                if state.ids.insert(*id) && self.ballots.raw(id).is_none() {
                     self.fetcher.want(Hint::Ballot, super::mesh::ballot_key(id), None);
                 }
             }
-            state.ids = Some(ids);
         }
         true
     }
@@ -528,6 +584,37 @@ mod tests {
         for n in [0, 1, 255, 1 << 20, u32::MAX] {
             assert_eq!(key_number(&number_key(n)), n);
         }
+    }
+
+    /// A list is asked of one peer at a time, skipping those that answered, until
+    /// [`LIST_PEERS`] answered; a failure before any answer asks again, a failure after one
+    /// settles for what arrived.
+    #[test]
+    fn listings_merge_several_peers() {
+        let peer = |i: u8| PeerId([i; 32]);
+        let mut l = Listing::default();
+        assert_eq!(l.ask(), Some(vec![]));
+        assert_eq!(l.ask(), None, "one request at a time");
+        l.failed();
+        assert!(!l.complete(), "nobody answered yet");
+        assert_eq!(l.ask(), Some(vec![]));
+        l.answered(peer(1));
+        assert!(!l.complete(), "one short list is not the list");
+        assert_eq!(l.ask(), Some(vec![peer(1)]));
+        l.answered(peer(1));
+        assert!(!l.complete(), "the same peer twice counts once");
+        assert_eq!(l.ask(), Some(vec![peer(1)]));
+        l.answered(peer(2));
+        assert!(l.complete());
+        assert_eq!(l.ask(), None);
+
+        let mut alone = Listing::default();
+        alone.ask();
+        alone.answered(peer(1));
+        assert_eq!(alone.ask(), Some(vec![peer(1)]));
+        alone.failed();
+        assert!(alone.complete(), "no other peer to ask: one answer is all there is");
+        assert_eq!(alone.ask(), None);
     }
 
     #[test]
