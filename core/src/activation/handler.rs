@@ -225,6 +225,13 @@ impl AtxHandler {
         &self.store
     }
 
+    /// The stored ATXs, writable: tests of other parts put ATX headers here directly instead
+    /// of building and checking whole ATXs.
+    #[cfg(test)]
+    pub(crate) fn store_mut(&mut self) -> &mut AtxStore {
+        &mut self.store
+    }
+
     /// The golden ATX id.
     pub fn golden(&self) -> AtxId {
         self.golden

@@ -66,6 +66,8 @@ mod layer_txs;
 mod mesh;
 mod misbehavior;
 mod query;
+#[cfg(test)]
+mod ref_ballot_tests;
 mod sync;
 mod tx_query;
 mod txs;

@@ -1,0 +1,207 @@
+//! A ballot that arrives before its smesher's ref ballot of the epoch: the node keeps it aside,
+//! asks the peer that sent it for the ref ballot, and judges it again once the ref ballot is
+//! accepted; when nobody delivers the ref ballot, the waiting ballot is dropped.
+//!
+//! The ballots are real signed proposals with real VRF eligibilities; the smesher's ATX header,
+//! the active set and the beacon of the epoch are put into the consensus part directly.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::activation::store::AtxHeader;
+use crate::activation::wire::Address;
+use crate::codec::BoundedBytes;
+use crate::crypto::{Ed25519Verifier, Signature};
+
+const GENESIS: GenesisId = GenesisId([3; 20]);
+/// The epoch of the ballots: the first one with ballots.
+const EPOCH: EpochId = EpochId(2);
+/// The peer that gossips the later ballot (and is asked for the ref ballot).
+const SENDER: PeerId = PeerId([0xa; 32]);
+/// Another connected peer.
+const OTHER: PeerId = PeerId([0xb; 32]);
+
+/// A consensus part that knows smesher S's ATX for [`EPOCH`], the epoch's active set (S's ATX
+/// alone) and its beacon, and S's signed proposals in two layers of the epoch: its ref ballot
+/// (first eligible layer) and a later ballot pointing at it.
+struct Fixture {
+    c: Consensus,
+    /// Smesher S.
+    smesher: NodeId,
+    /// S's ref ballot of the epoch.
+    first: Signed,
+    /// S's next ballot, which names `first` as its ref ballot.
+    later: Signed,
+}
+
+/// An encoded proposal and what the test looks it up by.
+struct Signed {
+    layer: LayerId,
+    id: BallotId,
+    bytes: Bytes,
+}
+
+fn fixture() -> Fixture {
+    let cfg = ConsensusConfig::sim(Time(0), 1, Vec::new());
+    let clock = cfg.clock;
+    let ballot_cfg = cfg.ballot;
+    let rng = ChaCha8Rng::from_seed([0; 32]);
+    let mut c = Consensus::new(cfg, GENESIS, [1; 32], [2; 32], Arc::new(Ed25519Verifier), rng);
+
+    // Smesher S (not this node), with an ATX published in the epoch before.
+    let seed = [9; 32];
+    let signer = Signer::from_seed(seed, GENESIS);
+    let header = Arc::new(AtxHeader {
+        id: Hash32([7; 32]),
+        smesher: signer.node_id(),
+        publish_epoch: EpochId(EPOCH.0 - 1),
+        sequence: 0,
+        coinbase: Address::default(),
+        num_units: 1,
+        base_height: 0,
+        ticks: 10,
+        weight: 10,
+        vrf_nonce: 5,
+        commitment_atx: Hash32::default(),
+        signature: Signature([0; 64]),
+    });
+    // As the ATX handler's acceptance would: stored, and given to the tortoise.
+    c.atxs.store_mut().insert(header.clone(), Time(0));
+    let _ = c.tortoise.on_atx(header.clone());
+    let set = HashedActiveSet::new(ActiveSet { atxs: vec![header.id], weight: header.weight });
+    c.active_sets.insert(EPOCH, set.clone());
+    c.decide_beacon(EPOCH, genesis_beacon(&GENESIS), BeaconSource::Genesis);
+
+    // S's eligibilities, as S itself computes them.
+    let info = EpochInfo { epoch: EPOCH, beacon: c.beacons[&EPOCH], active_set: set };
+    let lpe = clock.layers_per_epoch;
+    let own = OwnEligibility::compute(&ballot_cfg, lpe, &info, &seed, 10, header.vrf_nonce);
+    let mut layers = own.layers.keys().copied();
+    let (l1, l2) = (layers.next().expect("a slot"), layers.next().expect("a second layer"));
+    let sign = |layer: LayerId, ref_ballot: BallotId, epoch_data: Option<EpochData>| {
+        let votes = Votes::default();
+        let inner = InnerBallot {
+            layer,
+            atx: header.id,
+            opinion_hash: opinion_hash(&votes),
+            ref_ballot,
+            epoch_data,
+        };
+        let eligibilities = BoundedVec::new(own.layers[&layer].clone()).expect("few proofs");
+        let ballot = Ballot::sign(&signer, inner, votes, eligibilities);
+        let id = ballot.id();
+        let p = Proposal::sign(&signer, ballot, BoundedVec::default(), Hash32::default());
+        Signed { layer, id, bytes: p.encode().into() }
+    };
+    let epoch_data = EpochData {
+        active_set_hash: info.active_set.hash(),
+        beacon: info.beacon,
+        eligibility_count: own.count,
+    };
+    let first = sign(l1, BallotId::default(), Some(epoch_data));
+    let later = sign(l2, first.id, None);
+    // Drop the outputs of the setup (the beacon's persist and event).
+    while c.poll_output().is_some() {}
+    Fixture { c, smesher: signer.node_id(), first, later }
+}
+
+/// Every output pending.
+fn outputs(c: &mut Consensus) -> Vec<ConsensusOutput> {
+    std::iter::from_fn(|| c.poll_output()).collect()
+}
+
+/// The fetch requests for `ballot` among `outs`: (peer, request id).
+fn ref_requests(outs: &[ConsensusOutput], ballot: BallotId) -> Vec<(PeerId, u64)> {
+    let key = mesh::ballot_key(&ballot);
+    outs.iter()
+        .filter_map(|o| match o {
+            ConsensusOutput::Fetch(peer, FetchMessage::Request { id, hint, hashes })
+                if *hint == Hint::Ballot && hashes.contains(&key) =>
+            {
+                Some((*peer, *id))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The verdict on gossip message `id` among `outs`.
+fn verdict(outs: &[ConsensusOutput], id: MsgId) -> Option<Verdict> {
+    outs.iter().find_map(|o| match o {
+        ConsensusOutput::Verdict(m, v) if *m == id => Some(*v),
+        _ => None,
+    })
+}
+
+/// S's later ballot, gossiped by [`SENDER`] before S's ref ballot, is not accepted; the node
+/// asks that peer (not the other connected one) for the ref ballot, and answering the request
+/// with the ref ballot gets both ballots accepted, without penalty for anyone.
+#[test]
+fn missing_ref_ballot_is_fetched_from_the_sender_then_both_are_accepted() {
+    let Fixture { mut c, smesher, first, later } = fixture();
+    let now = c.cfg.clock.layer_start(later.layer);
+    let msg = Hash32([1; 32]);
+    c.on_gossip(now, msg, Topic::Proposal, later.bytes.clone(), SENDER);
+    let outs = outputs(&mut c);
+    assert_eq!(verdict(&outs, msg), Some(Verdict::Ignore), "refused, not penalized");
+    assert!(c.ballots().raw(&later.id).is_none(), "not accepted without its ref ballot");
+    assert_eq!(c.waiting_refs.get(&first.id).map(Vec::len), Some(1), "it waits for the ref");
+
+    c.on_tick(now, &[OTHER, SENDER]);
+    let outs = outputs(&mut c);
+    let requests = ref_requests(&outs, first.id);
+    let [(peer, request)] = requests[..] else {
+        panic!("one request for the ref ballot, got {requests:?}");
+    };
+    assert_eq!(peer, SENDER, "asked of the peer the waiting ballot came from");
+
+    let data = BoundedBytes::new(first.bytes.clone()).expect("small");
+    let item = FetchItem { hash: mesh::ballot_key(&first.id), data: Some(data) };
+    let items = BoundedVec::new(vec![item]).expect("one item");
+    c.on_fetch(now, SENDER, FetchMessage::Response { id: request, items });
+    let outs = outputs(&mut c);
+    assert!(
+        !outs.iter().any(|o| matches!(o, ConsensusOutput::Penalize(..))),
+        "a correct answer is not penalized: {outs:?}"
+    );
+    assert!(c.ballots().raw(&first.id).is_some(), "the fetched ref ballot is accepted");
+    assert!(c.ballots().raw(&later.id).is_some(), "the waiting ballot is accepted with it");
+    assert_eq!(c.ballots().ref_ballot(EPOCH, &smesher), Some(first.id), "S's ref ballot");
+    assert!(c.waiting_refs.is_empty(), "nothing waits any more");
+    c.check_invariants();
+}
+
+/// When no peer delivers the ref ballot (each connected peer is asked once and lets the
+/// request time out), the fetch fails and the waiting ballot is dropped: the ref ballot
+/// arriving by gossip afterwards is accepted alone.
+#[test]
+fn waiting_ballot_is_dropped_when_its_ref_ballot_cannot_be_fetched() {
+    let Fixture { mut c, first, later, .. } = fixture();
+    let mut now = c.cfg.clock.layer_start(later.layer);
+    c.on_gossip(now, Hash32([1; 32]), Topic::Proposal, later.bytes.clone(), SENDER);
+    let connected = [OTHER, SENDER];
+    let mut asked = Vec::new();
+    for _ in 0..connected.len() + 2 {
+        c.on_tick(now, &connected);
+        asked.extend(ref_requests(&outputs(&mut c), first.id).into_iter().map(|(p, _)| p));
+        c.check_invariants();
+        if c.waiting_refs.is_empty() {
+            break;
+        }
+        now = now + c.cfg.fetch.timeout;
+    }
+    assert_eq!(asked, [SENDER, OTHER], "the sender first, then the other peer, once each");
+    assert!(c.waiting_refs.is_empty(), "the waiting ballot is dropped once the fetch fails");
+    assert_eq!(c.cfg.clock.layer_at(now), later.layer, "still within the ballots' window");
+
+    let msg = Hash32([2; 32]);
+    c.on_gossip(now, msg, Topic::Proposal, first.bytes.clone(), SENDER);
+    assert_eq!(verdict(&outputs(&mut c), msg), Some(Verdict::Accept));
+    assert!(c.ballots().raw(&first.id).is_some(), "the ref ballot is accepted");
+    assert!(c.ballots().raw(&later.id).is_none(), "the dropped ballot is not judged again");
+    c.check_invariants();
+}
