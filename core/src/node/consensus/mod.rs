@@ -66,8 +66,9 @@ mod layer_txs;
 mod mesh;
 mod misbehavior;
 mod query;
+mod references;
 #[cfg(test)]
-mod ref_ballot_tests;
+mod references_tests;
 mod sync;
 mod tx_query;
 mod txs;
@@ -563,9 +564,8 @@ pub struct Consensus {
     /// Ballots waiting for their base ballot, by base.
     waiting_ballots:
         BTreeMap<BallotId, Vec<(LayerId, crate::ballot::handler::BallotRecord, Votes)>>,
-    /// Proposals waiting for their smesher's ref ballot of the epoch (fetched meanwhile), by
-    /// ref ballot.
-    waiting_refs: BTreeMap<BallotId, Vec<(Bytes, PeerId)>>,
+    /// Proposals waiting for the ref ballot or ATX they refer to (fetched meanwhile).
+    waiting: references::Waiting,
     /// The tortoise's last verified layer, as last reported.
     verified: LayerId,
     /// Sync status and progress.
@@ -649,7 +649,7 @@ impl Consensus {
             mesh,
             decisions: BTreeMap::new(),
             waiting_ballots: BTreeMap::new(),
-            waiting_refs: BTreeMap::new(),
+            waiting: references::Waiting::default(),
             verified: genesis_layer,
             sync: sync::SyncState::default(),
             early: Vec::new(),
@@ -989,6 +989,7 @@ impl Consensus {
     fn on_layer(&mut self, now: Time, layer: LayerId) {
         let clock = self.cfg.clock;
         self.prune_txs();
+        self.waiting.prune(LayerId(layer.0.saturating_sub(self.cfg.ballot.window_layers)));
         // Report the finished layer's ballots.
         if let Some(prev) = layer.0.checked_sub(1).map(LayerId)
             && prev > clock.effective_genesis()
@@ -1192,8 +1193,8 @@ impl Consensus {
         if matches!(result, Err(BallotReject::UnknownActiveSet)) && !self.early_epoch(now, data) {
             self.want_declared_set(data);
         }
-        if matches!(result, Err(BallotReject::UnknownRefBallot)) {
-            self.want_ref_ballot(data, from);
+        if let Err(reject) = &result {
+            self.wait_for_reference(data, from, reject);
         }
         let (layer, record, votes) = result?;
         self.want_txs(&record.tx_ids, Some(from));
@@ -1206,30 +1207,8 @@ impl Consensus {
             self.build_block(now, layer, &proposals);
         }
         // The ballots that waited for this one as their ref ballot are judged again.
-        for (data, peer) in self.waiting_refs.remove(&record.id).unwrap_or_default() {
-            let _ = self.take_proposal(now, &data, peer);
-        }
+        self.judge_waiting(now, (Hint::Ballot, mesh::ballot_key(&record.id)));
         Ok(())
-    }
-
-    /// A proposal whose ref ballot is not known here (a ballot of a smesher whose first ballot
-    /// of the epoch this node missed, e.g. a base ballot fetched from the other side of a
-    /// healed partition): the ref ballot is fetched from `from` and the proposal waits for it,
-    /// bounded (go-spacemesh fetches a ballot's ref and base ballots before validating it).
-    fn want_ref_ballot(&mut self, data: &Bytes, from: PeerId) {
-        let Ok(p) = decode_shared::<Proposal>(data) else { return };
-        let ref_ballot = p.ballot.inner.ref_ballot;
-        if ref_ballot == BallotId::default()
-            || self.waiting_refs.values().map(Vec::len).sum::<usize>() >= mesh::WAITING_MAX
-        {
-            return;
-        }
-        let waiting = self.waiting_refs.entry(ref_ballot).or_default();
-        if waiting.iter().any(|(d, _)| d == data) {
-            return;
-        }
-        waiting.push((data.clone(), from));
-        self.fetcher.want(Hint::Ballot, mesh::ballot_key(&ref_ballot), Some(from));
     }
 
     /// Whether a proposal is of an epoch whose active set this node has not frozen yet because
@@ -1516,6 +1495,8 @@ impl Consensus {
     }
 
     fn drain_atxs(&mut self, now: Time) {
+        // ATXs accepted, whose waiting proposals are judged once the handler is drained.
+        let mut accepted = Vec::new();
         while let Some(out) = self.atxs.poll_output() {
             match out {
                 HandlerOutput::Verdict(id, v) => {
@@ -1545,6 +1526,7 @@ impl Consensus {
                     ));
                 }
                 HandlerOutput::Accepted(h) => {
+                    accepted.push(h.id);
                     let _ = self.tortoise.on_atx(Arc::clone(&h));
                     if let Some(run) = &mut self.beacon_run
                         && h.target_epoch() == run.epoch()
@@ -1560,6 +1542,7 @@ impl Consensus {
                     }));
                 }
                 HandlerOutput::Rejected { id, reason } => {
+                    self.waiting.take(&(Hint::Atx, id));
                     self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::AtxRejected {
                         id,
                         reason: reason.to_string(),
@@ -1567,6 +1550,9 @@ impl Consensus {
                 }
                 HandlerOutput::Malfeasance(proof) => self.on_detected(now, proof),
             }
+        }
+        for id in accepted {
+            self.judge_waiting(now, (Hint::Atx, id));
         }
     }
 
@@ -1733,7 +1719,7 @@ impl Consensus {
                 FetchOutput::Failed { hint: Hint::Ballot, hash } => {
                     // Proposals waiting for it as their ref ballot are dropped (wanted again
                     // if they come again).
-                    self.waiting_refs.remove(&mesh::ballot_id(&hash));
+                    self.waiting.take(&(Hint::Ballot, hash));
                 }
                 FetchOutput::Failed { hint: Hint::Block | Hint::Tx, .. } => {}
                 FetchOutput::Failed {
@@ -1745,7 +1731,10 @@ impl Consensus {
                         | Hint::MaliciousIds),
                     hash,
                 } => self.on_sync_fetch_failed(hint, &hash),
-                FetchOutput::Failed { hint, hash } => self.atxs.on_fetch_failed(now, hint, hash),
+                FetchOutput::Failed { hint, hash } => {
+                    self.waiting.take(&(hint, hash));
+                    self.atxs.on_fetch_failed(now, hint, hash);
+                }
                 FetchOutput::Unsolicited { peer } => {
                     self.outputs.push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol))
                 }
@@ -1795,10 +1784,7 @@ impl Consensus {
             self.waiting_ballots.values().map(Vec::len).sum::<usize>() <= mesh::WAITING_MAX,
             "waiting ballots are bounded"
         );
-        assert!(
-            self.waiting_refs.values().map(Vec::len).sum::<usize>() <= mesh::WAITING_MAX,
-            "proposals waiting for a ref ballot are bounded"
-        );
+        self.waiting.check_invariants();
         self.hare.check_invariants();
         self.tortoise.check_invariants();
     }

@@ -1,6 +1,7 @@
-//! A ballot that arrives before its smesher's ref ballot of the epoch: the node keeps it aside,
-//! asks the peer that sent it for the ref ballot, and judges it again once the ref ballot is
-//! accepted; when nobody delivers the ref ballot, the waiting ballot is dropped.
+//! A ballot that arrives before its smesher's ref ballot of the epoch, or before its ATX: the
+//! node keeps it aside, asks the peer that sent it for what it lacks, and judges it again once
+//! that is accepted; when nobody delivers it, the waiting ballot is dropped. A forged ballot
+//! makes the node fetch nothing.
 //!
 //! The ballots are real signed proposals with real VRF eligibilities; the smesher's ATX header,
 //! the active set and the beacon of the epoch are put into the consensus part directly.
@@ -36,6 +37,10 @@ struct Fixture {
     first: Signed,
     /// S's next ballot, which names `first` as its ref ballot.
     later: Signed,
+    /// `first` with its smesher's signature broken.
+    forged: Signed,
+    /// S's ATX header.
+    header: Arc<AtxHeader>,
 }
 
 /// An encoded proposal and what the test looks it up by.
@@ -46,6 +51,11 @@ struct Signed {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(true)
+}
+
+/// The fixture; without `atx_known`, S's ATX is not stored (it is in the active set).
+fn fixture_with(atx_known: bool) -> Fixture {
     let cfg = ConsensusConfig::sim(Time(0), 1, Vec::new());
     let clock = cfg.clock;
     let ballot_cfg = cfg.ballot;
@@ -69,9 +79,9 @@ fn fixture() -> Fixture {
         commitment_atx: Hash32::default(),
         signature: Signature([0; 64]),
     });
-    // As the ATX handler's acceptance would: stored, and given to the tortoise.
-    c.atxs.store_mut().insert(header.clone(), Time(0));
-    let _ = c.tortoise.on_atx(header.clone());
+    if atx_known {
+        accept_atx(&mut c, &header);
+    }
     let set = HashedActiveSet::new(ActiveSet { atxs: vec![header.id], weight: header.weight });
     c.active_sets.insert(EPOCH, set.clone());
     c.decide_beacon(EPOCH, genesis_beacon(&GENESIS), BeaconSource::Genesis);
@@ -104,9 +114,18 @@ fn fixture() -> Fixture {
     };
     let first = sign(l1, BallotId::default(), Some(epoch_data));
     let later = sign(l2, first.id, None);
+    let mut p = decode_shared::<Proposal>(&first.bytes).expect("a proposal");
+    p.ballot.signature.0[0] ^= 1;
+    let forged = Signed { layer: l1, id: p.ballot.id(), bytes: p.encode().into() };
     // Drop the outputs of the setup (the beacon's persist and event).
     while c.poll_output().is_some() {}
-    Fixture { c, smesher: signer.node_id(), first, later }
+    Fixture { c, smesher: signer.node_id(), first, later, forged, header }
+}
+
+/// As the ATX handler's acceptance would: stored, and given to the tortoise.
+fn accept_atx(c: &mut Consensus, header: &Arc<AtxHeader>) {
+    c.atxs.store_mut().insert(header.clone(), Time(0));
+    let _ = c.tortoise.on_atx(header.clone());
 }
 
 /// Every output pending.
@@ -116,11 +135,15 @@ fn outputs(c: &mut Consensus) -> Vec<ConsensusOutput> {
 
 /// The fetch requests for `ballot` among `outs`: (peer, request id).
 fn ref_requests(outs: &[ConsensusOutput], ballot: BallotId) -> Vec<(PeerId, u64)> {
-    let key = mesh::ballot_key(&ballot);
+    requests(outs, Hint::Ballot, mesh::ballot_key(&ballot))
+}
+
+/// The fetch requests for `hash` of kind `hint` among `outs`: (peer, request id).
+fn requests(outs: &[ConsensusOutput], hint: Hint, hash: Hash32) -> Vec<(PeerId, u64)> {
     outs.iter()
         .filter_map(|o| match o {
-            ConsensusOutput::Fetch(peer, FetchMessage::Request { id, hint, hashes })
-                if *hint == Hint::Ballot && hashes.contains(&key) =>
+            ConsensusOutput::Fetch(peer, FetchMessage::Request { id, hint: h, hashes })
+                if *h == hint && hashes.contains(&hash) =>
             {
                 Some((*peer, *id))
             }
@@ -142,14 +165,14 @@ fn verdict(outs: &[ConsensusOutput], id: MsgId) -> Option<Verdict> {
 /// with the ref ballot gets both ballots accepted, without penalty for anyone.
 #[test]
 fn missing_ref_ballot_is_fetched_from_the_sender_then_both_are_accepted() {
-    let Fixture { mut c, smesher, first, later } = fixture();
+    let Fixture { mut c, smesher, first, later, .. } = fixture();
     let now = c.cfg.clock.layer_start(later.layer);
     let msg = Hash32([1; 32]);
     c.on_gossip(now, msg, Topic::Proposal, later.bytes.clone(), SENDER);
     let outs = outputs(&mut c);
     assert_eq!(verdict(&outs, msg), Some(Verdict::Ignore), "refused, not penalized");
     assert!(c.ballots().raw(&later.id).is_none(), "not accepted without its ref ballot");
-    assert_eq!(c.waiting_refs.get(&first.id).map(Vec::len), Some(1), "it waits for the ref");
+    assert_eq!(c.waiting.len(), 1, "it waits for the ref");
 
     c.on_tick(now, &[OTHER, SENDER]);
     let outs = outputs(&mut c);
@@ -171,7 +194,7 @@ fn missing_ref_ballot_is_fetched_from_the_sender_then_both_are_accepted() {
     assert!(c.ballots().raw(&first.id).is_some(), "the fetched ref ballot is accepted");
     assert!(c.ballots().raw(&later.id).is_some(), "the waiting ballot is accepted with it");
     assert_eq!(c.ballots().ref_ballot(EPOCH, &smesher), Some(first.id), "S's ref ballot");
-    assert!(c.waiting_refs.is_empty(), "nothing waits any more");
+    assert!(c.waiting.is_empty(), "nothing waits any more");
     c.check_invariants();
 }
 
@@ -189,13 +212,13 @@ fn waiting_ballot_is_dropped_when_its_ref_ballot_cannot_be_fetched() {
         c.on_tick(now, &connected);
         asked.extend(ref_requests(&outputs(&mut c), first.id).into_iter().map(|(p, _)| p));
         c.check_invariants();
-        if c.waiting_refs.is_empty() {
+        if c.waiting.is_empty() {
             break;
         }
         now = now + c.cfg.fetch.timeout;
     }
     assert_eq!(asked, [SENDER, OTHER], "the sender first, then the other peer, once each");
-    assert!(c.waiting_refs.is_empty(), "the waiting ballot is dropped once the fetch fails");
+    assert!(c.waiting.is_empty(), "the waiting ballot is dropped once the fetch fails");
     assert_eq!(c.cfg.clock.layer_at(now), later.layer, "still within the ballots' window");
 
     let msg = Hash32([2; 32]);
@@ -203,5 +226,49 @@ fn waiting_ballot_is_dropped_when_its_ref_ballot_cannot_be_fetched() {
     assert_eq!(verdict(&outputs(&mut c), msg), Some(Verdict::Accept));
     assert!(c.ballots().raw(&first.id).is_some(), "the ref ballot is accepted");
     assert!(c.ballots().raw(&later.id).is_none(), "the dropped ballot is not judged again");
+    c.check_invariants();
+}
+
+/// S's ref ballot, gossiped by [`SENDER`] while this node lacks S's ATX, waits for the ATX,
+/// which is asked of that peer; once the ATX is accepted here the ballot is judged again and
+/// accepted. A copy with a broken signature makes the node ask for nothing.
+#[test]
+fn ballot_with_an_unknown_atx_waits_for_it() {
+    let Fixture { mut c, first, forged, header, .. } = fixture_with(false);
+    let now = c.cfg.clock.layer_start(first.layer);
+    let connected = [OTHER, SENDER];
+    c.on_gossip(now, Hash32([1; 32]), Topic::Proposal, forged.bytes.clone(), SENDER);
+    c.on_tick(now, &connected);
+    assert!(requests(&outputs(&mut c), Hint::Atx, header.id).is_empty(), "forged: no fetch");
+    assert!(c.waiting.is_empty());
+
+    let msg = Hash32([2; 32]);
+    c.on_gossip(now, msg, Topic::Proposal, first.bytes.clone(), SENDER);
+    let outs = outputs(&mut c);
+    assert_eq!(verdict(&outs, msg), Some(Verdict::Ignore), "refused, not penalized");
+    assert_eq!(c.waiting.len(), 1, "it waits for the ATX");
+    c.on_tick(now, &connected);
+    let asked = requests(&outputs(&mut c), Hint::Atx, header.id);
+    assert_eq!(asked.iter().map(|(p, _)| *p).collect::<Vec<_>>(), [SENDER], "asked of the sender");
+
+    accept_atx(&mut c, &header);
+    c.judge_waiting(now, (Hint::Atx, header.id));
+    assert!(c.ballots().raw(&first.id).is_some(), "accepted once its ATX is");
+    assert!(c.waiting.is_empty());
+    c.check_invariants();
+}
+
+/// Waiting proposals leave with their layer's ballot window, and the bound holds.
+#[test]
+fn waiting_proposals_leave_with_the_window() {
+    let Fixture { mut c, first, header, .. } = fixture_with(false);
+    let now = c.cfg.clock.layer_start(first.layer);
+    c.on_gossip(now, Hash32([1; 32]), Topic::Proposal, first.bytes.clone(), SENDER);
+    assert_eq!(c.waiting.len(), 1);
+    c.waiting.prune(first.layer);
+    assert_eq!(c.waiting.len(), 1, "its layer is still in the window");
+    c.waiting.prune(LayerId(first.layer.0 + 1));
+    assert!(c.waiting.is_empty(), "its layer left the window");
+    assert!(c.waiting.take(&(Hint::Atx, header.id)).is_empty());
     c.check_invariants();
 }
