@@ -69,6 +69,28 @@ impl AtxHeader {
     }
 }
 
+#[cfg(test)]
+impl AtxHeader {
+    /// A header for tests of the parts that use ATXs: ATX `id` of `smesher` published in
+    /// `publish_epoch`, weight 10 (one unit, 10 ticks), VRF nonce 5, unsigned.
+    pub(crate) fn sample(id: AtxId, smesher: NodeId, publish_epoch: EpochId) -> AtxHeader {
+        AtxHeader {
+            id,
+            smesher,
+            publish_epoch,
+            sequence: 0,
+            coinbase: Address::default(),
+            num_units: 1,
+            base_height: 0,
+            ticks: 10,
+            weight: 10,
+            vrf_nonce: 5,
+            commitment_atx: Hash32::default(),
+            signature: Signature([0; 64]),
+        }
+    }
+}
+
 /// The active set of an epoch: ids of the ATXs that count, sorted, with their total weight.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ActiveSet {

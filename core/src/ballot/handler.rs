@@ -477,11 +477,10 @@ impl BallotHandler {
 mod tests {
     use super::*;
     use crate::activation::store::{ActiveSet, AtxHeader, HashedActiveSet};
-    use crate::activation::wire::Address;
     use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
     use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Votes, opinion_hash};
     use crate::codec::{BoundedVec, Encode};
-    use crate::crypto::{Ed25519Verifier, Signature, Signer};
+    use crate::crypto::{Ed25519Verifier, Signer};
     use crate::types::{Beacon, Hash32};
 
     const GENESIS: GenesisId = GenesisId([3; 20]);
@@ -499,20 +498,7 @@ mod tests {
         let cfg = BallotConfig { layer_avg_size: 50, ..BallotConfig::sim(10, 8) };
         let signer = Signer::from_seed([1; 32], GENESIS);
         let mut atxs = AtxStore::new(0);
-        let header = AtxHeader {
-            id: Hash32([7; 32]),
-            smesher: signer.node_id(),
-            publish_epoch: EpochId(1),
-            sequence: 0,
-            coinbase: Address::default(),
-            num_units: 1,
-            base_height: 0,
-            ticks: 10,
-            weight: 10,
-            vrf_nonce: 5,
-            commitment_atx: Hash32::default(),
-            signature: Signature([0; 64]),
-        };
+        let header = AtxHeader::sample(Hash32([7; 32]), signer.node_id(), EpochId(1));
         atxs.insert(std::sync::Arc::new(header), Time::ZERO);
         let set = ActiveSet { atxs: vec![Hash32([7; 32])], weight: 40 };
         let info = EpochInfo {

@@ -14,9 +14,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::*;
 use crate::activation::store::AtxHeader;
-use crate::activation::wire::Address;
 use crate::codec::BoundedBytes;
-use crate::crypto::{Ed25519Verifier, Signature};
+use crate::crypto::Ed25519Verifier;
 
 const GENESIS: GenesisId = GenesisId([3; 20]);
 /// The epoch of the ballots: the first one with ballots.
@@ -65,20 +64,8 @@ fn fixture_with(atx_known: bool) -> Fixture {
     // Smesher S (not this node), with an ATX published in the epoch before.
     let seed = [9; 32];
     let signer = Signer::from_seed(seed, GENESIS);
-    let header = Arc::new(AtxHeader {
-        id: Hash32([7; 32]),
-        smesher: signer.node_id(),
-        publish_epoch: EpochId(EPOCH.0 - 1),
-        sequence: 0,
-        coinbase: Address::default(),
-        num_units: 1,
-        base_height: 0,
-        ticks: 10,
-        weight: 10,
-        vrf_nonce: 5,
-        commitment_atx: Hash32::default(),
-        signature: Signature([0; 64]),
-    });
+    let header =
+        Arc::new(AtxHeader::sample(Hash32([7; 32]), signer.node_id(), EpochId(EPOCH.0 - 1)));
     if atx_known {
         accept_atx(&mut c, &header);
     }
