@@ -31,9 +31,12 @@ pub const SYNC_CATCH_UP: &str = "sync-catch-up";
 pub const MALFEASANCE_PROOF: &str = "malfeasance-proof";
 /// The beacon protocol failed and ref ballots decided the beacon.
 pub const BEACON_FALLBACK: &str = "beacon-fallback";
+/// A proposal refused for a ref ballot or ATX this node lacked was accepted once that was
+/// fetched.
+pub const REFERENCE_FETCHED: &str = "reference-fetched";
 
 /// Every mark, in listing order.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 11] = [
     TORTOISE_FULL_MODE,
     HARE_LATER_ITERATION,
     HARE_ITERATION_LIMIT,
@@ -44,6 +47,7 @@ pub const ALL: [&str; 10] = [
     SYNC_CATCH_UP,
     MALFEASANCE_PROOF,
     BEACON_FALLBACK,
+    REFERENCE_FETCHED,
 ];
 
 thread_local! {

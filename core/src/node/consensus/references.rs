@@ -119,7 +119,9 @@ impl Consensus {
     /// judged again.
     pub(super) fn judge_waiting(&mut self, now: Time, key: (Hint, Hash32)) {
         for (data, peer) in self.waiting.take(&key) {
-            let _ = self.take_proposal(now, &data, peer);
+            if self.take_proposal(now, &data, peer).is_ok() {
+                crate::coverage::mark(crate::coverage::REFERENCE_FETCHED);
+            }
         }
     }
 }
