@@ -109,7 +109,7 @@ pub(super) struct SyncState {
     /// Epochs whose active set was frozen while not synced.
     pub(super) ungraded: BTreeSet<EpochId>,
     /// Active sets fetched by hash, waiting for their ATXs.
-    pending_sets: BTreeMap<Hash32, Vec<AtxId>>,
+    pub(super) pending_sets: BTreeMap<Hash32, Vec<AtxId>>,
     /// Layers whose certificate was asked for.
     certificates_asked: BTreeSet<LayerId>,
     /// Whether the malicious identities were asked for.
@@ -493,8 +493,11 @@ impl Consensus {
     }
 
     /// Adopts every fetched active set whose ATXs are all known and target one epoch that is
-    /// ungraded, or whose set ref ballots of a majority of its weight declared.
-    fn retry_active_sets(&mut self, now: Time) {
+    /// ungraded, or whose set ref ballots of a majority of its weight declared. Tried on every
+    /// sync round, when a set arrives, and when ATXs are accepted while a set waits for them
+    /// (a synced node has no sync rounds: a set that still lacked ATXs when it arrived would
+    /// otherwise wait until the node fell [`LAG_MAX`] layers behind).
+    pub(super) fn retry_active_sets(&mut self, now: Time) {
         let hashes: Vec<Hash32> = self.sync.pending_sets.keys().copied().collect();
         for hash in hashes {
             let ids = &self.sync.pending_sets[&hash];
