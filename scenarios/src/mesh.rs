@@ -81,9 +81,21 @@ const CRASHES_SECS: Range<u64> = 80..300;
 /// it still has to publish goes out well before the epoch ends.
 const DOWN_SECS: Range<u64> = 5..21;
 
-/// The mesh expectations shared by every scenario, with `liveness_bound` layers of slack.
+/// How far behind the most advanced honest node a synced honest node's verified layer may fall
+/// for more than a layer's time (`synced-liveness`): an epoch, half of sync's `LAG_MAX`, so
+/// that a node stuck while counting itself synced fails the run before it syncs again.
+pub(crate) const SYNCED_LAG_LAYERS: u32 = LPE;
+
+/// The mesh expectations shared by every scenario, with `liveness_bound` layers of slack at
+/// the end and [`SYNCED_LAG_LAYERS`] all along.
 pub(crate) fn mesh_expect(liveness_bound: u32) -> MeshExpect {
-    MeshExpect { first_layer: hare::FIRST, liveness_bound, reverts_allowed: None, sync: false }
+    MeshExpect {
+        first_layer: hare::FIRST,
+        liveness_bound,
+        reverts_allowed: None,
+        sync: false,
+        synced_lag: Some(SYNCED_LAG_LAYERS),
+    }
 }
 
 /// The hare checks of these scenarios: those of `hare`, except that a block may lack its

@@ -23,6 +23,18 @@
 //! its verified one (`mesh-liveness`); with [`MeshExpect::sync`], each node that started after
 //! time zero (a late joiner or a restarted node) reported itself synced after its last start
 //! (`sync`).
+//!
+//! The end of the run does not see a node that stalls for a while and recovers. With
+//! [`MeshExpect::synced_lag`], liveness is also judged all run long (`synced-liveness`): a node
+//! that reports itself synced keeps up with the network, verifying past any layer within a
+//! layer's time of the moment an honest node first verified that many layers past it. It is
+//! judged from that many layers after its report until it reports otherwise (or crashes), when
+//! the stall ends: at the node's next verified layer, its next sync report, its crash, or the
+//! end of the run. It is relative to the network, not the clock, because the whole network
+//! legitimately verifies nothing for a few layers while the tortoise heals (a hare output that
+//! came late; the full mode then takes over). Inside the revert window the bound is off (a
+//! split network verifies nothing on the smaller side), and it applies again that many layers
+//! after the window.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,7 +42,7 @@ use spacemesh_core::node::ConsensusEvent;
 use spacemesh_core::types::BlockId;
 use spacemesh_core::{Hash32, NodeEvent};
 use spacemesh_runtime_sim::SimNet;
-use spacemesh_sim::{NodeIdx, SimTime};
+use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
 use super::{CheckOutcome, Checker, Checks, VIOLATIONS_PER_CHECK_MAX, Verdict, Violation, outcome};
 use crate::LAYER_DURATION_SECS;
@@ -49,6 +61,10 @@ pub struct MeshExpect {
     /// Whether every node that started after time zero (late or restarted) must report
     /// `Sync { synced: true }` after its last start.
     pub sync: bool,
+    /// A node that reported itself synced keeps its verified layer within this many layers of
+    /// the most advanced honest node's all along (see the module docs); `None`: judged at the
+    /// end only.
+    pub synced_lag: Option<u32>,
 }
 
 /// A fault under which the tortoise may revert layers it verified on a partial view.
@@ -89,6 +105,9 @@ struct NodeMesh {
     started: SimTime,
     /// Whether it reported itself synced since its last start.
     synced: bool,
+    /// Since when its latest sync report says synced (`None`: unsynced, or not reported since
+    /// its last start).
+    in_sync: Option<SimTime>,
 }
 
 /// Judges the mesh: agreement on verified layers, no verified revert, liveness and sync.
@@ -103,6 +122,15 @@ pub struct MeshChecker {
     /// Reverts of verified layers outside a revert window (the first ones in `revert_failures`).
     verified_reverts: u64,
     revert_failures: Vec<Violation>,
+    /// Stalls of synced nodes beyond [`MeshExpect::synced_lag`] (the first ones in
+    /// `stall_failures`).
+    stalls: u64,
+    stall_failures: Vec<Violation>,
+    /// The most layers a synced node's verified layer was behind the most advanced honest
+    /// node's when it advanced, where the bound applied.
+    synced_lag_max: u32,
+    /// Each new highest layer an honest node verified, with when that happened first.
+    firsts: Vec<(u32, SimTime)>,
 }
 
 impl MeshChecker {
@@ -117,7 +145,122 @@ impl MeshChecker {
             reverts_tolerated: 0,
             verified_reverts: 0,
             revert_failures: Vec::new(),
+            stalls: 0,
+            stall_failures: Vec::new(),
+            synced_lag_max: 0,
+            firsts: Vec::new(),
         }
+    }
+
+    /// When an honest node first verified `layer` or a later one.
+    fn first_verified(&self, layer: u32) -> Option<SimTime> {
+        let i = self.firsts.partition_point(|(l, _)| *l < layer);
+        self.firsts.get(i).map(|(_, t)| *t)
+    }
+
+    /// When `m`, synced since `since` and at `base`, must have verified past it: a layer after
+    /// an honest node first verified `bound` layers past it, and no sooner than `bound` layers
+    /// after its report or after the revert window (`None`: no node got that far yet). Also
+    /// whether the bound applies at `now` at all (not within `bound` layers of the report, nor
+    /// inside the window or `bound` layers after it).
+    fn stall_deadline(
+        &self,
+        base: u32,
+        since: SimTime,
+        bound: u32,
+        now: SimTime,
+    ) -> (Option<SimTime>, bool) {
+        let grace = SimDuration::from_secs(u64::from(bound) * LAYER_DURATION_SECS);
+        let slack = SimDuration::from_secs(LAYER_DURATION_SECS);
+        let mut deadline =
+            self.first_verified(base + bound + 1).map(|t| (t + slack).max(since + grace));
+        let mut applies = now >= since + grace;
+        if let Some(w) = self.expect.reverts_allowed {
+            if let Some(d) = deadline.as_mut()
+                && *d >= w.from
+                && *d < w.until + grace
+            {
+                *d = w.until + grace;
+            }
+            applies &= now < w.from || now >= w.until + grace;
+        }
+        (deadline, applies)
+    }
+
+    /// The stretch up to `now` in which `node` verified nothing new, if it was synced: how
+    /// many layers it was behind the most advanced honest node, if the bound applies at `now`,
+    /// and a violation of `synced-liveness` if the stretch lasted past the deadline.
+    fn stall(&self, now: SimTime, node: NodeIdx) -> (Option<u32>, Option<Violation>) {
+        let Some(bound) = self.expect.synced_lag else { return (None, None) };
+        let Some(m) = self.nodes.get(&node) else { return (None, None) };
+        let Some(since) = m.in_sync else { return (None, None) };
+        let base = m.verified.unwrap_or(0).max(self.expect.first_layer.saturating_sub(1));
+        let (deadline, applies) = self.stall_deadline(base, since, bound, now);
+        let high = self.firsts.last().map_or(0, |(l, _)| *l);
+        let lag = applies.then(|| high.saturating_sub(base));
+        let Some(deadline) = deadline.filter(|d| now > *d) else { return (lag, None) };
+        let ahead = base + bound + 1;
+        let first = self.first_verified(ahead).unwrap_or(now);
+        let v = Violation {
+            check: "synced-liveness".into(),
+            time_s: now.as_secs_f64(),
+            node: Some(node.0),
+            message: format!(
+                "{node}, synced since {:.1} s, verified nothing past layer {base} from {:.1} s to {:.1} s (layer {}), though an honest node verified layer {ahead} at {:.1} s: more than {bound} layers behind",
+                since.as_secs_f64(),
+                deadline.as_secs_f64(),
+                now.as_secs_f64(),
+                layer_of(now),
+                first.as_secs_f64(),
+            ),
+        };
+        (lag, Some(v))
+    }
+
+    /// Judges `node`'s stretch without a new verified layer that ends at `now`.
+    fn judge_stall(&mut self, now: SimTime, node: NodeIdx) {
+        let (lag, violation) = self.stall(now, node);
+        self.synced_lag_max = self.synced_lag_max.max(lag.unwrap_or(0));
+        if let Some(v) = violation {
+            self.stalls += 1;
+            if self.stall_failures.len() < VIOLATIONS_PER_CHECK_MAX {
+                self.stall_failures.push(v);
+            }
+        }
+    }
+
+    /// The `synced-liveness` outcome at `end`: the stalls judged as the events came, and those
+    /// of the nodes up and synced at the end.
+    fn synced_liveness(
+        &self,
+        end: SimTime,
+        up: &impl Fn(NodeIdx) -> bool,
+    ) -> (CheckOutcome, Vec<Violation>, u32) {
+        let Some(bound) = self.expect.synced_lag else {
+            return (outcome(Vec::new(), "not judged".to_string()).0, Vec::new(), 0);
+        };
+        let mut f = self.stall_failures.clone();
+        let mut lag_max = self.synced_lag_max;
+        let mut stalls = self.stalls;
+        for node in self.honest.iter().copied().filter(|n| up(*n)) {
+            let (lag, v) = self.stall(end, node);
+            lag_max = lag_max.max(lag.unwrap_or(0));
+            if let Some(v) = v {
+                stalls += 1;
+                if f.len() < VIOLATIONS_PER_CHECK_MAX {
+                    f.push(v);
+                }
+            }
+        }
+        let detail = if stalls == 0 {
+            format!(
+                "every synced honest node kept within {bound} layers of the most advanced one (at most {lag_max} behind)"
+            )
+        } else {
+            format!("{stalls} stalls of synced nodes past {bound} layers")
+        };
+        let (o, viol) = outcome(f, detail);
+        (o, viol, lag_max)
     }
 
     fn on_verified(&mut self, time: SimTime, node: NodeIdx, layer: u32, opinion: Hash32) {
@@ -270,6 +413,9 @@ impl MeshChecker {
         let (o, viol) = self.sync(end, &up);
         v.outcomes.push(("sync".into(), o));
         v.violations.extend(viol);
+        let (o, viol, lag_max) = self.synced_liveness(end, &up);
+        v.outcomes.push(("synced-liveness".into(), o));
+        v.violations.extend(viol);
 
         let up_nodes: Vec<&NodeMesh> =
             self.honest.iter().filter(|n| up(**n)).filter_map(|n| self.nodes.get(n)).collect();
@@ -291,6 +437,7 @@ impl MeshChecker {
             ("mesh_reverts_tolerated", self.reverts_tolerated as f64),
             ("mesh_verified_reverts", self.verified_reverts as f64),
             ("mesh_issued_agreed", issued as f64),
+            ("mesh_synced_lag_max", f64::from(lag_max)),
         ];
         v.stats.extend(stats.into_iter().map(|(k, s)| (k.to_string(), s)));
         v
@@ -303,7 +450,7 @@ impl MeshChecker {
         up: &impl Fn(NodeIdx) -> bool,
     ) -> (CheckOutcome, Vec<Violation>) {
         let x = &self.expect;
-        let current = (end.as_secs() / LAYER_DURATION_SECS) as u32;
+        let current = layer_of(end);
         let needed = current.saturating_sub(x.liveness_bound);
         let empty = NodeMesh::default();
         let mut f = Vec::new();
@@ -385,9 +532,11 @@ impl Checker for MeshChecker {
         let e = match event {
             NodeEvent::Started { .. } => {
                 // The new process reports its own verified layer; what it applied is on disk.
+                self.judge_stall(time, node);
                 let m = self.nodes.entry(node).or_default();
                 m.started = time;
                 m.synced = false;
+                m.in_sync = None;
                 m.verified = None;
                 return;
             }
@@ -401,11 +550,21 @@ impl Checker for MeshChecker {
                 self.nodes.entry(node).or_default().applied.insert(layer.0, a);
             }
             ConsensusEvent::Verified { layer, opinion } => {
+                if self.firsts.last().is_none_or(|(high, _)| layer.0 > *high) {
+                    self.firsts.push((layer.0, time));
+                }
+                self.judge_stall(time, node);
                 self.on_verified(time, node, layer.0, *opinion)
             }
             ConsensusEvent::Reverted { from, to } => self.on_reverted(time, node, from.0, to.0),
             ConsensusEvent::Sync { synced: true, .. } => {
-                self.nodes.entry(node).or_default().synced = true;
+                let m = self.nodes.entry(node).or_default();
+                m.synced = true;
+                m.in_sync = m.in_sync.or(Some(time));
+            }
+            ConsensusEvent::Sync { synced: false, .. } => {
+                self.judge_stall(time, node);
+                self.nodes.entry(node).or_default().in_sync = None;
             }
             _ => {}
         }
@@ -421,6 +580,11 @@ impl Checker for MeshChecker {
 }
 
 /// A violation of `check` at `node`, found at the end of the run.
+/// The layer under way at `t`.
+fn layer_of(t: SimTime) -> u32 {
+    (t.as_secs() / LAYER_DURATION_SECS) as u32
+}
+
 fn at(end: SimTime, node: NodeIdx, message: String, check: &str) -> Violation {
     Violation { check: check.into(), time_s: end.as_secs_f64(), node: Some(node.0), message }
 }
@@ -444,7 +608,13 @@ mod tests {
     const FIRST: u32 = 16;
 
     fn expect() -> MeshExpect {
-        MeshExpect { first_layer: FIRST, liveness_bound: 3, reverts_allowed: None, sync: false }
+        MeshExpect {
+            first_layer: FIRST,
+            liveness_bound: 3,
+            reverts_allowed: None,
+            sync: false,
+            synced_lag: None,
+        }
     }
 
     fn secs(s: u64) -> SimTime {
@@ -474,6 +644,10 @@ mod tests {
         consensus(c, t, node, ConsensusEvent::Verified { layer: LayerId(layer), opinion });
     }
 
+    fn sync(synced: bool) -> ConsensusEvent {
+        ConsensusEvent::Sync { synced, layer: LayerId(15), applied: LayerId(14) }
+    }
+
     fn revert(c: &mut MeshChecker, t: SimTime, node: u32, from: u32, to: u32) {
         consensus(c, t, node, ConsensusEvent::Reverted { from: LayerId(from), to: LayerId(to) });
     }
@@ -482,15 +656,27 @@ mod tests {
     /// applying the next: at the end (the start of layer `last + 1`) they have verified
     /// `last - 1`.
     fn agreeing(nodes: u32, last: u32, expect: MeshExpect) -> MeshChecker {
+        agreeing_but(nodes, last, expect, |_, _| false)
+    }
+
+    /// As [`agreeing`], every node reporting itself synced at time zero, except that node `n`
+    /// does not report the verified layer it would at `layer` where `skip(n, layer)`.
+    fn agreeing_but(
+        nodes: u32,
+        last: u32,
+        expect: MeshExpect,
+        skip: impl Fn(u32, u32) -> bool,
+    ) -> MeshChecker {
         let mut c = MeshChecker::new((0..nodes).map(NodeIdx).collect(), expect);
         for node in 0..nodes {
             c.on_event(SimTime::ZERO, NodeIdx(node), &NodeEvent::Started { next_heartbeat_seq: 0 });
+            consensus(&mut c, SimTime::ZERO, node, sync(true));
         }
         for layer in FIRST..=last {
             for node in 0..nodes {
                 let t = secs(u64::from(layer) * LAYER_DURATION_SECS + 5);
                 apply(&mut c, t, node, layer, layer as u8, layer as u8);
-                if layer > FIRST {
+                if layer > FIRST && !skip(node, layer) {
                     verify(&mut c, t + spacemesh_sim::SimDuration::from_secs(1), node, layer - 1);
                 }
             }
@@ -656,8 +842,6 @@ mod tests {
     #[test]
     fn restarted_node_must_report_synced() {
         let mut c = agreeing(3, 22, MeshExpect { sync: true, ..expect() });
-        let sync =
-            |synced| ConsensusEvent::Sync { synced, layer: LayerId(15), applied: LayerId(14) };
         consensus(&mut c, secs(140), 1, sync(true));
         c.on_event(secs(150), NodeIdx(1), &NodeEvent::Started { next_heartbeat_seq: 0 });
         consensus(&mut c, secs(155), 1, sync(false));
@@ -668,6 +852,57 @@ mod tests {
         let v = c.judge(end_of(22), |_| true);
         assert!(outcome_of(&v, "sync").passed, "{}", outcome_of(&v, "sync").detail);
         assert!(outcome_of(&v, "sync").detail.starts_with("all 1 nodes"));
+    }
+
+    /// With `synced_lag`, a synced node that verifies nothing for longer than the bound fails
+    /// `synced-liveness` even though it caught up by the end; inside the revert window (and
+    /// the bound after it) the bound is off; a node that reports itself unsynced is not judged
+    /// until it reports synced again.
+    #[test]
+    fn synced_stall_fails_though_caught_up() {
+        let lagging = MeshExpect { synced_lag: Some(3), ..expect() };
+        // Node 2 verifies layer 17 at 186 s, then nothing until layer 23 at 246 s; the others
+        // verify layer 21 at 226 s.
+        let stalled = |n, l| n == 2 && (19..=23).contains(&l);
+        let c = agreeing_but(3, 24, lagging.clone(), stalled);
+        let v = c.judge(end_of(24), |_| true);
+        assert!(outcome_of(&v, "mesh-liveness").passed, "caught up by the end");
+        let o = outcome_of(&v, "synced-liveness");
+        assert!(
+            !o.passed
+                && o.detail.contains(
+                    "node 2, synced since 0.0 s, verified nothing past layer 17 from 236.0 s to 246.0 s (layer 24), though an honest node verified layer 21 at 226.0 s"
+                ),
+            "{}",
+            o.detail
+        );
+        assert_eq!(stat(&v, "mesh_synced_lag_max"), 6.0);
+
+        // The whole network stalling is the tortoise's business (and `mesh-liveness`'s).
+        let c = agreeing_but(3, 24, lagging.clone(), |_, l| (19..=23).contains(&l));
+        let v = c.judge(end_of(24), |_| true);
+        assert!(outcome_of(&v, "synced-liveness").passed);
+
+        let window = RevertWindow { from: secs(180), until: secs(220) };
+        let c = agreeing_but(
+            3,
+            24,
+            MeshExpect { reverts_allowed: Some(window), ..lagging.clone() },
+            stalled,
+        );
+        let v = c.judge(end_of(24), |_| true);
+        let o = outcome_of(&v, "synced-liveness");
+        assert!(o.passed, "{}", o.detail);
+
+        let mut c = agreeing_but(3, 24, lagging.clone(), |n, l| n == 2 && l >= 19);
+        consensus(&mut c, secs(235), 2, sync(false));
+        let v = c.judge(end_of(24), |_| true);
+        assert!(outcome_of(&v, "synced-liveness").passed, "unsynced from 235 s");
+        let mut c = agreeing_but(3, 24, lagging, |n, l| n == 2 && l >= 19);
+        consensus(&mut c, secs(240), 2, sync(false));
+        let v = c.judge(end_of(24), |_| true);
+        let o = outcome_of(&v, "synced-liveness");
+        assert!(!o.passed && o.detail.contains("to 240.0 s (layer 24)"), "{}", o.detail);
     }
 
     /// Events of nodes outside the honest set are ignored.
