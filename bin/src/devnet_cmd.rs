@@ -39,7 +39,7 @@ pub(crate) struct UpArgs {
     #[arg(long, default_value = "fastnet")]
     preset: Preset,
     /// Where the nodes keep their data and logs (default: a new directory under the system's
-    /// temporary directory, removed at the end unless --keep).
+    /// temporary directory, removed at the end unless --keep or the run failed).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Keep the data directory.
@@ -158,7 +158,9 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
     let mut net = Devnet { members: Vec::new(), poet: None };
     let result = net.run(&args, &dir).await;
     net.stop().await;
-    if temporary && !args.keep {
+    // A failed run keeps its directory: the nodes' logs are what explains it.
+    let failed = !matches!(result, Ok(ExitCode::SUCCESS));
+    if temporary && !args.keep && !failed {
         let _ = std::fs::remove_dir_all(&dir);
     } else {
         progress!("devnet data and logs kept in {}", dir.display());
@@ -389,6 +391,13 @@ impl Devnet {
         if report.agree {
             Ok(ExitCode::SUCCESS)
         } else {
+            for &i in &report.suspects {
+                let log = self.members[i].dir.join("node.log");
+                progress!("the last {LOG_TAIL_LINES} lines of node {i}'s log ({}):", log.display());
+                for line in log_tail(&log, LOG_TAIL_LINES) {
+                    progress!("  {line}");
+                }
+            }
             progress!("{}", report.why);
             Ok(ExitCode::from(1))
         }
@@ -469,22 +478,36 @@ impl Devnet {
     }
 }
 
+/// Lines of a failing node's log printed when the nodes do not agree.
+const LOG_TAIL_LINES: usize = 40;
+
+/// The last `n` lines of the file at `path` (none if it cannot be read).
+fn log_tail(path: &Path, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.to_string()).collect()
+}
+
 /// Whether the nodes agree, as lines for people and one JSON object.
 struct Verdict {
     agree: bool,
     why: String,
+    /// The nodes behind the disagreement (their logs are printed).
+    suspects: Vec<usize>,
     lines: Vec<String>,
     json: serde_json::Value,
 }
 
 fn verdict(members: &[Member], statuses: &[Option<Status>], target: u32) -> Verdict {
     let mut why = Vec::new();
+    let mut suspects = Vec::new();
     let mut nodes = Vec::new();
     let mut lines = Vec::new();
     let reference = statuses.iter().flatten().find_map(|s| s.layers.get(&target)).cloned();
     for (m, s) in members.iter().zip(statuses) {
         let s = s.clone().unwrap_or_default();
         let at_target = s.layers.get(&target);
+        let before = why.len();
         if m.restarted.is_some() && m.caught_up.is_none() {
             why.push(format!("node {} did not catch up after its restart", m.index));
         }
@@ -504,6 +527,9 @@ fn verdict(members: &[Member], statuses: &[Option<Status>], target: u32) -> Verd
                     ));
                 }
             }
+        }
+        if why.len() > before {
+            suspects.push(m.index as usize);
         }
         let state = at_target.map(|l| l.state.clone());
         lines.push(format!(
@@ -539,6 +565,7 @@ fn verdict(members: &[Member], statuses: &[Option<Status>], target: u32) -> Verd
     Verdict {
         agree,
         why: why.join("; "),
+        suspects,
         lines,
         json: serde_json::json!({ "layer": target, "agree": agree, "nodes": nodes, "problems": why }),
     }

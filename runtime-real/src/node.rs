@@ -445,6 +445,15 @@ impl Driver {
                 tracing::info!(epoch = epoch.0, atx = %id, "ATX published");
             }
             C::Sync { synced, .. } => tracing::info!(synced, "sync status"),
+            C::ActiveSet { epoch, hash, size, .. } => {
+                tracing::info!(epoch = epoch.0, hash = %hash, size, "active set frozen");
+            }
+            C::Beacon { epoch, beacon, source } => {
+                tracing::info!(epoch = epoch.0, beacon = ?beacon, source = ?source, "beacon");
+            }
+            C::AtxRejected { id, reason } => {
+                tracing::info!(atx = %id, reason, "ATX rejected");
+            }
             C::Malfeasance { smesher, kind, .. } => tracing::warn!(%smesher, kind, "malfeasance"),
             C::TxSubmitted { id, result } => {
                 tracing::debug!(tx = %id, ?result, "transaction submitted");
