@@ -28,6 +28,27 @@ fn every_adversary_at_once_on_mainnet_like() {
     assert!(!malfeasance.contains(", 0 of them accused"), "{malfeasance}");
 }
 
+/// Late ATX publishers over a tenth of the identities (5 of 30) leave the chain live: every
+/// honest node, up since genesis, heard their ATXs arrive after the cutoff and keeps its graded
+/// active set without them. Before, each honest node counted its grades unusable (more than 10%
+/// of the epoch's ATXs late), waited for a set to be declared, and nobody proposed again.
+#[test]
+fn late_atx_publishers_over_a_tenth_do_not_stall_the_chain() {
+    let params = RunParams {
+        nodes: Some(30),
+        seed: 1,
+        adversaries: vec![(Adversary::LateAtxPublisher, 5)],
+        ..RunParams::default()
+    };
+    let mut run = find("mainnet-like").expect("registered").build(&params).expect("builds");
+    run.run_to_end();
+    let report = run.finish();
+    for (check, outcome) in &report.checks {
+        assert!(outcome.passed, "{check}: {}\n{:#?}", outcome.detail, report.violations);
+    }
+    assert!(report.stats["eligibilities_per_layer"] > 5.0, "{:?}", report.stats);
+}
+
 /// A scenario without smeshers refuses a cast, naming those that take one.
 #[test]
 fn gossip_refuses_adversaries() {

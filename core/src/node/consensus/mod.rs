@@ -859,9 +859,20 @@ impl Consensus {
             weight: set.weight,
         }));
         // Grades need receipt times this node saw while listening: not when it was not synced,
-        // nor when most ATXs arrived only after the cutoff (fetched after a restart).
+        // nor when too many ATXs arrived only after the cutoff at a node that was down for
+        // part of the epoch they were published in (fetched after a restart). A node up for
+        // all of it saw them arrive: late ATXs were late for everyone. Without this, identities
+        // over 10% of an epoch that publish after the cutoff left every honest node ungraded,
+        // waiting for a set to be declared, and nobody proposed again.
+        let listened = self.sync.started <= clock.epoch_start(EpochId(epoch.0.saturating_sub(1)));
         let graded = self.sync.synced
-            && self.atxs.store().grades_usable(epoch, &set, &malicious, self.cfg.good_atx_percent);
+            && (listened
+                || self.atxs.store().grades_usable(
+                    epoch,
+                    &set,
+                    &malicious,
+                    self.cfg.good_atx_percent,
+                ));
         let first_ballot_epoch = clock.effective_genesis().epoch(clock.layers_per_epoch).0 + 1;
         if epoch.0 == first_ballot_epoch && !self.beacons.contains_key(&epoch) {
             self.decide_beacon(epoch, genesis_beacon(&self.genesis), BeaconSource::Genesis);

@@ -25,9 +25,11 @@
 //! go-spacemesh's ATX sync likewise asks two peers per epoch (`EpochInfoPeers`).
 //!
 //! An epoch whose active set was frozen while the node was not synced, or with more than
-//! `100 − good_atx_percent` percent of its ATXs received after the cutoff (a node restarted
-//! shortly before the epoch re-fetches them all then), is *ungraded*: the node did not see when
-//! its ATXs arrived. Its active set is the one the epoch's ref ballots declare, fetched by hash
+//! `100 − good_atx_percent` percent of its ATXs received after the cutoff by a node that was not
+//! up for the whole epoch they were published in (a node restarted shortly before the epoch
+//! re-fetches them all then), is *ungraded*: the node did not see when its ATXs arrived. A node
+//! up all along saw them arrive: ATXs it received late were late for everyone (published late
+//! on purpose, say), and its graded set stands. Its active set is the one the epoch's ref ballots declare, fetched by hash
 //! (`Hint::ActiveSet`, content-addressed, so a peer can only answer with the set that was
 //! declared) once every ATX in it is known and targets the epoch, or its own if a peer's ref
 //! ballot declares that one. Until then the node publishes no ballot of the epoch (a ref
@@ -108,6 +110,9 @@ pub(super) struct SyncState {
     pub(super) done: LayerId,
     /// Epochs whose active set was frozen while not synced.
     pub(super) ungraded: BTreeSet<EpochId>,
+    /// When this process started. A node up since before an epoch's ATXs were published heard
+    /// each of them when the network did, so its grades stand however many missed the cutoff.
+    pub(super) started: Time,
     /// Active sets fetched by hash, waiting for their ATXs.
     pub(super) pending_sets: BTreeMap<Hash32, Vec<AtxId>>,
     /// Layers whose certificate was asked for.
@@ -192,6 +197,7 @@ impl Consensus {
     /// the first layer has missed gossip (ATXs at least) and must.
     pub(super) fn start_sync(&mut self, now: Time) {
         let clock = self.cfg.clock;
+        self.sync.started = now;
         self.sync.synced = now < clock.layer_start(LayerId(1));
         self.sync.done = clock.effective_genesis();
         self.sync.next = now;
