@@ -29,7 +29,7 @@ pub enum Canary {
     /// A frame that does not decode is counted but its sender is not penalized.
     GarbageUnpenalized,
     /// The tortoise ignores a ballot that arrives after its layer's successor began (late
-    /// ballots, as sync delivers them, never count).
+    /// ballots, as a healed partition or sync delivers them, never count).
     TortoiseIgnoresLateBallots,
     /// Ballots claim one eligibility more than the identity's weight grants.
     EligibilityOverclaim,
