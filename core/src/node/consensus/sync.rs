@@ -25,20 +25,20 @@
 //! go-spacemesh's ATX sync likewise asks two peers per epoch (`EpochInfoPeers`).
 //!
 //! An epoch whose active set was frozen while the node was not synced, or with more than
-//! `100 − good_atx_percent` percent of its ATXs received after the cutoff by a node that was not
-//! up for the whole epoch they were published in (a node restarted shortly before the epoch
-//! re-fetches them all then), is *ungraded*: the node did not see when its ATXs arrived. A node
-//! up all along saw them arrive: ATXs it received late were late for everyone (published late
-//! on purpose, say), and its graded set stands. Its active set is the one the epoch's ref ballots declare, fetched by hash
-//! (`Hint::ActiveSet`, content-addressed, so a peer can only answer with the set that was
-//! declared) once every ATX in it is known and targets the epoch, or its own if a peer's ref
-//! ballot declares that one. Until then the node publishes no ballot of the epoch (a ref
-//! ballot declaring a set nobody else holds would be refused everywhere); go-spacemesh's
-//! proposal builder likewise takes the set its peers declared in the epoch's first block.
-//! Grades can also be usable and still differ from every peer's (its own ATX, published while
-//! no peer heard it, is on time only here): a graded epoch's set is replaced by a set that ref
-//! ballots of more than half of the epoch's ATX weight declare, fetched and adopted the same
-//! way.
+//! `100 − good_atx_percent` percent of its ATXs received after the cutoff by a node that was
+//! not up for the whole epoch they were published in (a node restarted shortly before the
+//! epoch re-fetches them all then), is *ungraded*: the node did not see when its ATXs arrived.
+//! (A node up all along saw them arrive: ATXs it received late were late for everyone,
+//! published late on purpose, say, and its graded set stands.) An ungraded epoch's active set
+//! is the one the epoch's ref ballots declare, fetched by hash (`Hint::ActiveSet`,
+//! content-addressed, so a peer can only answer with the set that was declared) once every ATX
+//! in it is known and targets the epoch, or its own if a peer's ref ballot declares that one.
+//! Until then the node publishes no ballot of the epoch (a ref ballot declaring a set nobody
+//! else holds would be refused everywhere); go-spacemesh's proposal builder likewise takes the
+//! set its peers declared in the epoch's first block. Grades can also be usable and still
+//! differ from every peer's (its own ATX, published while no peer heard it, is on time only
+//! here): a graded epoch's set is replaced by a set that ref ballots of more than half of the
+//! epoch's ATX weight declare, fetched and adopted the same way.
 //!
 //! Being synced is about data, not agreement: a node that holds every layer's ballots keeps
 //! voting even while its tortoise cannot verify (behind a partition its votes are what heals
