@@ -1562,7 +1562,7 @@ impl Consensus {
                 HandlerOutput::Malfeasance(proof) => self.on_detected(now, proof),
             }
         }
-        if !accepted.is_empty() && !self.sync.pending_sets.is_empty() {
+        if !accepted.is_empty() {
             self.retry_active_sets(now);
         }
         for id in accepted {

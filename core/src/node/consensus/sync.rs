@@ -114,7 +114,7 @@ pub(super) struct SyncState {
     /// each of them when the network did, so its grades stand however many missed the cutoff.
     pub(super) started: Time,
     /// Active sets fetched by hash, waiting for their ATXs.
-    pub(super) pending_sets: BTreeMap<Hash32, Vec<AtxId>>,
+    pending_sets: BTreeMap<Hash32, Vec<AtxId>>,
     /// Layers whose certificate was asked for.
     certificates_asked: BTreeSet<LayerId>,
     /// Whether the malicious identities were asked for.
