@@ -34,9 +34,12 @@ pub const BEACON_FALLBACK: &str = "beacon-fallback";
 /// A proposal refused for a ref ballot or ATX this node lacked was accepted once that was
 /// fetched.
 pub const REFERENCE_FETCHED: &str = "reference-fetched";
+/// A ref ballot declaring another active set than this node's was accepted, judged by the set
+/// it declares.
+pub const DECLARED_SET: &str = "declared-set";
 
 /// Every mark, in listing order.
-pub const ALL: [&str; 11] = [
+pub const ALL: [&str; 12] = [
     TORTOISE_FULL_MODE,
     HARE_LATER_ITERATION,
     HARE_ITERATION_LIMIT,
@@ -48,6 +51,7 @@ pub const ALL: [&str; 11] = [
     MALFEASANCE_PROOF,
     BEACON_FALLBACK,
     REFERENCE_FETCHED,
+    DECLARED_SET,
 ];
 
 thread_local! {

@@ -317,6 +317,7 @@ static HARE_OFFLINE: HareScenario = HareScenario::OFFLINE;
 static HARE_DELAYS: HareScenario = HareScenario::DELAYS;
 static MAINNET_LIKE: MainnetScenario = MainnetScenario;
 static PARTITION_HEAL: MeshScenario = MeshScenario::PARTITION_HEAL;
+static ATX_PARTITION: MeshScenario = MeshScenario::ATX_PARTITION;
 static BALANCING_ATTACK: MeshScenario = MeshScenario::BALANCING;
 static LATE_JOINER: MeshScenario = MeshScenario::LATE_JOINER;
 static CRASH_RESTART: MeshScenario = MeshScenario::CRASH_RESTART;
@@ -336,6 +337,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &HARE_OFFLINE,
         &HARE_DELAYS,
         &PARTITION_HEAL,
+        &ATX_PARTITION,
         &BALANCING_ATTACK,
         &LATE_JOINER,
         &CRASH_RESTART,

@@ -18,6 +18,16 @@
 //!   cast balancing votes (for and against the latest blocks so that honest tallies stay near
 //!   the thresholds) until layer 28, honest votes after. Honest nodes agree, never revert a
 //!   verified layer, and are live at the end; the hare checks hold throughout.
+//! - `atx-partition`: the nodes split in halves (each with one PoET) in layers 9-15 (90-160 s),
+//!   while epoch 1's ATXs are published, until the cutoff of epoch 2's active set, then heal as
+//!   epoch 2 begins. Each half received the other's ATXs late, so the halves freeze different
+//!   active sets for epoch 2 (the first with ballots) and no set is declared by a majority;
+//!   each ballot is judged by the set it declares, so both halves count every ballot. The hare
+//!   of each half draws its committee from its own set and the epoch-3 beacon is run by
+//!   different participants, so the halves may verify different blocks and different beacons
+//!   until the self-healing tortoise reconciles them: reverts are tolerated until 8 layers
+//!   after epoch 3, and the epoch checks judge epoch 4 only. Every node is live at the end and
+//!   all agree.
 //! - `late-joiner`: 10% of the nodes start after 2 epochs (160 s) with an empty disk and catch
 //!   up through sync. A late node is modelled as a crash at time zero, right after its boot
 //!   (no write of the boot was synced, so its disk is empty; peers that accept the dial it sent
@@ -68,7 +78,10 @@ pub(crate) const LIVENESS_LAYERS: u32 = 3;
 /// The layers the network is split in `partition-heal`.
 pub(crate) const PARTITION: Range<u32> = 20..24;
 /// The share of the nodes on the larger side of the split, in percent.
-const MAJORITY_PERCENT: u32 = 60;
+pub(crate) const MAJORITY_PERCENT: u32 = 60;
+/// The layers the network is split in `atx-partition`: from before epoch 1's ATXs are out
+/// (they wait for the PoET round that ends 20 s into the epoch) until the end of epoch 1.
+const ATX_PARTITION: Range<u32> = (LPE + 1)..(2 * LPE);
 /// How long after the heal the tortoise may still revert layers verified during the split.
 pub(crate) const HEALING_LAYERS: u32 = LPE;
 /// The first layer the balancing attackers vote honestly in.
@@ -131,6 +144,7 @@ pub struct MeshScenario {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     PartitionHeal,
+    AtxPartition,
     Balancing,
     LateJoiner,
     CrashRestart,
@@ -139,6 +153,8 @@ enum Kind {
 impl MeshScenario {
     /// `partition-heal`.
     pub const PARTITION_HEAL: MeshScenario = MeshScenario { kind: Kind::PartitionHeal };
+    /// `atx-partition`.
+    pub const ATX_PARTITION: MeshScenario = MeshScenario { kind: Kind::AtxPartition };
     /// `balancing-attack`.
     pub const BALANCING: MeshScenario = MeshScenario { kind: Kind::Balancing };
     /// `late-joiner`.
@@ -151,6 +167,7 @@ impl Scenario for MeshScenario {
     fn name(&self) -> &'static str {
         match self.kind {
             Kind::PartitionHeal => "partition-heal",
+            Kind::AtxPartition => "atx-partition",
             Kind::Balancing => "balancing-attack",
             Kind::LateJoiner => "late-joiner",
             Kind::CrashRestart => "crash-restart",
@@ -161,6 +178,9 @@ impl Scenario for MeshScenario {
         match self.kind {
             Kind::PartitionHeal => {
                 "a 60/40 split for 4 layers with ballots, then a heal: no safety loss outside the split, the tortoise converges, everyone live"
+            }
+            Kind::AtxPartition => {
+                "a 50/50 split while ATXs are published, healed as the epoch starts: the halves freeze different active sets, and still converge"
             }
             Kind::Balancing => {
                 "identities of 2/7 of the weight cast balancing votes for 12 layers: honest nodes agree, never revert a verified layer, stay live"
@@ -189,7 +209,10 @@ impl Scenario for MeshScenario {
             own.push(what, vec![(o.down, Fault::Crash(o.node)), (o.up, Fault::Restart(o.node))]);
         }
         if kind == Kind::PartitionHeal {
-            own.push("60/40 split", split(nodes));
+            own.push("60/40 split", split(nodes, PARTITION, MAJORITY_PERCENT));
+        }
+        if kind == Kind::AtxPartition {
+            own.push("50/50 split", split(nodes, ATX_PARTITION, 50));
         }
         let plan = fault_plan(self, p, nodes, layers, own)?;
         let cluster = smeshers(nodes, p.seed, &rt)
@@ -211,12 +234,25 @@ impl Scenario for MeshScenario {
         let mut epochs = expectations(nodes, layers, &rt);
         scope_epochs(&mut epochs, &cluster, &part_time);
         judge_cast(&mut epochs, &cluster);
+        if kind == Kind::AtxPartition {
+            // Epoch 2's sets differ by construction, and so may epoch 3's beacon.
+            epochs.agree_epochs = 4.max(*epochs.agree_epochs.start())..=*epochs.agree_epochs.end();
+        }
         let mut checks = Checks::new();
         let judged = match kind {
             Kind::PartitionHeal => {
                 mesh.reverts_allowed = Some(RevertWindow {
                     from: at(PARTITION.start),
                     until: at(PARTITION.end + HEALING_LAYERS),
+                });
+                all
+            }
+            Kind::AtxPartition => {
+                // The split reaches into epoch 3, whose beacon the halves may decide apart
+                // (ballots with the other beacon count late at the tortoise).
+                mesh.reverts_allowed = Some(RevertWindow {
+                    from: at(ATX_PARTITION.start),
+                    until: at(4 * LPE + HEALING_LAYERS),
                 });
                 all
             }
@@ -247,6 +283,7 @@ impl Scenario for MeshScenario {
         };
         let marks: &[&str] = match kind {
             Kind::PartitionHeal | Kind::Balancing => &[coverage::TORTOISE_FULL_MODE],
+            Kind::AtxPartition => &[coverage::DECLARED_SET],
             Kind::LateJoiner => &[coverage::SYNC_CATCH_UP],
             Kind::CrashRestart => &[coverage::RESTART_RECOVERY, coverage::SYNC_CATCH_UP],
         };
@@ -307,19 +344,19 @@ fn outages(kind: Kind, nodes: u32, seed: u64) -> Vec<Outage> {
                 })
                 .collect()
         }
-        Kind::PartitionHeal | Kind::Balancing => Vec::new(),
+        Kind::PartitionHeal | Kind::AtxPartition | Kind::Balancing => Vec::new(),
     }
 }
 
-/// Splits the network for the `PARTITION` layers: the first `MAJORITY_PERCENT` of the node
-/// slots with the first PoET, the rest with the second (PoETs take the slots after the nodes).
-pub(crate) fn split(nodes: u32) -> Vec<(SimTime, Fault)> {
-    let majority = nodes * MAJORITY_PERCENT / 100;
+/// Splits the network for the layers `during`: the first `percent` of the node slots with the
+/// first PoET, the rest with the second (PoETs take the slots after the nodes).
+pub(crate) fn split(nodes: u32, during: Range<u32>, percent: u32) -> Vec<(SimTime, Fault)> {
+    let majority = nodes * percent / 100;
     let mut a: Vec<NodeIdx> = (0..majority).map(NodeIdx).collect();
     let mut b: Vec<NodeIdx> = (majority..nodes).map(NodeIdx).collect();
     a.push(NodeIdx(nodes));
     b.push(NodeIdx(nodes + 1));
-    vec![(at(PARTITION.start), Fault::Partition(vec![a, b])), (at(PARTITION.end), Fault::Heal)]
+    vec![(at(during.start), Fault::Partition(vec![a, b])), (at(during.end), Fault::Heal)]
 }
 
 /// Scopes the epoch checks to the nodes that are up all the time. The others are judged like

@@ -34,7 +34,9 @@ use spacemesh_sim::rng::RngTree;
 use spacemesh_sim::{NodeIdx, SimTime};
 
 use crate::checks::{Checks, EpochsChecker, MeshChecker, RevertWindow, TransfersChecker};
-use crate::mesh::{HEALING_LAYERS, LIVENESS_LAYERS, PARTITION, at, mesh_expect, split};
+use crate::mesh::{
+    HEALING_LAYERS, LIVENESS_LAYERS, MAJORITY_PERCENT, PARTITION, at, mesh_expect, split,
+};
 use crate::smeshing::{
     LPE, expectations, fault_plan, into_run_checked, judge_cast, random_units, runtime, sizes,
     smeshers,
@@ -88,7 +90,7 @@ impl Scenario for TransfersScenario {
         let rt = runtime(p);
         let mut own = FaultPlan::default();
         if self.revert {
-            own.push("60/40 split", split(nodes));
+            own.push("60/40 split", split(nodes, PARTITION, MAJORITY_PERCENT));
         }
         let plan = fault_plan(self, p, nodes, layers, own)?;
         let signers = wallets(nodes);

@@ -23,7 +23,7 @@ use crate::eligibility::ballot::slot_layer;
 use crate::layers::LayerClock;
 use crate::lookup::Positions;
 use crate::malfeasance::{MalfeasanceProof, MaliciousSet, SignedBallotMetadata};
-use crate::types::{BallotId, EpochId, GenesisId, LayerId, NodeId, ProposalId, Time};
+use crate::types::{BallotId, EpochId, GenesisId, Hash32, LayerId, NodeId, ProposalId, Time};
 
 /// Why a proposal was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,9 +49,15 @@ pub enum BallotReject {
     /// Ref ballot without epoch data, or a later ballot with it.
     #[error("epoch data missing or misplaced")]
     EpochData,
-    /// The declared active set is not the one this node knows (ignored until active-set sync).
+    /// The declared active set is not known here yet (ignored: the ballot waits while the set
+    /// and its ATXs are fetched).
     #[error("unknown active set")]
     UnknownActiveSet,
+    /// The declared active set weighs less than half of this node's set of the epoch: it would
+    /// give its declarer more slots than the network's weight allows (ignored, not penalized:
+    /// a side of a partition declares such a set honestly).
+    #[error("declared active set too light")]
+    LightActiveSet,
     /// The ref ballot is unknown (ignored: it may still arrive).
     #[error("unknown ref ballot")]
     UnknownRefBallot,
@@ -94,6 +100,19 @@ impl BallotReject {
     }
 }
 
+/// A ballot [`BallotHandler::on_proposal`] accepted.
+#[derive(Debug)]
+pub struct AcceptedBallot {
+    /// Its layer.
+    pub layer: LayerId,
+    /// What is kept of it.
+    pub record: Arc<BallotRecord>,
+    /// Its votes, handed over once (for the tortoise).
+    pub votes: Votes,
+    /// The active set a ref ballot declares (`None` for the smesher's later ballots).
+    pub declared: Option<Hash32>,
+}
+
 /// What is kept of an accepted ballot. Its votes are not kept: [`BallotHandler::on_proposal`]
 /// hands them over once, for the tortoise, which keeps its own deduplicated form; `raw` still
 /// holds them for peers, and the signed metadata that an equivocation proof needs. (Every node
@@ -108,7 +127,7 @@ pub struct BallotRecord {
     /// The ATX the ballot votes with.
     pub atx: crate::activation::wire::AtxId,
     /// The proposal's transactions.
-    pub tx_ids: Vec<crate::types::Hash32>,
+    pub tx_ids: Vec<Hash32>,
     /// Eligibilities in this layer.
     pub eligibilities: u32,
     /// The beacon its ref ballot declared.
@@ -286,8 +305,10 @@ impl BallotHandler {
         self.outputs.pop_front()
     }
 
-    /// Validates a proposal; on success stores its ballot and returns its layer, its record and
-    /// its votes.
+    /// Validates a proposal; on success stores its ballot and returns it. A ref ballot's
+    /// eligibility count is checked against the weight of the active set it declares, which
+    /// `set_weight(epoch, hash)` gives (go-spacemesh validates a ballot against its declared
+    /// set too, so that nodes whose own sets differ still accept each other's ballots).
     #[allow(clippy::too_many_arguments)]
     pub fn on_proposal(
         &mut self,
@@ -295,9 +316,9 @@ impl BallotHandler {
         bytes: &Bytes,
         atxs: &AtxStore,
         malicious: &MaliciousSet,
-        active_set: impl Fn(EpochId) -> Option<(crate::types::Hash32, u64)>,
+        set_weight: impl Fn(EpochId, &Hash32) -> Result<u64, BallotReject>,
         verifier: &dyn Verifier,
-    ) -> Result<(LayerId, Arc<BallotRecord>, Votes), BallotReject> {
+    ) -> Result<AcceptedBallot, BallotReject> {
         let p: Proposal = decode_shared(bytes).map_err(|e| BallotReject::Decode(e.to_string()))?;
         let b = &p.ballot;
         let layer = b.inner.layer;
@@ -329,10 +350,7 @@ impl BallotHandler {
         let (beacon, slots) = match (&b.inner.epoch_data, b.inner.ref_ballot == BallotId::default())
         {
             (Some(data), true) => {
-                let (hash, total) = active_set(epoch).ok_or(BallotReject::UnknownActiveSet)?;
-                if data.active_set_hash != hash {
-                    return Err(BallotReject::UnknownActiveSet);
-                }
+                let total = set_weight(epoch, &data.active_set_hash)?;
                 let expected = slot_count(&self.cfg, lpe, atx.weight, total);
                 if data.eligibility_count != expected {
                     return Err(BallotReject::BadCount {
@@ -404,7 +422,8 @@ impl BallotHandler {
         });
         self.keep(layer, epoch, b.inner.epoch_data.is_some(), record.clone());
         self.prune(current);
-        Ok((layer, record, p.ballot.votes))
+        let declared = b.inner.epoch_data.map(|d| d.active_set_hash);
+        Ok(AcceptedBallot { layer, record, votes: p.ballot.votes, declared })
     }
 
     /// Records this node's own ballot (it was built valid).
@@ -534,9 +553,14 @@ mod tests {
         bytes: &Bytes,
     ) -> Result<(LayerId, Arc<BallotRecord>, Votes), BallotReject> {
         let now = f.handler.clock.layer_start(layer);
-        let set = (f.info.active_set.hash(), f.info.active_set.set().weight);
+        let (hash, weight) = (f.info.active_set.hash(), f.info.active_set.set().weight);
         let malicious = MaliciousSet::default();
-        f.handler.on_proposal(now, bytes, &f.atxs, &malicious, |_| Some(set), &Ed25519Verifier)
+        let set_weight = |_: EpochId, h: &Hash32| {
+            if *h == hash { Ok(weight) } else { Err(BallotReject::UnknownActiveSet) }
+        };
+        f.handler
+            .on_proposal(now, bytes, &f.atxs, &malicious, set_weight, &Ed25519Verifier)
+            .map(|a| (a.layer, a.record, a.votes))
     }
 
     /// A valid proposal is accepted once; a second, different ballot of the smesher in the same

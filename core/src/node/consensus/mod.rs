@@ -32,7 +32,7 @@ use crate::activation::store::{ActiveSet, HashedActiveSet};
 use crate::activation::wire::AtxId;
 use crate::ballot::BallotConfig;
 use crate::ballot::eligibility::{EpochInfo, OwnEligibility};
-use crate::ballot::handler::{BallotHandler, BallotOutput, BallotReject};
+use crate::ballot::handler::{AcceptedBallot, BallotHandler, BallotOutput, BallotReject};
 use crate::ballot::wire::{Ballot, EpochData, InnerBallot, Proposal, Votes, opinion_hash};
 use crate::beacon::{
     BeaconConfig, BeaconMessage, BeaconOutput, BeaconTally, EpochBeacon, LocalIdentity,
@@ -895,6 +895,9 @@ impl Consensus {
         while self.active_sets.len() > self.cfg.active_sets_kept.max(1) as usize {
             self.active_sets.pop_first();
         }
+        if let Some(&oldest) = self.active_sets.keys().next() {
+            self.sync.prune_declared_sets(oldest);
+        }
         self.own = None;
         self.current_epoch = epoch;
         self.compute_own(epoch);
@@ -1189,28 +1192,31 @@ impl Consensus {
 
     /// Validates a proposal (from gossip or fetched from `from`) and feeds its ballot on.
     fn take_proposal(&mut self, now: Time, data: &Bytes, from: PeerId) -> Result<(), BallotReject> {
-        let active_sets = &self.active_sets;
+        let (active_sets, sync) = (&self.active_sets, &self.sync);
         let result = self.ballots.on_proposal(
             now,
             data,
             self.atxs.store(),
             &self.malicious,
-            |e| active_sets.get(&e).map(|s| (s.hash(), s.set().weight)),
+            |e, hash| sync.set_weight(active_sets.get(&e), e, hash),
             self.verifier.as_ref(),
         );
         while let Some(BallotOutput::Malfeasance(proof)) = self.ballots.poll_output() {
             self.on_detected(now, proof);
         }
         if matches!(result, Err(BallotReject::UnknownActiveSet)) && !self.early_epoch(now, data) {
-            self.want_declared_set(data);
+            self.want_declared_set(data, from);
         }
         if let Err(reject) = &result {
             self.wait_for_reference(data, from, reject);
         }
-        let (layer, record, votes) = result?;
+        let AcceptedBallot { layer, record, votes, declared } = result?;
         self.want_txs(&record.tx_ids, Some(from));
         let epoch = self.cfg.clock.epoch_of(layer);
-        self.confirm_active_set(epoch);
+        if let Some(hash) = declared {
+            let weight = self.atxs.store().get(&record.atx).map_or(0, |h| h.weight);
+            self.on_declared_set(now, epoch, record.smesher, weight, hash);
+        }
         self.tally(epoch, &record);
         self.feed_ballot(layer, &record, votes, Some(from));
         let output = self.unbuilt.get(&layer).filter(|p| p.contains(&record.proposal)).cloned();
@@ -1799,6 +1805,7 @@ impl Consensus {
             "waiting ballots are bounded"
         );
         self.waiting.check_invariants();
+        self.sync.check_invariants();
         self.hare.check_invariants();
         self.tortoise.check_invariants();
     }

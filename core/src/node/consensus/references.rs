@@ -1,15 +1,17 @@
-//! Proposals that refer to something this node lacks: a smesher's ref ballot of the epoch, or
-//! the ballot's ATX.
+//! Proposals that refer to something this node lacks: a smesher's ref ballot of the epoch, the
+//! ballot's ATX, or the active set a ref ballot declares.
 //!
-//! Such a proposal is refused (`UnknownRefBallot`, `UnknownAtx`), but it need not be lost: it
-//! came from a peer that holds what it refers to. A ballot of a smesher whose ref ballot this
-//! node missed (a base ballot fetched from the other side of a healed partition), or whose ATX
-//! it missed (a late joiner whose peers listed the epoch's ATXs short), would otherwise never
-//! count here, and a node that misses the ballots of a layer tallies it wrongly. So the missing
-//! object is fetched from the peer that sent the proposal, and the proposal waits for it:
-//! judged again once the ballot or ATX is accepted, dropped when the fetch fails, the ATX is
-//! rejected, or the proposal's layer leaves the ballot window. go-spacemesh likewise fetches a
-//! proposal's ATX, ref ballot and base ballot before validating it.
+//! Such a proposal is refused (`UnknownRefBallot`, `UnknownAtx`, `UnknownActiveSet`), but it
+//! need not be lost: it came from a peer that holds what it refers to. A ballot of a smesher
+//! whose ref ballot this node missed (a base ballot fetched from the other side of a healed
+//! partition), whose ATX it missed (a late joiner whose peers listed the epoch's ATXs short),
+//! or that declares another active set (a side of a partition that spanned the epoch's ATX
+//! cutoff graded other ATXs on time) would otherwise never count here, and a node that misses
+//! the ballots of a layer tallies it wrongly. So the missing object is fetched from the peer
+//! that sent the proposal, and the proposal waits for it: judged again once the ballot or ATX
+//! is accepted or the set resolved, dropped when the fetch fails, the ATX is rejected, or the
+//! proposal's layer leaves the ballot window. go-spacemesh likewise fetches a proposal's ATX,
+//! ref ballot, base ballot and declared active set before validating it.
 //!
 //! Only a proposal whose ballot signature verifies makes the node fetch anything, and the
 //! waiting proposals are bounded ([`WAITING_MAX`]).
@@ -99,18 +101,20 @@ impl Consensus {
     pub(super) fn wait_for_reference(&mut self, data: &Bytes, from: PeerId, reject: &BallotReject) {
         let Ok(p) = decode_shared::<Proposal>(data) else { return };
         let inner = &p.ballot.inner;
-        let key = match reject {
-            BallotReject::UnknownRefBallot if inner.ref_ballot != BallotId::default() => {
+        let key = match (reject, &inner.epoch_data) {
+            (BallotReject::UnknownRefBallot, _) if inner.ref_ballot != BallotId::default() => {
                 (Hint::Ballot, ballot_key(&inner.ref_ballot))
             }
-            BallotReject::UnknownAtx => (Hint::Atx, inner.atx),
+            (BallotReject::UnknownAtx, _) => (Hint::Atx, inner.atx),
+            (BallotReject::UnknownActiveSet, Some(d)) => (Hint::ActiveSet, d.active_set_hash),
             _ => return,
         };
         let c = p.ballot.signature_check(&self.genesis);
         if !self.verifier.verify(&c.public_key, &c.signed_message, &c.signature) {
             return;
         }
-        if self.waiting.add(key, inner.layer, data, from) {
+        // A declared set is asked for by `want_declared_set`, within its bound.
+        if self.waiting.add(key, inner.layer, data, from) && key.0 != Hint::ActiveSet {
             self.fetcher.want(key.0, key.1, Some(from));
         }
     }

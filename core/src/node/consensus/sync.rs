@@ -24,21 +24,27 @@
 //! such a list tallies layers without the ballots of the ATXs it never heard of.
 //! go-spacemesh's ATX sync likewise asks two peers per epoch (`EpochInfoPeers`).
 //!
-//! An epoch whose active set was frozen while the node was not synced, or with more than
-//! `100 − good_atx_percent` percent of its ATXs received after the cutoff by a node that was
-//! not up for the whole epoch they were published in (a node restarted shortly before the
-//! epoch re-fetches them all then), is *ungraded*: the node did not see when its ATXs arrived.
-//! (A node up all along saw them arrive: ATXs it received late were late for everyone,
-//! published late on purpose, say, and its graded set stands.) An ungraded epoch's active set
-//! is the one the epoch's ref ballots declare, fetched by hash (`Hint::ActiveSet`,
-//! content-addressed, so a peer can only answer with the set that was declared) once every ATX
-//! in it is known and targets the epoch, or its own if a peer's ref ballot declares that one.
-//! Until then the node publishes no ballot of the epoch (a ref ballot declaring a set nobody
-//! else holds would be refused everywhere); go-spacemesh's proposal builder likewise takes the
-//! set its peers declared in the epoch's first block. Grades can also be usable and still
-//! differ from every peer's (its own ATX, published while no peer heard it, is on time only
-//! here): a graded epoch's set is replaced by a set that ref ballots of more than half of the
-//! epoch's ATX weight declare, fetched and adopted the same way.
+//! Each ref ballot is judged by the active set it declares (as in go-spacemesh): this node's
+//! own, or another set fetched by hash (`Hint::ActiveSet`, content-addressed, so a peer can
+//! only answer with the set that was declared) once every ATX in it is known and targets the
+//! epoch, while the ballot waits. So nodes that froze different sets (the halves of a network
+//! split while the epoch's ATXs were published) still count each other's ballots; a declared
+//! set that weighs less than half of the node's own is refused (it would give its declarers
+//! more slots than their weight), and at most [`DECLARED_SETS_MAX`] other sets are kept.
+//!
+//! The node's own set is what its own ballots declare and what its hare and certify
+//! committees are drawn from. An epoch whose active set was frozen while the node was not
+//! synced, or with more than `100 − good_atx_percent` percent of its ATXs received after the
+//! cutoff by a node that was not up for the whole epoch they were published in (a node
+//! restarted shortly before the epoch re-fetches them all then), is *ungraded*: the node did
+//! not see when its ATXs arrived. (A node up all along saw them arrive: ATXs it received late
+//! were late for everyone, published late on purpose, say, and its graded set stands.) An
+//! ungraded epoch's own set becomes the first set a peer's ref ballot declares, or stays its
+//! own if a peer's ref ballot declares that one. Until then the node publishes no ballot of
+//! the epoch; go-spacemesh's proposal builder likewise takes the set its peers declared in the
+//! epoch's first block. Grades can also be usable and still differ from every peer's (its own
+//! ATX, published while no peer heard it, is on time only here): a graded epoch's own set is
+//! replaced by a set that ref ballots of more than half of the epoch's ATX weight declare.
 //!
 //! Being synced is about data, not agreement: a node that holds every layer's ballots keeps
 //! voting even while its tortoise cannot verify (behind a partition its votes are what heals
@@ -57,6 +63,7 @@ use bytes::Bytes;
 use super::{Consensus, ConsensusEvent, ConsensusOutput};
 use crate::activation::store::{ActiveSet, HashedActiveSet};
 use crate::activation::wire::AtxId;
+use crate::ballot::handler::BallotReject;
 use crate::ballot::wire::Proposal;
 use crate::certifier::{CERTIFY_ROUND, Certificate, validate};
 use crate::codec::{BoundedVec, Decode, DecodeError, Encode, Reader, decode_shared};
@@ -74,6 +81,10 @@ pub(super) const LAYER_ATTEMPTS: u32 = 4;
 pub(super) const LAG_MAX: u32 = 16;
 /// Peers whose lists of ids are merged (see [`Listing`]).
 pub(super) const LIST_PEERS: usize = 2;
+/// Most active sets other than its own a node fetches and keeps (see
+/// [`SyncState::set_weight`]): one per distinct declaration, which takes an identity with an
+/// ATX of the epoch to make.
+pub(super) const DECLARED_SETS_MAX: usize = 16;
 /// Most ids in one served list (ATXs of an epoch, ballots of a layer, an active set).
 pub const IDS_MAX: usize = 16 * 1024;
 
@@ -115,6 +126,10 @@ pub(super) struct SyncState {
     pub(super) started: Time,
     /// Active sets fetched by hash, waiting for their ATXs.
     pending_sets: BTreeMap<Hash32, Vec<AtxId>>,
+    /// Active sets peers' ref ballots declared in place of this node's, fetched and with every
+    /// ATX known: what those ballots are validated against. At most [`DECLARED_SETS_MAX`],
+    /// for the epochs whose own sets are kept.
+    declared_sets: BTreeMap<Hash32, (EpochId, HashedActiveSet)>,
     /// Layers whose certificate was asked for.
     certificates_asked: BTreeSet<LayerId>,
     /// Whether the malicious identities were asked for.
@@ -128,6 +143,43 @@ pub(super) struct SyncState {
     /// (epoch, smesher), the first set hash the smesher declared and its ATX weight. At most
     /// one entry per ATX of the epoch, for the current and previous epochs.
     declared: BTreeMap<(EpochId, NodeId), (Hash32, u64)>,
+}
+
+impl SyncState {
+    /// The weight of the active set with `hash` that a ref ballot of `epoch` declares: this
+    /// node's own set (`own`), or a set declared in its place and fetched. A declared set that
+    /// weighs less than half of `own` is refused: its declarers would draw more slots than the
+    /// network's weight gives them (go-spacemesh bounds the same with a configured minimum).
+    pub(super) fn set_weight(
+        &self,
+        own: Option<&HashedActiveSet>,
+        epoch: EpochId,
+        hash: &Hash32,
+    ) -> Result<u64, BallotReject> {
+        if let Some(own) = own
+            && own.hash() == *hash
+        {
+            return Ok(own.set().weight);
+        }
+        let Some((_, set)) = self.declared_sets.get(hash).filter(|(e, _)| *e == epoch) else {
+            return Err(BallotReject::UnknownActiveSet);
+        };
+        let weight = set.set().weight;
+        if own.is_some_and(|own| u128::from(weight) * 2 < u128::from(own.set().weight)) {
+            return Err(BallotReject::LightActiveSet);
+        }
+        Ok(weight)
+    }
+
+    /// Forgets the declared sets of epochs before `oldest`.
+    pub(super) fn prune_declared_sets(&mut self, oldest: EpochId) {
+        self.declared_sets.retain(|_, (e, _)| *e >= oldest);
+    }
+
+    /// Checks the bounds of what sync keeps.
+    pub(super) fn check_invariants(&self) {
+        assert!(self.declared_sets.len() <= DECLARED_SETS_MAX, "declared sets are bounded");
+    }
 }
 
 #[derive(Debug, Default)]
@@ -373,6 +425,8 @@ impl Consensus {
                 }
             }
             Hint::MaliciousIds => self.sync.malicious_asked = false,
+            // The ballots that waited for the set are dropped (wanted again if they come again).
+            Hint::ActiveSet => drop(self.waiting.take(&(Hint::ActiveSet, *hash))),
             _ => {}
         }
     }
@@ -396,58 +450,64 @@ impl Consensus {
         true
     }
 
-    /// A ref ballot declared an active set this node does not hold: fetch it by hash, for an
-    /// ungraded epoch, or for a graded one once the set is declared by more than half of the
-    /// epoch's ATX weight (see [`Consensus::declare_set`]).
-    pub(super) fn want_declared_set(&mut self, data: &Bytes) {
+    /// A ref ballot from `from` declared an active set this node does not hold: fetch it by
+    /// hash (the ballot waits for it, see `wait_for_reference`). An epoch with no set of its
+    /// own here is ungraded: the first declared set that resolves becomes its own.
+    pub(super) fn want_declared_set(&mut self, data: &Bytes, from: PeerId) {
         let Ok(p) = decode_shared::<Proposal>(data) else { return };
+        let Some(d) = &p.ballot.inner.epoch_data else { return };
         let epoch = self.cfg.clock.epoch_of(p.ballot.inner.layer);
-        if self.active_sets.contains_key(&epoch) && !self.sync.ungraded.contains(&epoch) {
-            if !self.declare_set(epoch, &p) {
-                return;
-            }
-        } else {
+        if !self.active_sets.contains_key(&epoch) {
             self.sync.ungraded.insert(epoch);
         }
-        if let Some(d) = &p.ballot.inner.epoch_data
-            && !self.sync.pending_sets.contains_key(&d.active_set_hash)
+        let hash = d.active_set_hash;
+        let held = self.sync.pending_sets.len() + self.sync.declared_sets.len();
+        if !self.sync.pending_sets.contains_key(&hash)
+            && !self.sync.declared_sets.contains_key(&hash)
+            && held < DECLARED_SETS_MAX
         {
-            self.fetcher.want(Hint::ActiveSet, d.active_set_hash, None);
+            self.fetcher.want(Hint::ActiveSet, hash, Some(from));
         }
     }
 
-    /// Records the active set a peer's ref ballot of graded `epoch` declares in place of this
-    /// node's; `true` once that set is declared by more than half of the weight of the epoch's
-    /// ATXs (which this node then adopts, [`Consensus::retry_active_sets`]).
+    /// An accepted ref ballot of `epoch` by `smesher` (ATX weight `weight`) declared the active
+    /// set `hash`. Declaring this node's own set settles an ungraded epoch. Declaring another
+    /// set of a graded epoch counts towards replacing this node's set with it, which happens
+    /// once ref ballots of more than half of the epoch's ATX weight declare it.
     ///
     /// Grades are this node's own receipt times, and they can differ from every peer's. A node
     /// restarted while its ATX for the epoch was due (crashed just before its PoET round
     /// ended) publishes that ATX on restart, before any peer is connected: it holds its own
     /// ATX on time, its peers receive it only after the cutoff, and its graded set has one ATX
-    /// more than the set every peer declares. Refusing each peer's ref ballot (and each ballot
-    /// built on one), it never counted a ballot of the epoch: neither the tortoise (no layer
-    /// verified again) nor the beacon fallback tally (no beacon for the epoch, if the node
-    /// missed the protocol run) ever got one. go-spacemesh validates each ballot against the
-    /// set it declares; here the node takes the set a majority declares, which a minority of
-    /// identities cannot forge (the ballot's signature and ATX are checked, one declaration
-    /// per identity counts).
-    fn declare_set(&mut self, epoch: EpochId, p: &Proposal) -> bool {
-        let b = &p.ballot;
-        let Some(d) = b.inner.epoch_data else { return false };
-        let Some(atx) = self.atxs.store().get(&b.inner.atx) else { return false };
-        // The handler refused the ballot for its active set only after checking its ATX.
-        if atx.smesher != b.smesher || atx.target_epoch() != epoch {
-            return false;
+    /// more than the set every peer declares. Its ballots are valid everywhere (each is judged
+    /// by the set it declares), but its hare and certify committees are drawn from its own
+    /// set, so it takes the set a majority declares, which a minority of identities cannot
+    /// forge (one declaration per identity counts).
+    pub(super) fn on_declared_set(
+        &mut self,
+        now: Time,
+        epoch: EpochId,
+        smesher: NodeId,
+        weight: u64,
+        hash: Hash32,
+    ) {
+        let Some(own) = self.active_sets.get(&epoch) else { return };
+        if own.hash() == hash {
+            self.sync.ungraded.remove(&epoch);
+            return;
         }
-        let weight = atx.weight;
-        let c = b.signature_check(&self.genesis);
-        if !self.verifier.verify(&c.public_key, &c.signed_message, &c.signature) {
-            return false;
+        crate::coverage::mark(crate::coverage::DECLARED_SET);
+        if self.sync.ungraded.contains(&epoch) {
+            return;
         }
         let oldest = EpochId(self.current_epoch.0.saturating_sub(1));
         self.sync.declared.retain(|(e, _), _| *e >= oldest);
-        self.sync.declared.entry((epoch, b.smesher)).or_insert((d.active_set_hash, weight));
-        self.declared_by_majority(epoch, &d.active_set_hash)
+        self.sync.declared.entry((epoch, smesher)).or_insert((hash, weight));
+        if self.declared_by_majority(epoch, &hash)
+            && let Some((_, set)) = self.sync.declared_sets.get(&hash).cloned()
+        {
+            self.adopt_active_set(now, epoch, set);
+        }
     }
 
     /// Whether ref ballots carrying more than half of the weight of `epoch`'s ATXs (of
@@ -471,13 +531,6 @@ impl Consensus {
         declared * 2 > total
     }
 
-    /// A peer's ballot of `epoch` was accepted, so its ref ballot declared the active set this
-    /// node holds: an ungraded epoch's set is settled, and this node votes in it from the next
-    /// layer on.
-    pub(super) fn confirm_active_set(&mut self, epoch: EpochId) {
-        self.sync.ungraded.remove(&epoch);
-    }
-
     /// An active set fetched by hash.
     pub(super) fn on_active_set(&mut self, now: Time, hash: &Hash32, data: &Bytes) -> bool {
         let Ok(IdList(ids)) = decode_shared::<IdList<AtxId>>(data) else { return false };
@@ -498,11 +551,13 @@ impl Consensus {
         true
     }
 
-    /// Adopts every fetched active set whose ATXs are all known and target one epoch that is
-    /// ungraded, or whose set ref ballots of a majority of its weight declared. Tried on every
-    /// sync round, when a set arrives, and when ATXs are accepted while a set waits for them
-    /// (a synced node has no sync rounds: a set that still lacked ATXs when it arrived would
-    /// otherwise wait until the node fell [`LAG_MAX`] layers behind).
+    /// Resolves every fetched active set whose ATXs are all known: one whose ATXs target one
+    /// epoch is kept to judge the ballots that declare it (which are judged again now), and
+    /// becomes this node's set if the epoch is ungraded or ref ballots of a majority of its
+    /// weight declared it. Tried on every sync round, when a set arrives, and when ATXs are
+    /// accepted while a set waits for them (a synced node has no sync rounds: a set that still
+    /// lacked ATXs when it arrived would otherwise wait until the node fell [`LAG_MAX`] layers
+    /// behind).
     pub(super) fn retry_active_sets(&mut self, now: Time) {
         let hashes: Vec<Hash32> = self.sync.pending_sets.keys().copied().collect();
         for hash in hashes {
@@ -514,31 +569,45 @@ impl Consensus {
             let weight = headers.iter().map(|h| h.weight).sum();
             let atxs = ids.clone();
             self.sync.pending_sets.remove(&hash);
-            let Some(&epoch) = epochs.iter().next() else { continue };
-            if epochs.len() != 1
-                || !(self.sync.ungraded.remove(&epoch) || self.declared_by_majority(epoch, &hash))
-            {
+            let (Some(&epoch), 1) = (epochs.iter().next(), epochs.len()) else {
+                // No ballot can be valid with it.
+                self.waiting.take(&(Hint::ActiveSet, hash));
                 continue;
-            }
+            };
             let set = HashedActiveSet::shared(ActiveSet { atxs, weight }, self.verifier.as_ref());
-            self.active_sets.insert(epoch, set);
-            self.committees.remove(&epoch);
-            // Ballots of the epoch refused until now are fetched again.
-            let first = LayerId(epoch.0 * self.cfg.clock.layers_per_epoch);
-            self.sync.done = self.sync.done.min(LayerId(first.0.saturating_sub(1)));
-            self.sync.done = self.sync.done.max(self.cfg.clock.effective_genesis());
-            self.sync.layers.retain(|l, _| *l > self.sync.done);
-            self.sync.until = self.sync.until.max(self.cfg.clock.layer_at(now));
-            if self.sync.synced {
-                self.sync.synced = false;
-                self.sync.next = now;
-                self.report_sync(now);
+            let own = self.active_sets.get(&epoch).map(HashedActiveSet::hash);
+            if own != Some(hash) {
+                if self.sync.declared_sets.len() < DECLARED_SETS_MAX {
+                    self.sync.declared_sets.insert(hash, (epoch, set.clone()));
+                }
+                if self.sync.ungraded.remove(&epoch) || self.declared_by_majority(epoch, &hash) {
+                    self.adopt_active_set(now, epoch, set);
+                }
             }
-            if self.own.as_ref().is_some_and(|o| o.epoch == epoch) {
-                self.own = None;
-            }
-            self.compute_own(epoch);
+            self.judge_waiting(now, (Hint::ActiveSet, hash));
         }
+    }
+
+    /// Replaces this node's active set of `epoch` with `set`, which its peers declared.
+    fn adopt_active_set(&mut self, now: Time, epoch: EpochId, set: HashedActiveSet) {
+        self.sync.declared_sets.remove(&set.hash());
+        self.active_sets.insert(epoch, set);
+        self.committees.remove(&epoch);
+        // Ballots of the epoch refused until now are fetched again.
+        let first = LayerId(epoch.0 * self.cfg.clock.layers_per_epoch);
+        self.sync.done = self.sync.done.min(LayerId(first.0.saturating_sub(1)));
+        self.sync.done = self.sync.done.max(self.cfg.clock.effective_genesis());
+        self.sync.layers.retain(|l, _| *l > self.sync.done);
+        self.sync.until = self.sync.until.max(self.cfg.clock.layer_at(now));
+        if self.sync.synced {
+            self.sync.synced = false;
+            self.sync.next = now;
+            self.report_sync(now);
+        }
+        if self.own.as_ref().is_some_and(|o| o.epoch == epoch) {
+            self.own = None;
+        }
+        self.compute_own(epoch);
     }
 
     /// Served to syncing peers: the ids of one kind of list.
@@ -569,7 +638,10 @@ impl Consensus {
                 IdList(BoundedVec::truncating(ids)).encode()
             }
             Hint::ActiveSet => {
-                let set = self.active_sets.values().find(|s| s.hash() == *hash)?;
+                let set = match self.sync.declared_sets.get(hash) {
+                    Some((_, set)) => set,
+                    None => self.active_sets.values().find(|s| s.hash() == *hash)?,
+                };
                 IdList(BoundedVec::truncating(set.set().atxs.clone())).encode()
             }
             Hint::Certificate => self.certifier.certificate(LayerId(key_number(hash)))?.encode(),
@@ -632,5 +704,46 @@ mod tests {
         let bytes = ids.encode();
         assert_eq!(decode_exact::<IdList<BallotId>>(&bytes).unwrap(), ids);
         assert!(decode_exact::<IdList<BallotId>>(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// A ref ballot is judged by the set it declares: this node's own, or a fetched one of the
+    /// same epoch that weighs at least half of its own; anything else is unknown (and waits)
+    /// or too light (refused).
+    #[test]
+    fn declared_sets_give_the_weight_a_ref_ballot_is_judged_by() {
+        let set = |ids: &[u8], weight| {
+            HashedActiveSet::new(ActiveSet {
+                atxs: ids.iter().map(|i| AtxId::from([*i; 32])).collect(),
+                weight,
+            })
+        };
+        let (own, half, light) = (set(&[1, 2, 3, 4], 40), set(&[1, 2], 20), set(&[3], 19));
+        let mut sync = SyncState::default();
+        let e = EpochId(2);
+        assert_eq!(sync.set_weight(Some(&own), e, &own.hash()), Ok(40));
+        assert_eq!(
+            sync.set_weight(Some(&own), e, &half.hash()),
+            Err(BallotReject::UnknownActiveSet)
+        );
+        for s in [&half, &light] {
+            sync.declared_sets.insert(s.hash(), (e, s.clone()));
+        }
+        assert_eq!(sync.set_weight(Some(&own), e, &half.hash()), Ok(20));
+        assert_eq!(
+            sync.set_weight(Some(&own), e, &light.hash()),
+            Err(BallotReject::LightActiveSet)
+        );
+        assert_eq!(sync.set_weight(None, e, &light.hash()), Ok(19), "no own set to compare with");
+        assert_eq!(
+            sync.set_weight(Some(&own), EpochId(3), &half.hash()),
+            Err(BallotReject::UnknownActiveSet),
+            "a set is declared for its own epoch only"
+        );
+        sync.prune_declared_sets(EpochId(3));
+        assert_eq!(
+            sync.set_weight(Some(&own), e, &half.hash()),
+            Err(BallotReject::UnknownActiveSet)
+        );
+        sync.check_invariants();
     }
 }
