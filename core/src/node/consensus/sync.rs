@@ -124,8 +124,10 @@ pub(super) struct SyncState {
     /// When this process started. A node up since before an epoch's ATXs were published heard
     /// each of them when the network did, so its grades stand however many missed the cutoff.
     pub(super) started: Time,
-    /// Active sets fetched by hash, waiting for their ATXs.
-    pending_sets: BTreeMap<Hash32, Vec<AtxId>>,
+    /// Active sets asked for by hash, by the epoch of the ref ballot that declared them: their
+    /// ids once fetched, while their ATXs are not all known. Pruned with the epoch, so that a
+    /// set that never resolves (ATXs that never arrive) does not hold a place for good.
+    pending_sets: BTreeMap<Hash32, (EpochId, Option<Vec<AtxId>>)>,
     /// Active sets peers' ref ballots declared in place of this node's, fetched and with every
     /// ATX known: what those ballots are validated against. At most [`DECLARED_SETS_MAX`],
     /// for the epochs whose own sets are kept.
@@ -171,14 +173,16 @@ impl SyncState {
         Ok(weight)
     }
 
-    /// Forgets the declared sets of epochs before `oldest`.
+    /// Forgets the declared sets of epochs before `oldest`, fetched or still pending.
     pub(super) fn prune_declared_sets(&mut self, oldest: EpochId) {
         self.declared_sets.retain(|_, (e, _)| *e >= oldest);
+        self.pending_sets.retain(|_, (e, _)| *e >= oldest);
     }
 
     /// Checks the bounds of what sync keeps.
     pub(super) fn check_invariants(&self) {
         assert!(self.declared_sets.len() <= DECLARED_SETS_MAX, "declared sets are bounded");
+        assert!(self.pending_sets.len() <= DECLARED_SETS_MAX, "pending sets are bounded");
     }
 }
 
@@ -426,7 +430,10 @@ impl Consensus {
             }
             Hint::MaliciousIds => self.sync.malicious_asked = false,
             // The ballots that waited for the set are dropped (wanted again if they come again).
-            Hint::ActiveSet => drop(self.waiting.take(&(Hint::ActiveSet, *hash))),
+            Hint::ActiveSet => {
+                self.sync.pending_sets.remove(hash);
+                self.waiting.take(&(Hint::ActiveSet, *hash));
+            }
             _ => {}
         }
     }
@@ -466,6 +473,7 @@ impl Consensus {
             && !self.sync.declared_sets.contains_key(&hash)
             && held < DECLARED_SETS_MAX
         {
+            self.sync.pending_sets.insert(hash, (epoch, None));
             self.fetcher.want(Hint::ActiveSet, hash, Some(from));
         }
     }
@@ -531,9 +539,11 @@ impl Consensus {
         declared * 2 > total
     }
 
-    /// An active set fetched by hash.
+    /// An active set fetched by hash (`false`: the answer is not the set asked for).
     pub(super) fn on_active_set(&mut self, now: Time, hash: &Hash32, data: &Bytes) -> bool {
         let Ok(IdList(ids)) = decode_shared::<IdList<AtxId>>(data) else { return false };
+        // Asked for, but pruned with its epoch since.
+        let Some((_, slot @ None)) = self.sync.pending_sets.get_mut(hash) else { return true };
         let mut atxs = ids.into_inner();
         atxs.sort();
         atxs.dedup();
@@ -546,7 +556,7 @@ impl Consensus {
                 self.fetcher.want(Hint::Atx, *id, None);
             }
         }
-        self.sync.pending_sets.insert(*hash, set.atxs);
+        *slot = Some(set.atxs);
         self.retry_active_sets(now);
         true
     }
@@ -561,19 +571,19 @@ impl Consensus {
     pub(super) fn retry_active_sets(&mut self, now: Time) {
         let hashes: Vec<Hash32> = self.sync.pending_sets.keys().copied().collect();
         for hash in hashes {
-            let ids = &self.sync.pending_sets[&hash];
+            let Some(&(epoch, Some(ref ids))) = self.sync.pending_sets.get(&hash) else { continue };
             let store = self.atxs.store();
             let headers: Option<Vec<_>> = ids.iter().map(|id| store.get(id)).collect();
             let Some(headers) = headers else { continue };
-            let epochs: BTreeSet<EpochId> = headers.iter().map(|h| h.target_epoch()).collect();
             let weight = headers.iter().map(|h| h.weight).sum();
+            let targeted = !ids.is_empty() && headers.iter().all(|h| h.target_epoch() == epoch);
             let atxs = ids.clone();
             self.sync.pending_sets.remove(&hash);
-            let (Some(&epoch), 1) = (epochs.iter().next(), epochs.len()) else {
+            if !targeted {
                 // No ballot can be valid with it.
                 self.waiting.take(&(Hint::ActiveSet, hash));
                 continue;
-            };
+            }
             let set = HashedActiveSet::shared(ActiveSet { atxs, weight }, self.verifier.as_ref());
             let own = self.active_sets.get(&epoch).map(HashedActiveSet::hash);
             if own != Some(hash) {
@@ -708,7 +718,7 @@ mod tests {
 
     /// A ref ballot is judged by the set it declares: this node's own, or a fetched one of the
     /// same epoch that weighs at least half of its own; anything else is unknown (and waits)
-    /// or too light (refused).
+    /// or too light (refused). Sets, fetched or pending, are forgotten with their epoch.
     #[test]
     fn declared_sets_give_the_weight_a_ref_ballot_is_judged_by() {
         let set = |ids: &[u8], weight| {
@@ -739,11 +749,15 @@ mod tests {
             Err(BallotReject::UnknownActiveSet),
             "a set is declared for its own epoch only"
         );
+        // A set asked for but never resolved (its ATXs never arrive) goes with its epoch.
+        sync.pending_sets.insert(Hash32([9; 32]), (e, Some(vec![AtxId::from([9; 32])])));
+        sync.pending_sets.insert(Hash32([8; 32]), (EpochId(3), None));
         sync.prune_declared_sets(EpochId(3));
         assert_eq!(
             sync.set_weight(Some(&own), e, &half.hash()),
             Err(BallotReject::UnknownActiveSet)
         );
+        assert_eq!(sync.pending_sets.keys().collect::<Vec<_>>(), [&Hash32([8; 32])]);
         sync.check_invariants();
     }
 }
