@@ -587,11 +587,10 @@ impl Consensus {
             let set = HashedActiveSet::shared(ActiveSet { atxs, weight }, self.verifier.as_ref());
             let own = self.active_sets.get(&epoch).map(HashedActiveSet::hash);
             if own != Some(hash) {
-                if self.sync.declared_sets.len() < DECLARED_SETS_MAX {
-                    self.sync.declared_sets.insert(hash, (epoch, set.clone()));
-                }
                 if self.sync.ungraded.remove(&epoch) || self.declared_by_majority(epoch, &hash) {
                     self.adopt_active_set(now, epoch, set);
+                } else if self.sync.declared_sets.len() < DECLARED_SETS_MAX {
+                    self.sync.declared_sets.insert(hash, (epoch, set));
                 }
             }
             self.judge_waiting(now, (Hint::ActiveSet, hash));
