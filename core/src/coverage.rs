@@ -37,9 +37,12 @@ pub const REFERENCE_FETCHED: &str = "reference-fetched";
 /// A ref ballot declaring another active set than this node's was accepted, judged by the set
 /// it declares.
 pub const DECLARED_SET: &str = "declared-set";
+/// A synced node asked a peer to list a past layer again, after it had to fetch a ballot of
+/// that layer from the peer (the ballots a healed split hid).
+pub const FORK_RELIST: &str = "fork-relist";
 
 /// Every mark, in listing order.
-pub const ALL: [&str; 12] = [
+pub const ALL: [&str; 13] = [
     TORTOISE_FULL_MODE,
     HARE_LATER_ITERATION,
     HARE_ITERATION_LIMIT,
@@ -52,6 +55,7 @@ pub const ALL: [&str; 12] = [
     BEACON_FALLBACK,
     REFERENCE_FETCHED,
     DECLARED_SET,
+    FORK_RELIST,
 ];
 
 thread_local! {

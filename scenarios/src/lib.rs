@@ -318,6 +318,7 @@ static HARE_DELAYS: HareScenario = HareScenario::DELAYS;
 static MAINNET_LIKE: MainnetScenario = MainnetScenario;
 static PARTITION_HEAL: MeshScenario = MeshScenario::PARTITION_HEAL;
 static ATX_PARTITION: MeshScenario = MeshScenario::ATX_PARTITION;
+static LONG_PARTITION: MeshScenario = MeshScenario::LONG_PARTITION;
 static BALANCING_ATTACK: MeshScenario = MeshScenario::BALANCING;
 static LATE_JOINER: MeshScenario = MeshScenario::LATE_JOINER;
 static CRASH_RESTART: MeshScenario = MeshScenario::CRASH_RESTART;
@@ -338,6 +339,7 @@ pub fn all() -> Vec<&'static dyn Scenario> {
         &HARE_DELAYS,
         &PARTITION_HEAL,
         &ATX_PARTITION,
+        &LONG_PARTITION,
         &BALANCING_ATTACK,
         &LATE_JOINER,
         &CRASH_RESTART,

@@ -79,6 +79,9 @@ pub(crate) const LIVENESS_LAYERS: u32 = 3;
 pub(crate) const PARTITION: Range<u32> = 20..24;
 /// The share of the nodes on the larger side of the split, in percent.
 pub(crate) const MAJORITY_PERCENT: u32 = 60;
+/// The layers the network is split in `long-partition`: a whole epoch's worth, across the
+/// start of epoch 3, while epoch 3's ATXs are published and epoch 4's beacon is decided.
+const LONG_PARTITION: Range<u32> = (2 * LPE + LPE / 2)..(3 * LPE + LPE / 2);
 /// The layers the network is split in `atx-partition`: from before epoch 1's ATXs are out
 /// (they wait for the PoET round that ends 20 s into the epoch) until the end of epoch 1.
 const ATX_PARTITION: Range<u32> = (LPE + 1)..(2 * LPE);
@@ -145,6 +148,7 @@ pub struct MeshScenario {
 enum Kind {
     PartitionHeal,
     AtxPartition,
+    LongPartition,
     Balancing,
     LateJoiner,
     CrashRestart,
@@ -155,6 +159,8 @@ impl MeshScenario {
     pub const PARTITION_HEAL: MeshScenario = MeshScenario { kind: Kind::PartitionHeal };
     /// `atx-partition`.
     pub const ATX_PARTITION: MeshScenario = MeshScenario { kind: Kind::AtxPartition };
+    /// `long-partition`.
+    pub const LONG_PARTITION: MeshScenario = MeshScenario { kind: Kind::LongPartition };
     /// `balancing-attack`.
     pub const BALANCING: MeshScenario = MeshScenario { kind: Kind::Balancing };
     /// `late-joiner`.
@@ -168,6 +174,7 @@ impl Scenario for MeshScenario {
         match self.kind {
             Kind::PartitionHeal => "partition-heal",
             Kind::AtxPartition => "atx-partition",
+            Kind::LongPartition => "long-partition",
             Kind::Balancing => "balancing-attack",
             Kind::LateJoiner => "late-joiner",
             Kind::CrashRestart => "crash-restart",
@@ -182,6 +189,9 @@ impl Scenario for MeshScenario {
             Kind::AtxPartition => {
                 "a 50/50 split while ATXs are published, healed as the epoch starts: the halves freeze different active sets, and still converge"
             }
+            Kind::LongPartition => {
+                "a 50/50 split for an epoch's worth of layers across an epoch start, while ATXs are published and a beacon decided: both halves' ballots, ATXs and peers found again, healed within the epoch after"
+            }
             Kind::Balancing => {
                 "identities of 2/7 of the weight cast balancing votes for 12 layers: honest nodes agree, never revert a verified layer, stay live"
             }
@@ -195,7 +205,11 @@ impl Scenario for MeshScenario {
     }
 
     fn default_layers(&self) -> u32 {
-        5 * LPE
+        match self.kind {
+            // Epoch 4's beacon was decided apart: the checks need epoch 5 whole.
+            Kind::LongPartition => 6 * LPE,
+            _ => 5 * LPE,
+        }
     }
 
     fn build(&self, p: &RunParams) -> Result<Run, ScenarioError> {
@@ -213,6 +227,9 @@ impl Scenario for MeshScenario {
         }
         if kind == Kind::AtxPartition {
             own.push("50/50 split", split(nodes, ATX_PARTITION, 50));
+        }
+        if kind == Kind::LongPartition {
+            own.push("50/50 split", split(nodes, LONG_PARTITION, 50));
         }
         let plan = fault_plan(self, p, nodes, layers, own)?;
         let cluster = smeshers(nodes, p.seed, &rt)
@@ -238,6 +255,10 @@ impl Scenario for MeshScenario {
             // Epoch 2's sets differ by construction, and so may epoch 3's beacon.
             epochs.agree_epochs = 4.max(*epochs.agree_epochs.start())..=*epochs.agree_epochs.end();
         }
+        if kind == Kind::LongPartition {
+            // Epoch 4's beacon is decided by each half alone (and with it the weak coins).
+            epochs.agree_epochs = 5.max(*epochs.agree_epochs.start())..=*epochs.agree_epochs.end();
+        }
         let mut checks = Checks::new();
         let judged = match kind {
             Kind::PartitionHeal => {
@@ -253,6 +274,15 @@ impl Scenario for MeshScenario {
                 mesh.reverts_allowed = Some(RevertWindow {
                     from: at(ATX_PARTITION.start),
                     until: at(4 * LPE + HEALING_LAYERS),
+                });
+                all
+            }
+            Kind::LongPartition => {
+                // Until the halves share a beacon again their weak coins differ, and the
+                // full tortoise may need the epoch after to settle the split's layers.
+                mesh.reverts_allowed = Some(RevertWindow {
+                    from: at(LONG_PARTITION.start),
+                    until: at(5 * LPE + HEALING_LAYERS),
                 });
                 all
             }
@@ -284,6 +314,7 @@ impl Scenario for MeshScenario {
         let marks: &[&str] = match kind {
             Kind::PartitionHeal | Kind::Balancing => &[coverage::TORTOISE_FULL_MODE],
             Kind::AtxPartition => &[coverage::DECLARED_SET],
+            Kind::LongPartition => &[coverage::TORTOISE_FULL_MODE, coverage::FORK_RELIST],
             Kind::LateJoiner => &[coverage::SYNC_CATCH_UP],
             Kind::CrashRestart => &[coverage::RESTART_RECOVERY, coverage::SYNC_CATCH_UP],
         };
@@ -344,7 +375,9 @@ fn outages(kind: Kind, nodes: u32, seed: u64) -> Vec<Outage> {
                 })
                 .collect()
         }
-        Kind::PartitionHeal | Kind::AtxPartition | Kind::Balancing => Vec::new(),
+        Kind::PartitionHeal | Kind::AtxPartition | Kind::LongPartition | Kind::Balancing => {
+            Vec::new()
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Scenario tests of the mesh, by seed at small sizes: `mainnet-like`, `partition-heal`,
-//! `atx-partition`, `balancing-attack`, `late-joiner` and `crash-restart`.
+//! `atx-partition`, `long-partition`, `balancing-attack`, `late-joiner` and `crash-restart`.
 //!
 //! Each scenario passes every check, the mesh ones included, on two seeds; a 20-node pass
 //! also checks that each scenario injects its faults.
@@ -110,6 +110,23 @@ fn atx_partition_passes() {
         assert!(report.stats["dropped_partition"] > 0.0);
         assert!(
             report.coverage[spacemesh_core::coverage::DECLARED_SET] > 0,
+            "{:?}",
+            report.coverage
+        );
+    }
+}
+
+/// Halves split for an epoch's worth of layers across an epoch start find each other's ballots,
+/// ATXs and peers after the heal and converge. On the previous core (no relist of past layers,
+/// no ATX listing at 80% of an epoch, no early rotation) no seed of 10 at 30 nodes passed.
+#[test]
+fn long_partition_passes() {
+    for seed in [1, 2] {
+        let report = run("long-partition", 20, seed);
+        assert!(report.passed(), "seed {seed}: {:#?}\n{:#?}", report.checks, report.violations);
+        assert!(report.stats["dropped_partition"] > 0.0);
+        assert!(
+            report.coverage[spacemesh_core::coverage::FORK_RELIST] > 0,
             "{:?}",
             report.coverage
         );

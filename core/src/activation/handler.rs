@@ -515,7 +515,7 @@ impl AtxHandler {
     pub fn on_checked(&mut self, now: Time, id: AtxId, outcome: AtxCheckOutcome) {
         let Some(p) = self.pending.remove(&id) else { return };
         match outcome {
-            AtxCheckOutcome::Valid => self.store_valid(now, p),
+            AtxCheckOutcome::Valid => self.store_valid(p),
             AtxCheckOutcome::InvalidIndex(position) => {
                 let smesher = p.atx.smesher;
                 self.outputs.push_back(HandlerOutput::Malfeasance(MalfeasanceProof {
@@ -539,7 +539,7 @@ impl AtxHandler {
         self.retry_waiting(now);
     }
 
-    fn store_valid(&mut self, now: Time, p: Pending) {
+    fn store_valid(&mut self, p: Pending) {
         let atx = &p.atx;
         let c = &atx.inner.challenge;
         let id = p.id;
@@ -573,7 +573,9 @@ impl AtxHandler {
             signature: atx.signature,
         };
         let header = self.shared.share_atx_header(header);
-        let first = self.store.insert(header.clone(), now);
+        // Graded by when it arrived, not by when its proofs were checked (as go-spacemesh):
+        // an ATX that arrives in time is on time however long the checks queue.
+        let first = self.store.insert(header.clone(), p.since);
         #[cfg(feature = "canary")]
         let first =
             first.filter(|_| !crate::canary::active(crate::canary::Canary::DoubleAtxUnproven));

@@ -662,6 +662,7 @@ impl Node {
                 self.outputs.push_back(Output::StartJob { id, job: Box::new(job) });
             }
             ConsensusOutput::Persist(batch) => self.outputs.push_back(Output::Persist(batch)),
+            ConsensusOutput::CutOff => self.peers.handle(now, PeersInput::CutOff),
             ConsensusOutput::Event(e) => {
                 self.outputs.push_back(Output::Event(NodeEvent::Consensus(Box::new(e))))
             }

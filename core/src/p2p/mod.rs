@@ -5,8 +5,8 @@
 //! [`PeersOutput::Disconnect`], and hears back through [`PeersInput::Up`] and
 //! [`PeersInput::Down`]. It keeps the connection count between `peers_target` and `peers_max`,
 //! replaces dropped peers from its address book (with exponential backoff on failures), rotates
-//! one connection every `rotate_interval` so that a network split by a healed partition
-//! reconnects, disconnects peers that stay silent past `peer_timeout`, and disconnects and bans
+//! one connection every `rotate_interval` (sooner when the node finds its peers cut off from
+//! data others refer to) so that a network split by a healed partition reconnects, disconnects peers that stay silent past `peer_timeout`, and disconnects and bans
 //! peers whose score falls to `score_disconnect` through penalties.
 //!
 //! Invariants:

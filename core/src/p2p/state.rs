@@ -35,6 +35,10 @@ pub struct PeersConfig {
     pub peer_timeout: Duration,
     /// How often one connection is replaced by a new random one.
     pub rotate_interval: Duration,
+    /// The soonest a rotation may follow another when the node reports its connected peers
+    /// cut off ([`PeersInput::CutOff`]).
+    #[serde(default = "default_early_rotate_interval")]
+    pub early_rotate_interval: Duration,
     /// How long a misbehaving peer stays banned.
     pub ban_duration: Duration,
     /// Score at or below which a peer is disconnected and banned.
@@ -49,6 +53,10 @@ pub struct PeersConfig {
     pub tick_interval: Duration,
 }
 
+fn default_early_rotate_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
 impl Default for PeersConfig {
     fn default() -> Self {
         PeersConfig {
@@ -60,6 +68,7 @@ impl Default for PeersConfig {
             ping_interval: Duration::from_secs(20),
             peer_timeout: Duration::from_secs(60),
             rotate_interval: Duration::from_secs(120),
+            early_rotate_interval: default_early_rotate_interval(),
             ban_duration: Duration::from_secs(30 * 60),
             score_disconnect: -40,
             score_recovery: 1,
@@ -165,6 +174,11 @@ pub enum PeersInput {
         /// Its address.
         addr: PeerAddr,
     },
+    /// None of the connected peers holds something another peer referred to (every fetch
+    /// of it failed): this node may be cut off from part of the network, as after a partition
+    /// heals. The next rotation is brought forward, at most once per
+    /// `early_rotate_interval`.
+    CutOff,
     /// Time passed.
     Tick,
 }
@@ -239,6 +253,8 @@ pub struct Peers {
     next_tick: Option<Time>,
     next_ping: Time,
     next_rotate: Time,
+    /// When the last rotation was due.
+    last_rotate: Time,
     ping_nonce: u64,
     outputs: VecDeque<PeersOutput>,
 }
@@ -259,6 +275,7 @@ impl Peers {
             next_tick: None,
             next_ping: Time::ZERO,
             next_rotate: Time::ZERO,
+            last_rotate: Time::ZERO,
             ping_nonce: 0,
             outputs: VecDeque::new(),
         }
@@ -285,6 +302,10 @@ impl Peers {
             PeersInput::Penalize { peer, penalty } => self.on_penalty(now, peer, penalty),
             PeersInput::AddCandidates(peers) => self.add_candidates(peers),
             PeersInput::Address { peer, addr } => self.learn_address(peer, addr, true),
+            PeersInput::CutOff => {
+                let soonest = self.last_rotate + self.cfg.early_rotate_interval;
+                self.next_rotate = self.next_rotate.min(soonest.max(now));
+            }
             PeersInput::Tick => {
                 if self.next_tick.is_some_and(|t| now >= t) {
                     self.on_tick(now);
@@ -524,6 +545,7 @@ impl Peers {
         }
         if now >= self.next_rotate {
             self.next_rotate = now + self.cfg.rotate_interval;
+            self.last_rotate = now;
             self.rotate(now);
         }
     }

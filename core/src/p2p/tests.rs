@@ -275,6 +275,46 @@ fn rotation_replaces_a_connection() {
     assert_eq!(connects(&out).len(), 1);
 }
 
+/// A node cut off from data its peers refer to rotates a connection at its next tick instead
+/// of waiting for `rotate_interval`, and reports more than once per `early_rotate_interval`
+/// bring it forward only once.
+#[test]
+fn cut_off_brings_the_rotation_forward() {
+    let cfg = PeersConfig {
+        peers_target: 2,
+        peers_max: 8,
+        rotate_interval: Duration::from_secs(120),
+        early_rotate_interval: Duration::from_secs(10),
+        ..PeersConfig::default()
+    };
+    let mut p = peers(cfg);
+    p.handle(Time(0), PeersInput::AddCandidates((1..=9).map(peer).collect()));
+    p.handle(Time(0), PeersInput::Up { peer: peer(1), outbound: true });
+    p.handle(Time(0), PeersInput::Up { peer: peer(2), outbound: true });
+    drain(&mut p);
+    let mut dials = Vec::new();
+    for t in 1..=40u64 {
+        let now = Time(t * SEC);
+        if t == 20 || t == 25 || t == 26 {
+            p.handle(now, PeersInput::CutOff);
+        }
+        p.handle(now, PeersInput::Tick);
+        for d in connects(&drain(&mut p)) {
+            dials.push((t, d));
+            // The dial succeeds at once.
+            p.handle(now, PeersInput::Up { peer: d, outbound: true });
+        }
+        for c in [peer(1), peer(2)] {
+            p.handle(now, PeersInput::Activity(c));
+        }
+    }
+    let times: Vec<u64> = dials.iter().map(|(t, _)| *t).collect();
+    // At 20 the first report rotates at once; the reports at 25 and 26 wait until 10 s after
+    // it (30); nothing else dials before the regular rotation at 120 s.
+    assert_eq!(times, [20, 30], "{dials:?}");
+    p.check_invariants();
+}
+
 /// The address book is bounded.
 #[test]
 fn address_book_bounded() {

@@ -61,6 +61,7 @@ use crate::types::{
     Time,
 };
 
+mod fork;
 mod layer;
 mod layer_txs;
 mod mesh;
@@ -512,6 +513,9 @@ pub enum ConsensusOutput {
     Job(JobOwner, Job),
     /// Persist before later outputs.
     Persist(Batch),
+    /// No connected peer could serve a ballot that another peer's ballot refers to: the
+    /// connected peers may all be on one side of a healed split.
+    CutOff,
     /// An observable fact.
     Event(ConsensusEvent),
 }
@@ -1706,16 +1710,21 @@ impl Consensus {
                         }
                     }
                     Hint::Ballot => {
-                        let named = decode_shared::<Proposal>(&data)
-                            .is_ok_and(|p| mesh::ballot_key(&p.ballot.id()) == hash);
-                        if !named {
+                        let layer = decode_shared::<Proposal>(&data)
+                            .ok()
+                            .filter(|p| mesh::ballot_key(&p.ballot.id()) == hash)
+                            .map(|p| p.ballot.inner.layer);
+                        let Some(layer) = layer else {
                             self.outputs
                                 .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
-                        } else if let Err(e) = self.take_proposal(now, &data, peer)
-                            && e.penalize()
-                        {
-                            self.outputs
-                                .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+                            continue;
+                        };
+                        match self.take_proposal(now, &data, peer) {
+                            Ok(()) => self.on_missed_ballot(now, layer, peer),
+                            Err(e) if e.penalize() => self
+                                .outputs
+                                .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol)),
+                            Err(_) => {}
                         }
                     }
                     Hint::EpochAtxs
@@ -1738,8 +1747,13 @@ impl Consensus {
                 },
                 FetchOutput::Failed { hint: Hint::Ballot, hash } => {
                     // Proposals waiting for it as their ref ballot are dropped (wanted again
-                    // if they come again).
-                    self.waiting.take(&(Hint::Ballot, hash));
+                    // if they come again); ballots waiting for it as their base stay (their
+                    // next reference asks again).
+                    let referred = !self.waiting.take(&(Hint::Ballot, hash)).is_empty()
+                        || self.waiting_ballots.contains_key(&mesh::ballot_id(&hash));
+                    if referred {
+                        self.outputs.push_back(ConsensusOutput::CutOff);
+                    }
                 }
                 FetchOutput::Failed { hint: Hint::Block | Hint::Tx, .. } => {}
                 FetchOutput::Failed {

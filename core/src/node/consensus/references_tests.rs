@@ -259,3 +259,71 @@ fn waiting_proposals_leave_with_the_window() {
     assert!(c.waiting.take(&(Hint::Atx, header.id)).is_empty());
     c.check_invariants();
 }
+
+/// A synced node that had to fetch a ballot of a past layer missed it: it asks the peer that
+/// served it for the ballot ids of that layer and every later one up to the previous layer,
+/// and for the ATX ids of the current epoch; ballots listed that it lacks are fetched from that
+/// peer. Each layer is asked of a peer once, and a node that is not synced asks nothing.
+#[test]
+fn a_missed_ballot_makes_a_synced_node_relist_its_layers_from_the_peer() {
+    let Fixture { mut c, first, later, .. } = fixture();
+    c.start_sync(Time(0)); // up since genesis: synced
+    let now = c.cfg.clock.layer_start(LayerId(later.layer.0 + 2));
+    let current = c.cfg.clock.layer_at(now);
+    c.on_gossip(now, Hash32([1; 32]), Topic::Proposal, later.bytes.clone(), SENDER);
+    let connected = [OTHER, SENDER];
+    c.on_tick(now, &connected);
+    let [(_, request)] = ref_requests(&outputs(&mut c), first.id)[..] else {
+        panic!("one request for the ref ballot");
+    };
+    let data = BoundedBytes::new(first.bytes.clone()).expect("small");
+    let item = FetchItem { hash: mesh::ballot_key(&first.id), data: Some(data) };
+    let items = BoundedVec::new(vec![item]).expect("one item");
+    c.on_fetch(now, SENDER, FetchMessage::Response { id: request, items });
+    assert!(c.ballots().raw(&first.id).is_some(), "the fetched ref ballot is accepted");
+
+    c.on_tick(now, &connected);
+    let outs = outputs(&mut c);
+    let epoch = c.cfg.clock.epoch_of(current);
+    let atx_lists = requests(&outs, Hint::EpochAtxs, sync::number_key(epoch.0));
+    assert_eq!(atx_lists.iter().map(|(p, _)| *p).collect::<Vec<_>>(), [SENDER]);
+    let mut listed = Vec::new();
+    for l in first.layer.0..current.0 + 1 {
+        for (peer, id) in requests(&outs, Hint::LayerBallots, sync::number_key(l)) {
+            assert_eq!(peer, SENDER, "layer {l} is asked of the peer that served the ballot");
+            listed.push((l, id));
+        }
+    }
+    let layers: Vec<u32> = listed.iter().map(|(l, _)| *l).collect();
+    assert_eq!(layers, (first.layer.0..current.0).collect::<Vec<_>>(), "up to the previous");
+    c.check_invariants();
+
+    // The peer lists a ballot of the first layer this node never heard of: it is fetched
+    // from that peer.
+    let unknown = BallotId([0x5a; 20]);
+    let (layer, id) = listed[0];
+    let list = sync::IdList(BoundedVec::new(vec![first.id, unknown]).expect("two ids"));
+    let data = BoundedBytes::new(list.encode().into()).expect("small");
+    let item = FetchItem { hash: sync::number_key(layer), data: Some(data) };
+    let items = BoundedVec::new(vec![item]).expect("one item");
+    c.on_fetch(now, SENDER, FetchMessage::Response { id, items });
+    c.on_tick(now, &connected);
+    let outs = outputs(&mut c);
+    let asked = ref_requests(&outs, unknown);
+    assert_eq!(asked.iter().map(|(p, _)| *p).collect::<Vec<_>>(), [SENDER], "fetched from it");
+    assert!(ref_requests(&outs, first.id).is_empty(), "a held ballot is not fetched again");
+
+    // The same sign from the same peer asks for nothing again.
+    c.on_missed_ballot(now, first.layer, SENDER);
+    c.on_tick(now, &connected);
+    let outs = outputs(&mut c);
+    let relisted = |l: u32| !requests(&outs, Hint::LayerBallots, sync::number_key(l)).is_empty();
+    assert!(!(first.layer.0..current.0).any(relisted), "no layer asked again");
+    assert!(requests(&outs, Hint::EpochAtxs, sync::number_key(epoch.0)).is_empty());
+
+    // Not synced: a fetched ballot of a past layer is sync's business, not a sign.
+    c.sync.synced = false;
+    c.on_missed_ballot(now, first.layer, OTHER);
+    assert_eq!(c.sync.relist.asked_of(OTHER), 0, "nothing asked");
+    c.check_invariants();
+}

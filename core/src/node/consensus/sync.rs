@@ -46,6 +46,13 @@
 //! ATX, published while no peer heard it, is on time only here): a graded epoch's own set is
 //! replaced by a set that ref ballots of more than half of the epoch's ATX weight declare.
 //!
+//! A synced node also lists the ATXs of the current epoch from [`LIST_PEERS`] peers once, at
+//! [`EPOCH_END_PERCENT`] of the epoch (go-spacemesh's background ATX sync past its
+//! `EpochEndFraction`): ATXs that gossip never brought it (published behind a split, a lost
+//! copy) still arrive before the next active set is frozen. An ATX counts as received when it
+//! arrived, not when its proofs were checked. And a synced node that had to fetch a ballot of a
+//! past layer relists the layers from there with the peer that served it (`fork.rs`).
+//!
 //! Being synced is about data, not agreement: a node that holds every layer's ballots keeps
 //! voting even while its tortoise cannot verify (behind a partition its votes are what heals
 //! the split). A synced node whose last verified layer falls more than [`LAG_MAX`] layers
@@ -60,6 +67,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::fork::Relist;
 use super::{Consensus, ConsensusEvent, ConsensusOutput};
 use crate::activation::store::{ActiveSet, HashedActiveSet};
 use crate::activation::wire::AtxId;
@@ -81,6 +89,8 @@ pub(super) const LAYER_ATTEMPTS: u32 = 4;
 pub(super) const LAG_MAX: u32 = 16;
 /// Peers whose lists of ids are merged (see [`Listing`]).
 pub(super) const LIST_PEERS: usize = 2;
+/// How far into an epoch a synced node lists the epoch's ATXs, in percent.
+pub(super) const EPOCH_END_PERCENT: u32 = 80;
 /// Most active sets other than its own a node fetches and keeps (see
 /// [`SyncState::set_weight`]): one per distinct declaration, which takes an identity with an
 /// ATX of the epoch to make.
@@ -145,6 +155,10 @@ pub(super) struct SyncState {
     /// (epoch, smesher), the first set hash the smesher declared and its ATX weight. At most
     /// one entry per ATX of the epoch, for the current and previous epochs.
     declared: BTreeMap<(EpochId, NodeId), (Hash32, u64)>,
+    /// The last epoch whose ATXs a synced node listed (see `sync_epoch_atxs`).
+    atxs_listed: Option<EpochId>,
+    /// Past layers asked of peers that showed this node missed ballots (`fork.rs`).
+    pub(super) relist: Relist,
 }
 
 impl SyncState {
@@ -183,6 +197,7 @@ impl SyncState {
     pub(super) fn check_invariants(&self) {
         assert!(self.declared_sets.len() <= DECLARED_SETS_MAX, "declared sets are bounded");
         assert!(self.pending_sets.len() <= DECLARED_SETS_MAX, "pending sets are bounded");
+        self.relist.check_invariants();
     }
 }
 
@@ -282,6 +297,7 @@ impl Consensus {
         let clock = self.cfg.clock;
         let current = clock.layer_at(now);
         if self.sync.synced {
+            self.sync_epoch_atxs(now);
             let behind = current.0.saturating_sub(self.tortoise.latest_verified().0);
             let quiet = self.sync.resynced.is_none_or(|l| current.0 >= l.0 + LAG_MAX);
             if current.0 > clock.effective_genesis().0 + LAG_MAX && behind > LAG_MAX && quiet {
@@ -361,6 +377,25 @@ impl Consensus {
         }
     }
 
+    /// A synced node lists the ATXs of the current epoch from [`LIST_PEERS`] peers once, at
+    /// [`EPOCH_END_PERCENT`] of the epoch: ATXs gossip never brought (a split, a lost copy)
+    /// still arrive before the next active set is frozen. go-spacemesh's syncer does the same
+    /// past its `EpochEndFraction`.
+    fn sync_epoch_atxs(&mut self, now: Time) {
+        let clock = self.cfg.clock;
+        let epoch = clock.epoch_at(now);
+        let at = clock.epoch_start(epoch) + clock.epoch_duration() * EPOCH_END_PERCENT / 100;
+        if now < at || self.sync.atxs_listed.is_some_and(|e| e >= epoch) {
+            return;
+        }
+        self.sync.atxs_listed = Some(epoch);
+        let listing = self.sync.epochs.entry(epoch).or_default();
+        *listing = Listing::default();
+        if let Some(skip) = listing.ask() {
+            self.fetcher.want_besides(Hint::EpochAtxs, number_key(epoch.0), skip);
+        }
+    }
+
     /// The ATX ids of an epoch from a peer: fetch the unknown ones, and ask another peer until
     /// the list is complete.
     pub(super) fn on_epoch_atxs(&mut self, hash: &Hash32, data: &Bytes, peer: PeerId) -> bool {
@@ -424,7 +459,9 @@ impl Consensus {
                 }
             }
             Hint::LayerBallots => {
-                if let Some(state) = self.sync.layers.get_mut(&LayerId(key_number(hash))) {
+                let layer = LayerId(key_number(hash));
+                self.sync.relist.answered(layer);
+                if let Some(state) = self.sync.layers.get_mut(&layer) {
                     state.listing.failed();
                 }
             }
@@ -443,6 +480,7 @@ impl Consensus {
     pub(super) fn on_layer_ballots(&mut self, hash: &Hash32, data: &Bytes, peer: PeerId) -> bool {
         let Ok(IdList(ids)) = decode_shared::<IdList<BallotId>>(data) else { return false };
         let layer = LayerId(key_number(hash));
+        let relisted = self.sync.relist.answered(layer);
         if let Some(state) = self.sync.layers.get_mut(&layer) {
             state.listing.answered(peer);
             if let Some(skip) = state.listing.ask() {
@@ -452,6 +490,10 @@ impl Consensus {
                 if state.ids.insert(*id) && self.ballots.raw(id).is_none() {
                     self.fetcher.want(Hint::Ballot, super::mesh::ballot_key(id), None);
                 }
+            }
+        } else if relisted {
+            for id in ids.iter().filter(|id| self.ballots.raw(id).is_none()) {
+                self.fetcher.want(Hint::Ballot, super::mesh::ballot_key(id), Some(peer));
             }
         }
         true
