@@ -118,7 +118,8 @@ fn atx_partition_passes() {
 
 /// Halves split for an epoch's worth of layers across an epoch start find each other's ballots,
 /// ATXs and peers after the heal and converge. On the previous core (no relist of past layers,
-/// no ATX listing at 80% of an epoch, no early rotation) no seed of 10 at 30 nodes passed.
+/// no ATX listing at 80% of an epoch, no early rotation) 6 seeds of 10 at 30 nodes failed a
+/// check besides coverage (4 never converged).
 #[test]
 fn long_partition_passes() {
     for seed in [1, 2] {

@@ -655,7 +655,10 @@ impl Consensus {
             self.sync.next = now;
             self.report_sync(now);
         }
-        if self.own.as_ref().is_some_and(|o| o.epoch == epoch) {
+        // Eligibilities are drawn again from the adopted set, unless this node's ref ballot of
+        // the epoch is out: its ballots are judged by the set and count that one declared.
+        let declared = self.ballots.ref_ballot(epoch, &self.signer.node_id()).is_some();
+        if !declared && self.own.as_ref().is_some_and(|o| o.epoch == epoch) {
             self.own = None;
         }
         self.compute_own(epoch);
