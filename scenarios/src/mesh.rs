@@ -190,7 +190,7 @@ impl Scenario for MeshScenario {
                 "a 50/50 split while ATXs are published, healed as the epoch starts: the halves freeze different active sets, and still converge"
             }
             Kind::LongPartition => {
-                "a 50/50 split for an epoch's worth of layers across an epoch start, while ATXs are published and a beacon decided: both halves' ballots, ATXs and peers found again, healed within the epoch after"
+                "a 50/50 split for an epoch's worth of layers across an epoch start, while ATXs are published and a beacon decided: both halves' ballots, ATXs and peers found again, converged within 12 layers of the halves sharing a beacon again"
             }
             Kind::Balancing => {
                 "identities of 2/7 of the weight cast balancing votes for 12 layers: honest nodes agree, never revert a verified layer, stay live"
@@ -206,8 +206,9 @@ impl Scenario for MeshScenario {
 
     fn default_layers(&self) -> u32 {
         match self.kind {
-            // Epoch 4's beacon was decided apart: the checks need epoch 5 whole.
-            Kind::LongPartition => 6 * LPE,
+            // Epoch 4's beacon was decided apart: the split's layers settle in epoch 5, and the
+            // checks need epoch 6 whole after that.
+            Kind::LongPartition => 7 * LPE,
             _ => 5 * LPE,
         }
     }
@@ -278,11 +279,13 @@ impl Scenario for MeshScenario {
                 all
             }
             Kind::LongPartition => {
-                // Until the halves share a beacon again their weak coins differ, and the
-                // full tortoise may need the epoch after to settle the split's layers.
+                // Until the halves share a beacon again (epoch 5) their weak coins differ. Then
+                // the full tortoise's margin on a split layer must outgrow a third of the weight
+                // of every layer since it, about half as many layers again as it waited: up to
+                // 12 layers into epoch 5 (one seed of 5 at 60 nodes took 8).
                 mesh.reverts_allowed = Some(RevertWindow {
                     from: at(LONG_PARTITION.start),
-                    until: at(5 * LPE + HEALING_LAYERS),
+                    until: at(5 * LPE + 3 * HEALING_LAYERS / 2),
                 });
                 all
             }
