@@ -11,6 +11,7 @@ fn verified(layer: u32) -> NodeEvent {
     NodeEvent::Consensus(Box::new(ConsensusEvent::Verified {
         layer: LayerId(layer),
         opinion: Hash32([0; 32]),
+        settled: None,
     }))
 }
 

@@ -595,6 +595,18 @@ impl Tortoise {
         out
     }
 
+    /// The settled layer and its opinion hash: the last verified layer at least `hdist` behind
+    /// the last tallied one. Beyond `hdist` a layer's opinion names its valid blocks, so every
+    /// honest node that verified the layer holds the same hash for it; nearer layers name the
+    /// node's own hare outputs, and a node that missed one abstains and then votes against
+    /// (go-spacemesh's local vote), whatever the verified validity. `None` before `hdist`
+    /// layers were tallied or when that layer has left the window.
+    pub fn settled_opinion(&self) -> Option<(LayerId, Hash32)> {
+        let beyond = self.last.0.checked_sub(self.cfg.hdist)?;
+        let layer = LayerId(beyond.min(self.verified.0));
+        self.opinion(layer).map(|o| (layer, o))
+    }
+
     /// The current opinion and validity of one processed layer in the window.
     pub fn result(&self, layer: LayerId) -> Option<LayerUpdate> {
         if layer > self.processed {

@@ -437,6 +437,40 @@ fn hare_silence_terminates_at_zdist_and_verifies_later() {
     assert!(net.shadows.iter().all(|s| s.reverts.is_empty()), "{:?}", net.shadows[0].reverts);
 }
 
+/// A voter whose hare gave no block for a layer that the others' hare output holds has
+/// another local opinion of that layer (and of every later one, the hash is chained) while it
+/// is within hdist, then the same: the settled opinion, which names the valid blocks, agrees
+/// at every step.
+#[test]
+fn a_missed_hare_output_differs_only_within_hdist() {
+    let mut net = Net::new(&[10, 10, 10, 10, 10]);
+    for _ in 0..6 {
+        net.step(|_| Some(0));
+    }
+    let missed = LayerId(net.last.0 + 1);
+    net.groups[4] = 1;
+    net.step(|group| (group == 0).then_some(0));
+    net.groups[4] = 0;
+    let hdist = cfg().hdist;
+    for _ in 0..2 * hdist {
+        net.step(|_| Some(0));
+        let (a, b) = (&net.tortoises[0], &net.tortoises[4]);
+        let within = missed.0 + hdist > net.last.0;
+        assert_eq!(a.opinion(missed) != b.opinion(missed), within, "{}", net.last);
+        let settled = a.settled_opinion().expect("past hdist");
+        assert_eq!(Some(settled), b.settled_opinion(), "{}", net.last);
+        assert!(settled.0.0 + hdist <= net.last.0 && settled.0 <= a.latest_verified());
+    }
+    assert_eq!(
+        valid_set(&net.tortoises[4].result(missed).unwrap()),
+        vec![block_id(missed, 0)],
+        "the block the voter's hare missed is valid there too"
+    );
+    // (The voter's verified layer may step back while its opinion differs: the others'
+    // ballots are not good for it until then.)
+    assert!(net.agree(net.last));
+}
+
 /// Runs a partition of `groups` for `layers` layers (each side's hare outputs its own block),
 /// heals, and returns the net plus the number of layers until every tortoise agrees on every
 /// layer and has verified up to the layer before the last.

@@ -6,9 +6,12 @@
 //! tortoise has not verified it (a hare output can lose to later votes), but:
 //! 1. two honest nodes that both verified a layer hold the same block and state hash for it
 //!    (`mesh-agreement`), compared at the end of the run, where the latest application of a
-//!    layer counts; and two honest nodes whose last verified layer is the same report the same
-//!    chained opinion hash for it (`opinion-agreement`: the hash covers every earlier layer;
-//!    opinions reported on the way may differ while votes are still arriving);
+//!    layer counts; and two honest nodes whose last settled layer (the last verified one at
+//!    least `hdist` behind their last layer) is the same report the same chained opinion hash
+//!    for it (`opinion-agreement`: the hash covers every earlier layer and, beyond `hdist`,
+//!    names the valid blocks; nearer layers name each node's own hare outputs, which a node
+//!    that missed one legitimately lacks; opinions reported on the way may differ while votes
+//!    are still arriving);
 //! 2. a node never undoes a layer it verified (`no-verified-revert`).
 //!
 //! Property 2 needs a connected network. During a partition each side verifies on its own
@@ -40,7 +43,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use spacemesh_core::node::ConsensusEvent;
 use spacemesh_core::types::BlockId;
-use spacemesh_core::{Hash32, NodeEvent};
+use spacemesh_core::{Hash32, LayerId, NodeEvent};
 use spacemesh_runtime_sim::SimNet;
 use spacemesh_sim::{NodeIdx, SimDuration, SimTime};
 
@@ -92,8 +95,8 @@ struct NodeMesh {
     applied: BTreeMap<u32, Applied>,
     /// The last verified layer it reported since its last start.
     verified: Option<u32>,
-    /// The chained opinion hash it reported with it.
-    verified_opinion: Hash32,
+    /// The settled layer and its chained opinion hash, reported with it.
+    settled: Option<(u32, Hash32)>,
     /// The highest layer it verified that no tolerated revert has undone since. It outlives
     /// restarts: a layer verified before a crash must not be undone after it either. Tracked
     /// apart from `verified` so that a revert is judged the same whether the node reports its
@@ -263,11 +266,17 @@ impl MeshChecker {
         (o, viol, lag_max)
     }
 
-    fn on_verified(&mut self, time: SimTime, node: NodeIdx, layer: u32, opinion: Hash32) {
+    fn on_verified(
+        &mut self,
+        time: SimTime,
+        node: NodeIdx,
+        layer: u32,
+        settled: Option<(LayerId, Hash32)>,
+    ) {
         let before_fault = self.expect.reverts_allowed.is_some_and(|w| time < w.from);
         let m = self.nodes.entry(node).or_default();
         m.verified = Some(layer);
-        m.verified_opinion = opinion;
+        m.settled = settled.map(|(l, o)| (l.0, o));
         m.verified_high = m.verified_high.max(Some(layer));
         if before_fault {
             m.verified_before_fault = m.verified_before_fault.max(Some(layer));
@@ -374,22 +383,17 @@ impl MeshChecker {
         v.violations.extend(viol);
         let mut opinions: BTreeMap<u32, BTreeMap<Hash32, Vec<NodeIdx>>> = BTreeMap::new();
         for (node, m) in &self.nodes {
-            if let Some(layer) = m.verified {
-                opinions
-                    .entry(layer)
-                    .or_default()
-                    .entry(m.verified_opinion)
-                    .or_default()
-                    .push(*node);
+            if let Some((layer, opinion)) = m.settled {
+                opinions.entry(layer).or_default().entry(opinion).or_default().push(*node);
             }
         }
         let f = Self::disagreements(end, "opinion-agreement", &opinions, |_, o, _| {
-            format!("opinion {} as its last verified layer", short(o))
+            format!("opinion {} as its settled layer", short(o))
         });
         let (o, viol) = outcome(
             f,
             format!(
-                "honest nodes with the same last verified layer hold the same opinion hash ({} such layers)",
+                "honest nodes with the same settled layer (verified, hdist behind their last) hold the same opinion hash ({} such layers)",
                 opinions.len()
             ),
         );
@@ -549,12 +553,12 @@ impl Checker for MeshChecker {
                 let a = Applied { block: *block, state: *state, issued: *issued };
                 self.nodes.entry(node).or_default().applied.insert(layer.0, a);
             }
-            ConsensusEvent::Verified { layer, opinion } => {
+            ConsensusEvent::Verified { layer, settled, .. } => {
                 if self.firsts.last().is_none_or(|(high, _)| layer.0 > *high) {
                     self.firsts.push((layer.0, time));
                 }
                 self.judge_stall(time, node);
-                self.on_verified(time, node, layer.0, *opinion)
+                self.on_verified(time, node, layer.0, *settled)
             }
             ConsensusEvent::Reverted { from, to } => self.on_reverted(time, node, from.0, to.0),
             ConsensusEvent::Sync { synced: true, .. } => {
@@ -641,7 +645,8 @@ mod tests {
 
     fn verify(c: &mut MeshChecker, t: SimTime, node: u32, layer: u32) {
         let opinion = Hash32([layer as u8; 32]);
-        consensus(c, t, node, ConsensusEvent::Verified { layer: LayerId(layer), opinion });
+        let settled = Some((LayerId(layer.saturating_sub(3)), Hash32([layer as u8 ^ 0x80; 32])));
+        consensus(c, t, node, ConsensusEvent::Verified { layer: LayerId(layer), opinion, settled });
     }
 
     fn sync(synced: bool) -> ConsensusEvent {
@@ -727,22 +732,38 @@ mod tests {
         assert!(outcome_of(&v, "opinion-agreement").passed, "the opinions are equal");
     }
 
-    /// The same block and state with another opinion hash for the same last verified layer
-    /// fails `opinion-agreement` only.
+    /// The same block and state with another opinion hash for the same settled layer fails
+    /// `opinion-agreement` only.
     #[test]
     fn split_opinion_fails_opinion_agreement() {
         let mut c = agreeing(3, 22, expect());
-        let opinion = Hash32([0x77; 32]);
-        consensus(&mut c, secs(300), 1, ConsensusEvent::Verified { layer: LayerId(21), opinion });
+        let (opinion, settled) = (Hash32([21; 32]), Some((LayerId(18), Hash32([0x77; 32]))));
+        let e = ConsensusEvent::Verified { layer: LayerId(21), opinion, settled };
+        consensus(&mut c, secs(300), 1, e);
         let v = c.judge(end_of(22), |_| true);
         assert!(outcome_of(&v, "mesh-agreement").passed);
         let o = outcome_of(&v, "opinion-agreement");
         assert!(!o.passed);
         assert!(
-            o.detail.contains("layer 21") && o.detail.contains("holds opinion 77777777"),
+            o.detail.contains("layer 18") && o.detail.contains("holds opinion 77777777"),
             "{}",
             o.detail
         );
+    }
+
+    /// Within hdist the opinion names the node's own hare outputs: a node that missed one
+    /// reports another opinion for the same verified layer, and that is no violation while the
+    /// settled layer's opinion is the same.
+    #[test]
+    fn missed_hare_output_within_hdist_is_no_disagreement() {
+        let mut c = agreeing(3, 22, expect());
+        let settled = Some((LayerId(18), Hash32([21 ^ 0x80; 32])));
+        let e =
+            ConsensusEvent::Verified { layer: LayerId(21), opinion: Hash32([0x77; 32]), settled };
+        consensus(&mut c, secs(300), 1, e);
+        let v = c.judge(end_of(22), |_| true);
+        let o = outcome_of(&v, "opinion-agreement");
+        assert!(o.passed, "{}", o.detail);
     }
 
     /// Undoing a verified layer is a violation, also when the node reports its verified layer

@@ -37,7 +37,7 @@ fn applied(layer: u32, block: u8) -> NodeEvent {
 }
 
 fn verified(layer: u32) -> NodeEvent {
-    ev(ConsensusEvent::Verified { layer: LayerId(layer), opinion: Hash32([0; 32]) })
+    ev(ConsensusEvent::Verified { layer: LayerId(layer), opinion: Hash32([0; 32]), settled: None })
 }
 
 fn timeline() -> Timeline {

@@ -133,6 +133,7 @@ impl Consensus {
             self.outputs.push_back(ConsensusOutput::Event(ConsensusEvent::Verified {
                 layer: verified,
                 opinion,
+                settled: self.tortoise.settled_opinion(),
             }));
         }
     }

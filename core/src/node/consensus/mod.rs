@@ -420,9 +420,14 @@ pub enum ConsensusEvent {
     Verified {
         /// The new last verified layer.
         layer: LayerId,
-        /// The tortoise's chained opinion hash up to it (every honest node that verifies the
-        /// layer has the same).
+        /// The tortoise's chained opinion hash up to it. Within `hdist` of the node's last
+        /// layer it names the node's own hare outputs: an honest node that missed one holds
+        /// another hash until the layer leaves `hdist` (compare `settled`).
         opinion: Hash32,
+        /// The last verified layer at least `hdist` behind the node's last layer, with its
+        /// opinion hash: every honest node that verified it holds the same (see
+        /// [`crate::tortoise::Tortoise::settled_opinion`]).
+        settled: Option<(LayerId, Hash32)>,
     },
     /// Applied layers from `from` on were undone because the tortoise changed its opinion.
     Reverted {
