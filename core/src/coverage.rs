@@ -40,9 +40,11 @@ pub const DECLARED_SET: &str = "declared-set";
 /// A synced node asked a peer to list a past layer again, after it had to fetch a ballot of
 /// that layer from the peer (the ballots a healed split hid).
 pub const FORK_RELIST: &str = "fork-relist";
+/// A synced node took a peer's certificate for a layer whose hare output it had missed.
+pub const MISSED_HARE_CERTIFIED: &str = "missed-hare-certified";
 
 /// Every mark, in listing order.
-pub const ALL: [&str; 13] = [
+pub const ALL: [&str; 14] = [
     TORTOISE_FULL_MODE,
     HARE_LATER_ITERATION,
     HARE_ITERATION_LIMIT,
@@ -56,6 +58,7 @@ pub const ALL: [&str; 13] = [
     REFERENCE_FETCHED,
     DECLARED_SET,
     FORK_RELIST,
+    MISSED_HARE_CERTIFIED,
 ];
 
 thread_local! {

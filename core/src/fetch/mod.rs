@@ -227,9 +227,16 @@ pub struct Fetcher {
     rng: ChaCha8Rng,
     wanted: BTreeMap<(Hint, Hash32), Want>,
     in_flight: BTreeMap<u64, InFlight>,
+    /// Requests that timed out, and whom they were sent to: an answer that comes after the
+    /// deadline is late, not unsolicited (an honest peer behind a slow or healing link), and
+    /// is dropped without a penalty. The latest [`EXPIRED_MAX`].
+    expired: BTreeMap<u64, PeerId>,
     next_id: u64,
     outputs: VecDeque<FetchOutput>,
 }
+
+/// Timed-out requests remembered, so that their late answers are not taken as unsolicited.
+pub const EXPIRED_MAX: usize = 1024;
 
 impl Fetcher {
     /// A fetcher; `rng` picks peers.
@@ -239,6 +246,7 @@ impl Fetcher {
             rng,
             wanted: BTreeMap::new(),
             in_flight: BTreeMap::new(),
+            expired: BTreeMap::new(),
             next_id: 0,
             outputs: VecDeque::new(),
         }
@@ -350,6 +358,10 @@ impl Fetcher {
     /// A response from `peer`.
     pub fn on_response(&mut self, peer: PeerId, id: u64, items: Vec<FetchItem>) {
         let Some(req) = self.in_flight.get(&id) else {
+            if self.expired.get(&id) == Some(&peer) {
+                self.expired.remove(&id);
+                return;
+            }
             return self.outputs.push_back(FetchOutput::Unsolicited { peer });
         };
         if req.peer != peer {
@@ -394,6 +406,12 @@ impl Fetcher {
         let ids: Vec<u64> =
             self.in_flight.iter().filter(|(_, f)| now >= f.deadline).map(|(id, _)| *id).collect();
         for id in ids {
+            if let Some(req) = self.in_flight.get(&id) {
+                self.expired.insert(id, req.peer);
+                if self.expired.len() > EXPIRED_MAX {
+                    self.expired.pop_first();
+                }
+            }
             self.release(id);
         }
     }
@@ -410,6 +428,7 @@ impl Fetcher {
     /// Panics if a bound is broken (constant time).
     pub fn check_bounds(&self) {
         assert!(self.wanted.len() <= self.cfg.wanted_max, "too many wanted objects");
+        assert!(self.expired.len() <= EXPIRED_MAX, "too many expired requests remembered");
     }
 
     /// Panics if a bound or the in-flight bookkeeping is broken (linear time).

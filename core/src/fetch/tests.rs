@@ -128,3 +128,39 @@ fn want_besides_skips_peers() {
     assert!(matches!(&drain(&mut f)[..], [FetchOutput::Failed { hint: Hint::EpochAtxs, .. }]));
     assert_eq!(f.wanted(), 0);
 }
+
+/// An answer that comes after its request timed out is late, not unsolicited: it is dropped
+/// without a penalty when it comes from the peer that was asked (an honest peer behind a slow
+/// or healing link), once; the same id from another peer, or a second time, is unsolicited.
+#[test]
+fn a_late_answer_is_dropped_without_a_penalty() {
+    let mut f = fetcher();
+    f.want(Hint::Atx, Hash32([1; 32]), None);
+    f.dispatch(Time(0), &[peer(1)]);
+    let out = drain(&mut f);
+    let [FetchOutput::Send { peer: asked, msg: FetchMessage::Request { id, .. } }] = &out[..]
+    else {
+        panic!("{out:?}")
+    };
+    let (asked, id) = (*asked, *id);
+    f.on_tick(Time(0) + FetchConfig::default().timeout);
+    f.check_invariants();
+    f.on_response(asked, id, vec![]);
+    assert!(drain(&mut f).is_empty(), "the asked peer's late answer is no offence");
+    f.on_response(asked, id, vec![]);
+    assert!(matches!(drain(&mut f)[..], [FetchOutput::Unsolicited { peer: p }] if p == asked));
+    f.want(Hint::Atx, Hash32([2; 32]), None);
+    f.dispatch(Time(0), &[peer(1)]);
+    // (The first hash, with no other peer to try, is reported failed at this dispatch.)
+    let id = drain(&mut f)
+        .into_iter()
+        .find_map(|o| match o {
+            FetchOutput::Send { msg: FetchMessage::Request { id, .. }, .. } => Some(id),
+            _ => None,
+        })
+        .expect("a request for the second hash");
+    f.on_tick(Time(0) + FetchConfig::default().timeout * 2);
+    f.on_response(peer(7), id, vec![]);
+    assert!(matches!(drain(&mut f)[..], [FetchOutput::Unsolicited { peer: p }] if p == peer(7)));
+    f.check_invariants();
+}

@@ -327,3 +327,44 @@ fn a_missed_ballot_makes_a_synced_node_relist_its_layers_from_the_peer() {
     assert_eq!(c.sync.relist.asked_of(OTHER), 0, "nothing asked");
     c.check_invariants();
 }
+
+/// A synced node without the hare output of a layer whose certificate is due (the layer ended
+/// a layer ago, within hdist) asks a peer for the certificate, once per layer; layers with an
+/// output (empty or not) are not asked for, and neither is a layer whose epoch has no known
+/// committee yet.
+#[test]
+fn a_synced_node_asks_for_the_certificates_of_hare_outputs_it_missed() {
+    let Fixture { mut c, .. } = fixture();
+    c.start_sync(Time(0)); // up since genesis: synced
+    let lpe = c.cfg.clock.layers_per_epoch;
+    let hdist = c.cfg.tortoise.hdist;
+    let current = LayerId(EPOCH.0 * lpe + hdist);
+    let held = LayerId(current.0 - 3);
+    c.hare_block(held, None);
+    let connected = [OTHER, SENDER];
+    let asked = |c: &mut Consensus, at: LayerId| {
+        c.on_tick(c.cfg.clock.layer_start(at), &connected);
+        let outs = outputs(c);
+        (0..=at.0 + 1)
+            .filter(|&l| !requests(&outs, Hint::Certificate, sync::number_key(l)).is_empty())
+            .collect::<Vec<u32>>()
+    };
+    assert_eq!(
+        asked(&mut c, current),
+        [current.0 - 4, current.0 - 2],
+        "the due layers within hdist without an output"
+    );
+    assert_eq!(c.sync.certificates_asked(), [current.0 - 4, current.0 - 2]);
+    assert!(asked(&mut c, current).is_empty(), "once per layer");
+    // A layer later: the newly due layer is asked for (the fetcher may retry the others with
+    // another peer), the one that left hdist is forgotten.
+    assert!(asked(&mut c, LayerId(current.0 + 1)).contains(&(current.0 - 1)), "newly due");
+    assert_eq!(c.sync.certificates_asked(), [current.0 - 2, current.0 - 1]);
+    c.check_invariants();
+
+    // The next epoch has no committee here (no beacon, no active set): nothing is asked until
+    // it has one.
+    let next = LayerId((EPOCH.0 + 1) * lpe + 3);
+    asked(&mut c, next);
+    assert_eq!(c.sync.certificates_asked(), [next.0 - 4], "{next}: only its epoch's last layer");
+}

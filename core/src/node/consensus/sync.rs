@@ -142,8 +142,11 @@ pub(super) struct SyncState {
     /// ATX known: what those ballots are validated against. At most [`DECLARED_SETS_MAX`],
     /// for the epochs whose own sets are kept.
     declared_sets: BTreeMap<Hash32, (EpochId, HashedActiveSet)>,
-    /// Layers whose certificate was asked for.
-    certificates_asked: BTreeSet<LayerId>,
+    /// Layers whose certificate was asked for (within `hdist` of the current layer), and
+    /// whether the node was synced then (it missed the layer's hare output).
+    certificates_asked: BTreeMap<LayerId, bool>,
+    /// The last layer at whose start a synced node looked for missed hare outputs.
+    certificates_checked: LayerId,
     /// Whether the malicious identities were asked for.
     malicious_asked: bool,
     /// When the node last fell behind and synced again.
@@ -185,6 +188,12 @@ impl SyncState {
             return Err(BallotReject::LightActiveSet);
         }
         Ok(weight)
+    }
+
+    /// The layers whose certificate was asked for, within `hdist` of the current layer.
+    #[cfg(test)]
+    pub(super) fn certificates_asked(&self) -> Vec<u32> {
+        self.certificates_asked.keys().map(|l| l.0).collect()
     }
 
     /// Forgets the declared sets of epochs before `oldest`, fetched or still pending.
@@ -298,6 +307,7 @@ impl Consensus {
         let current = clock.layer_at(now);
         if self.sync.synced {
             self.sync_epoch_atxs(now);
+            self.sync_certificates(current);
             let behind = current.0.saturating_sub(self.tortoise.latest_verified().0);
             let quiet = self.sync.resynced.is_none_or(|l| current.0 >= l.0 + LAG_MAX);
             if current.0 > clock.effective_genesis().0 + LAG_MAX && behind > LAG_MAX && quiet {
@@ -358,9 +368,11 @@ impl Consensus {
             let hdist = self.cfg.tortoise.hdist;
             let from = LayerId(last.0.saturating_sub(hdist).max(clock.effective_genesis().0 + 1));
             for l in from.0..=last.0 {
-                if !self.hare_blocks.contains_key(&LayerId(l))
-                    && self.sync.certificates_asked.insert(LayerId(l))
+                let layer = LayerId(l);
+                if !self.hare_blocks.contains_key(&layer)
+                    && !self.sync.certificates_asked.contains_key(&layer)
                 {
+                    self.sync.certificates_asked.insert(layer, false);
                     self.fetcher.want(Hint::Certificate, number_key(l), None);
                 }
             }
@@ -393,6 +405,36 @@ impl Consensus {
         *listing = Listing::default();
         if let Some(skip) = listing.ask() {
             self.fetcher.want_besides(Hint::EpochAtxs, number_key(epoch.0), skip);
+        }
+    }
+
+    /// A synced node asks peers for the certificate of each layer within `hdist` whose hare
+    /// output it does not hold although the certificate is due (the layer ended a layer ago):
+    /// its session could not run (the epoch's beacon or active set came late) or it lost the
+    /// certify messages. Without it, its ballots vote against the layer's block until the layer
+    /// leaves `hdist`. go-spacemesh's state syncer likewise fetches the certificate of a layer
+    /// it has none for. Once per layer, and once per layer asked; a layer of an epoch whose
+    /// committee is not known yet is asked once it is (a certificate cannot be checked before).
+    fn sync_certificates(&mut self, current: LayerId) {
+        if current <= self.sync.certificates_checked {
+            return;
+        }
+        self.sync.certificates_checked = current;
+        let genesis = self.cfg.clock.effective_genesis();
+        let from = LayerId(current.0.saturating_sub(self.cfg.tortoise.hdist).max(genesis.0 + 1));
+        self.sync.certificates_asked = self.sync.certificates_asked.split_off(&from);
+        for l in from.0..current.0.saturating_sub(1) {
+            let layer = LayerId(l);
+            if self.hare_blocks.contains_key(&layer)
+                || self.sync.certificates_asked.contains_key(&layer)
+            {
+                continue;
+            }
+            if self.committee(self.cfg.clock.epoch_of(layer)).is_none() {
+                continue;
+            }
+            self.sync.certificates_asked.insert(layer, true);
+            self.fetcher.want(Hint::Certificate, number_key(l), None);
         }
     }
 
@@ -431,6 +473,9 @@ impl Consensus {
         );
         if valid.is_err() {
             return false;
+        }
+        if self.sync.certificates_asked.get(&cert.layer) == Some(&true) {
+            crate::coverage::mark(crate::coverage::MISSED_HARE_CERTIFIED);
         }
         self.hare_block(cert.layer, Some(cert.block));
         if !self.block_data.contains_key(&(cert.layer, cert.block)) {
