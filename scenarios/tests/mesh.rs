@@ -134,7 +134,7 @@ fn long_partition_passes() {
     }
 }
 
-/// Balancing votes of a bit under a third of the weight neither split nor stall honest nodes.
+/// Balancing votes of 31% of the weight neither split nor stall honest nodes.
 #[test]
 fn balancing_attack_passes() {
     for seed in [1, 2] {

@@ -93,6 +93,18 @@ mod tests {
         assert!(ln(-1.0).is_nan());
     }
 
+    // Both agree with the platform's over a dense sweep of the ranges latency draws use: the
+    // polar method's s in (0, 1) and log-normal exponents of a few sigmas.
+    #[test]
+    fn dense_sweeps_match_std() {
+        for i in 1..20_000 {
+            let s = f64::from(i) / 20_000.0;
+            assert!(close(ln(s), s.ln()), "ln({s}) = {} vs {}", ln(s), s.ln());
+            let x = (s - 0.5) * 12.0;
+            assert!(close(exp(x), x.exp()), "exp({x}) = {} vs {}", exp(x), x.exp());
+        }
+    }
+
     // The portable exp agrees with the platform's and saturates at the ends.
     #[test]
     fn exp_matches_std() {
