@@ -7,8 +7,9 @@
 //! 200 ms so that later ones overtake them. Timeline (sim scale: 10 s layers, 8 per epoch):
 //! PoST initialization and the first PoET round in epoch 0, ATXs from epoch 1, beacons and
 //! ballots from epoch 2 (layer 16); 5 epochs by default, so epochs 2, 3 and 4 are consensus
-//! epochs (3 at least: one consensus epoch, what a 10,000-node report would run). Checks: everything `epochs` and `hare` check (except that a block may lack its
-//! certificate, see [`hare_expect`]), and the mesh: agreement on the block and state hash of
+//! epochs (3 at least: one consensus epoch, what a 10,000-node report would run). Checks:
+//! everything `epochs` and `hare` check (except that a block may lack its certificate, see
+//! [`hare_expect`]), and the mesh: agreement on the block and state hash of
 //! every verified layer and on the opinion at the last one, no verified layer reverted, and
 //! every node within [`LIVENESS_LAYERS`] layers of the current one at the end, after the
 //! liveness phase (see [`crate::Settle`]).

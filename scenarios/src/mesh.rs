@@ -143,11 +143,10 @@ fn attacker(slot: u32) -> bool {
 /// in 4 seeds of 20 at 30 nodes, the honest share stayed above that bound, and the run never
 /// reached the full tortoise it is for. At 31% it does in 57 of 60 seeds at 30 nodes (a
 /// layer's draw of eligibilities still favours the honest nodes now and then). Not closer to a
-/// third: a layer has
-/// about a dozen ballots at 30 nodes, and with 32.5% the attackers drew 7 of the 10 ballots of
-/// one layer (seed 26), enough against the last layer's block to cross the full tortoise's
-/// threshold one layer on; the next layer's ballots turned it back and the honest nodes
-/// reverted a layer they had verified.
+/// third: a layer has about a dozen ballots at 30 nodes, and with 32.5% the attackers drew 7 of
+/// the 10 ballots of one layer (seed 26), enough against the last layer's block to cross the
+/// full tortoise's threshold one layer on; the next layer's ballots turned it back and the
+/// honest nodes reverted a layer they had verified.
 fn balancing_units(nodes: u32, seed: u64) -> Vec<u32> {
     let mut rng = RngTree::new(seed).workload();
     let mut units: Vec<u32> = (0..nodes).map(|_| rng.random_range(1..=4)).collect();
@@ -266,8 +265,7 @@ impl Scenario for MeshScenario {
         let units = (kind == Kind::Balancing).then(|| balancing_units(nodes, p.seed));
         let cluster = smeshers(nodes, p.seed, &rt)
             .customize(move |slot, cfg, rng| {
-                random_units(cfg, rng);
-                let Some(units) = &units else { return };
+                let Some(units) = &units else { return random_units(cfg, rng) };
                 if let Some(c) = cfg.consensus.as_mut() {
                     if let Some(b) = c.builder.as_mut() {
                         b.num_units = units[slot as usize];

@@ -403,14 +403,16 @@ impl Fetcher {
 
     /// Expires requests past their deadline.
     pub fn on_tick(&mut self, now: Time) {
-        let ids: Vec<u64> =
-            self.in_flight.iter().filter(|(_, f)| now >= f.deadline).map(|(id, _)| *id).collect();
-        for id in ids {
-            if let Some(req) = self.in_flight.get(&id) {
-                self.expired.insert(id, req.peer);
-                if self.expired.len() > EXPIRED_MAX {
-                    self.expired.pop_first();
-                }
+        let timed_out: Vec<(u64, PeerId)> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| now >= f.deadline)
+            .map(|(id, f)| (*id, f.peer))
+            .collect();
+        for (id, peer) in timed_out {
+            self.expired.insert(id, peer);
+            if self.expired.len() > EXPIRED_MAX {
+                self.expired.pop_first();
             }
             self.release(id);
         }
