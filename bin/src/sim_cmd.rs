@@ -205,36 +205,50 @@ fn adversaries() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs to the end; on a terminal, shows progress on stderr (simulated time, speed, events).
+/// Runs to the end, showing progress on stderr: simulated time, speed, events and resident
+/// memory. On a terminal one line is rewritten at every percent; elsewhere (a CI log, a file)
+/// a line is written at every tenth, so that a long run shows how far it got and how its
+/// memory grows.
 fn run_with_progress(run: &mut spacemesh_scenarios::Run, started: Instant) {
     use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        run.run_to_end();
-        return;
-    }
+    let terminal = std::io::stderr().is_terminal();
     let end = run.end.as_micros();
     for pct in 1..=100u64 {
         run.sim.run_until(spacemesh_sim::SimTime(end * pct / 100));
+        if !terminal && pct % 10 != 0 {
+            continue;
+        }
         let wall = started.elapsed().as_secs_f64().max(1e-9);
         let sim = run.sim.now().as_secs_f64();
-        let _ = write!(
-            std::io::stderr(),
-            "\r{pct:>3}%  {sim:.0}/{:.0} simulated s  {:.0}x real time  {} events ",
+        let line = format!(
+            "{pct:>3}%  {sim:.0}/{:.0} simulated s  {:.1}x real time  {} events  {} MiB",
             end as f64 / 1e6,
             sim / wall,
-            run.sim.stats().events
+            run.sim.stats().events,
+            crate::rss_bytes() >> 20
         );
+        let _ = if terminal {
+            write!(std::io::stderr(), "\r{line} ")
+        } else {
+            writeln!(std::io::stderr(), "{line}")
+        };
     }
     let scheduled = run.end;
     run.settle();
     if run.end > scheduled {
         let _ = write!(
             std::io::stderr(),
-            "\r      liveness phase: {:.0} more simulated s until the stack converged",
+            "{}      liveness phase: {:.0} more simulated s until the stack converged",
+            if terminal { "\r" } else { "" },
             (run.end.as_micros() - scheduled.as_micros()) as f64 / 1e6
         );
+        if !terminal {
+            let _ = writeln!(std::io::stderr());
+        }
     }
-    let _ = writeln!(std::io::stderr());
+    if terminal {
+        let _ = writeln!(std::io::stderr());
+    }
 }
 
 /// The JSON object of DESIGN.md's `sim run --json`.
