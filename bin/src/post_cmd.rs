@@ -168,6 +168,8 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
             checkpointed = Instant::now();
         }
     }
+    // The nonce, searched past the labels when none of them qualifies, is saved too.
+    data.finish_vrf_nonce();
     data.checkpoint()?;
     bar.finish_and_clear();
     let labels = progress.done - start.done;

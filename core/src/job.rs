@@ -93,12 +93,12 @@ pub fn initialize_in_memory(data: &PostData) -> (Option<u64>, Vec<u8>) {
     let mut init = post::Initializer::new(data.commitment(), n, data.config.scrypt);
     let mut labels = Vec::with_capacity(n as usize * post::LABEL_BYTES);
     init.step(n, &mut |_, label| labels.extend_from_slice(label));
-    (init.vrf_nonce(), labels)
+    (init.finish_vrf_nonce(), labels)
 }
 
-/// Why initialization found no VRF nonce (one of the labels is below the threshold but for a
-/// vanishing chance).
-pub const NO_VRF_NONCE: &str = "no label below the VRF difficulty";
+/// Why initialization gave no VRF nonce: it did not compute every label (once it has, the
+/// nonce search goes on past them until it finds one).
+pub const NO_VRF_NONCE: &str = "initialization incomplete: no VRF nonce yet";
 
 /// Computes labels on demand (fine for simulation-sized data): initialization only finds the
 /// VRF nonce, and every read computes its labels again.
@@ -110,7 +110,7 @@ impl LabelSource for ComputedLabels {
         let n = data.num_labels();
         let mut init = post::Initializer::new(data.commitment(), n, data.config.scrypt);
         init.step(n, &mut |_, _| {});
-        init.vrf_nonce().ok_or_else(|| NO_VRF_NONCE.to_string())
+        init.finish_vrf_nonce().ok_or_else(|| NO_VRF_NONCE.to_string())
     }
 
     fn reader(&self, data: &PostData) -> Result<Box<dyn LabelReader + '_>, String> {

@@ -164,6 +164,13 @@ impl PostDataInit {
         self.init.vrf_nonce()
     }
 
+    /// The VRF nonce once every label is written, searching past the labels when none of them
+    /// qualifies (see [`spacemesh_core::post::Initializer::finish_vrf_nonce`]); `None` before.
+    /// A nonce found past the end is saved with the next checkpoint.
+    pub fn finish_vrf_nonce(&mut self) -> Option<u64> {
+        self.init.finish_vrf_nonce()
+    }
+
     /// Computes and writes up to `labels` more labels (not yet durable: see [`Self::checkpoint`]).
     pub fn step(&mut self, labels: u64) -> Result<InitProgress, PostDataError> {
         let mut failed = None;

@@ -109,10 +109,12 @@ impl DiskLabels {
                 log_progress(progress, start, began.elapsed());
             }
         }
-        if progress.done > start.done {
+        let found_before = init.vrf_nonce().is_some();
+        let nonce = init.finish_vrf_nonce();
+        if progress.done > start.done || (!found_before && nonce.is_some()) {
             init.checkpoint()?;
         }
-        Ok(init.vrf_nonce())
+        Ok(nonce)
     }
 }
 

@@ -47,7 +47,9 @@ pub(crate) fn event_detail(event: &NodeEvent) -> Option<TraceDetail> {
         ConsensusEvent::AtxRejected { .. }
         | ConsensusEvent::TxSubmitted { .. }
         | ConsensusEvent::Malfeasance { .. }
-        | ConsensusEvent::Builder(BuilderEvent::PoetFailed { .. }) => None,
+        | ConsensusEvent::Builder(
+            BuilderEvent::PoetFailed { .. } | BuilderEvent::InitFailed { .. },
+        ) => None,
     }
 }
 

@@ -200,6 +200,12 @@ pub enum BuilderEvent {
         /// Publish epoch.
         epoch: EpochId,
     },
+    /// PoST initialization failed (the label source could not compute or read the labels):
+    /// this identity publishes no ATX until the node is restarted with usable PoST data.
+    InitFailed {
+        /// What went wrong.
+        reason: String,
+    },
     /// A PoET answered with an error or an invalid proof.
     PoetFailed {
         /// The PoET.

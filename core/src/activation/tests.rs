@@ -154,7 +154,39 @@ impl Harness {
 /// the first is initial, and each verifies through the handler.
 #[test]
 fn builds_one_chained_atx_per_epoch() {
-    let mut h = Harness::new([1; 32]);
+    builds_a_verified_chain([1; 32]);
+}
+
+/// An identity none of whose labels is below the VRF difficulty (about one in 3,000: a
+/// 1,000-node network has one a third of the time) finds its VRF nonce past its labels, and
+/// its ATXs verify. Before, its initialization failed and it never published.
+#[test]
+fn an_identity_without_a_qualifying_label_still_publishes() {
+    let data = |seed: [u8; 32]| PostData {
+        node_id: Signer::from_seed(seed, GENESIS).node_id(),
+        commitment_atx: golden_atx(&GENESIS),
+        num_units: 1,
+        config: PostConfig::sim(),
+    };
+    let unlucky = (0u32..)
+        .map(|i| {
+            let mut seed = [9u8; 32];
+            seed[..4].copy_from_slice(&i.to_le_bytes());
+            seed
+        })
+        .find(|seed| {
+            let d = data(*seed);
+            let threshold = crate::post::difficulty::vrf_difficulty(64).expect("a threshold");
+            let label = |i| crate::post::label::label(&d.commitment(), i, &d.config.scrypt);
+            (0..64).all(|i| label(i) >= threshold)
+        })
+        .expect("about one seed in 3,000");
+    let published = builds_a_verified_chain(unlucky);
+    assert!(published[0].inner.vrf_nonce >= Some(64), "the nonce lies past the 64 labels");
+}
+
+fn builds_a_verified_chain(seed: [u8; 32]) -> Vec<Atx> {
+    let mut h = Harness::new(seed);
     h.run_until(330);
     let epochs: Vec<u32> = h.published.iter().map(|a| a.publish_epoch().0).collect();
     assert_eq!(epochs, vec![1, 2, 3], "{:?}", h.published.len());
@@ -196,6 +228,7 @@ fn builds_one_chained_atx_per_epoch() {
     let last = handler.store().get(&h.published[2].id()).unwrap();
     assert_eq!(last.ticks, 10, "500 leaves / tick size 50");
     assert_eq!(last.weight, 10);
+    h.published
 }
 
 /// A crash after registering and before the round ends resumes from the persisted challenge:

@@ -5,8 +5,10 @@
 //! stored label to a sink (the driver writes it to disk) and can be saved as an [`InitState`]
 //! and resumed. Invariants:
 //! 1. Labels are produced in order, each index exactly once, `next_index <= num_labels`.
-//! 2. The VRF nonce, when set, is below `next_index`, its full label is below the threshold
-//!    `floor(2^256 / num_labels) · 8`, and no earlier label is smaller (ties keep the first).
+//! 2. The VRF nonce, when set, has its full label below the threshold
+//!    `floor(2^256 / num_labels) · 8`. Before the last label it is below `next_index` and no
+//!    earlier label is smaller (ties keep the first); once every label is computed and none
+//!    qualified, [`Initializer::finish_vrf_nonce`] sets it past the end (see there).
 
 use super::difficulty::vrf_difficulty;
 use super::label::{LABEL_BYTES, Labeler, ScryptParams, label, stored};
@@ -61,7 +63,9 @@ impl Decode for InitState {
         if state.next_index > state.num_labels {
             return Err(DecodeError::InvalidValue("init state: next_index past num_labels"));
         }
-        if state.vrf_nonce.is_some_and(|n| n.index >= state.next_index) {
+        // A nonce past the labels is only found once all of them are.
+        let incomplete = state.next_index < state.num_labels;
+        if state.vrf_nonce.is_some_and(|n| n.index >= state.next_index && incomplete) {
             return Err(DecodeError::InvalidValue("init state: VRF nonce not yet computed"));
         }
         Ok(state)
@@ -146,9 +150,31 @@ impl Initializer {
         InitProgress { done: self.state.next_index, total: self.state.num_labels }
     }
 
-    /// The index of the best VRF nonce so far (final once the progress is complete).
+    /// The index of the best VRF nonce so far (final once the progress is complete and
+    /// [`Initializer::finish_vrf_nonce`] has run).
     pub fn vrf_nonce(&self) -> Option<u64> {
         self.state.vrf_nonce.map(|n| n.index)
+    }
+
+    /// The VRF nonce once every label is computed (`None` before): the smallest qualifying
+    /// label's index or, when none of the labels qualifies, the first qualifying index past the
+    /// end, computing (and storing nowhere) labels from `num_labels` on until one does.
+    ///
+    /// Each label qualifies with chance `8 / num_labels`, so about one identity in 3,000
+    /// (`e^-8`) has no qualifying label; Spacemesh's post initializer then goes on past its
+    /// labels in the same way, and the verifier takes a nonce at any index. The search runs
+    /// `num_labels / 8` labels on average.
+    pub fn finish_vrf_nonce(&mut self) -> Option<u64> {
+        if !self.progress().is_complete() {
+            return None;
+        }
+        let mut index = self.state.num_labels;
+        while self.state.vrf_nonce.is_none() {
+            let full = self.labeler.label(index);
+            self.observe(index, full);
+            index += 1;
+        }
+        self.vrf_nonce()
     }
 
     /// The state to save for resuming.
@@ -157,17 +183,16 @@ impl Initializer {
     }
 }
 
-/// Whether `nonce_index` is a valid VRF nonce: an index below `num_labels` whose full label is
-/// below the threshold. (Nobody checks that it is the smallest.)
+/// Whether `nonce_index` is a valid VRF nonce: an index whose full label is below the threshold
+/// of `num_labels` labels. Nobody checks that it is the smallest, nor that it is below
+/// `num_labels`: an identity none of whose labels qualifies finds its nonce past them
+/// ([`Initializer::finish_vrf_nonce`]).
 pub fn verify_vrf_nonce(
     commitment: &[u8; 32],
     nonce_index: u64,
     num_labels: u64,
     scrypt: &ScryptParams,
 ) -> bool {
-    if nonce_index >= num_labels {
-        return false;
-    }
     let full = label(commitment, nonce_index, scrypt);
     vrf_difficulty(num_labels).is_none_or(|t| full < t)
 }
@@ -218,7 +243,36 @@ mod tests {
         // The largest label never qualifies with 300 labels (threshold about 8/300 of the range).
         let max_at = fulls.iter().enumerate().max_by_key(|(_, l)| **l).map(|(i, _)| i as u64);
         assert!(!verify_vrf_nonce(&commitment, max_at.expect("labels"), 300, &n2()));
-        assert!(!verify_vrf_nonce(&commitment, 300, 300, &n2()));
+        assert_eq!(whole.finish_vrf_nonce(), Some(nonce), "a nonce among the labels stays");
+        assert_eq!(first.finish_vrf_nonce(), None, "not before the last label");
+    }
+
+    /// An identity none of whose labels qualifies (about one in 3,000) takes the first
+    /// qualifying label past its end, which verifies; its saved state decodes; the others keep
+    /// the smallest of theirs.
+    #[test]
+    fn no_qualifying_label_finds_the_nonce_past_the_end() {
+        let num_labels = 64;
+        let threshold = vrf_difficulty(num_labels).expect("a threshold");
+        let unlucky = (0u32..)
+            .map(|i| {
+                let mut c = [0u8; 32];
+                c[..4].copy_from_slice(&i.to_le_bytes());
+                c
+            })
+            .find(|c| (0..num_labels).all(|i| label(c, i, &n2()) >= threshold))
+            .expect("about one commitment in 3,000");
+        let mut init = Initializer::new(unlucky, num_labels, n2());
+        run(&mut init, &[num_labels]);
+        assert_eq!(init.vrf_nonce(), None);
+        let nonce = init.finish_vrf_nonce().expect("found past the end");
+        assert!(nonce >= num_labels);
+        assert!((num_labels..nonce).all(|i| label(&unlucky, i, &n2()) >= threshold), "the first");
+        assert!(verify_vrf_nonce(&unlucky, nonce, num_labels, &n2()));
+        assert!(!verify_vrf_nonce(&unlucky, nonce - 1, num_labels, &n2()));
+        let saved = init.state().encode();
+        let resumed = Initializer::resume(decode_exact(&saved).expect("a finished state decodes"));
+        assert_eq!(resumed.vrf_nonce(), Some(nonce));
     }
 
     /// A saved state that claims impossible progress does not decode.

@@ -479,6 +479,7 @@ impl ConsensusEvent {
             ConsensusEvent::Builder(BuilderEvent::MissedRound { .. }) => "poet-missed-round",
             ConsensusEvent::Builder(BuilderEvent::NoProof { .. }) => "poet-no-proof",
             ConsensusEvent::Builder(BuilderEvent::PoetFailed { .. }) => "poet-failed",
+            ConsensusEvent::Builder(BuilderEvent::InitFailed { .. }) => "post-init-failed",
         }
     }
 }
@@ -1471,12 +1472,16 @@ impl Consensus {
                 }
             }
             (JobOwner::PostInit, JobResult::PostInitialized(result)) => {
-                if let (Some(b), Ok((vrf_nonce, initial_post))) = (&mut self.builder, result) {
-                    b.on_init_done(PostInitResult {
+                match (&mut self.builder, result) {
+                    (Some(b), Ok((vrf_nonce, initial_post))) => b.on_init_done(PostInitResult {
                         commitment_atx: self.atxs.golden(),
                         vrf_nonce,
                         initial_post,
-                    });
+                    }),
+                    (Some(_), Err(reason)) => self.outputs.push_back(ConsensusOutput::Event(
+                        ConsensusEvent::Builder(BuilderEvent::InitFailed { reason }),
+                    )),
+                    (None, _) => {}
                 }
                 self.drain_builder(now);
             }
