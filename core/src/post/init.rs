@@ -248,8 +248,7 @@ mod tests {
     }
 
     /// An identity none of whose labels qualifies (about one in 3,000) takes the first
-    /// qualifying label past its end, which verifies; its saved state decodes; the others keep
-    /// the smallest of theirs.
+    /// qualifying label past its end, which verifies, and its finished state decodes.
     #[test]
     fn no_qualifying_label_finds_the_nonce_past_the_end() {
         let num_labels = 64;
