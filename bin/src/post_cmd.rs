@@ -157,30 +157,34 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     // Steps of about a tenth of a second, so that Ctrl-C and the bar answer promptly at any
     // label cost (N = 2 labels take microseconds, N = 8192 milliseconds).
     let mut step = 16u64;
+    let mut searching = false;
     while !progress.is_complete() && !stop.load(Ordering::Relaxed) {
+        if let Some(searched) = progress.searched {
+            if !searching {
+                searching = true;
+                show_search(&bar, progress.total, searched);
+            }
+            bar.set_position(searched);
+        } else {
+            bar.set_position(progress.done);
+        }
         let t = Instant::now();
         progress = data.step(step)?;
         let secs = t.elapsed().as_secs_f64().max(1e-6);
         step = ((step as f64 * 0.1 / secs) as u64).clamp(4, STEP_LABELS_MAX);
-        bar.set_position(progress.done);
         if checkpointed.elapsed() >= CHECKPOINT_EVERY {
             data.checkpoint()?;
             checkpointed = Instant::now();
         }
     }
-    // The nonce, searched past the labels when none of them qualifies, is saved too.
-    data.finish_vrf_nonce();
+    // Also where a search past the labels for the VRF nonce stands, or the nonce it found.
     data.checkpoint()?;
     bar.finish_and_clear();
     let labels = progress.done - start.done;
     let secs = began.elapsed().as_secs_f64();
     let rate = labels as f64 / secs.max(1e-9);
     if !progress.is_complete() {
-        progress!(
-            "stopped at label {} of {} ({rate:.0} labels/s); run the same command to resume",
-            progress.done,
-            progress.total
-        );
+        progress!("stopped after {progress} ({rate:.0} labels/s); run the same command to resume");
         return Ok(ExitCode::from(130));
     }
     out!(
@@ -191,6 +195,27 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
         data.vrf_nonce().map_or("none".into(), |n| n.to_string())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Turns `bar` into a count of labels searched past the `total` labels for a VRF nonce (none
+/// of them qualified), `searched` so far.
+fn show_search(bar: &indicatif::ProgressBar, total: u64, searched: u64) {
+    // Said off a terminal too, where the bar is hidden.
+    bar.suspend(|| {
+        progress!(
+            "none of the {total} labels is below the VRF difficulty (about one identity in \
+             3,000): computing labels past them, storing none, until one is ({} on average)",
+            total / 8
+        )
+    });
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {pos} labels searched past the data, {per_sec}",
+        )
+        .expect("a valid template"),
+    );
+    bar.reset();
+    bar.set_position(searched);
 }
 
 /// Sets `stop` on SIGINT or SIGTERM (a thread with its own small runtime).

@@ -76,6 +76,59 @@ fn init_completes_and_keeps_its_data() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--units 9"), "units are checked first");
 }
 
+/// An identity none of whose labels is below the VRF difficulty (about one in 3,000) gets a
+/// nonce from past its labels, says so, and writes no more than its labels.
+#[test]
+fn init_searches_past_the_labels_for_a_vrf_nonce() {
+    use spacemesh_core::post::{PostConfig, PostMetadata, verify_vrf_nonce};
+    use spacemesh_core::types::{Hash32, NodeId};
+    let local = PostConfig::sim();
+    let n = local.labels_per_unit;
+    let atx = Hash32([0x22; 32]);
+    let commitment = |node_id| {
+        PostMetadata { node_id, commitment_atx_id: atx, num_units: 1, labels_per_unit: n }
+            .commitment()
+    };
+    let node = (0u32..)
+        .map(|i| {
+            let mut id = [0u8; 32];
+            id[..4].copy_from_slice(&i.to_le_bytes());
+            NodeId(id)
+        })
+        .find(|&node_id| {
+            let c = commitment(node_id);
+            (0..n).all(|i| !verify_vrf_nonce(&c, i, n, &local.scrypt))
+        })
+        .expect("an unlucky identity");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("post");
+    let (id, atx_hex) = (hex::encode(node.0), hex::encode(atx.0));
+    let out = smesh(&[
+        "post",
+        "init",
+        "--dir",
+        data.to_str().unwrap(),
+        "--units",
+        "1",
+        "--node-id",
+        &id,
+        "--commitment-atx",
+        &atx_hex,
+    ]);
+    let (text, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("none of the 64 labels is below the VRF difficulty"), "{err}");
+    let nonce: u64 = text
+        .split("VRF nonce ")
+        .nth(1)
+        .and_then(|t| t.split(';').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no VRF nonce in: {text}"));
+    assert!(nonce >= n, "{text}");
+    assert!(verify_vrf_nonce(&commitment(node), nonce, n, &local.scrypt));
+    assert_eq!(std::fs::metadata(data.join("postdata_0.bin")).unwrap().len(), n * 16);
+}
+
 /// A smeshing node initializes its PoST data on disk (in --post-dir) for its own identity and
 /// the golden ATX, and `smesh post init` with the same data directory and genesis time finds
 /// that data complete: the node and the tool write the same thing in the same place.

@@ -70,7 +70,7 @@ pub enum PostDataError {
     },
     /// Initialization in the directory has not finished.
     #[error(
-        "PoST initialization in {dir} is not finished: {} of {} labels; a smeshing node finishes it, or run smesh post init with the same parameters", progress.done, progress.total
+        "PoST initialization in {dir} is not finished: {progress}; a smeshing node finishes it, or run smesh post init with the same parameters"
     )]
     Unfinished {
         /// The directory.
@@ -92,7 +92,7 @@ pub enum PostDataError {
     },
     /// Initialization was asked to stop (the node is shutting down) and checkpointed.
     #[error(
-        "PoST initialization in {dir} stopped at label {} of {}; it resumes from there on the next start", progress.done, progress.total
+        "PoST initialization in {dir} stopped after {progress}; it resumes from there on the next start"
     )]
     Stopped {
         /// The directory.
@@ -164,14 +164,10 @@ impl PostDataInit {
         self.init.vrf_nonce()
     }
 
-    /// The VRF nonce once every label is written, searching past the labels when none of them
-    /// qualifies (see [`spacemesh_core::post::Initializer::finish_vrf_nonce`]); `None` before.
-    /// A nonce found past the end is saved with the next checkpoint.
-    pub fn finish_vrf_nonce(&mut self) -> Option<u64> {
-        self.init.finish_vrf_nonce()
-    }
-
     /// Computes and writes up to `labels` more labels (not yet durable: see [`Self::checkpoint`]).
+    /// Once every label is written and none qualifies as the VRF nonce, steps search past the
+    /// labels for one, writing nothing (see [`spacemesh_core::post::Initializer::step`]); the
+    /// checkpoint keeps where the search is.
     pub fn step(&mut self, labels: u64) -> Result<InitProgress, PostDataError> {
         let mut failed = None;
         let per_file = self.labels_per_file;
@@ -289,9 +285,9 @@ impl PostDataInfo {
         }
     }
 
-    /// Labels computed and labels in total at the checkpoint.
+    /// How far initialization was at the checkpoint.
     pub fn progress(&self) -> InitProgress {
-        InitProgress { done: self.state.next_index, total: self.state.num_labels }
+        self.state.progress()
     }
 
     /// The identity, sizes and label parameters, in words.

@@ -46,7 +46,8 @@ impl DiskLabels {
         DiskLabels { dir, stop: AtomicBool::new(false), writing: Mutex::new(()), status: None }
     }
 
-    /// Also shows initialization progress in `status` (`post_init_labels_done`/`_total`).
+    /// Also shows initialization progress in `status` (`post_init_labels_done`/`_total`, and
+    /// `post_init_vrf_search_labels` while searching past the labels for a VRF nonce).
     pub fn reporting_to(mut self, status: SharedStatus) -> Self {
         self.status = Some(status);
         self
@@ -66,11 +67,12 @@ impl DiskLabels {
         if let Some(mut s) = self.status.as_ref().and_then(|s| s.lock().ok()) {
             s.post_init_labels_done = progress.done;
             s.post_init_labels_total = progress.total;
+            s.post_init_vrf_search_labels = progress.searched;
         }
     }
 
-    /// Initializes (or resumes, or reuses) the data of `data` and returns its VRF nonce, if any
-    /// label qualifies.
+    /// Initializes (or resumes, or reuses) the data of `data` and returns its VRF nonce
+    /// (searched for past the labels when none of them qualifies).
     fn initialize_dir(&self, data: &PostData) -> Result<Option<u64>, PostDataError> {
         let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let dir = &self.dir;
@@ -88,6 +90,8 @@ impl DiskLabels {
         let (began, mut checkpointed) = (Instant::now(), Instant::now());
         let mut progress = start;
         let mut tenths = progress.done * 10 / progress.total.max(1);
+        // The search past the labels (when none qualifies) logs at every tenth of its average.
+        let mut next_search_log = progress.searched.unwrap_or(0);
         // Steps of about a tenth of a second, whatever a label costs.
         let mut step = 16u64;
         while !progress.is_complete() {
@@ -108,13 +112,17 @@ impl DiskLabels {
                 tenths = progress.done * 10 / progress.total;
                 log_progress(progress, start, began.elapsed());
             }
+            if let Some(searched) = progress.searched
+                && searched >= next_search_log
+            {
+                log_search(progress);
+                next_search_log = searched + (progress.total / 80).max(1);
+            }
         }
-        let found_before = init.vrf_nonce().is_some();
-        let nonce = init.finish_vrf_nonce();
-        if progress.done > start.done || (!found_before && nonce.is_some()) {
+        if progress != start {
             init.checkpoint()?;
         }
-        Ok(nonce)
+        Ok(init.vrf_nonce())
     }
 }
 
@@ -162,6 +170,16 @@ fn log_progress(progress: InitProgress, start: InitProgress, elapsed: Duration) 
         eta_seconds = eta as u64,
         "PoST initialization {}%",
         progress.done * 100 / progress.total
+    );
+}
+
+fn log_search(progress: InitProgress) {
+    tracing::info!(
+        labels = progress.total,
+        searched = progress.searched.unwrap_or(0),
+        average = progress.total / 8,
+        "none of the PoST labels is below the VRF difficulty: computing labels past them, \
+         storing none, until one is"
     );
 }
 
@@ -374,12 +392,64 @@ mod tests {
         let stopped = DiskLabels::new(dir.path().to_owned());
         stopped.stop();
         let e = stopped.initialize(&d).unwrap_err();
-        assert!(e.contains("stopped at label 70 of 192"), "{e}");
+        assert!(e.contains("stopped after 70 of 192 labels"), "{e}");
         let labels = DiskLabels::new(dir.path().to_owned());
         let (nonce, all) = initialize_in_memory(&d);
         assert_eq!(labels.initialize(&d), Ok(nonce.unwrap()));
         assert_eq!(read(&labels, &d, 0, 192).unwrap(), all);
         assert_eq!(PostDataInfo::read(dir.path()).unwrap().unwrap().labels_per_file, 64);
+    }
+
+    /// The data, one unit, of the first identity (by number) none of whose labels is below
+    /// the VRF difficulty, nor the two labels past them: about one identity in 4,000.
+    fn unlucky_data() -> PostData {
+        (0u32..)
+            .map(|i| {
+                let mut node = [0u8; 32];
+                node[..4].copy_from_slice(&i.to_le_bytes());
+                PostData { node_id: NodeId(node), num_units: 1, ..data(1) }
+            })
+            .find(|d| {
+                let (n, c) = (d.metadata().num_labels().unwrap(), d.commitment());
+                (0..n + 2).all(|i| !post::verify_vrf_nonce(&c, i, n, &d.config.scrypt))
+            })
+            .expect("an unlucky identity")
+    }
+
+    /// With no qualifying label, initialization searches past the labels for the VRF nonce:
+    /// a checkpoint keeps where the search is, a stop during it says so, and the resumed
+    /// search finds the nonce of one go, writing no label past the data.
+    #[test]
+    fn the_search_for_a_vrf_nonce_stops_and_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = unlucky_data();
+        let n = d.metadata().num_labels().unwrap();
+        write(dir.path(), &d, 64, n);
+        let at_end = PostDataInfo::read(dir.path()).unwrap().unwrap().progress();
+        assert_eq!((at_end.done, at_end.searched), (n, Some(0)));
+        let mut init = PostDataInit::open(dir.path(), d.metadata(), d.config.scrypt, 64).unwrap();
+        assert_eq!(init.step(1).unwrap().searched, Some(1));
+        init.checkpoint().unwrap();
+        drop(init);
+
+        let stopped = DiskLabels::new(dir.path().to_owned());
+        stopped.stop();
+        let e = stopped.initialize(&d).unwrap_err();
+        assert!(
+            e.contains("stopped after all 64 labels and 1 past them in search of a VRF nonce"),
+            "{e}"
+        );
+        let labels = DiskLabels::new(dir.path().to_owned());
+        let (nonce, all) = initialize_in_memory(&d);
+        let nonce = nonce.expect("found past the end in memory");
+        assert!(nonce >= n + 2, "{nonce}");
+        assert_eq!(labels.initialize(&d), Ok(nonce));
+        let done = PostDataInfo::read(dir.path()).unwrap().unwrap();
+        assert!(done.progress().is_complete());
+        assert_eq!(done.state.vrf_nonce.map(|v| v.index), Some(nonce));
+        assert_eq!(read(&labels, &d, 0, n as usize).unwrap(), all);
+        assert_eq!(std::fs::metadata(dir.path().join(data_file(0))).unwrap().len(), n * 16);
+        assert!(!dir.path().join(data_file(1)).exists(), "no label past the data is written");
     }
 
     /// Data larger than the filesystem's free space is refused before any label is written.

@@ -68,6 +68,9 @@ pub struct NodeStatus {
     pub post_init_labels_done: u64,
     /// PoST labels the node's data directory holds when complete.
     pub post_init_labels_total: u64,
+    /// While every label is done but none is below the VRF difficulty: the labels computed
+    /// past them so far in search of a VRF nonce (`None` otherwise).
+    pub post_init_vrf_search_labels: Option<u64>,
     /// Resident memory of the process, read when the status is served (0 where unknown).
     pub resident_bytes: u64,
     /// The last applied layers, by layer.
@@ -164,6 +167,12 @@ impl NodeStatus {
             "gauge",
             "PoST labels the node's data directory holds when complete.",
             self.post_init_labels_total,
+        );
+        metric(
+            "post_init_vrf_search_labels",
+            "gauge",
+            "PoST labels computed past the data in search of a VRF nonce (none of the data's qualified).",
+            self.post_init_vrf_search_labels.unwrap_or(0),
         );
         metric(
             "process_resident_memory_bytes",

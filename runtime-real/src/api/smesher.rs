@@ -118,6 +118,7 @@ impl Smesher {
             .map(|st| InitProgress {
                 done: st.post_init_labels_done,
                 total: st.post_init_labels_total,
+                searched: st.post_init_vrf_search_labels,
             })
             .map_err(|_| Status::internal("the node's status is poisoned (a thread panicked)"))?;
         let s = &self.settings;
@@ -204,7 +205,7 @@ fn setup_state(
         _ => {}
     }
     if live.total > 0 {
-        let state = if live.done >= live.total { State::Complete } else { State::InProgress };
+        let state = if live.is_complete() { State::Complete } else { State::InProgress };
         return (state, live.done);
     }
     match checkpoint {
@@ -390,7 +391,9 @@ mod tests {
             num_labels: total,
             scrypt: spacemesh_core::post::label::ScryptParams::new(2, 1, 1).unwrap(),
             next_index: done,
-            vrf_nonce: None,
+            // Complete data has a nonce; past the end is a search for one.
+            vrf_nonce: (done == total)
+                .then_some(spacemesh_core::post::VrfNonce { index: 0, label: [0; 32] }),
         };
         PostDataInfo {
             metadata: PostMetadata {
@@ -404,18 +407,21 @@ mod tests {
         }
     }
 
-    const IDLE: InitProgress = InitProgress { done: 0, total: 0 };
+    const IDLE: InitProgress = InitProgress { done: 0, total: 0, searched: None };
 
     /// Each state from what the disk and a running initialization say.
     #[test]
     fn setup_state_follows_disk_and_live_progress() {
         let me = NodeId([1; 32]);
         assert_eq!(setup_state(&Ok(None), &me, IDLE), (State::NotStarted, 0));
-        let running = InitProgress { done: 30, total: 100 };
+        let running = InitProgress { done: 30, total: 100, searched: None };
         assert_eq!(setup_state(&Ok(None), &me, running), (State::InProgress, 30));
         assert_eq!(setup_state(&Ok(Some(info(1, 40, 100))), &me, IDLE), (State::Paused, 40));
         assert_eq!(setup_state(&Ok(Some(info(1, 100, 100))), &me, IDLE), (State::Complete, 100));
-        let done = InitProgress { done: 100, total: 100 };
+        assert_eq!(setup_state(&Ok(Some(info(1, 103, 100))), &me, IDLE), (State::Paused, 100));
+        let searching = InitProgress { done: 100, total: 100, searched: Some(4) };
+        assert_eq!(setup_state(&Ok(None), &me, searching), (State::InProgress, 100));
+        let done = InitProgress { done: 100, total: 100, searched: None };
         assert_eq!(setup_state(&Ok(Some(info(1, 100, 100))), &me, done), (State::Complete, 100));
         assert_eq!(setup_state(&Ok(Some(info(2, 100, 100))), &me, IDLE).0, State::Error);
         let damaged = Err(PostDataError::Damaged { path: "x".into(), what: "bad".into() });
