@@ -151,6 +151,14 @@ fn check_space(_dir: &Path, _progress: InitProgress) -> Result<(), PostDataError
 
 fn log_start(dir: &Path, start: InitProgress) {
     let dir = dir.display();
+    if let Some(searched) = start.searched {
+        return tracing::info!(
+            %dir,
+            labels = start.total,
+            searched,
+            "PoST initialization resuming its search past the labels for a VRF nonce"
+        );
+    }
     match start.done {
         d if d == start.total => {
             tracing::info!(%dir, labels = d, "PoST data complete: reusing it")
