@@ -148,7 +148,8 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
         )
         .expect("a valid template"),
     );
-    if start.done > 0 {
+    // A resumed search past the labels is announced by the loop below.
+    if start.done > 0 && start.searched.is_none() {
         bar.println(format!("resuming at label {} of {}", start.done, start.total));
     }
     let began = Instant::now();
