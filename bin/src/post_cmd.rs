@@ -148,8 +148,8 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
         )
         .expect("a valid template"),
     );
-    // A resumed search past the labels is announced by the loop below.
-    if start.done > 0 && start.searched.is_none() {
+    // Complete data says so at the end; a resumed search past the labels, in the loop.
+    if start.done > 0 && start.done < start.total {
         bar.println(format!("resuming at label {} of {}", start.done, start.total));
     }
     let began = Instant::now();
