@@ -77,18 +77,23 @@ fn init_completes_and_keeps_its_data() {
 }
 
 /// An identity none of whose labels is below the VRF difficulty (about one in 3,000) gets a
-/// nonce from past its labels, says so, and writes no more than its labels.
+/// nonce from past its labels, says so, and writes no more than its labels; a search stopped
+/// part way (its checkpoint past the labels) resumes to the same nonce.
 #[test]
 fn init_searches_past_the_labels_for_a_vrf_nonce() {
     use spacemesh_core::post::{PostConfig, PostMetadata, verify_vrf_nonce};
     use spacemesh_core::types::{Hash32, NodeId};
+    use spacemesh_runtime_real::post_data::{DEFAULT_LABELS_PER_FILE, PostDataInit};
     let local = PostConfig::sim();
     let n = local.labels_per_unit;
     let atx = Hash32([0x22; 32]);
-    let commitment = |node_id| {
-        PostMetadata { node_id, commitment_atx_id: atx, num_units: 1, labels_per_unit: n }
-            .commitment()
+    let metadata = |node_id| PostMetadata {
+        node_id,
+        commitment_atx_id: atx,
+        num_units: 1,
+        labels_per_unit: n,
     };
+    // No qualifying label among the data's, nor among the two past them.
     let node = (0u32..)
         .map(|i| {
             let mut id = [0u8; 32];
@@ -96,37 +101,39 @@ fn init_searches_past_the_labels_for_a_vrf_nonce() {
             NodeId(id)
         })
         .find(|&node_id| {
-            let c = commitment(node_id);
-            (0..n).all(|i| !verify_vrf_nonce(&c, i, n, &local.scrypt))
+            let c = metadata(node_id).commitment();
+            (0..n + 2).all(|i| !verify_vrf_nonce(&c, i, n, &local.scrypt))
         })
         .expect("an unlucky identity");
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("post");
     let (id, atx_hex) = (hex::encode(node.0), hex::encode(atx.0));
-    let out = smesh(&[
-        "post",
-        "init",
-        "--dir",
-        data.to_str().unwrap(),
-        "--units",
-        "1",
-        "--node-id",
-        &id,
-        "--commitment-atx",
-        &atx_hex,
-    ]);
-    let (text, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{err}");
-    assert!(err.contains("none of the 64 labels is below the VRF difficulty"), "{err}");
-    let nonce: u64 = text
-        .split("VRF nonce ")
-        .nth(1)
-        .and_then(|t| t.split(';').next())
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("no VRF nonce in: {text}"));
-    assert!(nonce >= n, "{text}");
-    assert!(verify_vrf_nonce(&commitment(node), nonce, n, &local.scrypt));
-    assert_eq!(std::fs::metadata(data.join("postdata_0.bin")).unwrap().len(), n * 16);
+    let init = |data: &std::path::Path| {
+        let data = data.to_str().unwrap();
+        let args = ["--units", "1", "--node-id", &id, "--commitment-atx", &atx_hex];
+        let out = smesh(&[&["post", "init", "--dir", data][..], &args[..]].concat());
+        let (text, err) =
+            (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("none of the 64 labels is below the VRF difficulty"), "{err}");
+        assert_eq!(std::fs::metadata(format!("{data}/postdata_0.bin")).unwrap().len(), n * 16);
+        text.split("VRF nonce ")
+            .nth(1)
+            .and_then(|t| t.split(';').next())
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no VRF nonce in: {text}"))
+    };
+    let nonce = init(&dir.path().join("fresh"));
+    assert!(nonce >= n + 2, "{nonce}");
+    assert!(verify_vrf_nonce(&metadata(node).commitment(), nonce, n, &local.scrypt));
+
+    let stopped = dir.path().join("stopped");
+    let mut data =
+        PostDataInit::open(&stopped, metadata(node), local.scrypt, DEFAULT_LABELS_PER_FILE)
+            .unwrap();
+    data.step(n).unwrap();
+    assert_eq!(data.step(1).unwrap().searched, Some(1));
+    data.checkpoint().unwrap();
+    assert_eq!(init(&stopped), nonce, "the resumed search finds the same nonce");
 }
 
 /// A smeshing node initializes its PoST data on disk (in --post-dir) for its own identity and
