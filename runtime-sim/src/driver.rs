@@ -286,6 +286,10 @@ pub struct RuntimeStats {
     pub frames_sent: u64,
     /// Frames dropped because the connection was gone on either side.
     pub frames_unlinked: u64,
+    /// Copies of a gossip message that reached a node which had handled another copy since
+    /// this one was sent, taken as seen duplicates on arrival (the copies a sender already
+    /// knows to be duplicates never arrive: the engine's `absorbed`).
+    pub absorbed_on_arrival: u64,
     /// Persist batches written.
     pub persists: u64,
     /// Jobs run.
@@ -883,6 +887,7 @@ impl<O: Observer> World for SimNet<O> {
                         let mark = p.mark(to, self.incarnations[t]);
                         self.seen_publish(ctx, to, from, p, mark)
                     }) {
+                        self.stats.absorbed_on_arrival += 1;
                         return self.absorb(to, copy);
                     }
                     match frame.publish() {

@@ -67,6 +67,7 @@ pub(crate) fn build(run: &Run) -> RunReport {
     figures.insert("duplicated".into(), stats.duplicated as f64);
     let rt = world.stats();
     figures.insert("frames_sent".into(), rt.frames_sent as f64);
+    figures.insert("absorbed_on_arrival".into(), rt.absorbed_on_arrival as f64);
     figures.insert("persists".into(), rt.persists as f64);
     figures.insert("jobs".into(), rt.jobs as f64);
     figures.insert("restarts".into(), rt.restarts as f64);
