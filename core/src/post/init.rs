@@ -238,12 +238,11 @@ impl Initializer {
     /// `num_labels / 8` labels on average, all at once here; [`Initializer::step`] runs it in
     /// bounded steps that a saved state resumes.
     pub fn finish_vrf_nonce(&mut self) -> Option<u64> {
-        if self.progress().done < self.progress().total {
+        if self.state.next_index < self.state.num_labels {
             return None;
         }
-        while !self.progress().is_complete() {
-            self.search(u64::MAX);
-        }
+        // Unbounded: runs until a label qualifies (at once when the nonce is already known).
+        self.search(u64::MAX);
         self.vrf_nonce()
     }
 
