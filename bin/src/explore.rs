@@ -67,6 +67,10 @@ pub(crate) struct MergeArgs {
 pub(crate) struct SeedResult {
     pub seed: u64,
     pub passed: bool,
+    /// Whether the run failed its `coverage` check alone (`RunReport::vacuous`): every check of
+    /// what the nodes did passed, but the seed never took the run through the scenario's path.
+    #[serde(default)]
+    pub vacuous: bool,
     /// The trace digest (empty when the run produced no report).
     pub digest: String,
     pub events: u64,
@@ -96,7 +100,11 @@ pub(crate) struct Summary {
     pub layers: Option<u32>,
     pub runs: usize,
     pub passed: usize,
-    /// The failing seeds, in seed order.
+    /// The seeds whose runs were vacuous, in seed order: they count neither as passed nor as
+    /// failed.
+    #[serde(default)]
+    pub vacuous: Vec<u64>,
+    /// The failing seeds (vacuous ones aside), in seed order.
     pub failed: Vec<SeedResult>,
     /// Every seed, in seed order.
     pub results: Vec<SeedResult>,
@@ -113,19 +121,23 @@ impl Summary {
         mut results: Vec<SeedResult>,
     ) -> Self {
         results.sort_by_key(|r| r.seed);
-        let failed: Vec<SeedResult> = results.iter().filter(|r| !r.passed).cloned().collect();
+        let failed: Vec<SeedResult> =
+            results.iter().filter(|r| !r.passed && !r.vacuous).cloned().collect();
+        let vacuous: Vec<u64> = results.iter().filter(|r| r.vacuous).map(|r| r.seed).collect();
         let mut coverage: BTreeMap<String, MarkSum> = BTreeMap::new();
         for (mark, n) in results.iter().flat_map(|r| r.coverage.iter()) {
             let sum = coverage.entry(mark.clone()).or_default();
             sum.runs += 1;
             sum.total += n;
         }
+        debug_assert!(results.iter().all(|r| !(r.passed && r.vacuous)), "a pass is not vacuous");
         Summary {
             scenario: scenario.to_string(),
             nodes,
             layers,
             runs: results.len(),
-            passed: results.len() - failed.len(),
+            passed: results.len() - failed.len() - vacuous.len(),
+            vacuous,
             failed,
             results,
             coverage,
@@ -215,6 +227,7 @@ fn result_of(
     let failed = |why: String| SeedResult {
         seed,
         passed: false,
+        vacuous: false,
         digest: String::new(),
         events: 0,
         wall_seconds: wall,
@@ -232,6 +245,10 @@ fn result_of(
         return failed(format!("run ended without a report ({}): {last}", output.status));
     };
     let passed = json["passed"].as_bool().unwrap_or(false) && output.status.success();
+    // A vacuous run exits 1 like any failed check; any other status (a panic after the report,
+    // a kill) is a failure.
+    let vacuous =
+        !passed && json["vacuous"].as_bool().unwrap_or(false) && output.status.code() == Some(1);
     let first_violation = json["violations"].as_array().and_then(|v| v.first()).map(|v| {
         format!(
             "[{}] t={:.1}s node={}: {}",
@@ -244,6 +261,7 @@ fn result_of(
     SeedResult {
         seed,
         passed,
+        vacuous,
         digest: json["digest"].as_str().unwrap_or("").to_string(),
         events: json["events"].as_u64().unwrap_or(0),
         wall_seconds: wall,
@@ -309,7 +327,7 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
     let started = Instant::now();
     if !args.json {
         out!(
-            "{:>8}  {:<6}  {:>10}  {:>8}  {:<16}  first violation",
+            "{:>8}  {:<7}  {:>10}  {:>8}  {:<16}  first violation",
             "seed",
             "result",
             "events",
@@ -321,9 +339,13 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
     for r in rx {
         if !args.json {
             out!(
-                "{:>8}  {:<6}  {:>10}  {:>8.1}  {:<16}  {}",
+                "{:>8}  {:<7}  {:>10}  {:>8.1}  {:<16}  {}",
                 r.seed,
-                if r.passed { "ok" } else { "FAIL" },
+                match (r.passed, r.vacuous) {
+                    (true, _) => "ok",
+                    (false, true) => "vacuous",
+                    (false, false) => "FAIL",
+                },
                 r.events,
                 r.wall_seconds,
                 r.digest.get(..16).unwrap_or(""),
@@ -340,7 +362,14 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
     finish(&summary, args.summary.as_ref(), args.json, started.elapsed().as_secs_f64())
 }
 
-/// Writes or prints the summary; exit 0 only when every seed passed.
+/// Whether an exploration passed: no seed failed, and unless every seed passed, some seed
+/// went through the paths the scenario is for (vacuous seeds alone could mean that a change
+/// stopped the scenario from reaching them, which is what its `coverage` check is for).
+fn explored(summary: &Summary) -> bool {
+    summary.failed.is_empty() && (summary.vacuous.is_empty() || summary.passed > 0)
+}
+
+/// Writes or prints the summary; exit 0 only when [`explored`].
 fn finish(summary: &Summary, file: Option<&PathBuf>, json: bool, wall: f64) -> Result<ExitCode> {
     let text = serde_json::to_string_pretty(summary)?;
     if let Some(path) = file {
@@ -349,8 +378,12 @@ fn finish(summary: &Summary, file: Option<&PathBuf>, json: bool, wall: f64) -> R
     if json {
         out!("{text}");
     } else {
+        let vacuous = match summary.vacuous.len() {
+            0 => String::new(),
+            n => format!(", {n} vacuous"),
+        };
         out!(
-            "{}: {} of {} seeds passed ({:.0} s)",
+            "{}: {} of {} seeds passed{vacuous} ({:.0} s)",
             summary.scenario,
             summary.passed,
             summary.runs,
@@ -359,12 +392,26 @@ fn finish(summary: &Summary, file: Option<&PathBuf>, json: bool, wall: f64) -> R
         for (mark, sum) in &summary.coverage {
             out!("  coverage {mark}: {} of {} runs, {} passes", sum.runs, summary.runs, sum.total);
         }
+        if !summary.vacuous.is_empty() {
+            let seeds: Vec<String> = summary.vacuous.iter().map(u64::to_string).collect();
+            out!(
+                "  vacuous (every other check passed, the path this scenario is for never \
+                 taken): seeds {}",
+                seeds.join(", ")
+            );
+            if summary.passed == 0 {
+                out!(
+                    "  no seed took the runs through the path this scenario is for: if it \
+                     used to, a change stopped it"
+                );
+            }
+        }
         for f in &summary.failed {
             out!("  seed {}: {}", f.seed, f.first_violation.as_deref().unwrap_or(""));
             out!("    repro: {}", f.repro);
         }
     }
-    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if explored(summary) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 pub(crate) fn merge(args: MergeArgs) -> Result<ExitCode> {
@@ -396,7 +443,7 @@ pub(crate) fn merge_summaries(parts: Vec<Summary>) -> Result<Summary> {
         }
         for r in p.results {
             if let Some(old) = by_seed.get(&r.seed)
-                && (old.digest != r.digest || old.passed != r.passed)
+                && (old.digest != r.digest || (old.passed, old.vacuous) != (r.passed, r.vacuous))
             {
                 bail!(
                     "seed {} differs between summaries (digest {} vs {})",
@@ -440,6 +487,7 @@ mod tests {
         SeedResult {
             seed,
             passed,
+            vacuous: false,
             digest: digest.into(),
             events: 10,
             wall_seconds: 1.0,
@@ -477,6 +525,57 @@ mod tests {
         assert!(merge_summaries(vec![a.clone(), other]).is_err());
         let conflicting = Summary::new("gossip", Some(7), Some(3), vec![result(2, true, "zz")]);
         assert!(merge_summaries(vec![a, conflicting]).unwrap_err().to_string().contains("seed 2"));
+    }
+
+    /// A vacuous seed counts neither as passed nor as failed; the exploration passes as long as
+    /// no seed failed and some seed went through the scenario's path.
+    #[test]
+    fn vacuous_seeds_are_counted_apart() {
+        let vacuous = |seed| SeedResult { vacuous: true, ..result(seed, false, "vv") };
+        let s = Summary::new(
+            "balancing-attack",
+            Some(30),
+            Some(40),
+            vec![result(1, true, "a"), vacuous(2), vacuous(3)],
+        );
+        assert_eq!((s.runs, s.passed, s.vacuous.clone(), s.failed.len()), (3, 1, vec![2, 3], 0));
+        assert!(explored(&s));
+        let only_vacuous = Summary::new("balancing-attack", Some(30), Some(40), vec![vacuous(2)]);
+        assert!(!explored(&only_vacuous), "no seed reached the path");
+        let with_failure = Summary::new(
+            "balancing-attack",
+            Some(30),
+            Some(40),
+            vec![result(1, true, "a"), vacuous(2), result(4, false, "f")],
+        );
+        assert!(!explored(&with_failure));
+        assert_eq!(with_failure.failed.iter().map(|r| r.seed).collect::<Vec<_>>(), vec![4]);
+        // Summaries written before vacuous runs were counted apart still read.
+        let mut old = serde_json::to_value(&s).unwrap();
+        old.as_object_mut().unwrap().remove("vacuous");
+        for r in old["results"].as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("vacuous");
+        }
+        let read: Summary = serde_json::from_value(old).unwrap();
+        assert!(read.vacuous.is_empty() && read.results.iter().all(|r| !r.vacuous));
+    }
+
+    /// A report that says vacuous is taken as such only with the exit status of a failed check.
+    #[test]
+    fn a_vacuous_report_needs_the_exit_status_of_a_failed_check() {
+        let report = r#"{"passed": false, "vacuous": true, "digest": "d", "events": 3,
+            "violations": [{"check": "coverage", "time_s": 400.0, "node": null,
+            "message": "the run never went through tortoise-full-mode"}]}"#;
+        let run = |code: i32| {
+            let script = format!("cat <<'EOF'\n{report}\nEOF\nexit {code}");
+            let output = std::process::Command::new("sh").args(["-c", &script]).output();
+            result_of(7, "repro".into(), output, 0.1)
+        };
+        let r = run(1);
+        assert!(!r.passed && r.vacuous);
+        assert!(r.first_violation.unwrap().contains("[coverage]"));
+        let crashed = run(101);
+        assert!(!crashed.passed && !crashed.vacuous);
     }
 
     #[test]

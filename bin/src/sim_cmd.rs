@@ -277,6 +277,7 @@ pub(crate) fn report_json(r: &RunReport, wall_seconds: f64) -> Value {
         "checks": checks,
         "violations": r.violations,
         "passed": r.passed(),
+        "vacuous": r.vacuous(),
         "repro": repro_line(&r.scenario, r.nodes, r.seed, r.layers),
         "stats": r.stats,
         "coverage": r.coverage,
@@ -312,6 +313,13 @@ fn write_summary(out: &mut impl Write, r: &RunReport, j: &Value) -> std::io::Res
             out,
             "  violation [{}] t={:.1}s node={:?}: {}",
             v.check, v.time_s, v.node, v.message
+        )?;
+    }
+    if r.vacuous() {
+        writeln!(
+            out,
+            "vacuous: every other check passed, but this seed's draws never took the run through \
+             the path the scenario is for (see `coverage`); try other seeds"
         )?;
     }
     if !r.passed() {

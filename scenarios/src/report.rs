@@ -47,6 +47,16 @@ impl RunReport {
     pub fn passed(&self) -> bool {
         self.checks.values().all(|c| c.passed)
     }
+
+    /// Whether the run failed its `coverage` check alone: every check of what the nodes did
+    /// passed, but the run never went through the rare path its scenario exists for (its
+    /// draws did not force it; another seed will). Such a run is not a pass, since a change
+    /// that stops a scenario from reaching its path must not go unnoticed, but neither is it
+    /// a sign of a bug: `sim explore` counts it apart from the failures.
+    pub fn vacuous(&self) -> bool {
+        let mut failed = self.checks.iter().filter(|(_, c)| !c.passed).map(|(n, _)| n.as_str());
+        failed.next() == Some(crate::checks::COVERAGE_CHECK) && failed.next().is_none()
+    }
 }
 
 /// The command line that reproduces a run.
@@ -130,4 +140,50 @@ pub(crate) fn build(run: &Run) -> RunReport {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(outcomes: &[(&str, bool)]) -> RunReport {
+        RunReport {
+            scenario: "balancing-attack".into(),
+            seed: 1,
+            nodes: 30,
+            layers: 40,
+            sim_seconds: 400.0,
+            events: 1,
+            digest: String::new(),
+            checks: outcomes
+                .iter()
+                .map(|(n, p)| (n.to_string(), CheckOutcome { passed: *p, detail: String::new() }))
+                .collect(),
+            violations: Vec::new(),
+            stats: BTreeMap::new(),
+            plan: FaultPlan::default(),
+            coverage: BTreeMap::new(),
+            timeline: None,
+        }
+    }
+
+    /// Only a run whose one failed check is `coverage` is vacuous: a pass is not, and neither
+    /// is a run that failed anything else, with or without `coverage`.
+    #[test]
+    fn vacuous_means_coverage_failed_alone() {
+        let cov = crate::checks::COVERAGE_CHECK;
+        // (check outcomes, passed, vacuous)
+        type Case<'a> = (&'a [(&'a str, bool)], bool, bool);
+        let cases: [Case<'_>; 5] = [
+            (&[("mesh-agreement", true), (cov, true)], true, false),
+            (&[("mesh-agreement", true), (cov, false)], false, true),
+            (&[("hare-agreement", false), (cov, false)], false, false),
+            (&[("hare-agreement", false), (cov, true)], false, false),
+            (&[("a-check", true), ("z-check", false), (cov, false)], false, false),
+        ];
+        for (outcomes, passed, vacuous) in cases {
+            let r = report(outcomes);
+            assert_eq!((r.passed(), r.vacuous()), (passed, vacuous), "{outcomes:?}");
+        }
+    }
 }

@@ -8,6 +8,10 @@ use spacemesh_sim::{NodeIdx, SimTime};
 
 use super::{CheckOutcome, Checker, Checks, Verdict, Violation};
 
+/// The name of the check [`CoverageChecker`] reports: a run that fails this check alone is
+/// *vacuous* (see [`crate::RunReport::vacuous`]), not wrong.
+pub const COVERAGE_CHECK: &str = "coverage";
+
 /// Requires each of a scenario's marks to be hit at least once.
 #[derive(Debug)]
 pub struct CoverageChecker {
@@ -35,14 +39,14 @@ impl Checker for CoverageChecker {
             self.required.iter().copied().filter(|m| !counts.contains_key(m)).collect();
         let mut verdict = Verdict::default();
         verdict.outcomes.push((
-            "coverage".into(),
+            COVERAGE_CHECK.into(),
             CheckOutcome {
                 passed: missed.is_empty(),
                 detail: format!("marks this scenario exists for: {}", hits.join(", ")),
             },
         ));
         verdict.violations.extend(missed.into_iter().map(|m| Violation {
-            check: "coverage".into(),
+            check: COVERAGE_CHECK.into(),
             time_s: end.as_secs_f64(),
             node: None,
             message: format!("the run never went through {m}, the path this scenario is for"),

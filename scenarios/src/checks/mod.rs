@@ -12,7 +12,7 @@ mod mesh;
 mod misbehaviour;
 mod transfers;
 
-pub use coverage::CoverageChecker;
+pub use coverage::{COVERAGE_CHECK, CoverageChecker};
 pub use delivery::{DeliveryChecker, DeliveryWindow};
 pub use epochs::{Accused, EpochsChecker, EpochsExpect, Role};
 pub use equivocation::HeartbeatEquivocationChecker;
