@@ -49,6 +49,9 @@ pub enum Hint {
     MaliciousIds,
     /// A transaction by id.
     Tx,
+    /// A proposal by its own id, as a hare output names it: the id, then its layer number
+    /// (big-endian), zero-padded.
+    Proposal,
 }
 
 impl Encode for Hint {
@@ -65,6 +68,7 @@ impl Encode for Hint {
             Hint::Certificate => 9,
             Hint::MaliciousIds => 10,
             Hint::Tx => 11,
+            Hint::Proposal => 12,
         });
     }
 }
@@ -83,6 +87,7 @@ impl Decode for Hint {
             9 => Ok(Hint::Certificate),
             10 => Ok(Hint::MaliciousIds),
             11 => Ok(Hint::Tx),
+            12 => Ok(Hint::Proposal),
             tag => Err(DecodeError::InvalidTag { what: "fetch hint", tag }),
         }
     }

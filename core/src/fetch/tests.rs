@@ -97,6 +97,31 @@ fn codec() {
     assert!(decode_exact::<FetchMessage>(&big).is_err());
 }
 
+/// Every hint has its own tag and reads back; the next tag is refused.
+#[test]
+fn hint_tags() {
+    let all = [
+        Hint::Atx,
+        Hint::PoetProof,
+        Hint::Malfeasance,
+        Hint::Block,
+        Hint::Ballot,
+        Hint::EpochAtxs,
+        Hint::LayerBallots,
+        Hint::ActiveSet,
+        Hint::Certificate,
+        Hint::MaliciousIds,
+        Hint::Tx,
+        Hint::Proposal,
+    ];
+    for (i, hint) in all.into_iter().enumerate() {
+        assert_eq!(hint.encode(), [i as u8 + 1]);
+        assert_eq!(decode_exact::<Hint>(&hint.encode()), Ok(hint));
+    }
+    assert!(decode_exact::<Hint>(&[all.len() as u8 + 1]).is_err());
+    assert!(decode_exact::<Hint>(&[0]).is_err());
+}
+
 /// A hash wanted besides some peers goes to another connected peer, and fails at once when
 /// every connected peer is to be skipped.
 #[test]

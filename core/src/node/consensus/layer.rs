@@ -21,6 +21,7 @@ use super::{Consensus, ConsensusEvent, ConsensusOutput};
 use crate::block::{self, ProposalInfo};
 use crate::certifier::{CERTIFY_ROUND, CertifyMessage};
 use crate::codec::{Encode, decode_shared};
+use crate::fetch::Hint;
 use crate::gossip::{MsgId, Topic, Verdict};
 use crate::hare::wire::{HARE_MESSAGE_MAX, HareMessage};
 use crate::hare::{Committee, HareOutput};
@@ -142,6 +143,11 @@ impl Consensus {
         let mut missing = 0;
         for id in proposals {
             let record = by_proposal.get(id).copied();
+            if record.is_none() {
+                // Asked of peers by its own id, as go-spacemesh's block generator does; it is
+                // validated as from gossip and the block is built again when it is accepted.
+                self.fetcher.want(Hint::Proposal, super::mesh::proposal_key(layer, id), None);
+            }
             let header = record.and_then(|r| self.atxs.store().get(&r.atx));
             match (record, header) {
                 (Some(r), Some(h)) => infos.push(ProposalInfo {

@@ -30,7 +30,7 @@ use crate::codec::{BoundedVec, Encode, decode_exact};
 use crate::fetch::Hint;
 use crate::mesh::{ApplyEnv, MeshError};
 use crate::tortoise::{LayerUpdate, TortoiseReject};
-use crate::types::{BallotId, BlockId, Hash32, LayerId, PeerId};
+use crate::types::{BallotId, BlockId, Hash32, LayerId, PeerId, ProposalId};
 
 /// Ballots waiting for their base ballot, at most.
 pub(super) const WAITING_MAX: usize = 4096;
@@ -285,6 +285,26 @@ pub(super) fn ballot_key(id: &BallotId) -> Hash32 {
     let mut h = [0u8; 32];
     h[..20].copy_from_slice(&id.0);
     Hash32(h)
+}
+
+/// The fetch key of the proposal `id` of `layer` ([`Hint::Proposal`]): the layer lets a peer
+/// look it up among that layer's ballots.
+pub(super) fn proposal_key(layer: LayerId, id: &ProposalId) -> Hash32 {
+    let mut h = [0u8; 32];
+    h[..20].copy_from_slice(&id.0);
+    h[20..24].copy_from_slice(&layer.0.to_be_bytes());
+    Hash32(h)
+}
+
+/// The layer and proposal id of a [`proposal_key`]; `None` when its padding is not zero.
+pub(super) fn proposal_of_key(hash: &Hash32) -> Option<(LayerId, ProposalId)> {
+    if hash.0[24..] != [0; 8] {
+        return None;
+    }
+    let mut id = [0u8; 20];
+    id.copy_from_slice(&hash.0[..20]);
+    let layer = u32::from_be_bytes(hash.0[20..24].try_into().expect("4 bytes"));
+    Some((LayerId(layer), ProposalId(id)))
 }
 
 /// The blocks kept per layer.

@@ -1426,6 +1426,11 @@ impl Consensus {
             Hint::Malfeasance => self.malicious.proof(&NodeId(hash.0)).map(|p| p.encode().into()),
             Hint::Block => self.served_block(hash).map(Bytes::from),
             Hint::Ballot => self.ballots.raw(&mesh::ballot_id(hash)).cloned(),
+            Hint::Proposal => {
+                let (layer, id) = mesh::proposal_of_key(hash)?;
+                let mut records = self.ballots.layer(layer)?.records();
+                records.find(|r| r.proposal == id).map(|r| r.raw.clone())
+            }
             Hint::Tx => self.tx_raw(hash),
             Hint::EpochAtxs
             | Hint::LayerBallots
@@ -1737,6 +1742,30 @@ impl Consensus {
                             Err(_) => {}
                         }
                     }
+                    Hint::Proposal => {
+                        let asked = mesh::proposal_of_key(&hash);
+                        let answered = decode_shared::<Proposal>(&data)
+                            .ok()
+                            .map(|p| (p.ballot.inner.layer, p.id()));
+                        if asked.is_none() || answered != asked {
+                            self.outputs
+                                .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+                            // Still wanted while its layer waits for it: from another peer.
+                            let wanted = asked.is_some_and(|(layer, id)| {
+                                self.unbuilt.get(&layer).is_some_and(|p| p.contains(&id))
+                            });
+                            if wanted {
+                                self.fetcher.want_besides(Hint::Proposal, hash, vec![peer]);
+                            }
+                            continue;
+                        }
+                        if let Err(e) = self.take_proposal(now, &data, peer)
+                            && e.penalize()
+                        {
+                            self.outputs
+                                .push_back(ConsensusOutput::Penalize(peer, Penalty::Protocol));
+                        }
+                    }
                     Hint::EpochAtxs
                     | Hint::LayerBallots
                     | Hint::ActiveSet
@@ -1765,7 +1794,8 @@ impl Consensus {
                         self.outputs.push_back(ConsensusOutput::CutOff);
                     }
                 }
-                FetchOutput::Failed { hint: Hint::Block | Hint::Tx, .. } => {}
+                // A proposal nobody served leaves its layer to the block its ballots vote for.
+                FetchOutput::Failed { hint: Hint::Block | Hint::Tx | Hint::Proposal, .. } => {}
                 FetchOutput::Failed {
                     hint:
                         hint @ (Hint::EpochAtxs

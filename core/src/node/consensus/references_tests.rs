@@ -368,3 +368,75 @@ fn a_synced_node_asks_for_the_certificates_of_hare_outputs_it_missed() {
     asked(&mut c, next);
     assert_eq!(c.sync.certificates_asked(), [next.0 - 4], "{next}: only its epoch's last layer");
 }
+
+/// The proposal id of an encoded proposal.
+fn proposal_id(bytes: &Bytes) -> ProposalId {
+    decode_shared::<Proposal>(bytes).expect("a proposal").id()
+}
+
+/// A hare output naming a proposal this node never received: the block fails, the proposal is
+/// asked of a peer by its own id and layer, and once the answer is accepted the block is built.
+/// An answer that is another proposal is penalized, builds nothing, and the proposal is asked
+/// of another peer; a node holding the
+/// proposal serves it under that key, and nothing under a key with another layer or padding.
+#[test]
+fn a_proposal_named_by_the_hare_output_is_fetched_by_its_id() {
+    let Fixture { mut c, first, later, .. } = fixture();
+    let now = c.cfg.clock.layer_start(first.layer);
+    let id = proposal_id(&first.bytes);
+    let key = mesh::proposal_key(first.layer, &id);
+    c.build_block(now, first.layer, &[id]);
+    let outs = outputs(&mut c);
+    assert!(
+        outs.iter().any(|o| matches!(
+            o,
+            ConsensusOutput::Event(ConsensusEvent::BlockFailed { layer, .. }) if *layer == first.layer
+        )),
+        "no block without the proposal: {outs:?}"
+    );
+    let connected = [OTHER, SENDER];
+    c.on_tick(now, &connected);
+    let asked = requests(&outputs(&mut c), Hint::Proposal, key);
+    let [(peer, request)] = asked[..] else { panic!("one request, got {asked:?}") };
+
+    // Another proposal under the key: penalized, and nothing is built.
+    let wrong = BoundedBytes::new(later.bytes.clone()).expect("small");
+    let items = BoundedVec::new(vec![FetchItem { hash: key, data: Some(wrong) }]).expect("one");
+    c.on_fetch(now, peer, FetchMessage::Response { id: request, items });
+    let outs = outputs(&mut c);
+    assert!(outs.contains(&ConsensusOutput::Penalize(peer, Penalty::Protocol)), "{outs:?}");
+    assert!(c.ballots().raw(&later.id).is_none(), "a wrong answer is not taken");
+
+    // Asked again of the other peer (the layer is still unbuilt), answered right: accepted
+    // and built.
+    let bad = peer;
+    c.on_tick(now, &connected);
+    let asked = requests(&outputs(&mut c), Hint::Proposal, key);
+    let [(peer, request)] = asked[..] else { panic!("asked again, got {asked:?}") };
+    assert_ne!(peer, bad, "not of the peer that answered wrong");
+    let data = BoundedBytes::new(first.bytes.clone()).expect("small");
+    let items = BoundedVec::new(vec![FetchItem { hash: key, data: Some(data) }]).expect("one");
+    c.on_fetch(now, peer, FetchMessage::Response { id: request, items });
+    let outs = outputs(&mut c);
+    assert!(!outs.iter().any(|o| matches!(o, ConsensusOutput::Penalize(..))), "{outs:?}");
+    assert!(c.ballots().raw(&first.id).is_some(), "the fetched proposal is accepted");
+    assert!(
+        outs.iter().any(|o| matches!(
+            o,
+            ConsensusOutput::Event(ConsensusEvent::Block { layer, proposals: 1, .. })
+                if *layer == first.layer
+        )),
+        "the block is built once the proposal is here: {outs:?}"
+    );
+    c.check_invariants();
+
+    // Served by id and layer only.
+    let served = c.serve(Hint::Proposal, &key).expect("served");
+    assert_eq!(served.as_ref(), first.bytes.as_ref());
+    let other_layer = mesh::proposal_key(later.layer, &id);
+    assert!(c.serve(Hint::Proposal, &other_layer).is_none(), "looked up in its layer only");
+    let mut padded = key;
+    padded.0[31] = 1;
+    assert!(c.serve(Hint::Proposal, &padded).is_none(), "padding must be zero");
+    assert_eq!(mesh::proposal_of_key(&key), Some((first.layer, id)));
+}
