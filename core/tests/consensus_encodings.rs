@@ -165,20 +165,11 @@ fn malfeasance_and_fetch_encodings() {
     ));
 }
 
-/// What syncing peers exchange is fixed: a request for each sync hint and the id lists served.
+/// What syncing peers exchange is fixed: a request for each hint and the id lists served.
 #[test]
 fn sync_encodings() {
-    let hints = [
-        Hint::Block,
-        Hint::Ballot,
-        Hint::EpochAtxs,
-        Hint::LayerBallots,
-        Hint::ActiveSet,
-        Hint::Certificate,
-        Hint::MaliciousIds,
-    ];
     let mut out = String::new();
-    for hint in hints {
+    for hint in Hint::ALL {
         let request = FetchMessage::Request {
             id: 7,
             hint,

@@ -54,6 +54,24 @@ pub enum Hint {
     Proposal,
 }
 
+impl Hint {
+    /// Every hint, in the order of their tags.
+    pub const ALL: [Hint; 12] = [
+        Hint::Atx,
+        Hint::PoetProof,
+        Hint::Malfeasance,
+        Hint::Block,
+        Hint::Ballot,
+        Hint::EpochAtxs,
+        Hint::LayerBallots,
+        Hint::ActiveSet,
+        Hint::Certificate,
+        Hint::MaliciousIds,
+        Hint::Tx,
+        Hint::Proposal,
+    ];
+}
+
 impl Encode for Hint {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.push(match self {

@@ -100,20 +100,7 @@ fn codec() {
 /// Every hint has its own tag and reads back; the next tag is refused.
 #[test]
 fn hint_tags() {
-    let all = [
-        Hint::Atx,
-        Hint::PoetProof,
-        Hint::Malfeasance,
-        Hint::Block,
-        Hint::Ballot,
-        Hint::EpochAtxs,
-        Hint::LayerBallots,
-        Hint::ActiveSet,
-        Hint::Certificate,
-        Hint::MaliciousIds,
-        Hint::Tx,
-        Hint::Proposal,
-    ];
+    let all = Hint::ALL;
     for (i, hint) in all.into_iter().enumerate() {
         assert_eq!(hint.encode(), [i as u8 + 1]);
         assert_eq!(decode_exact::<Hint>(&hint.encode()), Ok(hint));
