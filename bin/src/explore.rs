@@ -369,6 +369,24 @@ fn explored(summary: &Summary) -> bool {
     summary.failed.is_empty() && (summary.vacuous.is_empty() || summary.passed > 0)
 }
 
+/// How many failed seeds each check failed first, most first (then by name): where to start
+/// when many seeds fail. A failure that names no check (a run that ended without a report)
+/// counts as `(no check named)`.
+fn failed_checks(summary: &Summary) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &summary.failed {
+        let first = f.first_violation.as_deref().unwrap_or("");
+        let check = first
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once(']'))
+            .map_or("(no check named)", |(check, _)| check);
+        *counts.entry(check.to_string()).or_default() += 1;
+    }
+    let mut tally: Vec<(String, usize)> = counts.into_iter().collect();
+    tally.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    tally
+}
+
 /// Writes or prints the summary; exit 0 only when [`explored`].
 fn finish(summary: &Summary, file: Option<&PathBuf>, json: bool, wall: f64) -> Result<ExitCode> {
     let text = serde_json::to_string_pretty(summary)?;
@@ -405,6 +423,11 @@ fn finish(summary: &Summary, file: Option<&PathBuf>, json: bool, wall: f64) -> R
                      used to, a change stopped it"
                 );
             }
+        }
+        if summary.failed.len() > 1 {
+            let tally: Vec<String> =
+                failed_checks(summary).iter().map(|(check, n)| format!("{check} {n}")).collect();
+            out!("  failed first: {}", tally.join(", "));
         }
         for f in &summary.failed {
             out!("  seed {}: {}", f.seed, f.first_violation.as_deref().unwrap_or(""));
@@ -558,6 +581,33 @@ mod tests {
         }
         let read: Summary = serde_json::from_value(old).unwrap();
         assert!(read.vacuous.is_empty() && read.results.iter().all(|r| !r.vacuous));
+    }
+
+    /// Failed seeds are tallied by the check they failed first, most first (then by name); a
+    /// seed without a report counts apart, and vacuous seeds not at all.
+    #[test]
+    fn failures_are_tallied_by_their_first_check() {
+        let failing = |seed, first: Option<&str>| SeedResult {
+            first_violation: first.map(str::to_string),
+            ..result(seed, false, "f")
+        };
+        let vacuous = SeedResult { vacuous: true, ..failing(9, Some("[coverage] t=1.0s")) };
+        let s = Summary::new(
+            "mainnet-like",
+            Some(30),
+            Some(40),
+            vec![
+                failing(1, Some("[mesh-agreement] t=1.0s node=3: differs")),
+                failing(2, Some("[hare-validity] t=2.0s node=-: missing")),
+                failing(3, Some("[mesh-agreement] t=3.0s node=4: differs")),
+                failing(4, Some("run ended without a report (exit status: 101): boom")),
+                vacuous,
+                result(5, true, "p"),
+            ],
+        );
+        let tally = failed_checks(&s);
+        let expected = [("mesh-agreement", 2), ("(no check named)", 1), ("hare-validity", 1)];
+        assert_eq!(tally, expected.map(|(c, n)| (c.to_string(), n)));
     }
 
     /// A report that says vacuous is taken as such only with the exit status of a failed check.
