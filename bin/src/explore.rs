@@ -2,7 +2,9 @@
 //! process (so a crash or an abort in one run is that seed's failure, not the explorer's), a
 //! table as runs finish, and a JSON summary of the failing seeds with their first violation and
 //! repro line. `--shard K/N` keeps every N-th seed from the K-th, so that a CI matrix or a batch
-//! scheduler spreads one range over machines; `merge` combines their summaries.
+//! scheduler spreads one range over machines; `merge` combines their summaries. `--for 8h`
+//! stops starting seeds once that long has passed, and with `--seeds A..` (no end) seeds are
+//! explored from A on until then, as a fuzzer runs overnight.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -10,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -23,9 +25,12 @@ pub(crate) struct ExploreArgs {
     /// Scenario name (see `smesh sim list`).
     #[arg(long, default_value = DEFAULT_SCENARIO)]
     scenario: String,
-    /// Seeds: `A..B` (B excluded) or `A..=B`.
+    /// Seeds: `A..B` (B excluded), `A..=B`, or `A..` (no end: needs `--for`).
     #[arg(long)]
     seeds: String,
+    /// Start no seed once this long has passed (`30m`, `8h`, `90s`); runs under way finish.
+    #[arg(long = "for", value_name = "DURATION", value_parser = crate::duration_arg::parse_duration)]
+    for_secs: Option<u64>,
     /// Runs at once, each in its own process.
     #[arg(long, default_value_t = 1)]
     jobs: usize,
@@ -81,6 +86,10 @@ pub(crate) struct SeedResult {
     /// Coverage marks of the run (`spacemesh_core::coverage`).
     #[serde(default)]
     pub coverage: BTreeMap<String, u64>,
+    /// The run refused its arguments (exit status 2, no report): a usage error that every seed
+    /// would repeat, so the exploration stops.
+    #[serde(skip)]
+    pub refused: bool,
 }
 
 /// A coverage mark summed over runs.
@@ -145,6 +154,113 @@ impl Summary {
     }
 }
 
+/// The seeds `--seeds` names, before sharding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SeedRange {
+    /// A range with an end.
+    Listed(Vec<u64>),
+    /// `A..`: from A on, as long as `--for` allows.
+    From(u64),
+}
+
+/// Parses `A..B`, `A..=B` or `A..`.
+fn parse_range(s: &str) -> Result<SeedRange> {
+    if let Some(a) = s.strip_suffix("..")
+        && !a.contains("..")
+    {
+        let a = a.trim().parse().with_context(|| format!("--seeds {s:?}: {a:?} is not a seed"))?;
+        return Ok(SeedRange::From(a));
+    }
+    parse_seeds(s).map(SeedRange::Listed)
+}
+
+/// Where the workers take their next seed from: the (sharded) list in order, or every N-th
+/// seed on from a start; none once the time allowed has passed.
+#[derive(Debug)]
+struct SeedSource {
+    next: Mutex<Option<SeedCursor>>,
+    deadline: Option<Instant>,
+}
+
+#[derive(Debug)]
+enum SeedCursor {
+    /// Seeds left, last first.
+    Listed(Vec<u64>),
+    /// The next seed and the step to the one after it.
+    Open { next: u64, step: u64 },
+}
+
+impl SeedSource {
+    fn new(range: SeedRange, shard_spec: Option<&str>, deadline: Option<Instant>) -> Result<Self> {
+        let cursor = match range {
+            SeedRange::Listed(seeds) => {
+                let seeds = match shard_spec {
+                    Some(spec) => shard(seeds, spec)?,
+                    None => seeds,
+                };
+                SeedCursor::Listed(seeds.into_iter().rev().collect())
+            }
+            SeedRange::From(start) => {
+                if deadline.is_none() {
+                    bail!("--seeds {start}.. has no end: give --for (for example --for 8h)");
+                }
+                let (k, n) = match shard_spec {
+                    Some(spec) => parse_shard(spec)?,
+                    None => (0, 1),
+                };
+                let next = start.checked_add(k as u64).context("--seeds: the start overflows")?;
+                SeedCursor::Open { next, step: n as u64 }
+            }
+        };
+        Ok(SeedSource { next: Mutex::new(Some(cursor)), deadline })
+    }
+
+    /// How many seeds are left, if the range has an end.
+    fn len(&self) -> Option<usize> {
+        match self.next.lock().expect("seeds").as_ref() {
+            Some(SeedCursor::Listed(left)) => Some(left.len()),
+            Some(SeedCursor::Open { .. }) => None,
+            None => Some(0),
+        }
+    }
+
+    /// The next seed to run, if any is left and the time allowed has not passed.
+    fn take(&self, now: Instant) -> Option<u64> {
+        let mut cursor = self.next.lock().expect("seeds");
+        if self.deadline.is_some_and(|d| now >= d) {
+            *cursor = None;
+        }
+        let seed = match cursor.as_mut()? {
+            SeedCursor::Listed(left) => left.pop(),
+            SeedCursor::Open { next, step } => {
+                let seed = *next;
+                match next.checked_add(*step) {
+                    Some(after) => *next = after,
+                    None => {
+                        *cursor = None;
+                        return Some(seed);
+                    }
+                }
+                Some(seed)
+            }
+        };
+        if seed.is_none() {
+            *cursor = None;
+        }
+        seed
+    }
+
+    /// Starts no more seeds.
+    fn stop(&self) {
+        *self.next.lock().expect("seeds") = None;
+    }
+
+    /// Whether seeds were left when the time allowed ran out.
+    fn timed_out(&self, now: Instant) -> bool {
+        self.deadline.is_some_and(|d| now >= d)
+    }
+}
+
 /// Parses `A..B` (B excluded) or `A..=B` into the seeds it names.
 pub(crate) fn parse_seeds(s: &str) -> Result<Vec<u64>> {
     let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
@@ -168,6 +284,12 @@ pub(crate) fn parse_seeds(s: &str) -> Result<Vec<u64>> {
 
 /// Parses `K/N` and keeps the seeds at positions K, K+N, K+2N, ... of the range.
 pub(crate) fn shard(seeds: Vec<u64>, spec: &str) -> Result<Vec<u64>> {
+    let (k, n) = parse_shard(spec)?;
+    Ok(seeds.into_iter().skip(k).step_by(n).collect())
+}
+
+/// `K/N` with `0 <= K < N`.
+fn parse_shard(spec: &str) -> Result<(usize, usize)> {
     let Some((k, n)) = spec.split_once('/') else {
         bail!("--shard {spec:?}: expected K/N, for example 0/4");
     };
@@ -176,7 +298,7 @@ pub(crate) fn shard(seeds: Vec<u64>, spec: &str) -> Result<Vec<u64>> {
     if n == 0 || k >= n {
         bail!("--shard {spec:?}: needs 0 <= K < N");
     }
-    Ok(seeds.into_iter().skip(k).step_by(n).collect())
+    Ok((k, n))
 }
 
 /// One seed of a scenario, run as a child `smesh sim run --json` process.
@@ -228,6 +350,7 @@ fn result_of(
         seed,
         passed: false,
         vacuous: false,
+        refused: false,
         digest: String::new(),
         events: 0,
         wall_seconds: wall,
@@ -242,7 +365,8 @@ fn result_of(
     let Ok(json) = serde_json::from_slice::<Value>(&output.stdout) else {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
-        return failed(format!("run ended without a report ({}): {last}", output.status));
+        let why = format!("run ended without a report ({}): {last}", output.status);
+        return SeedResult { refused: output.status.code() == Some(2), ..failed(why) };
     };
     let passed = json["passed"].as_bool().unwrap_or(false) && output.status.success();
     // A vacuous run exits 1 like any failed check; any other status (a panic after the report,
@@ -272,14 +396,18 @@ fn result_of(
         },
         repro,
         coverage: serde_json::from_value(json["coverage"].clone()).unwrap_or_default(),
+        refused: false,
     }
 }
 
 pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
     let scenario = spacemesh_scenarios::find(&args.scenario)?;
-    let mut seeds = parse_seeds(&args.seeds)?;
-    if let Some(spec) = &args.shard {
-        seeds = shard(seeds, spec)?;
+    let started = Instant::now();
+    let deadline = args.for_secs.map(|s| started + Duration::from_secs(s));
+    let seeds =
+        Arc::new(SeedSource::new(parse_range(&args.seeds)?, args.shard.as_deref(), deadline)?);
+    if seeds.len() == Some(0) {
+        bail!("--seeds {} --shard {}: no seed left", args.seeds, args.shard.unwrap_or_default());
     }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
@@ -294,12 +422,11 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
     }
     let layers = args.layers.unwrap_or(scenario.default_layers());
     let exe = std::env::current_exe().context("locating the smesh binary")?;
-    let queue = Arc::new(Mutex::new(seeds.iter().rev().copied().collect::<Vec<u64>>()));
     let (tx, rx) = mpsc::channel();
     let mut workers = Vec::new();
-    for _ in 0..args.jobs.min(seeds.len()) {
-        let (queue, tx, exe, name, canary, cast) = (
-            queue.clone(),
+    for _ in 0..seeds.len().map_or(args.jobs, |n| args.jobs.min(n)) {
+        let (seeds, tx, exe, name, canary, cast) = (
+            seeds.clone(),
             tx.clone(),
             exe.clone(),
             args.scenario.clone(),
@@ -308,7 +435,7 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
         );
         workers.push(std::thread::spawn(move || {
             loop {
-                let Some(seed) = queue.lock().expect("queue").pop() else { return };
+                let Some(seed) = seeds.take(Instant::now()) else { return };
                 let run = SeedRun {
                     scenario: &name,
                     nodes,
@@ -324,7 +451,6 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
         }));
     }
     drop(tx);
-    let started = Instant::now();
     if !args.json {
         out!(
             "{:>8}  {:<7}  {:>10}  {:>8}  {:<16}  first violation",
@@ -336,7 +462,13 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
         );
     }
     let mut results = Vec::new();
+    let mut refused = None;
     for r in rx {
+        if r.refused {
+            seeds.stop();
+            refused.get_or_insert_with(|| r.first_violation.clone().unwrap_or_default());
+            continue;
+        }
         if !args.json {
             out!(
                 "{:>8}  {:<7}  {:>10}  {:>8.1}  {:<16}  {}",
@@ -357,6 +489,15 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode> {
     }
     for w in workers {
         let _ = w.join();
+    }
+    if let Some(why) = refused {
+        bail!("the runs refuse these arguments, so no seed was explored further: {why}");
+    }
+    if !args.json
+        && let Some(secs) = args.for_secs
+        && seeds.timed_out(Instant::now())
+    {
+        out!("stopped starting seeds after {secs} s (--for); the runs under way finished");
     }
     let summary = Summary::new(&args.scenario, Some(nodes), Some(layers), results);
     finish(&summary, args.summary.as_ref(), args.json, started.elapsed().as_secs_f64())
@@ -494,6 +635,37 @@ mod tests {
         assert!(parse_seeds("7").unwrap_err().to_string().contains("A..B"));
     }
 
+    /// `A..` explores from A on, sharded like a closed range; it needs a time allowed, and
+    /// nothing is started once that has passed.
+    #[test]
+    fn open_ranges_need_a_time_and_stop_at_it() {
+        assert_eq!(parse_range("5..").unwrap(), SeedRange::From(5));
+        assert_eq!(parse_range("5..8").unwrap(), SeedRange::Listed(vec![5, 6, 7]));
+        assert!(parse_range("x..").is_err());
+        assert!(parse_range("..").is_err());
+        let err = SeedSource::new(SeedRange::From(5), None, None).unwrap_err();
+        assert!(err.to_string().contains("--for"), "{err}");
+
+        let now = Instant::now();
+        let later = now + Duration::from_secs(3600);
+        let open = SeedSource::new(SeedRange::From(5), Some("1/3"), Some(later)).unwrap();
+        assert_eq!(open.len(), None);
+        let taken: Vec<u64> = (0..4).filter_map(|_| open.take(now)).collect();
+        assert_eq!(taken, [6, 9, 12, 15], "every third seed from the second");
+        assert!(!open.timed_out(now));
+        assert_eq!(open.take(later), None, "none once the time is up");
+        assert!(open.timed_out(later));
+        assert_eq!(open.take(now), None, "and none after that");
+
+        let listed = SeedSource::new(SeedRange::Listed(vec![1, 2, 3]), None, Some(later)).unwrap();
+        assert_eq!(listed.len(), Some(3));
+        let taken: Vec<u64> = std::iter::from_fn(|| listed.take(now)).collect();
+        assert_eq!(taken, [1, 2, 3], "a closed range ends at its end, in order");
+        let end = SeedSource::new(SeedRange::From(u64::MAX), None, Some(later)).unwrap();
+        assert_eq!(end.take(now), Some(u64::MAX));
+        assert_eq!(end.take(now), None, "the last seed there is");
+    }
+
     #[test]
     fn shards_partition_the_range() {
         let seeds = parse_seeds("10..20").unwrap();
@@ -517,6 +689,7 @@ mod tests {
             first_violation: (!passed).then(|| "[x] t=1.0s node=-: broken".to_string()),
             repro: repro_line("gossip", 7, seed, 3),
             coverage: BTreeMap::from([("fetch-retry".to_string(), seed)]),
+            refused: false,
         }
     }
 
@@ -634,7 +807,18 @@ mod tests {
             .args(["-c", "echo 'thread main panicked: boom' >&2; exit 101"])
             .output();
         let r = result_of(5, "repro".into(), output, 0.5);
-        assert!(!r.passed);
+        assert!(!r.passed && !r.refused);
         assert!(r.first_violation.unwrap().contains("panicked: boom"));
+    }
+
+    /// A run that exits 2 without a report refused its arguments: every seed would.
+    #[test]
+    fn a_usage_error_is_a_refusal() {
+        let output = std::process::Command::new("sh")
+            .args(["-c", "echo 'error: gossip needs at least 30 layers' >&2; exit 2"])
+            .output();
+        let r = result_of(5, "repro".into(), output, 0.5);
+        assert!(!r.passed && r.refused);
+        assert!(r.first_violation.unwrap().contains("needs at least 30 layers"));
     }
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use crate::faucet::{FaucetConfig, serve};
@@ -34,7 +34,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value = "10smh", value_parser = parse_amount)]
     amount: u64,
     /// Time between payments to one address or one IP (`24h`, `30m`, `90s`, `2d`).
-    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    #[arg(long, default_value = "24h", value_parser = crate::duration_arg::parse_duration)]
     cooldown: u64,
     /// Smidge per unit of gas.
     #[arg(long, default_value_t = 1)]
@@ -42,22 +42,6 @@ pub(crate) struct ServeArgs {
     /// Cooldowns and the request log (default ~/.smesh/faucet).
     #[arg(long)]
     data: Option<PathBuf>,
-}
-
-/// Seconds of `24h`, `30m`, `90s`, `2d` (or plain seconds).
-pub(crate) fn parse_duration(text: &str) -> Result<u64> {
-    let t = text.trim();
-    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 =
-        digits.parse().map_err(|_| anyhow::anyhow!("{text:?}: write `24h`, `30m`, `90s`"))?;
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => bail!("{text:?}: the units are s, m, h and d"),
-    };
-    n.checked_mul(scale).ok_or_else(|| anyhow::anyhow!("{text:?} is too long"))
 }
 
 pub(crate) fn run(cmd: FaucetCommand) -> Result<ExitCode> {
@@ -79,20 +63,4 @@ pub(crate) fn run(cmd: FaucetCommand) -> Result<ExitCode> {
     crate::node_cmd::init_logs();
     crate::node_cmd::runtime()?.block_on(serve(cfg))?;
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Durations read in their units; anything else is refused.
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("24h").unwrap(), 86_400);
-        assert_eq!(parse_duration("30m").unwrap(), 1_800);
-        assert_eq!(parse_duration("90").unwrap(), 90);
-        assert_eq!(parse_duration("2d").unwrap(), 172_800);
-        assert!(parse_duration("1w").is_err());
-        assert!(parse_duration("h").is_err());
-    }
 }

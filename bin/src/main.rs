@@ -29,6 +29,7 @@ mod bench_verify;
 mod canary_cmd;
 mod devnet_cmd;
 mod devnet_faults;
+mod duration_arg;
 mod explore;
 mod faucet;
 mod faucet_cmd;
