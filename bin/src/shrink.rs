@@ -302,6 +302,13 @@ pub(crate) fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
             "the original run panicked ({panic}): shrink needs its fault plan from a report; \
              run it with `smesh sim run` and a debugger instead"
         ),
+        Ok(r) if r.vacuous() => bail!(
+            "{} seed {} is vacuous: its checks of what the nodes did pass, and it only missed \
+             the path the scenario is for; a shorter run with fewer faults misses it all the \
+             more, so there is nothing to shrink (try another seed)",
+            args.scenario,
+            args.seed
+        ),
         Ok(r) => match r.violations.first() {
             Some(v) => (v.check.clone(), v.message.clone(), r),
             None => {
