@@ -33,7 +33,8 @@ pub struct PeersConfig {
     pub ping_interval: Duration,
     /// A peer silent for this long is disconnected.
     pub peer_timeout: Duration,
-    /// How often one connection is replaced by a new random one.
+    /// How often one connection is replaced by a new random one (the first time at a random
+    /// point of the first interval).
     pub rotate_interval: Duration,
     /// The soonest a rotation may follow another when the node reports its connected peers
     /// cut off ([`PeersInput::CutOff`]).
@@ -286,7 +287,7 @@ impl Peers {
         if self.next_tick.is_none() {
             self.next_tick = Some(now);
             self.next_ping = now + self.cfg.ping_interval;
-            self.next_rotate = now + self.cfg.rotate_interval;
+            self.next_rotate = now + self.first_rotation();
         }
         match input {
             PeersInput::Up { peer, outbound } => self.on_up(now, peer, outbound),
@@ -557,6 +558,25 @@ impl Peers {
         for peer in peers {
             self.outputs.push_back(PeersOutput::Send { peer, frame: frame.clone() });
         }
+    }
+
+    /// How long after its start the node first rotates a connection: a random point of
+    /// `rotate_interval`, so that nodes started together do not rotate in step. In step, two
+    /// groups that filled their connections with each other's own members during a partition
+    /// (silent peers are dropped, and a node at its target dials nobody) find each other only
+    /// at the next common rotation, up to a whole interval after the heal; out of step, some
+    /// node rotates every `rotate_interval / nodes` on average.
+    fn first_rotation(&mut self) -> Duration {
+        let interval = u64::try_from(self.cfg.rotate_interval.as_micros()).unwrap_or(u64::MAX);
+        if interval == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_micros(self.rng.random_range(0..interval))
+    }
+
+    /// When the next rotation is due (none before the node's first input).
+    pub fn next_rotation(&self) -> Option<Time> {
+        self.next_tick.map(|_| self.next_rotate)
     }
 
     /// Replaces one connection by a new random candidate, so that separated groups of peers

@@ -283,7 +283,7 @@ fn cut_off_brings_the_rotation_forward() {
     let cfg = PeersConfig {
         peers_target: 2,
         peers_max: 8,
-        rotate_interval: Duration::from_secs(120),
+        rotate_interval: Duration::from_secs(1200),
         early_rotate_interval: Duration::from_secs(10),
         ..PeersConfig::default()
     };
@@ -292,6 +292,9 @@ fn cut_off_brings_the_rotation_forward() {
     p.handle(Time(0), PeersInput::Up { peer: peer(1), outbound: true });
     p.handle(Time(0), PeersInput::Up { peer: peer(2), outbound: true });
     drain(&mut p);
+    // The first regular rotation falls at a random point of the interval: far enough here.
+    let first = p.next_rotation().expect("started");
+    assert!(first > Time(40 * SEC), "{first:?}");
     let mut dials = Vec::new();
     for t in 1..=40u64 {
         let now = Time(t * SEC);
@@ -310,9 +313,44 @@ fn cut_off_brings_the_rotation_forward() {
     }
     let times: Vec<u64> = dials.iter().map(|(t, _)| *t).collect();
     // At 20 the first report rotates at once; the reports at 25 and 26 wait until 10 s after
-    // it (30); nothing else dials before the regular rotation at 120 s.
+    // it (30); nothing else dials before the regular rotation.
     assert_eq!(times, [20, 30], "{dials:?}");
     p.check_invariants();
+}
+
+/// Nodes started at the same moment first rotate at different points of the interval, and
+/// every interval after that: groups separated by a partition find each other within a fraction
+/// of the interval of the heal, not at a rotation all nodes make together.
+#[test]
+fn nodes_started_together_rotate_out_of_step() {
+    let interval = Duration::from_secs(120);
+    let cfg = PeersConfig {
+        peers_target: 1,
+        peers_max: 4,
+        rotate_interval: interval,
+        ..PeersConfig::default()
+    };
+    let mut firsts = Vec::new();
+    for seed in 0..16u64 {
+        let mut p = Peers::new(cfg.clone(), peer(0), ChaCha8Rng::seed_from_u64(seed));
+        p.handle(Time(0), PeersInput::AddCandidates((1..=9).map(peer).collect()));
+        p.handle(Time(0), PeersInput::Up { peer: peer(1), outbound: true });
+        let first = p.next_rotation().expect("started");
+        assert!(first < Time(0) + interval, "{first:?}");
+        firsts.push(first);
+        // The rotation comes at the first tick at or after it, and the next one an interval on.
+        let tick = Time(first.0.div_ceil(SEC) * SEC);
+        p.handle(tick, PeersInput::Activity(peer(1)));
+        drain(&mut p);
+        p.handle(tick, PeersInput::Tick);
+        assert_eq!(connects(&drain(&mut p)).len(), 1, "seed {seed}: rotation at {tick:?}");
+        assert_eq!(p.next_rotation(), Some(tick + interval));
+    }
+    firsts.sort();
+    firsts.dedup();
+    assert!(firsts.len() >= 12, "{firsts:?}");
+    let spread = firsts.last().expect("some").0 - firsts[0].0;
+    assert!(spread > interval.as_micros() as u64 / 2, "{firsts:?}");
 }
 
 /// The address book is bounded.
